@@ -1,0 +1,7 @@
+//! Datasets and images: loading with limits, the bundled photos, and the `Picture` type.
+
+pub mod bundled;
+pub mod load;
+pub mod picture;
+
+pub use picture::Picture;

@@ -1,0 +1,145 @@
+//! The forward sweep as frames: x_t at evenly spaced t from 0 to T, resized and captioned. The window's
+//! export dialog and `diffuscope export forward` both call this, so they always agree.
+
+use image::RgbImage;
+use image::imageops::{self, FilterType};
+use rayon::prelude::*;
+
+use crate::data::Picture;
+use crate::data::picture::values_to_rgb8;
+use crate::diffusion::NoiseSchedule;
+use crate::diffusion::forward::{Noising, jump_to, walk_chain};
+use crate::diffusion::noise::{NoiseStream, standard_normal};
+
+/// What to sweep and how to draw it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sweep<'a> {
+    /// The clean image x0.
+    pub picture: &'a Picture,
+    /// The schedule, whose T is the sweep's last timestep.
+    pub schedule: &'a NoiseSchedule,
+    /// Closed-form jump or step-by-step chain.
+    pub noising: Noising,
+    /// Seed of the noise.
+    pub seed: u64,
+    /// Number of frames (at least 2: t = 0 and t = T).
+    pub frames: usize,
+    /// Width of each frame in pixels, before the caption band; the height keeps the aspect.
+    pub width: usize,
+}
+
+/// The caption of a frame: "t = 250 / 1000 · cosine", plus "· step by step" for the chain.
+pub fn caption(t: usize, schedule: &NoiseSchedule, noising: Noising) -> String {
+    let config = schedule.config();
+    let mut text = format!("t = {t} / {} · {}", config.steps, config.kind.cli_name());
+    if config.zero_terminal_snr {
+        text.push_str(" · zero SNR");
+    }
+    if noising == Noising::Chain {
+        text.push_str(" · step by step");
+    }
+    text
+}
+
+/// `frames` timesteps evenly spaced over 0..=T, first 0 and last T, without repeats.
+pub fn sweep_timesteps(steps: usize, frames: usize) -> Vec<usize> {
+    let frames = frames.max(2);
+    let mut ts: Vec<usize> = (0..frames)
+        .map(|i| ((i * steps) as f64 / (frames - 1) as f64).round() as usize)
+        .collect();
+    ts.dedup();
+    ts
+}
+
+/// The frames of the sweep, each captioned with `caption(t)`. `on_frame` is called as frames finish.
+pub fn sweep_frames(
+    sweep: &Sweep<'_>,
+    caption: &(dyn Fn(usize) -> String + Sync),
+    on_frame: &(dyn Fn() + Sync),
+) -> Vec<RgbImage> {
+    let timesteps = sweep_timesteps(sweep.schedule.steps(), sweep.frames);
+    let finish = |t: usize, x_t: &[f32]| {
+        let frame = to_frame(sweep.picture, x_t, sweep.width);
+        on_frame();
+        super::add_caption(&frame, &caption(t))
+    };
+    match sweep.noising {
+        Noising::Jump => {
+            let x0 = &sweep.picture.values;
+            let eps = standard_normal(x0.len(), sweep.seed, NoiseStream::Jump);
+            timesteps
+                .par_iter()
+                .map(|&t| {
+                    let mut x_t = vec![0.0; x0.len()];
+                    jump_to(sweep.schedule, t, x0, &eps, &mut x_t);
+                    finish(t, &x_t)
+                })
+                .collect()
+        }
+        Noising::Chain => {
+            let mut frames = Vec::with_capacity(timesteps.len());
+            let mut wanted = timesteps.iter().copied().peekable();
+            walk_chain(
+                sweep.schedule,
+                &sweep.picture.values,
+                sweep.seed,
+                |t, x_t| {
+                    if wanted.peek() == Some(&t) {
+                        wanted.next();
+                        frames.push(finish(t, x_t));
+                    }
+                    wanted.peek().is_some()
+                },
+            );
+            frames
+        }
+    }
+}
+
+/// x_t as bytes, resized to `width` (aspect kept, at least 1 pixel high).
+fn to_frame(picture: &Picture, x_t: &[f32], width: usize) -> RgbImage {
+    let mut rgb = vec![0; x_t.len()];
+    values_to_rgb8(x_t, &mut rgb);
+    let (w, h) = (to_u32(picture.width), to_u32(picture.height));
+    let Some(image) = RgbImage::from_raw(w, h, rgb) else {
+        return RgbImage::new(w, h);
+    };
+    let width = to_u32(width.max(1));
+    if width == w {
+        return image;
+    }
+    let height = ((u64::from(h) * u64::from(width)) as f64 / f64::from(w))
+        .round()
+        .max(1.0);
+    let filter = if width < w {
+        FilterType::Triangle
+    } else {
+        FilterType::Nearest
+    };
+    imageops::resize(&image, width, height as u32, filter)
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caption_names_t_and_schedule() {
+        let schedule = NoiseSchedule::new(crate::diffusion::ScheduleConfig::default());
+        assert_eq!(
+            caption(250, &schedule, Noising::Jump),
+            "t = 250 / 1000 · cosine"
+        );
+    }
+
+    #[test]
+    fn timesteps_span_zero_to_t() {
+        assert_eq!(sweep_timesteps(1000, 5), vec![0, 250, 500, 750, 1000]);
+        assert_eq!(sweep_timesteps(10, 60).len(), 11);
+        assert_eq!(sweep_timesteps(1000, 1), vec![0, 1000]);
+    }
+}

@@ -1,0 +1,16 @@
+//! Writing what the program made to disk: animated GIFs, PNG stills, and captions for slides.
+//!
+//! Every file is written to a temporary name in the destination folder and renamed into place
+//! ([`atomic`]), so a failed export never leaves half a file behind.
+
+pub mod atomic;
+mod caption;
+mod error;
+pub mod forward;
+mod gif_writer;
+mod png_writer;
+
+pub use caption::{add_caption, caption_height};
+pub use error::ExportError;
+pub use gif_writer::{GifSettings, Repeat, write_gif};
+pub use png_writer::write_png;

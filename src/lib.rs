@@ -1,0 +1,13 @@
+//! Diffuscope: a desktop program that teaches how diffusion models work.
+//!
+//! The crate is a library with a thin binary, so tests build the real program. Dependencies point
+//! one way: `diffusion` (numbers only) ← `data`, `export` ← `ui`, with `cli` and `bench` at the edge.
+//! See ARCHITECTURE.md for the map.
+
+pub mod bench;
+pub mod cli;
+pub mod data;
+pub mod diffusion;
+pub mod export;
+pub mod i18n;
+pub mod ui;

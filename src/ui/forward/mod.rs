@@ -1,0 +1,188 @@
+//! The Forward view: a photo dissolves into noise as t goes from 0 to T.
+//!
+//! `state` holds what is shown (free of egui); `view` draws it; `export` is the GIF/PNG dialog;
+//! `chain` walks the step-by-step chain in the background. This file ties them together and owns
+//! the actions the user can take (open a photo, export), each running off the UI thread.
+
+mod chain;
+mod export;
+pub mod state;
+mod textures;
+mod view;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use self::export::ExportDialog;
+use self::state::{ForwardSettings, ForwardState, PictureSource};
+use self::textures::Textures;
+use super::jobs::{Job, Poll};
+use super::message::Message;
+use crate::data::bundled::BundledPhoto;
+use crate::data::load::{
+    LoadError, LoadedPicture, load_picture_from_bytes, load_picture_from_path,
+};
+use crate::i18n::{Lang, Text};
+
+type LoadResult = Result<(LoadedPicture, PictureSource), LoadError>;
+
+/// Everything the Forward view owns.
+pub struct ForwardView {
+    /// What is shown.
+    pub state: ForwardState,
+    textures: Textures,
+    loading: Option<Job<LoadResult>>,
+    export: ExportDialog,
+    /// The banner message (an error sentence or a confirmation).
+    pub message: Option<Message>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl ForwardView {
+    /// A view with `settings`, showing the bundled photo they name. `wake` asks the window to repaint
+    /// and may be called from any thread.
+    pub fn new(settings: ForwardSettings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let photo = settings.photo;
+        // A bundled photo that does not decode is a build defect; fall back to the cat, then to grey.
+        let loaded = photo
+            .load()
+            .or_else(|_| BundledPhoto::Cat.load())
+            .unwrap_or_else(|_| LoadedPicture {
+                picture: crate::data::Picture::filled(64, 64, 0.0),
+                original_width: 64,
+                original_height: 64,
+                scaled_down: false,
+            });
+        Self {
+            state: ForwardState::new(settings, loaded, PictureSource::Bundled(photo)),
+            textures: Textures::default(),
+            loading: None,
+            export: ExportDialog::default(),
+            message: None,
+            wake,
+        }
+    }
+
+    /// Brings state up to date: finished jobs, the background walk, playing time. Call before drawing.
+    pub fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
+        self.finish_loading(lang);
+        if let Some(message) = self.export.poll(lang) {
+            self.message = Some(message);
+        }
+        self.state.sync(&self.wake);
+        if self.state.playing {
+            let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
+            self.state.advance(dt);
+            ctx.request_repaint();
+        }
+        let dropped = ctx.input(|i| i.raw.dropped_files.first().cloned());
+        if let Some(file) = dropped {
+            self.open_path(file.path().to_path_buf());
+        }
+    }
+
+    /// Draws the view into `ui`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        view::forward_ui(self, ui, lang);
+    }
+
+    /// Whether a photo is being loaded.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Loads `photo` in the background and shows it when done.
+    pub fn open_bundled(&mut self, photo: BundledPhoto) {
+        self.start_loading(move || photo.load().map(|p| (p, PictureSource::Bundled(photo))));
+    }
+
+    /// Loads the image at `path` in the background; on failure the current photo stays.
+    pub fn open_path(&mut self, path: PathBuf) {
+        self.start_loading(move || {
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            load_picture_from_path(&path).map(|p| (p, PictureSource::File(name)))
+        });
+    }
+
+    /// Loads an image from bytes in the background (used by tests and for pasted data).
+    pub fn open_bytes(&mut self, name: String, bytes: Vec<u8>) {
+        self.start_loading(move || {
+            load_picture_from_bytes(&bytes).map(|p| (p, PictureSource::File(name)))
+        });
+    }
+
+    /// Asks for a file with the system dialog, then opens it.
+    pub fn choose_and_open(&mut self) {
+        let picked = rfd::FileDialog::new()
+            .add_filter("image", &["png", "jpg", "jpeg", "webp", "gif", "bmp"])
+            .pick_file();
+        if let Some(path) = picked {
+            self.open_path(path);
+        }
+    }
+
+    /// Opens the GIF export dialog.
+    pub fn open_export_dialog(&mut self) {
+        self.export.open = true;
+    }
+
+    /// Asks where to save the current x_t frame and saves it as a PNG.
+    pub fn choose_and_save_png(&mut self) {
+        let picked = rfd::FileDialog::new()
+            .add_filter("PNG", &["png"])
+            .set_file_name(format!("x_t-{}.png", self.state.t))
+            .save_file();
+        if let Some(path) = picked {
+            self.save_png(path);
+        }
+    }
+
+    /// Saves the current x_t frame (at the picture's resolution, captioned) to `path` in the background.
+    pub fn save_png(&mut self, path: PathBuf) {
+        let request = export::FrameRequest::from_state(&mut self.state);
+        self.export.start_png(request, path, Arc::clone(&self.wake));
+    }
+
+    /// Exports the sweep as a GIF to `path` in the background, with the dialog's settings.
+    pub fn export_gif(&mut self, path: PathBuf) {
+        let request = export::SweepRequest::from_state(&self.state);
+        self.export.start_gif(request, path, Arc::clone(&self.wake));
+    }
+
+    /// Whether an export is running.
+    pub fn is_exporting(&self) -> bool {
+        self.export.is_running()
+    }
+
+    fn start_loading(&mut self, load: impl FnOnce() -> LoadResult + Send + 'static) {
+        match Job::spawn("load-image", Arc::clone(&self.wake), move |_| load()) {
+            Ok(job) => self.loading = Some(job),
+            Err(e) => self.message = Some(Message::error(e.to_string(), None)),
+        }
+    }
+
+    fn finish_loading(&mut self, lang: Lang) {
+        let Some(job) = &self.loading else {
+            return;
+        };
+        match job.poll() {
+            Poll::Running => return,
+            Poll::Done(Ok((loaded, source))) => {
+                self.message = loaded.note(lang).map(Message::info);
+                self.state.set_picture(loaded, source);
+            }
+            Poll::Done(Err(error)) => {
+                self.message = Some(Message::error(error.sentence(lang), error.details()));
+            }
+            Poll::Lost => {
+                self.message = Some(Message::error(lang.tr(Text::BackgroundFailed), None))
+            }
+        }
+        self.loading = None;
+    }
+}

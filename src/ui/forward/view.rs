@@ -1,0 +1,530 @@
+//! Drawing the Forward view: controls on the left, the explanation on the right, the three images,
+//! the t slider and the plots in the middle. Functions here read state and change settings; the
+//! computations live in `state`.
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText, Vec2};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+
+use super::ForwardView;
+use super::export::export_dialog_ui;
+use crate::data::bundled::BundledPhoto;
+use crate::diffusion::forward::Noising;
+use crate::diffusion::stats::standard_normal_pdf;
+use crate::diffusion::{NoiseSchedule, ScheduleKind};
+use crate::i18n::{Lang, Text};
+use crate::ui::message::message_ui;
+
+/// Colour of √ᾱ_t (the photo) in plots and labels.
+const SIGNAL_COLOR: Color32 = Color32::from_rgb(86, 180, 233);
+/// Colour of √(1−ᾱ_t) (the noise); blue/orange stay distinct for colour-blind viewers.
+const NOISE_COLOR: Color32 = Color32::from_rgb(230, 159, 0);
+/// Height of each plot.
+const PLOT_HEIGHT: f32 = 170.0;
+
+/// The localised name of a schedule shape.
+pub fn schedule_name(lang: Lang, kind: ScheduleKind) -> &'static str {
+    lang.tr(match kind {
+        ScheduleKind::Linear => Text::ScheduleLinear,
+        ScheduleKind::Cosine => Text::ScheduleCosine,
+        ScheduleKind::Sigmoid => Text::ScheduleSigmoid,
+        ScheduleKind::ScaledLinear => Text::ScheduleScaledLinear,
+    })
+}
+
+/// Draws the whole view.
+pub fn forward_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    keyboard_ui(view, ui);
+    egui::Panel::left("forward-controls")
+        .resizable(false)
+        .exact_size(270.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(view, ui, lang));
+        });
+    egui::Panel::right("forward-explanation")
+        .resizable(true)
+        .default_size(300.0)
+        .show(ui, |ui| explanation_ui(ui, lang));
+    egui::CentralPanel::default().show(ui, |ui| {
+        message_ui(ui, lang, &mut view.message);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            images_ui(view, ui, lang);
+            timestep_ui(view, ui, lang);
+            plots_ui(view, ui, lang);
+        });
+    });
+    let picture_width = view.state.picture().width;
+    if export_dialog_ui(
+        ui.ctx(),
+        lang,
+        &mut view.export,
+        &mut view.state.settings.export,
+        picture_width,
+    ) {
+        let picked = rfd::FileDialog::new()
+            .add_filter("GIF", &["gif"])
+            .set_file_name("forward.gif")
+            .save_file();
+        if let Some(path) = picked {
+            view.export_gif(path);
+        }
+    }
+    drop_hint_ui(ui, lang);
+}
+
+/// Keys: ←/→ (Shift: big steps), Home/End, Space, Ctrl+O, Ctrl+E, Ctrl+S. Consumed before widgets
+/// see them, so a focused slider does not also move.
+fn keyboard_ui(view: &mut ForwardView, ui: &mut egui::Ui) {
+    let big = (view.state.schedule().steps() / 20).max(1) as isize;
+    let typing = ui.ctx().egui_wants_keyboard_input();
+    let pressed = |modifiers, key| ui.input_mut(|i| i.consume_key(modifiers, key));
+    if !typing {
+        if pressed(Modifiers::SHIFT, Key::ArrowRight) {
+            view.state.step_by(big);
+        }
+        if pressed(Modifiers::SHIFT, Key::ArrowLeft) {
+            view.state.step_by(-big);
+        }
+        if pressed(Modifiers::NONE, Key::ArrowRight) {
+            view.state.step_by(1);
+        }
+        if pressed(Modifiers::NONE, Key::ArrowLeft) {
+            view.state.step_by(-1);
+        }
+        if pressed(Modifiers::NONE, Key::Home) {
+            view.state.t = 0;
+        }
+        if pressed(Modifiers::NONE, Key::End) {
+            view.state.t = view.state.schedule().steps();
+        }
+        if pressed(Modifiers::NONE, Key::Space) {
+            view.state.toggle_play();
+        }
+    }
+    if pressed(Modifiers::COMMAND, Key::O) {
+        view.choose_and_open();
+    }
+    if pressed(Modifiers::COMMAND, Key::E) {
+        view.open_export_dialog();
+    }
+    if pressed(Modifiers::COMMAND, Key::S) {
+        view.choose_and_save_png();
+    }
+}
+
+fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    let photo_heading = ui.heading(lang.tr(Text::Photo));
+    let current = match &view.state.source {
+        super::state::PictureSource::Bundled(photo) => photo.name(lang).to_owned(),
+        super::state::PictureSource::File(name) => name.clone(),
+    };
+    egui::ComboBox::from_id_salt("photo")
+        .selected_text(current)
+        .width(240.0)
+        .show_ui(ui, |ui| {
+            for photo in BundledPhoto::ALL {
+                if ui.selectable_label(false, photo.name(lang)).clicked() {
+                    view.open_bundled(photo);
+                }
+            }
+        })
+        .response
+        .labelled_by(photo_heading.id);
+    if ui
+        .button(lang.tr(Text::OpenImage))
+        .on_hover_text(lang.tr(Text::OpenImageHint))
+        .clicked()
+    {
+        view.choose_and_open();
+    }
+    if view.is_loading() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(lang.tr(Text::Loading));
+        });
+    }
+
+    ui.separator();
+    let schedule_heading = ui.heading(lang.tr(Text::Schedule));
+    let settings = &mut view.state.settings;
+    egui::ComboBox::from_id_salt("schedule")
+        .selected_text(schedule_name(lang, settings.schedule.kind))
+        .width(240.0)
+        .show_ui(ui, |ui| {
+            for kind in ScheduleKind::ALL {
+                if ui
+                    .selectable_value(&mut settings.schedule.kind, kind, schedule_name(lang, kind))
+                    .changed()
+                {
+                    let (start, end) = kind.default_beta_range();
+                    settings.schedule.beta_start = start;
+                    settings.schedule.beta_end = end;
+                }
+            }
+        })
+        .response
+        .labelled_by(schedule_heading.id);
+    ui.add(
+        egui::Slider::new(
+            &mut settings.schedule.steps,
+            crate::diffusion::ScheduleConfig::STEPS_RANGE,
+        )
+        .logarithmic(true)
+        .text(lang.tr(Text::Steps)),
+    );
+    ui.checkbox(
+        &mut settings.schedule.zero_terminal_snr,
+        lang.tr(Text::ZeroTerminalSnr),
+    )
+    .on_hover_text(lang.tr(Text::ZeroTerminalSnrHint));
+
+    ui.separator();
+    ui.heading(lang.tr(Text::HowToReachT));
+    ui.radio_value(&mut settings.noising, Noising::Jump, lang.tr(Text::Jump))
+        .on_hover_text(lang.tr(Text::JumpHint));
+    ui.radio_value(&mut settings.noising, Noising::Chain, lang.tr(Text::Chain))
+        .on_hover_text(lang.tr(Text::ChainHint));
+
+    ui.separator();
+    ui.horizontal(|ui| {
+        let label = ui.label(lang.tr(Text::Seed));
+        ui.add(egui::DragValue::new(&mut settings.seed))
+            .labelled_by(label.id);
+        if ui.button(lang.tr(Text::NewSeed)).clicked() {
+            settings.seed = settings.seed.wrapping_add(1);
+        }
+    });
+
+    ui.separator();
+    let play = if view.state.playing {
+        Text::Pause
+    } else {
+        Text::Play
+    };
+    if ui.button(RichText::new(lang.tr(play)).size(18.0)).clicked() {
+        view.state.toggle_play();
+    }
+    ui.add_space(6.0);
+    if ui.button(lang.tr(Text::ExportGif)).clicked() {
+        view.open_export_dialog();
+    }
+    if ui.button(lang.tr(Text::SavePng)).clicked() {
+        view.choose_and_save_png();
+    }
+    if let Some((done, total)) = view.export.progress() {
+        ui.add(
+            egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                .text(format!("{} {done} / {total}", lang.tr(Text::Exporting))),
+        );
+    }
+    ui.add_space(10.0);
+    ui.label(RichText::new(lang.tr(Text::KeyboardHelp)).small().weak());
+}
+
+fn explanation_ui(ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    ui.heading(lang.tr(Text::WhatAmILookingAt));
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.label(RichText::new(lang.tr(Text::ForwardExplanation)).size(15.0));
+    });
+}
+
+fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    let ctx = ui.ctx().clone();
+    let picture = view.state.picture();
+    let aspect = picture.height as f32 / picture.width as f32;
+    let gap = 12.0;
+    let width = ((ui.available_width() - 2.0 * gap) / 3.0).max(60.0);
+    let size = Vec2::new(width, width * aspect).min(Vec2::new(width, 360.0));
+    let size = Vec2::new(size.y / aspect, size.y);
+
+    let (x0, eps) = view.textures.inputs(&ctx, &view.state);
+    let (x0, eps) = (x0.id(), eps.id());
+    let x_t = view.state.x_t_image().cloned();
+    let x_t_texture = x_t
+        .as_ref()
+        .map(|image| view.textures.x_t(&ctx, image).id());
+
+    ui.horizontal_top(|ui| {
+        ui.spacing_mut().item_spacing.x = gap;
+        image_card_ui(
+            ui,
+            lang.tr(Text::CleanImage),
+            Some(x0),
+            size,
+            "t = 0".to_owned(),
+        );
+        let note = x_t.as_ref().map_or_else(String::new, |image| {
+            format!("t = {} / {}", image.t, view.state.schedule().steps())
+        });
+        image_card_ui(ui, lang.tr(Text::NoisyImage), x_t_texture, size, note);
+        image_card_ui(
+            ui,
+            lang.tr(Text::Noise),
+            Some(eps),
+            size,
+            "N(0, 1)".to_owned(),
+        );
+    });
+
+    if view.state.settings.noising == Noising::Chain {
+        chain_status_ui(view, ui, lang);
+    }
+}
+
+fn image_card_ui(
+    ui: &mut egui::Ui,
+    title: &str,
+    texture: Option<egui::TextureId>,
+    size: Vec2,
+    note: String,
+) {
+    ui.vertical(|ui| {
+        ui.set_width(size.x);
+        ui.label(RichText::new(title).size(16.0).strong());
+        match texture {
+            Some(id) => {
+                ui.add(egui::Image::new((id, size)).corner_radius(2.0));
+            }
+            None => {
+                let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                ui.painter()
+                    .rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+                ui.put(rect, egui::Spinner::new());
+            }
+        }
+        ui.label(RichText::new(note).monospace());
+    });
+}
+
+fn chain_status_ui(view: &ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    if let Some(error) = view.state.chain_error() {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+        return;
+    }
+    let Some((done, total)) = view.state.chain_progress() else {
+        return;
+    };
+    if done < total {
+        ui.add(
+            egui::ProgressBar::new(done as f32 / total as f32)
+                .text(format!("{} {done} / {total}", lang.tr(Text::WalkingChain))),
+        );
+    }
+    if let Some(image) = view.state.x_t_image_cached() {
+        ui.label(
+            RichText::new(format!(
+                "{} {} × {}.",
+                lang.tr(Text::WalkResolution),
+                image.width,
+                image.height
+            ))
+            .small()
+            .weak(),
+        );
+    }
+}
+
+fn timestep_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(8.0);
+    let steps = view.state.schedule().steps();
+    ui.horizontal(|ui| {
+        let label = ui.label(RichText::new(lang.tr(Text::Timestep)).size(18.0).strong());
+        ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(100.0);
+        ui.add(egui::Slider::new(&mut view.state.t, 0..=steps).integer())
+            .labelled_by(label.id);
+    });
+    let schedule = view.state.schedule();
+    let t = view.state.t;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!("t = {t} / {steps}"))
+                .size(22.0)
+                .monospace()
+                .strong(),
+        );
+        ui.add_space(16.0);
+        ui.label(
+            RichText::new(format!("√ᾱ_t = {:.3}", schedule.signal_scale(t)))
+                .size(20.0)
+                .color(SIGNAL_COLOR),
+        );
+        ui.label(
+            RichText::new(format!("√(1−ᾱ_t) = {:.3}", schedule.noise_scale(t)))
+                .size(20.0)
+                .color(NOISE_COLOR),
+        );
+        ui.label(
+            RichText::new(format!("log-SNR = {}", format_log_snr(schedule.log_snr(t)))).size(20.0),
+        );
+    });
+    if schedule.signal_scale(steps) > 0.05 {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "{} (√ᾱ_T = {:.2})",
+                lang.tr(Text::SignalLeftWarning),
+                schedule.signal_scale(steps)
+            ),
+        );
+    }
+    if let Some(image) = view.state.x_t_image_cached() {
+        ui.label(format!(
+            "{}: {} {:.3} · {} {:.3}",
+            lang.tr(Text::NoisePartStd),
+            lang.tr(Text::Measured),
+            image.noise_std,
+            lang.tr(Text::Expected),
+            view.state.expected_noise_std(),
+        ));
+    }
+}
+
+fn format_log_snr(value: f64) -> String {
+    if value.is_infinite() {
+        if value > 0.0 {
+            "+∞".into()
+        } else {
+            "−∞".into()
+        }
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn plots_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(8.0);
+    let width = ((ui.available_width() - 24.0) / 3.0).max(120.0);
+    let schedule = view.state.schedule().clone();
+    let t = view.state.t as f64;
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.label(RichText::new(lang.tr(Text::SignalAndNoise)).strong());
+            weights_plot_ui(ui, lang, &schedule, t);
+        });
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.label(RichText::new(lang.tr(Text::LogSnr)).strong());
+            log_snr_plot_ui(ui, lang, &schedule, t);
+        });
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.label(RichText::new(lang.tr(Text::Histogram)).strong());
+            histogram_ui(view, ui, lang);
+        });
+    });
+}
+
+fn curve(schedule: &NoiseSchedule, f: impl Fn(usize) -> f64) -> PlotPoints<'static> {
+    (0..=schedule.steps())
+        .map(|t| [t as f64, f(t)])
+        .filter(|[_, y]| y.is_finite())
+        .collect()
+}
+
+fn weights_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64) {
+    Plot::new("forward-weights")
+        .height(PLOT_HEIGHT)
+        .legend(Legend::default())
+        .include_y(0.0)
+        .include_y(1.0)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.line(
+                Line::new(
+                    lang.tr(Text::SignalWeight),
+                    curve(schedule, |s| schedule.signal_scale(s)),
+                )
+                .color(SIGNAL_COLOR)
+                .width(2.5),
+            );
+            plot.line(
+                Line::new(
+                    lang.tr(Text::NoiseWeight),
+                    curve(schedule, |s| schedule.noise_scale(s)),
+                )
+                .color(NOISE_COLOR)
+                .width(2.5),
+            );
+            plot.vline(VLine::new("t", t).color(Color32::GRAY));
+        });
+}
+
+fn log_snr_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64) {
+    Plot::new("forward-log-snr")
+        .height(PLOT_HEIGHT)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.line(
+                Line::new(
+                    lang.tr(Text::LogSnr),
+                    curve(schedule, |s| schedule.log_snr(s)),
+                )
+                .color(Color32::from_rgb(0, 158, 115))
+                .width(2.5),
+            );
+            plot.vline(VLine::new("t", t).color(Color32::GRAY));
+        });
+}
+
+fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    let Some(image) = view.state.x_t_image_cached() else {
+        return;
+    };
+    let width = f64::from(image.histogram.bin_width());
+    let bars: Vec<Bar> = image
+        .histogram
+        .densities()
+        .map(|(x, density)| Bar::new(x, density).width(width))
+        .collect();
+    let normal: PlotPoints<'_> = (-400..=400)
+        .map(|i| {
+            let x = f64::from(i) / 100.0;
+            [x, standard_normal_pdf(x)]
+        })
+        .collect();
+    Plot::new("forward-histogram")
+        .height(PLOT_HEIGHT)
+        .legend(Legend::default())
+        .include_y(0.0)
+        .include_y(0.5)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, |plot| {
+            plot.bar_chart(
+                BarChart::new(lang.tr(Text::HistogramOfXt), bars)
+                    .color(SIGNAL_COLOR.gamma_multiply(0.7)),
+            );
+            plot.line(
+                Line::new(lang.tr(Text::StandardNormal), normal)
+                    .color(NOISE_COLOR)
+                    .width(2.0),
+            );
+        });
+}
+
+fn drop_hint_ui(ui: &mut egui::Ui, lang: Lang) {
+    let hovering = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
+    if !hovering {
+        return;
+    }
+    let screen = ui.ctx().content_rect();
+    let painter = ui.ctx().layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop"),
+    ));
+    painter.rect_filled(screen, 0.0, Color32::from_black_alpha(180));
+    painter.text(
+        screen.center(),
+        egui::Align2::CENTER_CENTER,
+        lang.tr(Text::DropToOpen),
+        egui::FontId::proportional(32.0),
+        Color32::WHITE,
+    );
+}

@@ -1,0 +1,60 @@
+//! One-shot background jobs for the window (loading a photo, writing an export): each runs on a named
+//! thread and hands its single result back through a bounded channel, waking the window when done.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::{Receiver, TryRecvError, bounded};
+
+/// A job running on its own thread.
+pub struct Job<T> {
+    receiver: Receiver<T>,
+    progress: Arc<AtomicUsize>,
+}
+
+/// How a job's result stands.
+pub enum Poll<T> {
+    /// Still running.
+    Running,
+    /// Finished with this result.
+    Done(T),
+    /// The thread ended without a result (it panicked).
+    Lost,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Runs `work` on a thread named `name`; `wake` is called when the result is ready.
+    /// `work` may report progress (a count) through the counter it is given.
+    pub fn spawn(
+        name: &str,
+        wake: Arc<dyn Fn() + Send + Sync>,
+        work: impl FnOnce(&AtomicUsize) -> T + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (sender, receiver) = bounded(1);
+        let progress = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&progress);
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let result = work(&counter);
+                // The window may have gone; then nobody needs the result.
+                let _ = sender.send(result);
+                wake();
+            })?;
+        Ok(Self { receiver, progress })
+    }
+
+    /// The result, if the job has finished.
+    pub fn poll(&self) -> Poll<T> {
+        match self.receiver.try_recv() {
+            Ok(result) => Poll::Done(result),
+            Err(TryRecvError::Empty) => Poll::Running,
+            Err(TryRecvError::Disconnected) => Poll::Lost,
+        }
+    }
+
+    /// The count the job has reported so far.
+    pub fn progress(&self) -> usize {
+        self.progress.load(Ordering::Relaxed)
+    }
+}

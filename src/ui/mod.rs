@@ -1,0 +1,11 @@
+//! The window: the eframe application, one module per view, and the widgets they share.
+//! Each frame runs in one order: finished background work is collected (`logic`), then the
+//! interface is drawn from state and the user's changes are applied to settings.
+
+mod app;
+mod fonts;
+pub mod forward;
+mod jobs;
+pub mod message;
+
+pub use app::{AppSettings, DiffuscopeApp, run_window};

@@ -1,0 +1,148 @@
+//! The command line as a user meets it: `export forward` writes a GIF (and PNG frames) that other
+//! decoders read; bad input ends with a sentence and a non-zero exit, leaving no file behind.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn diffuscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_diffuscope"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn gif_facts(path: &Path) -> (usize, u16, u16, Vec<u16>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(file).unwrap_or_else(|e| panic!("{e}"));
+    let (width, height) = (decoder.width(), decoder.height());
+    let mut delays = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().unwrap_or_else(|e| panic!("{e}")) {
+        delays.push(frame.delay);
+    }
+    (delays.len(), width, height, delays)
+}
+
+#[test]
+fn export_forward_writes_a_gif_and_pngs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let gif = dir.path().join("forward.gif");
+    let pngs = dir.path().join("frames");
+    let output = diffuscope(&[
+        "export",
+        "forward",
+        "--schedule",
+        "linear",
+        "--steps",
+        "100",
+        "--frames",
+        "6",
+        "--fps",
+        "10",
+        "--width",
+        "200",
+        "--out",
+        gif.to_str().unwrap_or_default(),
+        "--png-dir",
+        pngs.to_str().unwrap_or_default(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (frames, width, height, delays) = gif_facts(&gif);
+    assert_eq!(frames, 6);
+    assert_eq!(width, 200);
+    assert!(
+        height > 133,
+        "caption band below the 200×133 image, got {height}"
+    );
+    assert!(delays.iter().all(|&d| d == 10), "{delays:?}");
+    let written = std::fs::read_dir(&pngs)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .count();
+    assert_eq!(written, 6);
+    let first = image::open(pngs.join("frame-000.png")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((first.width(), u32::from(height)), (200, first.height()));
+}
+
+#[test]
+fn a_non_image_gives_a_sentence_and_no_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "these are lesson notes, not a picture")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let gif = dir.path().join("out.gif");
+    let output = diffuscope(&[
+        "export",
+        "forward",
+        "--image",
+        text.to_str().unwrap_or_default(),
+        "--out",
+        gif.to_str().unwrap_or_default(),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("PNG, JPEG"),
+        "the sentence says what works: {message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(!gif.exists());
+}
+
+#[test]
+fn an_unwritable_destination_gives_a_sentence_and_no_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "a file where a folder should be").unwrap_or_else(|e| panic!("{e}"));
+    let gif = blocker.join("forward.gif");
+    let output = diffuscope(&[
+        "export",
+        "forward",
+        "--frames",
+        "3",
+        "--out",
+        gif.to_str().unwrap_or_default(),
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("not-a-folder"),
+        "the sentence names the place: {message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "nothing but the blocking file is left behind"
+    );
+}
+
+#[test]
+fn help_documents_every_option() {
+    let output = diffuscope(&["export", "forward", "--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in [
+        "--image",
+        "--schedule",
+        "--steps",
+        "--zero-snr",
+        "--mode",
+        "--seed",
+        "--frames",
+        "--fps",
+        "--width",
+        "--repeat",
+        "--out",
+        "--png-dir",
+        "--lang",
+    ] {
+        assert!(help.contains(option), "{option} is not documented:\n{help}");
+    }
+}

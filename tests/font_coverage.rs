@@ -1,0 +1,62 @@
+//! The shipped font subsets have a glyph for every non-ASCII character in src/ (the string table,
+//! error sentences, and symbols such as ᾱ, √ and ε), so neither language shows a missing glyph.
+//! When this fails, run scripts/make_font_subset.py.
+
+use ab_glyph::{Font, FontRef};
+
+const CJK: &[u8] = include_bytes!("../assets/fonts/NotoSansSC-Diffuscope.otf");
+const SYMBOLS: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Diffuscope.ttf");
+
+fn source_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.is_dir() {
+            source_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn font(bytes: &'static [u8]) -> FontRef<'static> {
+    FontRef::try_from_slice(bytes).unwrap_or_else(|e| panic!("font does not parse: {e}"))
+}
+
+#[test]
+fn every_character_in_the_sources_has_a_glyph() {
+    let fonts = [font(SYMBOLS), font(CJK)];
+    let mut files = Vec::new();
+    source_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut missing = std::collections::BTreeSet::new();
+    for file in &files {
+        let text =
+            std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for c in text
+            .chars()
+            .filter(|&c| !c.is_ascii() && !c.is_whitespace())
+        {
+            if fonts.iter().all(|f| f.glyph_id(c).0 == 0) {
+                missing.insert(c);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the fonts lack {} characters: {} — run scripts/make_font_subset.py",
+        missing.len(),
+        missing.iter().collect::<String>()
+    );
+}
+
+#[test]
+fn both_fonts_cover_ascii() {
+    for bytes in [CJK, SYMBOLS] {
+        let font = font(bytes);
+        for c in (0x20u8..0x7F).map(char::from) {
+            assert_ne!(font.glyph_id(c).0, 0, "no glyph for {c:?}");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Our schedules and forward jump against diffusers' `DDPMScheduler` (values in tests/golden/schedules.json,
+//! written by tests/golden/make_schedules.py): diffusers' code run in float64 at ≤ 1e-6, and the stock
+//! float32 scheduler at float32's own accuracy.
+
+use diffuscope::diffusion::forward::jump_to;
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use serde_json::Value;
+
+/// The bar against the float64 reference: absolute error at most 1e-6.
+const TOLERANCE: f64 = 1e-6;
+/// Against the stock float32 scheduler: products of up to 1000 factors, each rounded to float32
+/// (ε = 1.2e-7), drift by a few 1e-6.
+const FLOAT32_TOLERANCE: f64 = 5e-6;
+
+fn golden() -> Value {
+    let text = include_str!("golden/schedules.json");
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("golden file is not JSON: {e}"))
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array"))
+        .iter()
+        .map(|v| v.as_f64().unwrap_or_else(|| panic!("expected a number")))
+        .collect()
+}
+
+fn kind(name: &str) -> ScheduleKind {
+    ScheduleKind::ALL
+        .into_iter()
+        .find(|k| k.cli_name() == name)
+        .unwrap_or_else(|| panic!("unknown kind {name}"))
+}
+
+fn schedule_of(case: &Value) -> NoiseSchedule {
+    let steps = case["steps"].as_u64().unwrap_or_else(|| panic!("steps")) as usize;
+    let config = ScheduleConfig {
+        zero_terminal_snr: case["zero_terminal_snr"] == Value::Bool(true),
+        ..ScheduleConfig::new(kind(case["kind"].as_str().unwrap_or_default()), steps)
+    };
+    NoiseSchedule::new(config)
+}
+
+fn label(case: &Value) -> String {
+    format!(
+        "{} T={} zero_snr={}",
+        case["kind"], case["steps"], case["zero_terminal_snr"]
+    )
+}
+
+fn max_abs_diff(ours: &[f64], theirs: &[f64]) -> f64 {
+    assert_eq!(ours.len(), theirs.len());
+    ours.iter()
+        .zip(theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+}
+
+fn cases() -> Vec<Value> {
+    let cases = golden()["cases"].as_array().cloned().unwrap_or_default();
+    assert_eq!(cases.len(), 24, "4 kinds × 3 lengths × zero-SNR on/off");
+    cases
+}
+
+#[test]
+fn every_schedule_matches_diffusers() {
+    for case in cases() {
+        let schedule = schedule_of(&case);
+        for (precision, tolerance) in [("f64", TOLERANCE), ("f32", FLOAT32_TOLERANCE)] {
+            let reference = &case[precision];
+            let betas = max_abs_diff(schedule.betas(), &numbers(&reference["betas"]));
+            let alpha_bars = max_abs_diff(
+                schedule.alphas_cumprod(),
+                &numbers(&reference["alphas_cumprod"]),
+            );
+            let name = label(&case);
+            assert!(
+                betas <= tolerance,
+                "{name} ({precision}): β differs by {betas:e}"
+            );
+            assert!(
+                alpha_bars <= tolerance,
+                "{name} ({precision}): ᾱ differs by {alpha_bars:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn jump_matches_diffusers_add_noise() {
+    let golden = golden();
+    let x0: Vec<f32> = numbers(&golden["x0"]).iter().map(|&v| v as f32).collect();
+    let eps: Vec<f32> = numbers(&golden["noise"])
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    for case in cases() {
+        let schedule = schedule_of(&case);
+        let indices = numbers(&case["indices"]);
+        for (precision, tolerance) in [("f64", TOLERANCE), ("f32", FLOAT32_TOLERANCE)] {
+            let expected = case[precision]["x_t"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(expected.len(), indices.len());
+            for (index, want) in indices.iter().zip(&expected) {
+                let mut x_t = vec![0.0; x0.len()];
+                // diffusers' timestep index i is our t = i + 1.
+                jump_to(&schedule, *index as usize + 1, &x0, &eps, &mut x_t);
+                let ours: Vec<f64> = x_t.iter().map(|&v| f64::from(v)).collect();
+                let diff = max_abs_diff(&ours, &numbers(want));
+                let name = label(&case);
+                assert!(
+                    diff <= tolerance,
+                    "{name} ({precision}) index {index}: x_t differs by {diff:e}"
+                );
+            }
+        }
+    }
+}

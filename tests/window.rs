@@ -1,0 +1,187 @@
+//! The window, driven headlessly through egui_kittest: it opens on the cat, the slider and keys move
+//! t and change x_t, the language switch relabels everything, and a bad file gives a sentence while
+//! the previous photo stays.
+
+use diffuscope::data::bundled::BundledPhoto;
+use diffuscope::i18n::Lang;
+use diffuscope::ui::forward::state::PictureSource;
+use diffuscope::ui::{AppSettings, DiffuscopeApp};
+use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn harness(settings: AppSettings) -> Harness<'static, Option<DiffuscopeApp>> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(
+            move |ui, app: &mut Option<DiffuscopeApp>| {
+                let app = app.get_or_insert_with(|| DiffuscopeApp::new(ui.ctx(), settings.clone()));
+                app.logic(ui.ctx());
+                app.ui_root(ui);
+            },
+            None,
+        )
+}
+
+fn english() -> AppSettings {
+    AppSettings {
+        lang: Some(Lang::En),
+        ..AppSettings::default()
+    }
+}
+
+fn app<'a>(harness: &'a Harness<'static, Option<DiffuscopeApp>>) -> &'a DiffuscopeApp {
+    harness
+        .state()
+        .as_ref()
+        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+}
+
+fn app_mut<'a>(harness: &'a mut Harness<'static, Option<DiffuscopeApp>>) -> &'a mut DiffuscopeApp {
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+}
+
+/// Steps the harness until `done` holds (background jobs finish on their own threads).
+fn run_until(
+    harness: &mut Harness<'static, Option<DiffuscopeApp>>,
+    done: impl Fn(&DiffuscopeApp) -> bool,
+) {
+    for _ in 0..500 {
+        harness.step();
+        if done(app(harness)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the window did not reach the expected state");
+}
+
+fn x_t_bytes(harness: &mut Harness<'static, Option<DiffuscopeApp>>) -> Vec<u8> {
+    app_mut(harness)
+        .forward
+        .state
+        .x_t_image()
+        .map(|image| image.rgb.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn opens_on_the_cat_with_three_images() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    let state = &app(&harness).forward.state;
+    assert_eq!(state.source, PictureSource::Bundled(BundledPhoto::Cat));
+    assert_eq!((state.picture().width, state.picture().height), (451, 300));
+    harness.get_by_label("x0: the clean image");
+    harness.get_by_label("x_t: what the model sees at t");
+    harness.get_by_label("ε: the noise");
+    harness.get_by_label("What am I looking at?");
+}
+
+#[test]
+fn the_slider_and_keys_move_t_and_change_the_image() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    let start_t = app(&harness).forward.state.t;
+    let before = x_t_bytes(&mut harness);
+
+    assert_eq!(start_t, 250, "opens at T/4");
+    harness
+        .get_by_role_and_label(Role::Slider, "Timestep t")
+        .set_value_accesskit(800.0);
+    harness.run_steps(2);
+    assert_eq!(app(&harness).forward.state.t, 800);
+    let after = x_t_bytes(&mut harness);
+    assert_ne!(before, after, "x_t must change with t");
+    assert!(harness.query_all_by_label_contains("t = 800 / 1000").count() >= 1);
+
+    harness.key_press(eframe::egui::Key::ArrowRight);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).forward.state.t, 801);
+    harness.key_press(eframe::egui::Key::Home);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).forward.state.t, 0);
+    assert_eq!(
+        x_t_bytes(&mut harness),
+        app(&harness).forward.state.picture().to_rgb8()
+    );
+    harness.key_press(eframe::egui::Key::End);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).forward.state.t, 1000);
+}
+
+#[test]
+fn switching_language_relabels_the_window() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(Role::ComboBox, "Language")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("简体中文").click();
+    harness.run_steps(2);
+    assert_eq!(app(&harness).lang(), Lang::Zh);
+    harness.get_by_label("x0：干净的图像");
+    harness.get_by_label("我在看什么？");
+    assert!(harness.query_by_label("x0: the clean image").is_none());
+    assert_eq!(app(&harness).settings().lang, Some(Lang::Zh));
+}
+
+#[test]
+fn a_bad_file_gives_a_sentence_and_keeps_the_photo() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    let before = app(&harness).forward.state.picture().clone();
+    app_mut(&mut harness).forward.open_bytes(
+        "broken.png".into(),
+        b"\x89PNG\r\n\x1a\nthis is not really a PNG".to_vec(),
+    );
+    run_until(&mut harness, |app| !app.forward.is_loading());
+    harness.run_steps(1);
+    let message = app(&harness)
+        .forward
+        .message
+        .clone()
+        .unwrap_or_else(|| panic!("a bad file must give a message"));
+    harness.get_by_label(&message.sentence);
+    assert_eq!(
+        app(&harness).forward.state.picture(),
+        &before,
+        "the previous photo stays"
+    );
+    assert_eq!(
+        app(&harness).forward.state.source,
+        PictureSource::Bundled(BundledPhoto::Cat)
+    );
+}
+
+#[test]
+fn walking_the_chain_fills_in_every_step() {
+    let mut settings = english();
+    settings.forward.noising = diffuscope::diffusion::forward::Noising::Chain;
+    settings.forward.schedule.steps = 50;
+    let mut harness = harness(settings);
+    run_until(&mut harness, |app| {
+        app.forward
+            .state
+            .chain_progress()
+            .is_some_and(|(done, total)| done == total)
+    });
+    app_mut(&mut harness).forward.state.t = 50;
+    harness.run_steps(1);
+    let state = &mut app_mut(&mut harness).forward.state;
+    let expected = state.expected_noise_std();
+    let image = state
+        .x_t_image()
+        .unwrap_or_else(|| panic!("the walk has finished"));
+    assert_eq!(image.t, 50);
+    // Walked noise has the spread the closed form promises (within sampling error).
+    assert!(
+        (image.noise_std / expected - 1.0).abs() < 0.05,
+        "{} vs {expected}",
+        image.noise_std
+    );
+}
