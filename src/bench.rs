@@ -44,7 +44,7 @@ pub fn forward() {
     let mut x_t = vec![0.0; n];
     let mut rgb = vec![0u8; n];
     let jump = median_time(200, || {
-        jump_to(&schedule, t, &square.values, &eps, &mut x_t)
+        jump_to(&schedule, t, &square.values, &eps, &mut x_t);
     });
     println!("x_t = √ᾱ·x0 + √(1−ᾱ)·ε, 512×512 RGB          {}", ms(jump));
     let display = median_time(100, || {
@@ -58,7 +58,7 @@ pub fn forward() {
     );
     let mut noise = vec![0.0; n];
     let draw = median_time(20, || {
-        fill_standard_normal(&mut noise, 1, NoiseStream::Jump)
+        fill_standard_normal(&mut noise, 1, NoiseStream::Jump);
     });
     println!("new noise ε (new seed), 512×512 RGB           {}", ms(draw));
     let step = median_time(50, || {

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, TryRecvError, bounded};
+use crossbeam_channel::{Receiver, bounded};
 
 use crate::data::Picture;
 use crate::diffusion::NoiseSchedule;
@@ -81,11 +81,8 @@ impl ChainWalk {
 
     /// Moves frames that have arrived into the record; call once per UI frame.
     pub fn drain(&mut self) {
-        loop {
-            match self.receiver.try_recv() {
-                Ok(frame) => self.frames.push(frame),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+        while let Ok(frame) = self.receiver.try_recv() {
+            self.frames.push(frame);
         }
     }
 

@@ -180,7 +180,7 @@ impl ForwardView {
                 self.message = Some(Message::error(error.sentence(lang), error.details()));
             }
             Poll::Lost => {
-                self.message = Some(Message::error(lang.tr(Text::BackgroundFailed), None))
+                self.message = Some(Message::error(lang.tr(Text::BackgroundFailed), None));
             }
         }
         self.loading = None;
