@@ -96,7 +96,12 @@ fn the_slider_and_keys_move_t_and_change_the_image() {
     assert_eq!(app(&harness).forward.state.t, 800);
     let after = x_t_bytes(&mut harness);
     assert_ne!(before, after, "x_t must change with t");
-    assert!(harness.query_all_by_label_contains("t = 800 / 1000").count() >= 1);
+    assert!(
+        harness
+            .query_all_by_label_contains("t = 800 / 1000")
+            .count()
+            >= 1
+    );
 
     harness.key_press(eframe::egui::Key::ArrowRight);
     harness.run_steps(1);

@@ -7,7 +7,9 @@ use image::{Rgb, RgbImage};
 const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-Diffuscope.otf");
 
 /// The band's colour: nearly black, so it reads as a frame rather than part of the picture.
-const BAND: Rgb<u8> = Rgb([24, 24, 27]);
+/// Band and text are neutral greys, so a captioned greyscale frame stays greyscale (and a GIF
+/// keeps all its 256 greys exactly).
+const BAND: Rgb<u8> = Rgb([24, 24, 24]);
 /// The text's colour: nearly white.
 const INK: Rgb<u8> = Rgb([240, 240, 240]);
 

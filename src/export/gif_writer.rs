@@ -1,5 +1,6 @@
-//! Animated GIFs: each frame gets its own 256-colour palette, quantised in parallel.
+//! Animated GIFs: each frame gets its own palette of at most 256 colours, computed in parallel.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -7,13 +8,7 @@ use rayon::prelude::*;
 
 use super::ExportError;
 use super::atomic::{self, WriteFailure};
-
-/// The `speed` given to the NeuQuant quantiser (1 = slowest, best; 30 = fastest, worst).
-///
-/// NeuQuant learns its palette from every `speed`-th pixel. At 10 it learns from ~13 000 of a
-/// 451×317 frame's 143 000 pixels, plenty for photographs and noise, and quantises 60 such frames
-/// in about a third of a second on two cores (the goal is one second).
-const QUANTISER_SPEED: i32 = 10;
+use super::quantise::quantise;
 
 /// The shortest frame delay, in centiseconds, that browsers honour (shorter ones get slowed to 10).
 const MIN_DELAY_CS: u16 = 2;
@@ -112,12 +107,19 @@ pub fn write_gif(
 
     let delay = settings.delay_cs();
     let done = Mutex::new(0_usize);
+    // Colour reduction and compression, the slow part, run on all cores; writing is sequential.
     let encoded: Vec<gif::Frame<'static>> = frames
         .par_iter()
         .map(|image| {
-            let mut frame =
-                gif::Frame::from_rgb_speed(width16, height16, image.as_raw(), QUANTISER_SPEED);
-            frame.delay = delay;
+            let indexed = quantise(image.width(), image.height(), image.as_raw());
+            let mut frame = gif::Frame {
+                width: width16,
+                height: height16,
+                delay,
+                palette: Some(indexed.palette),
+                buffer: Cow::Owned(indexed.indices),
+                ..gif::Frame::default()
+            };
             frame.make_lzw_pre_encoded();
             // Counting and reporting under one lock keeps the reported numbers in order.
             let mut count = done.lock().unwrap_or_else(PoisonError::into_inner);

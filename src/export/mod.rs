@@ -9,6 +9,7 @@ mod error;
 pub mod forward;
 mod gif_writer;
 mod png_writer;
+mod quantise;
 
 pub use caption::{add_caption, caption_height};
 pub use error::ExportError;
