@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Builds the two font subsets the program ships in assets/fonts/.
 
-- NotoSansSC-Diffuscope.otf: every CJK character (U+2E80 and above) that appears anywhere in src/
-  (the string table, error sentences), plus printable ASCII. Source: Noto Sans CJK SC Regular
+- NotoSansSC-Diffuscope.otf: every non-ASCII character in src/ that Noto Sans CJK SC has (all the
+  Chinese of the string table and error sentences, and punctuation such as "·" that captions of
+  exported GIFs use), plus printable ASCII. Source: Noto Sans CJK SC Regular
   (SIL Open Font License 1.1), from Debian's `fonts-noto-cjk`.
 - DejaVuSans-Diffuscope.ttf: every other non-ASCII character in src/ (Greek such as ᾱ and ε,
   √, −, ×, arrows, dashes), plus printable ASCII. Source: DejaVu Sans (Bitstream Vera licence with
@@ -28,7 +29,7 @@ FONTS = [
         "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
         2,  # "Noto Sans CJK SC" in the collection
         "assets/fonts/NotoSansSC-Diffuscope.otf",
-        lambda c: ord(c) >= FIRST_CJK,
+        lambda c: True,  # fontTools keeps only the characters the font has
     ),
     (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",

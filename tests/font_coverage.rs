@@ -60,3 +60,28 @@ fn both_fonts_cover_ascii() {
         }
     }
 }
+
+/// Captions of exported frames are drawn with the Noto subset alone (no fallback there), so every
+/// character any caption can contain must be in it.
+#[test]
+fn every_caption_character_is_in_the_caption_font() {
+    use diffuscope::diffusion::forward::Noising;
+    use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+    use diffuscope::export::forward::caption;
+
+    let font = font(CJK);
+    for kind in ScheduleKind::ALL {
+        for zero_terminal_snr in [false, true] {
+            let schedule = NoiseSchedule::new(ScheduleConfig {
+                zero_terminal_snr,
+                ..ScheduleConfig::new(kind, 1000)
+            });
+            for noising in Noising::ALL {
+                let text = caption(1000, &schedule, noising);
+                for c in text.chars() {
+                    assert_ne!(font.glyph_id(c).0, 0, "no glyph for {c:?} in caption {text:?}");
+                }
+            }
+        }
+    }
+}

@@ -36,6 +36,11 @@ impl Histogram {
         Self::of(values, min, max, 64)
     }
 
+    /// The range the bins cover, as f64 for plotting.
+    pub fn range(&self) -> (f64, f64) {
+        (f64::from(self.min), f64::from(self.max))
+    }
+
     /// Width of one bin.
     pub fn bin_width(&self) -> f32 {
         (self.max - self.min) / self.counts.len() as f32

@@ -3,7 +3,7 @@
 //! computations live in `state`.
 
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Vec2};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, PlotBounds, PlotPoints, VLine};
 
 use super::ForwardView;
 use super::export::export_dialog_ui;
@@ -18,8 +18,8 @@ use crate::ui::message::message_ui;
 const SIGNAL_COLOR: Color32 = Color32::from_rgb(86, 180, 233);
 /// Colour of √(1−ᾱ_t) (the noise); blue/orange stay distinct for colour-blind viewers.
 const NOISE_COLOR: Color32 = Color32::from_rgb(230, 159, 0);
-/// Height of each plot.
-const PLOT_HEIGHT: f32 = 170.0;
+/// Smallest and largest height of the plots, which otherwise fill the height left under the images.
+const PLOT_HEIGHTS: (f32, f32) = (170.0, 340.0);
 
 /// The localised name of a schedule shape.
 pub fn schedule_name(lang: Lang, kind: ScheduleKind) -> &'static str {
@@ -397,21 +397,26 @@ fn plots_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     let width = ((ui.available_width() - 24.0) / 3.0).max(120.0);
     let schedule = view.state.schedule().clone();
     let t = view.state.t as f64;
+    let height = (ui.available_height() - 36.0).clamp(PLOT_HEIGHTS.0, PLOT_HEIGHTS.1);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(width);
-            ui.label(RichText::new(lang.tr(Text::SignalAndNoise)).strong());
-            weights_plot_ui(ui, lang, &schedule, t);
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(lang.tr(Text::SignalAndNoise)).strong());
+                ui.label(RichText::new(lang.tr(Text::SignalWeight)).color(SIGNAL_COLOR));
+                ui.label(RichText::new(lang.tr(Text::NoiseWeight)).color(NOISE_COLOR));
+            });
+            weights_plot_ui(ui, lang, &schedule, t, height);
         });
         ui.vertical(|ui| {
             ui.set_width(width);
             ui.label(RichText::new(lang.tr(Text::LogSnr)).strong());
-            log_snr_plot_ui(ui, lang, &schedule, t);
+            log_snr_plot_ui(ui, lang, &schedule, t, height);
         });
         ui.vertical(|ui| {
             ui.set_width(width);
             ui.label(RichText::new(lang.tr(Text::Histogram)).strong());
-            histogram_ui(view, ui, lang);
+            histogram_ui(view, ui, lang, height);
         });
     });
 }
@@ -423,10 +428,9 @@ fn curve(schedule: &NoiseSchedule, f: impl Fn(usize) -> f64) -> PlotPoints<'stat
         .collect()
 }
 
-fn weights_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64) {
+fn weights_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64, height: f32) {
     Plot::new("forward-weights")
-        .height(PLOT_HEIGHT)
-        .legend(Legend::default())
+        .height(height)
         .include_y(0.0)
         .include_y(1.0)
         .allow_drag(false)
@@ -453,9 +457,9 @@ fn weights_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f
         });
 }
 
-fn log_snr_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64) {
+fn log_snr_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64, height: f32) {
     Plot::new("forward-log-snr")
-        .height(PLOT_HEIGHT)
+        .height(height)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
@@ -472,7 +476,7 @@ fn log_snr_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f
         });
 }
 
-fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang, height: f32) {
     let Some(image) = view.state.x_t_image_cached() else {
         return;
     };
@@ -482,6 +486,8 @@ fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         .densities()
         .map(|(x, density)| Bar::new(x, density).width(width))
         .collect();
+    let top = bars.iter().map(|bar| bar.value).fold(0.5, f64::max) * 1.05;
+    let (min, max) = image.histogram.range();
     let normal: PlotPoints<'_> = (-400..=400)
         .map(|i| {
             let x = f64::from(i) / 100.0;
@@ -489,14 +495,14 @@ fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         })
         .collect();
     Plot::new("forward-histogram")
-        .height(PLOT_HEIGHT)
-        .legend(Legend::default())
-        .include_y(0.0)
-        .include_y(0.5)
+        .height(height)
+        .legend(Legend::default().position(Corner::LeftTop))
+        .auto_bounds(false)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .show(ui, |plot| {
+            plot.set_plot_bounds(PlotBounds::from_min_max([min, 0.0], [max, top]));
             plot.bar_chart(
                 BarChart::new(lang.tr(Text::HistogramOfXt), bars)
                     .color(SIGNAL_COLOR.gamma_multiply(0.7)),
