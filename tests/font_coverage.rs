@@ -79,7 +79,11 @@ fn every_caption_character_is_in_the_caption_font() {
             for noising in Noising::ALL {
                 let text = caption(1000, &schedule, noising);
                 for c in text.chars() {
-                    assert_ne!(font.glyph_id(c).0, 0, "no glyph for {c:?} in caption {text:?}");
+                    assert_ne!(
+                        font.glyph_id(c).0,
+                        0,
+                        "no glyph for {c:?} in caption {text:?}"
+                    );
                 }
             }
         }

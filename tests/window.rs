@@ -190,3 +190,74 @@ fn walking_the_chain_fills_in_every_step() {
         image.noise_std
     );
 }
+
+#[test]
+fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "a file where a folder should be").unwrap_or_else(|e| panic!("{e}"));
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    app_mut(&mut harness)
+        .forward
+        .export_gif(blocker.join("forward.gif"));
+    run_until(&mut harness, |app| !app.forward.is_exporting());
+    harness.run_steps(1);
+    let message = app(&harness)
+        .forward
+        .message
+        .clone()
+        .unwrap_or_else(|| panic!("a failed export must give a message"));
+    assert_eq!(message.tone, diffuscope::ui::message::Tone::Error);
+    assert!(
+        message.sentence.contains("not-a-folder"),
+        "{}",
+        message.sentence
+    );
+    harness.get_by_label(&message.sentence);
+    let left = std::fs::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .count();
+    assert_eq!(left, 1, "nothing but the blocking file is left behind");
+}
+
+#[test]
+fn exporting_from_the_window_writes_the_requested_gif() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("forward.gif");
+    let mut settings = english();
+    settings.forward.export.frames = 5;
+    settings.forward.export.width = 120;
+    let mut harness = harness(settings);
+    harness.run_steps(2);
+    app_mut(&mut harness).forward.export_gif(path.clone());
+    run_until(&mut harness, |app| !app.forward.is_exporting());
+    harness.run_steps(1);
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut decoder = gif::DecodeOptions::new()
+        .read_info(file)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoder.width(), 120);
+    let mut frames = 0;
+    while decoder
+        .read_next_frame()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_some()
+    {
+        frames += 1;
+    }
+    assert_eq!(frames, 5);
+    harness.get_by_label_contains("forward.gif");
+}
+
+#[test]
+fn a_shorter_schedule_keeps_t_in_range() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    app_mut(&mut harness).forward.state.t = 900;
+    app_mut(&mut harness).forward.state.settings.schedule.steps = 100;
+    harness.run_steps(2);
+    let state = &app(&harness).forward.state;
+    assert_eq!(state.schedule().steps(), 100);
+    assert_eq!(state.t, 100);
+}
