@@ -10,4 +10,6 @@ pub mod data;
 pub mod diffusion;
 pub mod export;
 pub mod i18n;
+pub mod model;
+pub mod train;
 pub mod ui;

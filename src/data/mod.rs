@@ -2,6 +2,7 @@
 
 pub mod bundled;
 pub mod load;
+pub mod mnist;
 pub mod picture;
 
 pub use picture::Picture;

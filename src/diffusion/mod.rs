@@ -5,8 +5,10 @@
 //! image x0 (ᾱ_0 = 1) and `t = T` the last noisy step. Our `t` is diffusers' timestep index plus one
 //! (diffusers' `alphas_cumprod[i]` is our ᾱ at `t = i + 1`).
 
+pub mod ancestral;
 pub mod forward;
 pub mod noise;
+pub mod objectives;
 pub mod schedule;
 pub mod stats;
 

@@ -20,13 +20,22 @@ pub enum NoiseStream {
     Jump,
     /// The fresh z_t drawn at step t of the step-by-step chain.
     ChainStep(usize),
+    /// The starting noise x_T of a reverse (sampling) run.
+    SampleStart,
+    /// The fresh noise z added at step index `step` (0..n) of a reverse run (not the timestep t).
+    SampleStep(usize),
 }
+
+/// Stream ids of reverse runs start here, far above any forward chain step.
+const SAMPLE_STREAMS: u64 = 1 << 32;
 
 impl NoiseStream {
     fn id(self) -> u64 {
         match self {
             Self::Jump => 0,
             Self::ChainStep(t) => 1 + t as u64,
+            Self::SampleStart => SAMPLE_STREAMS,
+            Self::SampleStep(step) => SAMPLE_STREAMS + 1 + step as u64,
         }
     }
 }

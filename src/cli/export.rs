@@ -1,95 +1,18 @@
-//! The command line: no subcommand opens the window; `export` and `bench` work without one.
-//! Every failure a user can cause ends with one sentence on stderr and a non-zero exit.
+//! `diffuscope export forward`: the forward sweep as a GIF and/or PNG frames, without a window.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::{LangArg, NoisingArg, ScheduleArg};
 use crate::data::bundled::BundledPhoto;
 use crate::data::load::{LoadedPicture, load_picture_from_path};
 use crate::diffusion::forward::Noising;
-use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use crate::diffusion::{NoiseSchedule, ScheduleConfig};
 use crate::export::forward::{Sweep, caption, sweep_frames};
 use crate::export::{GifSettings, Repeat, write_gif, write_png};
 use crate::i18n::Lang;
-
-/// Diffuscope shows how diffusion models turn noise into pictures, one step at a time.
-/// Run without a subcommand to open the window.
-#[derive(Debug, Parser)]
-#[command(name = "diffuscope", version, about, long_about = None)]
-pub struct Cli {
-    /// What to do; nothing opens the window.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Export a process as an animated GIF (and optionally PNG frames) without opening the window.
-    #[command(subcommand)]
-    Export(ExportCommand),
-    /// Measure how fast the program is on this machine and print the figures.
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-/// What to export.
-#[derive(Debug, Subcommand)]
-pub enum ExportCommand {
-    /// The forward process: the photo dissolving into noise as t goes from 0 to T.
-    Forward(ForwardExportArgs),
-}
-
-/// What to measure.
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// The forward view: computing x_t, walking the chain, exporting a GIF.
-    Forward,
-}
-
-/// Noise schedule shapes as named on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ScheduleArg {
-    /// β_t linear in t (DDPM).
-    Linear,
-    /// Squared-cosine ᾱ (Nichol & Dhariwal).
-    Cosine,
-    /// β_t along a sigmoid.
-    Sigmoid,
-    /// √β_t linear in t (Stable Diffusion).
-    ScaledLinear,
-}
-
-impl From<ScheduleArg> for ScheduleKind {
-    fn from(arg: ScheduleArg) -> Self {
-        match arg {
-            ScheduleArg::Linear => Self::Linear,
-            ScheduleArg::Cosine => Self::Cosine,
-            ScheduleArg::Sigmoid => Self::Sigmoid,
-            ScheduleArg::ScaledLinear => Self::ScaledLinear,
-        }
-    }
-}
-
-/// How x_t is reached, as named on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum NoisingArg {
-    /// Closed form, one noise draw for every t.
-    Jump,
-    /// The Markov chain, fresh noise at every step.
-    Chain,
-}
-
-/// Language of messages and errors.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LangArg {
-    /// English.
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
 
 /// Options of `diffuscope export forward`.
 #[derive(Debug, Args)]
@@ -135,29 +58,9 @@ pub struct ForwardExportArgs {
     pub lang: LangArg,
 }
 
-/// Runs the command line; `Ok(())` with no subcommand means "open the window".
-pub fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
-        None => crate::ui::run_window().map_err(|e| window_error_sentence(&e)),
-        Some(Command::Export(ExportCommand::Forward(args))) => export_forward(&args),
-        Some(Command::Bench(BenchCommand::Forward)) => {
-            crate::bench::forward();
-            Ok(())
-        }
-    }
-}
-
-fn window_error_sentence(error: &eframe::Error) -> String {
-    format!(
-        "The window could not open ({error}). Is there a display? The export and bench commands work without one."
-    )
-}
-
-fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
-    let lang = match args.lang {
-        LangArg::En => Lang::En,
-        LangArg::Zh => Lang::Zh,
-    };
+/// Runs `diffuscope export forward`.
+pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
+    let lang = Lang::from(args.lang);
     if args.out.is_none() && args.png_dir.is_none() {
         return Err(lang
             .pick(

@@ -1,0 +1,288 @@
+//! `diffuscope bench model`: the digit UNet's forward pass at batch 1, 16 and 64 (median of many
+//! runs after warm-up), in milliseconds and GFLOP/s, plus the digit classifier at batch 64.
+//!
+//! FLOPs are counted from the architecture (2 × the multiply-adds of the convolutions, linear
+//! layers and attention products; see [`UNetConfig::forward_macs`]), so the figure is comparable
+//! with any implementation. `training/bench_reference.py` prints the same table for PyTorch on the
+//! same weights; `--json` output piped into it adds the ratio:
+//! `diffuscope bench model --json | python3 training/bench_reference.py --ours -`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+use crate::model::{
+    CheckpointError, DigitClassifier, DigitUNet, NULL_CLASS, UNetConfig, load_classifier,
+    load_diffusion_model, resolve_model, shipped_model_path,
+};
+
+/// The batch sizes measured.
+pub const BATCHES: [usize; 3] = [1, 16, 64];
+
+/// Wall time spent measuring one row, roughly (the number of runs adapts to it).
+const ROW_BUDGET: Duration = Duration::from_secs(4);
+
+/// One row of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelTiming {
+    /// What was measured: `unet` or `classifier`.
+    pub network: &'static str,
+    /// Images per forward pass.
+    pub batch: usize,
+    /// Median time of one forward pass.
+    pub median: Duration,
+    /// Number of timed runs (after warm-up).
+    pub runs: usize,
+    /// FLOPs of one forward pass (2 × multiply-adds).
+    pub flops: u64,
+}
+
+impl ModelTiming {
+    /// Billions of floating-point operations per second.
+    pub fn gflops_per_sec(&self) -> f64 {
+        self.flops as f64 / self.median.as_secs_f64().max(1e-12) / 1e9
+    }
+}
+
+/// What `bench model` measured, for printing as a table or JSON.
+#[derive(Clone, Debug)]
+pub struct ModelBench {
+    /// The checkpoint measured, or `None` for randomly initialised weights of the default sizes.
+    pub model: Option<PathBuf>,
+    /// The network's sizes.
+    pub config: UNetConfig,
+    /// Threads candle uses on the CPU (`RAYON_NUM_THREADS`, else the physical cores).
+    pub threads: usize,
+    /// The device, in words.
+    pub device: String,
+    /// The rows.
+    pub timings: Vec<ModelTiming>,
+}
+
+/// Measures the model named by `name_or_path` (a shipped name such as `digits-eps` or a file) on
+/// the CPU, or the default architecture with random weights when `name_or_path` is `None`, and
+/// prints the table (or, with `json`, one JSON object) on standard output.
+pub fn model(name_or_path: Option<&str>, json: bool) -> Result<ModelBench, CheckpointError> {
+    let device = Device::Cpu;
+    let (path, net) = match name_or_path {
+        Some(name) => {
+            let path = resolve_model(name)?;
+            let loaded = load_diffusion_model(&path, &device)?;
+            (Some(path), loaded.net)
+        }
+        None => (None, random_unet(&UNetConfig::default(), &device)?),
+    };
+    let config = net.config().clone();
+    let threads = candle_core::utils::get_num_threads();
+    if !json {
+        let what = path
+            .as_deref()
+            .map_or_else(|| "random weights".to_owned(), |p| p.display().to_string());
+        println!(
+            "diffuscope bench model — DigitUNet {:?} ({what}), {} parameters, {:.3} GFLOP per 28×28 image",
+            config.channels,
+            group_thousands(config.parameter_count()),
+            2.0 * config.forward_macs(28, 28) as f64 / 1e9,
+        );
+        println!(
+            "CPU, {threads} threads (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
+            std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".to_owned())
+        );
+        println!("network     batch   median ms   ms/image    images/s   GFLOP/s   runs");
+    }
+    let mut timings = Vec::new();
+    let flops_per_image = 2 * config.forward_macs(28, 28);
+    for batch in BATCHES {
+        let (x, t, y) = unet_inputs(batch, &device)?;
+        let timing = measure("unet", batch, flops_per_image * batch as u64, || {
+            net.forward(&x, &t, &y).map(drop)
+        })
+        .map_err(|e| build_error(path.as_deref(), &e))?;
+        if !json {
+            print_row(&timing);
+        }
+        timings.push(timing);
+    }
+    if let Some(classifier_path) = shipped_model_path("digits-classifier") {
+        let (_, classifier) = load_classifier(&classifier_path, &device)?;
+        let timing = classifier_timing(&classifier, 64, &device)
+            .map_err(|e| build_error(Some(&classifier_path), &e))?;
+        if !json {
+            print_row(&timing);
+        }
+        timings.push(timing);
+    }
+    let bench = ModelBench {
+        model: path,
+        config,
+        threads,
+        device: "cpu".to_owned(),
+        timings,
+    };
+    if json {
+        println!("{}", bench.to_json());
+    }
+    Ok(bench)
+}
+
+impl ModelBench {
+    /// The figures as one JSON object (read by `training/bench_reference.py --ours`).
+    pub fn to_json(&self) -> String {
+        let rows: Vec<String> = self
+            .timings
+            .iter()
+            .map(|t| {
+                format!(
+                    r#"{{"network": "{}", "batch": {}, "median_ms": {:.4}, "runs": {}, "gflops_per_sec": {:.3}}}"#,
+                    t.network,
+                    t.batch,
+                    t.median.as_secs_f64() * 1e3,
+                    t.runs,
+                    t.gflops_per_sec()
+                )
+            })
+            .collect();
+        let model = self.model.as_deref().map_or_else(
+            || "null".to_owned(),
+            |p| json_string(&p.display().to_string()),
+        );
+        format!(
+            r#"{{"tool": "diffuscope", "model": {model}, "architecture": {}, "device": "{}", "threads": {}, "rows": [{}]}}"#,
+            self.config.to_json(),
+            self.device,
+            self.threads,
+            rows.join(", ")
+        )
+    }
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_row(t: &ModelTiming) {
+    let ms = t.median.as_secs_f64() * 1e3;
+    println!(
+        "{:<10} {:>6} {:>11.3} {:>10.3} {:>11.1} {:>9.2} {:>6}",
+        t.network,
+        t.batch,
+        ms,
+        ms / t.batch as f64,
+        t.batch as f64 / t.median.as_secs_f64().max(1e-12),
+        t.gflops_per_sec(),
+        t.runs
+    );
+}
+
+fn build_error(path: Option<&Path>, error: &candle_core::Error) -> CheckpointError {
+    CheckpointError::Build {
+        path: path.map_or_else(|| PathBuf::from("(random weights)"), Path::to_owned),
+        detail: error.to_string(),
+    }
+}
+
+/// A default-sized network with random weights as plain tensors (no autograd).
+fn random_unet(config: &UNetConfig, device: &Device) -> Result<DigitUNet, CheckpointError> {
+    let make = || -> candle_core::Result<DigitUNet> {
+        let varmap = VarMap::new();
+        DigitUNet::new(config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+        let tensors: HashMap<String, Tensor> = varmap
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("the weights' lock was poisoned".to_owned()))?
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
+            .collect();
+        DigitUNet::new(config, VarBuilder::from_tensors(tensors, DType::F32, device))
+    };
+    make().map_err(|e| build_error(None, &e))
+}
+
+/// Fixed inputs: noise images, timesteps spread over 1..1000, classes cycling through 0–10.
+fn unet_inputs(batch: usize, device: &Device) -> Result<(Tensor, Tensor, Tensor), CheckpointError> {
+    let make = || -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let x = Tensor::randn(0f32, 1., (batch, 1, 28, 28), device)?;
+        let t: Vec<f32> = (0..batch).map(|i| (1 + (i * 997) % 1000) as f32).collect();
+        let y: Vec<u32> = (0..batch).map(|i| (i as u32) % (NULL_CLASS + 1)).collect();
+        Ok((x, Tensor::from_vec(t, batch, device)?, Tensor::from_vec(y, batch, device)?))
+    };
+    make().map_err(|e| build_error(None, &e))
+}
+
+fn classifier_timing(
+    classifier: &DigitClassifier,
+    batch: usize,
+    device: &Device,
+) -> candle_core::Result<ModelTiming> {
+    // conv1 (1→32 at 28²), conv2 (32→64 at 14²), conv3 (64→64 at 7²), fc1, fc2.
+    let macs = 28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 7 * 7 * 64 * 64 * 9 + 3136 * 128 + 128 * 10;
+    let x = Tensor::rand(-1f32, 1., (batch, 1, 28, 28), device)?;
+    measure("classifier", batch, 2 * macs * batch as u64, || {
+        classifier.forward(&x).map(drop)
+    })
+}
+
+/// Median time of `f` after two warm-up runs; the number of runs fits [`ROW_BUDGET`] (5 to 200).
+fn measure(
+    network: &'static str,
+    batch: usize,
+    flops: u64,
+    mut f: impl FnMut() -> candle_core::Result<()>,
+) -> candle_core::Result<ModelTiming> {
+    f()?;
+    let start = Instant::now();
+    f()?;
+    let one = start.elapsed().max(Duration::from_micros(1));
+    let runs = (ROW_BUDGET.as_secs_f64() / one.as_secs_f64()).clamp(5.0, 200.0) as usize;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(ModelTiming {
+        network,
+        batch,
+        median: times[times.len() / 2],
+        runs,
+        flops,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_thousands;
+
+    #[test]
+    fn thousands() {
+        assert_eq!(group_thousands(537_393), "537,393");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1_000_000), "1,000,000");
+    }
+}

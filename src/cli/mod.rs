@@ -1,0 +1,115 @@
+//! The command line: no subcommand opens the window; `export` and `bench` work without one.
+//! Every failure a user can cause ends with one sentence on stderr and a non-zero exit.
+
+mod export;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use self::export::ForwardExportArgs;
+use crate::diffusion::ScheduleKind;
+use crate::i18n::Lang;
+
+/// Diffuscope shows how diffusion models turn noise into pictures, one step at a time.
+/// Run without a subcommand to open the window.
+#[derive(Debug, Parser)]
+#[command(name = "diffuscope", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; nothing opens the window.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export a process as an animated GIF (and optionally PNG frames) without opening the window.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Measure how fast the program is on this machine and print the figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// What to export.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The forward process: the photo dissolving into noise as t goes from 0 to T.
+    Forward(ForwardExportArgs),
+}
+
+/// What to measure.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The forward view: computing x_t, walking the chain, exporting a GIF.
+    Forward,
+}
+
+/// Noise schedule shapes as named on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScheduleArg {
+    /// β_t linear in t (DDPM).
+    Linear,
+    /// Squared-cosine ᾱ (Nichol & Dhariwal).
+    Cosine,
+    /// β_t along a sigmoid.
+    Sigmoid,
+    /// √β_t linear in t (Stable Diffusion).
+    ScaledLinear,
+}
+
+impl From<ScheduleArg> for ScheduleKind {
+    fn from(arg: ScheduleArg) -> Self {
+        match arg {
+            ScheduleArg::Linear => Self::Linear,
+            ScheduleArg::Cosine => Self::Cosine,
+            ScheduleArg::Sigmoid => Self::Sigmoid,
+            ScheduleArg::ScaledLinear => Self::ScaledLinear,
+        }
+    }
+}
+
+/// How x_t is reached, as named on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum NoisingArg {
+    /// Closed form, one noise draw for every t.
+    Jump,
+    /// The Markov chain, fresh noise at every step.
+    Chain,
+}
+
+/// Language of messages and errors.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum LangArg {
+    /// English.
+    #[default]
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl From<LangArg> for Lang {
+    fn from(arg: LangArg) -> Self {
+        match arg {
+            LangArg::En => Self::En,
+            LangArg::Zh => Self::Zh,
+        }
+    }
+}
+
+/// Runs the command line; with no subcommand it opens the window. Errors are one sentence for the user.
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        None => crate::ui::run_window().map_err(|e| window_error_sentence(&e)),
+        Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
+        Some(Command::Bench(BenchCommand::Forward)) => {
+            crate::bench::forward();
+            Ok(())
+        }
+    }
+}
+
+fn window_error_sentence(error: &eframe::Error) -> String {
+    format!(
+        "The window could not open ({error}). Is there a display? The export and bench commands work without one."
+    )
+}

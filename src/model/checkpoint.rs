@@ -1,0 +1,721 @@
+//! Checkpoints: safetensors files with Diffuscope's metadata, read into networks built from plain
+//! tensors (never a `VarMap`: sampling with trainable variables keeps every step's autograd graph
+//! alive), and every way that can fail as a [`CheckpointError`] with a sentence for the user.
+//!
+//! Metadata written by `training/train_diffusion.py` and `training/train_classifier.py`:
+//! `diffuscope.kind` (`digit-unet` | `digit-classifier`), `diffuscope.format` (`1`), `architecture`
+//! (the [`UNetConfig`] as JSON), `objective` (`eps` | `v` | `flow`), `schedule`, `train_steps_T`, and
+//! descriptive entries (`steps`, `final_loss`, `date`, `command`, `wall_time_secs`, …) that are
+//! kept in [`ModelInfo::metadata`] for the About box and the inspector.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use candle_core::safetensors::Load;
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::VarBuilder;
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
+
+use super::classifier::DigitClassifier;
+use super::config::UNetConfig;
+use super::unet::DigitUNet;
+pub use crate::diffusion::objectives::Objective;
+use crate::i18n::Lang;
+
+/// Metadata key naming what a file holds.
+pub const KEY_KIND: &str = "diffuscope.kind";
+/// Metadata key of the file-format version.
+pub const KEY_FORMAT: &str = "diffuscope.format";
+/// Metadata key of the network's sizes (JSON).
+pub const KEY_ARCHITECTURE: &str = "architecture";
+/// Metadata key of the training objective.
+pub const KEY_OBJECTIVE: &str = "objective";
+/// Metadata key of the noise schedule's name.
+pub const KEY_SCHEDULE: &str = "schedule";
+/// Metadata key of T, the number of training timesteps.
+pub const KEY_TRAIN_STEPS: &str = "train_steps_T";
+/// The checkpoint format this program reads and writes.
+pub const FORMAT_VERSION: &str = "1";
+/// The names of the models that ship with the program (in `assets/models/<name>.safetensors`).
+pub const SHIPPED_MODELS: [&str; 4] = ["digits-eps", "digits-v", "digits-flow", "digits-classifier"];
+
+/// What a checkpoint holds (its `diffuscope.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// A [`DigitUNet`] diffusion model (`digit-unet`).
+    DigitUNet,
+    /// A [`DigitClassifier`] (`digit-classifier`).
+    DigitClassifier,
+}
+
+impl ModelKind {
+    /// The metadata string.
+    pub fn metadata_name(self) -> &'static str {
+        match self {
+            Self::DigitUNet => "digit-unet",
+            Self::DigitClassifier => "digit-classifier",
+        }
+    }
+
+    /// The kind named by a metadata string.
+    pub fn from_metadata_name(name: &str) -> Option<Self> {
+        [Self::DigitUNet, Self::DigitClassifier]
+            .into_iter()
+            .find(|k| k.metadata_name() == name)
+    }
+
+    /// What it is, in words ("a diffusion model", "a digit classifier").
+    pub fn described(self, lang: Lang) -> &'static str {
+        match self {
+            Self::DigitUNet => lang.pick("a diffusion model", "扩散模型"),
+            Self::DigitClassifier => lang.pick("a digit classifier", "数字分类器"),
+        }
+    }
+}
+
+/// What a checkpoint says about itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    /// What the file holds.
+    pub kind: ModelKind,
+    /// The UNet's sizes (diffusion models only).
+    pub config: Option<UNetConfig>,
+    /// The training objective (diffusion models only).
+    pub objective: Option<Objective>,
+    /// The noise schedule's name as written by training (`linear`, `rectified-flow`, …); empty for
+    /// a classifier.
+    pub schedule: String,
+    /// T, the number of training timesteps; 0 for a classifier.
+    pub train_steps_t: usize,
+    /// Every metadata entry of the file, for the About box and the inspector.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A diffusion model ready to sample from: its description, the network (weights as plain
+/// tensors, no autograd), and the device they live on.
+#[derive(Clone, Debug)]
+pub struct DiffusionModel {
+    /// What the checkpoint says about the model.
+    pub info: ModelInfo,
+    /// The network.
+    pub net: DigitUNet,
+    /// Where the weights are.
+    pub device: Device,
+}
+
+/// Why a checkpoint could not be used.
+///
+/// `Display` gives a short English description; [`CheckpointError::sentence`] gives the sentence
+/// the window and the command line show, in either language.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The name is neither an existing file nor a shipped model.
+    #[error("no model file or shipped model named {name}")]
+    NotFound {
+        /// What the user asked for.
+        name: String,
+        /// The shipped models that are present.
+        available: Vec<String>,
+    },
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not in the safetensors format at all.
+    #[error("{} is not a safetensors file: {detail}", path.display())]
+    NotSafetensors {
+        /// The file.
+        path: PathBuf,
+        /// What the safetensors reader said.
+        detail: String,
+    },
+    /// The file is shorter (or longer) than its header says: cut off while copying or downloading.
+    #[error("{} is truncated or damaged", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A required metadata entry is missing.
+    #[error("{} has no metadata entry {key}", path.display())]
+    MissingMetadata {
+        /// The file.
+        path: PathBuf,
+        /// The missing key.
+        key: String,
+    },
+    /// A metadata entry has a value this program does not understand.
+    #[error("{} has a bad metadata entry {key} = {value:?}: {reason}", path.display())]
+    BadMetadata {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it, in English.
+        reason: String,
+    },
+    /// The file was written in a newer (or unknown) checkpoint format.
+    #[error("{} has checkpoint format {found}; this program reads format {}", path.display(), FORMAT_VERSION)]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format it declares.
+        found: String,
+    },
+    /// The file holds another kind of network than the one asked for.
+    #[error("{} is a {found} checkpoint, not {}", path.display(), expected.metadata_name())]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// What was asked for.
+        expected: ModelKind,
+        /// What the file's `diffuscope.kind` says.
+        found: String,
+    },
+    /// A tensor the network needs is not in the file.
+    #[error("{} lacks the tensor {name}", path.display())]
+    MissingTensor {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A tensor has another shape than the architecture needs.
+    #[error("{}: tensor {name} has shape {found:?}, expected {expected:?}", path.display())]
+    WrongShape {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+    /// A tensor is stored with a number type that cannot become f32 weights.
+    #[error("{}: tensor {name} is stored as {dtype}", path.display())]
+    UnsupportedDType {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The stored type.
+        dtype: String,
+    },
+    /// The network could not be built for another reason (for example, no memory on the GPU).
+    #[error("cannot build the network from {}: {detail}", path.display())]
+    Build {
+        /// The file.
+        path: PathBuf,
+        /// What candle said.
+        detail: String,
+    },
+}
+
+impl CheckpointError {
+    /// One clear sentence for the user, naming the file and what is wrong with it.
+    pub fn sentence(&self, lang: Lang) -> String {
+        let zh = lang == Lang::Zh;
+        match self {
+            Self::NotFound { name, available } => {
+                let list = if available.is_empty() {
+                    lang.pick("none is installed", "当前没有安装任何模型").to_owned()
+                } else {
+                    available.join(", ")
+                };
+                if zh {
+                    format!("找不到模型“{name}”：它既不是一个文件，也不是内置模型的名字（内置模型：{list}）。")
+                } else {
+                    format!(
+                        "There is no model “{name}”: it is neither a file nor the name of a shipped model (shipped: {list})."
+                    )
+                }
+            }
+            Self::Read { path, source } => {
+                let p = path.display();
+                match (source.kind(), zh) {
+                    (std::io::ErrorKind::NotFound, false) => {
+                        format!("The model file “{p}” does not exist.")
+                    }
+                    (std::io::ErrorKind::NotFound, true) => format!("模型文件“{p}”不存在。"),
+                    (std::io::ErrorKind::PermissionDenied, false) => {
+                        format!("The model file “{p}” cannot be read: permission was denied.")
+                    }
+                    (std::io::ErrorKind::PermissionDenied, true) => {
+                        format!("无法读取模型文件“{p}”：没有读取权限。")
+                    }
+                    (_, false) => format!("The model file “{p}” cannot be read ({source})."),
+                    (_, true) => format!("无法读取模型文件“{p}”（{source}）。"),
+                }
+            }
+            Self::NotSafetensors { path, .. } => {
+                let p = path.display();
+                if zh {
+                    format!("“{p}”不是 safetensors 格式的模型文件。")
+                } else {
+                    format!("“{p}” is not a model file in the safetensors format.")
+                }
+            }
+            Self::Truncated { path } => {
+                let p = path.display();
+                if zh {
+                    format!("模型文件“{p}”不完整或已损坏（可能在复制或下载时被截断）。")
+                } else {
+                    format!(
+                        "The model file “{p}” is incomplete or damaged (it may have been cut off while copying or downloading)."
+                    )
+                }
+            }
+            Self::MissingMetadata { path, key } => {
+                let p = path.display();
+                match (key.as_str(), zh) {
+                    (KEY_KIND, false) => format!(
+                        "“{p}” is not a Diffuscope model: its metadata does not say what network it holds."
+                    ),
+                    (KEY_KIND, true) => {
+                        format!("“{p}”不是 Diffuscope 的模型：它的元数据没有说明其中是什么网络。")
+                    }
+                    (_, false) => {
+                        format!("The model file “{p}” lacks the metadata entry “{key}”.")
+                    }
+                    (_, true) => format!("模型文件“{p}”缺少元数据项“{key}”。"),
+                }
+            }
+            Self::BadMetadata {
+                path,
+                key,
+                value,
+                reason,
+            } => {
+                let p = path.display();
+                let value = shorten(value);
+                if zh {
+                    format!("模型文件“{p}”的元数据项“{key}”无法理解（“{value}”：{reason}）。")
+                } else {
+                    format!(
+                        "The model file “{p}” has a metadata entry “{key}” that cannot be understood (“{value}”: {reason})."
+                    )
+                }
+            }
+            Self::UnsupportedFormat { path, found } => {
+                let p = path.display();
+                let found = shorten(found);
+                if zh {
+                    format!(
+                        "模型文件“{p}”使用格式 {found}，而本程序只能读取格式 {FORMAT_VERSION}；它可能来自更新版本的 Diffuscope。"
+                    )
+                } else {
+                    format!(
+                        "The model file “{p}” uses format {found}, but this program reads format {FORMAT_VERSION}; it may come from a newer Diffuscope."
+                    )
+                }
+            }
+            Self::WrongKind {
+                path,
+                expected,
+                found,
+            } => {
+                let p = path.display();
+                let what = ModelKind::from_metadata_name(found).map_or_else(
+                    || format!("“{}”", shorten(found)),
+                    |kind| kind.described(lang).to_owned(),
+                );
+                if zh {
+                    format!("“{p}”中是{what}，而这里需要{}。", expected.described(lang))
+                } else {
+                    format!("“{p}” holds {what}, but {} is needed here.", expected.described(lang))
+                }
+            }
+            Self::MissingTensor { path, name } => {
+                let p = path.display();
+                if zh {
+                    format!("模型文件“{p}”缺少网络需要的张量“{name}”。")
+                } else {
+                    format!("The model file “{p}” lacks the tensor “{name}” that the network needs.")
+                }
+            }
+            Self::WrongShape {
+                path,
+                name,
+                expected,
+                found,
+            } => {
+                let p = path.display();
+                let (e, f) = (shape_text(expected), shape_text(found));
+                if zh {
+                    format!("模型文件“{p}”中的张量“{name}”形状为 {f}，但网络需要 {e}。")
+                } else {
+                    format!(
+                        "In the model file “{p}”, the tensor “{name}” has shape {f}, but the network needs {e}."
+                    )
+                }
+            }
+            Self::UnsupportedDType { path, name, dtype } => {
+                let p = path.display();
+                if zh {
+                    format!("模型文件“{p}”中的张量“{name}”以 {dtype} 存储，无法用作网络权重。")
+                } else {
+                    format!(
+                        "In the model file “{p}”, the tensor “{name}” is stored as {dtype}, which cannot be used as network weights."
+                    )
+                }
+            }
+            Self::Build { path, detail } => {
+                let p = path.display();
+                if zh {
+                    format!("无法用“{p}”构建网络（{detail}）。")
+                } else {
+                    format!("The network could not be built from “{p}” ({detail}).")
+                }
+            }
+        }
+    }
+}
+
+/// A metadata value cut to a length that fits in a sentence.
+fn shorten(value: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    if value.chars().count() <= MAX_CHARS {
+        value.to_owned()
+    } else {
+        let head: String = value.chars().take(MAX_CHARS).collect();
+        format!("{head}…")
+    }
+}
+
+fn shape_text(dims: &[usize]) -> String {
+    let parts: Vec<String> = dims.iter().map(ToString::to_string).collect();
+    format!("({})", parts.join("×"))
+}
+
+/// Loads a diffusion model (`diffuscope.kind = digit-unet`) onto `device`.
+pub fn load_diffusion_model(path: &Path, device: &Device) -> Result<DiffusionModel, CheckpointError> {
+    let bytes = read(path)?;
+    let file = parse(path, &bytes)?;
+    let info = model_info(path, &file.metadata, ModelKind::DigitUNet)?;
+    let config = info.config.clone().unwrap_or_default();
+    let net = build(path, file.tensors, device, |vb| DigitUNet::new(&config, vb))?;
+    Ok(DiffusionModel {
+        info,
+        net,
+        device: device.clone(),
+    })
+}
+
+/// Loads the digit classifier (`diffuscope.kind = digit-classifier`) onto `device`.
+pub fn load_classifier(
+    path: &Path,
+    device: &Device,
+) -> Result<(ModelInfo, DigitClassifier), CheckpointError> {
+    let bytes = read(path)?;
+    let file = parse(path, &bytes)?;
+    let info = model_info(path, &file.metadata, ModelKind::DigitClassifier)?;
+    let net = build(path, file.tensors, device, DigitClassifier::new)?;
+    Ok((info, net))
+}
+
+/// Reads only what a checkpoint says about itself (any kind), without building the network.
+pub fn read_model_info(path: &Path) -> Result<ModelInfo, CheckpointError> {
+    let bytes = read(path)?;
+    let file = parse(path, &bytes)?;
+    let kind_name = required(path, &file.metadata, KEY_KIND)?;
+    let kind = ModelKind::from_metadata_name(kind_name).ok_or_else(|| {
+        CheckpointError::BadMetadata {
+            path: path.to_owned(),
+            key: KEY_KIND.to_owned(),
+            value: kind_name.to_owned(),
+            reason: "not a kind of network this program knows".to_owned(),
+        }
+    })?;
+    model_info(path, &file.metadata, kind)
+}
+
+/// The file of a shipped model (`"digits-eps"` → `…/assets/models/digits-eps.safetensors`), looked
+/// for beside the executable (and up to three folders above it, which covers `target/release/`)
+/// and in the source tree the program was built from. `None` if it is not there (or the name is
+/// not a plain file name).
+pub fn shipped_model_path(name: &str) -> Option<PathBuf> {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with('.');
+    if !plain {
+        return None;
+    }
+    model_folders()
+        .into_iter()
+        .map(|folder| folder.join(format!("{name}.safetensors")))
+        .find(|path| path.is_file())
+}
+
+/// The shipped models that are present, by name (in the order of [`SHIPPED_MODELS`]).
+pub fn shipped_models() -> Vec<(String, PathBuf)> {
+    SHIPPED_MODELS
+        .iter()
+        .filter_map(|name| shipped_model_path(name).map(|path| ((*name).to_owned(), path)))
+        .collect()
+}
+
+/// What `--model` names: an existing file, or else the name of a shipped model.
+pub fn resolve_model(name_or_path: &str) -> Result<PathBuf, CheckpointError> {
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        return Ok(path.to_owned());
+    }
+    shipped_model_path(name_or_path).ok_or_else(|| CheckpointError::NotFound {
+        name: name_or_path.to_owned(),
+        available: shipped_models().into_iter().map(|(name, _)| name).collect(),
+    })
+}
+
+/// Folders that may hold the shipped models, most specific first.
+fn model_folders() -> Vec<PathBuf> {
+    let mut folders = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        for dir in exe.ancestors().skip(1).take(4) {
+            folders.push(dir.join("assets").join("models"));
+        }
+    }
+    folders.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join("models"));
+    folders
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A parsed file: its tensors (views into the bytes) and its metadata.
+struct Parsed<'a> {
+    tensors: SafeTensors<'a>,
+    metadata: BTreeMap<String, String>,
+}
+
+fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Parsed<'a>, CheckpointError> {
+    let damaged = |e: SafeTensorError| match e {
+        SafeTensorError::InvalidHeaderLength | SafeTensorError::MetadataIncompleteBuffer => {
+            CheckpointError::Truncated {
+                path: path.to_owned(),
+            }
+        }
+        other => CheckpointError::NotSafetensors {
+            path: path.to_owned(),
+            detail: other.to_string(),
+        },
+    };
+    let tensors = SafeTensors::deserialize(bytes).map_err(damaged)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(damaged)?;
+    let metadata: BTreeMap<String, String> = header
+        .metadata()
+        .as_ref()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok(Parsed { tensors, metadata })
+}
+
+fn required<'m>(
+    path: &Path,
+    metadata: &'m BTreeMap<String, String>,
+    key: &str,
+) -> Result<&'m str, CheckpointError> {
+    metadata
+        .get(key)
+        .map(String::as_str)
+        .ok_or_else(|| CheckpointError::MissingMetadata {
+            path: path.to_owned(),
+            key: key.to_owned(),
+        })
+}
+
+/// Checks the kind and format, and reads the entries that the program relies on.
+fn model_info(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+    expected: ModelKind,
+) -> Result<ModelInfo, CheckpointError> {
+    let bad = |key: &str, value: &str, reason: &str| CheckpointError::BadMetadata {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let kind = required(path, metadata, KEY_KIND)?;
+    if kind != expected.metadata_name() {
+        return Err(CheckpointError::WrongKind {
+            path: path.to_owned(),
+            expected,
+            found: kind.to_owned(),
+        });
+    }
+    let format = required(path, metadata, KEY_FORMAT)?;
+    if format.trim() != FORMAT_VERSION {
+        return Err(CheckpointError::UnsupportedFormat {
+            path: path.to_owned(),
+            found: format.to_owned(),
+        });
+    }
+    let mut info = ModelInfo {
+        kind: expected,
+        config: None,
+        objective: None,
+        schedule: String::new(),
+        train_steps_t: 0,
+        metadata: metadata.clone(),
+    };
+    if expected == ModelKind::DigitUNet {
+        let architecture = required(path, metadata, KEY_ARCHITECTURE)?;
+        info.config = Some(
+            UNetConfig::from_json(architecture)
+                .map_err(|reason| bad(KEY_ARCHITECTURE, architecture, &reason))?,
+        );
+        let objective = required(path, metadata, KEY_OBJECTIVE)?;
+        info.objective = Some(
+            objective
+                .trim()
+                .parse()
+                .map_err(|_| bad(KEY_OBJECTIVE, objective, "expected eps, v or flow"))?,
+        );
+        let schedule = required(path, metadata, KEY_SCHEDULE)?;
+        if schedule.trim().is_empty() {
+            return Err(bad(KEY_SCHEDULE, schedule, "empty"));
+        }
+        info.schedule = schedule.trim().to_owned();
+        let steps = required(path, metadata, KEY_TRAIN_STEPS)?;
+        info.train_steps_t = steps
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&t| (1..=1_000_000).contains(&t))
+            .ok_or_else(|| bad(KEY_TRAIN_STEPS, steps, "expected a whole number of steps"))?;
+    }
+    Ok(info)
+}
+
+/// The first thing wrong with the file's tensors that a network build ran into.
+#[derive(Debug)]
+enum TensorProblem {
+    Missing(String),
+    Shape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    DType {
+        name: String,
+        dtype: String,
+    },
+}
+
+/// A `VarBuilder` backend over the tensors of a parsed file that remembers what went wrong, so a
+/// failed build becomes a [`CheckpointError`] naming the tensor. Each tensor is converted to f32
+/// (from f16, bf16 or f64) when the network asks for it; tensors it never asks for are ignored.
+struct CheckedTensors<'a> {
+    tensors: SafeTensors<'a>,
+    problem: Arc<Mutex<Option<TensorProblem>>>,
+}
+
+impl CheckedTensors<'_> {
+    fn fail(&self, problem: TensorProblem) -> candle_core::Error {
+        let message = format!("{problem:?}");
+        if let Ok(mut slot) = self.problem.lock()
+            && slot.is_none()
+        {
+            *slot = Some(problem);
+        }
+        candle_core::Error::Msg(message)
+    }
+
+    fn load(&self, name: &str, shape: Option<&Shape>, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let Ok(view) = self.tensors.tensor(name) else {
+            return Err(self.fail(TensorProblem::Missing(name.to_owned())));
+        };
+        if let Some(shape) = shape
+            && view.shape() != shape.dims()
+        {
+            return Err(self.fail(TensorProblem::Shape {
+                name: name.to_owned(),
+                expected: shape.dims().to_vec(),
+                found: view.shape().to_vec(),
+            }));
+        }
+        match view.dtype() {
+            Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64 => {}
+            other => {
+                return Err(self.fail(TensorProblem::DType {
+                    name: name.to_owned(),
+                    dtype: format!("{other:?}"),
+                }));
+            }
+        }
+        view.load(&Device::Cpu)?.to_dtype(dtype)?.to_device(dev)
+    }
+}
+
+impl candle_nn::var_builder::SimpleBackend for CheckedTensors<'_> {
+    fn get(
+        &self,
+        s: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        self.load(name, Some(&s), dtype, dev)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.load(name, None, dtype, dev)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.tensors.tensor(name).is_ok()
+    }
+}
+
+/// Builds a network from the file's tensors, turning a failure into a [`CheckpointError`].
+fn build<'a, T>(
+    path: &Path,
+    tensors: SafeTensors<'a>,
+    device: &Device,
+    make: impl FnOnce(VarBuilder<'a>) -> candle_core::Result<T>,
+) -> Result<T, CheckpointError> {
+    let problem = Arc::new(Mutex::new(None));
+    let backend = CheckedTensors {
+        tensors,
+        problem: Arc::clone(&problem),
+    };
+    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
+    make(vb).map_err(|error| {
+        let path = path.to_owned();
+        match problem.lock().ok().and_then(|mut slot| slot.take()) {
+            Some(TensorProblem::Missing(name)) => CheckpointError::MissingTensor { path, name },
+            Some(TensorProblem::Shape {
+                name,
+                expected,
+                found,
+            }) => CheckpointError::WrongShape {
+                path,
+                name,
+                expected,
+                found,
+            },
+            Some(TensorProblem::DType { name, dtype }) => {
+                CheckpointError::UnsupportedDType { path, name, dtype }
+            }
+            None => CheckpointError::Build {
+                path,
+                detail: error.to_string(),
+            },
+        }
+    })
+}

@@ -1,0 +1,2 @@
+//! Training loops in candle (`diffuscope train`): objectives, AdamW, EMA, progress, atomic checkpoints.
+//! Never imports egui or wgpu.
