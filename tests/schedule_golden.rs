@@ -8,9 +8,10 @@ use serde_json::Value;
 
 /// The bar against the float64 reference: absolute error at most 1e-6.
 const TOLERANCE: f64 = 1e-6;
-/// Against the stock float32 scheduler: products of up to 1000 factors, each rounded to float32
-/// (ε = 1.2e-7), drift by a few 1e-6.
-const FLOAT32_TOLERANCE: f64 = 5e-6;
+/// Against the stock float32 scheduler, a sanity check only: float32 (ε = 1.2e-7) loses digits in
+/// products of up to 1000 rounded factors and, near t = 1, in the cancellation 1 − ᾱ_t (ᾱ_1 ≈ 0.99996
+/// for cosine), which diffusers' own float32 values carry at the 1e-5 level.
+const FLOAT32_TOLERANCE: f64 = 1e-4;
 
 fn golden() -> Value {
     let text = include_str!("golden/schedules.json");
@@ -65,6 +66,7 @@ fn cases() -> Vec<Value> {
 
 #[test]
 fn every_schedule_matches_diffusers() {
+    let mut worst = [0.0_f64; 2];
     for case in cases() {
         let schedule = schedule_of(&case);
         for (precision, tolerance) in [("f64", TOLERANCE), ("f32", FLOAT32_TOLERANCE)] {
@@ -75,6 +77,8 @@ fn every_schedule_matches_diffusers() {
                 &numbers(&reference["alphas_cumprod"]),
             );
             let name = label(&case);
+            let slot = usize::from(precision == "f32");
+            worst[slot] = worst[slot].max(betas).max(alpha_bars);
             assert!(
                 betas <= tolerance,
                 "{name} ({precision}): β differs by {betas:e}"
@@ -85,6 +89,10 @@ fn every_schedule_matches_diffusers() {
             );
         }
     }
+    println!(
+        "largest difference: {:e} against diffusers in float64, {:e} against float32",
+        worst[0], worst[1]
+    );
 }
 
 #[test]
