@@ -11,5 +11,6 @@ pub mod diffusion;
 pub mod export;
 pub mod i18n;
 pub mod model;
+pub mod sample;
 pub mod train;
 pub mod ui;

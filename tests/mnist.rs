@@ -79,7 +79,10 @@ fn bundled_digits_are_the_documented_ten_thousand() {
     for index in [0, 1, 4_999, 9_999] {
         let image = digits.image(index).unwrap();
         let ink = image.iter().filter(|&&b| b > 127).count();
-        assert!((20..400).contains(&ink), "digit {index}: {ink} inked pixels");
+        assert!(
+            (20..400).contains(&ink),
+            "digit {index}: {ink} inked pixels"
+        );
         let unit = digits.image_unit(index).unwrap();
         assert_eq!(unit.len(), PIXELS);
         assert!(unit.iter().all(|v| (-1.0..=1.0).contains(v)));
@@ -197,7 +200,8 @@ fn swapped_files_have_the_wrong_magic() {
 
 #[test]
 fn a_short_body_is_truncated() {
-    let error = load_pair(&images_file(2, 28, 28, PIXELS + 100), &labels_file(&[1, 2])).unwrap_err();
+    let error =
+        load_pair(&images_file(2, 28, 28, PIXELS + 100), &labels_file(&[1, 2])).unwrap_err();
     match &error {
         MnistError::Truncated {
             expected, found, ..
@@ -222,7 +226,14 @@ fn a_short_body_is_truncated() {
 fn a_short_header_is_truncated() {
     let error = load_pair(&images_file(2, 28, 28, 0)[..10], &labels_file(&[1, 2])).unwrap_err();
     assert!(
-        matches!(error, MnistError::Truncated { expected: 16, found: 10, .. }),
+        matches!(
+            error,
+            MnistError::Truncated {
+                expected: 16,
+                found: 10,
+                ..
+            }
+        ),
         "{error:?}"
     );
     let error = load_pair(&[], &labels_file(&[1, 2])).unwrap_err();
@@ -235,7 +246,10 @@ fn a_short_header_is_truncated() {
 #[test]
 fn extra_bytes_after_the_announced_data_are_refused() {
     let error = load_pair(&images_file(1, 28, 28, PIXELS + 1), &labels_file(&[1])).unwrap_err();
-    assert!(matches!(error, MnistError::TrailingData { .. }), "{error:?}");
+    assert!(
+        matches!(error, MnistError::TrailingData { .. }),
+        "{error:?}"
+    );
     check_sentences(&error, &(16 + PIXELS).to_string());
 }
 
@@ -243,7 +257,14 @@ fn extra_bytes_after_the_announced_data_are_refused() {
 fn images_that_are_not_28_by_28_are_refused() {
     let error = load_pair(&images_file(1, 32, 32, 32 * 32), &labels_file(&[1])).unwrap_err();
     assert!(
-        matches!(error, MnistError::WrongSize { rows: 32, cols: 32, .. }),
+        matches!(
+            error,
+            MnistError::WrongSize {
+                rows: 32,
+                cols: 32,
+                ..
+            }
+        ),
         "{error:?}"
     );
     check_sentences(&error, "32×32");
@@ -251,9 +272,19 @@ fn images_that_are_not_28_by_28_are_refused() {
 
 #[test]
 fn counts_that_disagree_are_refused() {
-    let error = load_pair(&images_file(2, 28, 28, 2 * PIXELS), &labels_file(&[1, 2, 3])).unwrap_err();
+    let error = load_pair(
+        &images_file(2, 28, 28, 2 * PIXELS),
+        &labels_file(&[1, 2, 3]),
+    )
+    .unwrap_err();
     assert!(
-        matches!(error, MnistError::CountMismatch { images: 2, labels: 3 }),
+        matches!(
+            error,
+            MnistError::CountMismatch {
+                images: 2,
+                labels: 3
+            }
+        ),
         "{error:?}"
     );
     check_sentences(&error, "3");
@@ -261,9 +292,20 @@ fn counts_that_disagree_are_refused() {
 
 #[test]
 fn a_label_above_nine_is_refused() {
-    let error = load_pair(&images_file(3, 28, 28, 3 * PIXELS), &labels_file(&[1, 10, 2])).unwrap_err();
+    let error = load_pair(
+        &images_file(3, 28, 28, 3 * PIXELS),
+        &labels_file(&[1, 10, 2]),
+    )
+    .unwrap_err();
     assert!(
-        matches!(error, MnistError::BadLabel { index: 1, label: 10, .. }),
+        matches!(
+            error,
+            MnistError::BadLabel {
+                index: 1,
+                label: 10,
+                ..
+            }
+        ),
         "{error:?}"
     );
     check_sentences(&error, "10");

@@ -7,6 +7,6 @@ mkdir -p scratch assets/models
 for objective in eps v flow; do
   out=assets/models/digits-$objective.safetensors
   [ -f "$out" ] && continue
-  /usr/bin/time -v python3 training/train_diffusion.py --objective "$objective" --out "$out" --steps 2000 --batch 64 \
+  /usr/bin/time -v python3 training/train_diffusion.py --objective "$objective" --out "$out" --steps 1500 --batch 64 \
     2>&1 | tee "scratch/train-$objective.log"
 done

@@ -1,6 +1,8 @@
 //! `diffuscope bench`: measures the program on this machine and prints figures (not verdicts).
 //! Each figure is the median of repeated runs after one warm-up run.
 
+pub mod model;
+
 use std::time::{Duration, Instant};
 
 use crate::data::Picture;

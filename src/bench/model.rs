@@ -218,7 +218,10 @@ fn random_unet(config: &UNetConfig, device: &Device) -> Result<DigitUNet, Checkp
             .iter()
             .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
             .collect();
-        DigitUNet::new(config, VarBuilder::from_tensors(tensors, DType::F32, device))
+        DigitUNet::new(
+            config,
+            VarBuilder::from_tensors(tensors, DType::F32, device),
+        )
     };
     make().map_err(|e| build_error(None, &e))
 }
@@ -229,7 +232,11 @@ fn unet_inputs(batch: usize, device: &Device) -> Result<(Tensor, Tensor, Tensor)
         let x = Tensor::randn(0f32, 1., (batch, 1, 28, 28), device)?;
         let t: Vec<f32> = (0..batch).map(|i| (1 + (i * 997) % 1000) as f32).collect();
         let y: Vec<u32> = (0..batch).map(|i| (i as u32) % (NULL_CLASS + 1)).collect();
-        Ok((x, Tensor::from_vec(t, batch, device)?, Tensor::from_vec(y, batch, device)?))
+        Ok((
+            x,
+            Tensor::from_vec(t, batch, device)?,
+            Tensor::from_vec(y, batch, device)?,
+        ))
     };
     make().map_err(|e| build_error(None, &e))
 }
@@ -240,7 +247,8 @@ fn classifier_timing(
     device: &Device,
 ) -> candle_core::Result<ModelTiming> {
     // conv1 (1→32 at 28²), conv2 (32→64 at 14²), conv3 (64→64 at 7²), fc1, fc2.
-    let macs = 28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 7 * 7 * 64 * 64 * 9 + 3136 * 128 + 128 * 10;
+    let macs =
+        28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 7 * 7 * 64 * 64 * 9 + 3136 * 128 + 128 * 10;
     let x = Tensor::rand(-1f32, 1., (batch, 1, 28, 28), device)?;
     measure("classifier", batch, 2 * macs * batch as u64, || {
         classifier.forward(&x).map(drop)

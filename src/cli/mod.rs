@@ -2,10 +2,14 @@
 //! Every failure a user can cause ends with one sentence on stderr and a non-zero exit.
 
 mod export;
+mod sample;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use self::export::ForwardExportArgs;
+pub use self::sample::SampleArgs;
+pub use self::train::TrainArgs;
 use crate::diffusion::ScheduleKind;
 use crate::i18n::Lang;
 
@@ -25,6 +29,10 @@ pub enum Command {
     /// Export a process as an animated GIF (and optionally PNG frames) without opening the window.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Draw digits with a trained model and save them as one grid picture.
+    Sample(SampleArgs),
+    /// Train a digit model (ε, v or flow matching) on the bundled digits and save it as a checkpoint.
+    Train(TrainArgs),
     /// Measure how fast the program is on this machine and print the figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -42,6 +50,15 @@ pub enum ExportCommand {
 pub enum BenchCommand {
     /// The forward view: computing x_t, walking the chain, exporting a GIF.
     Forward,
+    /// The digit network's forward pass at batch 1, 16 and 64, with GFLOP/s.
+    Model {
+        /// A shipped model's name or a checkpoint path; default: the shipped size with random weights.
+        #[arg(long)]
+        model: Option<String>,
+        /// Print the figures as JSON (for training/bench_reference.py).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Noise schedule shapes as named on the command line.
@@ -101,9 +118,16 @@ pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         None => crate::ui::run_window().map_err(|e| window_error_sentence(&e)),
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
+        Some(Command::Sample(args)) => sample::run_sample(&args),
+        Some(Command::Train(args)) => train::train_command(&args),
         Some(Command::Bench(BenchCommand::Forward)) => {
             crate::bench::forward();
             Ok(())
+        }
+        Some(Command::Bench(BenchCommand::Model { model, json })) => {
+            crate::bench::model::model(model.as_deref(), json)
+                .map(|_| ())
+                .map_err(|e| e.sentence(Lang::En))
         }
     }
 }

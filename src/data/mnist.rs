@@ -375,7 +375,8 @@ fn parse_idx(file: &[u8], path: &Path, magic: u32) -> Result<Idx, MnistError> {
             found: got as u64,
         });
     }
-    let word = |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+    let word =
+        |i: usize| u32::from_be_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
     let found = word(0);
     if found != magic {
         return Err(MnistError::WrongMagic {
@@ -411,7 +412,7 @@ fn parse_idx(file: &[u8], path: &Path, magic: u32) -> Result<Idx, MnistError> {
     reader
         .take(body_len + 1)
         .read_to_end(&mut data)
-        .map_err(|error| decode_error(error, path))?;
+        .map_err(|error| decode_error(&error, path))?;
     let found_body = data.len() as u64;
     if found_body < body_len {
         return Err(MnistError::Truncated {
@@ -440,14 +441,14 @@ fn read_up_to(reader: &mut impl Read, buffer: &mut [u8], path: &Path) -> Result<
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(decode_error(error, path)),
+            Err(error) => return Err(decode_error(&error, path)),
         }
     }
     Ok(filled)
 }
 
 /// Reading from memory fails only when decompression does.
-fn decode_error(error: io::Error, path: &Path) -> MnistError {
+fn decode_error(error: &io::Error, path: &Path) -> MnistError {
     MnistError::BadGzip {
         path: path.to_path_buf(),
         detail: error.to_string(),

@@ -69,7 +69,10 @@ pub fn ddpm_step(
     x0_hat: &[f32],
     z: &[f32],
 ) -> Vec<f32> {
-    assert!(x_t.len() == x0_hat.len() && x_t.len() == z.len(), "lengths differ");
+    assert!(
+        x_t.len() == x0_hat.len() && x_t.len() == z.len(),
+        "lengths differ"
+    );
     let Posterior {
         x0_weight,
         xt_weight,
@@ -90,9 +93,7 @@ pub fn ddpm_step(
 /// (`steps + 1` values; `steps` is at least 1).
 pub fn flow_sigmas(steps: usize) -> Vec<f64> {
     let steps = steps.max(1);
-    (0..=steps)
-        .map(|k| 1.0 - k as f64 / steps as f64)
-        .collect()
+    (0..=steps).map(|k| 1.0 - k as f64 / steps as f64).collect()
 }
 
 /// One Euler step along the predicted velocity u: x_{σ_next} = x_σ + (σ_next − σ)·u.

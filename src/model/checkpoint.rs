@@ -38,7 +38,8 @@ pub const KEY_TRAIN_STEPS: &str = "train_steps_T";
 /// The checkpoint format this program reads and writes.
 pub const FORMAT_VERSION: &str = "1";
 /// The names of the models that ship with the program (in `assets/models/<name>.safetensors`).
-pub const SHIPPED_MODELS: [&str; 4] = ["digits-eps", "digits-v", "digits-flow", "digits-classifier"];
+pub const SHIPPED_MODELS: [&str; 4] =
+    ["digits-eps", "digits-v", "digits-flow", "digits-classifier"];
 
 /// What a checkpoint holds (its `diffuscope.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -226,12 +227,15 @@ impl CheckpointError {
         match self {
             Self::NotFound { name, available } => {
                 let list = if available.is_empty() {
-                    lang.pick("none is installed", "当前没有安装任何模型").to_owned()
+                    lang.pick("none is installed", "当前没有安装任何模型")
+                        .to_owned()
                 } else {
                     available.join(", ")
                 };
                 if zh {
-                    format!("找不到模型“{name}”：它既不是一个文件，也不是内置模型的名字（内置模型：{list}）。")
+                    format!(
+                        "找不到模型“{name}”：它既不是一个文件，也不是内置模型的名字（内置模型：{list}）。"
+                    )
                 } else {
                     format!(
                         "There is no model “{name}”: it is neither a file nor the name of a shipped model (shipped: {list})."
@@ -330,7 +334,10 @@ impl CheckpointError {
                 if zh {
                     format!("“{p}”中是{what}，而这里需要{}。", expected.described(lang))
                 } else {
-                    format!("“{p}” holds {what}, but {} is needed here.", expected.described(lang))
+                    format!(
+                        "“{p}” holds {what}, but {} is needed here.",
+                        expected.described(lang)
+                    )
                 }
             }
             Self::MissingTensor { path, name } => {
@@ -338,7 +345,9 @@ impl CheckpointError {
                 if zh {
                     format!("模型文件“{p}”缺少网络需要的张量“{name}”。")
                 } else {
-                    format!("The model file “{p}” lacks the tensor “{name}” that the network needs.")
+                    format!(
+                        "The model file “{p}” lacks the tensor “{name}” that the network needs."
+                    )
                 }
             }
             Self::WrongShape {
@@ -396,7 +405,10 @@ fn shape_text(dims: &[usize]) -> String {
 }
 
 /// Loads a diffusion model (`diffuscope.kind = digit-unet`) onto `device`.
-pub fn load_diffusion_model(path: &Path, device: &Device) -> Result<DiffusionModel, CheckpointError> {
+pub fn load_diffusion_model(
+    path: &Path,
+    device: &Device,
+) -> Result<DiffusionModel, CheckpointError> {
     let bytes = read(path)?;
     let file = parse(path, &bytes)?;
     let info = model_info(path, &file.metadata, ModelKind::DigitUNet)?;
@@ -426,14 +438,13 @@ pub fn read_model_info(path: &Path) -> Result<ModelInfo, CheckpointError> {
     let bytes = read(path)?;
     let file = parse(path, &bytes)?;
     let kind_name = required(path, &file.metadata, KEY_KIND)?;
-    let kind = ModelKind::from_metadata_name(kind_name).ok_or_else(|| {
-        CheckpointError::BadMetadata {
+    let kind =
+        ModelKind::from_metadata_name(kind_name).ok_or_else(|| CheckpointError::BadMetadata {
             path: path.to_owned(),
             key: KEY_KIND.to_owned(),
             value: kind_name.to_owned(),
             reason: "not a kind of network this program knows".to_owned(),
-        }
-    })?;
+        })?;
     model_info(path, &file.metadata, kind)
 }
 
@@ -484,7 +495,11 @@ fn model_folders() -> Vec<PathBuf> {
             folders.push(dir.join("assets").join("models"));
         }
     }
-    folders.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join("models"));
+    folders.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets")
+            .join("models"),
+    );
     folders
 }
 
@@ -635,7 +650,13 @@ impl CheckedTensors<'_> {
         candle_core::Error::Msg(message)
     }
 
-    fn load(&self, name: &str, shape: Option<&Shape>, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+    fn load(
+        &self,
+        name: &str,
+        shape: Option<&Shape>,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
         let Ok(view) = self.tensors.tensor(name) else {
             return Err(self.fail(TensorProblem::Missing(name.to_owned())));
         };

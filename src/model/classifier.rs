@@ -24,6 +24,10 @@ pub struct DigitClassifier {
 
 impl DigitClassifier {
     /// Builds the classifier from tensors named as in the reference (`conv1.weight`, …, `fc2.bias`).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "candle's convention: a layer takes its VarBuilder by value"
+    )]
     pub fn new(vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             conv1: conv(1, 32, 3, 1, vb.pp("conv1"))?,
@@ -41,7 +45,11 @@ impl DigitClassifier {
             [_, 1, 28, 28] => x.clone(),
             other => candle_core::bail!("DigitClassifier expects (B, 1, 28, 28), got {other:?}"),
         };
-        let h = self.conv1.forward(&x.to_dtype(DType::F32)?)?.relu()?.max_pool2d(2)?;
+        let h = self
+            .conv1
+            .forward(&x.to_dtype(DType::F32)?)?
+            .relu()?
+            .max_pool2d(2)?;
         let h = self.conv2.forward(&h)?.relu()?.max_pool2d(2)?;
         let h = self.conv3.forward(&h)?.relu()?.flatten_from(1)?;
         self.fc2.forward(&self.fc1.forward(&h)?.relu()?)

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::json::Json;
-
 /// The class id meaning "no class" (the unconditional branch of classifier-free guidance). It equals
 /// the number of classes of the digit models: ids 0–9 are the digits, 10 is "no class".
 pub const NULL_CLASS: u32 = 10;
@@ -12,6 +10,7 @@ pub const NULL_CLASS: u32 = 10;
 /// The sizes of a [`DigitUNet`](super::DigitUNet); the same keys as `DEFAULT_CONFIG` in
 /// `training/unet.py`, and the JSON stored under `architecture` in a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct UNetConfig {
     /// Channels at 28×28, 14×14 and 7×7 (c0, c1, c2).
     pub channels: [usize; 3],
@@ -88,44 +87,19 @@ impl UNetConfig {
     /// `dict(DEFAULT_CONFIG, **config)` does in `training/unet.py`); unknown keys, wrong types and
     /// sizes the network cannot be built with are refused with a reason in English.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let Some(Json::Object(map)) = Json::parse(text) else {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if !value.is_object() {
             return Err("not a JSON object".to_owned());
-        };
-        let mut config = Self::default();
-        for (key, value) in &map {
-            let whole = |value: &Json| {
-                value
-                    .as_usize()
-                    .ok_or_else(|| format!("“{key}” is not a whole number"))
-            };
-            match key.as_str() {
-                "channels" => {
-                    let Json::Array(items) = value else {
-                        return Err("“channels” is not a list".to_owned());
-                    };
-                    let numbers = items.iter().map(whole).collect::<Result<Vec<_>, _>>()?;
-                    config.channels = numbers
-                        .try_into()
-                        .map_err(|_| "“channels” must list three numbers".to_owned())?;
-                }
-                "groups" => config.groups = whole(value)?,
-                "sinusoid_dim" => config.sinusoid_dim = whole(value)?,
-                "emb_dim" => config.emb_dim = whole(value)?,
-                "classes" => config.classes = whole(value)?,
-                other => return Err(format!("unknown key “{other}”")),
-            }
         }
+        let config: Self = serde_json::from_value(value).map_err(|e| e.to_string())?;
         config.validate()?;
         Ok(config)
     }
 
     /// The config as the JSON that training writes under `architecture`.
     pub fn to_json(&self) -> String {
-        let [c0, c1, c2] = self.channels;
-        format!(
-            r#"{{"channels": [{c0}, {c1}, {c2}], "groups": {}, "sinusoid_dim": {}, "emb_dim": {}, "classes": {}}}"#,
-            self.groups, self.sinusoid_dim, self.emb_dim, self.classes
-        )
+        // Serialising plain numbers cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Checks that a network can be built with these sizes; the reason in English if not.
@@ -144,10 +118,7 @@ impl UNetConfig {
             return Err(format!("every size must be between 1 and {LIMIT}"));
         }
         if let Some(c) = self.channels.iter().find(|&&c| c % self.groups != 0) {
-            return Err(format!(
-                "{} groups do not divide {c} channels",
-                self.groups
-            ));
+            return Err(format!("{} groups do not divide {c} channels", self.groups));
         }
         if !self.sinusoid_dim.is_multiple_of(2) {
             return Err("the sinusoid length must be even".to_owned());
@@ -193,7 +164,11 @@ impl UNetConfig {
             conv(size, cin, cout, 3)
                 + e * cout
                 + conv(size, cout, cout, 3)
-                + if cin == cout { 0 } else { conv(size, cin, cout, 1) }
+                + if cin == cout {
+                    0
+                } else {
+                    conv(size, cin, cout, 1)
+                }
         };
         let s0 = Sizes {
             h: height,

@@ -16,7 +16,10 @@ pub fn choose_device() -> (Device, String) {
 fn gpu_or_cpu() -> (Device, String) {
     match try_gpu(|| Device::new_cuda(0)) {
         Ok(device) => (device, "CUDA GPU 0".to_owned()),
-        Err(why) => (Device::Cpu, format!("CUDA not usable ({why}); using the CPU")),
+        Err(why) => (
+            Device::Cpu,
+            format!("CUDA not usable ({why}); using the CPU"),
+        ),
     }
 }
 
@@ -24,7 +27,10 @@ fn gpu_or_cpu() -> (Device, String) {
 fn gpu_or_cpu() -> (Device, String) {
     match try_gpu(|| Device::new_metal(0)) {
         Ok(device) => (device, "Metal GPU 0".to_owned()),
-        Err(why) => (Device::Cpu, format!("Metal not usable ({why}); using the CPU")),
+        Err(why) => (
+            Device::Cpu,
+            format!("Metal not usable ({why}); using the CPU"),
+        ),
     }
 }
 
@@ -49,7 +55,9 @@ fn try_gpu(open: impl FnOnce() -> candle_core::Result<Device>) -> Result<Device,
         if value.first().is_some_and(|v| v.is_finite() && *v > 0.0) {
             Ok(device)
         } else {
-            Err(candle_core::Error::Msg("a test computation gave a wrong result".to_owned()))
+            Err(candle_core::Error::Msg(
+                "a test computation gave a wrong result".to_owned(),
+            ))
         }
     }));
     match attempt {

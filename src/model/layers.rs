@@ -79,6 +79,10 @@ pub struct TimeMlp {
 
 impl TimeMlp {
     /// Builds the MLP (tensors `linear1.*`, `linear2.*` under `vb`).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "candle's convention: a layer takes its VarBuilder by value"
+    )]
     pub fn new(sinusoid_dim: usize, emb_dim: usize, vb: VarBuilder) -> Result<Self> {
         let linear1 = candle_nn::linear(sinusoid_dim, emb_dim, vb.pp("linear1"))?;
         let linear2 = candle_nn::linear(emb_dim, emb_dim, vb.pp("linear2"))?;
@@ -117,6 +121,10 @@ pub struct ResBlock {
 impl ResBlock {
     /// Builds the block (tensors `norm1.*`, `conv1.*`, `emb.*`, `norm2.*`, `conv2.*` and, when
     /// `cin != cout`, `skip.*`).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "candle's convention: a layer takes its VarBuilder by value"
+    )]
     pub fn new(
         cin: usize,
         cout: usize,
@@ -163,6 +171,10 @@ pub struct SelfAttention {
 
 impl SelfAttention {
     /// Builds the block (tensors `norm.*`, `qkv.*`, `proj.*`).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "candle's convention: a layer takes its VarBuilder by value"
+    )]
     pub fn new(channels: usize, groups: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             norm: group_norm(groups, channels, vb.pp("norm"))?,

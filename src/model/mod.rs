@@ -16,7 +16,6 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod config;
 pub mod device;
-mod json;
 pub mod layers;
 pub mod unet;
 
@@ -28,9 +27,3 @@ pub use classifier::DigitClassifier;
 pub use config::{NULL_CLASS, UNetConfig};
 pub use device::choose_device;
 pub use unet::DigitUNet;
-
-// TEMPORARY (model engineer): compiles src/bench/model.rs until the lead adds `pub mod model;` to
-// src/bench/mod.rs. Remove before commit.
-#[cfg(test)]
-#[path = "../bench/model.rs"]
-mod bench_model_compile_check;

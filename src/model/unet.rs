@@ -61,6 +61,10 @@ impl DigitUNet {
     /// names of `training/unet.py` (`down.0.block.conv1.weight`, `mid.attn.qkv.weight`, …).
     /// With a `VarBuilder` over loaded tensors it fails on a missing or misshapen tensor; with
     /// `VarBuilder::from_varmap` it creates freshly initialised trainable weights.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "candle's convention: a layer takes its VarBuilder by value"
+    )]
     pub fn new(config: &UNetConfig, vb: VarBuilder) -> Result<Self> {
         config.validate().map_err(candle_core::Error::Msg)?;
         let [c0, c1, c2] = config.channels;
@@ -82,21 +86,25 @@ impl DigitUNet {
             })
             .collect::<Result<Vec<_>>>()?;
         let up_vb = vb.pp("up");
-        let up = [(c1 + c0, c0, false), (c2 + c1, c1, true), (c2 + c2, c2, true)]
-            .into_iter()
-            .enumerate()
-            .map(|(i, (cin, cout, upsample))| {
-                let vb = up_vb.pp(i.to_string());
-                Ok(Up {
-                    block: ResBlock::new(cin, cout, e, g, vb.pp("block"))?,
-                    upsample: if upsample {
-                        Some(conv(cout, cout, 3, 1, vb.pp("upsample"))?)
-                    } else {
-                        None
-                    },
-                })
+        let up = [
+            (c1 + c0, c0, false),
+            (c2 + c1, c1, true),
+            (c2 + c2, c2, true),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (cin, cout, upsample))| {
+            let vb = up_vb.pp(i.to_string());
+            Ok(Up {
+                block: ResBlock::new(cin, cout, e, g, vb.pp("block"))?,
+                upsample: if upsample {
+                    Some(conv(cout, cout, 3, 1, vb.pp("upsample"))?)
+                } else {
+                    None
+                },
             })
-            .collect::<Result<Vec<_>>>()?;
+        })
+        .collect::<Result<Vec<_>>>()?;
         let mid = vb.pp("mid");
         Ok(Self {
             config: config.clone(),
@@ -142,7 +150,9 @@ impl DigitUNet {
             );
         }
         if height % 4 != 0 || width % 4 != 0 {
-            candle_core::bail!("DigitUNet needs a height and width divisible by 4, got {height}×{width}");
+            candle_core::bail!(
+                "DigitUNet needs a height and width divisible by 4, got {height}×{width}"
+            );
         }
         let emb_silu = self.conditioning(t, y)?.silu()?;
         let mut h = self.conv_in.forward(x)?;
@@ -161,7 +171,9 @@ impl DigitUNet {
             let Some(skip) = skips.pop() else {
                 candle_core::bail!("DigitUNet: more up levels than down levels");
             };
-            h = up.block.forward(&Tensor::cat(&[&h, &skip], 1)?, &emb_silu)?;
+            h = up
+                .block
+                .forward(&Tensor::cat(&[&h, &skip], 1)?, &emb_silu)?;
             if let Some(upsample) = &up.upsample {
                 let (_, _, hh, ww) = h.dims4()?;
                 h = upsample.forward(&h.upsample_nearest2d(2 * hh, 2 * ww)?)?;

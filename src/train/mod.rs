@@ -1,2 +1,34 @@
 //! Training loops in candle (`diffuscope train`): objectives, AdamW, EMA, progress, atomic checkpoints.
 //! Never imports egui or wgpu.
+//!
+//! The twin of `training/train_diffusion.py`: ε-, v- or flow-matching targets on the linear DDPM
+//! schedule (T = 1000), AdamW with a linear warm-up then cosine decay, an exponential moving average
+//! (EMA) of the weights, 10 % of labels replaced by "no class", all seeded.
+//!
+//! Code map:
+//! - [`config`]: [`TrainConfig`], [`StepReport`] (one per step, to the caller), [`TrainSummary`].
+//! - [`batch`]: one training batch (digits, labels, t, noise, x_t, target) as plain numbers, a pure
+//!   function of (seed, step), so a resumed run draws exactly what an uninterrupted one would.
+//! - [`lr`]: the learning-rate schedule.
+//! - [`ema`]: [`Ema`], the averaged weights that are saved.
+//! - [`init`]: seeded initial weights (candle's own random numbers cannot be seeded on the CPU).
+//! - [`files`]: the checkpoint with metadata, the resume state, the loss log — all written atomically.
+//! - [`error`]: [`TrainError`], each case with a sentence in both languages.
+//! - [`trainer`]: [`train`], the loop itself.
+//!
+//! Invariant: the EMA and everything saved are plain (detached) tensors; only the optimiser's
+//! variables carry autograd, and each step's graph is dropped when the step ends.
+
+pub mod batch;
+pub mod config;
+pub mod ema;
+pub mod error;
+pub mod files;
+pub mod init;
+pub mod lr;
+pub mod trainer;
+
+pub use config::{StepReport, TRAIN_STEPS_T, TrainConfig, TrainSummary};
+pub use ema::Ema;
+pub use error::TrainError;
+pub use trainer::train;

@@ -1,0 +1,193 @@
+//! `diffuscope sample`: run a trained model from noise to digits and save them as one grid picture,
+//! optionally asking the digit classifier what it sees.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::LangArg;
+use crate::diffusion::objectives::Objective;
+use crate::export::{ExportError, write_png};
+use crate::i18n::Lang;
+use crate::model::{choose_device, load_classifier, load_diffusion_model, resolve_model};
+use crate::sample::grid::tile;
+use crate::sample::network::{judge, model_schedule};
+use crate::sample::plan::{default_steps, plan};
+use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
+
+/// The shipped classifier that `--judge` asks.
+const CLASSIFIER: &str = "digits-classifier";
+
+/// Options of `diffuscope sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// A shipped model (digits-eps, digits-v, digits-flow) or the path of a model file.
+    #[arg(long, default_value = "digits-eps")]
+    pub model: String,
+    /// The digit to draw, 0 to 9; without it, any digit.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub class: Option<u32>,
+    /// Classifier-free guidance scale w: 0 ignores the class, 1 is the plain conditional model,
+    /// larger values exaggerate the class (used only with --class).
+    #[arg(long, default_value_t = 3.0)]
+    pub guidance: f32,
+    /// How many samples, as COLUMNSxROWS.
+    #[arg(long, default_value = "4x4")]
+    pub grid: GridSpec,
+    /// Seed of the noise; the same seed gives the same digits.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 for flow Euler.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub steps: Option<u16>,
+    /// Where to write the grid as a PNG.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Enlargement of the PNG (each pixel becomes a SCALE×SCALE square).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
+    /// Ask the shipped digit classifier which digit each sample is.
+    #[arg(long)]
+    pub judge: bool,
+    /// Language of messages.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
+}
+
+/// Runs `diffuscope sample`.
+pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
+    let lang = Lang::from(args.lang);
+    if args.png.is_none() && !args.judge {
+        return Err(lang
+            .pick(
+                "Say where to write the samples with --png FILE.png (and/or ask for --judge).",
+                "请用 --png 文件.png 指定输出位置（和/或使用 --judge）。",
+            )
+            .to_owned());
+    }
+    if !args.guidance.is_finite() {
+        return Err(lang
+            .pick(
+                "The guidance scale must be a number, such as 3.",
+                "引导强度必须是一个数，例如 3。",
+            )
+            .to_owned());
+    }
+
+    // Fail before minutes of sampling, not after, if the PNG cannot go where asked.
+    if let Some(folder) = args.png.as_deref().and_then(Path::parent) {
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        if folder.is_file() {
+            let error = ExportError::NotAFolder {
+                folder: folder.to_owned(),
+            };
+            return Err(error.sentence(lang));
+        }
+        if !folder.is_dir() {
+            let error = ExportError::FolderMissing {
+                folder: folder.to_owned(),
+            };
+            return Err(error.sentence(lang));
+        }
+    }
+
+    let (device, reason) = choose_device();
+    eprintln!("{} {reason}", lang.pick("Device:", "设备："));
+    let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
+    let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
+    let objective = model.info.objective.unwrap_or(Objective::Eps);
+    let schedule = model_schedule(&model.info).ok_or_else(|| {
+        format!(
+            "{} “{}” ({}).",
+            lang.pick(
+                "The model was trained with a noise schedule this program does not know:",
+                "模型使用了本程序不认识的噪声调度："
+            ),
+            model.info.schedule,
+            path.display()
+        )
+    })?;
+    let train_steps = schedule.steps();
+    let steps = args
+        .steps
+        .map_or_else(|| default_steps(objective, train_steps), usize::from);
+    let settings = SampleSettings {
+        objective,
+        schedule,
+        steps,
+        seed: args.seed,
+        labels: vec![args.class; args.grid.count()],
+        guidance: args.guidance,
+    };
+
+    // DDPM cannot take more steps than the model has timesteps.
+    let step_count = plan(objective, train_steps, steps).len();
+    let progress = ProgressBar::new(step_count as u64).with_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} steps ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let mut on_step = |frame: &StepFrame<'_>| {
+        progress.set_message(frame.timestep.to_string());
+        progress.inc(1);
+        ControlFlow::Continue(())
+    };
+    let samples = sample(&model, &settings, &mut on_step);
+    progress.finish_and_clear();
+    let samples = samples.map_err(|e| e.sentence(lang))?;
+    eprintln!(
+        "{} {} × {objective} ({} {}, {:.1} s)",
+        lang.pick("Sampled", "已生成"),
+        settings.labels.len(),
+        step_count,
+        lang.pick("steps", "步"),
+        started.elapsed().as_secs_f64()
+    );
+
+    if let Some(png) = &args.png {
+        let picture = tile(&samples, model.image_size(), args.grid, args.scale);
+        write_png(png, &picture).map_err(|e| e.sentence(lang))?;
+        eprintln!(
+            "{} {} ({}×{})",
+            lang.pick("Wrote", "已写入"),
+            png.display(),
+            picture.width(),
+            picture.height()
+        );
+    }
+
+    if args.judge {
+        let classifier_path = resolve_model(CLASSIFIER).map_err(|e| e.sentence(lang))?;
+        let (_, classifier) =
+            load_classifier(&classifier_path, &device).map_err(|e| e.sentence(lang))?;
+        let digits = judge(&classifier, &device, &samples, settings.labels.len())
+            .map_err(|e| e.sentence(lang))?;
+        print_judgement(&digits, args.grid, args.class, lang);
+    }
+    Ok(())
+}
+
+/// The classifier's digits as the grid is laid out, and how many are the requested class.
+fn print_judgement(digits: &[u32], grid: GridSpec, class: Option<u32>, lang: Lang) {
+    println!("{}", lang.pick("The classifier sees:", "分类器识别为："));
+    for row in digits.chunks(grid.columns as usize) {
+        let row: Vec<String> = row.iter().map(u32::to_string).collect();
+        println!("  {}", row.join(" "));
+    }
+    if let Some(class) = class {
+        let hits = digits.iter().filter(|&&d| d == class).count();
+        println!(
+            "{} {class}: {hits}/{} = {:.0}%",
+            lang.pick("Samples judged to be", "被判为"),
+            digits.len(),
+            100.0 * hits as f64 / digits.len().max(1) as f64
+        );
+    }
+}

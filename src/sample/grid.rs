@@ -1,0 +1,114 @@
+//! Tiling a batch of samples into one picture: `--grid 4x4` → 16 digits in 4 columns and 4 rows,
+//! separated by a thin grey gap and enlarged so that they can be seen on a slide.
+
+use std::fmt;
+use std::str::FromStr;
+
+use image::{Rgb, RgbImage};
+
+/// Gap between tiles, in image pixels before enlarging.
+pub const GAP_PX: u32 = 2;
+/// Colour of the gaps: a mid grey, distinct from both the black background and the white strokes.
+const GAP_COLOUR: Rgb<u8> = Rgb([128, 128, 128]);
+
+/// A grid of `columns × rows` samples, written "4x4" (columns first) on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GridSpec {
+    /// Samples across.
+    pub columns: u32,
+    /// Samples down.
+    pub rows: u32,
+}
+
+impl GridSpec {
+    /// The largest side the command line accepts (a 16x16 grid is 256 samples).
+    pub const MAX_SIDE: u32 = 16;
+
+    /// How many samples fill the grid.
+    pub fn count(self) -> usize {
+        self.columns as usize * self.rows as usize
+    }
+}
+
+impl fmt::Display for GridSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.columns, self.rows)
+    }
+}
+
+impl FromStr for GridSpec {
+    type Err = String;
+
+    /// "4x4", "8x2", "1x1"; each side 1..=16.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "“{text}” is not a grid: write COLUMNSxROWS, such as 4x4 (each side 1 to {})",
+                Self::MAX_SIDE
+            )
+        };
+        let (columns, rows) = text
+            .trim()
+            .to_ascii_lowercase()
+            .split_once(['x', '×'])
+            .map(|(c, r)| (c.trim().parse::<u32>(), r.trim().parse::<u32>()))
+            .ok_or_else(bad)?;
+        match (columns, rows) {
+            (Ok(columns), Ok(rows))
+                if (1..=Self::MAX_SIDE).contains(&columns)
+                    && (1..=Self::MAX_SIDE).contains(&rows) =>
+            {
+                Ok(Self { columns, rows })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A value in [−1, 1] as a grey level 0..=255 (values outside are clipped; NaN is black).
+pub fn to_grey(value: f32) -> u8 {
+    ((value.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+}
+
+/// The size in pixels of the picture [`tile`] makes: (width, height).
+pub fn tiled_size(grid: GridSpec, image_size: (usize, usize), scale: u32) -> (u32, u32) {
+    let (height, width) = (image_size.0 as u32, image_size.1 as u32);
+    let across = grid.columns * width + (grid.columns - 1) * GAP_PX;
+    let down = grid.rows * height + (grid.rows - 1) * GAP_PX;
+    (across * scale, down * scale)
+}
+
+/// Tiles single-channel images (each `height × width` values in [−1, 1], one after another, row by
+/// row of the grid) into one picture with [`GAP_PX`] grey gaps, enlarged `scale` times (at least 1)
+/// with nearest-neighbour sampling so every pixel stays a crisp square. Cells without an image stay grey.
+pub fn tile(images: &[f32], image_size: (usize, usize), grid: GridSpec, scale: u32) -> RgbImage {
+    let scale = scale.max(1);
+    let (height, width) = image_size;
+    let (out_width, out_height) = tiled_size(grid, image_size, scale);
+    let mut picture = RgbImage::from_pixel(out_width, out_height, GAP_COLOUR);
+    let per_image = height * width;
+    if per_image == 0 {
+        return picture;
+    }
+    for (index, image) in images
+        .chunks_exact(per_image)
+        .take(grid.count())
+        .enumerate()
+    {
+        let column = index as u32 % grid.columns;
+        let row = index as u32 / grid.columns;
+        let left = column * (width as u32 + GAP_PX);
+        let top = row * (height as u32 + GAP_PX);
+        for (pixel, &value) in image.iter().enumerate() {
+            let grey = to_grey(value);
+            let x = left + (pixel % width) as u32;
+            let y = top + (pixel / width) as u32;
+            for dy in 0..scale {
+                for dx in 0..scale {
+                    picture.put_pixel(x * scale + dx, y * scale + dy, Rgb([grey; 3]));
+                }
+            }
+        }
+    }
+    picture
+}

@@ -1,0 +1,496 @@
+//! The candle training loop: the loss falls on real digits, the checkpoint loads back through the
+//! program's own reader, runs are repeatable, stopping and resuming continues from the saved step,
+//! and bad outputs or settings fail early with a clear sentence.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use diffuscope::data::mnist::{Digits, load_bundled_digits};
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::export::ExportError;
+use diffuscope::i18n::Lang;
+use diffuscope::model::checkpoint::{load_diffusion_model, read_model_info};
+use diffuscope::model::config::UNetConfig;
+use diffuscope::train::files::{loss_log_path, resume_path};
+use diffuscope::train::{StepReport, TrainConfig, TrainError, TrainSummary, train};
+
+fn digits() -> &'static Digits {
+    static DIGITS: OnceLock<Digits> = OnceLock::new();
+    DIGITS.get_or_init(|| load_bundled_digits().unwrap())
+}
+
+/// A network small enough to train for dozens of steps in a debug test. (candle's CPU gradient of
+/// a convolution costs one short dot product per output pixel and input channel, so the channel
+/// counts, not the FLOPs, decide the time here.)
+fn tiny_unet() -> UNetConfig {
+    UNetConfig {
+        channels: [2, 4, 4],
+        groups: 2,
+        sinusoid_dim: 8,
+        emb_dim: 16,
+        classes: 10,
+    }
+}
+
+fn tiny_config(steps: usize) -> TrainConfig {
+    TrainConfig {
+        objective: Objective::Eps,
+        steps,
+        batch: 16,
+        lr: 3e-2,
+        warmup: 5,
+        ema_decay: 0.9,
+        label_dropout: 0.1,
+        seed: 7,
+        unet: tiny_unet(),
+        save_every: 1000,
+        device: Device::Cpu,
+        command: "tests/training.rs".to_owned(),
+        ..TrainConfig::default()
+    }
+}
+
+/// Runs `config` into `out`, recording every report; `stop_after` stops the run after that step.
+fn run(
+    config: &TrainConfig,
+    out: &Path,
+    resume: bool,
+    stop_after: Option<usize>,
+) -> (Result<TrainSummary, TrainError>, Vec<StepReport>) {
+    let mut reports = Vec::new();
+    let result = train(config, digits(), out, resume, &mut |report| {
+        reports.push(report);
+        stop_after != Some(report.step)
+    });
+    (result, reports)
+}
+
+fn mean(values: &[f32]) -> f32 {
+    values.iter().sum::<f32>() / values.len() as f32
+}
+
+fn csv_losses(path: &Path) -> Vec<f32> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("step,loss,images_per_sec"));
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            assert_eq!(fields[0], (i + 1).to_string());
+            assert!(fields[2].parse::<f32>().unwrap() > 0.0);
+            fields[1].parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_loss_falls_and_the_checkpoint_loads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tiny.safetensors");
+    let config = tiny_config(50);
+    let started = Instant::now();
+    let (result, reports) = run(&config, &out, false, None);
+    let summary = result.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!("50 steps at batch 16 (tiny network): {secs:.1} s");
+
+    let losses: Vec<f32> = reports.iter().map(|r| r.loss).collect();
+    assert_eq!(losses.len(), 50);
+    let (first, last) = (mean(&losses[..10]), mean(&losses[40..]));
+    eprintln!("mean loss of the first 10 steps {first:.4}, of the last 10 {last:.4}");
+    // Measured (seed 7): 1.64 → 0.9. Predicting ε = 0 scores 1 (the variance of ε); the untrained
+    // network does worse, and after 50 steps it does better: it has learnt something about the noise.
+    assert!(last < 0.75 * first, "first {first}, last {last}");
+    assert!(
+        last < 0.97,
+        "last steps {last}: no better than predicting zero noise"
+    );
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.images_per_sec > 0.0 && r.steps == 50)
+    );
+    assert_eq!(reports.last().map(|r| r.step), Some(50));
+
+    assert!(!summary.stopped);
+    assert_eq!(summary.steps_done, 50);
+    assert_eq!(summary.checkpoint.as_deref(), Some(out.as_path()));
+    assert!(
+        !resume_path(&out).exists(),
+        "a finished run leaves no resume state"
+    );
+    assert_eq!(csv_losses(&loss_log_path(&out)).len(), 50);
+    let no_leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".part"));
+    assert!(no_leftovers);
+
+    // The program's own reader accepts it, with every metadata entry the reference writes.
+    let model = load_diffusion_model(&out, &Device::Cpu).unwrap();
+    assert_eq!(model.info.objective, Some(Objective::Eps));
+    assert_eq!(model.info.config, Some(tiny_unet()));
+    assert_eq!(model.info.schedule, "linear");
+    assert_eq!(model.info.train_steps_t, 1000);
+    for key in [
+        "diffuscope.kind",
+        "diffuscope.format",
+        "architecture",
+        "objective",
+        "schedule",
+        "train_steps_T",
+        "beta_start",
+        "beta_end",
+        "steps",
+        "batch",
+        "final_loss",
+        "ema",
+        "label_dropout",
+        "seed",
+        "wall_time_secs",
+        "date",
+        "command",
+        "trainer",
+        "training_data",
+    ] {
+        assert!(model.info.metadata.contains_key(key), "missing {key}");
+    }
+    let meta = &model.info.metadata;
+    assert_eq!(meta["steps"], "50");
+    assert_eq!(meta["batch"], "16");
+    assert_eq!(meta["seed"], "7");
+    assert_eq!(meta["ema"], "0.9");
+    assert_eq!(meta["label_dropout"], "0.1");
+    assert_eq!(meta["beta_start"], "0.0001");
+    assert_eq!(meta["beta_end"], "0.02");
+    assert_eq!(meta["command"], "tests/training.rs");
+    assert_eq!(meta["date"].len(), 10);
+    let final_loss: f32 = meta["final_loss"].parse().unwrap();
+    assert!((final_loss - mean(&losses)).abs() < 1e-4, "{final_loss}");
+
+    // And the loaded network runs.
+    let x = Tensor::zeros((2, 1, 28, 28), DType::F32, &Device::Cpu).unwrap();
+    let t = Tensor::new(&[10.0f32, 900.0], &Device::Cpu).unwrap();
+    let y = Tensor::new(&[3u32, 10], &Device::Cpu).unwrap();
+    let output = model.net.forward(&x, &t, &y).unwrap();
+    assert_eq!(output.dims(), [2, 1, 28, 28]);
+    let values: Vec<f32> = output.flatten_all().unwrap().to_vec1().unwrap();
+    assert!(values.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn the_same_seed_trains_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let losses = |name: &str, seed: u64| {
+        let config = TrainConfig {
+            seed,
+            ..tiny_config(3)
+        };
+        let (result, reports) = run(&config, &dir.path().join(name), false, None);
+        result.unwrap();
+        reports.iter().map(|r| r.loss).collect::<Vec<f32>>()
+    };
+    let a = losses("a.safetensors", 1);
+    assert_eq!(a, losses("b.safetensors", 1));
+    assert_ne!(a, losses("c.safetensors", 2));
+    let bytes = |name: &str| {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mut names: Vec<String> = tensors.names().into_iter().map(str::to_owned).collect();
+        names.sort();
+        names
+            .iter()
+            .map(|n| tensors.tensor(n).unwrap().data().to_vec())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bytes("a.safetensors"), bytes("b.safetensors"));
+}
+
+#[test]
+fn a_stopped_run_resumes_from_the_saved_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("resumed.safetensors");
+    let config = tiny_config(8);
+
+    let (result, first) = run(&config, &out, false, Some(3));
+    let summary = result.unwrap();
+    assert!(summary.stopped);
+    assert_eq!(summary.steps_done, 3);
+    assert!(summary.checkpoint.is_none());
+    assert!(!out.exists(), "a stopped run writes no checkpoint");
+    assert!(resume_path(&out).exists());
+    assert_eq!(
+        summary.resume_state.as_deref(),
+        Some(resume_path(&out).as_path())
+    );
+    assert_eq!(first.len(), 3);
+    assert_eq!(csv_losses(&loss_log_path(&out)).len(), 3);
+
+    // Other settings cannot resume it.
+    let other = TrainConfig {
+        batch: 8,
+        ..tiny_config(8)
+    };
+    let error = run(&other, &out, true, None).0.unwrap_err();
+    match &error {
+        TrainError::ResumeMismatch {
+            setting,
+            saved,
+            requested,
+            ..
+        } => assert_eq!(
+            (setting.as_str(), saved.as_str(), requested.as_str()),
+            ("--batch", "16", "8")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(error.sentence(Lang::En).contains("--batch"));
+    assert!(error.sentence(Lang::Zh).contains("--batch"));
+
+    let (result, second) = run(&config, &out, true, None);
+    let summary = result.unwrap();
+    assert_eq!(summary.started_at, 3);
+    assert_eq!(second.first().map(|r| r.step), Some(4));
+    assert_eq!(second.last().map(|r| r.step), Some(8));
+    assert!(
+        second
+            .iter()
+            .all(|r| r.elapsed_secs >= first[2].elapsed_secs)
+    );
+    assert!(!summary.stopped);
+    assert!(out.exists());
+    assert!(!resume_path(&out).exists());
+    let logged = csv_losses(&loss_log_path(&out));
+    assert_eq!(logged.len(), 8);
+    for (report, &logged) in first.iter().chain(&second).zip(&logged) {
+        assert!((report.loss - logged).abs() < 1e-5);
+    }
+    let info = read_model_info(&out).unwrap();
+    assert_eq!(info.metadata["steps"], "8");
+
+    // The first steps are those of an uninterrupted run (same batches, same weights so far).
+    let fresh = dir.path().join("fresh.safetensors");
+    let (result, uninterrupted) = run(&config, &fresh, false, Some(3));
+    assert!(result.unwrap().stopped);
+    let losses = |reports: &[StepReport]| reports.iter().map(|r| r.loss).collect::<Vec<_>>();
+    assert_eq!(losses(&first), losses(&uninterrupted[..3]));
+
+    assert_eq!(uninterrupted.len(), 3);
+
+    // Nothing is left to resume now.
+    let error = run(&config, &out, true, None).0.unwrap_err();
+    assert!(
+        matches!(error, TrainError::NothingToResume { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .sentence(Lang::En)
+            .contains("resumed.resume.safetensors")
+    );
+}
+
+#[test]
+fn a_bad_output_fails_before_any_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(5);
+
+    let missing = dir.path().join("no-such-folder").join("model.safetensors");
+    let (result, reports) = run(&config, &missing, false, None);
+    let error = result.unwrap_err();
+    assert!(reports.is_empty());
+    assert!(
+        matches!(error, TrainError::Output(ExportError::FolderMissing { .. })),
+        "{error:?}"
+    );
+    assert!(error.sentence(Lang::En).contains("no-such-folder"));
+    assert!(error.sentence(Lang::Zh).contains("no-such-folder"));
+
+    let (result, reports) = run(&config, dir.path(), false, None);
+    let error = result.unwrap_err();
+    assert!(reports.is_empty());
+    assert!(
+        matches!(error, TrainError::OutputIsAFolder { .. }),
+        "{error:?}"
+    );
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (result, _) = run(&config, &file.join("model.safetensors"), false, None);
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error, TrainError::Output(ExportError::NotAFolder { .. })),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn impossible_settings_are_refused_with_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    let cases = [
+        (
+            TrainConfig {
+                batch: 0,
+                ..tiny_config(5)
+            },
+            "--batch",
+        ),
+        (
+            TrainConfig {
+                steps: 0,
+                ..tiny_config(5)
+            },
+            "--steps",
+        ),
+        (
+            TrainConfig {
+                lr: f64::NAN,
+                ..tiny_config(5)
+            },
+            "--lr",
+        ),
+        (
+            TrainConfig {
+                ema_decay: 1.0,
+                ..tiny_config(5)
+            },
+            "--ema",
+        ),
+        (
+            TrainConfig {
+                label_dropout: 1.5,
+                ..tiny_config(5)
+            },
+            "--label-dropout",
+        ),
+    ];
+    for (config, name) in cases {
+        let error = run(&config, &out, false, None).0.unwrap_err();
+        assert!(matches!(error, TrainError::BadSetting { .. }), "{error:?}");
+        assert!(error.sentence(Lang::En).contains(name));
+        assert!(error.sentence(Lang::Zh).contains(name));
+    }
+    let bad_groups = TrainConfig {
+        unet: UNetConfig {
+            groups: 3,
+            ..tiny_unet()
+        },
+        ..tiny_config(5)
+    };
+    let error = run(&bad_groups, &out, false, None).0.unwrap_err();
+    assert!(
+        matches!(error, TrainError::BadArchitecture { .. }),
+        "{error:?}"
+    );
+
+    let empty = Digits {
+        images: Vec::new(),
+        labels: Vec::new(),
+        count: 0,
+    };
+    let error = train(&tiny_config(5), &empty, &out, false, &mut |_| true).unwrap_err();
+    assert!(matches!(error, TrainError::NoDigits));
+    assert!(!out.exists());
+}
+
+#[test]
+fn v_and_flow_models_are_written_with_their_objective() {
+    let dir = tempfile::tempdir().unwrap();
+    for (objective, schedule) in [
+        (Objective::V, "linear"),
+        (Objective::Flow, "rectified-flow"),
+    ] {
+        let out = dir.path().join(format!("{objective}.safetensors"));
+        let config = TrainConfig {
+            objective,
+            ..tiny_config(2)
+        };
+        run(&config, &out, false, None).0.unwrap();
+        let model = load_diffusion_model(&out, &Device::Cpu).unwrap();
+        assert_eq!(model.info.objective, Some(objective));
+        assert_eq!(model.info.schedule, schedule);
+    }
+}
+
+#[test]
+fn the_command_line_trains_and_fails_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let diffuscope = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_diffuscope"))
+            .arg("train")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("cli.safetensors");
+    let out_arg = out.to_str().unwrap();
+    let output = diffuscope(&[
+        "--tiny",
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--objective",
+        "v",
+        "--out",
+        out_arg,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let info = read_model_info(&out).unwrap();
+    assert_eq!(info.objective, Some(Objective::V));
+    assert_eq!(info.config, Some(UNetConfig::tiny()));
+    assert!(info.metadata["command"].starts_with("diffuscope train --tiny"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cli.loss.csv"));
+
+    let missing = dir.path().join("missing").join("m.safetensors");
+    let output = diffuscope(&["--tiny", "--steps", "2", "--out", missing.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+
+    let output = diffuscope(&["--tiny", "--resume", "--out", out_arg]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing to resume"), "{stderr}");
+}
+
+/// A figure, not a verdict: one training step at batch 64 with the shipped network's size.
+/// `cargo test --test training -- --ignored --nocapture` (add `--release` for the optimised figure).
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn step_time_of_the_shipped_network_at_batch_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        steps: 4,
+        batch: 64,
+        unet: UNetConfig::default(),
+        ..tiny_config(4)
+    };
+    let mut times = Vec::new();
+    let mut last = Instant::now();
+    train(
+        &config,
+        digits(),
+        &dir.path().join("m.safetensors"),
+        false,
+        &mut |_| {
+            times.push(last.elapsed().as_secs_f64());
+            last = Instant::now();
+            true
+        },
+    )
+    .unwrap();
+    eprintln!(
+        "training step, batch 64, UNetConfig::default(): {}",
+        times
+            .iter()
+            .map(|t| format!("{t:.2} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
