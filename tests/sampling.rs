@@ -122,6 +122,7 @@ fn settings(objective: Objective, steps: usize, labels: Vec<Option<u32>>) -> Sam
         seed: 7,
         labels,
         guidance: 3.0,
+        clip_x0: false,
     }
 }
 

@@ -52,6 +52,9 @@ pub struct SampleArgs {
     /// Ask the shipped digit classifier which digit each sample is.
     #[arg(long)]
     pub judge: bool,
+    /// Do not clip the guess x̂0 to [−1, 1] in DDPM steps (diffusers clips by default).
+    #[arg(long)]
+    pub no_clip: bool,
     /// Language of messages.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: LangArg,
@@ -125,6 +128,7 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         seed: args.seed,
         labels: vec![args.class; args.grid.count()],
         guidance: args.guidance,
+        clip_x0: !args.no_clip,
     };
 
     // DDPM cannot take more steps than the model has timesteps.

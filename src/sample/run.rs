@@ -37,6 +37,10 @@ pub struct SampleSettings {
     pub labels: Vec<Option<u32>>,
     /// Classifier-free guidance scale w (0 = unconditional, 1 = plain conditional).
     pub guidance: f32,
+    /// Clip the guess x̂0 to the data range [−1, 1] before a DDPM step, as diffusers'
+    /// `DDPMScheduler` does by default (`clip_sample=True`). Without it, strong guidance early in
+    /// the run (where x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t divides by a tiny √ᾱ_t) drives digits to white.
+    pub clip_x0: bool,
 }
 
 /// What the loop reports after each step.
@@ -89,9 +93,16 @@ pub fn sample(
             &settings.labels,
             settings.guidance,
         )?;
-        let prediction = settings
-            .objective
-            .predict(&output, &x, timestep.coefficients(schedule));
+        let mut prediction =
+            settings
+                .objective
+                .predict(&output, &x, timestep.coefficients(schedule));
+        if settings.clip_x0 && matches!(timestep, Timestep::Discrete { .. }) {
+            prediction
+                .x0
+                .iter_mut()
+                .for_each(|v| *v = v.clamp(-1.0, 1.0));
+        }
         if !all_finite(&prediction.x0) || !all_finite(&prediction.eps) {
             return Err(not_finite());
         }
