@@ -68,7 +68,9 @@ fn chunk_seed(seed: u64, stream: u64, chunk: usize) -> u64 {
     h
 }
 
-fn splitmix64(x: u64) -> u64 {
+/// The SplitMix64 finaliser: spreads any 64-bit number over all 64 bits, so that nearby seeds give
+/// unrelated generators.
+pub fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

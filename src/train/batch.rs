@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::data::mnist::{Digits, PIXELS};
 use crate::diffusion::NoiseSchedule;
-use crate::diffusion::noise::{NoiseStream, fill_standard_normal};
+use crate::diffusion::noise::{NoiseStream, fill_standard_normal, splitmix64};
 use crate::diffusion::objectives::{Coefficients, Objective};
 
 /// A batch ready to become tensors; every image is 784 values, digit after digit.
@@ -100,13 +100,6 @@ pub fn draw_batch(data: &Digits, spec: &BatchSpec<'_>, step: usize) -> Batch {
 /// seeds and steps give unrelated noise).
 fn step_noise_seed(seed: u64, step: usize) -> u64 {
     splitmix64(seed ^ splitmix64(step as u64 ^ 0x7472_6169_6e00_0000))
-}
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]
