@@ -1,5 +1,6 @@
-//! The mathematics of diffusion, pure and exhaustively tested: noise schedules, the forward process
-//! and seeded Gaussian noise. Depends on nothing but numbers (no egui, no candle, no files).
+//! The mathematics of diffusion, pure and exhaustively tested: noise schedules, the forward process,
+//! seeded Gaussian noise, the parameterisations (ε, v, flow) and the sampler steps. Depends on
+//! nothing but numbers (no egui, no candle, no files).
 //!
 //! Timestep convention, used everywhere in the program: `t` runs over `0..=T`; `t = 0` is the clean
 //! image x0 (ᾱ_0 = 1) and `t = T` the last noisy step. Our `t` is diffusers' timestep index plus one

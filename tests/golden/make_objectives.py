@@ -40,25 +40,13 @@ import diffusers.schedulers.scheduling_ddpm as scheduling_ddpm
 import numpy as np
 import torch
 from diffusers import DDPMScheduler, DPMSolverMultistepScheduler, FlowMatchEulerDiscreteScheduler
+from make_schedules import float64_everywhere  # the same float64 trick as the schedule goldens
 
 OUT = pathlib.Path(__file__).with_name("objectives.json")
 SHAPE = (2, 1, 4, 4)
 SCHEDULE = dict(beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
 CONVERSION_INDICES = [0, 9, 249, 499, 899, 999]  # our t = 1, 10, 250, 500, 900, 1000
 FLOW_SIGMAS = [1.0, 0.9, 0.5, 0.25, 0.02]
-
-
-@contextlib.contextmanager
-def float64_everywhere():
-    """Runs diffusers' scheduler code in float64: it names torch.float32 explicitly, so alias it."""
-    float32, default = torch.float32, torch.get_default_dtype()
-    torch.float32 = torch.float64
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.float32 = float32
-        torch.set_default_dtype(default)
 
 
 @contextlib.contextmanager
