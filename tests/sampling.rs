@@ -10,11 +10,11 @@ use std::cell::RefCell;
 use std::ops::ControlFlow;
 
 use diffuscope::diffusion::objectives::{Coefficients, Objective};
+use diffuscope::diffusion::samplers::{PathPoint, SamplerKind, SamplerSpec};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
 use diffuscope::sample::grid::{GAP_PX, tile, tiled_size};
 use diffuscope::sample::guidance::{combine, guided_output};
-use diffuscope::sample::plan::Timestep;
 use diffuscope::sample::{
     Denoiser, GridSpec, NULL_CLASS, SampleError, SampleSettings, StepFrame, sample,
 };
@@ -118,11 +118,13 @@ fn settings(objective: Objective, steps: usize, labels: Vec<Option<u32>>) -> Sam
     SampleSettings {
         objective,
         schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
-        steps,
+        sampler: SamplerSpec {
+            clip_x0: false,
+            ..SamplerSpec::new(SamplerKind::default_for(objective), steps)
+        },
         seed: 7,
         labels,
         guidance: 3.0,
-        clip_x0: false,
     }
 }
 
@@ -177,10 +179,13 @@ fn guidance_zero_is_unconditional_and_one_is_conditional() {
 
     let net = Scripted::default();
     assert_eq!(
-        guided_output(&net, &x, 500.0, &labels, 0.0).unwrap(),
+        guided_output(&net, &x, 500.0, &labels, 0.0)
+            .unwrap()
+            .combined,
         uncond
     );
-    assert_eq!(guided_output(&net, &x, 500.0, &labels, 1.0).unwrap(), cond);
+    let plain = guided_output(&net, &x, 500.0, &labels, 1.0).unwrap();
+    assert_eq!((plain.combined, plain.halves), (cond.clone(), None));
     // w = 0 and w = 1 each need only one half: two calls of batch 2.
     assert!(net.calls.borrow().iter().all(|call| call.batch == 2));
 
@@ -192,8 +197,13 @@ fn guidance_zero_is_unconditional_and_one_is_conditional() {
     assert_eq!(calls[0].batch, 4);
     assert_eq!(calls[0].times, [500.0; 4]);
     assert_eq!(calls[0].classes, [4, 9, NULL_CLASS, NULL_CLASS]);
-    assert_eq!(guided, combine(&uncond, &cond, 3.0));
-    for ((g, u), c) in guided.iter().zip(&uncond).zip(&cond) {
+    assert_eq!(guided.combined, combine(&uncond, &cond, 3.0));
+    let halves = guided.halves.as_ref().unwrap();
+    assert_eq!(
+        (&halves.conditional, &halves.unconditional),
+        (&cond, &uncond)
+    );
+    for ((g, u), c) in guided.combined.iter().zip(&uncond).zip(&cond) {
         assert!((g - (u + 3.0 * (c - u))).abs() < 1e-6);
     }
 }
@@ -265,14 +275,14 @@ fn every_step_is_reported_in_order() {
     sample(&Scripted::default(), &s, &mut |frame: &StepFrame<'_>| {
         assert_eq!(frame.x_t.len(), PIXELS);
         assert_eq!(frame.prediction.x0.len(), PIXELS);
-        seen.push((frame.step, frame.steps, frame.timestep));
+        seen.push((frame.step, frame.steps, frame.point));
         ControlFlow::Continue(())
     })
     .unwrap();
-    let expected: Vec<_> = [(1000, 750), (750, 500), (500, 250), (250, 0)]
+    let expected: Vec<_> = [1000, 750, 500, 250]
         .into_iter()
         .enumerate()
-        .map(|(step, (t, t_prev))| (step, 4, Timestep::Discrete { t, t_prev }))
+        .map(|(step, t)| (step, 4, PathPoint::discrete(&s.schedule, t)))
         .collect();
     assert_eq!(seen, expected);
 }
@@ -292,19 +302,9 @@ fn nan_stops_the_run_and_names_the_step() {
     .unwrap_err();
     assert_eq!(reported, 2, "steps 0 and 1 ran");
     match &error {
-        SampleError::NotFinite {
-            step,
-            steps,
-            timestep,
-        } => {
+        SampleError::NotFinite { step, steps, point } => {
             assert_eq!((*step, *steps), (2, 10));
-            assert_eq!(
-                *timestep,
-                Timestep::Discrete {
-                    t: 800,
-                    t_prev: 700
-                }
-            );
+            assert_eq!(*point, PathPoint::discrete(&s.schedule, 800));
         }
         other => panic!("expected NotFinite, got {other:?}"),
     }
@@ -328,7 +328,7 @@ fn breaking_from_the_callback_cancels() {
     })
     .unwrap_err();
     assert!(
-        matches!(error, SampleError::Cancelled { step: 4 }),
+        matches!(error, SampleError::Cancelled { step: 3 }),
         "{error:?}"
     );
 }

@@ -10,12 +10,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::LangArg;
 use crate::diffusion::objectives::Objective;
+use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::{ExportError, write_png};
 use crate::i18n::Lang;
 use crate::model::{choose_device, load_classifier, load_diffusion_model, resolve_model};
 use crate::sample::grid::tile;
 use crate::sample::network::{judge, model_schedule};
-use crate::sample::plan::{default_steps, plan};
 use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
 
 /// The shipped classifier that `--judge` asks.
@@ -40,7 +40,13 @@ pub struct SampleArgs {
     /// Seed of the noise; the same seed gives the same digits.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 for flow Euler.
+    /// The sampler (ddpm, flow-euler); default: ddpm for ε/v models, flow-euler for flow models.
+    #[arg(long)]
+    pub sampler: Option<SamplerKind>,
+    /// How the steps spread over the timesteps: leading, trailing or linspace (as in diffusers).
+    #[arg(long, default_value = "trailing")]
+    pub spacing: Spacing,
+    /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 otherwise.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub steps: Option<u16>,
     /// Where to write the grid as a PNG.
@@ -52,7 +58,7 @@ pub struct SampleArgs {
     /// Ask the shipped digit classifier which digit each sample is.
     #[arg(long)]
     pub judge: bool,
-    /// Do not clip the guess x̂0 to [−1, 1] in DDPM steps (diffusers clips by default).
+    /// Do not clip the guess x̂0 to [−1, 1] before a step (diffusers' DDPM and DDIM clip by default).
     #[arg(long)]
     pub no_clip: bool,
     /// Language of messages.
@@ -117,29 +123,46 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             path.display()
         )
     })?;
-    let train_steps = schedule.steps();
+    let kind = args
+        .sampler
+        .unwrap_or_else(|| SamplerKind::default_for(objective));
+    if !kind.supports(objective) {
+        return Err(format!(
+            "{} {kind} {} {objective} {}",
+            lang.pick("The sampler", "采样器"),
+            lang.pick("cannot drive a model trained for", "无法驱动训练目标为"),
+            lang.pick(
+                "(choose another with --sampler).",
+                "的模型（请用 --sampler 另选）。"
+            ),
+        ));
+    }
     let steps = args
         .steps
-        .map_or_else(|| default_steps(objective, train_steps), usize::from);
+        .map_or_else(|| kind.default_steps(schedule.steps()), usize::from);
+    let sampler = SamplerSpec {
+        spacing: args.spacing,
+        clip_x0: !args.no_clip,
+        ..SamplerSpec::new(kind, steps)
+    };
+    // DDPM cannot take more steps than the model has timesteps.
+    let step_count = sampler.build(&schedule).steps();
     let settings = SampleSettings {
         objective,
         schedule,
-        steps,
+        sampler,
         seed: args.seed,
         labels: vec![args.class; args.grid.count()],
         guidance: args.guidance,
-        clip_x0: !args.no_clip,
     };
 
-    // DDPM cannot take more steps than the model has timesteps.
-    let step_count = plan(objective, train_steps, steps).len();
     let progress = ProgressBar::new(step_count as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} steps ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
     let mut on_step = |frame: &StepFrame<'_>| {
-        progress.set_message(frame.timestep.to_string());
+        progress.set_message(frame.point.to_string());
         progress.inc(1);
         ControlFlow::Continue(())
     };

@@ -10,6 +10,7 @@ pub mod ancestral;
 pub mod forward;
 pub mod noise;
 pub mod objectives;
+pub mod samplers;
 pub mod schedule;
 pub mod stats;
 

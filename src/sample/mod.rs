@@ -1,9 +1,9 @@
 //! Sampling: running a trained model backwards from noise to digits.
 //!
 //! Code map:
-//! - [`plan`]: which timesteps a run visits ([`Timestep`]), and what the network is told at each.
 //! - [`guidance`]: classifier-free guidance, conditional and unconditional halves in one network call.
-//! - [`run`]: [`sample`], the loop itself (written to be read by a student), reporting every step.
+//! - [`run`]: [`sample`], the loop itself (written to be read by a student), reporting every step;
+//!   the samplers it drives live in [`crate::diffusion::samplers`].
 //! - [`grid`]: tiling a batch of samples into one picture.
 //! - [`network`]: [`Denoiser`] for the candle [`DiffusionModel`](crate::model::DiffusionModel),
 //!   and judging samples with the digit classifier.
@@ -14,13 +14,12 @@
 pub mod grid;
 pub mod guidance;
 pub mod network;
-pub mod plan;
 pub mod run;
 
 pub use grid::GridSpec;
-pub use plan::Timestep;
-pub use run::{SampleSettings, StepFrame, sample};
+pub use run::{GuidanceParts, SampleSettings, StepFrame, sample};
 
+use crate::diffusion::samplers::PathPoint;
 use crate::i18n::Lang;
 
 /// The class id meaning "no class": the unconditional branch of classifier-free guidance.
@@ -35,7 +34,7 @@ pub trait Denoiser {
     fn image_size(&self) -> (usize, usize);
 
     /// The network's output for a batch of `batch` noisy images `x_t` (`batch × height × width`
-    /// values), each with its time input (`batch` values, see [`Timestep::network_input`]) and class
+    /// values), each with its time input (`batch` values, see [`PathPoint::network_input`]) and class
     /// id (`batch` values, 0–9 or [`NULL_CLASS`]). Returns as many values as `x_t` has.
     fn predict(
         &self,
@@ -64,19 +63,19 @@ pub enum SampleError {
         found: usize,
     },
     /// A value became NaN or infinite: sampling cannot go on.
-    #[error("NaN or infinite values at step {step} of {steps} ({timestep})")]
+    #[error("NaN or infinite values at step {step} of {steps} ({point})")]
     NotFinite {
         /// The step index (0..steps) at which it happened.
         step: usize,
         /// The number of steps of the run.
         steps: usize,
         /// Where on the noise path that step was.
-        timestep: Timestep,
+        point: PathPoint,
     },
     /// The caller asked the run to stop (the window's Stop button).
     #[error("cancelled at step {step}")]
     Cancelled {
-        /// The step index (0..steps) that would have run next.
+        /// The step index (0..steps) at which it stopped, before its next network call.
         step: usize,
     },
 }
@@ -95,25 +94,11 @@ impl SampleError {
             (Self::WrongOutputSize { expected, found }, Lang::Zh) => {
                 format!("模型输出了 {found} 个数值而不是 {expected} 个，它与这些图像不匹配。")
             }
-            (
-                Self::NotFinite {
-                    step,
-                    steps,
-                    timestep,
-                },
-                Lang::En,
-            ) => format!(
-                "Sampling stopped at step {step} of {steps} ({timestep}): the model produced NaN or infinite values."
+            (Self::NotFinite { step, steps, point }, Lang::En) => format!(
+                "Sampling stopped at step {step} of {steps} ({point}): the model produced NaN or infinite values."
             ),
-            (
-                Self::NotFinite {
-                    step,
-                    steps,
-                    timestep,
-                },
-                Lang::Zh,
-            ) => format!(
-                "采样在第 {step} 步（共 {steps} 步，{timestep}）停止：模型产生了 NaN 或无穷大的数值。"
+            (Self::NotFinite { step, steps, point }, Lang::Zh) => format!(
+                "采样在第 {step} 步（共 {steps} 步，{point}）停止：模型产生了 NaN 或无穷大的数值。"
             ),
             (Self::Cancelled { step }, Lang::En) => format!("Sampling was stopped at step {step}."),
             (Self::Cancelled { step }, Lang::Zh) => format!("采样在第 {step} 步被停止。"),

@@ -1,12 +1,11 @@
 //! The sampling loop: start from pure noise and let the model remove it, one step at a time.
 //!
-//! At every step the loop
+//! At every model evaluation the loop
 //! 1. asks the network about the current noisy images x_t (with guidance, see [`super::guidance`]),
 //! 2. turns its answer into the model's guess of the clean images x̂0 and of the noise ε̂
 //!    ([`Objective::predict`]),
-//! 3. moves x_t a little towards x̂0: a DDPM step for ε/v models, an Euler step for flow models
-//!    ([`crate::diffusion::ancestral`]),
-//! 4. reports the step (x_t, x̂0, ε̂) to whoever watches: a progress bar, or the window's frames.
+//! 3. reports the step (x_t, x̂0, ε̂) to whoever watches: a progress bar, or the window's frames,
+//! 4. lets the sampler move x a little towards the image ([`crate::diffusion::samplers`]).
 //!
 //! Same seed, same model, same settings → bit-identical samples on the CPU: all randomness comes from
 //! [`crate::diffusion::noise`], one stream for the start and one per step.
@@ -14,56 +13,64 @@
 use std::ops::ControlFlow;
 
 use super::guidance::guided_output;
-use super::plan::{Timestep, plan};
 use super::{Denoiser, SampleError};
 use crate::diffusion::NoiseSchedule;
-use crate::diffusion::ancestral::{ddpm_step, euler_step};
 use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::diffusion::objectives::{Objective, Prediction};
+use crate::diffusion::samplers::{PathPoint, SamplerSpec};
 
 /// Everything that decides a run, besides the network.
 #[derive(Clone, Debug)]
 pub struct SampleSettings {
-    /// What the network predicts (it decides the sampler: DDPM for ε/v, Euler for flow).
+    /// What the network predicts.
     pub objective: Objective,
     /// The schedule the model was trained with. ε/v models use all of it; flow models only its T,
     /// which scales σ into the network's time input.
     pub schedule: NoiseSchedule,
-    /// Number of steps (clamped to 1..=T for DDPM; at least 1 for Euler).
-    pub steps: usize,
+    /// The sampler and its number of steps.
+    pub sampler: SamplerSpec,
     /// The seed of every random draw of the run.
     pub seed: u64,
     /// One entry per image to make: the class it should be, or `None` for any digit.
     pub labels: Vec<Option<u32>>,
     /// Classifier-free guidance scale w (0 = unconditional, 1 = plain conditional).
     pub guidance: f32,
-    /// Clip the guess x̂0 to the data range [−1, 1] before a DDPM step, as diffusers'
-    /// `DDPMScheduler` does by default (`clip_sample=True`). Without it, strong guidance early in
-    /// the run (where x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t divides by a tiny √ᾱ_t) drives digits to white.
-    pub clip_x0: bool,
 }
 
-/// What the loop reports after each step.
+/// The noise the model sees with and without the class, when guidance mixed the two.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuidanceParts {
+    /// ε̂ given each image's class.
+    pub eps_conditional: Vec<f32>,
+    /// ε̂ given "no class".
+    pub eps_unconditional: Vec<f32>,
+}
+
+/// What the loop reports at each step.
 #[derive(Clone, Copy, Debug)]
 pub struct StepFrame<'a> {
     /// The step index, 0..`steps` (the order of the run, not the timestep).
     pub step: usize,
     /// The number of steps of the run.
     pub steps: usize,
-    /// Where on the noise path this step started, and where it went.
-    pub timestep: Timestep,
+    /// Where on the noise path the model looked.
+    pub point: PathPoint,
     /// The noisy images the network looked at (batch × height × width values).
     pub x_t: &'a [f32],
-    /// The model's guess of the clean images, ε̂ and v̂, from that look.
+    /// The model's guess of the clean images, ε̂ and v̂, from that look (after guidance).
     pub prediction: &'a Prediction,
+    /// ε̂ with and without the class, when guidance mixed them.
+    pub guidance: Option<&'a GuidanceParts>,
+    /// Network calls made so far in this run, this one included (a guided call of 2B is one).
+    pub network_calls: usize,
 }
 
 /// Runs the model from pure noise to images and returns them (batch × height × width values,
 /// roughly in [−1, 1]).
 ///
-/// `on_step` sees every step; returning [`ControlFlow::Break`] stops the run with
-/// [`SampleError::Cancelled`]. A NaN or infinite value stops it with [`SampleError::NotFinite`],
-/// naming the step.
+/// `on_step` sees the first model evaluation of every step; returning [`ControlFlow::Break`] stops
+/// the run with [`SampleError::Cancelled`] before the next network call. A NaN or infinite value
+/// stops it with [`SampleError::NotFinite`], naming the step.
 pub fn sample(
     denoiser: &dyn Denoiser,
     settings: &SampleSettings,
@@ -71,68 +78,66 @@ pub fn sample(
 ) -> Result<Vec<f32>, SampleError> {
     let (height, width) = denoiser.image_size();
     let len = settings.labels.len() * height * width;
-    let schedule = &settings.schedule;
-    let train_steps = schedule.steps();
-    let steps = plan(settings.objective, train_steps, settings.steps);
+    let mut sampler = settings.sampler.build(&settings.schedule);
+    let steps = sampler.steps();
+    let mut network_calls = 0;
 
     // x_T: pure Gaussian noise. Each image's noise depends only on its place in the batch.
     let mut x = standard_normal(len, settings.seed, NoiseStream::SampleStart);
 
-    for (index, &timestep) in steps.iter().enumerate() {
+    while let Some(stage) = sampler.stage() {
         let not_finite = || SampleError::NotFinite {
-            step: index,
-            steps: steps.len(),
-            timestep,
+            step: stage.step,
+            steps,
+            point: stage.point,
         };
 
         // 1–2. What does the model see in x_t?
         let output = guided_output(
             denoiser,
             &x,
-            timestep.network_input(train_steps),
+            stage.point.network_input,
             &settings.labels,
             settings.guidance,
         )?;
-        let mut prediction =
-            settings
-                .objective
-                .predict(&output, &x, timestep.coefficients(schedule));
-        if settings.clip_x0 && matches!(timestep, Timestep::Discrete { .. }) {
-            prediction
-                .x0
-                .iter_mut()
-                .for_each(|v| *v = v.clamp(-1.0, 1.0));
-        }
+        network_calls += 1;
+        let at = stage.point.coefficients;
+        let prediction = settings.objective.predict(&output.combined, &x, at);
         if !all_finite(&prediction.x0) || !all_finite(&prediction.eps) {
             return Err(not_finite());
         }
 
-        // 3. One step towards the image.
-        let next = match timestep {
-            Timestep::Discrete { t, t_prev } => {
-                let z = standard_normal(len, settings.seed, NoiseStream::SampleStep(index));
-                ddpm_step(schedule, t, t_prev, &x, &prediction.x0, &z)
+        // 3. Show what the model sees.
+        if stage.begins_step {
+            let guidance = output.halves.map(|halves| GuidanceParts {
+                eps_conditional: settings.objective.predict(&halves.conditional, &x, at).eps,
+                eps_unconditional: settings
+                    .objective
+                    .predict(&halves.unconditional, &x, at)
+                    .eps,
+            });
+            let frame = StepFrame {
+                step: stage.step,
+                steps,
+                point: stage.point,
+                x_t: &x,
+                prediction: &prediction,
+                guidance: guidance.as_ref(),
+                network_calls,
+            };
+            if on_step(&frame).is_break() {
+                return Err(SampleError::Cancelled { step: stage.step });
             }
-            Timestep::Flow { sigma, sigma_next } => {
-                euler_step(&x, &prediction.v, sigma, sigma_next)
-            }
-        };
-        if !all_finite(&next) {
-            return Err(not_finite());
         }
 
-        // 4. Show what happened.
-        let frame = StepFrame {
-            step: index,
-            steps: steps.len(),
-            timestep,
-            x_t: &x,
-            prediction: &prediction,
-        };
-        if on_step(&frame).is_break() {
-            return Err(SampleError::Cancelled { step: index + 1 });
+        // 4. One move towards the image.
+        let noise = stage
+            .needs_noise
+            .then(|| standard_normal(len, settings.seed, NoiseStream::SampleStep(stage.step)));
+        x = sampler.advance(&x, &prediction, noise.as_deref());
+        if !all_finite(&x) {
+            return Err(not_finite());
         }
-        x = next;
     }
     Ok(x)
 }

@@ -1,0 +1,103 @@
+//! DDPM ancestral sampling (Ho et al. 2020), step for step as diffusers' `DDPMScheduler` does it.
+//!
+//! From x_t, the model's guess x̂0 (clipped to [−1, 1] if asked) defines the Gaussian posterior
+//! q(x_{t'} | x_t, x̂0) over the earlier image x_{t'} ([`Posterior`]); the step draws from it:
+//! x_{t'} = c_x0·x̂0 + c_xt·x_t + std·z. The variance is β̃ (fixed-small) or β (fixed-large). As in
+//! diffusers, noise is added at every step but the one from t = 1 (fixed-small's variance is floored
+//! at 1e-20, so the last step of a strided run adds a negligible 1e-10·z).
+
+use super::{DdpmVariance, PathPoint, Sampler, SamplerSpec, Stage, clip_to_data_range};
+use crate::diffusion::NoiseSchedule;
+use crate::diffusion::ancestral::Posterior;
+use crate::diffusion::objectives::Prediction;
+
+/// The smallest variance diffusers lets a fixed-small step have.
+const MIN_VARIANCE: f64 = 1e-20;
+
+/// A DDPM run over the timesteps its spacing picks.
+pub struct Ddpm {
+    schedule: NoiseSchedule,
+    timesteps: Vec<usize>,
+    variance: DdpmVariance,
+    clip_x0: bool,
+    next: usize,
+}
+
+impl Ddpm {
+    /// A run of `spec.steps` steps over `schedule`.
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+        Self {
+            schedule: schedule.clone(),
+            timesteps: spec.spacing.timesteps(schedule.steps(), spec.steps),
+            variance: spec.variance,
+            clip_x0: spec.clip_x0,
+            next: 0,
+        }
+    }
+
+    /// The timestep the step after `index` starts from, or 0 (the image) after the last.
+    fn previous_timestep(&self, index: usize) -> usize {
+        self.timesteps.get(index + 1).copied().unwrap_or(0)
+    }
+
+    /// The standard deviation of the fresh noise of the step from `t` to `t_prev`.
+    fn noise_std(&self, t: usize, t_prev: usize) -> f64 {
+        let alpha_bar = self.schedule.alpha_bar(t);
+        let alpha_bar_prev = self.schedule.alpha_bar(t_prev);
+        let beta = 1.0 - alpha_bar / alpha_bar_prev;
+        match self.variance {
+            DdpmVariance::FixedSmall => ((1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * beta)
+                .max(MIN_VARIANCE)
+                .sqrt(),
+            DdpmVariance::FixedLarge => beta.sqrt(),
+        }
+    }
+}
+
+impl Sampler for Ddpm {
+    fn steps(&self) -> usize {
+        self.timesteps.len()
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        let t = *self.timesteps.get(self.next)?;
+        Some(Stage {
+            step: self.next,
+            point: PathPoint::discrete(&self.schedule, t),
+            begins_step: true,
+            needs_noise: t > 1,
+        })
+    }
+
+    fn advance(&mut self, x: &[f32], prediction: &Prediction, noise: Option<&[f32]>) -> Vec<f32> {
+        let t = self.timesteps[self.next];
+        let t_prev = self.previous_timestep(self.next);
+        self.next += 1;
+
+        let clipped;
+        let x0 = if self.clip_x0 {
+            clipped = clip_to_data_range(&prediction.x0);
+            &clipped
+        } else {
+            &prediction.x0
+        };
+        let posterior = Posterior::new(&self.schedule, t, t_prev);
+        let std = noise.map_or(0.0, |_| self.noise_std(t, t_prev));
+        let zeros;
+        let z = if let Some(z) = noise {
+            z
+        } else {
+            zeros = vec![0.0; x.len()];
+            &zeros
+        };
+        assert!(x.len() == x0.len() && x.len() == z.len(), "lengths differ");
+        x.iter()
+            .zip(x0)
+            .zip(z)
+            .map(|((&x, &x0), &z)| {
+                let mean = posterior.x0_weight * f64::from(x0) + posterior.xt_weight * f64::from(x);
+                (mean + std * f64::from(z)) as f32
+            })
+            .collect()
+    }
+}
