@@ -14,3 +14,4 @@ pub mod model;
 pub mod sample;
 pub mod train;
 pub mod ui;
+pub mod worker;

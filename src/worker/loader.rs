@@ -1,0 +1,63 @@
+//! How the worker turns a [`ModelSource`] into a model it can run: the [`ModelLoader`] trait, and
+//! [`CandleLoader`], which reads the shipped safetensors checkpoints onto the chosen device.
+
+use candle_core::Device;
+
+use super::WorkerError;
+use super::protocol::{ModelSource, ModelSummary};
+use crate::diffusion::objectives::Objective;
+use crate::model::{choose_device, load_diffusion_model, resolve_model};
+use crate::sample::Denoiser;
+use crate::sample::network::model_schedule;
+
+/// A model ready to run, and what the window should know about it.
+pub struct LoadedModel {
+    /// The network.
+    pub denoiser: Box<dyn Denoiser + Send + Sync>,
+    /// Its description.
+    pub summary: ModelSummary,
+}
+
+/// Something that can load models: the real checkpoints, or a fake in the tests. It lives on the
+/// worker thread.
+pub trait ModelLoader: Send {
+    /// Loads the model `source` names.
+    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError>;
+}
+
+/// Loads checkpoints with candle onto the best device available (chosen once, on first use).
+#[derive(Default)]
+pub struct CandleLoader {
+    device: Option<(Device, String)>,
+}
+
+impl ModelLoader for CandleLoader {
+    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
+        let (device, reason) = self.device.get_or_insert_with(choose_device).clone();
+        let path = match source {
+            ModelSource::Shipped(name) => resolve_model(name)?,
+            ModelSource::File(path) => path.clone(),
+        };
+        let model = load_diffusion_model(&path, &device)?;
+        let schedule = model_schedule(&model.info).ok_or_else(|| WorkerError::UnknownSchedule {
+            name: model.info.schedule.clone(),
+        })?;
+        let summary = ModelSummary {
+            source: source.clone(),
+            objective: model.info.objective.unwrap_or(Objective::Eps),
+            schedule,
+            image_size: model.image_size(),
+            device: reason,
+            metadata: model
+                .info
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        Ok(LoadedModel {
+            denoiser: Box::new(model),
+            summary,
+        })
+    }
+}

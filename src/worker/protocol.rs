@@ -1,0 +1,161 @@
+//! The worker's protocol: what the window may ask ([`Request`]) and what the worker tells it
+//! ([`Event`]). Both enums are closed, and every event of a run names the run's [`RunId`], so the
+//! window can ignore what belongs to a run it no longer shows.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::WorkerError;
+use super::frame::Frame;
+use crate::diffusion::NoiseSchedule;
+use crate::diffusion::objectives::Objective;
+use crate::diffusion::samplers::SamplerSpec;
+
+/// The number the window gives a run; events of the run carry it back.
+pub type RunId = u64;
+
+/// Where a model comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A model shipped with the program, by name (`digits-eps`).
+    Shipped(String),
+    /// A checkpoint file chosen by the user.
+    File(PathBuf),
+}
+
+impl ModelSource {
+    /// The name people see: the shipped name, or the file's name.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Shipped(name) => name.clone(),
+            Self::File(path) => path.file_stem().map_or_else(
+                || path.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+        }
+    }
+}
+
+/// What a run should make, besides the model (which is whichever was loaded last).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSettings {
+    /// The sampler and its steps.
+    pub sampler: SamplerSpec,
+    /// The seed of every random draw.
+    pub seed: u64,
+    /// One entry per image: its class, or `None` for any digit.
+    pub labels: Vec<Option<u32>>,
+    /// Classifier-free guidance scale w.
+    pub guidance: f32,
+}
+
+/// What the window asks of the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// Load a model, replacing the current one (a run still going is cancelled first).
+    /// Answered by [`Event::ModelLoaded`] or [`Event::ModelFailed`].
+    LoadModel(ModelSource),
+    /// Start run `id` with the loaded model (a run still going is cancelled first). Answered by
+    /// frames and progress, then exactly one of [`Event::Finished`], [`Event::Cancelled`] or
+    /// [`Event::Failed`].
+    Start {
+        /// The run's number.
+        id: RunId,
+        /// What to make.
+        settings: RunSettings,
+    },
+    /// Stop run `id` before its next network call (ignored if it is not running or queued).
+    Cancel(RunId),
+    /// End the worker thread (dropping the [`super::Worker`] sends it too).
+    Shutdown,
+}
+
+/// What a loaded model is, for the window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSummary {
+    /// Where it came from.
+    pub source: ModelSource,
+    /// What its network predicts.
+    pub objective: Objective,
+    /// The schedule it was trained with.
+    pub schedule: NoiseSchedule,
+    /// The size of one image, (height, width).
+    pub image_size: (usize, usize),
+    /// Where it runs, and why ("CPU: no GPU support compiled in").
+    pub device: String,
+    /// Every metadata entry of the checkpoint (steps, loss, command…), for the inspector.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// What the worker tells the window.
+#[derive(Debug)]
+pub enum Event {
+    /// A model was loaded and is ready to run.
+    ModelLoaded(ModelSummary),
+    /// A model could not be loaded; the previous one (if any) stays.
+    ModelFailed {
+        /// What was asked for.
+        source: ModelSource,
+        /// Why it failed.
+        error: WorkerError,
+    },
+    /// One recorded step of run `id`: what the model saw and guessed.
+    Frame {
+        /// The run.
+        id: RunId,
+        /// The step's images.
+        frame: Box<Frame>,
+    },
+    /// How far run `id` has come (sent after every step, also when frames are not recorded).
+    Progress {
+        /// The run.
+        id: RunId,
+        /// Steps done.
+        done: usize,
+        /// Steps in all.
+        total: usize,
+        /// Network calls so far.
+        network_calls: usize,
+        /// Time since the run started.
+        elapsed: Duration,
+    },
+    /// Run `id` reached the image.
+    Finished {
+        /// The run.
+        id: RunId,
+        /// The finished images (batch × height × width values, roughly in [−1, 1]).
+        samples: Vec<f32>,
+        /// Network calls of the whole run.
+        network_calls: usize,
+        /// Wall time of the whole run.
+        elapsed: Duration,
+    },
+    /// Run `id` was stopped at a step, on request or because another run or model replaced it.
+    Cancelled {
+        /// The run.
+        id: RunId,
+        /// The step index at which it stopped (0 if it never started).
+        step: usize,
+    },
+    /// Run `id` failed: no model, a network error, NaN, or a panic inside the run.
+    Failed {
+        /// The run.
+        id: RunId,
+        /// Why.
+        error: WorkerError,
+    },
+}
+
+impl Event {
+    /// The run an event belongs to, if it belongs to one.
+    pub fn run_id(&self) -> Option<RunId> {
+        match self {
+            Self::ModelLoaded(_) | Self::ModelFailed { .. } => None,
+            Self::Frame { id, .. }
+            | Self::Progress { id, .. }
+            | Self::Finished { id, .. }
+            | Self::Cancelled { id, .. }
+            | Self::Failed { id, .. } => Some(*id),
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The worker thread against a tiny deterministic fake model (no files, no GPU): the order of its
+//! events, cancellation, stale runs, panic recovery, many start/cancel cycles, determinism, and the
+//! thread ending when its handle is dropped.
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failure should stop the test loudly"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use diffuscope::i18n::Lang;
+use diffuscope::sample::{Denoiser, SampleError};
+use diffuscope::worker::{
+    Event, LoadedModel, ModelLoader, ModelSource, ModelSummary, Request, RunSettings, Worker,
+    WorkerError,
+};
+
+const SIDE: usize = 4;
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A network whose answer is a fixed function of its input; it can be told to panic or to be slow.
+struct Fake {
+    calls: Arc<AtomicUsize>,
+    panic_on_call: Option<usize>,
+    delay: Duration,
+}
+
+impl Denoiser for Fake {
+    fn image_size(&self) -> (usize, usize) {
+        (SIDE, SIDE)
+    }
+
+    fn predict(
+        &self,
+        x_t: &[f32],
+        batch: usize,
+        timestep_input: &[f32],
+        classes: &[u32],
+    ) -> Result<Vec<f32>, SampleError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        assert_ne!(
+            Some(call),
+            self.panic_on_call,
+            "the fake network was told to panic"
+        );
+        std::thread::sleep(self.delay);
+        let pixels = x_t.len() / batch;
+        Ok(x_t
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let image = i / pixels;
+                0.5 * x + 0.01 * classes[image] as f32 + timestep_input[image] * 1e-4
+            })
+            .collect())
+    }
+}
+
+/// Loads fakes; "broken" fails; sets `dropped` when the worker thread lets it go.
+struct FakeLoader {
+    calls: Arc<AtomicUsize>,
+    panic_on_call: Option<usize>,
+    delay: Duration,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for FakeLoader {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl ModelLoader for FakeLoader {
+    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
+        if *source == ModelSource::Shipped("broken".into()) {
+            return Err(WorkerError::UnknownSchedule {
+                name: "broken".into(),
+            });
+        }
+        Ok(LoadedModel {
+            denoiser: Box::new(Fake {
+                calls: Arc::clone(&self.calls),
+                panic_on_call: self.panic_on_call,
+                delay: self.delay,
+            }),
+            summary: ModelSummary {
+                source: source.clone(),
+                objective: Objective::Eps,
+                schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 100)),
+                image_size: (SIDE, SIDE),
+                device: "CPU (fake)".into(),
+                metadata: Vec::new(),
+            },
+        })
+    }
+}
+
+struct Setup {
+    worker: Worker,
+    calls: Arc<AtomicUsize>,
+    dropped: Arc<AtomicBool>,
+    wakes: Arc<AtomicUsize>,
+}
+
+fn setup(panic_on_call: Option<usize>, delay: Duration) -> Setup {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&wakes);
+    let loader = FakeLoader {
+        calls: Arc::clone(&calls),
+        panic_on_call,
+        delay,
+        dropped: Arc::clone(&dropped),
+    };
+    let worker = Worker::spawn(
+        Box::new(loader),
+        1,
+        Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }),
+    )
+    .unwrap();
+    worker
+        .send(Request::LoadModel(ModelSource::Shipped("fake".into())))
+        .unwrap();
+    match worker.recv_timeout(WAIT).unwrap() {
+        Event::ModelLoaded(summary) => assert_eq!(summary.device, "CPU (fake)"),
+        other => panic!("expected ModelLoaded, got {other:?}"),
+    }
+    Setup {
+        worker,
+        calls,
+        dropped,
+        wakes,
+    }
+}
+
+fn settings(steps: usize, seed: u64) -> RunSettings {
+    RunSettings {
+        sampler: SamplerSpec::new(SamplerKind::Ddpm, steps),
+        seed,
+        labels: vec![Some(3), None],
+        guidance: 2.0,
+    }
+}
+
+/// Every event until run `id` ends (its Finished, Cancelled or Failed included).
+fn until_end(worker: &Worker, id: u64) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        let event = worker.recv_timeout(WAIT).unwrap();
+        let ends = event.run_id() == Some(id)
+            && matches!(
+                event,
+                Event::Finished { .. } | Event::Cancelled { .. } | Event::Failed { .. }
+            );
+        events.push(event);
+        if ends {
+            return events;
+        }
+    }
+}
+
+#[test]
+fn a_run_streams_frames_and_progress_in_order_then_finishes() {
+    let s = setup(None, Duration::ZERO);
+    s.worker
+        .send(Request::Start {
+            id: 1,
+            settings: settings(5, 1),
+        })
+        .unwrap();
+    let events = until_end(&s.worker, 1);
+    assert_eq!(events.len(), 11, "5 × (frame, progress) + finished");
+    for (step, pair) in events.chunks(2).take(5).enumerate() {
+        match &pair[0] {
+            Event::Frame { id: 1, frame } => {
+                assert_eq!((frame.step, frame.steps, frame.batch), (step, 5, 2));
+                assert_eq!(frame.x_t.len(), 2 * SIDE * SIDE);
+                assert_eq!(
+                    frame.network_calls,
+                    step + 1,
+                    "guided: one call of 2B per step"
+                );
+                assert!(frame.guidance.is_some(), "w = 2 mixes two predictions");
+            }
+            other => panic!("expected a frame of run 1, got {other:?}"),
+        }
+        assert!(
+            matches!(&pair[1], Event::Progress { id: 1, done, total: 5, .. } if *done == step + 1)
+        );
+    }
+    match &events[10] {
+        Event::Finished {
+            samples,
+            network_calls,
+            ..
+        } => {
+            assert_eq!(samples.len(), 2 * SIDE * SIDE);
+            assert_eq!(*network_calls, 5);
+        }
+        other => panic!("expected Finished, got {other:?}"),
+    }
+    assert_eq!(s.calls.load(Ordering::SeqCst), 5);
+    assert!(
+        s.wakes.load(Ordering::SeqCst) >= 12,
+        "every event wakes the window"
+    );
+}
+
+#[test]
+fn cancel_stops_before_the_next_network_call() {
+    let s = setup(None, Duration::from_millis(20));
+    s.worker
+        .send(Request::Start {
+            id: 7,
+            settings: settings(100, 1),
+        })
+        .unwrap();
+    // Wait for the first frame, then cancel.
+    loop {
+        if let Event::Frame { .. } = s.worker.recv_timeout(WAIT).unwrap() {
+            break;
+        }
+    }
+    s.worker.send(Request::Cancel(7)).unwrap();
+    let events = until_end(&s.worker, 7);
+    let Some(Event::Cancelled { id: 7, step }) = events.last() else {
+        panic!("expected Cancelled, got {:?}", events.last());
+    };
+    let calls = s.calls.load(Ordering::SeqCst);
+    assert!(
+        *step < 100 && calls < 100,
+        "stopped early: step {step}, {calls} calls"
+    );
+    // No call after the cancellation was seen: calls = frames sent (+ at most the one in flight).
+    let frames = 1 + events
+        .iter()
+        .filter(|e| matches!(e, Event::Frame { .. }))
+        .count();
+    assert!(calls <= frames + 1, "{calls} calls for {frames} frames");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        s.calls.load(Ordering::SeqCst),
+        calls,
+        "nothing runs after Cancelled"
+    );
+}
+
+#[test]
+fn a_newer_run_replaces_the_older_one() {
+    let s = setup(None, Duration::from_millis(5));
+    for id in 1..=3 {
+        s.worker
+            .send(Request::Start {
+                id,
+                settings: settings(50, id),
+            })
+            .unwrap();
+    }
+    let events = until_end(&s.worker, 3);
+    let ends: Vec<(u64, &str)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finished { id, .. } => Some((*id, "finished")),
+            Event::Cancelled { id, .. } => Some((*id, "cancelled")),
+            Event::Failed { id, .. } => Some((*id, "failed")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ends, [(1, "cancelled"), (2, "cancelled"), (3, "finished")]);
+    // Run 3's frames are all there, in order.
+    let steps: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Frame { id: 3, frame } => Some(frame.step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, (0..50).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panic_becomes_a_failed_event_and_the_worker_carries_on() {
+    let s = setup(Some(2), Duration::ZERO);
+    s.worker
+        .send(Request::Start {
+            id: 1,
+            settings: settings(5, 1),
+        })
+        .unwrap();
+    let events = until_end(&s.worker, 1);
+    let Some(Event::Failed { error, .. }) = events.last() else {
+        panic!("expected Failed, got {:?}", events.last());
+    };
+    assert!(matches!(error, WorkerError::Panicked { .. }), "{error:?}");
+    let sentence = error.sentence(Lang::En);
+    assert!(
+        sentence.contains("told to panic") && sentence.contains("carries on"),
+        "{sentence}"
+    );
+    // The same worker runs the next request.
+    s.worker
+        .send(Request::Start {
+            id: 2,
+            settings: settings(5, 1),
+        })
+        .unwrap();
+    assert!(matches!(
+        until_end(&s.worker, 2).last(),
+        Some(Event::Finished { id: 2, .. })
+    ));
+}
+
+#[test]
+fn runs_need_a_model_and_a_fitting_sampler_and_bad_models_are_reported() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let loader = FakeLoader {
+        calls,
+        panic_on_call: None,
+        delay: Duration::ZERO,
+        dropped: Arc::new(AtomicBool::new(false)),
+    };
+    let worker = Worker::spawn(Box::new(loader), 1, Arc::new(|| {})).unwrap();
+    worker
+        .send(Request::Start {
+            id: 1,
+            settings: settings(5, 1),
+        })
+        .unwrap();
+    assert!(matches!(
+        worker.recv_timeout(WAIT).unwrap(),
+        Event::Failed {
+            id: 1,
+            error: WorkerError::NoModel
+        }
+    ));
+    worker
+        .send(Request::LoadModel(ModelSource::Shipped("broken".into())))
+        .unwrap();
+    match worker.recv_timeout(WAIT).unwrap() {
+        Event::ModelFailed { error, .. } => {
+            assert!(error.sentence(Lang::Zh).contains("broken"));
+        }
+        other => panic!("expected ModelFailed, got {other:?}"),
+    }
+    worker
+        .send(Request::LoadModel(ModelSource::Shipped("fake".into())))
+        .unwrap();
+    assert!(matches!(
+        worker.recv_timeout(WAIT).unwrap(),
+        Event::ModelLoaded(_)
+    ));
+    let mut flow_on_eps = settings(5, 1);
+    flow_on_eps.sampler = SamplerSpec::new(SamplerKind::FlowEuler, 5);
+    worker
+        .send(Request::Start {
+            id: 2,
+            settings: flow_on_eps,
+        })
+        .unwrap();
+    assert!(matches!(
+        worker.recv_timeout(WAIT).unwrap(),
+        Event::Failed {
+            id: 2,
+            error: WorkerError::SamplerUnsupported { .. }
+        }
+    ));
+}
+
+#[test]
+fn the_same_settings_give_bit_identical_frames() {
+    let s = setup(None, Duration::ZERO);
+    let mut runs = Vec::new();
+    for id in [1, 2] {
+        s.worker
+            .send(Request::Start {
+                id,
+                settings: settings(8, 42),
+            })
+            .unwrap();
+        let frames: Vec<_> = until_end(&s.worker, id)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Frame { frame, .. } => Some(*frame),
+                _ => None,
+            })
+            .collect();
+        runs.push(frames);
+    }
+    assert_eq!(runs[0].len(), 8);
+    assert_eq!(runs[0], runs[1]);
+}
+
+#[test]
+fn a_thousand_start_cancel_cycles_neither_leak_nor_hang() {
+    let s = setup(None, Duration::ZERO);
+    let started = Instant::now();
+    for id in 1..=1000 {
+        s.worker
+            .send(Request::Start {
+                id,
+                settings: settings(20, id),
+            })
+            .unwrap();
+        s.worker.send(Request::Cancel(id)).unwrap();
+        let events = until_end(&s.worker, id);
+        assert!(
+            matches!(
+                events.last(),
+                Some(Event::Cancelled { .. } | Event::Finished { .. })
+            ),
+            "run {id}: {:?}",
+            events.last()
+        );
+        assert!(
+            events.iter().all(|e| e.run_id() == Some(id)),
+            "only run {id}'s events"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(s.worker.is_alive());
+    assert!(s.worker.try_recv().is_none(), "nothing left over");
+}
+
+#[test]
+fn dropping_the_handle_ends_the_thread_even_mid_run() {
+    let s = setup(None, Duration::from_millis(10));
+    s.worker
+        .send(Request::Start {
+            id: 1,
+            settings: settings(1000, 1),
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    drop(s.worker);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "drop waited too long"
+    );
+    assert!(
+        s.dropped.load(Ordering::SeqCst),
+        "the worker let its loader go"
+    );
+    let calls = s.calls.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(s.calls.load(Ordering::SeqCst), calls);
+}
