@@ -41,7 +41,11 @@ fn photo_like(width: u32, height: u32, seed: u32) -> RgbImage {
 }
 
 fn settings(fps: f32, repeat: Repeat) -> GifSettings {
-    GifSettings { fps, repeat }
+    GifSettings {
+        fps,
+        repeat,
+        hold_last_s: 0.0,
+    }
 }
 
 /// What a GIF decodes to.

@@ -127,6 +127,7 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
         let settings = GifSettings {
             fps: args.fps,
             repeat: args.repeat.map_or(Repeat::Forever, Repeat::Times),
+            hold_last_s: 0.0,
         };
         write_gif(out, &frames, &settings, &|_| {}).map_err(|e| e.sentence(lang))?;
         eprintln!(

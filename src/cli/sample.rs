@@ -11,12 +11,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::LangArg;
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
-use crate::export::{ExportError, write_png};
+use crate::export::reverse::{GifSubject, ReverseFrames, reverse_frames};
+use crate::export::{ExportError, GifSettings, write_gif, write_png};
 use crate::i18n::Lang;
 use crate::model::{choose_device, load_classifier, load_diffusion_model, resolve_model};
 use crate::sample::grid::tile;
 use crate::sample::network::{judge, model_schedule};
 use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
+use crate::worker::{Frame, RunRecord, RunSettings};
 
 /// The shipped classifier that `--judge` asks.
 const CLASSIFIER: &str = "digits-classifier";
@@ -49,9 +51,25 @@ pub struct SampleArgs {
     /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 otherwise.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub steps: Option<u16>,
-    /// Where to write the grid as a PNG.
+    /// Where to write the finished grid as a PNG.
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// Where to write the whole run as an animated GIF (x_t at every recorded step, then the
+    /// finished images, captioned).
+    #[arg(long)]
+    pub gif: Option<PathBuf>,
+    /// GIF: show every STRIDE-th step (default: about 50 frames whatever the number of steps).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub stride: Option<u16>,
+    /// GIF: frames per second.
+    #[arg(long, default_value_t = 10.0)]
+    pub fps: f32,
+    /// GIF: seconds the finished images stay before the loop starts again.
+    #[arg(long, default_value_t = 2.0)]
+    pub hold: f32,
+    /// GIF: show only this sample (0 = the first, counting along rows) instead of the whole grid.
+    #[arg(long)]
+    pub gif_sample: Option<usize>,
     /// Enlargement of the PNG (each pixel becomes a SCALE×SCALE square).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub scale: u32,
@@ -69,13 +87,24 @@ pub struct SampleArgs {
 /// Runs `diffuscope sample`.
 pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
-    if args.png.is_none() && !args.judge {
+    if args.png.is_none() && args.gif.is_none() && !args.judge {
         return Err(lang
             .pick(
-                "Say where to write the samples with --png FILE.png (and/or ask for --judge).",
-                "请用 --png 文件.png 指定输出位置（和/或使用 --judge）。",
+                "Say where to write the samples with --png FILE.png or --gif FILE.gif (and/or ask for --judge).",
+                "请用 --png 文件.png 或 --gif 文件.gif 指定输出位置（和/或使用 --judge）。",
             )
             .to_owned());
+    }
+    if let Some(index) = args.gif_sample
+        && index >= args.grid.count()
+    {
+        return Err(format!(
+            "{} {index} {} {} {}",
+            lang.pick("There is no sample", "没有第"),
+            lang.pick("in a grid of", "个样本：网格只有"),
+            args.grid.count(),
+            lang.pick("(they count from 0).", "个（从 0 开始数）。"),
+        ));
     }
     if !args.guidance.is_finite() {
         return Err(lang
@@ -86,8 +115,11 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             .to_owned());
     }
 
-    // Fail before minutes of sampling, not after, if the PNG cannot go where asked.
-    if let Some(folder) = args.png.as_deref().and_then(Path::parent) {
+    // Fail before minutes of sampling, not after, if a file cannot go where asked.
+    for folder in [&args.png, &args.gif]
+        .into_iter()
+        .filter_map(|path| path.as_deref().and_then(Path::parent))
+    {
         let folder = if folder.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -161,9 +193,23 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
+    let image_size = model.image_size();
+    let batch = settings.labels.len();
+    let mut record = args.gif.is_some().then(|| {
+        let run = RunSettings {
+            sampler: settings.sampler.clone(),
+            seed: settings.seed,
+            labels: settings.labels.clone(),
+            guidance: settings.guidance,
+        };
+        RunRecord::new(args.model.clone(), run, image_size)
+    });
     let mut on_step = |frame: &StepFrame<'_>| {
         progress.set_message(frame.point.to_string());
         progress.inc(1);
+        if let Some(record) = &mut record {
+            record.frames.push(Frame::record(frame, batch, image_size));
+        }
         ControlFlow::Continue(())
     };
     let samples = sample(&model, &settings, &mut on_step);
@@ -187,6 +233,34 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             png.display(),
             picture.width(),
             picture.height()
+        );
+    }
+
+    if let (Some(gif), Some(mut record)) = (&args.gif, record) {
+        record.samples = Some(samples.clone());
+        let stride = args
+            .stride
+            .map_or_else(|| step_count.div_ceil(50), usize::from);
+        let options = ReverseFrames {
+            subject: args
+                .gif_sample
+                .map_or(GifSubject::Grid(args.grid), GifSubject::Sample),
+            stride,
+            scale: args.scale,
+        };
+        let frames = reverse_frames(&record, &options);
+        let gif_settings = GifSettings {
+            fps: args.fps,
+            hold_last_s: args.hold,
+            ..GifSettings::default()
+        };
+        write_gif(gif, &frames, &gif_settings, &|_| {}).map_err(|e| e.sentence(lang))?;
+        eprintln!(
+            "{} {} ({} {})",
+            lang.pick("Wrote", "已写入"),
+            gif.display(),
+            frames.len(),
+            lang.pick("frames", "帧")
         );
     }
 

@@ -40,6 +40,9 @@ pub struct GifSettings {
     pub fps: f32,
     /// How often the animation repeats.
     pub repeat: Repeat,
+    /// How long the last frame stays, in seconds (0 = as long as any other), so a finished picture
+    /// can be looked at before the loop starts again.
+    pub hold_last_s: f32,
 }
 
 impl Default for GifSettings {
@@ -47,6 +50,7 @@ impl Default for GifSettings {
         Self {
             fps: 10.0,
             repeat: Repeat::Forever,
+            hold_last_s: 0.0,
         }
     }
 }
@@ -62,6 +66,17 @@ impl GifSettings {
         let delay = (100.0 / self.fps).round().min(f32::from(u16::MAX));
         // In range by the `min` above and the `fps > 0` check; the cast truncates nothing.
         (delay as u16).max(MIN_DELAY_CS)
+    }
+
+    /// The delay of the last frame in centiseconds: the hold, if longer than the usual delay.
+    pub fn last_delay_cs(&self) -> u16 {
+        let hold = if self.hold_last_s.is_finite() && self.hold_last_s > 0.0 {
+            // In range by the `min`; the cast truncates nothing.
+            (self.hold_last_s * 100.0).round().min(f32::from(u16::MAX)) as u16
+        } else {
+            0
+        };
+        hold.max(self.delay_cs())
     }
 }
 
@@ -132,8 +147,15 @@ pub fn write_gif(
     atomic::write_atomically(path, |out| {
         let mut encoder = gif::Encoder::new(out, width16, height16, &[])?;
         encoder.set_repeat(settings.repeat.into())?;
-        for frame in &encoded {
-            encoder.write_lzw_pre_encoded_frame(frame)?;
+        let last = encoded.len() - 1;
+        for (index, frame) in encoded.iter().enumerate() {
+            if index == last {
+                let mut held = frame.clone();
+                held.delay = settings.last_delay_cs();
+                encoder.write_lzw_pre_encoded_frame(&held)?;
+            } else {
+                encoder.write_lzw_pre_encoded_frame(frame)?;
+            }
         }
         encoder.into_inner()?;
         Ok::<(), WriteFailure>(())
@@ -147,7 +169,7 @@ mod tests {
     fn delay(fps: f32) -> u16 {
         GifSettings {
             fps,
-            repeat: Repeat::Forever,
+            ..GifSettings::default()
         }
         .delay_cs()
     }

@@ -10,6 +10,7 @@ pub mod forward;
 mod gif_writer;
 mod png_writer;
 mod quantise;
+pub mod reverse;
 
 pub use caption::{add_caption, caption_height};
 pub use error::ExportError;

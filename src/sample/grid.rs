@@ -79,9 +79,23 @@ pub fn tiled_size(grid: GridSpec, image_size: (usize, usize), scale: u32) -> (u3
 }
 
 /// Tiles single-channel images (each `height × width` values in [−1, 1], one after another, row by
-/// row of the grid) into one picture with [`GAP_PX`] grey gaps, enlarged `scale` times (at least 1)
-/// with nearest-neighbour sampling so every pixel stays a crisp square. Cells without an image stay grey.
+/// row of the grid) into one grey picture with [`GAP_PX`] grey gaps, enlarged `scale` times (at
+/// least 1) with nearest-neighbour sampling so every pixel stays a crisp square. Cells without an
+/// image stay grey.
 pub fn tile(images: &[f32], image_size: (usize, usize), grid: GridSpec, scale: u32) -> RgbImage {
+    tile_with(images, image_size, grid, scale, &|value| {
+        [to_grey(value); 3]
+    })
+}
+
+/// [`tile`] with each value coloured by `colour` (for example [`super::colormap::diverging`]).
+pub fn tile_with(
+    images: &[f32],
+    image_size: (usize, usize),
+    grid: GridSpec,
+    scale: u32,
+    colour: &dyn Fn(f32) -> [u8; 3],
+) -> RgbImage {
     let scale = scale.max(1);
     let (height, width) = image_size;
     let (out_width, out_height) = tiled_size(grid, image_size, scale);
@@ -100,12 +114,12 @@ pub fn tile(images: &[f32], image_size: (usize, usize), grid: GridSpec, scale: u
         let left = column * (width as u32 + GAP_PX);
         let top = row * (height as u32 + GAP_PX);
         for (pixel, &value) in image.iter().enumerate() {
-            let grey = to_grey(value);
+            let rgb = Rgb(colour(value));
             let x = left + (pixel % width) as u32;
             let y = top + (pixel / width) as u32;
             for dy in 0..scale {
                 for dx in 0..scale {
-                    picture.put_pixel(x * scale + dx, y * scale + dy, Rgb([grey; 3]));
+                    picture.put_pixel(x * scale + dx, y * scale + dy, rgb);
                 }
             }
         }

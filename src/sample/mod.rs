@@ -4,13 +4,14 @@
 //! - [`guidance`]: classifier-free guidance, conditional and unconditional halves in one network call.
 //! - [`run`]: [`sample`], the loop itself (written to be read by a student), reporting every step;
 //!   the samplers it drives live in [`crate::diffusion::samplers`].
-//! - [`grid`]: tiling a batch of samples into one picture.
+//! - [`grid`]: tiling a batch of samples into one picture; [`colormap`]: colours for signed ε̂.
 //! - [`network`]: [`Denoiser`] for the candle [`DiffusionModel`](crate::model::DiffusionModel),
 //!   and judging samples with the digit classifier.
 //!
 //! Invariant: everything here but [`network`] sees plain `f32` slices, never candle tensors, so the
 //! loop can be tested with a fake network and its frames can cross the worker boundary as they are.
 
+pub mod colormap;
 pub mod grid;
 pub mod guidance;
 pub mod network;

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::ForwardSettings;
+use super::reverse::ReverseView;
+use super::reverse::state::ReverseSettings;
+use super::timing::FrameTimes;
 use crate::i18n::{Lang, Text};
+use crate::worker::{CandleLoader, ModelLoader};
 
 /// Key under which settings are stored by eframe.
 const SETTINGS_KEY: &str = "diffuscope-settings";
@@ -19,29 +23,62 @@ const SETTINGS_KEY: &str = "diffuscope-settings";
 pub struct AppSettings {
     /// Interface language; `None` until chosen, meaning "the system's language".
     pub lang: Option<Lang>,
+    /// The view shown.
+    pub view: ViewKind,
     /// The Forward view's choices.
     pub forward: ForwardSettings,
+    /// The Reverse view's choices.
+    pub reverse: ReverseSettings,
+}
+
+/// The views of the window, in tab order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ViewKind {
+    /// A photo dissolves into noise.
+    #[default]
+    Forward,
+    /// A model turns noise into digits.
+    Reverse,
 }
 
 /// The whole program's window state.
 pub struct DiffuscopeApp {
     lang: Lang,
     lang_chosen: bool,
+    /// The view shown.
+    pub view: ViewKind,
     /// The Forward view.
     pub forward: ForwardView,
+    /// The Reverse view.
+    pub reverse: ReverseView,
+    /// Time each window frame spends in our code.
+    pub frame_times: FrameTimes,
     about_open: bool,
 }
 
 impl DiffuscopeApp {
     /// Builds the app with `settings`; `ctx` receives the fonts and is woken by background work.
+    /// Models are the shipped checkpoints, run with candle.
     pub fn new(ctx: &egui::Context, settings: AppSettings) -> Self {
+        Self::with_loader(ctx, settings, Box::new(CandleLoader::default()))
+    }
+
+    /// [`Self::new`] with models loaded by `loader` (the tests give a fake one).
+    pub fn with_loader(
+        ctx: &egui::Context,
+        settings: AppSettings,
+        loader: Box<dyn ModelLoader>,
+    ) -> Self {
         fonts::install(ctx);
         let repaint = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
         Self {
             lang: settings.lang.unwrap_or_else(Lang::from_system),
             lang_chosen: settings.lang.is_some(),
-            forward: ForwardView::new(settings.forward, wake),
+            view: settings.view,
+            forward: ForwardView::new(settings.forward, Arc::clone(&wake)),
+            reverse: ReverseView::new(settings.reverse, loader, wake),
+            frame_times: FrameTimes::default(),
             about_open: false,
         }
     }
@@ -61,13 +98,17 @@ impl DiffuscopeApp {
     pub fn settings(&self) -> AppSettings {
         AppSettings {
             lang: self.lang_chosen.then_some(self.lang),
+            view: self.view,
             forward: self.forward.state.settings.clone(),
+            reverse: self.reverse.state.settings.clone(),
         }
     }
 
     /// Collects background results and advances time; call before [`Self::ui_root`] each frame.
     pub fn logic(&mut self, ctx: &egui::Context) {
+        self.frame_times.begin();
         self.forward.logic(ctx, self.lang);
+        self.reverse.logic(ctx, self.lang);
     }
 
     /// Draws the window's contents.
@@ -75,8 +116,12 @@ impl DiffuscopeApp {
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar_ui(ui));
         egui::CentralPanel::default()
             .frame(egui::Frame::new())
-            .show(ui, |ui| self.forward.ui(ui, self.lang));
+            .show(ui, |ui| match self.view {
+                ViewKind::Forward => self.forward.ui(ui, self.lang),
+                ViewKind::Reverse => self.reverse.ui(ui, self.lang),
+            });
         self.about_ui(ui.ctx());
+        self.frame_times.end();
     }
 
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
@@ -84,7 +129,15 @@ impl DiffuscopeApp {
         ui.horizontal(|ui| {
             ui.label(RichText::new(lang.tr(Text::AppTitle)).size(22.0).strong());
             ui.separator();
-            let _ = ui.selectable_label(true, RichText::new(lang.tr(Text::ViewForward)).size(16.0));
+            for (kind, text) in [
+                (ViewKind::Forward, lang.tr(Text::ViewForward)),
+                (
+                    ViewKind::Reverse,
+                    lang.pick("Reverse: noise → digits", "反向：噪声 → 数字"),
+                ),
+            ] {
+                ui.selectable_value(&mut self.view, kind, RichText::new(text).size(16.0));
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button(lang.tr(Text::About)).clicked() {
                     self.about_open = true;

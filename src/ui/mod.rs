@@ -7,5 +7,7 @@ mod fonts;
 pub mod forward;
 mod jobs;
 pub mod message;
+pub mod reverse;
+pub mod timing;
 
-pub use app::{AppSettings, DiffuscopeApp, run_window};
+pub use app::{AppSettings, DiffuscopeApp, ViewKind, run_window};

@@ -6,6 +6,7 @@
 //! - [`frame`]: [`Frame`], one recorded step (x_t, x̂0, ε̂ of every image, as f16).
 //! - [`thread`]: the worker's loop: requests in order, cancellation before the next network call,
 //!   panics turned into [`Event::Failed`].
+//! - [`record`]: [`RunRecord`], a whole run kept for scrubbing and export.
 //! - [`loader`]: [`ModelLoader`], how a [`ModelSource`] becomes a [`LoadedModel`]; the candle one
 //!   for the shipped checkpoints, and fakes in the tests.
 //!
@@ -16,6 +17,7 @@
 pub mod frame;
 pub mod loader;
 pub mod protocol;
+pub mod record;
 pub mod thread;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 pub use frame::{Frame, GuidanceFrame};
 pub use loader::{CandleLoader, LoadedModel, ModelLoader};
 pub use protocol::{Event, ModelSource, ModelSummary, Request, RunId, RunSettings};
+pub use record::RunRecord;
 
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::SamplerKind;

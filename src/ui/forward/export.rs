@@ -112,6 +112,7 @@ impl ExportDialog {
                     .settings
                     .repeats
                     .map_or(Repeat::Forever, Repeat::Times),
+                hold_last_s: 0.0,
             };
             write_gif(&path, &images, &settings, &|_| {}).map(|()| (path, images.len()))
         });
@@ -162,7 +163,8 @@ impl ExportDialog {
     }
 }
 
-fn saved_sentence(lang: Lang, path: &Path, frames: usize) -> String {
+/// "Saved reverse.gif (60 frames)." in either language.
+pub(crate) fn saved_sentence(lang: Lang, path: &Path, frames: usize) -> String {
     let name = path.display();
     match (lang, frames) {
         (Lang::En, 1) => format!("Saved {name}."),

@@ -5,7 +5,7 @@
 //! the actions the user can take (open a photo, export), each running off the UI thread.
 
 mod chain;
-mod export;
+pub(crate) mod export;
 pub mod state;
 mod textures;
 mod view;

@@ -1,0 +1,204 @@
+//! The Reverse view: a trained model turns noise into digits while the class watches, and every
+//! step can be scrubbed afterwards.
+//!
+//! `state` holds what is shown (free of egui) and applies the worker's events; `view` draws it;
+//! `textures` turns the shown step into GPU textures; `export` writes GIFs and PNGs in the
+//! background. The model itself runs on the [`Worker`] thread: this view only sends requests and
+//! drains events, so the window never waits for the network.
+
+mod export;
+pub mod state;
+mod textures;
+mod view;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use self::export::ReverseExport;
+use self::state::{Applied, ReverseSettings, ReverseState};
+use self::textures::Textures;
+use super::message::Message;
+use crate::i18n::Lang;
+use crate::worker::{ModelLoader, ModelSource, Request, Worker, default_model_threads};
+
+/// Most events applied per window frame, so a flood of frames never delays drawing.
+const MAX_EVENTS_PER_FRAME: usize = 256;
+
+/// Everything the Reverse view owns.
+pub struct ReverseView {
+    /// What is shown.
+    pub state: ReverseState,
+    worker: Option<Worker>,
+    textures: Textures,
+    export: ReverseExport,
+    /// The banner message (an error sentence or a confirmation).
+    pub message: Option<Message>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl ReverseView {
+    /// A view with `settings`; its worker loads models with `loader` and starts loading the
+    /// chosen one at once. `wake` asks the window to repaint and may be called from any thread.
+    pub fn new(
+        settings: ReverseSettings,
+        loader: Box<dyn ModelLoader>,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        let mut view = Self {
+            state: ReverseState::new(settings),
+            worker: None,
+            textures: Textures::default(),
+            export: ReverseExport::default(),
+            message: None,
+            wake: Arc::clone(&wake),
+        };
+        match Worker::spawn(loader, default_model_threads(), wake) {
+            Ok(worker) => view.worker = Some(worker),
+            Err(error) => view.message = Some(Message::error(error.sentence(Lang::En), None)),
+        }
+        let model = view.state.settings.model.clone();
+        view.load_model(ModelSource::Shipped(model), Lang::En);
+        view
+    }
+
+    /// Applies the worker's events and advances playback. Call before drawing.
+    pub fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
+        if let Some(worker) = &self.worker {
+            for _ in 0..MAX_EVENTS_PER_FRAME {
+                let Some(event) = worker.try_recv() else {
+                    break;
+                };
+                if let Applied::Error(error) = self.state.apply(event) {
+                    self.message = Some(Message::error(error.sentence(lang), None));
+                }
+            }
+            if !worker.is_alive() && self.message.is_none() {
+                self.message = Some(Message::error(
+                    crate::worker::WorkerError::Gone.sentence(lang),
+                    None,
+                ));
+            }
+        }
+        if let Some(message) = self.export.poll(lang) {
+            self.message = Some(message);
+        }
+        if self.state.playing {
+            let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
+            self.state.advance(dt);
+            ctx.request_repaint();
+        }
+    }
+
+    /// Draws the view into `ui`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        view::reverse_ui(self, ui, lang);
+    }
+
+    /// Loads a model in the background; the current one stays usable until it is ready.
+    pub fn load_model(&mut self, source: ModelSource, lang: Lang) {
+        if let ModelSource::Shipped(name) = &source {
+            self.state.settings.model.clone_from(name);
+        }
+        self.state.loading_model = Some(source.clone());
+        self.send(Request::LoadModel(source), lang);
+    }
+
+    /// Starts a run with the current settings (replacing any run going on).
+    pub fn generate(&mut self, lang: Lang) {
+        match self.state.begin_run() {
+            Some((id, settings)) => {
+                self.textures.forget();
+                self.send(Request::Start { id, settings }, lang);
+            }
+            None => {
+                self.message = Some(Message::error(
+                    crate::worker::WorkerError::NoModel.sentence(lang),
+                    None,
+                ));
+            }
+        }
+    }
+
+    /// Stops the run going on, before its next network call.
+    pub fn cancel(&mut self, lang: Lang) {
+        if let Some(id) = self.state.current_run {
+            self.send(Request::Cancel(id), lang);
+        }
+    }
+
+    /// Asks for a model file with the system dialog, then loads it.
+    pub fn choose_and_load(&mut self, lang: Lang) {
+        let picked = rfd::FileDialog::new()
+            .add_filter("safetensors", &["safetensors"])
+            .pick_file();
+        if let Some(path) = picked {
+            self.load_model(ModelSource::File(path), lang);
+        }
+    }
+
+    /// Exports the shown run as a GIF to `path` in the background, with the dialog's settings.
+    pub fn export_gif(&mut self, path: PathBuf, lang: Lang) {
+        match self.state.record.as_ref() {
+            Some(record) if !record.frames.is_empty() => {
+                let request = export::GifRequest::new(record, &self.state);
+                self.export.start_gif(request, path, Arc::clone(&self.wake));
+            }
+            _ => self.message = Some(Message::error(nothing_to_export(lang), None)),
+        }
+    }
+
+    /// Saves the grid on screen as a PNG to `path` in the background.
+    pub fn save_png(&mut self, path: PathBuf, lang: Lang) {
+        match textures::shown_grid(&self.state) {
+            Some(picture) => self.export.start_png(picture, path, Arc::clone(&self.wake)),
+            None => self.message = Some(Message::error(nothing_to_export(lang), None)),
+        }
+    }
+
+    /// Asks where to save the GIF, then exports it.
+    pub fn choose_and_export_gif(&mut self, lang: Lang) {
+        let picked = rfd::FileDialog::new()
+            .add_filter("GIF", &["gif"])
+            .set_file_name("reverse.gif")
+            .save_file();
+        if let Some(path) = picked {
+            self.export_gif(path, lang);
+        }
+    }
+
+    /// Asks where to save the PNG, then saves it.
+    pub fn choose_and_save_png(&mut self, lang: Lang) {
+        let picked = rfd::FileDialog::new()
+            .add_filter("PNG", &["png"])
+            .set_file_name("reverse.png")
+            .save_file();
+        if let Some(path) = picked {
+            self.save_png(path, lang);
+        }
+    }
+
+    /// Whether an export is being written.
+    pub fn is_exporting(&self) -> bool {
+        self.export.is_running()
+    }
+
+    fn send(&mut self, request: Request, lang: Lang) {
+        let sent = self
+            .worker
+            .as_ref()
+            .ok_or(crate::worker::WorkerError::Gone)
+            .and_then(|worker| worker.send(request));
+        if let Err(error) = sent {
+            self.message = Some(Message::error(error.sentence(lang), None));
+        }
+    }
+}
+
+fn nothing_to_export(lang: Lang) -> &'static str {
+    lang.pick(
+        "There is nothing to export yet: press Generate first.",
+        "还没有可导出的内容：请先点击“生成”。",
+    )
+}

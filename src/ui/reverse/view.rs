@@ -1,0 +1,560 @@
+//! Drawing the Reverse view: controls on the left, the explanation on the right, and in the middle
+//! the grid of samples, the selected sample's panels (x_t, x̂0, ε̂, guidance) and the timeline.
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
+
+use super::ReverseView;
+use super::state::{GRID_SIDES, RunStatus, SHIPPED};
+use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
+use crate::i18n::{Lang, Text};
+use crate::sample::colormap::{DIVERGING_RANGE, diverging};
+use crate::ui::message::message_ui;
+use crate::worker::ModelSource;
+
+/// Side of one sample's panel, in points.
+const PANEL_SIDE: f32 = 150.0;
+
+/// Draws the whole view.
+pub fn reverse_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
+    keyboard_ui(view, ui, lang);
+    egui::Panel::left("reverse-controls")
+        .resizable(false)
+        .exact_size(290.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(view, ui, lang));
+        });
+    egui::Panel::right("reverse-explanation")
+        .resizable(true)
+        .default_size(300.0)
+        .show(ui, |ui| explanation_ui(ui, lang));
+    egui::CentralPanel::default().show(ui, |ui| {
+        message_ui(ui, lang, &mut view.message);
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            images_ui(view, ui, lang);
+            timeline_ui(view, ui, lang);
+        });
+    });
+}
+
+/// Keys: G or Enter generate, Esc cancels, ←/→ (Shift: ten) scrub, Home/End, Space plays,
+/// Ctrl+E exports a GIF, Ctrl+S saves a PNG.
+fn keyboard_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return;
+    }
+    let pressed = |modifiers, key| ui.input_mut(|i| i.consume_key(modifiers, key));
+    if pressed(Modifiers::NONE, Key::G) || pressed(Modifiers::NONE, Key::Enter) {
+        view.generate(lang);
+    }
+    if pressed(Modifiers::NONE, Key::Escape) {
+        view.cancel(lang);
+    }
+    if pressed(Modifiers::SHIFT, Key::ArrowRight) {
+        view.state.step_by(10);
+    }
+    if pressed(Modifiers::SHIFT, Key::ArrowLeft) {
+        view.state.step_by(-10);
+    }
+    if pressed(Modifiers::NONE, Key::ArrowRight) {
+        view.state.step_by(1);
+    }
+    if pressed(Modifiers::NONE, Key::ArrowLeft) {
+        view.state.step_by(-1);
+    }
+    if pressed(Modifiers::NONE, Key::Home) {
+        view.state.show(0);
+    }
+    if pressed(Modifiers::NONE, Key::End) {
+        view.state.show(usize::MAX);
+    }
+    if pressed(Modifiers::NONE, Key::Space) {
+        view.state.toggle_playing();
+    }
+    if pressed(Modifiers::COMMAND, Key::E) {
+        view.choose_and_export_gif(lang);
+    }
+    if pressed(Modifiers::COMMAND, Key::S) {
+        view.choose_and_save_png(lang);
+    }
+}
+
+fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
+    ui.spacing_mut().item_spacing.y = 8.0;
+    ui.add_space(6.0);
+
+    // Model.
+    let heading = ui.label(RichText::new(lang.pick("Model", "模型")).strong());
+    let current = view.state.settings.model.clone();
+    let mut chosen = current.clone();
+    let combo = egui::ComboBox::from_id_salt("reverse-model")
+        .width(250.0)
+        .selected_text(model_label(&current, lang))
+        .show_ui(ui, |ui| {
+            for name in SHIPPED {
+                ui.selectable_value(&mut chosen, name.to_owned(), model_label(name, lang));
+            }
+        });
+    combo.response.labelled_by(heading.id);
+    if chosen != current {
+        view.load_model(ModelSource::Shipped(chosen), lang);
+    }
+    if ui
+        .button(lang.pick("Open a model file…", "打开模型文件…"))
+        .clicked()
+    {
+        view.choose_and_load(lang);
+    }
+    match (&view.state.loading_model, &view.state.model) {
+        (Some(source), _) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "{} {}",
+                    lang.pick("Loading", "正在加载"),
+                    source.label()
+                ));
+            });
+        }
+        (None, Some(model)) => {
+            ui.label(
+                RichText::new(format!(
+                    "{} · {} · {}",
+                    model.source.label(),
+                    model.objective,
+                    model.device
+                ))
+                .small(),
+            );
+        }
+        (None, None) => {}
+    }
+    ui.separator();
+
+    // Sampler and steps.
+    let objective = view.state.model.as_ref().map(|m| m.objective);
+    let label = ui.label(RichText::new(lang.pick("Sampler", "采样器")).strong());
+    let current = objective.map_or(SamplerKind::Ddpm, |o| view.state.settings.sampler_for(o));
+    let mut kind = current;
+    let combo = egui::ComboBox::from_id_salt("reverse-sampler")
+        .width(250.0)
+        .selected_text(kind.display_name())
+        .show_ui(ui, |ui| {
+            for option in SamplerKind::ALL {
+                if objective.is_none_or(|o| option.supports(o)) {
+                    ui.selectable_value(&mut kind, option, option.display_name());
+                }
+            }
+        });
+    combo.response.labelled_by(label.id);
+    if kind != current {
+        view.state.settings.sampler = kind.cli_name().to_owned();
+        view.state.settings.steps = kind
+            .default_steps(1000)
+            .min(view.state.settings.steps.max(20));
+    }
+    let max_steps = view
+        .state
+        .model
+        .as_ref()
+        .map_or(1000, |m| m.schedule.steps());
+    labelled_slider(
+        ui,
+        lang.pick("Steps", "步数"),
+        egui::Slider::new(&mut view.state.settings.steps, 1..=max_steps).logarithmic(true),
+    );
+
+    // What to draw.
+    ui.separator();
+    let label = ui.label(RichText::new(lang.pick("Digit", "数字")).strong());
+    let digit_text = |digit: Option<u32>| {
+        digit.map_or_else(|| lang.pick("any", "任意").to_owned(), |d| d.to_string())
+    };
+    let mut digit = view.state.settings.digit;
+    let combo = egui::ComboBox::from_id_salt("reverse-digit")
+        .selected_text(digit_text(digit))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut digit, None, digit_text(None));
+            for d in 0..10 {
+                ui.selectable_value(&mut digit, Some(d), d.to_string());
+            }
+        });
+    combo.response.labelled_by(label.id);
+    view.state.settings.digit = digit;
+    ui.add_enabled_ui(digit.is_some(), |ui| {
+        labelled_slider(
+            ui,
+            lang.pick("Guidance w", "引导强度 w"),
+            egui::Slider::new(&mut view.state.settings.guidance, 0.0..=10.0).step_by(0.1),
+        );
+    });
+
+    let label = ui.label(RichText::new(lang.pick("Samples", "样本数")).strong());
+    let response = ui
+        .horizontal(|ui| {
+            for side in GRID_SIDES {
+                let count = side * side;
+                ui.selectable_value(&mut view.state.settings.grid_side, side, count.to_string());
+            }
+        })
+        .response;
+    response.labelled_by(label.id);
+    ui.horizontal(|ui| {
+        let label = ui.label(lang.pick("Seed", "种子"));
+        ui.add(egui::DragValue::new(&mut view.state.settings.seed))
+            .labelled_by(label.id);
+        if ui.button(lang.pick("New seed", "换一个种子")).clicked() {
+            view.state.settings.seed = view.state.settings.seed.wrapping_add(1);
+        }
+    });
+
+    // Run.
+    ui.separator();
+    ui.horizontal(|ui| {
+        let ready = view.state.model.is_some();
+        let generate =
+            egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
+        if ui.add_enabled(ready, generate).clicked() {
+            view.generate(lang);
+        }
+        let cancel =
+            egui::Button::new(RichText::new(lang.pick("Cancel (Esc)", "停止 (Esc)")).size(18.0));
+        if ui.add_enabled(view.state.is_running(), cancel).clicked() {
+            view.cancel(lang);
+        }
+    });
+    status_ui(view, ui, lang);
+
+    // Export.
+    ui.separator();
+    ui.collapsing(lang.pick("Export", "导出"), |ui| {
+        let settings = &mut view.state.settings;
+        labelled_slider(
+            ui,
+            lang.pick("Every n-th step", "每隔 n 步一帧"),
+            egui::Slider::new(&mut settings.gif_stride, 1..=100).logarithmic(true),
+        );
+        labelled_slider(
+            ui,
+            lang.pick("Frames per second", "每秒帧数"),
+            egui::Slider::new(&mut settings.gif_fps, 1.0..=50.0),
+        );
+        labelled_slider(
+            ui,
+            lang.pick("Enlarge", "放大倍数"),
+            egui::Slider::new(&mut settings.gif_scale, 1..=16),
+        );
+        ui.checkbox(
+            &mut settings.gif_selected_only,
+            lang.pick("Only the selected sample", "只导出选中的样本"),
+        );
+        ui.horizontal(|ui| {
+            let has_run = view.state.timeline_len() > 0 && !view.is_exporting();
+            if ui
+                .add_enabled(
+                    has_run,
+                    egui::Button::new(lang.pick("Export GIF… (Ctrl+E)", "导出 GIF… (Ctrl+E)")),
+                )
+                .clicked()
+            {
+                view.choose_and_export_gif(lang);
+            }
+            if ui
+                .add_enabled(
+                    has_run,
+                    egui::Button::new(lang.pick("Save PNG… (Ctrl+S)", "保存 PNG… (Ctrl+S)")),
+                )
+                .clicked()
+            {
+                view.choose_and_save_png(lang);
+            }
+        });
+        if view.is_exporting() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("Writing…", "正在写入…"));
+            });
+        }
+    });
+}
+
+fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) {
+    let label = ui.label(text);
+    ui.add(slider).labelled_by(label.id);
+}
+
+fn model_label(name: &str, lang: Lang) -> String {
+    let what = match name {
+        "digits-eps" => lang.pick("predicts the noise ε", "预测噪声 ε"),
+        "digits-v" => lang.pick("predicts v", "预测 v"),
+        "digits-flow" => lang.pick("flow matching", "流匹配"),
+        _ => return name.to_owned(),
+    };
+    format!("{name} ({what})")
+}
+
+fn status_ui(view: &ReverseView, ui: &mut egui::Ui, lang: Lang) {
+    let state = &view.state;
+    match &state.status {
+        RunStatus::Idle => {
+            ui.label(lang.pick(
+                "Press Generate to start from pure noise.",
+                "点击“生成”，从纯噪声开始。",
+            ));
+        }
+        RunStatus::Starting => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(lang.pick("Starting…", "正在开始…"));
+            });
+        }
+        RunStatus::Running { done, total } => {
+            let fraction = *done as f32 / (*total).max(1) as f32;
+            ui.add(egui::ProgressBar::new(fraction).text(format!("{done} / {total}")));
+        }
+        RunStatus::Finished {
+            elapsed,
+            network_calls,
+        } => {
+            let seconds = elapsed.as_secs_f64();
+            ui.label(match lang {
+                Lang::En => format!(
+                    "Done in {seconds:.1} s: {network_calls} network calls, {:.0} per second.",
+                    *network_calls as f64 / seconds.max(1e-9)
+                ),
+                Lang::Zh => format!(
+                    "用时 {seconds:.1} 秒完成：调用网络 {network_calls} 次，每秒 {:.0} 次。",
+                    *network_calls as f64 / seconds.max(1e-9)
+                ),
+            });
+        }
+        RunStatus::Cancelled { step } => {
+            ui.label(match lang {
+                Lang::En => format!("Stopped after step {}.", step + 1),
+                Lang::Zh => format!("在第 {} 步后停止。", step + 1),
+            });
+        }
+        RunStatus::Failed => {
+            ui.label(lang.pick(
+                "The run failed (see the message above).",
+                "运行失败（见上方消息）。",
+            ));
+        }
+    }
+}
+
+fn explanation_ui(ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    ui.heading(lang.pick("What am I looking at?", "这是什么？"));
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
+    });
+}
+
+const EXPLANATION_EN: &str = "The model starts from pure noise and removes a little of it at every step.\n\n\
+x_t is the picture at the current step. At each step the network looks at x_t and guesses the noise in it (ε̂, purple for negative values, orange for positive ones). Subtracting that noise gives its current guess of the finished picture, x̂0: blurry at first, sharp near the end.\n\n\
+The sampler decides how far to move towards x̂0 at each step. DDPM adds a little fresh noise each time and needs many steps; DDIM, Euler, Heun and DPM-Solver++ follow the same path without it, and get there in 20–50 steps.\n\n\
+Guidance: the network is asked twice, with the digit and without. Their difference (right) is what makes a 7 a 7; w multiplies it.\n\n\
+Drag the timeline or press ←/→ to replay any step.";
+
+const EXPLANATION_ZH: &str = "模型从纯噪声出发，每一步去掉一点噪声。\n\n\
+x_t 是当前这一步的图像。每一步，网络观察 x_t，猜测其中的噪声 ε̂（紫色为负值，橙色为正值）。减去这部分噪声，就得到它对最终图像的当前猜测 x̂0：开始时模糊，接近结束时清晰。\n\n\
+采样器决定每一步朝 x̂0 走多远。DDPM 每一步都加入少量新的噪声，需要很多步；DDIM、Euler、Heun 和 DPM-Solver++ 沿同一路径前进但不加噪声，20–50 步就能完成。\n\n\
+引导：网络被问两次，一次告诉它数字，一次不告诉。两者之差（右侧）正是让 7 成为 7 的部分；w 把这个差放大。\n\n\
+拖动时间轴或按 ←/→ 可以重放任意一步。";
+
+fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
+    let ctx = ui.ctx().clone();
+    let (grid, panels) = view.textures.update(&ctx, &view.state);
+    let Some(record) = view.state.record.as_ref() else {
+        ui.add_space(40.0);
+        ui.label(
+            RichText::new(lang.pick(
+                "No run yet. Choose a digit and press Generate.",
+                "还没有运行。选择一个数字，然后点击“生成”。",
+            ))
+            .size(20.0),
+        );
+        return;
+    };
+    let grid_spec = view.state.settings_grid(record);
+    let batch = record.batch();
+    let side = (ui.available_width() - 3.0 * PANEL_SIDE - 40.0).clamp(200.0, 460.0);
+    let mut clicked_sample = None;
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.label(
+                RichText::new(
+                    lang.pick("x_t, every sample (click one)", "x_t，全部样本（点击选择）"),
+                )
+                .strong(),
+            );
+            if let Some(texture) = grid {
+                let response = ui.add(
+                    egui::Image::new(texture)
+                        .fit_to_exact_size(Vec2::splat(side))
+                        .sense(Sense::click()),
+                );
+                // Outline the selected sample.
+                let columns = grid_spec.columns as usize;
+                let cell = side / columns as f32;
+                let selected = view.state.selected;
+                let corner = response.rect.min
+                    + Vec2::new(
+                        (selected % columns) as f32 * cell,
+                        (selected / columns) as f32 * cell,
+                    );
+                ui.painter().rect_stroke(
+                    egui::Rect::from_min_size(corner, Vec2::splat(cell)),
+                    0.0,
+                    egui::Stroke::new(3.0, Color32::from_rgb(255, 200, 0)),
+                    egui::StrokeKind::Inside,
+                );
+                if let Some(pos) = response
+                    .interact_pointer_pos()
+                    .filter(|_| response.clicked())
+                {
+                    let local = pos - response.rect.min;
+                    let column = ((local.x / cell) as usize).min(columns - 1);
+                    let row = (local.y / cell) as usize;
+                    clicked_sample = Some((row * columns + column).min(batch - 1));
+                }
+            }
+        });
+        ui.add_space(16.0);
+        ui.vertical(|ui| {
+            let Some(panels) = panels else {
+                return;
+            };
+            ui.horizontal_top(|ui| {
+                panel_ui(
+                    ui,
+                    &panels.x_t,
+                    lang.pick("x_t: what the model sees", "x_t：模型看到的"),
+                );
+                panel_ui(
+                    ui,
+                    &panels.x0,
+                    lang.pick("x̂0: its guess of the picture", "x̂0：它猜测的图像"),
+                );
+                panel_ui(
+                    ui,
+                    &panels.eps,
+                    lang.pick("ε̂: the noise it sees", "ε̂：它看到的噪声"),
+                );
+            });
+            legend_ui(ui);
+            if let Some([uncond, cond, difference]) = &panels.guidance {
+                ui.add_space(8.0);
+                ui.label(RichText::new(lang.pick("Guidance", "引导")).strong());
+                ui.horizontal_top(|ui| {
+                    panel_ui(
+                        ui,
+                        uncond,
+                        lang.pick("ε̂ without the digit", "不给数字时的 ε̂"),
+                    );
+                    panel_ui(ui, cond, lang.pick("ε̂ with the digit", "给出数字时的 ε̂"));
+                    panel_ui(
+                        ui,
+                        difference,
+                        lang.pick("difference (× w)", "两者之差（乘以 w）"),
+                    );
+                });
+            }
+        });
+    });
+    if let Some(sample) = clicked_sample {
+        view.state.selected = sample;
+    }
+}
+
+fn panel_ui(ui: &mut egui::Ui, texture: &egui::TextureHandle, caption: &str) {
+    ui.vertical(|ui| {
+        ui.set_width(PANEL_SIDE);
+        ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(PANEL_SIDE)));
+        ui.label(RichText::new(caption).size(14.0));
+    });
+}
+
+/// The diverging colour map's legend: −3 … 0 … +3.
+fn legend_ui(ui: &mut egui::Ui) {
+    let width = 3.0 * PANEL_SIDE;
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 14.0), Sense::hover());
+    let steps = 60;
+    for i in 0..steps {
+        let value = -DIVERGING_RANGE + 2.0 * DIVERGING_RANGE * (i as f32 + 0.5) / steps as f32;
+        let [r, g, b] = diverging(value);
+        let x0 = rect.left() + width * i as f32 / steps as f32;
+        let x1 = rect.left() + width * (i + 1) as f32 / steps as f32;
+        ui.painter().rect_filled(
+            egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom())),
+            0.0,
+            Color32::from_rgb(r, g, b),
+        );
+    }
+    ui.horizontal(|ui| {
+        ui.set_width(width);
+        ui.label(format!("−{DIVERGING_RANGE}"));
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(format!("+{DIVERGING_RANGE}"));
+            ui.add_space(width / 2.0 - 40.0);
+            ui.label("0");
+        });
+    });
+}
+
+fn timeline_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
+    let len = view.state.timeline_len();
+    if len == 0 {
+        return;
+    }
+    ui.add_space(12.0);
+    let mut index = view.state.shown_index().unwrap_or(0);
+    ui.horizontal(|ui| {
+        let play = if view.state.playing {
+            Text::Pause
+        } else {
+            Text::Play
+        };
+        if ui
+            .button(RichText::new(lang.tr(play)).size(18.0))
+            .on_hover_text(lang.pick("Play / pause (Space)", "播放/暂停（空格）"))
+            .clicked()
+        {
+            view.state.toggle_playing();
+        }
+        let label = ui.label(RichText::new(lang.pick("Step", "步")).size(18.0).strong());
+        ui.spacing_mut().slider_width = (ui.available_width() - 20.0).max(100.0);
+        let response = ui
+            .add(egui::Slider::new(&mut index, 0..=len - 1).show_value(false))
+            .labelled_by(label.id);
+        if response.changed() {
+            view.state.playing = false;
+            view.state.show(index);
+        }
+    });
+    let Some(record) = view.state.record.as_ref() else {
+        return;
+    };
+    let text = match record.frames.get(index) {
+        Some(frame) => format!(
+            "{} {} / {} · {} · σ = {:.3} · {} {}",
+            lang.pick("step", "第"),
+            frame.step + 1,
+            frame.steps,
+            frame.point,
+            noise_level(&frame.point),
+            lang.pick("network calls:", "网络调用次数："),
+            frame.network_calls
+        ),
+        None => format!("{} · {}", lang.pick("finished", "完成"), record.describe()),
+    };
+    ui.label(RichText::new(text).size(18.0).monospace());
+}
+
+/// The σ shown beside a step: √(1−ᾱ_t) on a discrete schedule, σ itself on the flow path.
+fn noise_level(point: &PathPoint) -> f64 {
+    match point.position {
+        Position::Sigma(sigma) => sigma,
+        Position::Timestep(_) => point.coefficients.noise,
+    }
+}

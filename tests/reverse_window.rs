@@ -1,0 +1,230 @@
+//! The Reverse view, driven headlessly through egui_kittest with a fake model (no files, no GPU):
+//! Generate streams frames into the timeline, the keys scrub recorded steps, Esc cancels, a GIF and
+//! a PNG are exported, and the view speaks Chinese.
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failure should stop the test loudly"
+)]
+
+use std::time::Duration;
+
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use diffuscope::i18n::Lang;
+use diffuscope::sample::{Denoiser, SampleError};
+use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, ViewKind};
+use diffuscope::worker::{LoadedModel, ModelLoader, ModelSource, ModelSummary, WorkerError};
+use eframe::egui::Key;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+/// A network that answers a fixed function of its input, after `delay`.
+struct Fake {
+    delay: Duration,
+}
+
+impl Denoiser for Fake {
+    fn image_size(&self) -> (usize, usize) {
+        (28, 28)
+    }
+
+    fn predict(
+        &self,
+        x_t: &[f32],
+        _batch: usize,
+        _timestep_input: &[f32],
+        classes: &[u32],
+    ) -> Result<Vec<f32>, SampleError> {
+        std::thread::sleep(self.delay);
+        let pixels = 28 * 28;
+        Ok(x_t
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| 0.8 * x + 0.02 * classes[i / pixels] as f32)
+            .collect())
+    }
+}
+
+struct FakeLoader {
+    delay: Duration,
+}
+
+impl ModelLoader for FakeLoader {
+    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
+        Ok(LoadedModel {
+            denoiser: Box::new(Fake { delay: self.delay }),
+            summary: ModelSummary {
+                source: source.clone(),
+                objective: Objective::Eps,
+                schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
+                image_size: (28, 28),
+                device: "CPU (fake)".into(),
+                metadata: Vec::new(),
+            },
+        })
+    }
+}
+
+type App = Option<DiffuscopeApp>;
+
+fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
+    let settings = AppSettings {
+        lang: Some(lang),
+        view: ViewKind::Reverse,
+        reverse: ReverseSettings {
+            steps,
+            grid_side: 2,
+            ..ReverseSettings::default()
+        },
+        ..AppSettings::default()
+    };
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_ui_state(
+            move |ui, app: &mut App| {
+                let app = app.get_or_insert_with(|| {
+                    DiffuscopeApp::with_loader(
+                        ui.ctx(),
+                        settings.clone(),
+                        Box::new(FakeLoader { delay }),
+                    )
+                });
+                app.logic(ui.ctx());
+                app.ui_root(ui);
+            },
+            None,
+        )
+}
+
+fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
+    harness.state().as_ref().unwrap()
+}
+
+fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeApp) -> bool) {
+    for _ in 0..1000 {
+        harness.step();
+        if harness.state().as_ref().is_some_and(&done) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the window did not reach the expected state");
+}
+
+fn model_loaded(app: &DiffuscopeApp) -> bool {
+    app.reverse.state.model.is_some()
+}
+
+#[test]
+fn generate_streams_every_step_and_the_keys_scrub_them() {
+    let mut harness = harness(Lang::En, 20, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    harness.get_by_label("Generate (G)").click();
+    run_until(&mut harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+    });
+    let state = &app(&harness).reverse.state;
+    let record = state.record.as_ref().unwrap();
+    assert_eq!(record.frames.len(), 20);
+    assert_eq!(record.batch(), 4);
+    assert!(record.samples.is_some());
+    assert!(state.first_frame_latency.unwrap() < Duration::from_secs(1));
+    // 20 steps + the finished images; the view shows the last.
+    assert_eq!(state.timeline_len(), 21);
+    assert_eq!(state.shown_index(), Some(20));
+    harness.run_steps(2);
+    harness.get_by_label("x̂0: its guess of the picture");
+    harness.get_by_label("ε̂: the noise it sees");
+    harness.get_by_label("ε̂ with the digit");
+
+    harness.key_press(Key::Home);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).reverse.state.shown_index(), Some(0));
+    harness.key_press(Key::ArrowRight);
+    harness.key_press(Key::ArrowRight);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).reverse.state.shown_index(), Some(2));
+    harness.key_press(Key::End);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).reverse.state.shown_index(), Some(20));
+    assert!(app(&harness).frame_times.count() > 0);
+}
+
+#[test]
+fn escape_cancels_a_run_before_it_ends() {
+    let mut harness = harness(Lang::En, 500, Duration::from_millis(5));
+    run_until(&mut harness, model_loaded);
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        app.reverse
+            .state
+            .record
+            .as_ref()
+            .is_some_and(|r| r.frames.len() >= 3)
+    });
+    harness.key_press(Key::Escape);
+    run_until(&mut harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Cancelled { .. })
+    });
+    let record = app(&harness).reverse.state.record.as_ref().unwrap();
+    assert!(record.frames.len() < 500 && record.samples.is_none());
+    // The recorded steps can still be scrubbed.
+    harness.key_press(Key::Home);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).reverse.state.shown_index(), Some(0));
+}
+
+#[test]
+fn the_run_exports_as_a_gif_and_a_png() {
+    let mut harness = harness(Lang::En, 12, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+    });
+    let folder = tempfile::tempdir().unwrap();
+    let gif = folder.path().join("run.gif");
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .reverse
+        .export_gif(gif.clone(), Lang::En);
+    run_until(&mut harness, |app| !app.reverse.is_exporting());
+    let message = app(&harness).reverse.message.clone().unwrap();
+    assert!(message.sentence.contains("run.gif"), "{}", message.sentence);
+    // Stride 2 of 12 steps: steps 1, 3, …, 11, the 12th, then the finished images.
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&gif).unwrap(),
+    ))
+    .unwrap();
+    let frames = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 8);
+    let png = folder.path().join("grid.png");
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .reverse
+        .save_png(png.clone(), Lang::En);
+    run_until(&mut harness, |app| !app.reverse.is_exporting());
+    let picture = image::open(&png).unwrap();
+    // A 2×2 grid of 28-pixel digits with a 2-pixel gap, enlarged 8 times.
+    assert_eq!((picture.width(), picture.height()), (58 * 8, 58 * 8));
+}
+
+#[test]
+fn the_view_speaks_chinese() {
+    let mut harness = harness(Lang::Zh, 5, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    harness.get_by_label("生成 (G)").click();
+    run_until(&mut harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+    });
+    harness.run_steps(2);
+    harness.get_by_label("x̂0：它猜测的图像");
+    harness.get_by_label("这是什么？");
+}
