@@ -20,11 +20,28 @@
 //! Most samplers need one model evaluation per step; second-order ones (Heun) need two, and report
 //! only the first of them as the step's frame.
 //!
-//! Code map: [`spacing`] (which timesteps a run of n steps visits), [`ddpm`] (ancestral DDPM),
-//! [`flow_euler`] (Euler on the straight flow path).
+//! Every sampler is checked against the diffusers scheduler it is named after (same points asked,
+//! same x after every step, to 1e-5; `tests/sampler_golden.rs`).
+//!
+//! Code map:
+//! - [`spacing`]: which timesteps a run of n steps visits;
+//! - [`ddpm`]: ancestral DDPM, stochastic (`DDPMScheduler`);
+//! - [`ddim`]: DDIM, deterministic for η = 0 (`DDIMScheduler`);
+//! - [`euler`]: Euler on the probability-flow ODE in σ = s/a, with fractional timesteps
+//!   (`EulerDiscreteScheduler`), and the σ levels [`euler::Level`] it shares with Heun;
+//! - [`heun`]: Heun, two evaluations per step (`HeunDiscreteScheduler`);
+//! - [`dpm_solver`]: DPM-Solver++(2M), second order from one evaluation per step
+//!   (`DPMSolverMultistepScheduler`);
+//! - [`flow_euler`]: Euler on the straight flow path (`FlowMatchEulerDiscreteScheduler`);
+//! - [`flow_heun`]: Heun on the straight flow path (`FlowMatchHeunDiscreteScheduler`).
 
+pub mod ddim;
 pub mod ddpm;
+pub mod dpm_solver;
+pub mod euler;
 pub mod flow_euler;
+pub mod flow_heun;
+pub mod heun;
 pub mod spacing;
 
 use std::fmt;
@@ -38,19 +55,42 @@ pub use spacing::Spacing;
 pub enum SamplerKind {
     /// DDPM ancestral sampling (Ho et al. 2020): stochastic, one draw of fresh noise per step.
     Ddpm,
+    /// DDIM (Song et al. 2021): deterministic for η = 0, DDPM-like for η = 1.
+    Ddim,
+    /// Euler on the probability-flow ODE (Karras et al. 2022), as diffusers' `EulerDiscreteScheduler`.
+    Euler,
+    /// Heun on the probability-flow ODE: two model evaluations per step, second order.
+    Heun,
+    /// DPM-Solver++(2M) (Lu et al. 2022): second order from one evaluation per step.
+    DpmSolver2M,
     /// Euler along the straight path of a flow-matching model.
     FlowEuler,
+    /// Heun along the straight path of a flow-matching model: two evaluations per step.
+    FlowHeun,
 }
 
 impl SamplerKind {
     /// Every sampler, in the order menus list them.
-    pub const ALL: [Self; 2] = [Self::Ddpm, Self::FlowEuler];
+    pub const ALL: [Self; 7] = [
+        Self::Ddpm,
+        Self::Ddim,
+        Self::Euler,
+        Self::Heun,
+        Self::DpmSolver2M,
+        Self::FlowEuler,
+        Self::FlowHeun,
+    ];
 
     /// The name on the command line (`--sampler ddpm`).
     pub fn cli_name(self) -> &'static str {
         match self {
             Self::Ddpm => "ddpm",
+            Self::Ddim => "ddim",
+            Self::Euler => "euler",
+            Self::Heun => "heun",
+            Self::DpmSolver2M => "dpm++2m",
             Self::FlowEuler => "flow-euler",
+            Self::FlowHeun => "flow-heun",
         }
     }
 
@@ -58,15 +98,22 @@ impl SamplerKind {
     pub fn display_name(self) -> &'static str {
         match self {
             Self::Ddpm => "DDPM",
+            Self::Ddim => "DDIM",
+            Self::Euler => "Euler",
+            Self::Heun => "Heun",
+            Self::DpmSolver2M => "DPM-Solver++ (2M)",
             Self::FlowEuler => "Euler (flow)",
+            Self::FlowHeun => "Heun (flow)",
         }
     }
 
     /// Whether this sampler can drive a model trained with `objective`.
     pub fn supports(self, objective: Objective) -> bool {
         match self {
-            Self::Ddpm => objective != Objective::Flow,
-            Self::FlowEuler => objective == Objective::Flow,
+            Self::Ddpm | Self::Ddim | Self::Euler | Self::Heun | Self::DpmSolver2M => {
+                objective != Objective::Flow
+            }
+            Self::FlowEuler | Self::FlowHeun => objective == Objective::Flow,
         }
     }
 
@@ -82,7 +129,12 @@ impl SamplerKind {
     pub fn default_steps(self, train_steps: usize) -> usize {
         match self {
             Self::Ddpm => train_steps,
-            Self::FlowEuler => 50,
+            Self::Ddim
+            | Self::Euler
+            | Self::Heun
+            | Self::DpmSolver2M
+            | Self::FlowEuler
+            | Self::FlowHeun => 50,
         }
     }
 }
@@ -132,13 +184,17 @@ pub struct SamplerSpec {
     pub variance: DdpmVariance,
     /// Clip x̂0 to the data range [−1, 1] before a step, as diffusers' DDPM and DDIM schedulers
     /// do by default (`clip_sample=True`). Without it, strong guidance early in the run (where
-    /// x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t divides by a tiny √ᾱ_t) drives digits to white.
+    /// x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t divides by a tiny √ᾱ_t) drives digits to white. The other
+    /// ε/v samplers clip too when asked (diffusers' Heun through `clip_sample`, DPM-Solver through
+    /// `thresholding`; its Euler never clips), and then take ε̂ from the clipped x̂0.
     pub clip_x0: bool,
+    /// DDIM's η ∈ [0, 1]: 0 adds no fresh noise (deterministic), 1 adds the DDPM posterior's.
+    pub eta: f64,
 }
 
 impl SamplerSpec {
     /// `kind` with `steps` steps and its usual settings (trailing spacing, fixed-small variance,
-    /// x̂0 clipped).
+    /// x̂0 clipped, η = 0).
     pub fn new(kind: SamplerKind, steps: usize) -> Self {
         Self {
             kind,
@@ -146,6 +202,7 @@ impl SamplerSpec {
             spacing: Spacing::Trailing,
             variance: DdpmVariance::FixedSmall,
             clip_x0: true,
+            eta: 0.0,
         }
     }
 
@@ -154,8 +211,15 @@ impl SamplerSpec {
     pub fn build(&self, schedule: &NoiseSchedule) -> Box<dyn Sampler> {
         match self.kind {
             SamplerKind::Ddpm => Box::new(ddpm::Ddpm::new(schedule, self)),
+            SamplerKind::Ddim => Box::new(ddim::Ddim::new(schedule, self)),
+            SamplerKind::Euler => Box::new(euler::Euler::new(schedule, self)),
+            SamplerKind::Heun => Box::new(heun::Heun::new(schedule, self)),
+            SamplerKind::DpmSolver2M => Box::new(dpm_solver::DpmSolver2M::new(schedule, self)),
             SamplerKind::FlowEuler => {
                 Box::new(flow_euler::FlowEuler::new(schedule.steps(), self.steps))
+            }
+            SamplerKind::FlowHeun => {
+                Box::new(flow_heun::FlowHeun::new(schedule.steps(), self.steps))
             }
         }
     }
@@ -246,4 +310,76 @@ pub trait Sampler: Send {
 /// Clips every value of x̂0 to [−1, 1], the range of the training images.
 pub fn clip_to_data_range(x0: &[f32]) -> Vec<f32> {
     x0.iter().map(|v| v.clamp(-1.0, 1.0)).collect()
+}
+
+/// The model's guesses x̂0 and ε̂ at a point with weights `at`, in f64. With `clip`, x̂0 is clipped
+/// to [−1, 1], and wherever that changed it ε̂ is worked out again, ε̂ = (x − a·x̂0)/s, so that
+/// x = a·x̂0 + s·ε̂ still holds (diffusers' DDIM with `use_clipped_model_output=True`; for Euler and
+/// Heun this ε̂ is their slope (x/a − x̂0)/σ).
+fn guesses(
+    x: &[f32],
+    prediction: &Prediction,
+    at: Coefficients,
+    clip: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    assert!(
+        x.len() == prediction.x0.len() && x.len() == prediction.eps.len(),
+        "lengths differ"
+    );
+    x.iter()
+        .zip(&prediction.x0)
+        .zip(&prediction.eps)
+        .map(|((&x, &x0), &eps)| {
+            let (x0, eps) = (f64::from(x0), f64::from(eps));
+            if clip && !(-1.0..=1.0).contains(&x0) {
+                let clipped = x0.clamp(-1.0, 1.0);
+                (clipped, (f64::from(x) - at.signal * clipped) / at.noise)
+            } else {
+                (x0, eps)
+            }
+        })
+        .unzip()
+}
+
+/// Helpers for the samplers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Sampler;
+    use crate::diffusion::noise::{NoiseStream, standard_normal};
+    use crate::diffusion::objectives::Objective;
+    use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+
+    /// The shipped models' schedule: linear β from 1e-4 to 0.02, T = 1000.
+    pub fn linear_schedule() -> NoiseSchedule {
+        NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000))
+    }
+
+    /// Runs `sampler` from seeded noise with a perfect model of `objective` that knows the image
+    /// (its x̂0 is always the image, its ε̂ whatever makes x from it), and returns the largest
+    /// distance of the result from the image.
+    pub fn run_oracle(sampler: &mut dyn Sampler, objective: Objective) -> f32 {
+        let len = 32;
+        let image: Vec<f32> = (0..len)
+            .map(|i| i as f32 / (len - 1) as f32 * 1.8 - 0.9)
+            .collect();
+        let mut x = standard_normal(len, 11, NoiseStream::Jump);
+        while let Some(stage) = sampler.stage() {
+            let at = stage.point.coefficients;
+            let eps: Vec<f32> = x
+                .iter()
+                .zip(&image)
+                .map(|(&x, &x0)| ((f64::from(x) - at.signal * f64::from(x0)) / at.noise) as f32)
+                .collect();
+            let output = objective.training_target(&image, &eps, at);
+            let prediction = objective.predict(&output, &x, at);
+            let noise = stage
+                .needs_noise
+                .then(|| standard_normal(len, 12 + stage.step as u64, NoiseStream::Jump));
+            x = sampler.advance(&x, &prediction, noise.as_deref());
+        }
+        x.iter()
+            .zip(&image)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
 }

@@ -1,0 +1,135 @@
+//! DDIM (Song, Meng & Ermon 2021), step for step as diffusers' `DDIMScheduler` does it.
+//!
+//! DDIM reads the model's two guesses at x_t, the clean image x̂0 and the noise ε̂, and rebuilds the
+//! image at the earlier timestep t' from them with the weights of t':
+//!
+//! > x_{t'} = √ᾱ_{t'}·x̂0 + √(1 − ᾱ_{t'} − σ²)·ε̂ + σ·z,  σ = η·√((1 − ᾱ_{t'})/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_{t'})).
+//!
+//! With η = 0 (the default) no fresh noise is added: the whole run is a deterministic function of the
+//! starting noise, and it can take large strides (50 steps instead of 1000). With η = 1 the noise has
+//! the DDPM posterior's variance, and DDIM becomes DDPM. η must lie in [0, 1].
+//!
+//! When x̂0 is clipped to [−1, 1], ε̂ is worked out again from the clipped x̂0 (diffusers'
+//! `use_clipped_model_output=True`), so that the two guesses still add up to x_t.
+//!
+//! One difference from diffusers: `DDIMScheduler` steps from t to t − ⌊T/n⌋ whatever the spacing,
+//! which with "linspace" spacing (where the timesteps are ⌊(T − 1)/(n − 1)⌉ apart) lands x on a
+//! different noise level than the next timestep the model is told. Here every step goes to the next
+//! timestep of the list (as diffusers' `DDPMScheduler` does); with "leading" and "trailing" spacing
+//! and n dividing T the two agree.
+
+use super::{PathPoint, Sampler, SamplerSpec, Stage, guesses};
+use crate::diffusion::NoiseSchedule;
+use crate::diffusion::objectives::Prediction;
+
+/// A DDIM run over the timesteps its spacing picks.
+pub struct Ddim {
+    schedule: NoiseSchedule,
+    timesteps: Vec<usize>,
+    eta: f64,
+    clip_x0: bool,
+    next: usize,
+}
+
+impl Ddim {
+    /// A run of `spec.steps` steps over `schedule`, with `spec.eta`'s amount of fresh noise.
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+        Self {
+            schedule: schedule.clone(),
+            timesteps: spec.spacing.timesteps(schedule.steps(), spec.steps),
+            eta: spec.eta,
+            clip_x0: spec.clip_x0,
+            next: 0,
+        }
+    }
+
+    /// The timestep the step at `index` goes to: the next of the list, or 0 (the image).
+    fn previous_timestep(&self, index: usize) -> usize {
+        self.timesteps.get(index + 1).copied().unwrap_or(0)
+    }
+
+    /// The standard deviation σ of the fresh noise of the step from `t` to `t_prev`.
+    fn noise_std(&self, t: usize, t_prev: usize) -> f64 {
+        let alpha_bar = self.schedule.alpha_bar(t);
+        let alpha_bar_prev = self.schedule.alpha_bar(t_prev);
+        let variance =
+            (1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * (1.0 - alpha_bar / alpha_bar_prev);
+        self.eta * variance.max(0.0).sqrt()
+    }
+}
+
+impl Sampler for Ddim {
+    fn steps(&self) -> usize {
+        self.timesteps.len()
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        let t = *self.timesteps.get(self.next)?;
+        Some(Stage {
+            step: self.next,
+            point: PathPoint::discrete(&self.schedule, t),
+            begins_step: true,
+            needs_noise: self.noise_std(t, self.previous_timestep(self.next)) > 0.0,
+        })
+    }
+
+    fn advance(&mut self, x: &[f32], prediction: &Prediction, noise: Option<&[f32]>) -> Vec<f32> {
+        let t = self.timesteps[self.next];
+        let t_prev = self.previous_timestep(self.next);
+        self.next += 1;
+
+        let at = PathPoint::discrete(&self.schedule, t).coefficients;
+        let (x0, eps) = guesses(x, prediction, at, self.clip_x0);
+        let alpha_bar_prev = self.schedule.alpha_bar(t_prev);
+        let std = noise.map_or(0.0, |_| self.noise_std(t, t_prev));
+        let x0_weight = alpha_bar_prev.sqrt();
+        let eps_weight = (1.0 - alpha_bar_prev - std * std).max(0.0).sqrt();
+        let z = |i: usize| noise.map_or(0.0, |z| f64::from(z[i]));
+        (0..x.len())
+            .map(|i| (x0_weight * x0[i] + eps_weight * eps[i] + std * z(i)) as f32)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diffusion::objectives::Objective;
+    use crate::diffusion::samplers::testing::{linear_schedule, run_oracle};
+    use crate::diffusion::samplers::{SamplerKind, Spacing};
+
+    #[test]
+    fn an_oracle_model_lands_on_the_image() {
+        let schedule = linear_schedule();
+        for spacing in Spacing::ALL {
+            for objective in [Objective::Eps, Objective::V] {
+                let spec = SamplerSpec {
+                    spacing,
+                    ..SamplerSpec::new(SamplerKind::Ddim, 10)
+                };
+                let error = run_oracle(&mut Ddim::new(&schedule, &spec), objective);
+                assert!(error < 1e-4, "{spacing} {objective}: {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn noise_is_asked_for_only_when_eta_is_positive() {
+        let schedule = linear_schedule();
+        let mut spec = SamplerSpec::new(SamplerKind::Ddim, 10);
+        let deterministic = Ddim::new(&schedule, &spec);
+        assert_eq!(deterministic.stage().map(|s| s.needs_noise), Some(false));
+        spec.eta = 1.0;
+        let mut stochastic = Ddim::new(&schedule, &spec);
+        let mut asked = Vec::new();
+        while let Some(stage) = stochastic.stage() {
+            asked.push(stage.needs_noise);
+            let zeros = vec![0.0; 2];
+            let prediction = Objective::Eps.predict(&zeros, &zeros, stage.point.coefficients);
+            stochastic.advance(&zeros, &prediction, None);
+        }
+        // Every step but the last (to t = 0, where the variance is 0) adds noise.
+        assert_eq!(asked.len(), 10);
+        assert!(asked[..9].iter().all(|&a| a) && !asked[9]);
+    }
+}

@@ -1,0 +1,169 @@
+//! DPM-Solver++(2M) (Lu et al. 2022), step for step as diffusers' `DPMSolverMultistepScheduler`
+//! does it with its defaults (`algorithm_type="dpmsolver++"`, `solver_order=2`,
+//! `solver_type="midpoint"`, `lower_order_final=True`).
+//!
+//! Measure time by the log signal-to-noise ratio λ = ln(a/s), which grows from very negative (pure
+//! noise) to +∞ (the image). Written in λ, the probability-flow ODE for x = a·x0 + s·ε can be solved
+//! exactly except for one integral of the model's x̂0; DPM-Solver++ approximates only that integral.
+//! With h = λ' − λ, the first-order step (which is exactly DDIM) is
+//!
+//! > x' = (s'/s)·x + a'·(1 − e^(−h))·x̂0,
+//!
+//! and the second-order "multistep" one replaces x̂0 by D = x̂0 + (x̂0 − x̂0_prev)/(2r), with
+//! r = h_prev/h: a straight line through the x̂0 of this step and of the previous one, read at the
+//! middle of the step. It reuses the previous evaluation, so it costs one model call per step.
+//! The first step has no previous x̂0 and the last one (to the image, λ' = +∞, where the step returns
+//! x̂0 itself) is first-order, as in diffusers.
+//!
+//! The sample stays in the model's own scale (diffusers' DPM-Solver works there too). Its spacings
+//! differ slightly from the other schedulers': "linspace" takes n + 1 rounded points of 0..T−1 and
+//! drops the 0, and "leading" uses multiples of ⌊T/(n + 1)⌋. x̂0 is clipped to [−1, 1] if asked
+//! (diffusers' `thresholding=True` with `sample_max_value=1`, which then clips exactly).
+
+use super::{PathPoint, Sampler, SamplerSpec, Spacing, Stage, guesses};
+use crate::diffusion::NoiseSchedule;
+use crate::diffusion::objectives::{Coefficients, Prediction};
+
+/// The timesteps (our convention, 1..=T) diffusers' DPM-Solver visits in a run of `steps` steps.
+/// `steps` is clamped to 1..=T (1..=T − 1 for "linspace" and "leading", so that no two coincide).
+pub fn dpm_timesteps(spacing: Spacing, train_steps: usize, steps: usize) -> Vec<usize> {
+    let train_steps = train_steps.max(1);
+    let n = match spacing {
+        Spacing::Trailing => steps.clamp(1, train_steps),
+        Spacing::Linspace | Spacing::Leading => steps.clamp(1, (train_steps - 1).max(1)),
+    };
+    match spacing {
+        Spacing::Trailing => spacing.timesteps(train_steps, n),
+        // np.linspace(0, T − 1, n + 1).round()[::-1][:-1]
+        Spacing::Linspace => (1..=n)
+            .rev()
+            .map(|k| {
+                let value = (train_steps - 1) as f64 * k as f64 / n as f64;
+                value.round_ties_even() as usize + 1
+            })
+            .collect(),
+        // (np.arange(0, n + 1) * (T // (n + 1)))[::-1][:-1]
+        Spacing::Leading => {
+            let ratio = (train_steps / (n + 1)).max(1);
+            (1..=n).rev().map(|k| k * ratio + 1).collect()
+        }
+    }
+}
+
+/// ln(a/s), +∞ at the image.
+fn log_snr(at: Coefficients) -> f64 {
+    at.signal.ln() - at.noise.ln()
+}
+
+/// A DPM-Solver++(2M) run.
+pub struct DpmSolver2M {
+    schedule: NoiseSchedule,
+    timesteps: Vec<usize>,
+    clip_x0: bool,
+    next: usize,
+    /// λ and x̂0 of the previous evaluation.
+    previous: Option<(f64, Vec<f64>)>,
+}
+
+impl DpmSolver2M {
+    /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing` as DPM-Solver does.
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+        Self {
+            schedule: schedule.clone(),
+            timesteps: dpm_timesteps(spec.spacing, schedule.steps(), spec.steps),
+            clip_x0: spec.clip_x0,
+            next: 0,
+            previous: None,
+        }
+    }
+}
+
+impl Sampler for DpmSolver2M {
+    fn steps(&self) -> usize {
+        self.timesteps.len()
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        let t = *self.timesteps.get(self.next)?;
+        Some(Stage {
+            step: self.next,
+            point: PathPoint::discrete(&self.schedule, t),
+            begins_step: true,
+            needs_noise: false,
+        })
+    }
+
+    fn advance(&mut self, x: &[f32], prediction: &Prediction, _noise: Option<&[f32]>) -> Vec<f32> {
+        let t = self.timesteps[self.next];
+        let t_next = self.timesteps.get(self.next + 1).copied().unwrap_or(0);
+        let last = self.next + 1 == self.timesteps.len();
+        self.next += 1;
+
+        let here = Coefficients::discrete(&self.schedule, t);
+        let there = Coefficients::discrete(&self.schedule, t_next);
+        let (x0, _) = guesses(x, prediction, here, self.clip_x0);
+        let lambda = log_snr(here);
+        let h = log_snr(there) - lambda;
+        // a'·(1 − e^(−h)); e^(−h) = 0 at the image, where s' = 0 too and x' = x̂0.
+        let x0_weight = -there.signal * (-h).exp_m1();
+        let x_weight = there.noise / here.noise;
+        // The slope correction (x̂0 − x̂0_prev)/(2r), r = h_prev/h; none on the first and last steps.
+        let correction = match &self.previous {
+            Some((lambda_prev, x0_prev)) if !last => {
+                let r = (lambda - lambda_prev) / h;
+                Some((x0_prev, 0.5 / r))
+            }
+            _ => None,
+        };
+        let moved = (0..x.len())
+            .map(|i| {
+                let d = correction.map_or(x0[i], |(x0_prev, weight)| {
+                    x0[i] + weight * (x0[i] - x0_prev[i])
+                });
+                (x_weight * f64::from(x[i]) + x0_weight * d) as f32
+            })
+            .collect();
+        self.previous = Some((lambda, x0));
+        moved
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diffusion::objectives::Objective;
+    use crate::diffusion::samplers::SamplerKind;
+    use crate::diffusion::samplers::testing::{linear_schedule, run_oracle};
+
+    #[test]
+    fn an_oracle_model_lands_on_the_image() {
+        let schedule = linear_schedule();
+        for spacing in Spacing::ALL {
+            for objective in [Objective::Eps, Objective::V] {
+                let spec = SamplerSpec {
+                    spacing,
+                    ..SamplerSpec::new(SamplerKind::DpmSolver2M, 8)
+                };
+                let error = run_oracle(&mut DpmSolver2M::new(&schedule, &spec), objective);
+                assert!(error < 1e-4, "{spacing} {objective}: {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn spacings_match_diffusers() {
+        // DPMSolverMultistepScheduler(timestep_spacing=...).set_timesteps(10).timesteps + 1
+        assert_eq!(
+            dpm_timesteps(Spacing::Linspace, 1000, 10),
+            [1000, 900, 800, 700, 600, 501, 401, 301, 201, 101]
+        );
+        assert_eq!(
+            dpm_timesteps(Spacing::Leading, 1000, 10),
+            [901, 811, 721, 631, 541, 451, 361, 271, 181, 91]
+        );
+        assert_eq!(
+            dpm_timesteps(Spacing::Trailing, 1000, 10),
+            [1000, 900, 800, 700, 600, 500, 400, 300, 200, 100]
+        );
+    }
+}

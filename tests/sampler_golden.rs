@@ -1,0 +1,201 @@
+//! Every sampler against the diffusers scheduler it is named after (values in
+//! tests/golden/samplers.json, written by tests/golden/make_samplers.py from diffusers' own code run
+//! in float64).
+//!
+//! Each recorded run is replayed: a fake model returns the recorded output number k on its k-th
+//! call, turned into a prediction by [`Objective::predict`] at the point the sampler asks about, and
+//! stochastic steps get the recorded noise. The sampler must ask at the same points (time input, a
+//! and s) and reach the same x after every step, within 1e-5 (relative to the magnitude where a
+//! value exceeds 1). `cargo test --test sampler_golden -- --nocapture` prints the largest
+//! differences.
+//!
+//! The largest (up to ~8e-6) come from ε-models started in pure noise: with the outputs fixed in
+//! advance, each step scales x by a'/a, so the float32 rounding of x early in a run grows by up to
+//! 1/√ᾱ_T ≈ 157 by its end (a real model's ε̂ would follow x and cancel it). v-models stay ~3e-7.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a golden test: a malformed reference file should fail loudly"
+)]
+
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::samplers::{DdpmVariance, SamplerKind, SamplerSpec};
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use serde_json::Value;
+
+/// The bar: 1e-5, relative to the magnitude of values larger than 1.
+const TOLERANCE: f64 = 1e-5;
+
+fn golden() -> Value {
+    serde_json::from_str(include_str!("golden/samplers.json")).unwrap()
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect()
+}
+
+/// The difference of two numbers, scaled down by the reference's magnitude where that exceeds 1.
+fn error(ours: f64, reference: f64) -> f64 {
+    (ours - reference).abs() / reference.abs().max(1.0)
+}
+
+fn max_error(ours: &[f32], reference: &Value) -> f64 {
+    let reference = reference.as_array().unwrap();
+    assert_eq!(ours.len(), reference.len());
+    ours.iter()
+        .zip(reference)
+        .map(|(&a, b)| error(f64::from(a), b.as_f64().unwrap()))
+        .fold(0.0, f64::max)
+}
+
+fn text<'a>(run: &'a Value, key: &str) -> &'a str {
+    run[key].as_str().unwrap()
+}
+
+/// A one-line name of a run, for messages.
+fn label(run: &Value) -> String {
+    let mut label = format!(
+        "{} {} {} {} {}/{}",
+        text(run, "sampler"),
+        text(run, "objective"),
+        text(run, "schedule"),
+        text(run, "spacing"),
+        run["steps"],
+        run["train_steps"],
+    );
+    for key in ["variance", "eta", "clip"] {
+        if !run[key].is_null() {
+            label.push_str(&format!(" {key}={}", run[key]));
+        }
+    }
+    label
+}
+
+/// The schedule, objective and sampler settings of a recorded run.
+fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
+    let kind = ScheduleKind::ALL
+        .into_iter()
+        .find(|kind| kind.cli_name() == text(run, "schedule"))
+        .unwrap();
+    let train_steps = run["train_steps"].as_u64().unwrap() as usize;
+    let schedule = NoiseSchedule::new(ScheduleConfig::new(kind, train_steps));
+    let objective: Objective = text(run, "objective").parse().unwrap();
+    let sampler: SamplerKind = text(run, "sampler").parse().unwrap();
+    let mut spec = SamplerSpec::new(sampler, run["steps"].as_u64().unwrap() as usize);
+    spec.spacing = text(run, "spacing").parse().unwrap();
+    spec.clip_x0 = run["clip"].as_bool().unwrap();
+    spec.eta = run["eta"].as_f64().unwrap_or(0.0);
+    spec.variance = match run["variance"].as_str() {
+        Some("fixed_large") => DdpmVariance::FixedLarge,
+        _ => DdpmVariance::FixedSmall,
+    };
+    (schedule, objective, spec)
+}
+
+/// The largest differences of one replayed run: (model points, samples).
+fn replay(run: &Value) -> (f64, f64) {
+    let label = label(run);
+    let (schedule, objective, spec) = setup(run);
+    let mut sampler = spec.build(&schedule);
+    let calls = run["calls"].as_array().unwrap();
+    let mut x = floats(&run["x_start"]);
+    let (mut worst_point, mut worst_x): (f64, f64) = (0.0, 0.0);
+    for (k, call) in calls.iter().enumerate() {
+        let stage = sampler
+            .stage()
+            .unwrap_or_else(|| panic!("{label}: the sampler stopped after {k} calls"));
+        let point = stage.point;
+        for (what, ours, theirs) in [
+            ("time input", f64::from(point.network_input), &call["t"]),
+            ("a", point.coefficients.signal, &call["a"]),
+            ("s", point.coefficients.noise, &call["s"]),
+        ] {
+            let e = error(ours, theirs.as_f64().unwrap());
+            assert!(
+                e <= TOLERANCE,
+                "{label}, call {k}: {what} {ours} against {theirs}"
+            );
+            worst_point = worst_point.max(e);
+        }
+        let prediction = objective.predict(&floats(&call["output"]), &x, point.coefficients);
+        let noise = stage.needs_noise.then(|| {
+            assert!(
+                !call["noise"].is_null(),
+                "{label}, call {k}: noise asked for where diffusers drew none"
+            );
+            floats(&call["noise"])
+        });
+        x = sampler.advance(&x, &prediction, noise.as_deref());
+        let e = max_error(&x, &call["x"]);
+        assert!(
+            e <= TOLERANCE,
+            "{label}, call {k} ({point}): x off by {e:e}"
+        );
+        worst_x = worst_x.max(e);
+    }
+    assert!(
+        sampler.stage().is_none(),
+        "{label}: the sampler wants more than diffusers' {} calls",
+        calls.len()
+    );
+    (worst_point, worst_x)
+}
+
+/// Replays every run of `sampler` and reports the largest differences.
+fn check(sampler: &str) {
+    let golden = golden();
+    let runs: Vec<&Value> = golden["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|run| run["sampler"] == sampler)
+        .collect();
+    assert!(!runs.is_empty(), "no {sampler} runs in the golden file");
+    let (mut worst_point, mut worst_x): (f64, f64) = (0.0, 0.0);
+    for run in runs {
+        let (point, x) = replay(run);
+        eprintln!("{}: points {point:.1e}, samples {x:.1e}", label(run));
+        worst_point = worst_point.max(point);
+        worst_x = worst_x.max(x);
+    }
+    eprintln!("{sampler}: largest difference, points {worst_point:.1e}, samples {worst_x:.1e}");
+}
+
+#[test]
+fn ddpm_matches_diffusers() {
+    check("ddpm");
+}
+
+#[test]
+fn ddim_matches_diffusers() {
+    check("ddim");
+}
+
+#[test]
+fn euler_matches_diffusers() {
+    check("euler");
+}
+
+#[test]
+fn heun_matches_diffusers() {
+    check("heun");
+}
+
+#[test]
+fn dpm_solver_matches_diffusers() {
+    check("dpm++2m");
+}
+
+#[test]
+fn flow_euler_matches_diffusers() {
+    check("flow-euler");
+}
+
+#[test]
+fn flow_heun_matches_diffusers() {
+    check("flow-heun");
+}
