@@ -59,6 +59,12 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Whole sampling runs of 16 digits: DDPM-1000, DDIM-50, Euler-20 (flow), DPM-Solver++-20, Heun-20.
+    Sample {
+        /// Only the runs of at most 50 steps.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 /// Noise schedule shapes as named on the command line.
@@ -126,6 +132,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::Bench(BenchCommand::Model { model, json })) => {
             crate::bench::model::model(model.as_deref(), json)
+                .map(|_| ())
+                .map_err(|e| e.sentence(Lang::En))
+        }
+        Some(Command::Bench(BenchCommand::Sample { quick })) => {
+            crate::bench::sample::sample_bench(quick)
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
         }

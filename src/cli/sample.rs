@@ -42,12 +42,16 @@ pub struct SampleArgs {
     /// Seed of the noise; the same seed gives the same digits.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The sampler (ddpm, flow-euler); default: ddpm for ε/v models, flow-euler for flow models.
+    /// The sampler: ddpm, ddim, euler, heun, dpm++2m (ε/v models) or flow-euler, flow-heun (flow
+    /// models); default: ddpm for ε/v models, flow-euler for flow models.
     #[arg(long)]
     pub sampler: Option<SamplerKind>,
     /// How the steps spread over the timesteps: leading, trailing or linspace (as in diffusers).
     #[arg(long, default_value = "trailing")]
     pub spacing: Spacing,
+    /// DDIM's η: 0 is deterministic, 1 adds as much fresh noise as DDPM.
+    #[arg(long, default_value_t = 0.0)]
+    pub eta: f64,
     /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 otherwise.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub steps: Option<u16>,
@@ -174,6 +178,7 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         .map_or_else(|| kind.default_steps(schedule.steps()), usize::from);
     let sampler = SamplerSpec {
         spacing: args.spacing,
+        eta: args.eta.clamp(0.0, 1.0),
         clip_x0: !args.no_clip,
         ..SamplerSpec::new(kind, steps)
     };

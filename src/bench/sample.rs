@@ -1,0 +1,104 @@
+//! `diffuscope bench sample`: whole sampling runs of 16 digits with the shipped models, each sampler
+//! at its usual number of steps, in wall time and network calls per second (one call = one batched
+//! forward pass; a guided call carries 2 × 16 images).
+//!
+//! Each run is timed once (a DDPM-1000 run takes long enough that noise between runs is small);
+//! the goal on a 2-core laptop is DDPM-1000 ≤ 20 s and DDIM-50 with guidance ≤ 1 s.
+
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
+use crate::model::{CheckpointError, choose_device, load_diffusion_model, resolve_model};
+use crate::sample::network::model_schedule;
+use crate::sample::{SampleSettings, sample};
+
+/// Digits per run.
+const DIGITS: usize = 16;
+
+/// One measured run.
+#[derive(Clone, Debug)]
+pub struct SampleTiming {
+    /// "DDIM-50 guided".
+    pub name: String,
+    /// The shipped model.
+    pub model: &'static str,
+    /// Wall time of the run.
+    pub wall: Duration,
+    /// Network calls made.
+    pub network_calls: usize,
+}
+
+/// The runs: (model, sampler, steps, guided).
+const RUNS: [(&str, SamplerKind, usize, bool); 6] = [
+    ("digits-eps", SamplerKind::Ddpm, 1000, false),
+    ("digits-eps", SamplerKind::Ddpm, 1000, true),
+    ("digits-eps", SamplerKind::Ddim, 50, true),
+    ("digits-flow", SamplerKind::FlowEuler, 20, true),
+    ("digits-eps", SamplerKind::DpmSolver2M, 20, true),
+    ("digits-v", SamplerKind::Heun, 20, true),
+];
+
+/// Runs and prints the table; `quick` runs only the short samplers (for tests and smoke checks).
+pub fn sample_bench(quick: bool) -> Result<Vec<SampleTiming>, CheckpointError> {
+    let (device, reason) = choose_device();
+    println!("diffuscope bench sample — {DIGITS} digits per run; {reason}");
+    println!(
+        "model threads: {} (RAYON_NUM_THREADS={})\n",
+        candle_core::utils::get_num_threads(),
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".to_owned())
+    );
+    println!("model         run                     wall s   network calls   calls/s   digits/s");
+    let mut timings = Vec::new();
+    for (model_name, kind, steps, guided) in RUNS {
+        if quick && steps > 50 {
+            continue;
+        }
+        let model = load_diffusion_model(&resolve_model(model_name)?, &device)?;
+        let Some(schedule) = model_schedule(&model.info) else {
+            continue;
+        };
+        let Some(objective) = model.info.objective else {
+            continue;
+        };
+        let settings = SampleSettings {
+            objective,
+            schedule,
+            sampler: SamplerSpec::new(kind, steps),
+            seed: 1,
+            labels: (0..DIGITS)
+                .map(|i| guided.then_some((i % 10) as u32))
+                .collect(),
+            guidance: 3.0,
+        };
+        let mut network_calls = 0;
+        let started = Instant::now();
+        let result = sample(&model, &settings, &mut |frame| {
+            network_calls = frame.network_calls;
+            ControlFlow::Continue(())
+        });
+        let wall = started.elapsed();
+        if let Err(error) = result {
+            println!("{model_name:<13} {kind}-{steps}: {error}");
+            continue;
+        }
+        let name = format!(
+            "{}-{steps}{}",
+            kind.display_name(),
+            if guided { " guided" } else { "" }
+        );
+        let seconds = wall.as_secs_f64().max(1e-9);
+        println!(
+            "{model_name:<13} {name:<22} {seconds:>7.2}   {network_calls:>13}   {:>7.0}   {:>8.1}",
+            network_calls as f64 / seconds,
+            DIGITS as f64 / seconds
+        );
+        timings.push(SampleTiming {
+            name,
+            model: model_name,
+            wall,
+            network_calls,
+        });
+    }
+    Ok(timings)
+}
