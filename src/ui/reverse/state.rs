@@ -44,6 +44,8 @@ pub struct ReverseSettings {
     pub gif_scale: u32,
     /// GIF export: only the selected sample (else the whole grid).
     pub gif_selected_only: bool,
+    /// Show a real digit noised to the same point of the path beside the selected sample.
+    pub side_by_side: bool,
 }
 
 impl Default for ReverseSettings {
@@ -60,6 +62,7 @@ impl Default for ReverseSettings {
             gif_fps: 12.0,
             gif_scale: 6,
             gif_selected_only: false,
+            side_by_side: true,
         }
     }
 }
@@ -158,6 +161,8 @@ pub struct ReverseState {
     pub first_frame_latency: Option<Duration>,
     /// Network calls so far (from progress events).
     pub network_calls: usize,
+    /// One real training digit per class (784 values each), loaded on first use.
+    examples: Option<Vec<Vec<f32>>>,
 }
 
 /// What the view must do after an event was applied.
@@ -187,7 +192,32 @@ impl ReverseState {
             generate_pressed: None,
             first_frame_latency: None,
             network_calls: 0,
+            examples: None,
         }
+    }
+
+    /// A real digit of class `digit` from the shipped MNIST set (the first of its class), for the
+    /// side-by-side forward chain; `None` if the set cannot be read.
+    pub fn example_digit(&mut self, digit: u32) -> Option<&[f32]> {
+        if self.examples.is_none() {
+            let digits = crate::data::mnist::load_bundled_digits().ok()?;
+            let examples = (0..10_u8)
+                .map(|class| {
+                    digits
+                        .labels
+                        .iter()
+                        .position(|&label| label == class)
+                        .and_then(|i| digits.image_unit(i))
+                        .unwrap_or_default()
+                })
+                .collect();
+            self.examples = Some(examples);
+        }
+        self.examples
+            .as_ref()?
+            .get(digit as usize)
+            .map(Vec::as_slice)
+            .filter(|d| !d.is_empty())
     }
 
     /// Starts recording a new run with the current settings and returns its id and settings, or
@@ -221,6 +251,16 @@ impl ReverseState {
             columns: side,
             rows: side,
         }
+    }
+
+    /// The class of the real digit shown beside the selected sample: its requested digit, or for
+    /// an unconditional sample the selected position's last digit.
+    pub fn example_class(&self) -> u32 {
+        let selected = self.selected;
+        self.record
+            .as_ref()
+            .and_then(|r| r.settings.labels.get(selected).copied().flatten())
+            .unwrap_or((selected % 10) as u32)
     }
 
     /// Whether a run is streaming.

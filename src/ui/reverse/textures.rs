@@ -5,6 +5,7 @@ use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
 use image::RgbImage;
 
 use super::state::ReverseState;
+use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::sample::GridSpec;
 use crate::sample::colormap::diverging;
 use crate::sample::grid::{tile, tile_with};
@@ -20,12 +21,14 @@ pub struct SamplePanels {
     pub eps: TextureHandle,
     /// ε̂ given "no class", ε̂ given the class, and their difference (when guidance mixed them).
     pub guidance: Option<[TextureHandle; 3]>,
+    /// A real digit noised to the same point of the path (side by side), if asked for.
+    pub real: Option<TextureHandle>,
 }
 
 /// Textures and the (run, step, selection) they show.
 #[derive(Default)]
 pub struct Textures {
-    key: Option<(String, usize, usize, usize)>,
+    key: Option<(String, usize, usize, bool)>,
     grid: Option<TextureHandle>,
     panels: Option<SamplePanels>,
 }
@@ -36,32 +39,25 @@ impl Textures {
         *self = Self::default();
     }
 
-    /// The textures for what `state` shows, uploading them if it changed.
+    /// The textures for what `state` shows, uploading them if it changed. `real` is the clean
+    /// real digit to show noised beside the selected sample, if any.
     pub fn update(
         &mut self,
         ctx: &egui::Context,
         state: &ReverseState,
+        real: Option<&[f32]>,
     ) -> (Option<&TextureHandle>, Option<&SamplePanels>) {
+        // A streaming run adds frames; the pictures only change when the shown step does.
         let key = state
             .record
             .as_ref()
             .zip(state.shown_index())
-            .map(|(record, index)| {
-                (
-                    record.describe(),
-                    record.frames.len(),
-                    index,
-                    state.selected,
-                )
-            });
-        // A streaming run adds frames without moving the selection: the key's frame count
-        // changes, but the picture only changes when the shown index does.
-        let same_picture = matches!((&self.key, &key), (Some(a), Some(b)) if a.0 == b.0 && a.2 == b.2 && a.3 == b.3);
-        if !same_picture {
+            .map(|(record, index)| (record.describe(), index, state.selected, real.is_some()));
+        if key != self.key {
             self.grid = shown_grid(state).map(|picture| upload(ctx, "reverse-grid", &picture));
-            self.panels = panels(ctx, state);
+            self.panels = panels(ctx, state, real);
+            self.key = key;
         }
-        self.key = key;
         (self.grid.as_ref(), self.panels.as_ref())
     }
 }
@@ -79,7 +75,7 @@ pub fn shown_grid(state: &ReverseState) -> Option<RgbImage> {
     Some(tile(&values, record.image_size, grid, 1))
 }
 
-fn panels(ctx: &egui::Context, state: &ReverseState) -> Option<SamplePanels> {
+fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Option<SamplePanels> {
     let record = state.record.as_ref()?;
     let index = state.shown_index()?;
     let one = GridSpec {
@@ -113,7 +109,18 @@ fn panels(ctx: &egui::Context, state: &ReverseState) -> Option<SamplePanels> {
             upload(ctx, "reverse-eps-diff", &signed(&difference)),
         ]
     });
+    // The forward process of a real digit, at the point this step's x_t is at: a·x0 + s·ε.
+    let real = real.filter(|digit| digit.len() == size.0 * size.1).map(|digit| {
+        let noisy = if finished {
+            digit.to_vec()
+        } else {
+            let eps = standard_normal(digit.len(), record.settings.seed, NoiseStream::Jump);
+            frame.point.coefficients.noisy(digit, &eps)
+        };
+        upload(ctx, "reverse-real", &grey(&noisy))
+    });
     Some(SamplePanels {
+        real,
         x_t: upload(ctx, "reverse-x_t", &grey(&x_t)),
         x0: upload(ctx, "reverse-x0", &grey(&frame.image(&frame.x0, sample))),
         eps: upload(

@@ -223,6 +223,10 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         }
     });
     status_ui(view, ui, lang);
+    ui.checkbox(
+        &mut view.state.settings.side_by_side,
+        lang.pick("Side by side with a real digit", "与真实数字对照"),
+    );
 
     // Export.
     ui.separator();
@@ -364,7 +368,13 @@ x_t 是当前这一步的图像。每一步，网络观察 x_t，猜测其中的
 
 fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     let ctx = ui.ctx().clone();
-    let (grid, panels) = view.textures.update(&ctx, &view.state);
+    let class = view.state.example_class();
+    let real = if view.state.settings.side_by_side {
+        view.state.example_digit(class).map(<[f32]>::to_vec)
+    } else {
+        None
+    };
+    let (grid, panels) = view.textures.update(&ctx, &view.state, real.as_deref());
     let Some(record) = view.state.record.as_ref() else {
         ui.add_space(40.0);
         ui.label(
@@ -443,6 +453,15 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 );
             });
             legend_ui(ui);
+            if let Some(real) = &panels.real {
+                ui.add_space(8.0);
+                ui.label(RichText::new(lang.pick("Side by side: the forward process", "对照：前向过程")).strong());
+                let caption = match lang {
+                    Lang::En => format!("a real {class}, noised to the same point"),
+                    Lang::Zh => format!("一个真实的 {class}，加噪到同一位置"),
+                };
+                panel_ui(ui, real, &caption);
+            }
             if let Some([uncond, cond, difference]) = &panels.guidance {
                 ui.add_space(8.0);
                 ui.label(RichText::new(lang.pick("Guidance", "引导")).strong());
