@@ -52,7 +52,15 @@ fn assert_absent(modules: &[&str], words: &[&str]) {
 #[test]
 fn only_the_user_interface_touches_egui_and_wgpu() {
     assert_absent(
-        &["diffusion", "data", "export", "model", "sample", "train", "worker"],
+        &[
+            "diffusion",
+            "data",
+            "export",
+            "model",
+            "sample",
+            "train",
+            "worker",
+        ],
         &["egui", "eframe", "wgpu"],
     );
 }

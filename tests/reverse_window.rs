@@ -134,9 +134,9 @@ fn generate_streams_every_step_and_the_keys_scrub_them() {
     assert_eq!(state.timeline_len(), 21);
     assert_eq!(state.shown_index(), Some(20));
     harness.run_steps(2);
-    harness.get_by_label("x̂0: its guess of the picture");
-    harness.get_by_label("ε̂: the noise it sees");
-    harness.get_by_label("ε̂ with the digit");
+    harness.get_by_label("guess of x0: the finished picture");
+    harness.get_by_label("guess of ε: the noise it sees");
+    harness.get_by_label("ε guessed with the digit");
 
     harness.key_press(Key::Home);
     harness.run_steps(1);
@@ -225,6 +225,6 @@ fn the_view_speaks_chinese() {
         matches!(app.reverse.state.status, RunStatus::Finished { .. })
     });
     harness.run_steps(2);
-    harness.get_by_label("x̂0：它猜测的图像");
+    harness.get_by_label("x0 的猜测：最终的图像");
     harness.get_by_label("这是什么？");
 }

@@ -453,3 +453,49 @@ fn dropping_the_handle_ends_the_thread_even_mid_run() {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(s.calls.load(Ordering::SeqCst), calls);
 }
+
+#[test]
+fn the_shipped_model_gives_bit_identical_frames_for_the_same_settings() {
+    let worker = Worker::spawn(
+        Box::new(diffuscope::worker::CandleLoader::default()),
+        2,
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    worker
+        .send(Request::LoadModel(ModelSource::Shipped(
+            "digits-eps".into(),
+        )))
+        .unwrap();
+    match worker.recv_timeout(WAIT).unwrap() {
+        Event::ModelLoaded(summary) => assert_eq!(summary.objective, Objective::Eps),
+        other => panic!("expected ModelLoaded, got {other:?}"),
+    }
+    let run = |id| {
+        worker
+            .send(Request::Start {
+                id,
+                settings: RunSettings {
+                    sampler: SamplerSpec::new(SamplerKind::Ddim, 3),
+                    seed: 5,
+                    labels: vec![Some(1), None],
+                    guidance: 2.0,
+                },
+            })
+            .unwrap();
+        let events = until_end(&worker, id);
+        let mut frames = Vec::new();
+        let mut finished = None;
+        for event in events {
+            match event {
+                Event::Frame { frame, .. } => frames.push(*frame),
+                Event::Finished { samples, .. } => finished = Some(samples),
+                _ => {}
+            }
+        }
+        (frames, finished.unwrap())
+    };
+    let (first, second) = (run(1), run(2));
+    assert_eq!(first.0.len(), 3);
+    assert_eq!(first, second);
+}

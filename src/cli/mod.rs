@@ -21,6 +21,31 @@ pub struct Cli {
     /// What to do; nothing opens the window.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Window: open on this view.
+    #[arg(long, value_enum)]
+    pub view: Option<ViewArg>,
+    /// Window, Reverse view: steps of a run.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub steps: Option<u16>,
+    /// Window, Reverse view: samples per run (1, 4, 16 or 64).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["1", "4", "16", "64"]))]
+    pub samples: Option<String>,
+    /// Window: start generating digits as soon as the model is loaded.
+    #[arg(long)]
+    pub generate: bool,
+    /// Window: after each run, print the time each frame spent in our code (p50/p99), the time to
+    /// the first frame and the memory in use.
+    #[arg(long)]
+    pub frame_stats: bool,
+}
+
+/// The window's views, as named on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ViewArg {
+    /// A photo dissolving into noise.
+    Forward,
+    /// A model turning noise into digits.
+    Reverse,
 }
 
 /// The subcommands.
@@ -122,7 +147,19 @@ impl From<LangArg> for Lang {
 /// Runs the command line; with no subcommand it opens the window. Errors are one sentence for the user.
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        None => crate::ui::run_window().map_err(|e| window_error_sentence(&e)),
+        None => {
+            let window = crate::ui::WindowOptions {
+                view: cli.view.map(|view| match view {
+                    ViewArg::Forward => crate::ui::ViewKind::Forward,
+                    ViewArg::Reverse => crate::ui::ViewKind::Reverse,
+                }),
+                steps: cli.steps.map(usize::from),
+                samples: cli.samples.and_then(|s| s.parse().ok()),
+                generate: cli.generate,
+                frame_stats: cli.frame_stats,
+            };
+            crate::ui::run_window(window).map_err(|e| window_error_sentence(&e))
+        }
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
         Some(Command::Sample(args)) => sample::run_sample(&args),
         Some(Command::Train(args)) => train::train_command(&args),

@@ -18,7 +18,7 @@ pub mod network;
 pub mod run;
 
 pub use grid::GridSpec;
-pub use run::{GuidanceParts, SampleSettings, StepFrame, sample};
+pub use run::{GuidanceParts, SampleSettings, StepFrame, sample, starting_noise};
 
 use crate::diffusion::samplers::PathPoint;
 use crate::i18n::Lang;

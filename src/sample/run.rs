@@ -83,7 +83,7 @@ pub fn sample(
     let mut network_calls = 0;
 
     // x_T: pure Gaussian noise. Each image's noise depends only on its place in the batch.
-    let mut x = standard_normal(len, settings.seed, NoiseStream::SampleStart);
+    let mut x = starting_noise(len, settings.seed);
 
     while let Some(stage) = sampler.stage() {
         let not_finite = || SampleError::NotFinite {
@@ -140,6 +140,12 @@ pub fn sample(
         }
     }
     Ok(x)
+}
+
+/// The pure noise x_T a run with `seed` starts from (`len` values): the window shows it the moment
+/// Generate is pressed, before the model has answered.
+pub fn starting_noise(len: usize, seed: u64) -> Vec<f32> {
+    standard_normal(len, seed, NoiseStream::SampleStart)
 }
 
 fn all_finite(values: &[f32]) -> bool {

@@ -53,6 +53,11 @@ pub struct DiffuscopeApp {
     pub reverse: ReverseView,
     /// Time each window frame spends in our code.
     pub frame_times: FrameTimes,
+    /// Start a Reverse run as soon as a model is loaded (once).
+    pub generate_when_ready: bool,
+    /// Print frame-time statistics on stderr after each run.
+    pub print_frame_stats: bool,
+    was_running: bool,
     about_open: bool,
 }
 
@@ -79,6 +84,9 @@ impl DiffuscopeApp {
             forward: ForwardView::new(settings.forward, Arc::clone(&wake)),
             reverse: ReverseView::new(settings.reverse, loader, wake),
             frame_times: FrameTimes::default(),
+            generate_when_ready: false,
+            print_frame_stats: false,
+            was_running: false,
             about_open: false,
         }
     }
@@ -109,6 +117,39 @@ impl DiffuscopeApp {
         self.frame_times.begin();
         self.forward.logic(ctx, self.lang);
         self.reverse.logic(ctx, self.lang);
+        if self.generate_when_ready && self.reverse.state.model.is_some() {
+            self.generate_when_ready = false;
+            self.view = ViewKind::Reverse;
+            self.reverse.generate(self.lang);
+        }
+        let running = self.reverse.state.is_running();
+        if running && !self.was_running {
+            self.frame_times.clear();
+        }
+        if !running && self.was_running && self.print_frame_stats {
+            self.report_frame_stats();
+        }
+        self.was_running = running;
+    }
+
+    /// Prints what `--frame-stats` promises, for the run that just ended.
+    fn report_frame_stats(&self) {
+        let ms = |d: Option<std::time::Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
+        let state = &self.reverse.state;
+        let record = state.record.as_ref();
+        eprintln!(
+            "frame stats: {} window frames during the run; time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; starting noise on screen {:.0} ms and first model step {:.0} ms after Generate; {} recorded steps of {} samples = {:.0} MB; resident memory {}",
+            self.frame_times.count(),
+            ms(self.frame_times.quantile(0.5)),
+            ms(self.frame_times.quantile(0.99)),
+            ms(self.frame_times.quantile(1.0)),
+            ms(state.noise_shown_latency),
+            ms(state.first_frame_latency),
+            record.map_or(0, |r| r.frames.len()),
+            record.map_or(0, super::super::worker::RunRecord::batch),
+            record.map_or(0, super::super::worker::RunRecord::memory_bytes) as f64 / 1e6,
+            resident_memory().unwrap_or_else(|| "unknown".to_owned()),
+        );
     }
 
     /// Draws the window's contents.
@@ -193,8 +234,48 @@ impl eframe::App for DiffuscopeApp {
     }
 }
 
+/// The process's resident memory (Linux: `VmRSS` of /proc/self/status).
+fn resident_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.trim_start_matches("VmRSS:").trim().to_owned())
+}
+
+/// How the window starts, from the command line (`diffuscope --view reverse --generate`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowOptions {
+    /// Open on this view instead of the last one used.
+    pub view: Option<ViewKind>,
+    /// Reverse view: steps of a run, instead of the last used.
+    pub steps: Option<usize>,
+    /// Reverse view: samples per run (1, 4, 16 or 64), instead of the last used.
+    pub samples: Option<u32>,
+    /// Reverse view: start a run as soon as the model is loaded.
+    pub generate: bool,
+    /// Print, after each run, the time each window frame spent in our code during it (p50/p99),
+    /// the time to the first frame and the memory in use, on stderr.
+    pub frame_stats: bool,
+}
+
+impl WindowOptions {
+    /// `settings` with these options applied.
+    pub fn apply(&self, mut settings: AppSettings) -> AppSettings {
+        if let Some(view) = self.view {
+            settings.view = view;
+        }
+        if let Some(steps) = self.steps {
+            settings.reverse.steps = steps.max(1);
+        }
+        if let Some(samples) = self.samples {
+            let side = (1..=8_u32).find(|side| side * side >= samples).unwrap_or(8);
+            settings.reverse.grid_side = side;
+        }
+        settings
+    }
+}
+
 /// Opens the window and runs until it is closed.
-pub fn run_window() -> eframe::Result {
+pub fn run_window(window: WindowOptions) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Diffuscope")
@@ -212,7 +293,10 @@ pub fn run_window() -> eframe::Result {
                 .storage
                 .and_then(|s| eframe::get_value::<AppSettings>(s, SETTINGS_KEY))
                 .unwrap_or_default();
-            Ok(Box::new(DiffuscopeApp::new(&cc.egui_ctx, settings)))
+            let mut app = DiffuscopeApp::new(&cc.egui_ctx, window.apply(settings));
+            app.generate_when_ready = window.generate;
+            app.print_frame_stats = window.frame_stats;
+            Ok(Box::new(app))
         }),
     )
 }

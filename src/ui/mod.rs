@@ -10,4 +10,4 @@ pub mod message;
 pub mod reverse;
 pub mod timing;
 
-pub use app::{AppSettings, DiffuscopeApp, ViewKind, run_window};
+pub use app::{AppSettings, DiffuscopeApp, ViewKind, WindowOptions, run_window};

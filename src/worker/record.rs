@@ -17,6 +17,8 @@ pub struct RunRecord {
     pub frames: Vec<Frame>,
     /// The finished images, once the run has reached them.
     pub samples: Option<Vec<f32>>,
+    /// The pure noise x_T the run starts from (shown before the first step arrives).
+    pub start: Vec<f32>,
 }
 
 impl RunRecord {
@@ -28,6 +30,7 @@ impl RunRecord {
             image_size,
             frames: Vec::new(),
             samples: None,
+            start: Vec::new(),
         }
     }
 

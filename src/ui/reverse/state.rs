@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
-use crate::sample::GridSpec;
+use crate::sample::{GridSpec, starting_noise};
 use crate::worker::{Event, ModelSource, ModelSummary, RunId, RunRecord, RunSettings, WorkerError};
 
 /// The shipped diffusion models, in menu order.
@@ -52,8 +52,8 @@ impl Default for ReverseSettings {
     fn default() -> Self {
         Self {
             model: SHIPPED[0].to_owned(),
-            sampler: SamplerKind::Ddpm.cli_name().to_owned(),
-            steps: 100,
+            sampler: SamplerKind::Ddim.cli_name().to_owned(),
+            steps: 50,
             seed: 1,
             digit: Some(7),
             guidance: 3.0,
@@ -157,8 +157,10 @@ pub struct ReverseState {
     playback_position: f64,
     /// When Generate was pressed, until the first frame arrived.
     pub generate_pressed: Option<Instant>,
-    /// Time from Generate to the first frame of the latest run.
+    /// Time from Generate to the first model step of the latest run.
     pub first_frame_latency: Option<Duration>,
+    /// Time from Generate to the first window frame showing the run's starting noise.
+    pub noise_shown_latency: Option<Duration>,
     /// Network calls so far (from progress events).
     pub network_calls: usize,
     /// One real training digit per class (784 values each), loaded on first use.
@@ -191,6 +193,7 @@ impl ReverseState {
             playback_position: 0.0,
             generate_pressed: None,
             first_frame_latency: None,
+            noise_shown_latency: None,
             network_calls: 0,
             examples: None,
         }
@@ -227,11 +230,12 @@ impl ReverseState {
         let settings = self.settings.run_settings(model.objective);
         self.last_run_id += 1;
         let id = self.last_run_id;
-        self.record = Some(RunRecord::new(
-            model.source.label(),
-            settings.clone(),
-            model.image_size,
-        ));
+        let mut record = RunRecord::new(model.source.label(), settings.clone(), model.image_size);
+        let pixels = model.image_size.0 * model.image_size.1;
+        record.start = starting_noise(settings.labels.len() * pixels, settings.seed);
+        self.record = Some(record);
+        self.noise_shown_latency = None;
+        self.first_frame_latency = None;
         self.current_run = Some(id);
         self.status = RunStatus::Starting;
         self.shown = None;

@@ -7,7 +7,7 @@ use image::RgbImage;
 use super::state::ReverseState;
 use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::sample::GridSpec;
-use crate::sample::colormap::diverging;
+use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::{tile, tile_with};
 use crate::worker::frame::to_full;
 
@@ -48,11 +48,11 @@ impl Textures {
         real: Option<&[f32]>,
     ) -> (Option<&TextureHandle>, Option<&SamplePanels>) {
         // A streaming run adds frames; the pictures only change when the shown step does.
-        let key = state
-            .record
-            .as_ref()
-            .zip(state.shown_index())
-            .map(|(record, index)| (record.describe(), index, state.selected, real.is_some()));
+        // Before the first step, the starting noise is shown (index `usize::MAX`).
+        let key = state.record.as_ref().map(|record| {
+            let index = state.shown_index().unwrap_or(usize::MAX);
+            (record.describe(), index, state.selected, real.is_some())
+        });
         if key != self.key {
             self.grid = shown_grid(state).map(|picture| upload(ctx, "reverse-grid", &picture));
             self.panels = panels(ctx, state, real);
@@ -66,8 +66,11 @@ impl Textures {
 /// image pixel; the view enlarges it).
 pub fn shown_grid(state: &ReverseState) -> Option<RgbImage> {
     let record = state.record.as_ref()?;
-    let index = state.shown_index()?;
     let grid = state.settings_grid(record);
+    let Some(index) = state.shown_index() else {
+        // Nothing recorded yet: the pure noise the run starts from.
+        return (!record.start.is_empty()).then(|| tile(&record.start, record.image_size, grid, 1));
+    };
     let values = match record.frames.get(index) {
         Some(frame) => to_full(&frame.x_t),
         None => record.samples.clone()?,
@@ -102,7 +105,16 @@ fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Op
     let guidance = frame.guidance.as_ref().map(|parts| {
         let uncond = frame.image(&parts.eps_unconditional, sample);
         let cond = frame.image(&parts.eps_conditional, sample);
+        // The difference is small next to ε itself: stretch it so its largest value reaches the
+        // colour map's end, so its shape shows.
         let difference: Vec<f32> = cond.iter().zip(&uncond).map(|(c, u)| c - u).collect();
+        let largest = difference.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+        let stretch = if largest > 0.0 {
+            DIVERGING_RANGE / largest
+        } else {
+            1.0
+        };
+        let difference: Vec<f32> = difference.iter().map(|v| v * stretch).collect();
         [
             upload(ctx, "reverse-eps-uncond", &signed(&uncond)),
             upload(ctx, "reverse-eps-cond", &signed(&cond)),
@@ -110,15 +122,17 @@ fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Op
         ]
     });
     // The forward process of a real digit, at the point this step's x_t is at: a·x0 + s·ε.
-    let real = real.filter(|digit| digit.len() == size.0 * size.1).map(|digit| {
-        let noisy = if finished {
-            digit.to_vec()
-        } else {
-            let eps = standard_normal(digit.len(), record.settings.seed, NoiseStream::Jump);
-            frame.point.coefficients.noisy(digit, &eps)
-        };
-        upload(ctx, "reverse-real", &grey(&noisy))
-    });
+    let real = real
+        .filter(|digit| digit.len() == size.0 * size.1)
+        .map(|digit| {
+            let noisy = if finished {
+                digit.to_vec()
+            } else {
+                let eps = standard_normal(digit.len(), record.settings.seed, NoiseStream::Jump);
+                frame.point.coefficients.noisy(digit, &eps)
+            };
+            upload(ctx, "reverse-real", &grey(&noisy))
+        });
     Some(SamplePanels {
         real,
         x_t: upload(ctx, "reverse-x_t", &grey(&x_t)),

@@ -8,11 +8,9 @@ use super::state::{GRID_SIDES, RunStatus, SHIPPED};
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
 use crate::i18n::{Lang, Text};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
+use crate::sample::grid::GAP_PX;
 use crate::ui::message::message_ui;
 use crate::worker::ModelSource;
-
-/// Side of one sample's panel, in points.
-const PANEL_SIDE: f32 = 150.0;
 
 /// Draws the whole view.
 pub fn reverse_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
@@ -355,14 +353,14 @@ fn explanation_ui(ui: &mut egui::Ui, lang: Lang) {
 }
 
 const EXPLANATION_EN: &str = "The model starts from pure noise and removes a little of it at every step.\n\n\
-x_t is the picture at the current step. At each step the network looks at x_t and guesses the noise in it (ε̂, purple for negative values, orange for positive ones). Subtracting that noise gives its current guess of the finished picture, x̂0: blurry at first, sharp near the end.\n\n\
-The sampler decides how far to move towards x̂0 at each step. DDPM adds a little fresh noise each time and needs many steps; DDIM, Euler, Heun and DPM-Solver++ follow the same path without it, and get there in 20–50 steps.\n\n\
+x_t is the picture at the current step. At each step the network looks at x_t and guesses the noise in it (purple for negative values, orange for positive ones). Subtracting that noise gives its current guess of the finished picture, x0: blurry at first, sharp near the end.\n\n\
+The sampler decides how far to move towards that guess at each step. DDPM adds a little fresh noise each time and needs many steps; DDIM, Euler, Heun and DPM-Solver++ follow the same path without it, and get there in 20–50 steps.\n\n\
 Guidance: the network is asked twice, with the digit and without. Their difference (right) is what makes a 7 a 7; w multiplies it.\n\n\
 Drag the timeline or press ←/→ to replay any step.";
 
 const EXPLANATION_ZH: &str = "模型从纯噪声出发，每一步去掉一点噪声。\n\n\
-x_t 是当前这一步的图像。每一步，网络观察 x_t，猜测其中的噪声 ε̂（紫色为负值，橙色为正值）。减去这部分噪声，就得到它对最终图像的当前猜测 x̂0：开始时模糊，接近结束时清晰。\n\n\
-采样器决定每一步朝 x̂0 走多远。DDPM 每一步都加入少量新的噪声，需要很多步；DDIM、Euler、Heun 和 DPM-Solver++ 沿同一路径前进但不加噪声，20–50 步就能完成。\n\n\
+x_t 是当前这一步的图像。每一步，网络观察 x_t，猜测其中的噪声（紫色为负值，橙色为正值）。减去这部分噪声，就得到它对最终图像 x0 的当前猜测：开始时模糊，接近结束时清晰。\n\n\
+采样器决定每一步朝这个猜测走多远。DDPM 每一步都加入少量新的噪声，需要很多步；DDIM、Euler、Heun 和 DPM-Solver++ 沿同一路径前进但不加噪声，20–50 步就能完成。\n\n\
 引导：网络被问两次，一次告诉它数字，一次不告诉。两者之差（右侧）正是让 7 成为 7 的部分；w 把这个差放大。\n\n\
 拖动时间轴或按 ←/→ 可以重放任意一步。";
 
@@ -388,7 +386,10 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     };
     let grid_spec = view.state.settings_grid(record);
     let batch = record.batch();
-    let side = (ui.available_width() - 3.0 * PANEL_SIDE - 40.0).clamp(200.0, 460.0);
+    // The grid is the main picture; the panels share what is left, three to a row.
+    let width = ui.available_width();
+    let side = (width * 0.42).clamp(220.0, 520.0);
+    let panel = ((width - side - 40.0) / 3.0).clamp(90.0, 200.0);
     let mut clicked_sample = None;
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
@@ -399,22 +400,30 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 .strong(),
             );
             if let Some(texture) = grid {
+                if let Some(pressed) = view.state.generate_pressed
+                    && view.state.noise_shown_latency.is_none()
+                {
+                    view.state.noise_shown_latency = Some(pressed.elapsed());
+                }
                 let response = ui.add(
                     egui::Image::new(texture)
                         .fit_to_exact_size(Vec2::splat(side))
                         .sense(Sense::click()),
                 );
-                // Outline the selected sample.
+                // Outline the selected sample. Tiles are `pitch` image pixels apart (digit + gap).
                 let columns = grid_spec.columns as usize;
-                let cell = side / columns as f32;
+                let (tile_px, _) = record.image_size;
+                let pitch = (tile_px as u32 + GAP_PX) as f32;
+                let scale = side / (columns as f32 * pitch - GAP_PX as f32);
                 let selected = view.state.selected;
                 let corner = response.rect.min
-                    + Vec2::new(
-                        (selected % columns) as f32 * cell,
-                        (selected / columns) as f32 * cell,
-                    );
+                    + scale
+                        * Vec2::new(
+                            (selected % columns) as f32 * pitch,
+                            (selected / columns) as f32 * pitch,
+                        );
                 ui.painter().rect_stroke(
-                    egui::Rect::from_min_size(corner, Vec2::splat(cell)),
+                    egui::Rect::from_min_size(corner, Vec2::splat(scale * tile_px as f32)),
                     0.0,
                     egui::Stroke::new(3.0, Color32::from_rgb(255, 200, 0)),
                     egui::StrokeKind::Inside,
@@ -423,9 +432,9 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                     .interact_pointer_pos()
                     .filter(|_| response.clicked())
                 {
-                    let local = pos - response.rect.min;
-                    let column = ((local.x / cell) as usize).min(columns - 1);
-                    let row = (local.y / cell) as usize;
+                    let local = (pos - response.rect.min) / (scale * pitch);
+                    let column = (local.x as usize).min(columns - 1);
+                    let row = local.y as usize;
                     clicked_sample = Some((row * columns + column).min(batch - 1));
                 }
             }
@@ -438,29 +447,35 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             ui.horizontal_top(|ui| {
                 panel_ui(
                     ui,
+                    panel,
                     &panels.x_t,
                     lang.pick("x_t: what the model sees", "x_t：模型看到的"),
                 );
                 panel_ui(
                     ui,
+                    panel,
                     &panels.x0,
-                    lang.pick("x̂0: its guess of the picture", "x̂0：它猜测的图像"),
+                    lang.pick("guess of x0: the finished picture", "x0 的猜测：最终的图像"),
                 );
                 panel_ui(
                     ui,
+                    panel,
                     &panels.eps,
-                    lang.pick("ε̂: the noise it sees", "ε̂：它看到的噪声"),
+                    lang.pick("guess of ε: the noise it sees", "ε 的猜测：它看到的噪声"),
                 );
             });
-            legend_ui(ui);
+            legend_ui(ui, panel);
             if let Some(real) = &panels.real {
                 ui.add_space(8.0);
-                ui.label(RichText::new(lang.pick("Side by side: the forward process", "对照：前向过程")).strong());
+                ui.label(
+                    RichText::new(lang.pick("Side by side: the forward process", "对照：前向过程"))
+                        .strong(),
+                );
                 let caption = match lang {
                     Lang::En => format!("a real {class}, noised to the same point"),
                     Lang::Zh => format!("一个真实的 {class}，加噪到同一位置"),
                 };
-                panel_ui(ui, real, &caption);
+                panel_ui(ui, panel, real, &caption);
             }
             if let Some([uncond, cond, difference]) = &panels.guidance {
                 ui.add_space(8.0);
@@ -468,14 +483,21 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 ui.horizontal_top(|ui| {
                     panel_ui(
                         ui,
+                        panel,
                         uncond,
-                        lang.pick("ε̂ without the digit", "不给数字时的 ε̂"),
+                        lang.pick("ε guessed without the digit", "不给数字时猜测的 ε"),
                     );
-                    panel_ui(ui, cond, lang.pick("ε̂ with the digit", "给出数字时的 ε̂"));
                     panel_ui(
                         ui,
+                        panel,
+                        cond,
+                        lang.pick("ε guessed with the digit", "给出数字时猜测的 ε"),
+                    );
+                    panel_ui(
+                        ui,
+                        panel,
                         difference,
-                        lang.pick("difference (× w)", "两者之差（乘以 w）"),
+                        lang.pick("their difference (enlarged)", "两者之差（已放大）"),
                     );
                 });
             }
@@ -486,17 +508,17 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     }
 }
 
-fn panel_ui(ui: &mut egui::Ui, texture: &egui::TextureHandle, caption: &str) {
+fn panel_ui(ui: &mut egui::Ui, panel: f32, texture: &egui::TextureHandle, caption: &str) {
     ui.vertical(|ui| {
-        ui.set_width(PANEL_SIDE);
-        ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(PANEL_SIDE)));
+        ui.set_width(panel);
+        ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(panel)));
         ui.label(RichText::new(caption).size(14.0));
     });
 }
 
 /// The diverging colour map's legend: −3 … 0 … +3.
-fn legend_ui(ui: &mut egui::Ui) {
-    let width = 3.0 * PANEL_SIDE;
+fn legend_ui(ui: &mut egui::Ui, panel: f32) {
+    let width = 3.0 * panel + 2.0 * ui.spacing().item_spacing.x;
     let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 14.0), Sense::hover());
     let steps = 60;
     for i in 0..steps {
