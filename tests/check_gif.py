@@ -4,7 +4,8 @@
     python3 tests/check_gif.py FILE [--frames N] [--width W] [--height H]
                                     [--delay-ms D] [--loop L]
 
-Every frame is decoded (so a truncated file fails). Each option given is compared with the file:
+Every frame is decoded (so a truncated file fails) and must not be of a single colour as Pillow
+reads it (a palette Pillow misreads shows as a blank frame). Each option given is compared with the file:
 --delay-ms with every frame's delay, --loop with the NETSCAPE loop count (0 = for ever, n = n
 repeats after the first play, `none` = no loop extension, so the animation plays once).
 Exits 0 when everything matches; otherwise prints one line per mismatch and exits 1 (2 when the
@@ -44,16 +45,23 @@ def main() -> int:
             return 2
         frames = getattr(image, "n_frames", 1)
         delays = []
+        blank = []
         for index in range(frames):
             image.seek(index)
             image.load()  # decodes the frame: a truncated file fails here
             delays.append(image.info.get("duration"))
+            extrema = image.convert("RGB").getextrema()
+            if all(low == high for low, high in extrema):
+                blank.append(index)
         loop = image.info.get("loop")
         width, height = image.size
     except (OSError, EOFError, SyntaxError) as error:
         print(f"{args.file}: cannot be read as a GIF: {error}", file=sys.stderr)
         return 2
 
+    if blank:
+        shown = ", ".join(str(i) for i in blank[:5])
+        problems.append(f"frames of a single colour (blank as Pillow reads them): {shown}")
     if args.frames is not None and frames != args.frames:
         problems.append(f"{frames} frames, expected {args.frames}")
     if args.width is not None and width != args.width:

@@ -144,15 +144,28 @@ pub fn write_gif(
         })
         .collect();
 
+    // The first frame's palette doubles as the global one, and frames that share it carry none.
+    // (With an empty global table the encoder writes two black entries, and Pillow then reads
+    // frames whose colours are all grey as black.)
+    let global: Vec<u8> = encoded
+        .first()
+        .and_then(|frame| frame.palette.clone())
+        .unwrap_or_default();
     atomic::write_atomically(path, |out| {
-        let mut encoder = gif::Encoder::new(out, width16, height16, &[])?;
+        let mut encoder = gif::Encoder::new(out, width16, height16, &global)?;
         encoder.set_repeat(settings.repeat.into())?;
         let last = encoded.len() - 1;
         for (index, frame) in encoded.iter().enumerate() {
-            if index == last {
-                let mut held = frame.clone();
-                held.delay = settings.last_delay_cs();
-                encoder.write_lzw_pre_encoded_frame(&held)?;
+            let shares_global = frame.palette.as_deref() == Some(global.as_slice());
+            if index == last || shares_global {
+                let mut written = frame.clone();
+                if index == last {
+                    written.delay = settings.last_delay_cs();
+                }
+                if shares_global {
+                    written.palette = None;
+                }
+                encoder.write_lzw_pre_encoded_frame(&written)?;
             } else {
                 encoder.write_lzw_pre_encoded_frame(frame)?;
             }
