@@ -11,6 +11,7 @@ pub mod diffusion;
 pub mod export;
 pub mod i18n;
 pub mod model;
+pub mod process;
 pub mod sample;
 pub mod train;
 pub mod ui;

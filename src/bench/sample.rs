@@ -6,6 +6,7 @@
 //! the goal on a 2-core laptop is DDPM-1000 ≤ 20 s and DDIM-50 with guidance ≤ 1 s.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::diffusion::objectives::Prediction;
@@ -58,7 +59,7 @@ pub fn recorded_run_memory() -> (usize, Option<usize>) {
         eps_unconditional: values.clone(),
     };
     let schedule = NoiseSchedule::new(ScheduleConfig::default());
-    let before = resident_bytes();
+    let before = crate::process::resident_memory_bytes();
     let mut record = RunRecord::new(
         "digits-eps".into(),
         RunSettings {
@@ -79,19 +80,13 @@ pub fn recorded_run_memory() -> (usize, Option<usize>) {
             guidance: Some(&parts),
             network_calls: step + 1,
         };
-        record.frames.push(Frame::record(&frame, batch, (28, 28)));
+        record
+            .frames
+            .push(Arc::new(Frame::record(&frame, batch, (28, 28))));
     }
-    let after = resident_bytes();
+    let after = crate::process::resident_memory_bytes();
     let growth = before.zip(after).map(|(b, a)| a.saturating_sub(b));
     (record.memory_bytes(), growth)
-}
-
-/// The process's resident memory in bytes (Linux), if known.
-fn resident_bytes() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 /// Runs and prints the table; `quick` runs only the short samplers (for tests and smoke checks).

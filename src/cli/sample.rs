@@ -3,6 +3,7 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
@@ -213,7 +214,9 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         progress.set_message(frame.point.to_string());
         progress.inc(1);
         if let Some(record) = &mut record {
-            record.frames.push(Frame::record(frame, batch, image_size));
+            record
+                .frames
+                .push(Arc::new(Frame::record(frame, batch, image_size)));
         }
         ControlFlow::Continue(())
     };

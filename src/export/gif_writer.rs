@@ -1,4 +1,5 @@
-//! Animated GIFs: each frame gets its own palette of at most 256 colours, computed in parallel.
+//! Animated GIFs: each frame gets its own palette of at most 256 colours, computed in parallel
+//! (the first frame's serves as the global palette, and frames that share it carry none).
 
 use std::borrow::Cow;
 use std::path::Path;

@@ -51,9 +51,7 @@ pub fn reverse_frames(record: &RunRecord, options: &ReverseFrames) -> Vec<RgbIma
             GifSubject::Grid(grid) => tile(values, record.image_size, grid, options.scale),
             GifSubject::Sample(index) => {
                 let pixels = record.image_size.0 * record.image_size.1;
-                let one = values
-                    .get(index * pixels..(index + 1) * pixels)
-                    .unwrap_or(&[]);
+                let one = GridSpec::image_of(values, pixels, index).unwrap_or(&[]);
                 tile(one, record.image_size, single(), options.scale)
             }
         }

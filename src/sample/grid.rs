@@ -24,6 +24,23 @@ impl GridSpec {
     /// The largest side the command line accepts (a 16x16 grid is 256 samples).
     pub const MAX_SIDE: u32 = 16;
 
+    /// The smallest square grid that holds `count` samples (at least 1×1).
+    pub fn square_for(count: usize) -> Self {
+        let side = (1..=Self::MAX_SIDE)
+            .find(|side| (side * side) as usize >= count)
+            .unwrap_or(Self::MAX_SIDE);
+        Self {
+            columns: side,
+            rows: side,
+        }
+    }
+
+    /// Image `index` of a batch stored one image after another, `pixels` values each; `None` past
+    /// the end.
+    pub fn image_of(values: &[f32], pixels: usize, index: usize) -> Option<&[f32]> {
+        values.get(index * pixels..(index + 1) * pixels)
+    }
+
     /// How many samples fill the grid.
     pub fn count(self) -> usize {
         self.columns as usize * self.rows as usize

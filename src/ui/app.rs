@@ -148,7 +148,10 @@ impl DiffuscopeApp {
             record.map_or(0, |r| r.frames.len()),
             record.map_or(0, super::super::worker::RunRecord::batch),
             record.map_or(0, super::super::worker::RunRecord::memory_bytes) as f64 / 1e6,
-            resident_memory().unwrap_or_else(|| "unknown".to_owned()),
+            crate::process::resident_memory_bytes().map_or_else(
+                || "unknown".to_owned(),
+                |b| format!("{:.0} MB", b as f64 / 1e6)
+            ),
         );
     }
 
@@ -232,13 +235,6 @@ impl eframe::App for DiffuscopeApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, SETTINGS_KEY, &self.settings());
     }
-}
-
-/// The process's resident memory (Linux: `VmRSS` of /proc/self/status).
-fn resident_memory() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    Some(line.trim_start_matches("VmRSS:").trim().to_owned())
 }
 
 /// How the window starts, from the command line (`diffuscope --view reverse --generate`).

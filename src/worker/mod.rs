@@ -104,7 +104,7 @@ impl Worker {
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, WorkerError> {
         let events = self.events.as_ref().ok_or(WorkerError::Gone)?;
         events.recv_timeout(timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => WorkerError::Busy,
+            RecvTimeoutError::Timeout => WorkerError::Timeout,
             RecvTimeoutError::Disconnected => WorkerError::Gone,
         })
     }
@@ -168,9 +168,12 @@ pub enum WorkerError {
         /// What the system said.
         detail: String,
     },
-    /// The worker's queue is full, or no event came in time.
+    /// The worker's request queue is full.
     #[error("the worker is busy")]
     Busy,
+    /// No event came in the time waited.
+    #[error("no answer from the worker in time")]
+    Timeout,
     /// The worker thread has ended.
     #[error("the worker has stopped")]
     Gone,
@@ -219,6 +222,9 @@ impl WorkerError {
                     "The model is busy; try again in a moment.",
                     "模型正忙，请稍后再试。",
                 )
+                .to_owned(),
+            Self::Timeout => lang
+                .pick("The model did not answer in time.", "模型没有及时响应。")
                 .to_owned(),
             Self::Gone => lang
                 .pick(

@@ -106,7 +106,7 @@ pub enum Event {
         /// The step's images.
         frame: Box<Frame>,
     },
-    /// How far run `id` has come (sent after every step, also when frames are not recorded).
+    /// How far run `id` has come (sent after every step's frame; small, for progress bars).
     Progress {
         /// The run.
         id: RunId,
@@ -134,7 +134,7 @@ pub enum Event {
     Cancelled {
         /// The run.
         id: RunId,
-        /// The step index at which it stopped (0 if it never started).
+        /// The last step whose frame was sent (0 also when it never started: then no frame came).
         step: usize,
     },
     /// Run `id` failed: no model, a network error, NaN, or a panic inside the run.

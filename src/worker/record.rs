@@ -1,8 +1,11 @@
 //! A run as it is kept after the fact: its settings, every recorded frame and the finished images,
 //! so the window can scrub any step without recomputing and exports can replay it.
 
+use std::sync::Arc;
+
 use super::frame::Frame;
 use super::protocol::RunSettings;
+use crate::sample::GridSpec;
 
 /// Everything recorded of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,8 +16,8 @@ pub struct RunRecord {
     pub settings: RunSettings,
     /// The size of one image, (height, width).
     pub image_size: (usize, usize),
-    /// The recorded steps, in order.
-    pub frames: Vec<Frame>,
+    /// The recorded steps, in order (shared, so an export can take them without copying).
+    pub frames: Vec<Arc<Frame>>,
     /// The finished images, once the run has reached them.
     pub samples: Option<Vec<f32>>,
     /// The pure noise x_T the run starts from (shown before the first step arrives).
@@ -39,9 +42,14 @@ impl RunRecord {
         self.settings.labels.len()
     }
 
+    /// The square grid the batch is laid out in.
+    pub fn grid(&self) -> GridSpec {
+        GridSpec::square_for(self.batch())
+    }
+
     /// Bytes the frames keep in memory.
     pub fn memory_bytes(&self) -> usize {
-        self.frames.iter().map(Frame::memory_bytes).sum::<usize>()
+        self.frames.iter().map(|f| f.memory_bytes()).sum::<usize>()
             + self
                 .samples
                 .as_ref()

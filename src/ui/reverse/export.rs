@@ -20,8 +20,8 @@ const HOLD_LAST_S: f32 = 2.0;
 
 type ExportOutcome = Result<(PathBuf, usize), ExportError>;
 
-/// The part of a run a GIF needs, copied out of the view so the job owns it: only the frames the
-/// stride picks, never the whole record.
+/// The part of a run a GIF needs, handed to the job: the frames the stride picks, shared with the
+/// view (no image is copied on the window's thread).
 pub struct GifRequest {
     record: RunRecord,
     options: ReverseFrames,
@@ -32,7 +32,7 @@ impl GifRequest {
     /// The run `record` with the choices in `state`'s settings.
     pub fn new(record: &RunRecord, state: &ReverseState) -> Self {
         let settings = &state.settings;
-        let stride = settings.gif_stride.max(1);
+        let stride = settings.gif_stride_for(record.frames.len());
         let mut slim = RunRecord::new(
             record.model.clone(),
             record.settings.clone(),
@@ -40,13 +40,13 @@ impl GifRequest {
         );
         slim.frames = chosen_frames(record.frames.len(), stride)
             .into_iter()
-            .map(|i| record.frames[i].clone())
+            .filter_map(|i| record.frames.get(i).cloned())
             .collect();
         slim.samples.clone_from(&record.samples);
         let subject = if settings.gif_selected_only {
             GifSubject::Sample(state.selected)
         } else {
-            GifSubject::Grid(state.settings_grid(record))
+            GifSubject::Grid(record.grid())
         };
         Self {
             record: slim,
@@ -67,13 +67,13 @@ pub struct ReverseExport {
 }
 
 impl ReverseExport {
-    /// Writes the GIF in the background.
+    /// Writes the GIF in the background (fails only if no thread can be started).
     pub fn start_gif(
         &mut self,
         request: GifRequest,
         path: PathBuf,
         wake: Arc<dyn Fn() + Send + Sync>,
-    ) {
+    ) -> std::io::Result<()> {
         let job = Job::spawn("export-reverse-gif", wake, move |_| {
             let frames = reverse_frames(&request.record, &request.options);
             let settings = GifSettings {
@@ -83,7 +83,8 @@ impl ReverseExport {
             };
             write_gif(&path, &frames, &settings, &|_| {}).map(|()| (path, frames.len()))
         });
-        self.job = job.ok();
+        self.job = Some(job?);
+        Ok(())
     }
 
     /// Writes the PNG (enlarged 8 times, crisp) in the background.
@@ -92,7 +93,7 @@ impl ReverseExport {
         picture: RgbImage,
         path: PathBuf,
         wake: Arc<dyn Fn() + Send + Sync>,
-    ) {
+    ) -> std::io::Result<()> {
         let job = Job::spawn("export-reverse-png", wake, move |_| {
             let (w, h) = picture.dimensions();
             let big = image::imageops::resize(
@@ -103,7 +104,8 @@ impl ReverseExport {
             );
             write_png(&path, &big).map(|()| (path, 1))
         });
-        self.job = job.ok();
+        self.job = Some(job?);
+        Ok(())
     }
 
     /// Whether an export is being written.

@@ -19,9 +19,12 @@ use eframe::egui;
 use self::export::ReverseExport;
 use self::state::{Applied, ReverseSettings, ReverseState};
 use self::textures::Textures;
+use super::jobs::{Job, Poll};
 use super::message::Message;
 use crate::i18n::Lang;
-use crate::worker::{ModelLoader, ModelSource, Request, Worker, default_model_threads};
+use crate::worker::{
+    ModelLoader, ModelSource, Request, Worker, WorkerError, default_model_threads,
+};
 
 /// Most events applied per window frame, so a flood of frames never delays drawing.
 const MAX_EVENTS_PER_FRAME: usize = 256;
@@ -33,6 +36,7 @@ pub struct ReverseView {
     worker: Option<Worker>,
     textures: Textures,
     export: ReverseExport,
+    examples: Option<Job<Vec<Vec<f32>>>>,
     /// The banner message (an error sentence or a confirmation).
     pub message: Option<Message>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -51,6 +55,7 @@ impl ReverseView {
             worker: None,
             textures: Textures::default(),
             export: ReverseExport::default(),
+            examples: None,
             message: None,
             wake: Arc::clone(&wake),
         };
@@ -60,6 +65,11 @@ impl ReverseView {
         }
         let model = view.state.settings.model.clone();
         view.load_model(ModelSource::Shipped(model), Lang::En);
+        // The real digits for "side by side" (parsing the 10,000 shipped digits takes a moment).
+        view.examples = Job::spawn("load-example-digits", Arc::clone(&view.wake), |_| {
+            example_digits()
+        })
+        .ok();
         view
     }
 
@@ -75,14 +85,24 @@ impl ReverseView {
                 }
             }
             if !worker.is_alive() && self.message.is_none() {
-                self.message = Some(Message::error(
-                    crate::worker::WorkerError::Gone.sentence(lang),
-                    None,
-                ));
+                self.message = Some(Message::error(WorkerError::Gone.sentence(lang), None));
             }
         }
         if let Some(message) = self.export.poll(lang) {
             self.message = Some(message);
+        }
+        if let Some(job) = &self.examples {
+            match job.poll() {
+                Poll::Running => {}
+                Poll::Done(examples) => {
+                    self.state.set_examples(examples);
+                    self.examples = None;
+                }
+                Poll::Lost => {
+                    self.state.set_examples(Vec::new());
+                    self.examples = None;
+                }
+            }
         }
         if self.state.playing {
             let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
@@ -102,7 +122,9 @@ impl ReverseView {
             self.state.settings.model.clone_from(name);
         }
         self.state.loading_model = Some(source.clone());
-        self.send(Request::LoadModel(source), lang);
+        if !self.send(Request::LoadModel(source), lang) {
+            self.state.load_not_sent();
+        }
     }
 
     /// Starts a run with the current settings (replacing any run going on).
@@ -110,13 +132,14 @@ impl ReverseView {
         match self.state.begin_run() {
             Some((id, settings)) => {
                 self.textures.forget();
-                self.send(Request::Start { id, settings }, lang);
+                if !self.send(Request::Start { id, settings }, lang) {
+                    self.state.run_not_sent();
+                }
             }
+            // A model is still loading: Generate waits for it (the button is greyed out).
+            None if self.state.loading_model.is_some() => {}
             None => {
-                self.message = Some(Message::error(
-                    crate::worker::WorkerError::NoModel.sentence(lang),
-                    None,
-                ));
+                self.message = Some(Message::error(WorkerError::NoModel.sentence(lang), None));
             }
         }
     }
@@ -140,10 +163,15 @@ impl ReverseView {
 
     /// Exports the shown run as a GIF to `path` in the background, with the dialog's settings.
     pub fn export_gif(&mut self, path: PathBuf, lang: Lang) {
+        if self.is_exporting() {
+            return;
+        }
         match self.state.record.as_ref() {
             Some(record) if !record.frames.is_empty() => {
                 let request = export::GifRequest::new(record, &self.state);
-                self.export.start_gif(request, path, Arc::clone(&self.wake));
+                if let Err(error) = self.export.start_gif(request, path, Arc::clone(&self.wake)) {
+                    self.message = Some(Message::error(error.to_string(), None));
+                }
             }
             _ => self.message = Some(Message::error(nothing_to_export(lang), None)),
         }
@@ -151,14 +179,24 @@ impl ReverseView {
 
     /// Saves the grid on screen as a PNG to `path` in the background.
     pub fn save_png(&mut self, path: PathBuf, lang: Lang) {
+        if self.is_exporting() {
+            return;
+        }
         match textures::shown_grid(&self.state) {
-            Some(picture) => self.export.start_png(picture, path, Arc::clone(&self.wake)),
+            Some(picture) => {
+                if let Err(error) = self.export.start_png(picture, path, Arc::clone(&self.wake)) {
+                    self.message = Some(Message::error(error.to_string(), None));
+                }
+            }
             None => self.message = Some(Message::error(nothing_to_export(lang), None)),
         }
     }
 
     /// Asks where to save the GIF, then exports it.
     pub fn choose_and_export_gif(&mut self, lang: Lang) {
+        if self.is_exporting() || self.state.timeline_len() == 0 {
+            return;
+        }
         let picked = rfd::FileDialog::new()
             .add_filter("GIF", &["gif"])
             .set_file_name("reverse.gif")
@@ -170,6 +208,9 @@ impl ReverseView {
 
     /// Asks where to save the PNG, then saves it.
     pub fn choose_and_save_png(&mut self, lang: Lang) {
+        if self.is_exporting() || self.state.record.is_none() {
+            return;
+        }
         let picked = rfd::FileDialog::new()
             .add_filter("PNG", &["png"])
             .set_file_name("reverse.png")
@@ -184,16 +225,39 @@ impl ReverseView {
         self.export.is_running()
     }
 
-    fn send(&mut self, request: Request, lang: Lang) {
+    /// Sends a request to the worker; on failure shows why and returns `false`.
+    fn send(&mut self, request: Request, lang: Lang) -> bool {
         let sent = self
             .worker
             .as_ref()
-            .ok_or(crate::worker::WorkerError::Gone)
+            .ok_or(WorkerError::Gone)
             .and_then(|worker| worker.send(request));
-        if let Err(error) = sent {
-            self.message = Some(Message::error(error.sentence(lang), None));
+        match sent {
+            Ok(()) => true,
+            Err(error) => {
+                self.message = Some(Message::error(error.sentence(lang), None));
+                false
+            }
         }
     }
+}
+
+/// The first shipped digit of each class, 784 values in [−1, 1] each (empty if the set cannot be
+/// read, which the tests of `data::mnist` rule out for a correct build).
+fn example_digits() -> Vec<Vec<f32>> {
+    let Ok(digits) = crate::data::mnist::load_bundled_digits() else {
+        return Vec::new();
+    };
+    (0..10_u8)
+        .map(|class| {
+            digits
+                .labels
+                .iter()
+                .position(|&label| label == class)
+                .and_then(|i| digits.image_unit(i))
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 fn nothing_to_export(lang: Lang) -> &'static str {

@@ -2,6 +2,7 @@
 //! recorded or shown, and which step and sample are on screen. Events from the worker are applied
 //! here ([`ReverseState::apply`]), and ignored when they belong to a run no longer shown.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -15,8 +16,11 @@ use crate::worker::{Event, ModelSource, ModelSummary, RunId, RunRecord, RunSetti
 pub const SHIPPED: [&str; 3] = ["digits-eps", "digits-v", "digits-flow"];
 /// Grid sides offered: 1, 4, 16 or 64 samples.
 pub const GRID_SIDES: [u32; 4] = [1, 2, 4, 8];
-/// Steps a second when playing back a recorded run.
-pub const PLAYBACK_STEPS_PER_SEC: f64 = 30.0;
+/// Steps a second when playing back a recorded run, at least (a long run plays in at most 8 s).
+pub const MIN_PLAYBACK_STEPS_PER_SEC: f64 = 30.0;
+/// The most frames a GIF exported from the window gets (an 8×8 grid frame enlarged 6 times is
+/// about 6 MB before compression).
+pub const MAX_GIF_FRAMES: usize = 120;
 
 /// The Reverse view's choices that persist between sessions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,7 +40,8 @@ pub struct ReverseSettings {
     pub guidance: f32,
     /// Samples per side of the grid (1, 2, 4 or 8).
     pub grid_side: u32,
-    /// GIF export: every how many steps a frame.
+    /// GIF export: every how many steps a frame (raised if the GIF would have more than
+    /// [`MAX_GIF_FRAMES`] frames).
     pub gif_stride: usize,
     /// GIF export: frames per second.
     pub gif_fps: f32,
@@ -58,7 +63,7 @@ impl Default for ReverseSettings {
             digit: Some(7),
             guidance: 3.0,
             grid_side: 4,
-            gif_stride: 2,
+            gif_stride: 1,
             gif_fps: 12.0,
             gif_scale: 6,
             gif_selected_only: false,
@@ -79,6 +84,14 @@ impl ReverseSettings {
             columns: side,
             rows: side,
         }
+    }
+
+    /// The stride a GIF of a run of `recorded` steps uses: the chosen one, raised so the GIF has
+    /// at most [`MAX_GIF_FRAMES`] frames.
+    pub fn gif_stride_for(&self, recorded: usize) -> usize {
+        self.gif_stride
+            .max(1)
+            .max(recorded.div_ceil(MAX_GIF_FRAMES - 1))
     }
 
     /// The sampler chosen, if it can drive `objective`; else that objective's usual one.
@@ -163,8 +176,12 @@ pub struct ReverseState {
     pub noise_shown_latency: Option<Duration>,
     /// Network calls so far (from progress events).
     pub network_calls: usize,
-    /// One real training digit per class (784 values each), loaded on first use.
+    /// One real training digit per class (784 values each), loaded in the background.
     examples: Option<Vec<Vec<f32>>>,
+    /// Counts runs begun, so that caches know when the record changed.
+    pub run_generation: u64,
+    /// When the latest run was begun (for the starting-noise latency).
+    pub run_begun: Option<Instant>,
 }
 
 /// What the view must do after an event was applied.
@@ -196,36 +213,17 @@ impl ReverseState {
             noise_shown_latency: None,
             network_calls: 0,
             examples: None,
+            run_generation: 0,
+            run_begun: None,
         }
-    }
-
-    /// A real digit of class `digit` from the shipped MNIST set (the first of its class), for the
-    /// side-by-side forward chain; `None` if the set cannot be read.
-    pub fn example_digit(&mut self, digit: u32) -> Option<&[f32]> {
-        if self.examples.is_none() {
-            let digits = crate::data::mnist::load_bundled_digits().ok()?;
-            let examples = (0..10_u8)
-                .map(|class| {
-                    digits
-                        .labels
-                        .iter()
-                        .position(|&label| label == class)
-                        .and_then(|i| digits.image_unit(i))
-                        .unwrap_or_default()
-                })
-                .collect();
-            self.examples = Some(examples);
-        }
-        self.examples
-            .as_ref()?
-            .get(digit as usize)
-            .map(Vec::as_slice)
-            .filter(|d| !d.is_empty())
     }
 
     /// Starts recording a new run with the current settings and returns its id and settings, or
-    /// `None` if no model is loaded.
+    /// `None` if no model is loaded or one is loading.
     pub fn begin_run(&mut self) -> Option<(RunId, RunSettings)> {
+        if self.loading_model.is_some() {
+            return None;
+        }
         let model = self.model.as_ref()?;
         let settings = self.settings.run_settings(model.objective);
         self.last_run_id += 1;
@@ -242,19 +240,41 @@ impl ReverseState {
         self.playing = false;
         self.network_calls = 0;
         self.selected = self.selected.min(settings.labels.len().saturating_sub(1));
-        self.generate_pressed = Some(Instant::now());
+        let now = Instant::now();
+        self.generate_pressed = Some(now);
+        self.run_begun = Some(now);
+        self.run_generation += 1;
         Some((id, settings))
     }
 
-    /// The grid a record is laid out in (square, from its batch).
-    pub fn settings_grid(&self, record: &RunRecord) -> GridSpec {
-        let side = (1..=GRID_SIDES[GRID_SIDES.len() - 1])
-            .find(|side| (side * side) as usize >= record.batch())
-            .unwrap_or(1);
-        GridSpec {
-            columns: side,
-            rows: side,
+    /// The request for a run could not reach the worker: the run never starts.
+    pub fn run_not_sent(&mut self) {
+        self.current_run = None;
+        self.status = RunStatus::Failed;
+        self.generate_pressed = None;
+    }
+
+    /// A model request failed or could not reach the worker: nothing is loading, and the menu
+    /// names the model still in use.
+    pub fn load_not_sent(&mut self) {
+        self.loading_model = None;
+        if let Some(model) = &self.model {
+            self.settings.model = model.source.label();
         }
+    }
+
+    /// The real digit of class `digit` (784 values), once the examples have been loaded.
+    pub fn example_digit(&self, digit: u32) -> Option<&[f32]> {
+        self.examples
+            .as_ref()?
+            .get(digit as usize)
+            .map(Vec::as_slice)
+            .filter(|d| !d.is_empty())
+    }
+
+    /// Sets the real digits shown side by side (one per class; empty if they could not be read).
+    pub fn set_examples(&mut self, examples: Vec<Vec<f32>>) {
+        self.examples = Some(examples);
     }
 
     /// The class of the real digit shown beside the selected sample: its requested digit, or for
@@ -265,6 +285,11 @@ impl ReverseState {
             .as_ref()
             .and_then(|r| r.settings.labels.get(selected).copied().flatten())
             .unwrap_or((selected % 10) as u32)
+    }
+
+    /// Whether Generate can start a run now (a model is loaded and none is loading).
+    pub fn can_generate(&self) -> bool {
+        self.model.is_some() && self.loading_model.is_none()
     }
 
     /// Whether a run is streaming.
@@ -285,7 +310,8 @@ impl ReverseState {
                 self.model = Some(summary);
             }
             Event::ModelFailed { error, .. } => {
-                self.loading_model = None;
+                // The previous model (if any) stays, and the menu says so.
+                self.load_not_sent();
                 return Applied::Error(error);
             }
             Event::Frame { frame, .. } => {
@@ -293,7 +319,7 @@ impl ReverseState {
                     self.first_frame_latency = Some(pressed.elapsed());
                 }
                 if let Some(record) = &mut self.record {
-                    record.frames.push(*frame);
+                    record.frames.push(Arc::from(frame));
                 }
             }
             Event::Progress {
@@ -384,12 +410,83 @@ impl ReverseState {
             return;
         }
         let len = self.timeline_len();
-        self.playback_position += dt * PLAYBACK_STEPS_PER_SEC.max(len as f64 / 8.0);
+        self.playback_position += dt * MIN_PLAYBACK_STEPS_PER_SEC.max(len as f64 / 8.0);
         if self.playback_position >= len.saturating_sub(1) as f64 {
             self.playing = false;
             self.show(len.saturating_sub(1));
         } else {
             self.show(self.playback_position as usize);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diffusion::NoiseSchedule;
+    use crate::diffusion::ScheduleConfig;
+
+    fn summary(name: &str) -> ModelSummary {
+        ModelSummary {
+            source: ModelSource::Shipped(name.into()),
+            objective: Objective::Eps,
+            schedule: NoiseSchedule::new(ScheduleConfig::default()),
+            image_size: (28, 28),
+            device: "CPU".into(),
+            metadata: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn events_of_other_runs_are_ignored_and_runs_wait_for_a_loading_model() {
+        let mut state = ReverseState::new(ReverseSettings::default());
+        assert!(state.begin_run().is_none(), "no model yet");
+        state.apply(Event::ModelLoaded(summary("digits-eps")));
+        let (first, _) = state
+            .begin_run()
+            .unwrap_or_else(|| panic!("a model is loaded"));
+        let (second, _) = state
+            .begin_run()
+            .unwrap_or_else(|| panic!("a model is loaded"));
+        // The first run's late events change nothing.
+        state.apply(Event::Cancelled { id: first, step: 3 });
+        state.apply(Event::Progress {
+            id: first,
+            done: 9,
+            total: 10,
+            network_calls: 9,
+            elapsed: Duration::ZERO,
+        });
+        assert_eq!(state.status, RunStatus::Starting);
+        assert_eq!(state.current_run, Some(second));
+        state.apply(Event::Cancelled {
+            id: second,
+            step: 0,
+        });
+        assert_eq!(state.current_run, None);
+
+        // While another model loads, Generate waits; if it fails the menu names the old one.
+        state.settings.model = "digits-v".into();
+        state.loading_model = Some(ModelSource::Shipped("digits-v".into()));
+        assert!(!state.can_generate() && state.begin_run().is_none());
+        let applied = state.apply(Event::ModelFailed {
+            source: ModelSource::Shipped("digits-v".into()),
+            error: WorkerError::NoModel,
+        });
+        assert!(matches!(applied, Applied::Error(_)));
+        assert_eq!(state.settings.model, "digits-eps");
+        assert!(state.can_generate());
+    }
+
+    #[test]
+    fn long_runs_get_a_wider_gif_stride() {
+        let settings = ReverseSettings::default();
+        assert_eq!(settings.gif_stride_for(50), 1);
+        assert_eq!(settings.gif_stride_for(1000), 9);
+        let wide = ReverseSettings {
+            gif_stride: 20,
+            ..ReverseSettings::default()
+        };
+        assert_eq!(wide.gif_stride_for(1000), 20);
     }
 }

@@ -28,7 +28,7 @@ pub struct SamplePanels {
 /// Textures and the (run, step, selection) they show.
 #[derive(Default)]
 pub struct Textures {
-    key: Option<(String, usize, usize, bool)>,
+    key: Option<(u64, usize, usize, bool)>,
     grid: Option<TextureHandle>,
     panels: Option<SamplePanels>,
 }
@@ -49,9 +49,9 @@ impl Textures {
     ) -> (Option<&TextureHandle>, Option<&SamplePanels>) {
         // A streaming run adds frames; the pictures only change when the shown step does.
         // Before the first step, the starting noise is shown (index `usize::MAX`).
-        let key = state.record.as_ref().map(|record| {
+        let key = state.record.is_some().then(|| {
             let index = state.shown_index().unwrap_or(usize::MAX);
-            (record.describe(), index, state.selected, real.is_some())
+            (state.run_generation, index, state.selected, real.is_some())
         });
         if key != self.key {
             self.grid = shown_grid(state).map(|picture| upload(ctx, "reverse-grid", &picture));
@@ -66,7 +66,7 @@ impl Textures {
 /// image pixel; the view enlarges it).
 pub fn shown_grid(state: &ReverseState) -> Option<RgbImage> {
     let record = state.record.as_ref()?;
-    let grid = state.settings_grid(record);
+    let grid = record.grid();
     let Some(index) = state.shown_index() else {
         // Nothing recorded yet: the pure noise the run starts from.
         return (!record.start.is_empty()).then(|| tile(&record.start, record.image_size, grid, 1));
@@ -93,12 +93,7 @@ fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Op
     let frame = record.frames.get(index).or_else(|| record.frames.last())?;
     let finished = index >= record.frames.len();
     let x_t = if finished {
-        let pixels = size.0 * size.1;
-        record
-            .samples
-            .as_ref()?
-            .get(sample * pixels..(sample + 1) * pixels)?
-            .to_vec()
+        GridSpec::image_of(record.samples.as_ref()?, size.0 * size.1, sample)?.to_vec()
     } else {
         frame.image(&frame.x_t, sample)
     };

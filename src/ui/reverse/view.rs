@@ -6,6 +6,7 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 use super::ReverseView;
 use super::state::{GRID_SIDES, RunStatus, SHIPPED};
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
+use crate::export::reverse::chosen_frames;
 use crate::i18n::{Lang, Text};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::GAP_PX;
@@ -131,7 +132,16 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     // Sampler and steps.
     let objective = view.state.model.as_ref().map(|m| m.objective);
     let label = ui.label(RichText::new(lang.pick("Sampler", "采样器")).strong());
-    let current = objective.map_or(SamplerKind::Ddpm, |o| view.state.settings.sampler_for(o));
+    let current = objective.map_or_else(
+        || {
+            view.state
+                .settings
+                .sampler
+                .parse()
+                .unwrap_or(SamplerKind::Ddim)
+        },
+        |o| view.state.settings.sampler_for(o),
+    );
     let mut kind = current;
     let combo = egui::ComboBox::from_id_salt("reverse-sampler")
         .width(250.0)
@@ -208,7 +218,7 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     // Run.
     ui.separator();
     ui.horizontal(|ui| {
-        let ready = view.state.model.is_some();
+        let ready = view.state.can_generate();
         let generate =
             egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
         if ui.add_enabled(ready, generate).clicked() {
@@ -245,6 +255,18 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             lang.pick("Enlarge", "放大倍数"),
             egui::Slider::new(&mut settings.gif_scale, 1..=16),
         );
+        if let Some(record) = &view.state.record {
+            let frames = record.frames.len();
+            let stride = settings.gif_stride_for(frames);
+            let count = chosen_frames(frames, stride).len() + usize::from(record.samples.is_some());
+            ui.label(match lang {
+                Lang::En if stride == 1 => {
+                    format!("The GIF will have {count} frames (every step).")
+                }
+                Lang::En => format!("The GIF will have {count} frames (one every {stride} steps)."),
+                Lang::Zh => format!("GIF 将有 {count} 帧（每 {stride} 步一帧）。"),
+            });
+        }
         ui.checkbox(
             &mut settings.gif_selected_only,
             lang.pick("Only the selected sample", "只导出选中的样本"),
@@ -329,6 +351,9 @@ fn status_ui(view: &ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 ),
             });
         }
+        RunStatus::Cancelled { .. } if state.timeline_len() == 0 => {
+            ui.label(lang.pick("Stopped before the first step.", "在第一步之前停止。"));
+        }
         RunStatus::Cancelled { step } => {
             ui.label(match lang {
                 Lang::En => format!("Stopped after step {}.", step + 1),
@@ -384,7 +409,7 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         );
         return;
     };
-    let grid_spec = view.state.settings_grid(record);
+    let grid_spec = record.grid();
     let batch = record.batch();
     // The grid is the main picture; the panels share what is left, three to a row.
     let width = ui.available_width();
@@ -400,10 +425,10 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 .strong(),
             );
             if let Some(texture) = grid {
-                if let Some(pressed) = view.state.generate_pressed
+                if let Some(begun) = view.state.run_begun
                     && view.state.noise_shown_latency.is_none()
                 {
-                    view.state.noise_shown_latency = Some(pressed.elapsed());
+                    view.state.noise_shown_latency = Some(begun.elapsed());
                 }
                 let response = ui.add(
                     egui::Image::new(texture)
@@ -435,7 +460,7 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                     let local = (pos - response.rect.min) / (scale * pitch);
                     let column = (local.x as usize).min(columns - 1);
                     let row = local.y as usize;
-                    clicked_sample = Some((row * columns + column).min(batch - 1));
+                    clicked_sample = Some((row * columns + column).min(batch.saturating_sub(1)));
                 }
             }
         });
