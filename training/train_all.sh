@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 mkdir -p scratch assets/models
 [ -f assets/models/digits-classifier.safetensors ] || python3 training/train_classifier.py --out assets/models/digits-classifier.safetensors 2>&1 | tee scratch/train-classifier.log
 train() {
-  local objective=$1 steps=$2 batch=$3
+  local objective=$1 steps=$2 batch=$3 dropout=$4
   local out=assets/models/digits-$objective.safetensors
   [ -f "$out" ] && return
   /usr/bin/time -v python3 training/train_diffusion.py --objective "$objective" --out "$out" --steps "$steps" --batch "$batch" \
-    2>&1 | tee "scratch/train-$objective.log"
+    --label-dropout "$dropout" 2>&1 | tee "scratch/train-$objective.log"
 }
-train eps 2500 128
-train v 2500 128
-train flow 1500 64
+train eps 6000 128 0.2
+train v 2500 128 0.1
+train flow 1500 64 0.1
