@@ -3,9 +3,15 @@
 //!
 //! Every block is a plain struct built from a `VarBuilder`, whose `pp("name")` prefixes are the
 //! tensor names of the checkpoints (the PyTorch module paths).
+//!
+//! Convolutions and GroupNorms go through [`FastConv2d`] and [`FastGroupNorm`]: our kernels
+//! ([`super::kernels`]) on the CPU for loaded (non-trainable) f32 weights, candle's own operations
+//! otherwise (other devices, and training, which needs autograd).
 
 use candle_core::{DType, Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, Linear, VarBuilder};
+use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, Init, Linear, VarBuilder};
+
+use super::kernels::{PreparedConv, PreparedGroupNorm};
 
 /// GroupNorm's ε, as in PyTorch's `nn.GroupNorm` default.
 pub const GROUP_NORM_EPS: f64 = 1e-5;
@@ -64,8 +70,171 @@ pub(crate) fn conv(
 }
 
 /// GroupNorm with PyTorch's ε.
-pub(crate) fn group_norm(groups: usize, channels: usize, vb: VarBuilder) -> Result<GroupNorm> {
-    candle_nn::group_norm(groups, channels, GROUP_NORM_EPS, vb)
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "candle's convention: a layer takes its VarBuilder by value"
+)]
+pub(crate) fn group_norm(groups: usize, channels: usize, vb: VarBuilder) -> Result<FastGroupNorm> {
+    let weight = vb.get_with_hints(channels, "weight", Init::Const(1.))?;
+    let bias = vb.get_with_hints(channels, "bias", Init::Const(0.))?;
+    FastGroupNorm::new(weight, bias, groups)
+}
+
+/// A convolution of [`conv`]'s kind that runs on our kernel where it can.
+pub(crate) fn fast_conv(
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    vb: VarBuilder,
+) -> Result<FastConv2d> {
+    FastConv2d::new(conv(cin, cout, kernel, stride, vb)?)
+}
+
+/// Whether our kernels can take `t`: f32 on the CPU, outside any autograd graph.
+fn kernel_ready(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op()
+}
+
+/// Whether weights can be copied into a kernel once: f32 on the CPU and not trainable (a `Var`
+/// changes under the optimiser, and gradients must flow through candle's operations).
+fn preparable(t: &Tensor) -> bool {
+    kernel_ready(t) && !t.is_variable()
+}
+
+/// candle's `Conv2d` plus, when its weights are f32 on the CPU and not trainable, a
+/// [`PreparedConv`] copy that
+/// [`FastConv2d::forward_with`] uses for inputs our kernel takes.
+#[derive(Clone, Debug)]
+pub struct FastConv2d {
+    conv: Conv2d,
+    fast: Option<PreparedConv>,
+}
+
+impl FastConv2d {
+    /// Wraps `conv`, preparing our kernel's copy of its weights when possible.
+    pub fn new(conv: Conv2d) -> Result<Self> {
+        let cfg = conv.config();
+        let weight = conv.weight();
+        let ready = preparable(weight)
+            && conv.bias().is_none_or(preparable)
+            && cfg.dilation == 1
+            && cfg.groups == 1;
+        let fast = if ready {
+            Some(PreparedConv::new(
+                weight,
+                conv.bias(),
+                cfg.stride,
+                cfg.padding,
+            )?)
+        } else {
+            None
+        };
+        Ok(Self { conv, fast })
+    }
+
+    /// Whether this layer has our kernel (else it always runs candle's operations).
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// The plain convolution of `x`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_with(x, false, None, None)
+    }
+
+    /// conv(x′) + `add`[:, :, None, None] + `residual`, where x′ is `x` upsampled ×2 (nearest)
+    /// when `upsample`, else `x`; `add` is `(B, Cout)`, `residual` the output's shape. Our fused
+    /// kernel when every input suits it, else [`FastConv2d::forward_reference`].
+    pub fn forward_with(
+        &self,
+        x: &Tensor,
+        upsample: bool,
+        add: Option<&Tensor>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        match &self.fast {
+            Some(fast)
+                if kernel_ready(x)
+                    && add.is_none_or(kernel_ready)
+                    && residual.is_none_or(kernel_ready) =>
+            {
+                fast.forward(x, upsample, add, residual)
+            }
+            _ => self.forward_reference(x, upsample, add, residual),
+        }
+    }
+
+    /// The same function with candle's operations (the reference, and the path for autograd and
+    /// other devices).
+    pub fn forward_reference(
+        &self,
+        x: &Tensor,
+        upsample: bool,
+        add: Option<&Tensor>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let mut h = if upsample {
+            let (_, _, height, width) = x.dims4()?;
+            self.conv
+                .forward(&x.upsample_nearest2d(2 * height, 2 * width)?)?
+        } else {
+            self.conv.forward(x)?
+        };
+        if let Some(add) = add {
+            h = h.broadcast_add(&add.unsqueeze(2)?.unsqueeze(3)?)?;
+        }
+        match residual {
+            Some(residual) => h + residual,
+            None => Ok(h),
+        }
+    }
+}
+
+/// candle's `GroupNorm` plus, when its parameters are f32 on the CPU and not trainable, a
+/// [`PreparedGroupNorm`] copy that [`FastGroupNorm::forward`] uses for inputs our kernel takes.
+#[derive(Clone, Debug)]
+pub struct FastGroupNorm {
+    norm: GroupNorm,
+    fast: Option<PreparedGroupNorm>,
+}
+
+impl FastGroupNorm {
+    /// GroupNorm with PyTorch's ε over `weight.len()` channels in `groups` groups.
+    pub fn new(weight: Tensor, bias: Tensor, groups: usize) -> Result<Self> {
+        let channels = weight.elem_count();
+        let fast = if preparable(&weight) && preparable(&bias) {
+            Some(PreparedGroupNorm::new(
+                &weight,
+                &bias,
+                groups,
+                GROUP_NORM_EPS,
+            )?)
+        } else {
+            None
+        };
+        let norm = GroupNorm::new(weight, bias, channels, groups, GROUP_NORM_EPS)?;
+        Ok(Self { norm, fast })
+    }
+
+    /// Whether this layer has our kernel.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// GroupNorm(x), followed by SiLU when `silu`; our fused kernel when `x` suits it.
+    pub fn forward(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
+        match &self.fast {
+            Some(fast) if kernel_ready(x) => fast.forward(x, silu),
+            _ => self.forward_reference(x, silu),
+        }
+    }
+
+    /// The same with candle's operations.
+    pub fn forward_reference(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
+        let y = self.norm.forward(x)?;
+        if silu { y.silu() } else { Ok(y) }
+    }
 }
 
 /// `TimeMlp` of the reference: Linear(SiLU(Linear(sinusoid(t)))).
@@ -110,12 +279,12 @@ impl TimeMlp {
 /// channel count changes).
 #[derive(Clone, Debug)]
 pub struct ResBlock {
-    norm1: GroupNorm,
-    conv1: Conv2d,
+    norm1: FastGroupNorm,
+    conv1: FastConv2d,
     emb: Linear,
-    norm2: GroupNorm,
-    conv2: Conv2d,
-    skip: Option<Conv2d>,
+    norm2: FastGroupNorm,
+    conv2: FastConv2d,
+    skip: Option<FastConv2d>,
 }
 
 impl ResBlock {
@@ -134,29 +303,33 @@ impl ResBlock {
     ) -> Result<Self> {
         Ok(Self {
             norm1: group_norm(groups, cin, vb.pp("norm1"))?,
-            conv1: conv(cin, cout, 3, 1, vb.pp("conv1"))?,
+            conv1: fast_conv(cin, cout, 3, 1, vb.pp("conv1"))?,
             emb: candle_nn::linear(emb_dim, cout, vb.pp("emb"))?,
             norm2: group_norm(groups, cout, vb.pp("norm2"))?,
-            conv2: conv(cout, cout, 3, 1, vb.pp("conv2"))?,
+            conv2: fast_conv(cout, cout, 3, 1, vb.pp("conv2"))?,
             skip: if cin == cout {
                 None
             } else {
-                Some(conv(cin, cout, 1, 1, vb.pp("skip"))?)
+                Some(fast_conv(cin, cout, 1, 1, vb.pp("skip"))?)
             },
         })
     }
 
     /// `x`: `(B, cin, H, W)`; `emb_silu`: SiLU of the conditioning vector, `(B, emb_dim)` (the
     /// reference applies the SiLU inside each block; computing it once gives the same numbers).
+    ///
+    /// conv1's output gets the embedding added in the same pass, and conv2's the residual.
     pub fn forward(&self, x: &Tensor, emb_silu: &Tensor) -> Result<Tensor> {
-        let h = self.conv1.forward(&self.norm1.forward(x)?.silu()?)?;
-        let e = self.emb.forward(emb_silu)?.unsqueeze(2)?.unsqueeze(3)?;
-        let h = h.broadcast_add(&e)?;
-        let h = self.conv2.forward(&self.norm2.forward(&h)?.silu()?)?;
-        match &self.skip {
-            Some(skip) => h + skip.forward(x)?,
-            None => h + x,
-        }
+        let e = self.emb.forward(emb_silu)?;
+        let h = self
+            .conv1
+            .forward_with(&self.norm1.forward(x, true)?, false, Some(&e), None)?;
+        let residual = match &self.skip {
+            Some(skip) => skip.forward(x)?,
+            None => x.clone(),
+        };
+        self.conv2
+            .forward_with(&self.norm2.forward(&h, true)?, false, None, Some(&residual))
     }
 }
 
@@ -164,7 +337,7 @@ impl ResBlock {
 /// with a residual connection.
 #[derive(Clone, Debug)]
 pub struct SelfAttention {
-    norm: GroupNorm,
+    norm: FastGroupNorm,
     qkv: Linear,
     proj: Linear,
 }
@@ -188,7 +361,7 @@ impl SelfAttention {
         let (b, c, h, w) = x.dims4()?;
         let tokens = self
             .norm
-            .forward(x)?
+            .forward(x, false)?
             .reshape((b, c, h * w))?
             .transpose(1, 2)?
             .contiguous()?; // (b, hw, c)

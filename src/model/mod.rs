@@ -3,7 +3,9 @@
 //!
 //! Code map:
 //! - [`config`]: [`UNetConfig`] (sizes, as stored in a checkpoint), [`NULL_CLASS`], FLOP counts.
-//! - [`layers`]: the sinusoidal timestep embedding, `TimeMlp`, `ResBlock`, `SelfAttention`.
+//! - [`layers`]: the sinusoidal timestep embedding, `TimeMlp`, `ResBlock`, `SelfAttention`, and
+//!   `FastConv2d` / `FastGroupNorm` (our CPU kernels, candle's operations as the fallback).
+//! - [`kernels`]: those CPU kernels as candle custom operations (convolution, GroupNorm + SiLU).
 //! - [`unet`]: [`DigitUNet`], the twin of `training/unet.py` (same function, same tensor names).
 //! - [`classifier`]: [`DigitClassifier`], the CNN that judges generated digits.
 //! - [`checkpoint`]: loading safetensors files with their metadata; [`CheckpointError`].
@@ -16,6 +18,7 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod config;
 pub mod device;
+pub mod kernels;
 pub mod layers;
 pub mod unet;
 

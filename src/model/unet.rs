@@ -16,16 +16,18 @@
 //! Conditioning: emb = time_mlp(sinusoid(t)) + class_emb(y), with y = 10 meaning "no class".
 
 use candle_core::{DType, Module, Result, Tensor};
-use candle_nn::{Conv2d, Embedding, GroupNorm, VarBuilder};
+use candle_nn::{Embedding, VarBuilder};
 
 use super::config::UNetConfig;
-use super::layers::{ResBlock, SelfAttention, TimeMlp, conv, group_norm};
+use super::layers::{
+    FastConv2d, FastGroupNorm, ResBlock, SelfAttention, TimeMlp, fast_conv, group_norm,
+};
 
 /// One level on the way down: a residual block, then (except at the bottom) a stride-2 convolution.
 #[derive(Clone, Debug)]
 struct Down {
     block: ResBlock,
-    downsample: Option<Conv2d>,
+    downsample: Option<FastConv2d>,
 }
 
 /// One level on the way up: a residual block on [h, skip], then (except at the top) nearest ×2
@@ -33,7 +35,7 @@ struct Down {
 #[derive(Clone, Debug)]
 struct Up {
     block: ResBlock,
-    upsample: Option<Conv2d>,
+    upsample: Option<FastConv2d>,
 }
 
 /// The UNet that predicts ε, v or the flow velocity for a batch of noisy 28×28 digits.
@@ -45,15 +47,15 @@ pub struct DigitUNet {
     config: UNetConfig,
     time_mlp: TimeMlp,
     class_emb: Embedding,
-    conv_in: Conv2d,
+    conv_in: FastConv2d,
     down: Vec<Down>,
     mid_block1: ResBlock,
     mid_attn: SelfAttention,
     mid_block2: ResBlock,
     /// `up.0`, `up.1`, `up.2` in that order (the forward pass runs them in reverse).
     up: Vec<Up>,
-    norm_out: GroupNorm,
-    conv_out: Conv2d,
+    norm_out: FastGroupNorm,
+    conv_out: FastConv2d,
 }
 
 impl DigitUNet {
@@ -78,7 +80,7 @@ impl DigitUNet {
                 Ok(Down {
                     block: ResBlock::new(cin, cout, e, g, vb.pp("block"))?,
                     downsample: if downsample {
-                        Some(conv(cout, cout, 3, 2, vb.pp("downsample"))?)
+                        Some(fast_conv(cout, cout, 3, 2, vb.pp("downsample"))?)
                     } else {
                         None
                     },
@@ -98,7 +100,7 @@ impl DigitUNet {
             Ok(Up {
                 block: ResBlock::new(cin, cout, e, g, vb.pp("block"))?,
                 upsample: if upsample {
-                    Some(conv(cout, cout, 3, 1, vb.pp("upsample"))?)
+                    Some(fast_conv(cout, cout, 3, 1, vb.pp("upsample"))?)
                 } else {
                     None
                 },
@@ -110,14 +112,14 @@ impl DigitUNet {
             config: config.clone(),
             time_mlp: TimeMlp::new(config.sinusoid_dim, e, vb.pp("time_mlp"))?,
             class_emb: candle_nn::embedding(config.classes + 1, e, vb.pp("class_emb"))?,
-            conv_in: conv(1, c0, 3, 1, vb.pp("conv_in"))?,
+            conv_in: fast_conv(1, c0, 3, 1, vb.pp("conv_in"))?,
             down,
             mid_block1: ResBlock::new(c2, c2, e, g, mid.pp("block1"))?,
             mid_attn: SelfAttention::new(c2, g, mid.pp("attn"))?,
             mid_block2: ResBlock::new(c2, c2, e, g, mid.pp("block2"))?,
             up,
             norm_out: group_norm(g, c0, vb.pp("norm_out"))?,
-            conv_out: conv(c0, 1, 3, 1, vb.pp("conv_out"))?,
+            conv_out: fast_conv(c0, 1, 3, 1, vb.pp("conv_out"))?,
         })
     }
 
@@ -175,11 +177,11 @@ impl DigitUNet {
                 .block
                 .forward(&Tensor::cat(&[&h, &skip], 1)?, &emb_silu)?;
             if let Some(upsample) = &up.upsample {
-                let (_, _, hh, ww) = h.dims4()?;
-                h = upsample.forward(&h.upsample_nearest2d(2 * hh, 2 * ww)?)?;
+                // Nearest ×2, then the convolution: one fused step on our kernel.
+                h = upsample.forward_with(&h, true, None, None)?;
             }
         }
-        self.conv_out.forward(&self.norm_out.forward(&h)?.silu()?)
+        self.conv_out.forward(&self.norm_out.forward(&h, true)?)
     }
 }
 

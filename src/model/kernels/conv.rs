@@ -1,0 +1,764 @@
+//! 2-D convolution (square kernel, any stride and padding, optionally on the input upsampled ×2
+//! by nearest neighbour) as matrix products, with the bias, a per-sample per-channel addition and
+//! a residual fused into the output.
+//!
+//! Shapes: x `(B, Cin, H, W)`; with `upsample` the convolution sees x' of `(B, Cin, 2H, 2W)`,
+//! x'[b, c, y, x] = x[b, c, ⌊y/2⌋, ⌊x/2⌋], else x' = x. Weights w `(Cout, Cin, k, k)`, bias β
+//! `(Cout,)`, stride s, padding p; Ho = (H' + 2p − k)/s + 1 (likewise Wo).
+//! ```text
+//! out[b, o, y, x] = β[o] + add[b, o] + res[b, o, y, x]
+//!                 + Σ_{c, i, j} w[o, c, i, j] · x'[b, c, s·y + i − p, s·x + j − p]   (0 outside)
+//! ```
+//! `add` `(B, Cout)` (the ResBlock's timestep embedding) and `res` `(B, Cout, Ho, Wo)` are
+//! optional. Two ways to compute it:
+//! - im2col: out_b = W · col_b with W `(Cout, Cin·k·k)` (the weight tensor as it is stored, row o,
+//!   column (c, i, j)) and col_b `(Cin·k·k, Ho·Wo)` the patches;
+//! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 (most of the UNet's work),
+//!   2.25× fewer multiplications; see [`winograd_chunk`].
+//!
+//! The columns of several small samples are packed side by side into one product; with few
+//! samples, each is cut into row blocks (and output-channel blocks). How the work is cut depends
+//! only on the shapes, never on the number of threads, so results are the same bits whatever the
+//! thread count.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+
+use super::matmul::{Product, gemm_acc};
+
+/// Columns (output pixels) one matrix product aims for when several samples are packed together.
+const PACK_COLUMNS: usize = 512;
+/// With fewer packed groups than this, work is cut within samples (rows, output channels).
+const MIN_ITEMS: usize = 4;
+/// Output pixels per row block when a sample is cut.
+const BLOCK_COLUMNS: usize = 160;
+/// Below this many multiply-adds, a convolution runs on the calling thread.
+const PARALLEL_MIN_MACS: usize = 1 << 18;
+
+/// A convolution's weights and sizes, copied out of candle's tensors once.
+#[derive(Clone, Debug)]
+pub struct PreparedConv {
+    cout: usize,
+    cin: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    /// `(Cout, Cin·k·k)`, row-major.
+    weight: Arc<[f32]>,
+    /// `(Cout,)`, zeros when the layer has no bias.
+    bias: Arc<[f32]>,
+    /// For 3×3, stride 1, padding 1 and at least [`WINOGRAD_MIN_CIN`] input channels: the
+    /// Winograd-transformed weights U[ξ][o][c] = (G w[o, c] Gᵀ)[ξ], `(16, Cout, Cin)`.
+    winograd: Option<Arc<[f32]>>,
+}
+
+/// Fewer input channels than this use im2col (the products would be too thin).
+const WINOGRAD_MIN_CIN: usize = 8;
+
+/// U = G g Gᵀ for every (o, c): `(16, Cout, Cin)`, computed in f64.
+fn winograd_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+    let mut u = vec![0f32; 16 * cout * cin];
+    for o in 0..cout {
+        for c in 0..cin {
+            let w = &weight[(o * cin + c) * 9..][..9];
+            let g = |i: usize, j: usize| f64::from(w[3 * i + j]);
+            // G applied to the three values of one row or column.
+            let lift = |a: f64, b: f64, c: f64| [a, (a + b + c) / 2.0, (a - b + c) / 2.0, c];
+            // Gg: 4×3, column by column.
+            let cols: Vec<[f64; 4]> = (0..3).map(|j| lift(g(0, j), g(1, j), g(2, j))).collect();
+            for r in 0..4 {
+                let row = lift(cols[0][r], cols[1][r], cols[2][r]);
+                for (q, value) in row.iter().enumerate() {
+                    u[((4 * r + q) * cout + o) * cin + c] = *value as f32;
+                }
+            }
+        }
+    }
+    u
+}
+
+impl PreparedConv {
+    /// Copies `weight` `(Cout, Cin, k, k)` and `bias` `(Cout,)`.
+    pub fn new(
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let (cout, cin, kh, kw) = weight.dims4()?;
+        if kh != kw || kh == 0 || stride == 0 {
+            bail!(
+                "PreparedConv: square kernels and stride ≥ 1 only, got {kh}×{kw}, stride {stride}"
+            );
+        }
+        let weight: Vec<f32> = weight.flatten_all()?.to_vec1()?;
+        let bias: Vec<f32> = match bias {
+            Some(b) => b.flatten_all()?.to_vec1()?,
+            None => vec![0.0; cout],
+        };
+        if bias.len() != cout {
+            bail!(
+                "PreparedConv: {} biases for {cout} output channels",
+                bias.len()
+            );
+        }
+        let winograd = (kh == 3 && stride == 1 && padding == 1 && cin >= WINOGRAD_MIN_CIN)
+            .then(|| winograd_weights(&weight, cout, cin).into());
+        Ok(Self {
+            cout,
+            cin,
+            kernel: kh,
+            stride,
+            padding,
+            weight: weight.into(),
+            bias: bias.into(),
+            winograd,
+        })
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.cout
+    }
+
+    /// The convolution of `x` (f32, CPU) with everything fused (see the module documentation);
+    /// `add` is `(B, Cout)`, `residual` `(B, Cout, Ho, Wo)`. No autograd history.
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        upsample: bool,
+        add: Option<&Tensor>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let x = x.contiguous()?;
+        let add: Option<Vec<f32>> = match add {
+            Some(a) => {
+                let (b, c) = a.dims2()?;
+                if b != x.dim(0)? || c != self.cout {
+                    bail!("PreparedConv: add {:?} for x {:?}", a.dims(), x.dims());
+                }
+                Some(a.flatten_all()?.to_vec1()?)
+            }
+            None => None,
+        };
+        let op = ConvOp {
+            conv: self,
+            upsample,
+            add: add.as_deref(),
+        };
+        match residual {
+            Some(r) => x.apply_op2_no_bwd(&r.contiguous()?, &op),
+            None => x.apply_op1_no_bwd(&op),
+        }
+    }
+}
+
+/// The sizes of one call.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    cin: usize,
+    /// Stored input height and width.
+    h: usize,
+    w: usize,
+    /// 1 when the input is upsampled ×2 on the fly, else 0 (a shift).
+    up: u32,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    cout: usize,
+    ho: usize,
+    wo: usize,
+}
+
+impl Geometry {
+    fn new(conv: &PreparedConv, dims: &[usize], upsample: bool) -> Result<Self> {
+        let &[batch, cin, h, w] = dims else {
+            bail!("convolution: expected (B, C, H, W), got {dims:?}");
+        };
+        if cin != conv.cin {
+            bail!(
+                "convolution: {} input channels expected, got {cin}",
+                conv.cin
+            );
+        }
+        let up = u32::from(upsample);
+        let (vh, vw) = (h << up, w << up);
+        let (k, s, p) = (conv.kernel, conv.stride, conv.padding);
+        if vh + 2 * p < k || vw + 2 * p < k {
+            bail!("convolution: input {vh}×{vw} smaller than the {k}×{k} kernel");
+        }
+        Ok(Self {
+            batch,
+            cin,
+            h,
+            w,
+            up,
+            kernel: k,
+            stride: s,
+            padding: p,
+            cout: conv.cout,
+            ho: (vh + 2 * p - k) / s + 1,
+            wo: (vw + 2 * p - k) / s + 1,
+        })
+    }
+
+    fn pixels(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    fn patch_len(&self) -> usize {
+        self.cin * self.kernel * self.kernel
+    }
+
+    /// 3×3, stride 1, padding 1: Winograd's F(2×2, 3×3) applies.
+    fn suits_winograd(&self) -> bool {
+        self.kernel == 3 && self.stride == 1 && self.padding == 1
+    }
+
+    /// A 1×1 convolution that reads x as it is (its im2col would be a copy).
+    fn is_pointwise(&self) -> bool {
+        self.kernel == 1 && self.stride == 1 && self.padding == 0 && self.up == 0
+    }
+}
+
+/// Output rows `rows` of sample `sample`: the unit the im2col copies.
+#[derive(Clone, Copy, Debug)]
+struct Rows {
+    sample: usize,
+    first: usize,
+    end: usize,
+}
+
+/// The custom operation: input x (and, as `CustomOp2`, the residual).
+struct ConvOp<'a> {
+    conv: &'a PreparedConv,
+    upsample: bool,
+    add: Option<&'a [f32]>,
+}
+
+impl ConvOp<'_> {
+    fn run(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+        residual: Option<(&CpuStorage, &Layout)>,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(storage, layout)?;
+        let g = Geometry::new(self.conv, layout.dims(), self.upsample)?;
+        let out_dims = [g.batch, g.cout, g.ho, g.wo];
+        let residual = match residual {
+            Some((s, l)) => {
+                if l.dims() != out_dims {
+                    bail!("convolution: residual {:?}, output {out_dims:?}", l.dims());
+                }
+                Some(f32_slice(s, l)?)
+            }
+            None => None,
+        };
+        let out = convolve(self.conv, &g, x, self.add, residual)?;
+        Ok((CpuStorage::F32(out), Shape::from(out_dims.to_vec())))
+    }
+}
+
+fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        bail!("convolution: f32 only, got {:?}", storage.dtype());
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        bail!("convolution: inputs must be contiguous");
+    };
+    Ok(&data[start..end])
+}
+
+impl CustomOp1 for ConvOp<'_> {
+    fn name(&self) -> &'static str {
+        "diffuscope-conv2d"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        self.run(storage, layout, None)
+    }
+}
+
+impl CustomOp2 for ConvOp<'_> {
+    fn name(&self) -> &'static str {
+        "diffuscope-conv2d-residual"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        self.run(s1, l1, Some((s2, l2)))
+    }
+}
+
+thread_local! {
+    /// Each thread's im2col buffer, reused across calls (a fresh large allocation costs page
+    /// faults every time).
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on a buffer of `len` values with unspecified contents: the thread's scratch buffer,
+/// or a fresh one when that is in use (rayon may start another convolution on this thread while
+/// one waits).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            f(&mut buf[..len])
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
+}
+
+/// The whole convolution; returns `(B, Cout, Ho, Wo)` values.
+fn convolve(
+    conv: &PreparedConv,
+    g: &Geometry,
+    x: &[f32],
+    add: Option<&[f32]>,
+    residual: Option<&[f32]>,
+) -> Result<Vec<f32>> {
+    let pixels = g.pixels();
+    let mut out = vec![0f32; g.batch * g.cout * pixels];
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let per_group = (PACK_COLUMNS / pixels)
+        .min(g.batch / MIN_ITEMS)
+        .clamp(1, g.batch);
+    let groups = g.batch.div_ceil(per_group);
+    let macs = out.len() * g.patch_len();
+    if groups >= MIN_ITEMS || macs < PARALLEL_MIN_MACS {
+        // Whole samples per item; each item owns a contiguous slice of `out`.
+        let item = |(index, dst): (usize, &mut [f32])| -> Result<()> {
+            let first = index * per_group;
+            let rows: Vec<Rows> = (first..first + dst.len() / (g.cout * pixels))
+                .map(|sample| Rows {
+                    sample,
+                    first: 0,
+                    end: g.ho,
+                })
+                .collect();
+            chunk(conv, g, x, &rows, (0, g.cout), add, dst)?;
+            if let Some(res) = residual {
+                let res = &res[first * g.cout * pixels..][..dst.len()];
+                for (d, r) in dst.iter_mut().zip(res) {
+                    *d += r;
+                }
+            }
+            Ok(())
+        };
+        if macs < PARALLEL_MIN_MACS {
+            out.chunks_mut(per_group * g.cout * pixels)
+                .enumerate()
+                .try_for_each(item)?;
+        } else {
+            out.par_chunks_mut(per_group * g.cout * pixels)
+                .enumerate()
+                .try_for_each(item)?;
+        }
+        return Ok(out);
+    }
+    // Few samples: cut each into row blocks (an even number of rows, for Winograd's 2×2 tiles)
+    // and, when that is not enough, output-channel blocks; every item fills its own small matrix,
+    // then the matrices are copied into place.
+    let row_blocks = pixels.div_ceil(BLOCK_COLUMNS).clamp(1, g.ho);
+    let rows_per_block = g.ho.div_ceil(row_blocks).next_multiple_of(2);
+    let blocks_per_sample = g.ho.div_ceil(rows_per_block);
+    let channel_blocks = if g.batch * blocks_per_sample >= MIN_ITEMS {
+        1
+    } else {
+        (g.cout / 16).clamp(1, MIN_ITEMS)
+    };
+    let channels_per_block = g.cout.div_ceil(channel_blocks);
+    let mut items: Vec<(Rows, usize, usize)> = Vec::new();
+    for sample in 0..g.batch {
+        for first in (0..g.ho).step_by(rows_per_block) {
+            let rows = Rows {
+                sample,
+                first,
+                end: (first + rows_per_block).min(g.ho),
+            };
+            for c0 in (0..g.cout).step_by(channels_per_block) {
+                items.push((rows, c0, (c0 + channels_per_block).min(g.cout)));
+            }
+        }
+    }
+    let parts: Vec<Vec<f32>> = items
+        .par_iter()
+        .map(|&(rows, c0, c1)| {
+            let mut part = vec![0f32; (c1 - c0) * (rows.end - rows.first) * g.wo];
+            chunk(conv, g, x, &[rows], (c0, c1), add, &mut part)?;
+            Ok(part)
+        })
+        .collect::<Result<_>>()?;
+    // Few samples, so little to copy: on this thread.
+    out.chunks_mut(pixels).enumerate().for_each(|(plane, dst)| {
+        let (sample, channel) = (plane / g.cout, plane % g.cout);
+        for ((rows, c0, c1), part) in items.iter().zip(&parts) {
+            if rows.sample != sample || channel < *c0 || channel >= *c1 {
+                continue;
+            }
+            let n = (rows.end - rows.first) * g.wo;
+            let src = &part[(channel - c0) * n..][..n];
+            let at = rows.first * g.wo;
+            dst[at..at + n].copy_from_slice(src);
+        }
+        if let Some(res) = residual {
+            let res = &res[plane * pixels..][..pixels];
+            for (d, r) in dst.iter_mut().zip(res) {
+                *d += r;
+            }
+        }
+    });
+    Ok(out)
+}
+
+/// β[o] + add[b, o], the value every output of channel `o` of sample `b` starts from.
+fn start_value(conv: &PreparedConv, add: Option<&[f32]>, sample: usize, o: usize) -> f32 {
+    conv.bias[o] + add.map_or(0.0, |a| a[sample * conv.cout + o])
+}
+
+/// Fills `dst`, laid out `[segment][channel c0..c1][(y − first)·Wo + x]`, with β + add + the
+/// convolution for the output rows `segments` and channels `c0..c1` (no residual).
+fn chunk(
+    conv: &PreparedConv,
+    g: &Geometry,
+    x: &[f32],
+    segments: &[Rows],
+    (c0, c1): (usize, usize),
+    add: Option<&[f32]>,
+    dst: &mut [f32],
+) -> Result<()> {
+    if let Some(u) = conv.winograd.as_deref().filter(|_| g.suits_winograd()) {
+        return winograd_chunk(conv, u, g, x, segments, (c0, c1), add, dst);
+    }
+    let m = c1 - c0;
+    let k = g.patch_len();
+    let n: usize = segments.iter().map(|r| (r.end - r.first) * g.wo).sum();
+    let product = |rhs: &[f32], rhs_rs: usize, dst: &mut [f32]| {
+        gemm_acc(
+            Product {
+                m,
+                n,
+                k,
+                lhs_rs: k,
+                rhs_rs,
+                dst_rs: n,
+            },
+            &conv.weight[c0 * k..],
+            rhs,
+            dst,
+        )
+    };
+    if let [rows] = segments {
+        // One segment: its (channels, columns) matrix is `dst` itself.
+        for (o, row) in (c0..c1).zip(dst.chunks_mut(n.max(1))) {
+            row.fill(start_value(conv, add, rows.sample, o));
+        }
+        if g.is_pointwise() {
+            let plane = g.h * g.w;
+            let start = rows.sample * g.cin * plane + rows.first * g.wo;
+            return product(&x[start..], plane, dst);
+        }
+        return with_scratch(k * n, |col| {
+            im2col(g, x, segments, col);
+            product(col, n, dst)
+        });
+    }
+    // Several segments side by side: (channels, all columns), then scattered into `dst`.
+    let mut packed = vec![0f32; m * n];
+    for (o, row) in (c0..c1).zip(packed.chunks_mut(n)) {
+        let mut at = 0;
+        for rows in segments {
+            let len = (rows.end - rows.first) * g.wo;
+            row[at..at + len].fill(start_value(conv, add, rows.sample, o));
+            at += len;
+        }
+    }
+    with_scratch(k * n, |col| {
+        im2col(g, x, segments, col);
+        product(col, n, &mut packed)
+    })?;
+    let (mut at, mut written) = (0, 0);
+    for rows in segments {
+        let len = (rows.end - rows.first) * g.wo;
+        for o in 0..m {
+            dst[written..written + len].copy_from_slice(&packed[o * n + at..][..len]);
+            written += len;
+        }
+        at += len;
+    }
+    Ok(())
+}
+
+/// Tiles (of 2×2 outputs) whose 16 transformed inputs one Winograd block holds, at most, per input
+/// channel: 16·Cin·tiles values stay within the core's cache.
+const WINOGRAD_BLOCK_VALUES: usize = 1 << 16;
+
+/// The convolution of `chunk` for a 3×3 kernel, stride 1, padding 1, by Winograd's F(2×2, 3×3)
+/// (Lavin & Gray 2016): for every 2×2 output tile and its 4×4 input patch d (rows and columns
+/// −1…2 around the tile, 0 outside),
+/// ```text
+/// Y = Aᵀ [ Σ_c U[·, o, c] ⊙ (Bᵀ d_c B) ] A,   U[·, o, c] = G w[o, c] Gᵀ (prepared at load)
+/// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+/// Aᵀ = [1 1 1 0; 0 1 −1 −1]
+/// ```
+/// The sum over c is 16 matrix products (one per position ξ of the 4×4 transform), with 16/36 of
+/// the multiplications of the direct form.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the chunk's arguments plus the transformed weights"
+)]
+fn winograd_chunk(
+    conv: &PreparedConv,
+    u: &[f32],
+    g: &Geometry,
+    x: &[f32],
+    segments: &[Rows],
+    (c0, c1): (usize, usize),
+    add: Option<&[f32]>,
+    dst: &mut [f32],
+) -> Result<()> {
+    let (m, cin) = (c1 - c0, g.cin);
+    let tiles_wide = g.wo.div_ceil(2);
+    // Output offsets of the segments in `dst`.
+    let mut offsets = Vec::with_capacity(segments.len());
+    let mut at = 0;
+    for rows in segments {
+        offsets.push(at);
+        at += m * (rows.end - rows.first) * g.wo;
+    }
+    let tile_rows: Vec<(usize, usize)> = segments
+        .iter()
+        .enumerate()
+        .flat_map(|(s, r)| (r.first / 2..r.end.div_ceil(2)).map(move |ty| (s, ty)))
+        .collect();
+    let rows_per_block = (WINOGRAD_BLOCK_VALUES / (16 * cin * tiles_wide)).max(1);
+    let most = rows_per_block.min(tile_rows.len()) * tiles_wide;
+    let padded = 2 * tiles_wide + 2;
+    let plane_len = g.h * g.w;
+    let vh = g.h << g.up;
+    let vw = g.w << g.up;
+    with_scratch(16 * (cin + m) * most + 4 * most + 10 * padded, |scratch| {
+        let (v, rest) = scratch.split_at_mut(16 * cin * most);
+        let (mm, rest) = rest.split_at_mut(16 * m * most);
+        let (ys, rest) = rest.split_at_mut(4 * most);
+        let (raw, rest) = rest.split_at_mut(4 * padded);
+        let (combined, halves) = rest.split_at_mut(4 * padded);
+        for block in tile_rows.chunks(rows_per_block) {
+            let t = block.len() * tiles_wide;
+            // Input transform: V[ξ][c][tile] = (Bᵀ d B)[ξ].
+            for (bi, &(s, ty)) in block.iter().enumerate() {
+                let sample = segments[s].sample;
+                for c in 0..cin {
+                    let plane = &x[(sample * cin + c) * plane_len..][..plane_len];
+                    for (r, row) in raw.chunks_mut(padded).enumerate() {
+                        row.fill(0.0);
+                        let Some(iy) = (2 * ty + r).checked_sub(1).filter(|&iy| iy < vh) else {
+                            continue;
+                        };
+                        let src = &plane[(iy >> g.up) * g.w..][..g.w];
+                        if g.up == 0 {
+                            row[1..=g.w].copy_from_slice(src);
+                        } else {
+                            for (ix, d) in row[1..=vw].iter_mut().enumerate() {
+                                *d = src[ix >> 1];
+                            }
+                        }
+                    }
+                    // Bᵀ along the rows, for every column at once.
+                    let (r0, rest) = raw.split_at(padded);
+                    let (r1, rest) = rest.split_at(padded);
+                    let (r2, r3) = rest.split_at(padded);
+                    let (t0, rest) = combined.split_at_mut(padded);
+                    let (t1, rest) = rest.split_at_mut(padded);
+                    let (t2, t3) = rest.split_at_mut(padded);
+                    let outputs = t0
+                        .iter_mut()
+                        .zip(t1.iter_mut())
+                        .zip(t2.iter_mut().zip(t3.iter_mut()));
+                    for (i, ((a, b), (c, d))) in outputs.enumerate() {
+                        *a = r0[i] - r2[i];
+                        *b = r1[i] + r2[i];
+                        *c = r2[i] - r1[i];
+                        *d = r1[i] - r3[i];
+                    }
+                    // Then B along the columns of each tile: with e[j] = row[2j] and
+                    // o[j] = row[2j + 1], tile tx's four values are e[tx], o[tx], e[tx+1], o[tx+1].
+                    let half = tiles_wide + 1;
+                    let (even, odd) = halves.split_at_mut(half);
+                    let odd = &mut odd[..half];
+                    for (a, row) in [&*t0, &*t1, &*t2, &*t3].into_iter().enumerate() {
+                        for (j, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
+                            *e = row[2 * j];
+                            *o = row[2 * j + 1];
+                        }
+                        let (e0, e1) = (&even[..tiles_wide], &even[1..=tiles_wide]);
+                        let (o0, o1) = (&odd[..tiles_wide], &odd[1..=tiles_wide]);
+                        let at = |q: usize| (4 * a + q) * cin * t + c * t + bi * tiles_wide;
+                        let (p0, p1, p2, p3) = (at(0), at(1), at(2), at(3));
+                        for (d, (&x0, &x2)) in
+                            v[p0..p0 + tiles_wide].iter_mut().zip(e0.iter().zip(e1))
+                        {
+                            *d = x0 - x2;
+                        }
+                        for (d, (&x1, &x2)) in
+                            v[p1..p1 + tiles_wide].iter_mut().zip(o0.iter().zip(e1))
+                        {
+                            *d = x1 + x2;
+                        }
+                        for (d, (&x1, &x2)) in
+                            v[p2..p2 + tiles_wide].iter_mut().zip(o0.iter().zip(e1))
+                        {
+                            *d = x2 - x1;
+                        }
+                        for (d, (&x1, &x3)) in
+                            v[p3..p3 + tiles_wide].iter_mut().zip(o0.iter().zip(o1))
+                        {
+                            *d = x1 - x3;
+                        }
+                    }
+                }
+            }
+            // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
+            mm[..16 * m * t].fill(0.0);
+            for xi in 0..16 {
+                gemm_acc(
+                    Product {
+                        m,
+                        n: t,
+                        k: cin,
+                        lhs_rs: cin,
+                        rhs_rs: t,
+                        dst_rs: t,
+                    },
+                    &u[(xi * conv.cout + c0) * cin..],
+                    &v[xi * cin * t..],
+                    &mut mm[xi * m * t..],
+                )?;
+            }
+            // Output transform: Y = Aᵀ M A over all tiles of the block at once (four arrays of
+            // t values: Y00, Y01, Y10, Y11), then, with the start value, into place.
+            for o in 0..m {
+                let q = |xi: usize| &mm[(xi * m + o) * t..][..t];
+                let (y00, rest) = ys.split_at_mut(t);
+                let (y01, rest) = rest.split_at_mut(t);
+                let (y10, y11) = rest.split_at_mut(t);
+                let y11 = &mut y11[..t];
+                for b in 0..4 {
+                    let (m0, m1, m2, m3) = (q(b), q(4 + b), q(8 + b), q(12 + b));
+                    // Row sums of Aᵀ M for column b, added into the columns of Y they feed.
+                    let (w0, w1) = match b {
+                        0 => (1.0, 0.0),
+                        1 => (1.0, 1.0),
+                        2 => (1.0, -1.0),
+                        _ => (0.0, -1.0),
+                    };
+                    for i in 0..t {
+                        let s0 = m0[i] + m1[i] + m2[i];
+                        let s1 = m1[i] - m2[i] - m3[i];
+                        if b == 0 {
+                            y00[i] = s0;
+                            y01[i] = 0.0;
+                            y10[i] = s1;
+                            y11[i] = 0.0;
+                        } else {
+                            y00[i] += w0 * s0;
+                            y01[i] += w1 * s0;
+                            y10[i] += w0 * s1;
+                            y11[i] += w1 * s1;
+                        }
+                    }
+                }
+                for (bi, &(s, ty)) in block.iter().enumerate() {
+                    let rows = segments[s];
+                    let seg_rows = rows.end - rows.first;
+                    let start = start_value(conv, add, rows.sample, c0 + o);
+                    let out = &mut dst[offsets[s] + o * seg_rows * g.wo..][..seg_rows * g.wo];
+                    let tiles = bi * tiles_wide..(bi + 1) * tiles_wide;
+                    for (dy, (left, right)) in
+                        [(&*y00, &*y01), (&*y10, &*y11)].into_iter().enumerate()
+                    {
+                        let y = 2 * ty + dy;
+                        if y >= rows.end {
+                            continue;
+                        }
+                        let line = &mut out[(y - rows.first) * g.wo..][..g.wo];
+                        let (left, right) = (&left[tiles.clone()], &right[tiles.clone()]);
+                        for (pair, (&l, &r)) in line.chunks_mut(2).zip(left.iter().zip(right)) {
+                            pair[0] = start + l;
+                            if let Some(second) = pair.get_mut(1) {
+                                *second = start + r;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Writes the patches of `segments` into `col`, a `(Cin·k·k, columns)` matrix whose columns are
+/// the output pixels of the segments in order: col[(c, i, j), q] = x'[b, c, s·y + i − p, s·x + j − p]
+/// for the q-th pixel (y, x) of sample b, 0 outside the image.
+fn im2col(g: &Geometry, x: &[f32], segments: &[Rows], col: &mut [f32]) {
+    let columns: usize = segments.iter().map(|r| (r.end - r.first) * g.wo).sum();
+    if columns == 0 {
+        return;
+    }
+    let k = g.kernel;
+    let plane_len = g.h * g.w;
+    let (vh, vw) = ((g.h << g.up) as isize, (g.w << g.up) as isize);
+    let pad = g.padding as isize;
+    let contiguous = g.stride == 1 && g.up == 0;
+    for (r, out_row) in col.chunks_mut(columns).enumerate().take(g.patch_len()) {
+        let (c, i, j) = (r / (k * k), (r / k) % k, r % k);
+        let mut at = 0;
+        for seg in segments {
+            let plane = &x[(seg.sample * g.cin + c) * plane_len..][..plane_len];
+            for y in seg.first..seg.end {
+                let dst = &mut out_row[at..at + g.wo];
+                at += g.wo;
+                let iy = (y * g.stride + i) as isize - pad;
+                if iy < 0 || iy >= vh {
+                    dst.fill(0.0);
+                    continue;
+                }
+                let src = &plane[((iy as usize) >> g.up) * g.w..][..g.w];
+                if contiguous {
+                    // dst[x] = src[x + shift] where 0 ≤ x + shift < W.
+                    let shift = j as isize - pad;
+                    let lo = (-shift).clamp(0, g.wo as isize) as usize;
+                    let hi = (g.w as isize - shift).clamp(lo as isize, g.wo as isize) as usize;
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    let from = (lo as isize + shift) as usize;
+                    dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
+                } else {
+                    for (xo, d) in dst.iter_mut().enumerate() {
+                        let ix = (xo * g.stride + j) as isize - pad;
+                        *d = if ix < 0 || ix >= vw {
+                            0.0
+                        } else {
+                            src[(ix as usize) >> g.up]
+                        };
+                    }
+                }
+            }
+        }
+    }
+}

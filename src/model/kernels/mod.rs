@@ -1,0 +1,27 @@
+//! Our own CPU kernels for the digit UNet's forward pass, as candle custom operations: candle's
+//! CPU convolution and GroupNorm are several times slower than PyTorch's at these sizes (see the
+//! speed section of MODELS.md).
+//!
+//! - [`PreparedConv`]: 2-D convolution as matrix products (`gemm`) on Winograd-transformed
+//!   tiles (3×3, stride 1) or packed im2col patches (the rest), with the bias, the timestep
+//!   embedding, the residual and a ×2 nearest upsampling of the input fused in.
+//! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
+//!
+//! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
+//! the CPU only, without autograd; the layers in [`super::layers`] fall back to candle's own
+//! operations (the reference, tested against these kernels in `tests/kernels.rs`) for other
+//! devices, types, and for trainable weights. The only `unsafe` is the call into `gemm`, in
+//! `matmul.rs`, with the invariant it relies on written there.
+
+mod conv;
+mod matmul;
+mod norm;
+
+pub use conv::PreparedConv;
+pub use norm::PreparedGroupNorm;
+
+/// e^x as the kernels compute it (a vectorisable polynomial, within 2 ulp of `f32::exp` on
+/// [−87, 88]); public for tests.
+pub fn fast_exp(x: f32) -> f32 {
+    norm::exp(x)
+}

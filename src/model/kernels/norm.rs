@@ -1,0 +1,210 @@
+//! GroupNorm fused with an optional SiLU, as one candle custom operation on the CPU.
+//!
+//! For x of shape `(B, C, S…)` (S… the spatial sizes, n = their product), G groups of C/G channels:
+//! ```text
+//! μ[b,g]  = mean of x[b, c, s] over the c in group g and all s
+//! σ²[b,g] = mean of (x[b, c, s] − μ[b,g])²            (biased, as PyTorch and candle)
+//! y[b,c,s] = (x[b,c,s] − μ) / √(σ² + ε) · γ[c] + β[c]   = (x − μ)·a[c] + β[c],
+//!            a[c] = γ[c] / √(σ² + ε)
+//! out      = y, or SiLU(y) = y / (1 + e^(−y)) when fused
+//! ```
+//! One pass over a group's values (contiguous in memory: C/G·n of them) for μ, one for σ², one
+//! writing the output; groups run in parallel. `e^x` is a branch-free polynomial ([`exp`]) that
+//! the compiler vectorises, within 2 ulp of the library's.
+
+use std::sync::Arc;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+
+/// Below this many values, a norm runs on the calling thread (rayon's start-up costs more).
+const PARALLEL_MIN: usize = 1 << 14;
+
+/// A GroupNorm's parameters, copied out of their tensors once.
+#[derive(Clone, Debug)]
+pub struct PreparedGroupNorm {
+    groups: usize,
+    eps: f32,
+    /// γ, one per channel.
+    gamma: Arc<[f32]>,
+    /// β, one per channel.
+    beta: Arc<[f32]>,
+}
+
+impl PreparedGroupNorm {
+    /// Copies γ (`weight`) and β (`bias`), each of shape `(C,)`; fails unless `groups` divides C.
+    pub fn new(weight: &Tensor, bias: &Tensor, groups: usize, eps: f64) -> Result<Self> {
+        let gamma: Vec<f32> = weight.flatten_all()?.to_vec1()?;
+        let beta: Vec<f32> = bias.flatten_all()?.to_vec1()?;
+        if gamma.len() != beta.len() || groups == 0 || !gamma.len().is_multiple_of(groups) {
+            bail!(
+                "GroupNorm: {groups} groups, {} weights and {} biases do not fit",
+                gamma.len(),
+                beta.len()
+            );
+        }
+        Ok(Self {
+            groups,
+            eps: eps as f32,
+            gamma: gamma.into(),
+            beta: beta.into(),
+        })
+    }
+
+    /// Number of channels C.
+    pub fn channels(&self) -> usize {
+        self.gamma.len()
+    }
+
+    /// The norm (and SiLU when `silu`) of `x`, shape `(B, C, S…)`, f32 on the CPU; the result is
+    /// a new contiguous tensor without autograd history.
+    pub fn forward(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
+        let x = x.contiguous()?;
+        x.apply_op1_no_bwd(&NormOp { norm: self, silu })
+    }
+}
+
+/// The custom operation: [`PreparedGroupNorm`] applied to its one input.
+struct NormOp<'a> {
+    norm: &'a PreparedGroupNorm,
+    silu: bool,
+}
+
+impl CustomOp1 for NormOp<'_> {
+    fn name(&self) -> &'static str {
+        if self.silu {
+            "diffuscope-group-norm-silu"
+        } else {
+            "diffuscope-group-norm"
+        }
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(data) = storage else {
+            bail!("{}: f32 only, got {:?}", self.name(), storage.dtype());
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            bail!("{}: the input must be contiguous", self.name());
+        };
+        let dims = layout.dims();
+        if dims.len() < 3 || dims[1] != self.norm.channels() {
+            bail!(
+                "{}: expected (B, {}, …), got {dims:?}",
+                self.name(),
+                self.norm.channels()
+            );
+        }
+        let spatial: usize = dims[2..].iter().product();
+        let out = group_norm(self.norm, &data[start..end], spatial, self.silu);
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+}
+
+/// The kernel on plain slices: `x` holds `(B, C, n)` values, contiguous; returns the same shape.
+pub(super) fn group_norm(norm: &PreparedGroupNorm, x: &[f32], n: usize, silu: bool) -> Vec<f32> {
+    let per_group = norm.channels() / norm.groups;
+    let group_len = (per_group * n).max(1);
+    let mut out = vec![0f32; x.len()];
+    let one = |(index, (dst, src)): (usize, (&mut [f32], &[f32]))| {
+        let first_channel = (index % norm.groups) * per_group;
+        normalise_group(norm, first_channel, n, src, dst, silu);
+    };
+    if x.len() < PARALLEL_MIN {
+        out.chunks_mut(group_len)
+            .zip(x.chunks(group_len))
+            .enumerate()
+            .for_each(one);
+    } else {
+        out.par_chunks_mut(group_len)
+            .zip(x.par_chunks(group_len))
+            .with_min_len((PARALLEL_MIN / 4 / group_len).max(1))
+            .enumerate()
+            .for_each(one);
+    }
+    out
+}
+
+/// Lanes of the partial sums (a multiple of every SIMD width, so the loops vectorise).
+const LANES: usize = 16;
+
+/// Σ f(v) over `values`, in `LANES` partial f32 sums added up in f64.
+fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut acc = [0f32; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a += f(v);
+        }
+    }
+    let tail: f64 = rest.iter().map(|&v| f64::from(f(v))).sum();
+    acc.iter().map(|&a| f64::from(a)).sum::<f64>() + tail
+}
+
+/// Normalises one group: `src` and `dst` hold its channels `first_channel…` with `n` values
+/// each.
+fn normalise_group(
+    norm: &PreparedGroupNorm,
+    first_channel: usize,
+    n: usize,
+    src: &[f32],
+    dst: &mut [f32],
+    silu: bool,
+) {
+    let count = src.len().max(1) as f64;
+    let mean = (lane_sum(src, |v| v) / count) as f32;
+    let var = lane_sum(src, |v| (v - mean) * (v - mean)) / count;
+    let inv_std = (1.0 / (var + f64::from(norm.eps)).sqrt()) as f32;
+    for (c, (d, s)) in dst
+        .chunks_mut(n.max(1))
+        .zip(src.chunks(n.max(1)))
+        .enumerate()
+    {
+        let channel = first_channel + c;
+        let a = norm.gamma[channel] * inv_std;
+        let shift = norm.beta[channel];
+        if silu {
+            for (o, &v) in d.iter_mut().zip(s) {
+                *o = silu_of((v - mean) * a + shift);
+            }
+        } else {
+            for (o, &v) in d.iter_mut().zip(s) {
+                *o = (v - mean) * a + shift;
+            }
+        }
+    }
+}
+
+/// SiLU(y) = y / (1 + e^(−y)), with [`exp`].
+#[inline(always)]
+pub(super) fn silu_of(y: f32) -> f32 {
+    y / (1.0 + exp(-y))
+}
+
+/// e^x for f32 without branches (so loops over it vectorise): x is clamped to [−87, 88], split as
+/// x = k·ln2 + r with k = round(x/ln2) and |r| ≤ ln2/2, e^r from Cephes' degree-7 polynomial
+/// (`expf.c`), and 2^k put into the exponent bits. Relative error within 2 ulp on the clamped
+/// range (below −87 it returns e^−87 ≈ 1.6e−38 instead of smaller numbers or 0).
+#[inline(always)]
+pub(super) fn exp(x: f32) -> f32 {
+    // 1.5·2^23: adding it rounds to an integer and leaves that integer in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let er = p * r * r + r + 1.0;
+    // k is an integer in [−126, 127] here, stored in the low bits of `shifted`'s mantissa.
+    let k_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_k = f32::from_bits(k_bits.wrapping_add(127) << 23);
+    er * two_k
+}

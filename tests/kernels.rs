@@ -1,0 +1,384 @@
+//! Our CPU kernels (`diffuscope::model::kernels`) against the candle compositions they replace
+//! (`FastConv2d::forward_reference`, `FastGroupNorm::forward_reference`), on random inputs of odd
+//! shapes: 1×1 images, channel counts that are no multiple of the SIMD width, batch 1 and 64,
+//! stride 2, the fused ×2 upsampling, embedding and residual. Relative error (largest difference
+//! over the largest reference value) at most 1e-5.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Conv2d, Conv2dConfig, VarBuilder, VarMap};
+use diffuscope::model::kernels::fast_exp;
+use diffuscope::model::layers::{FastConv2d, FastGroupNorm};
+use diffuscope::model::{DigitUNet, NULL_CLASS, UNetConfig};
+
+const TOLERANCE: f32 = 1e-5;
+
+/// Reproducible values in [−scale, scale) + offset (xorshift; candle's CPU randn has no seed).
+fn values(len: usize, seed: u64, scale: f32, offset: f32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
+            (2.0 * unit - 1.0) * scale + offset
+        })
+        .collect()
+}
+
+fn tensor(dims: &[usize], seed: u64, scale: f32, offset: f32) -> Tensor {
+    let len = dims.iter().product();
+    Tensor::from_vec(values(len, seed, scale, offset), dims, &Device::Cpu).unwrap()
+}
+
+fn relative_error(ours: &Tensor, reference: &Tensor) -> f32 {
+    assert_eq!(ours.dims(), reference.dims());
+    let ours: Vec<f32> = ours.flatten_all().unwrap().to_vec1().unwrap();
+    let reference: Vec<f32> = reference.flatten_all().unwrap().to_vec1().unwrap();
+    let scale = reference.iter().fold(1e-20f32, |m, v| m.max(v.abs()));
+    let diff = ours
+        .iter()
+        .zip(&reference)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff.is_finite(), "non-finite difference");
+    diff / scale
+}
+
+struct ConvCase {
+    batch: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    upsample: bool,
+    add: bool,
+    residual: bool,
+}
+
+const fn case(
+    batch: usize,
+    cin: usize,
+    (h, w): (usize, usize),
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    (upsample, add, residual): (bool, bool, bool),
+) -> ConvCase {
+    ConvCase {
+        batch,
+        cin,
+        h,
+        w,
+        cout,
+        kernel,
+        stride,
+        upsample,
+        add,
+        residual,
+    }
+}
+
+const PLAIN: (bool, bool, bool) = (false, false, false);
+
+#[test]
+fn convolution_matches_candle() {
+    let cases = [
+        // The UNet's own layers at batch 1, 16 and 64.
+        case(1, 1, (28, 28), 16, 3, 1, PLAIN),
+        case(1, 48, (28, 28), 16, 3, 1, (false, true, false)),
+        case(16, 16, (28, 28), 16, 3, 1, (false, false, true)),
+        case(64, 16, (28, 28), 16, 3, 2, PLAIN),
+        case(64, 64, (7, 7), 64, 3, 1, (false, true, false)),
+        case(16, 32, (14, 14), 32, 3, 1, (true, false, false)),
+        case(1, 64, (7, 7), 64, 3, 1, (true, false, false)),
+        case(16, 96, (14, 14), 32, 1, 1, PLAIN),
+        case(1, 16, (28, 28), 1, 3, 1, PLAIN),
+        // Odd shapes.
+        case(1, 5, (1, 1), 7, 3, 1, (false, true, true)),
+        case(3, 13, (7, 7), 11, 3, 2, (false, true, true)),
+        case(2, 12, (14, 14), 20, 3, 2, PLAIN),
+        case(1, 24, (7, 9), 40, 3, 1, (true, true, true)),
+        case(5, 19, (5, 6), 9, 1, 1, (false, false, true)),
+        case(2, 32, (14, 14), 64, 3, 1, (false, true, true)),
+        case(17, 9, (3, 3), 5, 1, 2, PLAIN),
+        case(64, 3, (1, 1), 17, 3, 2, (false, true, true)),
+        case(2, 7, (9, 4), 33, 5, 1, (false, true, false)),
+    ];
+    for (seed, c) in cases.iter().enumerate() {
+        let seed = 1000 * seed as u64;
+        let bound = 1.0 / ((c.cin * c.kernel * c.kernel) as f32).sqrt();
+        let weight = tensor(&[c.cout, c.cin, c.kernel, c.kernel], seed + 1, bound, 0.0);
+        let bias = tensor(&[c.cout], seed + 2, 0.5, 0.0);
+        let cfg = Conv2dConfig {
+            padding: c.kernel / 2,
+            stride: c.stride,
+            ..Conv2dConfig::default()
+        };
+        let layer = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        assert!(layer.is_fast());
+        let x = tensor(&[c.batch, c.cin, c.h, c.w], seed + 3, 1.5, 0.2);
+        let up = if c.upsample { 2 } else { 1 };
+        let ho = (up * c.h + 2 * (c.kernel / 2) - c.kernel) / c.stride + 1;
+        let wo = (up * c.w + 2 * (c.kernel / 2) - c.kernel) / c.stride + 1;
+        let add = c
+            .add
+            .then(|| tensor(&[c.batch, c.cout], seed + 4, 2.0, 0.0));
+        let residual = c
+            .residual
+            .then(|| tensor(&[c.batch, c.cout, ho, wo], seed + 5, 1.0, -0.3));
+        let ours = layer
+            .forward_with(&x, c.upsample, add.as_ref(), residual.as_ref())
+            .unwrap();
+        let reference = layer
+            .forward_reference(&x, c.upsample, add.as_ref(), residual.as_ref())
+            .unwrap();
+        let error = relative_error(&ours, &reference);
+        assert!(
+            error <= TOLERANCE,
+            "case {seed}: batch {}, {}→{} channels, {}×{}, k{} s{} up {}: error {error:e}",
+            c.batch,
+            c.cin,
+            c.cout,
+            c.h,
+            c.w,
+            c.kernel,
+            c.stride,
+            c.upsample
+        );
+    }
+}
+
+#[test]
+fn convolution_takes_strided_inputs_and_refuses_wrong_shapes() {
+    let weight = tensor(&[6, 4, 3, 3], 1, 0.3, 0.0);
+    let layer = FastConv2d::new(Conv2d::new(
+        weight,
+        None,
+        Conv2dConfig {
+            padding: 1,
+            ..Conv2dConfig::default()
+        },
+    ))
+    .unwrap();
+    // A transposed (non-contiguous) input.
+    let x = tensor(&[2, 4, 9, 5], 2, 1.0, 0.0).transpose(2, 3).unwrap();
+    let ours = layer.forward(&x).unwrap();
+    let reference = layer.forward_reference(&x, false, None, None).unwrap();
+    assert!(relative_error(&ours, &reference) <= TOLERANCE);
+    assert!(layer.forward(&tensor(&[2, 5, 9, 5], 3, 1.0, 0.0)).is_err());
+    let bad_add = tensor(&[2, 5], 4, 1.0, 0.0);
+    assert!(layer.forward_with(&x, false, Some(&bad_add), None).is_err());
+}
+
+#[test]
+fn group_norm_matches_candle() {
+    // (batch, channels, h, w, groups)
+    let cases = [
+        (1, 16, 28, 28, 8),
+        (64, 48, 28, 28, 8),
+        (16, 96, 14, 14, 8),
+        (1, 12, 1, 1, 4),
+        (3, 10, 7, 7, 5),
+        (2, 64, 7, 7, 8),
+        (64, 7, 1, 1, 7),
+        (5, 9, 3, 5, 3),
+    ];
+    for (seed, &(b, c, h, w, groups)) in cases.iter().enumerate() {
+        let seed = 100 * seed as u64;
+        let weight = tensor(&[c], seed + 1, 0.5, 1.0);
+        let bias = tensor(&[c], seed + 2, 0.5, 0.0);
+        let norm = FastGroupNorm::new(weight, bias, groups).unwrap();
+        assert!(norm.is_fast());
+        let x = tensor(&[b, c, h, w], seed + 3, 3.0, 2.0);
+        for silu in [false, true] {
+            let ours = norm.forward(&x, silu).unwrap();
+            let reference = norm.forward_reference(&x, silu).unwrap();
+            let error = relative_error(&ours, &reference);
+            assert!(
+                error <= TOLERANCE,
+                "({b}, {c}, {h}, {w}), {groups} groups, silu {silu}: error {error:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fast_exp_is_within_a_few_ulp() {
+    let mut worst = 0f32;
+    let mut x = -87.0f32;
+    while x <= 88.0 {
+        let exact = f64::from(x).exp();
+        let error = ((f64::from(fast_exp(x)) - exact) / exact).abs() as f32;
+        worst = worst.max(error);
+        x += 0.001_37;
+    }
+    assert!(worst < 4.0 * f32::EPSILON, "worst relative error {worst:e}");
+    assert!(fast_exp(-1000.0) < 1e-37 && fast_exp(-1000.0) >= 0.0);
+    assert!(fast_exp(1000.0).is_finite());
+}
+
+#[test]
+fn trainable_weights_keep_candle_operations() {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let conv = candle_nn::conv2d(3, 4, 3, Conv2dConfig::default(), vb.pp("c")).unwrap();
+    assert!(!FastConv2d::new(conv).unwrap().is_fast());
+    let weight = vb.get((4,), "w").unwrap();
+    let bias = vb.get((4,), "b").unwrap();
+    assert!(!FastGroupNorm::new(weight, bias, 2).unwrap().is_fast());
+}
+
+/// The whole network: built from a `VarMap` it runs candle's operations only (trainable
+/// weights); from the same weights as plain tensors it runs our kernels.
+#[test]
+fn unet_with_kernels_matches_unet_without() {
+    let config = UNetConfig::default();
+    let varmap = VarMap::new();
+    let reference = DigitUNet::new(
+        &config,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let tensors: HashMap<String, Tensor> = varmap
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(name, var)| {
+            // Non-zero norm parameters, so that every term matters.
+            let t = var.as_tensor().detach();
+            let t = if name.contains("norm") {
+                let t = (t + tensor(var.dims(), name.len() as u64, 0.3, 0.0)).unwrap();
+                var.set(&t).unwrap();
+                t
+            } else {
+                t.copy().unwrap()
+            };
+            (name.clone(), t)
+        })
+        .collect();
+    let fast = DigitUNet::new(
+        &config,
+        VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    for batch in [1, 3] {
+        let x = tensor(&[batch, 1, 28, 28], batch as u64, 1.7, 0.0);
+        let t: Vec<f32> = (0..batch).map(|i| (1 + i * 397) as f32).collect();
+        let t = Tensor::from_vec(t, batch, &Device::Cpu).unwrap();
+        let y: Vec<u32> = (0..batch).map(|i| i as u32 % (NULL_CLASS + 1)).collect();
+        let y = Tensor::from_vec(y, batch, &Device::Cpu).unwrap();
+        let ours = fast.forward(&x, &t, &y).unwrap();
+        let theirs = reference.forward(&x, &t, &y).unwrap();
+        let error = relative_error(&ours, &theirs);
+        assert!(error <= TOLERANCE, "batch {batch}: error {error:e}");
+    }
+}
+
+/// Median time of `f` over `runs` runs after one warm-up, in milliseconds.
+fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+/// Single operations, candle's composition against our kernel (not a check: a measurement for
+/// MODELS.md). `cargo test --release --test kernels -- --ignored --nocapture op_timings`
+#[test]
+#[ignore = "a measurement, run by hand in a release build"]
+fn op_timings() {
+    println!("operation                                   candle ms   ours ms");
+    let conv_cases = [
+        ("conv 3×3 64→64, 16×28×28", 16, 64, 28, 64, 3, 1, false),
+        (
+            "conv 3×3 48→16, 16×28×28 (up.0 conv1)",
+            16,
+            48,
+            28,
+            16,
+            3,
+            1,
+            false,
+        ),
+        (
+            "conv 3×3 16→16, 16×28×28 (down.0)",
+            16,
+            16,
+            28,
+            16,
+            3,
+            1,
+            false,
+        ),
+        ("conv 3×3 64→64, 16×7×7 (mid)", 16, 64, 7, 64, 3, 1, false),
+        (
+            "upsample + conv 3×3 32→32, 16×14×14",
+            16,
+            32,
+            14,
+            32,
+            3,
+            1,
+            true,
+        ),
+        (
+            "conv 3×3 16→16 stride 2, 16×28×28",
+            16,
+            16,
+            28,
+            16,
+            3,
+            2,
+            false,
+        ),
+        ("conv 3×3 48→16, 1×28×28", 1, 48, 28, 16, 3, 1, false),
+        ("conv 3×3 64→64, 1×7×7", 1, 64, 7, 64, 3, 1, false),
+    ];
+    for (name, b, cin, hw, cout, k, stride, up) in conv_cases {
+        let weight = tensor(&[cout, cin, k, k], 1, 0.1, 0.0);
+        let bias = tensor(&[cout], 2, 0.1, 0.0);
+        let cfg = Conv2dConfig {
+            padding: k / 2,
+            stride,
+            ..Conv2dConfig::default()
+        };
+        let layer = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        let x = tensor(&[b, cin, hw, hw], 3, 1.0, 0.0);
+        let runs = if b == 1 { 200 } else { 30 };
+        let theirs = median_ms(runs, || {
+            layer.forward_reference(&x, up, None, None).unwrap();
+        });
+        let ours = median_ms(runs, || {
+            layer.forward_with(&x, up, None, None).unwrap();
+        });
+        println!("{name:<42} {theirs:>10.3} {ours:>9.3}");
+    }
+    for (name, b, c, hw) in [
+        ("GroupNorm(8) + SiLU, 16×64×28×28", 16, 64, 28),
+        ("GroupNorm(8) + SiLU, 16×48×28×28", 16, 48, 28),
+        ("GroupNorm(8) + SiLU, 1×48×28×28", 1, 48, 28),
+    ] {
+        let norm =
+            FastGroupNorm::new(tensor(&[c], 4, 0.5, 1.0), tensor(&[c], 5, 0.5, 0.0), 8).unwrap();
+        let x = tensor(&[b, c, hw, hw], 6, 2.0, 0.5);
+        let theirs = median_ms(30, || {
+            norm.forward_reference(&x, true).unwrap();
+        });
+        let ours = median_ms(30, || {
+            norm.forward(&x, true).unwrap();
+        });
+        println!("{name:<42} {theirs:>10.3} {ours:>9.3}");
+    }
+}
