@@ -91,15 +91,6 @@ impl Sampler for FlowHeun {
 mod tests {
     use super::*;
     use crate::diffusion::objectives::Objective;
-    use crate::diffusion::samplers::testing::run_oracle;
-
-    #[test]
-    fn an_oracle_model_lands_on_the_image() {
-        for steps in [1, 2, 5] {
-            let error = run_oracle(&mut FlowHeun::new(1000, steps), Objective::Flow);
-            assert!(error < 1e-5, "{steps} steps: {error}");
-        }
-    }
 
     #[test]
     fn every_step_but_the_last_asks_twice() {

@@ -383,3 +383,34 @@ pub(crate) mod testing {
             .fold(0.0, f32::max)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{linear_schedule, run_oracle};
+    use super::{SamplerKind, SamplerSpec, Spacing};
+    use crate::diffusion::objectives::Objective;
+
+    /// With a perfect model (x̂0 always the image), every sampler lands on the image, whatever its
+    /// spacing and number of steps.
+    #[test]
+    fn every_sampler_lands_on_the_image_with_a_perfect_model() {
+        let schedule = linear_schedule();
+        for kind in SamplerKind::ALL {
+            for objective in Objective::ALL.into_iter().filter(|&o| kind.supports(o)) {
+                for spacing in Spacing::ALL {
+                    for steps in [1, 6, 10] {
+                        let spec = SamplerSpec {
+                            spacing,
+                            ..SamplerSpec::new(kind, steps)
+                        };
+                        let error = run_oracle(&mut *spec.build(&schedule), objective);
+                        assert!(
+                            error < 1e-4,
+                            "{kind} {objective} {spacing} {steps} steps: off by {error}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
