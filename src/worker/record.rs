@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::frame::Frame;
 use super::protocol::RunSettings;
+use crate::i18n::Lang;
 use crate::sample::GridSpec;
 
 /// Everything recorded of one run.
@@ -56,21 +57,32 @@ impl RunRecord {
                 .map_or(0, |s| s.len() * size_of::<f32>())
     }
 
-    /// The one-line description used in captions and the status line:
+    /// The one-line description used in GIF captions (English, like every caption):
     /// "DDIM · 50 steps · w = 3 · seed 1".
     pub fn describe(&self) -> String {
+        self.describe_in(Lang::En)
+    }
+
+    /// [`Self::describe`] in `lang`, for the window ("DDIM · 50 步 · w = 3 · 种子 1").
+    pub fn describe_in(&self, lang: Lang) -> String {
         let settings = &self.settings;
+        let steps = self
+            .frames
+            .first()
+            .map_or(settings.sampler.steps, |f| f.steps);
         let mut text = format!(
-            "{} · {} steps",
+            "{} · {steps} {}",
             settings.sampler.kind.display_name(),
-            self.frames
-                .first()
-                .map_or(settings.sampler.steps, |f| f.steps)
+            lang.pick("steps", "步")
         );
         if settings.labels.iter().any(Option::is_some) {
             text.push_str(&format!(" · w = {}", settings.guidance));
         }
-        text.push_str(&format!(" · seed {}", settings.seed));
+        text.push_str(&format!(
+            " · {} {}",
+            lang.pick("seed", "种子"),
+            settings.seed
+        ));
         text
     }
 }

@@ -612,7 +612,11 @@ fn timeline_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             lang.pick("network calls:", "网络调用次数："),
             frame.network_calls
         ),
-        None => format!("{} · {}", lang.pick("finished", "完成"), record.describe()),
+        None => format!(
+            "{} · {}",
+            lang.pick("finished", "完成"),
+            record.describe_in(lang)
+        ),
     };
     ui.label(RichText::new(text).size(18.0).monospace());
 }
