@@ -7,8 +7,9 @@
     reason = "a golden test: a malformed reference file should fail loudly"
 )]
 
-use diffuscope::diffusion::ancestral::{ddpm_step, ddpm_timesteps, euler_step, flow_sigmas};
+use diffuscope::diffusion::ancestral::{Posterior, euler_step, flow_sigmas};
 use diffuscope::diffusion::objectives::{Coefficients, Objective};
+use diffuscope::diffusion::samplers::Spacing;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use serde_json::Value;
 
@@ -114,7 +115,7 @@ fn ddpm_chains_match_diffusers() {
         let train_steps = chain["train_steps"].as_u64().unwrap() as usize;
         let steps = chain["steps"].as_u64().unwrap() as usize;
         let schedule = linear(train_steps);
-        let timesteps = ddpm_timesteps(train_steps, steps);
+        let timesteps = Spacing::Trailing.timesteps(train_steps, steps);
         let expected: Vec<usize> = chain["t"]
             .as_array()
             .unwrap()
@@ -139,7 +140,8 @@ fn ddpm_chains_match_diffusers() {
                 &format!("{label} x̂0"),
                 max_error(&prediction.x0, &chain["x0_hat"][step]),
             ));
-            x = ddpm_step(&schedule, t, t_prev, &x, &prediction.x0, &noise[step]);
+            let posterior = Posterior::new(&schedule, t, t_prev);
+            x = posterior.sample(posterior.std, &x, &prediction.x0, Some(&noise[step]));
             worst = worst.max(check(
                 &format!("{label} x_prev"),
                 max_error(&x, &chain["x_prev"][step]),

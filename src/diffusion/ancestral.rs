@@ -5,25 +5,11 @@
 //! - **Euler** for flow-matching models: follow the predicted velocity u in a straight line,
 //!   x ← x + (σ_next − σ)·u, from σ = 1 (pure noise) to σ = 0.
 //!
-//! Each step is a small function of numbers; the loop that calls the network lives in `crate::sample`.
+//! Each step is a small function of numbers; the samplers in [`super::samplers`] use them, and the
+//! loop that calls the network lives in `crate::sample`.
 //! Timesteps use the program's convention: t ∈ 0..=T, and t = 0 is the clean image.
 
 use super::NoiseSchedule;
-
-/// The timesteps a DDPM run of `steps` steps visits, from T down, before it ends at t = 0.
-///
-/// With `steps = T` this is T, T−1, …, 1. With fewer steps the timesteps are spread evenly and
-/// always start at T, pure noise (diffusers' `timestep_spacing="trailing"`):
-/// t_k = round(T − k·T/steps) for k = 0..steps, rounding halves to even as NumPy does. `steps` is
-/// clamped to 1..=T. The step from the last of them goes to t = 0.
-pub fn ddpm_timesteps(train_steps: usize, steps: usize) -> Vec<usize> {
-    let train_steps = train_steps.max(1);
-    let steps = steps.clamp(1, train_steps);
-    let stride = train_steps as f64 / steps as f64;
-    (0..steps)
-        .map(|k| (train_steps as f64 - k as f64 * stride).round_ties_even() as usize)
-        .collect()
-}
 
 /// The posterior q(x_{t'} | x_t, x0) = N(c_x0·x0 + c_xt·x_t, std²), for an earlier timestep t' < t.
 ///
@@ -55,38 +41,23 @@ impl Posterior {
             std: ((1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * beta).sqrt(),
         }
     }
-}
 
-/// One DDPM ancestral step from `t` to `t_prev`: x_{t'} = c_x0·x̂0 + c_xt·x_t + std·z.
-///
-/// `x0_hat` is the model's guess of x0 at `t` (from [`super::objectives::Objective::predict`]) and `z`
-/// fresh N(0, 1) noise. The last step, to t' = 0, adds no noise (β̃ is 0 there): it returns the mean.
-pub fn ddpm_step(
-    schedule: &NoiseSchedule,
-    t: usize,
-    t_prev: usize,
-    x_t: &[f32],
-    x0_hat: &[f32],
-    z: &[f32],
-) -> Vec<f32> {
-    assert!(
-        x_t.len() == x0_hat.len() && x_t.len() == z.len(),
-        "lengths differ"
-    );
-    let Posterior {
-        x0_weight,
-        xt_weight,
-        std,
-    } = Posterior::new(schedule, t, t_prev);
-    let std = if t_prev == 0 { 0.0 } else { std };
-    x_t.iter()
-        .zip(x0_hat)
-        .zip(z)
-        .map(|((&x, &x0), &z)| {
-            let mean = x0_weight * f64::from(x0) + xt_weight * f64::from(x);
-            (mean + std * f64::from(z)) as f32
-        })
-        .collect()
+    /// One draw from the posterior: x_{t'} = c_x0·x̂0 + c_xt·x_t + `std`·z, where `x0_hat` is the
+    /// model's guess of x0 at t and `z` fresh N(0, 1) noise (none: the mean). `std` is the
+    /// sampler's choice ([`Self::std`] for DDPM's fixed-small variance).
+    pub fn sample(&self, std: f64, x_t: &[f32], x0_hat: &[f32], z: Option<&[f32]>) -> Vec<f32> {
+        assert_eq!(x_t.len(), x0_hat.len(), "lengths differ");
+        assert!(z.is_none_or(|z| z.len() == x_t.len()), "lengths differ");
+        x_t.iter()
+            .zip(x0_hat)
+            .enumerate()
+            .map(|(i, (&x, &x0))| {
+                let mean = self.x0_weight * f64::from(x0) + self.xt_weight * f64::from(x);
+                let noise = z.map_or(0.0, |z| std * f64::from(z[i]));
+                (mean + noise) as f32
+            })
+            .collect()
+    }
 }
 
 /// The noise levels of a flow-matching Euler run: σ_k = 1 − k/steps for k = 0..=steps, so 1 … 0
@@ -112,17 +83,6 @@ pub fn euler_step(x: &[f32], velocity: &[f32], sigma: f64, sigma_next: f64) -> V
 mod tests {
     use super::*;
     use crate::diffusion::{ScheduleConfig, ScheduleKind};
-
-    #[test]
-    fn timesteps_start_at_t_and_spread_evenly() {
-        assert_eq!(ddpm_timesteps(1000, 10)[..3], [1000, 900, 800]);
-        assert_eq!(ddpm_timesteps(1000, 10).last(), Some(&100));
-        assert_eq!(ddpm_timesteps(5, 5), [5, 4, 3, 2, 1]);
-        assert_eq!(ddpm_timesteps(5, 50), [5, 4, 3, 2, 1]);
-        // 1000/3 = 333.33…: NumPy gives 1000, 667, 333.
-        assert_eq!(ddpm_timesteps(1000, 3), [1000, 667, 333]);
-        assert_eq!(ddpm_timesteps(1000, 0), [1000]);
-    }
 
     #[test]
     fn a_single_step_posterior_is_the_textbook_one() {

@@ -20,6 +20,7 @@
 
 use super::{PathPoint, Sampler, SamplerSpec, Stage, guesses};
 use crate::diffusion::NoiseSchedule;
+use crate::diffusion::ancestral::Posterior;
 use crate::diffusion::objectives::Prediction;
 
 /// A DDIM run over the timesteps its spacing picks.
@@ -49,12 +50,9 @@ impl Ddim {
     }
 
     /// The standard deviation σ of the fresh noise of the step from `t` to `t_prev`.
+    /// η times the DDPM posterior's (fixed-small) standard deviation.
     fn noise_std(&self, t: usize, t_prev: usize) -> f64 {
-        let alpha_bar = self.schedule.alpha_bar(t);
-        let alpha_bar_prev = self.schedule.alpha_bar(t_prev);
-        let variance =
-            (1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * (1.0 - alpha_bar / alpha_bar_prev);
-        self.eta * variance.max(0.0).sqrt()
+        self.eta * Posterior::new(&self.schedule, t, t_prev).std
     }
 }
 

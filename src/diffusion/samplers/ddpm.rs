@@ -11,8 +11,9 @@ use crate::diffusion::NoiseSchedule;
 use crate::diffusion::ancestral::Posterior;
 use crate::diffusion::objectives::Prediction;
 
-/// The smallest variance diffusers lets a fixed-small step have.
-const MIN_VARIANCE: f64 = 1e-20;
+/// The smallest standard deviation diffusers lets a fixed-small step have (√ of its 1e-20 floor on
+/// the variance).
+const MIN_STD: f64 = 1e-10;
 
 /// A DDPM run over the timesteps its spacing picks.
 pub struct Ddpm {
@@ -41,15 +42,12 @@ impl Ddpm {
     }
 
     /// The standard deviation of the fresh noise of the step from `t` to `t_prev`.
-    fn noise_std(&self, t: usize, t_prev: usize) -> f64 {
-        let alpha_bar = self.schedule.alpha_bar(t);
-        let alpha_bar_prev = self.schedule.alpha_bar(t_prev);
-        let beta = 1.0 - alpha_bar / alpha_bar_prev;
+    fn noise_std(&self, posterior: &Posterior, t: usize, t_prev: usize) -> f64 {
         match self.variance {
-            DdpmVariance::FixedSmall => ((1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * beta)
-                .max(MIN_VARIANCE)
-                .sqrt(),
-            DdpmVariance::FixedLarge => beta.sqrt(),
+            DdpmVariance::FixedSmall => posterior.std.max(MIN_STD),
+            DdpmVariance::FixedLarge => {
+                (1.0 - self.schedule.alpha_bar(t) / self.schedule.alpha_bar(t_prev)).sqrt()
+            }
         }
     }
 }
@@ -82,22 +80,7 @@ impl Sampler for Ddpm {
             &prediction.x0
         };
         let posterior = Posterior::new(&self.schedule, t, t_prev);
-        let std = noise.map_or(0.0, |_| self.noise_std(t, t_prev));
-        let zeros;
-        let z = if let Some(z) = noise {
-            z
-        } else {
-            zeros = vec![0.0; x.len()];
-            &zeros
-        };
-        assert!(x.len() == x0.len() && x.len() == z.len(), "lengths differ");
-        x.iter()
-            .zip(x0)
-            .zip(z)
-            .map(|((&x, &x0), &z)| {
-                let mean = posterior.x0_weight * f64::from(x0) + posterior.xt_weight * f64::from(x);
-                (mean + std * f64::from(z)) as f32
-            })
-            .collect()
+        let std = self.noise_std(&posterior, t, t_prev);
+        posterior.sample(std, x, x0, noise)
     }
 }
