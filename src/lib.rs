@@ -12,6 +12,7 @@ pub mod export;
 pub mod i18n;
 pub mod model;
 pub mod process;
+pub mod render;
 pub mod sample;
 pub mod train;
 pub mod ui;

@@ -3,6 +3,7 @@
 
     python3 training/bench_reference.py [--model assets/models/digits-eps.safetensors] [--threads 2]
     target/release/diffuscope bench model --json | python3 training/bench_reference.py --ours -
+    python3 training/bench_reference.py --device cuda --ddpm --ours gpu.json   # on an NVIDIA GPU
 
 Forward pass of DigitUNet at batch 1, 16 and 64 (median of repeated runs after warm-up, inputs made
 the same way as the Rust bench), and DigitClassifier at batch 64 if the shipped classifier exists.
@@ -13,6 +14,10 @@ With --ours (a file, or - for standard input, holding the JSON that `diffuscope 
 prints) the weights are those of the model the Rust bench measured, and a ratio column says how
 many times slower candle is (candle ms / PyTorch ms). Without a model, random weights of the
 default sizes are used (the time does not depend on the values).
+With --device cuda every timed call ends with torch.cuda.synchronize(); --ddpm adds the wall time
+of a DDPM-1000 run of 16 unguided digits (the network plus the posterior update, all on the device,
+the same loop as `diffuscope bench sample`'s first row) and, on CUDA, the forward pass at batch 16
+replayed as a CUDA graph.
 A maintainer's tool: the program never needs Python.
 """
 import argparse
@@ -79,12 +84,20 @@ def check_flop_count(model, config):
     assert counter.get_total_flops() == 2 * CLASSIFIER_MACS, "classifier FLOP count disagrees"
 
 
+DEVICE = torch.device("cpu")
+
+
+def synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def unet_inputs(batch):
     """The same construction as the Rust bench: noise, t spread over 1..1000, classes 0..10 cycling."""
     x = torch.randn(batch, 1, 28, 28)
     t = torch.tensor([1 + (i * 997) % 1000 for i in range(batch)], dtype=torch.float32)
     y = torch.tensor([i % (NULL_CLASS + 1) for i in range(batch)], dtype=torch.int64)
-    return x, t, y
+    return x.to(DEVICE), t.to(DEVICE), y.to(DEVICE)
 
 
 def load_unet(path):
@@ -99,18 +112,62 @@ def load_unet(path):
 
 
 def measure(f):
-    with torch.inference_mode():
-        f()
+    def timed():
         start = time.perf_counter()
         f()
-        one = max(time.perf_counter() - start, 1e-6)
+        synchronize()
+        return time.perf_counter() - start
+
+    with torch.inference_mode():
+        f()
+        synchronize()
+        one = max(timed(), 1e-6)
         runs = int(min(200, max(5, ROW_BUDGET_SECS / one)))
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - start)
+        times = [timed() for _ in range(runs)]
     return statistics.median(times), runs
+
+
+def ddpm_1000(model, digits=16, steps=1000):
+    """Wall time of DDPM with every one of the 1000 timesteps (linear β 1e-4..0.02, fixed-small
+    variance, x̂0 clipped to [−1, 1]), `digits` unguided images, everything on DEVICE."""
+    betas = torch.linspace(1e-4, 0.02, steps, dtype=torch.float64)
+    alphas = 1 - betas
+    bars = torch.cumprod(alphas, 0)
+    bars_prev = torch.cat([torch.ones(1, dtype=torch.float64), bars[:-1]])
+    gen = torch.Generator(device=DEVICE).manual_seed(1)
+    null = torch.full((digits,), NULL_CLASS, dtype=torch.int64, device=DEVICE)
+    with torch.inference_mode():
+        synchronize()
+        start = time.perf_counter()
+        x = torch.randn(digits, 1, 28, 28, generator=gen, device=DEVICE)
+        for t in reversed(range(steps)):
+            a, b, b_prev = alphas[t].item(), bars[t].item(), bars_prev[t].item()
+            tt = torch.full((digits,), float(t), device=DEVICE)
+            eps = model(x, tt, null)
+            x0 = ((x - (1 - b) ** 0.5 * eps) / b**0.5).clamp(-1, 1)
+            mean = (b_prev**0.5 * (1 - a) / (1 - b)) * x0 + (a**0.5 * (1 - b_prev) / (1 - b)) * x
+            if t > 0:
+                var = (1 - b_prev) / (1 - b) * (1 - a)
+                mean = mean + var**0.5 * torch.randn(x.shape, generator=gen, device=DEVICE)
+            x = mean
+        x.cpu()
+        return time.perf_counter() - start
+
+
+def cuda_graph_forward(model, batch=16):
+    """Median time of the forward pass at `batch` replayed as one CUDA graph."""
+    x, t, y = unet_inputs(batch)
+    with torch.inference_mode():
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(3):
+                model(x, t, y)
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            model(x, t, y)
+    return measure(graph.replay)
 
 
 def main():
@@ -118,7 +175,11 @@ def main():
     parser.add_argument("--model", help="a .safetensors diffusion checkpoint (default: from --ours, else random)")
     parser.add_argument("--ours", help="JSON from `diffuscope bench model --json` (a file, or - for stdin)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--ddpm", action="store_true", help="also time DDPM-1000 on 16 digits")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -130,13 +191,15 @@ def main():
     model = load_unet(model_path)
     config = model.config
     check_flop_count(model, config)
+    model = model.to(DEVICE)
     flops = 2 * unet_macs(config)
     params = sum(p.numel() for p in model.parameters())
     print(
         f"PyTorch {torch.__version__} reference — DigitUNet {config['channels']} "
         f"({model_path or 'random weights'}), {params:,} parameters, {flops / 1e9:.3f} GFLOP per 28×28 image"
     )
-    print(f"CPU, torch.set_num_threads({args.threads}); median of repeated runs after warm-up")
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "CPU"
+    print(f"{where}, torch.set_num_threads({args.threads}); median of repeated runs after warm-up")
     if ours:
         print(f"candle figures from the Rust bench: {ours.get('threads')} threads, device {ours.get('device')}")
     print()
@@ -152,7 +215,8 @@ def main():
     if classifier_path.exists():
         classifier = DigitClassifier().eval()
         classifier.load_state_dict(load_file(str(classifier_path)))
-        x = torch.rand(64, 1, 28, 28) * 2 - 1
+        classifier = classifier.to(DEVICE)
+        x = (torch.rand(64, 1, 28, 28) * 2 - 1).to(DEVICE)
         rows.append(("classifier", 64, 2 * CLASSIFIER_MACS * 64, *measure(lambda: classifier(x))))
 
     for network, batch, row_flops, median, runs in rows:
@@ -165,6 +229,11 @@ def main():
         if mine:
             line += f" {mine['median_ms']:>11.3f} {mine['median_ms'] / ms:>14.2f}×"
         print(line)
+    if DEVICE.type == "cuda":
+        median, runs = cuda_graph_forward(model)
+        print(f"unet, batch 16, replayed as a CUDA graph: {median * 1e3:.3f} ms (median of {runs})")
+    if args.ddpm:
+        print(f"DDPM-1000, 16 unguided digits: {ddpm_1000(model):.2f} s wall")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::model::{
-    CheckpointError, DigitClassifier, DigitUNet, NULL_CLASS, UNetConfig, load_classifier,
-    load_diffusion_model, resolve_model, shipped_model_path,
+    CheckpointError, DevicePreference, DigitClassifier, DigitUNet, NULL_CLASS, UNetConfig,
+    device_for, finish_queued_work, load_classifier, load_diffusion_model, resolve_model,
+    shipped_model_path,
 };
 
 /// The batch sizes measured.
@@ -62,11 +63,17 @@ pub struct ModelBench {
     pub timings: Vec<ModelTiming>,
 }
 
-/// Measures the model named by `name_or_path` (a shipped name such as `digits-eps` or a file) on
-/// the CPU, or the default architecture with random weights when `name_or_path` is `None`, and
-/// prints the table (or, with `json`, one JSON object) on standard output.
-pub fn model(name_or_path: Option<&str>, json: bool) -> Result<ModelBench, CheckpointError> {
-    let device = Device::Cpu;
+/// Measures the model named by `name_or_path` (a shipped name such as `digits-eps` or a file), or
+/// the default architecture with random weights when `name_or_path` is `None`, on the device
+/// `preference` picks, and prints the table (or, with `json`, one JSON object) on standard output.
+///
+/// On a GPU every timed forward pass ends by waiting for the GPU to finish it.
+pub fn model(
+    name_or_path: Option<&str>,
+    json: bool,
+    preference: DevicePreference,
+) -> Result<ModelBench, CheckpointError> {
+    let (device, reason) = device_for(preference);
     let (path, net) = match name_or_path {
         Some(name) => {
             let path = resolve_model(name)?;
@@ -88,7 +95,7 @@ pub fn model(name_or_path: Option<&str>, json: bool) -> Result<ModelBench, Check
             2.0 * config.forward_macs(28, 28) as f64 / 1e9,
         );
         println!(
-            "CPU, {threads} threads (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
+            "{reason}; CPU threads {threads} (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
             std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".to_owned())
         );
         println!("network     batch   median ms   ms/image    images/s   GFLOP/s   runs");
@@ -98,7 +105,8 @@ pub fn model(name_or_path: Option<&str>, json: bool) -> Result<ModelBench, Check
     for batch in BATCHES {
         let (x, t, y) = unet_inputs(batch, &device)?;
         let timing = measure("unet", batch, flops_per_image * batch as u64, || {
-            net.forward(&x, &t, &y).map(drop)
+            net.forward(&x, &t, &y)?;
+            finish_queued_work(&device)
         })
         .map_err(|e| build_error(path.as_deref(), &e))?;
         if !json {
@@ -119,7 +127,11 @@ pub fn model(name_or_path: Option<&str>, json: bool) -> Result<ModelBench, Check
         model: path,
         config,
         threads,
-        device: "cpu".to_owned(),
+        device: if device.is_cpu() {
+            "cpu".to_owned()
+        } else {
+            reason
+        },
         timings,
     };
     if json {
@@ -150,9 +162,9 @@ impl ModelBench {
             |p| json_string(&p.display().to_string()),
         );
         format!(
-            r#"{{"tool": "diffuscope", "model": {model}, "architecture": {}, "device": "{}", "threads": {}, "rows": [{}]}}"#,
+            r#"{{"tool": "diffuscope", "model": {model}, "architecture": {}, "device": {}, "threads": {}, "rows": [{}]}}"#,
             self.config.to_json(),
-            self.device,
+            json_string(&self.device),
             self.threads,
             rows.join(", ")
         )
@@ -251,7 +263,8 @@ fn classifier_timing(
         28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 7 * 7 * 64 * 64 * 9 + 3136 * 128 + 128 * 10;
     let x = Tensor::rand(-1f32, 1., (batch, 1, 28, 28), device)?;
     measure("classifier", batch, 2 * macs * batch as u64, || {
-        classifier.forward(&x).map(drop)
+        classifier.forward(&x)?;
+        finish_queued_work(device)
     })
 }
 

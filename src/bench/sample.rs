@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use crate::diffusion::objectives::Prediction;
 use crate::diffusion::samplers::{PathPoint, SamplerKind, SamplerSpec};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
-use crate::model::{CheckpointError, choose_device, load_diffusion_model, resolve_model};
+use crate::model::{
+    CheckpointError, DevicePreference, device_for, load_diffusion_model, resolve_model,
+};
 use crate::sample::network::model_schedule;
 use crate::sample::{GuidanceParts, SampleSettings, StepFrame, sample};
 use crate::worker::{Frame, RunRecord, RunSettings};
@@ -90,8 +92,11 @@ pub fn recorded_run_memory() -> (usize, Option<usize>) {
 }
 
 /// Runs and prints the table; `quick` runs only the short samplers (for tests and smoke checks).
-pub fn sample_bench(quick: bool) -> Result<Vec<SampleTiming>, CheckpointError> {
-    let (device, reason) = choose_device();
+pub fn sample_bench(
+    quick: bool,
+    preference: DevicePreference,
+) -> Result<Vec<SampleTiming>, CheckpointError> {
+    let (device, reason) = device_for(preference);
     println!("diffuscope bench sample — {DIGITS} digits per run; {reason}");
     println!(
         "model threads: {} (RAYON_NUM_THREADS={})\n",

@@ -12,6 +12,7 @@ pub use self::sample::SampleArgs;
 pub use self::train::TrainArgs;
 use crate::diffusion::ScheduleKind;
 use crate::i18n::Lang;
+use crate::model::DevicePreference;
 
 /// Diffuscope shows how diffusion models turn noise into pictures, one step at a time.
 /// Run without a subcommand to open the window.
@@ -83,13 +84,39 @@ pub enum BenchCommand {
         /// Print the figures as JSON (for training/bench_reference.py).
         #[arg(long)]
         json: bool,
+        /// Where the network runs.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
     },
     /// Whole sampling runs of 16 digits: DDPM-1000, DDIM-50, Euler-20 (flow), DPM-Solver++-20, Heun-20.
     Sample {
         /// Only the runs of at most 50 steps.
         #[arg(long)]
         quick: bool,
+        /// Where the network runs.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
     },
+}
+
+/// Where the networks run, as named on the command line.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum DeviceArg {
+    /// A GPU when the program was built for one (`--features cuda` or `metal`) and it works, else
+    /// the CPU.
+    #[default]
+    Auto,
+    /// The CPU, even where a GPU would work.
+    Cpu,
+}
+
+impl From<DeviceArg> for DevicePreference {
+    fn from(arg: DeviceArg) -> Self {
+        match arg {
+            DeviceArg::Auto => Self::Auto,
+            DeviceArg::Cpu => Self::Cpu,
+        }
+    }
 }
 
 /// Noise schedule shapes as named on the command line.
@@ -167,13 +194,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
             crate::bench::forward();
             Ok(())
         }
-        Some(Command::Bench(BenchCommand::Model { model, json })) => {
-            crate::bench::model::model(model.as_deref(), json)
-                .map(|_| ())
-                .map_err(|e| e.sentence(Lang::En))
-        }
-        Some(Command::Bench(BenchCommand::Sample { quick })) => {
-            crate::bench::sample::sample_bench(quick)
+        Some(Command::Bench(BenchCommand::Model {
+            model,
+            json,
+            device,
+        })) => crate::bench::model::model(model.as_deref(), json, device.into())
+            .map(|_| ())
+            .map_err(|e| e.sentence(Lang::En)),
+        Some(Command::Bench(BenchCommand::Sample { quick, device })) => {
+            crate::bench::sample::sample_bench(quick, device.into())
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
         }

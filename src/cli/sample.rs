@@ -15,7 +15,7 @@ use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::reverse::{GifSubject, ReverseFrames, reverse_frames};
 use crate::export::{ExportError, GifSettings, write_gif, write_png};
 use crate::i18n::Lang;
-use crate::model::{choose_device, load_classifier, load_diffusion_model, resolve_model};
+use crate::model::{device_for, load_classifier, load_diffusion_model, resolve_model};
 use crate::sample::grid::tile;
 use crate::sample::network::{judge, model_schedule};
 use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
@@ -56,6 +56,9 @@ pub struct SampleArgs {
     /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 otherwise.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub steps: Option<u16>,
+    /// Where the network runs: auto (a GPU when built for one and it works) or cpu.
+    #[arg(long, value_enum, default_value_t = super::DeviceArg::Auto)]
+    pub device: super::DeviceArg,
     /// Where to write the finished grid as a PNG.
     #[arg(long)]
     pub png: Option<PathBuf>,
@@ -144,7 +147,7 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         }
     }
 
-    let (device, reason) = choose_device();
+    let (device, reason) = device_for(args.device.into());
     eprintln!("{} {reason}", lang.pick("Device:", "设备："));
     let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
     let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;

@@ -12,6 +12,30 @@ pub fn choose_device() -> (Device, String) {
     gpu_or_cpu()
 }
 
+/// Where the user asked the networks to run (`--device` on the command line).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DevicePreference {
+    /// A GPU when built for one and it works, else the CPU ([`choose_device`]).
+    #[default]
+    Auto,
+    /// The CPU, even where a GPU would work (for comparisons).
+    Cpu,
+}
+
+/// The device for `preference`, with the reason in words (see [`choose_device`]).
+pub fn device_for(preference: DevicePreference) -> (Device, String) {
+    match preference {
+        DevicePreference::Auto => choose_device(),
+        DevicePreference::Cpu => (Device::Cpu, "CPU (asked for with --device cpu)".to_owned()),
+    }
+}
+
+/// Waits until the device has finished all work queued so far (a no-op on the CPU), so that wall
+/// times of GPU work measure the work and not only its launch.
+pub fn finish_queued_work(device: &Device) -> candle_core::Result<()> {
+    device.synchronize()
+}
+
 #[cfg(feature = "cuda")]
 fn gpu_or_cpu() -> (Device, String) {
     match try_gpu(|| Device::new_cuda(0)) {

@@ -28,5 +28,5 @@ pub use checkpoint::{
 };
 pub use classifier::DigitClassifier;
 pub use config::{NULL_CLASS, UNetConfig};
-pub use device::choose_device;
+pub use device::{DevicePreference, choose_device, device_for, finish_queued_work};
 pub use unet::DigitUNet;

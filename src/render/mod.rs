@@ -1,0 +1,208 @@
+//! Drawing the views on the GPU with the WGSL shaders in `shaders/`, through the same wgpu device
+//! eframe renders the window with (egui-wgpu paint callbacks).
+//!
+//! - [`forward`]: x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε computed per displayed pixel from two textures
+//!   uploaded once, so scrubbing t costs two numbers per frame.
+//! - [`signed`]: signed values (ε̂, guidance differences) through the diverging colour map.
+//! - [`offscreen`]: a headless device and render-to-bytes, for tests and `diffuscope bench render`.
+//!
+//! The CPU paths (`diffusion::forward`, `sample::colormap`) stay the reference and serve exports;
+//! `tests/render.rs` renders each shader off-screen and compares it with them. Where the window
+//! has no wgpu device, or a pipeline cannot be built on it, the views use CPU textures and say so
+//! once ([`GpuViews`]).
+
+pub mod forward;
+pub mod offscreen;
+pub mod signed;
+
+use std::sync::Arc;
+
+/// The WGSL sources, by file name (each is validated by `tests/render.rs`).
+pub const SHADERS: [(&str, &str); 2] = [
+    ("forward.wgsl", include_str!("../../shaders/forward.wgsl")),
+    ("signed.wgsl", include_str!("../../shaders/signed.wgsl")),
+];
+
+/// Whether the views draw with shaders or with CPU-made textures, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GpuViews {
+    /// The pipelines are in egui-wgpu's callback resources.
+    Shaders {
+        /// The adapter, in words ("NVIDIA GeForce RTX 3060 (Vulkan)").
+        adapter: String,
+    },
+    /// The views upload CPU-computed pictures; the reason, in English, for the log and About.
+    CpuTextures(String),
+}
+
+impl GpuViews {
+    /// Builds the pipelines on eframe's wgpu device and stores them in its callback resources,
+    /// or says why the views will use CPU textures.
+    pub fn install(render_state: Option<&egui_wgpu::RenderState>) -> Self {
+        let Some(state) = render_state else {
+            return Self::CpuTextures(
+                "the window has no wgpu device; pictures are computed on the CPU".to_owned(),
+            );
+        };
+        let format = state.target_format;
+        let built = checked(&state.device, || {
+            (
+                forward::ForwardPipeline::new(&state.device, format),
+                signed::SignedPipeline::new(&state.device, format),
+            )
+        });
+        match built {
+            Ok((forward, signed)) => {
+                let mut renderer = state.renderer.write();
+                let resources = &mut renderer.callback_resources;
+                resources.insert(forward::ForwardResources::new(forward));
+                resources.insert(signed::SignedResources::new(signed));
+                let info = state.adapter.get_info();
+                Self::Shaders {
+                    adapter: format!("{} ({:?})", info.name, info.backend),
+                }
+            }
+            Err(why) => Self::CpuTextures(format!(
+                "the shaders could not be built on this GPU ({why}); pictures are computed on the CPU"
+            )),
+        }
+    }
+
+    /// Whether the views draw with shaders.
+    pub fn shaders(&self) -> bool {
+        matches!(self, Self::Shaders { .. })
+    }
+
+    /// One line for the log and the About box.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Shaders { adapter } => format!("views drawn by WGSL shaders on {adapter}"),
+            Self::CpuTextures(why) => why.clone(),
+        }
+    }
+}
+
+/// Runs `build` inside a validation error scope: wgpu reports a bad shader or pipeline there
+/// instead of through its uncaptured-error handler (which panics).
+pub fn checked<T>(device: &wgpu::Device, build: impl FnOnce() -> T) -> Result<T, String> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let value = build();
+    match pollster::block_on(scope.pop()) {
+        None => Ok(value),
+        Some(error) => Err(error.to_string()),
+    }
+}
+
+/// Whether a render target of `format` stores linear light, so shaders must encode sRGB grey
+/// values themselves (egui's images are sRGB-encoded bytes).
+pub fn needs_srgb_encoding(format: wgpu::TextureFormat) -> bool {
+    format.is_srgb()
+}
+
+/// Shared, immutable input of a paint callback (so a frame's callback is a cheap `Arc` clone).
+pub type Shared<T> = Arc<T>;
+
+/// The vertex and fragment states common to both pipelines: a full-viewport triangle from the
+/// vertex index and one colour target without blending.
+fn fullscreen_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    shader: &wgpu::ShaderModule,
+    layout: &wgpu::BindGroupLayout,
+    format: wgpu::TextureFormat,
+) -> wgpu::RenderPipeline {
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(&pipeline_layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some("vs_main"),
+            compilation_options: wgpu::PipelineCompilationOptions::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some("fs_main"),
+            compilation_options: wgpu::PipelineCompilationOptions::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend: None,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+/// A uniform buffer of `size` bytes that the queue rewrites.
+fn uniform_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// A sampled 2-D texture of `format` filled with `bytes` (rows of `width` texels, tightly packed).
+fn texture_with(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    label: &str,
+    (width, height): (u32, u32),
+    format: wgpu::TextureFormat,
+    bytes: &[u8],
+) -> wgpu::Texture {
+    let size = wgpu::Extent3d {
+        width,
+        height,
+        depth_or_array_layers: 1,
+    };
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size,
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    let bytes_per_texel = format.block_copy_size(None).unwrap_or(4);
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture: &texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        bytes,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width * bytes_per_texel),
+            rows_per_image: Some(height),
+        },
+        size,
+    );
+    texture
+}
+
+/// Checks that a picture of `width × height` fits the device's largest 2-D texture.
+fn check_size(device: &wgpu::Device, width: usize, height: usize) -> Result<(u32, u32), String> {
+    let limit = device.limits().max_texture_dimension_2d;
+    match (u32::try_from(width), u32::try_from(height)) {
+        (Ok(w), Ok(h)) if w > 0 && h > 0 && w <= limit && h <= limit => Ok((w, h)),
+        _ => Err(format!(
+            "a picture of {width} × {height} pixels is larger than this GPU's textures ({limit} × {limit})"
+        )),
+    }
+}
