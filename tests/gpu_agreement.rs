@@ -5,6 +5,10 @@
 //! Where no GPU is usable (a build without `cuda`/`metal`, or no working device) the test prints
 //! why and passes: CI has no GPU. To run it on a GPU machine, build it with
 //! `scripts/build-cuda.sh -- --tests` and run the `gpu_agreement-*` binary with `--nocapture`.
+#![expect(
+    clippy::expect_used,
+    reason = "tests: a failure should stop the test loudly"
+)]
 
 use std::ops::ControlFlow;
 

@@ -2,6 +2,7 @@
 //! Each figure is the median of repeated runs after one warm-up run.
 
 pub mod model;
+pub mod render;
 pub mod sample;
 
 use std::time::{Duration, Instant};

@@ -88,6 +88,8 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
         device: DeviceArg,
     },
+    /// One scrub frame of the Forward view on a 12-megapixel photo: WGSL shader against the CPU.
+    Render,
     /// Whole sampling runs of 16 digits: DDPM-1000, DDIM-50, Euler-20 (flow), DPM-Solver++-20, Heun-20.
     Sample {
         /// Only the runs of at most 50 steps.
@@ -201,6 +203,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
         })) => crate::bench::model::model(model.as_deref(), json, device.into())
             .map(|_| ())
             .map_err(|e| e.sentence(Lang::En)),
+        Some(Command::Bench(BenchCommand::Render)) => {
+            crate::bench::render::render_bench().map(drop)
+        }
         Some(Command::Bench(BenchCommand::Sample { quick, device })) => {
             crate::bench::sample::sample_bench(quick, device.into())
                 .map(|_| ())

@@ -17,6 +17,8 @@ pub mod signed;
 
 use std::sync::Arc;
 
+use crate::i18n::Lang;
+
 /// The WGSL sources, by file name (each is validated by `tests/render.rs`).
 pub const SHADERS: [(&str, &str); 2] = [
     ("forward.wgsl", include_str!("../../shaders/forward.wgsl")),
@@ -30,9 +32,12 @@ pub enum GpuViews {
     Shaders {
         /// The adapter, in words ("NVIDIA GeForce RTX 3060 (Vulkan)").
         adapter: String,
+        /// The largest side of a 2-D texture on this device, in pixels.
+        max_texture_side: usize,
     },
-    /// The views upload CPU-computed pictures; the reason, in English, for the log and About.
-    CpuTextures(String),
+    /// The views upload CPU-computed pictures: the window has no wgpu device (`None`), or the
+    /// pipelines could not be built on it (the error, in English).
+    CpuTextures(Option<String>),
 }
 
 impl GpuViews {
@@ -40,9 +45,7 @@ impl GpuViews {
     /// or says why the views will use CPU textures.
     pub fn install(render_state: Option<&egui_wgpu::RenderState>) -> Self {
         let Some(state) = render_state else {
-            return Self::CpuTextures(
-                "the window has no wgpu device; pictures are computed on the CPU".to_owned(),
-            );
+            return Self::CpuTextures(None);
         };
         let format = state.target_format;
         let built = checked(&state.device, || {
@@ -60,24 +63,49 @@ impl GpuViews {
                 let info = state.adapter.get_info();
                 Self::Shaders {
                     adapter: format!("{} ({:?})", info.name, info.backend),
+                    max_texture_side: state.device.limits().max_texture_dimension_2d as usize,
                 }
             }
-            Err(why) => Self::CpuTextures(format!(
-                "the shaders could not be built on this GPU ({why}); pictures are computed on the CPU"
-            )),
+            Err(why) => Self::CpuTextures(Some(why)),
         }
     }
 
-    /// Whether the views draw with shaders.
-    pub fn shaders(&self) -> bool {
-        matches!(self, Self::Shaders { .. })
+    /// The largest picture side the shaders can draw, or `None` where the views use CPU textures.
+    pub fn texture_limit(&self) -> Option<usize> {
+        match self {
+            Self::Shaders {
+                max_texture_side, ..
+            } => Some(*max_texture_side),
+            Self::CpuTextures(_) => None,
+        }
     }
 
-    /// One line for the log and the About box.
+    /// One line for the log.
     pub fn describe(&self) -> String {
-        match self {
-            Self::Shaders { adapter } => format!("views drawn by WGSL shaders on {adapter}"),
-            Self::CpuTextures(why) => why.clone(),
+        self.describe_in(Lang::En)
+    }
+
+    /// One sentence for the About box and the banner, in `lang`.
+    pub fn describe_in(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Self::Shaders { adapter, .. }, Lang::En) => {
+                format!("Pictures are drawn by WGSL shaders on {adapter}.")
+            }
+            (Self::Shaders { adapter, .. }, Lang::Zh) => {
+                format!("图像由 WGSL 着色器在 {adapter} 上绘制。")
+            }
+            (Self::CpuTextures(None), Lang::En) => {
+                "Pictures are computed on the CPU (the window has no wgpu device).".to_owned()
+            }
+            (Self::CpuTextures(None), Lang::Zh) => {
+                "图像由 CPU 计算（窗口没有 wgpu 设备）。".to_owned()
+            }
+            (Self::CpuTextures(Some(why)), Lang::En) => format!(
+                "The shaders could not be built on this GPU ({why}); pictures are computed on the CPU."
+            ),
+            (Self::CpuTextures(Some(why)), Lang::Zh) => {
+                format!("无法在此 GPU 上构建着色器（{why}），图像改由 CPU 计算。")
+            }
         }
     }
 }

@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::ForwardSettings;
+use super::message::Message;
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::timing::FrameTimes;
 use crate::i18n::{Lang, Text};
+use crate::render::GpuViews;
 use crate::worker::{CandleLoader, ModelLoader};
 
 /// Key under which settings are stored by eframe.
@@ -59,6 +61,7 @@ pub struct DiffuscopeApp {
     pub print_frame_stats: bool,
     was_running: bool,
     about_open: bool,
+    gpu_views: GpuViews,
 }
 
 impl DiffuscopeApp {
@@ -88,7 +91,21 @@ impl DiffuscopeApp {
             print_frame_stats: false,
             was_running: false,
             about_open: false,
+            gpu_views: GpuViews::CpuTextures(None),
         }
+    }
+
+    /// Tells the views whether to draw with the WGSL shaders ([`GpuViews::install`] built their
+    /// pipelines on the window's device) or with CPU textures; says so once where they cannot.
+    pub fn use_gpu_views(&mut self, gpu_views: GpuViews) {
+        eprintln!("Diffuscope: {}", gpu_views.describe());
+        if let Some(limit) = gpu_views.texture_limit() {
+            self.forward.gpu_texture_limit = Some(limit);
+            self.reverse.draw_signed_panels_on_gpu();
+        } else {
+            self.forward.message = Some(Message::info(gpu_views.describe_in(self.lang)));
+        }
+        self.gpu_views = gpu_views;
     }
 
     /// The interface language.
@@ -215,6 +232,8 @@ impl DiffuscopeApp {
             ui.separator();
             ui.label(RichText::new(lang.tr(Text::Credits)).small());
             ui.separator();
+            ui.label(RichText::new(self.gpu_views.describe_in(lang)).small());
+            ui.separator();
             ui.button(lang.tr(Text::Close)).clicked()
         });
         if modal.inner || modal.should_close() {
@@ -290,6 +309,7 @@ pub fn run_window(window: WindowOptions) -> eframe::Result {
                 .and_then(|s| eframe::get_value::<AppSettings>(s, SETTINGS_KEY))
                 .unwrap_or_default();
             let mut app = DiffuscopeApp::new(&cc.egui_ctx, window.apply(settings));
+            app.use_gpu_views(GpuViews::install(cc.wgpu_render_state.as_ref()));
             app.generate_when_ready = window.generate;
             app.print_frame_stats = window.frame_stats;
             Ok(Box::new(app))

@@ -25,6 +25,7 @@ use crate::data::load::{
     LoadError, LoadedPicture, load_picture_from_bytes, load_picture_from_path,
 };
 use crate::i18n::{Lang, Text};
+use crate::render::forward::ForwardInputs;
 
 type LoadResult = Result<(LoadedPicture, PictureSource), LoadError>;
 
@@ -38,6 +39,11 @@ pub struct ForwardView {
     /// The banner message (an error sentence or a confirmation).
     pub message: Option<Message>,
     wake: Arc<dyn Fn() + Send + Sync>,
+    /// Where x_t is drawn by the forward shader (a wgpu window whose pipelines were built): the
+    /// largest picture side the GPU's textures take. `None`: x_t is uploaded as a CPU texture.
+    pub gpu_texture_limit: Option<usize>,
+    /// The shader's inputs for the state's current picture and ε, by inputs revision.
+    gpu_inputs: Option<(u64, Arc<ForwardInputs>)>,
 }
 
 impl ForwardView {
@@ -62,6 +68,28 @@ impl ForwardView {
             export: ExportDialog::default(),
             message: None,
             wake,
+            gpu_texture_limit: None,
+            gpu_inputs: None,
+        }
+    }
+
+    /// The forward shader's inputs (x0's bytes and ε) for what the state shows, rebuilt only when
+    /// the picture or the noise changed.
+    fn gpu_inputs(&mut self) -> (u64, Arc<ForwardInputs>) {
+        let revision = self.state.inputs_revision();
+        match &self.gpu_inputs {
+            Some((r, inputs)) if *r == revision => (revision, Arc::clone(inputs)),
+            _ => {
+                let picture = self.state.picture();
+                let inputs = Arc::new(ForwardInputs {
+                    width: picture.width,
+                    height: picture.height,
+                    x0_rgb: picture.to_rgb8(),
+                    eps: self.state.eps().to_vec(),
+                });
+                self.gpu_inputs = Some((revision, Arc::clone(&inputs)));
+                (revision, inputs)
+            }
         }
     }
 

@@ -12,6 +12,7 @@ use crate::diffusion::forward::Noising;
 use crate::diffusion::stats::standard_normal_pdf;
 use crate::diffusion::{NoiseSchedule, ScheduleKind};
 use crate::i18n::{Lang, Text};
+use crate::render::forward::ForwardCallback;
 use crate::ui::message::message_ui;
 
 /// Colour of √ᾱ_t (the photo) in plots and labels.
@@ -233,6 +234,7 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     let ctx = ui.ctx().clone();
     let picture = view.state.picture();
     let aspect = picture.height as f32 / picture.width as f32;
+    let picture_side = picture.width.max(picture.height);
     let gap = 12.0;
     let width = ((ui.available_width() - 2.0 * gap) / 3.0).max(60.0);
     let size = Vec2::new(width, width * aspect).min(Vec2::new(width, 360.0));
@@ -241,27 +243,41 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     let (x0, eps) = view.textures.inputs(&ctx, &view.state);
     let (x0, eps) = (x0.id(), eps.id());
     let x_t = view.state.x_t_image().cloned();
-    let x_t_texture = x_t
-        .as_ref()
-        .map(|image| view.textures.x_t(&ctx, image).id());
+    // Jumping to t is what the shader computes; the chain's steps are walked on the CPU.
+    let fits = |limit: usize| picture_side <= limit;
+    let on_gpu =
+        view.gpu_texture_limit.is_some_and(fits) && view.state.settings.noising == Noising::Jump;
+    let x_t_picture = if on_gpu {
+        let (revision, inputs) = view.gpu_inputs();
+        let schedule = view.state.schedule();
+        Some(XtPicture::Shader(ForwardCallback {
+            revision,
+            inputs,
+            signal_scale: schedule.signal_scale(view.state.t) as f32,
+            noise_scale: schedule.noise_scale(view.state.t) as f32,
+        }))
+    } else {
+        x_t.as_ref()
+            .map(|image| XtPicture::Texture(view.textures.x_t(&ctx, image).id()))
+    };
 
     ui.horizontal_top(|ui| {
         ui.spacing_mut().item_spacing.x = gap;
         image_card_ui(
             ui,
             lang.tr(Text::CleanImage),
-            Some(x0),
+            Some(XtPicture::Texture(x0)),
             size,
             "t = 0".to_owned(),
         );
         let note = x_t.as_ref().map_or_else(String::new, |image| {
             format!("t = {} / {}", image.t, view.state.schedule().steps())
         });
-        image_card_ui(ui, lang.tr(Text::NoisyImage), x_t_texture, size, note);
+        image_card_ui(ui, lang.tr(Text::NoisyImage), x_t_picture, size, note);
         image_card_ui(
             ui,
             lang.tr(Text::Noise),
-            Some(eps),
+            Some(XtPicture::Texture(eps)),
             size,
             "N(0, 1)".to_owned(),
         );
@@ -272,19 +288,30 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     }
 }
 
+/// A picture of the image row: an uploaded texture, or x_t drawn by the forward shader.
+enum XtPicture {
+    Texture(egui::TextureId),
+    Shader(ForwardCallback),
+}
+
 fn image_card_ui(
     ui: &mut egui::Ui,
     title: &str,
-    texture: Option<egui::TextureId>,
+    picture: Option<XtPicture>,
     size: Vec2,
     note: String,
 ) {
     ui.vertical(|ui| {
         ui.set_width(size.x);
         ui.label(RichText::new(title).size(16.0).strong());
-        match texture {
-            Some(id) => {
+        match picture {
+            Some(XtPicture::Texture(id)) => {
                 ui.add(egui::Image::new((id, size)).corner_radius(2.0));
+            }
+            Some(XtPicture::Shader(callback)) => {
+                let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                ui.painter()
+                    .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
             }
             None => {
                 let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());

@@ -112,6 +112,13 @@ impl ReverseView {
     }
 
     /// Draws the view into `ui`.
+    /// Draws the signed panels (ε̂, guidance) with the colour-map shader from now on.
+    pub fn draw_signed_panels_on_gpu(&mut self) {
+        self.textures.signed_on_gpu = true;
+        self.textures.forget();
+    }
+
+    /// Draws the view into `ui`.
     pub fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
         view::reverse_ui(self, ui, lang);
     }

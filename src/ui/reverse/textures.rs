@@ -1,15 +1,52 @@
 //! The shown step as textures: the grid of x_t (or of the finished images), and the selected
 //! sample's x_t, x̂0, ε̂ and guidance panels. Uploaded only when the step or the selection changes.
 
+use std::sync::Arc;
+
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
 use image::RgbImage;
 
 use super::state::ReverseState;
 use crate::diffusion::noise::{NoiseStream, standard_normal};
+use crate::render::signed::{SignedCallback, SignedValues};
 use crate::sample::GridSpec;
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::{tile, tile_with};
 use crate::worker::frame::to_full;
+
+/// A panel's picture: a texture made on the CPU, or signed values the colour-map shader draws.
+pub enum PanelPicture {
+    /// Uploaded pixels.
+    Texture(TextureHandle),
+    /// Drawn by `shaders/signed.wgsl` in slot `slot`; `revision` changes with the values.
+    Signed {
+        /// Which of the view's signed panels.
+        slot: u64,
+        /// Changes whenever the values do.
+        revision: u64,
+        /// The values.
+        values: Arc<SignedValues>,
+    },
+}
+
+impl PanelPicture {
+    /// The paint callback drawing a signed panel, or `None` for a texture.
+    pub fn shader_callback(&self) -> Option<SignedCallback> {
+        match self {
+            Self::Texture(_) => None,
+            Self::Signed {
+                slot,
+                revision,
+                values,
+            } => Some(SignedCallback {
+                slot: *slot,
+                revision: *revision,
+                values: Arc::clone(values),
+                range: DIVERGING_RANGE,
+            }),
+        }
+    }
+}
 
 /// The panels of the selected sample.
 pub struct SamplePanels {
@@ -18,9 +55,9 @@ pub struct SamplePanels {
     /// x̂0.
     pub x0: TextureHandle,
     /// ε̂.
-    pub eps: TextureHandle,
+    pub eps: PanelPicture,
     /// ε̂ given "no class", ε̂ given the class, and their difference (when guidance mixed them).
-    pub guidance: Option<[TextureHandle; 3]>,
+    pub guidance: Option<[PanelPicture; 3]>,
     /// A real digit noised to the same point of the path (side by side), if asked for.
     pub real: Option<TextureHandle>,
 }
@@ -28,6 +65,10 @@ pub struct SamplePanels {
 /// Textures and the (run, step, selection) they show.
 #[derive(Default)]
 pub struct Textures {
+    /// Draw signed panels with the colour-map shader (a wgpu window whose pipelines were built).
+    pub signed_on_gpu: bool,
+    /// Counts the panel sets made, so each set of signed values has its own revision.
+    revisions: u64,
     key: Option<(u64, usize, usize, bool)>,
     grid: Option<TextureHandle>,
     panels: Option<SamplePanels>,
@@ -36,7 +77,11 @@ pub struct Textures {
 impl Textures {
     /// Drops everything (a new run begins).
     pub fn forget(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            signed_on_gpu: self.signed_on_gpu,
+            revisions: self.revisions,
+            ..Self::default()
+        };
     }
 
     /// The textures for what `state` shows, uploading them if it changed. `real` is the clean
@@ -55,7 +100,12 @@ impl Textures {
         });
         if key != self.key {
             self.grid = shown_grid(state).map(|picture| upload(ctx, "reverse-grid", &picture));
-            self.panels = panels(ctx, state, real);
+            self.revisions += 1;
+            let signed = SignedPanels {
+                on_gpu: self.signed_on_gpu,
+                revision: self.revisions,
+            };
+            self.panels = panels(ctx, state, real, signed);
             self.key = key;
         }
         (self.grid.as_ref(), self.panels.as_ref())
@@ -78,7 +128,48 @@ pub fn shown_grid(state: &ReverseState) -> Option<RgbImage> {
     Some(tile(&values, record.image_size, grid, 1))
 }
 
-fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Option<SamplePanels> {
+/// How signed panels are made: on the GPU or not, and the revision of this set.
+#[derive(Clone, Copy)]
+struct SignedPanels {
+    on_gpu: bool,
+    revision: u64,
+}
+
+impl SignedPanels {
+    fn picture(
+        self,
+        ctx: &egui::Context,
+        slot: u64,
+        values: Vec<f32>,
+        (width, height): (usize, usize),
+    ) -> PanelPicture {
+        if self.on_gpu {
+            PanelPicture::Signed {
+                slot,
+                revision: self.revision,
+                values: Arc::new(SignedValues {
+                    width,
+                    height,
+                    values,
+                }),
+            }
+        } else {
+            let one = GridSpec {
+                columns: 1,
+                rows: 1,
+            };
+            let picture = tile_with(&values, (height, width), one, 1, &diverging);
+            PanelPicture::Texture(upload(ctx, &format!("reverse-signed-{slot}"), &picture))
+        }
+    }
+}
+
+fn panels(
+    ctx: &egui::Context,
+    state: &ReverseState,
+    real: Option<&[f32]>,
+    signed: SignedPanels,
+) -> Option<SamplePanels> {
     let record = state.record.as_ref()?;
     let index = state.shown_index()?;
     let one = GridSpec {
@@ -88,7 +179,7 @@ fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Op
     let size = record.image_size;
     let sample = state.selected;
     let grey = |values: &[f32]| tile(values, size, one, 1);
-    let signed = |values: &[f32]| tile_with(values, size, one, 1, &diverging);
+    let (height, width) = size;
     // The finished images are shown with the last recorded step's guesses.
     let frame = record.frames.get(index).or_else(|| record.frames.last())?;
     let finished = index >= record.frames.len();
@@ -111,9 +202,9 @@ fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Op
         };
         let difference: Vec<f32> = difference.iter().map(|v| v * stretch).collect();
         [
-            upload(ctx, "reverse-eps-uncond", &signed(&uncond)),
-            upload(ctx, "reverse-eps-cond", &signed(&cond)),
-            upload(ctx, "reverse-eps-diff", &signed(&difference)),
+            signed.picture(ctx, 2, uncond, (width, height)),
+            signed.picture(ctx, 3, cond, (width, height)),
+            signed.picture(ctx, 4, difference, (width, height)),
         ]
     });
     // The forward process of a real digit, at the point this step's x_t is at: a·x0 + s·ε.
@@ -132,11 +223,7 @@ fn panels(ctx: &egui::Context, state: &ReverseState, real: Option<&[f32]>) -> Op
         real,
         x_t: upload(ctx, "reverse-x_t", &grey(&x_t)),
         x0: upload(ctx, "reverse-x0", &grey(&frame.image(&frame.x0, sample))),
-        eps: upload(
-            ctx,
-            "reverse-eps",
-            &signed(&frame.image(&frame.eps, sample)),
-        ),
+        eps: signed.picture(ctx, 1, frame.image(&frame.eps, sample), (width, height)),
         guidance,
     })
 }

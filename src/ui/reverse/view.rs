@@ -5,6 +5,7 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 
 use super::ReverseView;
 use super::state::{GRID_SIDES, RunStatus, SHIPPED};
+use super::textures::PanelPicture;
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
 use crate::export::reverse::chosen_frames;
 use crate::i18n::{Lang, Text};
@@ -482,7 +483,7 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                     &panels.x0,
                     lang.pick("guess of x0: the finished picture", "x0 的猜测：最终的图像"),
                 );
-                panel_ui(
+                signed_panel_ui(
                     ui,
                     panel,
                     &panels.eps,
@@ -506,19 +507,19 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 ui.add_space(8.0);
                 ui.label(RichText::new(lang.pick("Guidance", "引导")).strong());
                 ui.horizontal_top(|ui| {
-                    panel_ui(
+                    signed_panel_ui(
                         ui,
                         panel,
                         uncond,
                         lang.pick("ε guessed without the digit", "不给数字时猜测的 ε"),
                     );
-                    panel_ui(
+                    signed_panel_ui(
                         ui,
                         panel,
                         cond,
                         lang.pick("ε guessed with the digit", "给出数字时猜测的 ε"),
                     );
-                    panel_ui(
+                    signed_panel_ui(
                         ui,
                         panel,
                         difference,
@@ -539,6 +540,24 @@ fn panel_ui(ui: &mut egui::Ui, panel: f32, texture: &egui::TextureHandle, captio
         ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(panel)));
         ui.label(RichText::new(caption).size(14.0));
     });
+}
+
+/// A panel of signed values: drawn by the colour-map shader, or an uploaded texture.
+fn signed_panel_ui(ui: &mut egui::Ui, panel: f32, picture: &PanelPicture, caption: &str) {
+    match picture {
+        PanelPicture::Texture(texture) => panel_ui(ui, panel, texture, caption),
+        PanelPicture::Signed { .. } => {
+            ui.vertical(|ui| {
+                ui.set_width(panel);
+                let (rect, _) = ui.allocate_exact_size(Vec2::splat(panel), Sense::hover());
+                if let Some(callback) = picture.shader_callback() {
+                    ui.painter()
+                        .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
+                }
+                ui.label(RichText::new(caption).size(14.0));
+            });
+        }
+    }
 }
 
 /// The diverging colour map's legend: −3 … 0 … +3.
