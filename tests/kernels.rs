@@ -196,13 +196,18 @@ fn group_norm_matches_candle() {
         assert!(norm.is_fast());
         let x = tensor(&[b, c, h, w], seed + 3, 3.0, 2.0);
         for silu in [false, true] {
-            let ours = norm.forward(&x, silu).unwrap();
             let reference = norm.forward_reference(&x, silu).unwrap();
-            let error = relative_error(&ours, &reference);
-            assert!(
-                error <= TOLERANCE,
-                "({b}, {c}, {h}, {w}), {groups} groups, silu {silu}: error {error:e}"
-            );
+            // Our CPU kernel, and the layer-norm formulation the GPU uses (run here on the CPU).
+            for ours in [
+                norm.forward(&x, silu).unwrap(),
+                norm.forward_layer_norm(&x, silu).unwrap(),
+            ] {
+                let error = relative_error(&ours, &reference);
+                assert!(
+                    error <= TOLERANCE,
+                    "({b}, {c}, {h}, {w}), {groups} groups, silu {silu}: error {error:e}"
+                );
+            }
         }
     }
 }

@@ -95,7 +95,12 @@ pub fn model(
             2.0 * config.forward_macs(28, 28) as f64 / 1e9,
         );
         println!(
-            "{reason}; CPU threads {threads} (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
+            "{reason}; {}; CPU threads {threads} (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
+            if crate::model::layers::reference_ops() {
+                "candle's plain operations"
+            } else {
+                "our kernels"
+            },
             std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".to_owned())
         );
         println!("network     batch   median ms   ms/image    images/s   GFLOP/s   runs");

@@ -87,6 +87,9 @@ pub enum BenchCommand {
         /// Where the network runs.
         #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
         device: DeviceArg,
+        /// Use candle's plain operations instead of our kernels (for before/after figures).
+        #[arg(long)]
+        candle_ops: bool,
     },
     /// One scrub frame of the Forward view on a 12-megapixel photo: WGSL shader against the CPU.
     Render,
@@ -98,6 +101,9 @@ pub enum BenchCommand {
         /// Where the network runs.
         #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
         device: DeviceArg,
+        /// Use candle's plain operations instead of our kernels (for before/after figures).
+        #[arg(long)]
+        candle_ops: bool,
     },
 }
 
@@ -200,13 +206,22 @@ pub fn run(cli: Cli) -> Result<(), String> {
             model,
             json,
             device,
-        })) => crate::bench::model::model(model.as_deref(), json, device.into())
-            .map(|_| ())
-            .map_err(|e| e.sentence(Lang::En)),
+            candle_ops,
+        })) => {
+            crate::model::layers::use_reference_ops(candle_ops);
+            crate::bench::model::model(model.as_deref(), json, device.into())
+                .map(|_| ())
+                .map_err(|e| e.sentence(Lang::En))
+        }
         Some(Command::Bench(BenchCommand::Render)) => {
             crate::bench::render::render_bench().map(drop)
         }
-        Some(Command::Bench(BenchCommand::Sample { quick, device })) => {
+        Some(Command::Bench(BenchCommand::Sample {
+            quick,
+            device,
+            candle_ops,
+        })) => {
+            crate::model::layers::use_reference_ops(candle_ops);
             crate::bench::sample::sample_bench(quick, device.into())
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))

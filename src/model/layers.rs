@@ -8,7 +8,11 @@
 //! ([`super::kernels`]) on the CPU for loaded (non-trainable) f32 weights, candle's own operations
 //! otherwise (other devices, and training, which needs autograd).
 
-use candle_core::{DType, Module, Result, Tensor};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, Init, Linear, VarBuilder};
 
 use super::kernels::{PreparedConv, PreparedGroupNorm};
@@ -91,9 +95,24 @@ pub(crate) fn fast_conv(
     FastConv2d::new(conv(cin, cout, kernel, stride, vb)?)
 }
 
+/// Process-wide switch to candle's plain operations everywhere (`bench model --candle-ops`, for
+/// before/after figures).
+static REFERENCE_OPS: AtomicBool = AtomicBool::new(false);
+
+/// Makes every layer use candle's plain operations (`true`) or our faster paths (`false`, the
+/// default) from now on, in the whole process.
+pub fn use_reference_ops(on: bool) {
+    REFERENCE_OPS.store(on, Ordering::Relaxed);
+}
+
+/// Whether [`use_reference_ops`] switched our faster paths off.
+pub fn reference_ops() -> bool {
+    REFERENCE_OPS.load(Ordering::Relaxed)
+}
+
 /// Whether our kernels can take `t`: f32 on the CPU, outside any autograd graph.
 fn kernel_ready(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op()
+    t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op() && !reference_ops()
 }
 
 /// Whether weights can be copied into a kernel once: f32 on the CPU and not trainable (a `Var`
@@ -193,10 +212,19 @@ impl FastConv2d {
 
 /// candle's `GroupNorm` plus, when its parameters are f32 on the CPU and not trainable, a
 /// [`PreparedGroupNorm`] copy that [`FastGroupNorm::forward`] uses for inputs our kernel takes.
+///
+/// On a GPU (outside autograd) the norm runs as candle's fused layer-norm kernel over each
+/// group's values followed by the per-channel affine map: 4 kernel launches instead of the 12 of
+/// candle's composition, which matters because the digit network's GPU time is launch-bound.
 #[derive(Clone, Debug)]
 pub struct FastGroupNorm {
     norm: GroupNorm,
     fast: Option<PreparedGroupNorm>,
+    weight: Tensor,
+    bias: Tensor,
+    groups: usize,
+    /// Ones and zeros of each group length seen, for the layer-norm kernel's own (unit) affine map.
+    unit_affine: Arc<Mutex<HashMap<usize, (Tensor, Tensor)>>>,
 }
 
 impl FastGroupNorm {
@@ -213,8 +241,21 @@ impl FastGroupNorm {
         } else {
             None
         };
-        let norm = GroupNorm::new(weight, bias, channels, groups, GROUP_NORM_EPS)?;
-        Ok(Self { norm, fast })
+        let norm = GroupNorm::new(
+            weight.clone(),
+            bias.clone(),
+            channels,
+            groups,
+            GROUP_NORM_EPS,
+        )?;
+        Ok(Self {
+            norm,
+            fast,
+            weight,
+            bias,
+            groups,
+            unit_affine: Arc::default(),
+        })
     }
 
     /// Whether this layer has our kernel.
@@ -222,12 +263,60 @@ impl FastGroupNorm {
         self.fast.is_some()
     }
 
-    /// GroupNorm(x), followed by SiLU when `silu`; our fused kernel when `x` suits it.
+    /// GroupNorm(x), followed by SiLU when `silu`; our fused kernel when `x` suits it, the
+    /// layer-norm formulation on a GPU.
     pub fn forward(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
+        if reference_ops() {
+            return self.forward_reference(x, silu);
+        }
         match &self.fast {
             Some(fast) if kernel_ready(x) => fast.forward(x, silu),
+            _ if !x.device().is_cpu() && !x.track_op() && x.dtype() == DType::F32 => {
+                self.forward_layer_norm(x, silu)
+            }
             _ => self.forward_reference(x, silu),
         }
+    }
+
+    /// The same through candle's layer-norm kernel: x as `(B·G, C/G·n)` rows, each normalised to
+    /// mean 0 and variance 1, then γ[c]·y + β[c] per channel. No autograd (the kernel has none).
+    pub fn forward_layer_norm(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        if dims.len() < 3 {
+            candle_core::bail!("GroupNorm: expected (B, C, …), got {dims:?}");
+        }
+        let rows = dims[0] * self.groups;
+        let length = x.elem_count() / rows.max(1);
+        let (ones, zeros) = self.unit_affine(length, x.device())?;
+        let normalised = candle_nn::ops::layer_norm(
+            &x.contiguous()?.reshape((rows, length))?,
+            &ones,
+            &zeros,
+            GROUP_NORM_EPS as f32,
+        )?;
+        let mut per_channel = vec![1; dims.len()];
+        per_channel[1] = dims[1];
+        let y = normalised
+            .reshape(dims)?
+            .broadcast_mul(&self.weight.reshape(per_channel.clone())?)?
+            .broadcast_add(&self.bias.reshape(per_channel)?)?;
+        if silu { y.silu() } else { Ok(y) }
+    }
+
+    fn unit_affine(&self, length: usize, device: &Device) -> Result<(Tensor, Tensor)> {
+        let mut cache = self
+            .unit_affine
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("GroupNorm's cache was poisoned".to_owned()))?;
+        if let Some(pair) = cache.get(&length) {
+            return Ok(pair.clone());
+        }
+        let pair = (
+            Tensor::ones(length, DType::F32, device)?,
+            Tensor::zeros(length, DType::F32, device)?,
+        );
+        cache.insert(length, pair.clone());
+        Ok(pair)
     }
 
     /// The same with candle's operations.
