@@ -75,7 +75,7 @@ CLASSIFIER_MACS = 28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 7 * 7 * 64 * 64 * 9
 def check_flop_count(model, config):
     from torch.utils.flop_counter import FlopCounterMode
 
-    x, t, y = unet_inputs(1)
+    x, t, y = (v.cpu() for v in unet_inputs(1))
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(x, t, y)
     assert counter.get_total_flops() == 2 * unet_macs(config), "FLOP count disagrees with torch"
