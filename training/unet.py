@@ -29,7 +29,7 @@ NULL_CLASS = 10
 def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     """[cos(t·f_i), sin(t·f_i)] with f_i = exp(−ln(10000)·i/(dim/2)), i = 0..dim/2−1."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t.float()[:, None] * freqs[None, :]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
 
