@@ -18,6 +18,14 @@ pub struct Headless {
     pub adapter: String,
 }
 
+/// Whether any wgpu adapter (GPU or software) can be opened here: the window uses the wgpu renderer
+/// only then, and OpenGL otherwise.
+pub fn adapter_available() -> bool {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default())).is_ok()
+}
+
 impl Headless {
     /// Opens the most capable adapter (a real GPU before a software one), with the adapter's own
     /// limits so that large photos fit. Fails with a sentence where there is none at all.

@@ -290,8 +290,19 @@ impl WindowOptions {
 }
 
 /// Opens the window and runs until it is closed.
+///
+/// The window renders with wgpu where an adapter exists (a GPU, or a software one such as
+/// lavapipe), so the views can draw with the WGSL shaders; otherwise with OpenGL, and the views
+/// upload CPU-made pictures ([`GpuViews::CpuTextures`], said once in the banner).
 pub fn run_window(window: WindowOptions) -> eframe::Result {
+    let renderer = if crate::render::offscreen::adapter_available() {
+        eframe::Renderer::Wgpu
+    } else {
+        eprintln!("Diffuscope: no wgpu adapter; the window renders with OpenGL");
+        eframe::Renderer::Glow
+    };
     let options = eframe::NativeOptions {
+        renderer,
         viewport: egui::ViewportBuilder::default()
             .with_title("Diffuscope")
             .with_inner_size([1280.0, 760.0])
