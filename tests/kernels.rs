@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder, VarMap};
-use diffuscope::model::kernels::fast_exp;
-use diffuscope::model::layers::{FastConv2d, FastGroupNorm};
+use diffuscope::model::kernels::{attention_core, fast_exp};
+use diffuscope::model::layers::{FastConv2d, FastGroupNorm, FastLinear};
 use diffuscope::model::{DigitUNet, NULL_CLASS, UNetConfig};
 
 const TOLERANCE: f32 = 1e-5;
@@ -209,6 +209,53 @@ fn group_norm_matches_candle() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn linear_and_attention_match_candle() {
+    // (rows shape, inputs, outputs): batch 1 and 64, sizes not a multiple of 8, over 256 rows.
+    let cases: [(&[usize], usize, usize); 5] = [
+        (&[1], 32, 128),
+        (&[64], 128, 64),
+        (&[3, 49], 64, 192),
+        (&[64, 49], 64, 192),
+        (&[5, 7], 13, 11),
+    ];
+    for (seed, &(rows, inputs, outputs)) in cases.iter().enumerate() {
+        let seed = 10 * seed as u64;
+        let linear = candle_nn::Linear::new(
+            tensor(&[outputs, inputs], seed + 1, 0.3, 0.0),
+            Some(tensor(&[outputs], seed + 2, 0.5, 0.1)),
+        );
+        let layer = FastLinear::new(linear).unwrap();
+        assert!(layer.is_fast());
+        let dims: Vec<usize> = rows.iter().copied().chain([inputs]).collect();
+        let x = tensor(&dims, seed + 3, 1.5, 0.2);
+        let error = relative_error(
+            &layer.forward(&x).unwrap(),
+            &layer.forward_reference(&x).unwrap(),
+        );
+        assert!(
+            error <= TOLERANCE,
+            "linear {dims:?} → {outputs}: error {error:e}"
+        );
+    }
+    // softmax(q kᵀ/√C) v against candle's composition, for 1×1, 7×7 and 3×5 "images".
+    for (b, tokens, c) in [(1, 1, 8), (2, 49, 64), (64, 49, 64), (3, 15, 12)] {
+        let qkv = tensor(&[b, tokens, 3 * c], (b * tokens) as u64, 2.0, 0.0);
+        let q = qkv.narrow(2, 0, c).unwrap().contiguous().unwrap();
+        let k = qkv.narrow(2, c, c).unwrap().contiguous().unwrap();
+        let v = qkv.narrow(2, 2 * c, c).unwrap().contiguous().unwrap();
+        let scores = (q.matmul(&k.t().unwrap()).unwrap() / (c as f64).sqrt()).unwrap();
+        let weights = candle_nn::ops::softmax_last_dim(&scores).unwrap();
+        let reference = weights.matmul(&v).unwrap();
+        let ours = attention_core(&qkv).unwrap();
+        let error = relative_error(&ours, &reference);
+        assert!(
+            error <= TOLERANCE,
+            "attention ({b}, {tokens}, {c}): error {error:e}"
+        );
     }
 }
 

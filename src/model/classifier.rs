@@ -4,10 +4,10 @@
 //! 28×28 in [−1, 1] → conv 3×3 (32) · ReLU · max-pool 2 → conv 3×3 (64) · ReLU · max-pool 2 →
 //! conv 3×3 (64) · ReLU → flatten (64·7·7) → fc 128 · ReLU → fc 10 logits.
 
-use candle_core::{D, DType, Module, Result, Tensor};
-use candle_nn::{Conv2d, Linear, VarBuilder};
+use candle_core::{D, DType, Result, Tensor};
+use candle_nn::VarBuilder;
 
-use super::layers::conv;
+use super::layers::{FastConv2d, FastLinear, fast_conv, fast_linear};
 
 /// Number of digit classes the classifier tells apart.
 pub const DIGIT_CLASSES: usize = 10;
@@ -15,11 +15,11 @@ pub const DIGIT_CLASSES: usize = 10;
 /// The digit classifier.
 #[derive(Clone, Debug)]
 pub struct DigitClassifier {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    conv3: Conv2d,
-    fc1: Linear,
-    fc2: Linear,
+    conv1: FastConv2d,
+    conv2: FastConv2d,
+    conv3: FastConv2d,
+    fc1: FastLinear,
+    fc2: FastLinear,
 }
 
 impl DigitClassifier {
@@ -30,11 +30,11 @@ impl DigitClassifier {
     )]
     pub fn new(vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            conv1: conv(1, 32, 3, 1, vb.pp("conv1"))?,
-            conv2: conv(32, 64, 3, 1, vb.pp("conv2"))?,
-            conv3: conv(64, 64, 3, 1, vb.pp("conv3"))?,
-            fc1: candle_nn::linear(64 * 7 * 7, 128, vb.pp("fc1"))?,
-            fc2: candle_nn::linear(128, DIGIT_CLASSES, vb.pp("fc2"))?,
+            conv1: fast_conv(1, 32, 3, 1, vb.pp("conv1"))?,
+            conv2: fast_conv(32, 64, 3, 1, vb.pp("conv2"))?,
+            conv3: fast_conv(64, 64, 3, 1, vb.pp("conv3"))?,
+            fc1: fast_linear(64 * 7 * 7, 128, vb.pp("fc1"))?,
+            fc2: fast_linear(128, DIGIT_CLASSES, vb.pp("fc2"))?,
         })
     }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, Init, Linear, VarBuilder};
 
-use super::kernels::{PreparedConv, PreparedGroupNorm};
+use super::kernels::{PreparedConv, PreparedGroupNorm, PreparedLinear, attention_core};
 
 /// GroupNorm's ε, as in PyTorch's `nn.GroupNorm` default.
 pub const GROUP_NORM_EPS: f64 = 1e-5;
@@ -326,11 +326,60 @@ impl FastGroupNorm {
     }
 }
 
+/// candle's `Linear` plus, when its weights are f32 on the CPU and not trainable, a
+/// [`PreparedLinear`] copy that [`FastLinear::forward`] uses for inputs our kernel takes.
+#[derive(Clone, Debug)]
+pub struct FastLinear {
+    linear: Linear,
+    fast: Option<PreparedLinear>,
+}
+
+impl FastLinear {
+    /// Wraps `linear`, preparing our kernel's copy of its weights when possible.
+    pub fn new(linear: Linear) -> Result<Self> {
+        let ready = preparable(linear.weight()) && linear.bias().is_none_or(preparable);
+        let fast = if ready {
+            Some(PreparedLinear::new(linear.weight(), linear.bias())?)
+        } else {
+            None
+        };
+        Ok(Self { linear, fast })
+    }
+
+    /// Whether this layer has our kernel.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// x · Wᵀ + β; our kernel when `x` suits it.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match &self.fast {
+            Some(fast) if kernel_ready(x) => fast.forward(x),
+            _ => self.forward_reference(x),
+        }
+    }
+
+    /// The same with candle's operations.
+    pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
+        self.linear.forward(x)
+    }
+}
+
+/// A linear layer of `inputs → outputs` (tensors `weight`, `bias` under `vb`) that runs on our
+/// kernel where it can.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "candle's convention: a layer takes its VarBuilder by value"
+)]
+pub(crate) fn fast_linear(inputs: usize, outputs: usize, vb: VarBuilder) -> Result<FastLinear> {
+    FastLinear::new(candle_nn::linear(inputs, outputs, vb)?)
+}
+
 /// `TimeMlp` of the reference: Linear(SiLU(Linear(sinusoid(t)))).
 #[derive(Clone, Debug)]
 pub struct TimeMlp {
-    linear1: Linear,
-    linear2: Linear,
+    linear1: FastLinear,
+    linear2: FastLinear,
     /// The sinusoid frequencies, shape `(1, sinusoid_dim/2)`, on the weights' device.
     freqs: Tensor,
 }
@@ -342,8 +391,8 @@ impl TimeMlp {
         reason = "candle's convention: a layer takes its VarBuilder by value"
     )]
     pub fn new(sinusoid_dim: usize, emb_dim: usize, vb: VarBuilder) -> Result<Self> {
-        let linear1 = candle_nn::linear(sinusoid_dim, emb_dim, vb.pp("linear1"))?;
-        let linear2 = candle_nn::linear(emb_dim, emb_dim, vb.pp("linear2"))?;
+        let linear1 = fast_linear(sinusoid_dim, emb_dim, vb.pp("linear1"))?;
+        let linear2 = fast_linear(emb_dim, emb_dim, vb.pp("linear2"))?;
         let freqs = Tensor::from_vec(
             sinusoid_frequencies(sinusoid_dim),
             (1, sinusoid_dim / 2),
@@ -370,7 +419,7 @@ impl TimeMlp {
 pub struct ResBlock {
     norm1: FastGroupNorm,
     conv1: FastConv2d,
-    emb: Linear,
+    emb: FastLinear,
     norm2: FastGroupNorm,
     conv2: FastConv2d,
     skip: Option<FastConv2d>,
@@ -393,7 +442,7 @@ impl ResBlock {
         Ok(Self {
             norm1: group_norm(groups, cin, vb.pp("norm1"))?,
             conv1: fast_conv(cin, cout, 3, 1, vb.pp("conv1"))?,
-            emb: candle_nn::linear(emb_dim, cout, vb.pp("emb"))?,
+            emb: fast_linear(emb_dim, cout, vb.pp("emb"))?,
             norm2: group_norm(groups, cout, vb.pp("norm2"))?,
             conv2: fast_conv(cout, cout, 3, 1, vb.pp("conv2"))?,
             skip: if cin == cout {
@@ -427,8 +476,8 @@ impl ResBlock {
 #[derive(Clone, Debug)]
 pub struct SelfAttention {
     norm: FastGroupNorm,
-    qkv: Linear,
-    proj: Linear,
+    qkv: FastLinear,
+    proj: FastLinear,
 }
 
 impl SelfAttention {
@@ -440,8 +489,8 @@ impl SelfAttention {
     pub fn new(channels: usize, groups: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             norm: group_norm(groups, channels, vb.pp("norm"))?,
-            qkv: candle_nn::linear(channels, 3 * channels, vb.pp("qkv"))?,
-            proj: candle_nn::linear(channels, channels, vb.pp("proj"))?,
+            qkv: fast_linear(channels, 3 * channels, vb.pp("qkv"))?,
+            proj: fast_linear(channels, channels, vb.pp("proj"))?,
         })
     }
 
@@ -455,6 +504,10 @@ impl SelfAttention {
             .transpose(1, 2)?
             .contiguous()?; // (b, hw, c)
         let qkv = self.qkv.forward(&tokens)?;
+        if self.qkv.is_fast() && kernel_ready(&qkv) {
+            let out = self.proj.forward(&attention_core(&qkv)?)?;
+            return x + out.transpose(1, 2)?.reshape((b, c, h, w))?;
+        }
         let q = qkv.narrow(2, 0, c)?.contiguous()?;
         let k = qkv.narrow(2, c, c)?.contiguous()?;
         let v = qkv.narrow(2, 2 * c, c)?.contiguous()?;

@@ -6,6 +6,7 @@
 //!   tiles (3×3, stride 1) or packed im2col patches (the rest), with the bias, the timestep
 //!   embedding, the residual and a ×2 nearest upsampling of the input fused in.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
+//! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
 //!
 //! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
 //! the CPU only, without autograd; the layers in [`super::layers`] fall back to candle's own
@@ -14,10 +15,12 @@
 //! `matmul.rs`, with the invariant it relies on written there.
 
 mod conv;
+mod linear;
 mod matmul;
 mod norm;
 
 pub use conv::PreparedConv;
+pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
 
 /// e^x as the kernels compute it (a vectorisable polynomial, within 2 ulp of `f32::exp` on

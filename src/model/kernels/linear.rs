@@ -1,0 +1,204 @@
+//! Fully connected layers and the core of single-head self-attention on `gemm`, as candle custom
+//! operations on the CPU. candle's own matrix product asks the operating system for the number of
+//! cores on every call (it reads /proc/cpuinfo), which at batch 1 cost as much as the products.
+//!
+//! Linear, x `(…, K)` → y `(…, N)`, with W `(N, K)` and β `(N,)` as PyTorch stores them:
+//! ```text
+//! y[r, j] = β[j] + Σ_p x[r, p] · W[j, p]          (computed as x · Wᵀ, Wᵀ prepared once)
+//! ```
+//! Attention core, qkv `(B, T, 3C)` (q, k, v side by side in each row) → o `(B, T, C)`:
+//! ```text
+//! S = q kᵀ / √C,   P = softmax over each row of S,   o = P v
+//! ```
+//! Rows are cut into blocks by shape only, so the bits never depend on the thread count.
+
+use std::sync::Arc;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
+use rayon::prelude::*;
+
+use super::matmul::{Product, gemm_acc};
+
+/// Rows per block of a linear layer (blocks run in parallel).
+const ROWS_PER_BLOCK: usize = 256;
+
+/// A linear layer's weights, copied out of candle's tensors once.
+#[derive(Clone, Debug)]
+pub struct PreparedLinear {
+    inputs: usize,
+    outputs: usize,
+    /// Wᵀ, `(K, N)` row-major.
+    weight_t: Arc<[f32]>,
+    /// β, `(N,)` (zeros when the layer has none).
+    bias: Arc<[f32]>,
+}
+
+impl PreparedLinear {
+    /// Copies W `(N, K)` (transposed) and β `(N,)`.
+    pub fn new(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
+        let (outputs, inputs) = weight.dims2()?;
+        let weight_t: Vec<f32> = weight.t()?.contiguous()?.flatten_all()?.to_vec1()?;
+        let bias: Vec<f32> = match bias {
+            Some(b) => b.flatten_all()?.to_vec1()?,
+            None => vec![0.0; outputs],
+        };
+        if bias.len() != outputs {
+            bail!("linear: {} biases for {outputs} outputs", bias.len());
+        }
+        Ok(Self {
+            inputs,
+            outputs,
+            weight_t: weight_t.into(),
+            bias: bias.into(),
+        })
+    }
+
+    /// x · Wᵀ + β for `x` of shape `(…, K)`, f32 on the CPU.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.contiguous()?.apply_op1_no_bwd(self)
+    }
+}
+
+impl CustomOp1 for PreparedLinear {
+    fn name(&self) -> &'static str {
+        "diffuscope-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_input(self.name(), storage, layout)?;
+        let dims = layout.dims();
+        if dims.last() != Some(&self.inputs) {
+            bail!("linear: expected (…, {}), got {dims:?}", self.inputs);
+        }
+        let rows = x.len() / self.inputs.max(1);
+        let mut out = vec![0f32; rows * self.outputs];
+        let block = |(index, dst): (usize, &mut [f32])| -> Result<()> {
+            let first = index * ROWS_PER_BLOCK;
+            let m = dst.len() / self.outputs.max(1);
+            for row in dst.chunks_mut(self.outputs) {
+                row.copy_from_slice(&self.bias);
+            }
+            gemm_acc(
+                Product {
+                    m,
+                    n: self.outputs,
+                    k: self.inputs,
+                    lhs_rs: self.inputs,
+                    rhs_rs: self.outputs,
+                    dst_rs: self.outputs,
+                },
+                &x[first * self.inputs..],
+                &self.weight_t,
+                dst,
+            )
+        };
+        let chunk = ROWS_PER_BLOCK * self.outputs.max(1);
+        if rows > ROWS_PER_BLOCK {
+            out.par_chunks_mut(chunk).enumerate().try_for_each(block)?;
+        } else {
+            out.chunks_mut(chunk).enumerate().try_for_each(block)?;
+        }
+        let mut shape = dims.to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = self.outputs;
+        }
+        Ok((CpuStorage::F32(out), Shape::from(shape)))
+    }
+}
+
+/// softmax(q kᵀ / √C) v for `qkv` of shape `(B, T, 3C)`, f32 on the CPU: `(B, T, C)`.
+pub fn attention_core(qkv: &Tensor) -> Result<Tensor> {
+    qkv.contiguous()?.apply_op1_no_bwd(&AttentionCore)
+}
+
+struct AttentionCore;
+
+impl CustomOp1 for AttentionCore {
+    fn name(&self) -> &'static str {
+        "diffuscope-attention"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let qkv = f32_input(self.name(), storage, layout)?;
+        let (batch, tokens, width) = layout.shape().dims3()?;
+        if width % 3 != 0 || width == 0 {
+            bail!("attention: the last dimension ({width}) must hold q, k and v");
+        }
+        let c = width / 3;
+        let scale = 1.0 / (c as f32).sqrt();
+        let mut out = vec![0f32; batch * tokens * c];
+        let one = |(b, dst): (usize, &mut [f32])| -> Result<()> {
+            let rows = &qkv[b * tokens * width..][..tokens * width];
+            // kᵀ as a (C, T) matrix, and the scores S = q kᵀ, (T, T).
+            let mut k_t = vec![0f32; c * tokens];
+            for (j, row) in rows.chunks_exact(width).enumerate() {
+                for (p, &value) in row[c..2 * c].iter().enumerate() {
+                    k_t[p * tokens + j] = value;
+                }
+            }
+            let mut scores = vec![0f32; tokens * tokens];
+            gemm_acc(
+                Product {
+                    m: tokens,
+                    n: tokens,
+                    k: c,
+                    lhs_rs: width,
+                    rhs_rs: tokens,
+                    dst_rs: tokens,
+                },
+                rows,
+                &k_t,
+                &mut scores,
+            )?;
+            for row in scores.chunks_exact_mut(tokens) {
+                softmax_in_place(row, scale);
+            }
+            // o = P v, with v the last C values of each row.
+            gemm_acc(
+                Product {
+                    m: tokens,
+                    n: c,
+                    k: tokens,
+                    lhs_rs: tokens,
+                    rhs_rs: width,
+                    dst_rs: c,
+                },
+                &scores,
+                &rows[2 * c..],
+                dst,
+            )
+        };
+        let per_sample = tokens * c;
+        if per_sample == 0 {
+            return Ok((CpuStorage::F32(out), Shape::from((batch, tokens, c))));
+        }
+        out.par_chunks_mut(per_sample)
+            .enumerate()
+            .try_for_each(one)?;
+        Ok((CpuStorage::F32(out), Shape::from((batch, tokens, c))))
+    }
+}
+
+/// row ← softmax(scale · row), subtracting the largest value first (as candle and PyTorch do).
+fn softmax_in_place(row: &mut [f32], scale: f32) {
+    let largest = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v * scale));
+    let mut sum = 0.0;
+    for value in row.iter_mut() {
+        *value = (*value * scale - largest).exp();
+        sum += *value;
+    }
+    for value in row.iter_mut() {
+        *value /= sum;
+    }
+}
+
+fn f32_input<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        bail!("{name}: f32 only, got {:?}", storage.dtype());
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        bail!("{name}: the input must be contiguous");
+    };
+    Ok(&data[start..end])
+}
