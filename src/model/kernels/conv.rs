@@ -552,12 +552,12 @@ fn winograd_chunk(
     let plane_len = g.h * g.w;
     let vh = g.h << g.up;
     let vw = g.w << g.up;
-    with_scratch(16 * (cin + m) * most + 4 * most + 10 * padded, |scratch| {
+    with_scratch(16 * (cin + m) * most + 4 * most + 8 * padded, |scratch| {
         let (v, rest) = scratch.split_at_mut(16 * cin * most);
         let (mm, rest) = rest.split_at_mut(16 * m * most);
         let (ys, rest) = rest.split_at_mut(4 * most);
         let (raw, rest) = rest.split_at_mut(4 * padded);
-        let (combined, halves) = rest.split_at_mut(4 * padded);
+        let combined = &mut rest[..4 * padded];
         for block in tile_rows.chunks(rows_per_block) {
             let t = block.len() * tiles_wide;
             // Input transform: V[ξ][c][tile] = (Bᵀ d B)[ξ].
@@ -596,39 +596,23 @@ fn winograd_chunk(
                         *c = r2[i] - r1[i];
                         *d = r1[i] - r3[i];
                     }
-                    // Then B along the columns of each tile: with e[j] = row[2j] and
-                    // o[j] = row[2j + 1], tile tx's four values are e[tx], o[tx], e[tx+1], o[tx+1].
-                    let half = tiles_wide + 1;
-                    let (even, odd) = halves.split_at_mut(half);
-                    let odd = &mut odd[..half];
+                    // Then B along the columns of each tile: tile tx's four values are
+                    // row[2tx..2tx + 4], written to the four ξ columns in one pass.
                     for (a, row) in [&*t0, &*t1, &*t2, &*t3].into_iter().enumerate() {
-                        for (j, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
-                            *e = row[2 * j];
-                            *o = row[2 * j + 1];
-                        }
-                        let (e0, e1) = (&even[..tiles_wide], &even[1..=tiles_wide]);
-                        let (o0, o1) = (&odd[..tiles_wide], &odd[1..=tiles_wide]);
                         let at = |q: usize| (4 * a + q) * cin * t + c * t + bi * tiles_wide;
-                        let (p0, p1, p2, p3) = (at(0), at(1), at(2), at(3));
-                        for (d, (&x0, &x2)) in
-                            v[p0..p0 + tiles_wide].iter_mut().zip(e0.iter().zip(e1))
-                        {
-                            *d = x0 - x2;
-                        }
-                        for (d, (&x1, &x2)) in
-                            v[p1..p1 + tiles_wide].iter_mut().zip(o0.iter().zip(e1))
-                        {
-                            *d = x1 + x2;
-                        }
-                        for (d, (&x1, &x2)) in
-                            v[p2..p2 + tiles_wide].iter_mut().zip(o0.iter().zip(e1))
-                        {
-                            *d = x2 - x1;
-                        }
-                        for (d, (&x1, &x3)) in
-                            v[p3..p3 + tiles_wide].iter_mut().zip(o0.iter().zip(o1))
-                        {
-                            *d = x1 - x3;
+                        let (_, from0) = v.split_at_mut(at(0));
+                        let (d0, from1) = from0.split_at_mut(at(1) - at(0));
+                        let (d1, from2) = from1.split_at_mut(at(2) - at(1));
+                        let (d2, from3) = from2.split_at_mut(at(3) - at(2));
+                        let outputs = d0[..tiles_wide]
+                            .iter_mut()
+                            .zip(&mut d1[..tiles_wide])
+                            .zip(d2[..tiles_wide].iter_mut().zip(&mut from3[..tiles_wide]));
+                        for (((v0, v1), (v2, v3)), r) in outputs.zip(row.windows(4).step_by(2)) {
+                            *v0 = r[0] - r[2];
+                            *v1 = r[1] + r[2];
+                            *v2 = r[2] - r[1];
+                            *v3 = r[1] - r[3];
                         }
                     }
                 }
