@@ -28,7 +28,7 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
-use super::matmul::{Product, gemm_acc};
+use super::matmul::{Product, gemm_acc, gemm_set};
 
 /// Columns (output pixels) one matrix product aims for when several samples are packed together.
 const PACK_COLUMNS: usize = 512;
@@ -618,9 +618,8 @@ fn winograd_chunk(
                 }
             }
             // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
-            mm[..16 * m * t].fill(0.0);
             for xi in 0..16 {
-                gemm_acc(
+                gemm_set(
                     Product {
                         m,
                         n: t,
