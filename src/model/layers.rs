@@ -367,10 +367,6 @@ impl FastLinear {
 
 /// A linear layer of `inputs → outputs` (tensors `weight`, `bias` under `vb`) that runs on our
 /// kernel where it can.
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "candle's convention: a layer takes its VarBuilder by value"
-)]
 pub(crate) fn fast_linear(inputs: usize, outputs: usize, vb: VarBuilder) -> Result<FastLinear> {
     FastLinear::new(candle_nn::linear(inputs, outputs, vb)?)
 }

@@ -586,15 +586,20 @@ fn winograd_chunk(
                     let (t0, rest) = combined.split_at_mut(padded);
                     let (t1, rest) = rest.split_at_mut(padded);
                     let (t2, t3) = rest.split_at_mut(padded);
-                    let outputs = t0
-                        .iter_mut()
-                        .zip(t1.iter_mut())
-                        .zip(t2.iter_mut().zip(t3.iter_mut()));
-                    for (i, ((a, b), (c, d))) in outputs.enumerate() {
-                        *a = r0[i] - r2[i];
-                        *b = r1[i] + r2[i];
-                        *c = r2[i] - r1[i];
-                        *d = r1[i] - r3[i];
+                    // Equal lengths, so the indexing below needs no bounds checks.
+                    let (r0, r1, r2, r3) =
+                        (&r0[..padded], &r1[..padded], &r2[..padded], &r3[..padded]);
+                    let (t0, t1, t2, t3) = (
+                        &mut t0[..padded],
+                        &mut t1[..padded],
+                        &mut t2[..padded],
+                        &mut t3[..padded],
+                    );
+                    for i in 0..padded {
+                        t0[i] = r0[i] - r2[i];
+                        t1[i] = r1[i] + r2[i];
+                        t2[i] = r2[i] - r1[i];
+                        t3[i] = r1[i] - r3[i];
                     }
                     // Then B along the columns of each tile: tile tx's four values are
                     // row[2tx..2tx + 4], written to the four ξ columns in one pass.
