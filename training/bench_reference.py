@@ -2,7 +2,7 @@
 """PyTorch side of `diffuscope bench model`: the same table for the reference networks.
 
     python3 training/bench_reference.py [--model assets/models/digits-eps.safetensors] [--threads 2]
-    target/release/diffuscope bench model --json | python3 training/bench_reference.py --ours -
+    target/release/diffuscope bench model --json > ours.json && python3 training/bench_reference.py --ours ours.json
     python3 training/bench_reference.py --device cuda --ddpm --ours gpu.json   # on an NVIDIA GPU
 
 Forward pass of DigitUNet at batch 1, 16 and 64 (median of repeated runs after warm-up, inputs made

@@ -5,7 +5,8 @@
 //! layers and attention products; see [`UNetConfig::forward_macs`]), so the figure is comparable
 //! with any implementation. `training/bench_reference.py` prints the same table for PyTorch on the
 //! same weights; `--json` output piped into it adds the ratio:
-//! `diffuscope bench model --json | python3 training/bench_reference.py --ours -`.
+//! `diffuscope bench model --json > ours.json && python3 training/bench_reference.py --ours ours.json`
+//! (one after the other: piped, PyTorch's start-up competes with the Rust bench for the cores).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
