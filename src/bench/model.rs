@@ -4,7 +4,7 @@
 //! FLOPs are counted from the architecture (2 × the multiply-adds of the convolutions, linear
 //! layers and attention products; see [`UNetConfig::forward_macs`]), so the figure is comparable
 //! with any implementation. `training/bench_reference.py` prints the same table for PyTorch on the
-//! same weights; `--json` output piped into it adds the ratio:
+//! same weights; given the `--json` output it adds the ratio:
 //! `diffuscope bench model --json > ours.json && python3 training/bench_reference.py --ours ours.json`
 //! (one after the other: piped, PyTorch's start-up competes with the Rust bench for the cores).
 
