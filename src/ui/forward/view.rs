@@ -250,7 +250,7 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     let x_t_picture = if on_gpu {
         let (revision, inputs) = view.gpu_inputs();
         let schedule = view.state.schedule();
-        Some(XtPicture::Shader(ForwardCallback {
+        Some(CardPicture::Shader(ForwardCallback {
             revision,
             inputs,
             signal_scale: schedule.signal_scale(view.state.t) as f32,
@@ -258,7 +258,7 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         }))
     } else {
         x_t.as_ref()
-            .map(|image| XtPicture::Texture(view.textures.x_t(&ctx, image).id()))
+            .map(|image| CardPicture::Texture(view.textures.x_t(&ctx, image).id()))
     };
 
     ui.horizontal_top(|ui| {
@@ -266,7 +266,7 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         image_card_ui(
             ui,
             lang.tr(Text::CleanImage),
-            Some(XtPicture::Texture(x0)),
+            Some(CardPicture::Texture(x0)),
             size,
             "t = 0".to_owned(),
         );
@@ -277,7 +277,7 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         image_card_ui(
             ui,
             lang.tr(Text::Noise),
-            Some(XtPicture::Texture(eps)),
+            Some(CardPicture::Texture(eps)),
             size,
             "N(0, 1)".to_owned(),
         );
@@ -288,8 +288,8 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     }
 }
 
-/// A picture of the image row: an uploaded texture, or x_t drawn by the forward shader.
-enum XtPicture {
+/// What an image card shows: an uploaded texture, or x_t drawn by the forward shader.
+enum CardPicture {
     Texture(egui::TextureId),
     Shader(ForwardCallback),
 }
@@ -297,7 +297,7 @@ enum XtPicture {
 fn image_card_ui(
     ui: &mut egui::Ui,
     title: &str,
-    picture: Option<XtPicture>,
+    picture: Option<CardPicture>,
     size: Vec2,
     note: String,
 ) {
@@ -305,10 +305,10 @@ fn image_card_ui(
         ui.set_width(size.x);
         ui.label(RichText::new(title).size(16.0).strong());
         match picture {
-            Some(XtPicture::Texture(id)) => {
+            Some(CardPicture::Texture(id)) => {
                 ui.add(egui::Image::new((id, size)).corner_radius(2.0));
             }
-            Some(XtPicture::Shader(callback)) => {
+            Some(CardPicture::Shader(callback)) => {
                 let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
                 ui.painter()
                     .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
