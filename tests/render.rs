@@ -15,10 +15,10 @@ use diffuscope::data::picture::values_to_rgb8;
 use diffuscope::diffusion::forward::jump_to;
 use diffuscope::diffusion::noise::{NoiseStream, standard_normal};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
-use diffuscope::render::SHADERS;
 use diffuscope::render::forward::{ForwardInputs, ForwardPipeline, ForwardUniforms};
 use diffuscope::render::offscreen::{Headless, TARGET_FORMAT};
 use diffuscope::render::signed::{SignedPipeline, SignedUniforms, SignedValues};
+use diffuscope::render::{FORWARD_WGSL, SHADERS, SIGNED_WGSL};
 use diffuscope::sample::colormap::{DIVERGING_RANGE, diverging};
 
 fn parse(name: &str, source: &str) -> naga::Module {
@@ -86,7 +86,7 @@ fn wgsl_layout(module: &naga::Module, name: &str) -> (Vec<(String, u32)>, u32) {
 
 #[test]
 fn uniform_structs_match_their_rust_twins() {
-    let forward = parse(SHADERS[0].0, SHADERS[0].1);
+    let forward = parse("forward.wgsl", FORWARD_WGSL);
     let (members, span) = wgsl_layout(&forward, "ForwardUniforms");
     assert_eq!(span as usize, size_of::<ForwardUniforms>());
     let offsets: Vec<u32> = members.iter().map(|(_, o)| *o).collect();
@@ -101,7 +101,7 @@ fn uniform_structs_match_their_rust_twins() {
         .map(|o| o as u32)
     );
 
-    let signed = parse(SHADERS[1].0, SHADERS[1].1);
+    let signed = parse("signed.wgsl", SIGNED_WGSL);
     let (members, span) = wgsl_layout(&signed, "SignedUniforms");
     assert_eq!(span as usize, size_of::<SignedUniforms>());
     let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();

@@ -56,7 +56,7 @@ impl ForwardPipeline {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("forward.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(super::SHADERS[0].1.into()),
+            source: wgpu::ShaderSource::Wgsl(super::FORWARD_WGSL.into()),
         });
         let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
             binding,

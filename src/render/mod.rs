@@ -15,15 +15,16 @@ pub mod forward;
 pub mod offscreen;
 pub mod signed;
 
-use std::sync::Arc;
-
 use crate::i18n::Lang;
 
+/// `shaders/forward.wgsl`.
+pub const FORWARD_WGSL: &str = include_str!("../../shaders/forward.wgsl");
+/// `shaders/signed.wgsl`.
+pub const SIGNED_WGSL: &str = include_str!("../../shaders/signed.wgsl");
+
 /// The WGSL sources, by file name (each is validated by `tests/render.rs`).
-pub const SHADERS: [(&str, &str); 2] = [
-    ("forward.wgsl", include_str!("../../shaders/forward.wgsl")),
-    ("signed.wgsl", include_str!("../../shaders/signed.wgsl")),
-];
+pub const SHADERS: [(&str, &str); 2] =
+    [("forward.wgsl", FORWARD_WGSL), ("signed.wgsl", SIGNED_WGSL)];
 
 /// Whether the views draw with shaders or with CPU-made textures, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,9 +127,6 @@ pub fn checked<T>(device: &wgpu::Device, build: impl FnOnce() -> T) -> Result<T,
 pub fn needs_srgb_encoding(format: wgpu::TextureFormat) -> bool {
     format.is_srgb()
 }
-
-/// Shared, immutable input of a paint callback (so a frame's callback is a cheap `Arc` clone).
-pub type Shared<T> = Arc<T>;
 
 /// The vertex and fragment states common to both pipelines: a full-viewport triangle from the
 /// vertex index and one colour target without blending.

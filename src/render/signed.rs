@@ -55,7 +55,7 @@ impl SignedPipeline {
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("signed.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(super::SHADERS[1].1.into()),
+            source: wgpu::ShaderSource::Wgsl(super::SIGNED_WGSL.into()),
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("signed"),
