@@ -4,6 +4,7 @@
 
 use diffuscope::data::bundled::BundledPhoto;
 use diffuscope::i18n::Lang;
+use diffuscope::render::GpuViews;
 use diffuscope::ui::forward::state::PictureSource;
 use diffuscope::ui::{AppSettings, DiffuscopeApp};
 use eframe::egui::accesskit::Role;
@@ -260,4 +261,36 @@ fn a_shorter_schedule_keeps_t_in_range() {
     let state = &app(&harness).forward.state;
     assert_eq!(state.schedule().steps(), 100);
     assert_eq!(state.t, 100);
+}
+
+#[test]
+fn without_gpu_drawing_the_window_says_so_once_and_carries_on() {
+    let mut harness = harness(english());
+    harness.run_steps(1);
+    app_mut(&mut harness).use_gpu_views(GpuViews::CpuTextures(None));
+    harness.run_steps(2);
+    let sentence = "Pictures are computed on the CPU (the window has no wgpu device).";
+    harness.get_by_label(sentence);
+    // The picture is still there, from CPU textures.
+    assert!(!x_t_bytes(&mut harness).is_empty());
+    assert!(app(&harness).forward.gpu_texture_limit.is_none());
+    // Dismissed, it does not come back on later frames.
+    harness.get_by_label("Dismiss").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label(sentence).is_none());
+}
+
+#[test]
+fn gpu_views_describe_themselves_in_both_languages() {
+    let shaders = GpuViews::Shaders {
+        adapter: "llvmpipe (Vulkan)".to_owned(),
+        max_texture_side: 8192,
+    };
+    assert_eq!(shaders.texture_limit(), Some(8192));
+    assert!(shaders.describe_in(Lang::En).contains("llvmpipe (Vulkan)"));
+    assert!(shaders.describe_in(Lang::Zh).contains("着色器"));
+    let failed = GpuViews::CpuTextures(Some("bad shader".to_owned()));
+    assert_eq!(failed.texture_limit(), None);
+    assert!(failed.describe_in(Lang::En).contains("bad shader"));
+    assert!(failed.describe_in(Lang::Zh).contains("CPU"));
 }
