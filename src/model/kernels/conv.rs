@@ -21,7 +21,7 @@
 //! only on the shapes, never on the number of threads, so results are the same bits whatever the
 //! thread count.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::Arc;
 
 use candle_core::backend::BackendStorage;
@@ -304,22 +304,39 @@ impl CustomOp2 for ConvOp<'_> {
 thread_local! {
     /// Each thread's im2col buffer, reused across calls (a fresh large allocation costs page
     /// faults every time).
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
-/// Runs `f` on a buffer of `len` values with unspecified contents: the thread's scratch buffer,
-/// or a fresh one when that is in use (rayon may start another convolution on this thread while
-/// one waits).
-fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
-            f(&mut buf[..len])
+/// A buffer with unspecified contents: the thread's scratch buffer, taken out of its slot while
+/// in use (rayon may start another convolution on this thread while one waits; that one then finds
+/// the slot empty and grows its own) and put back when dropped.
+struct Scratch(Vec<f32>);
+
+impl Scratch {
+    /// At least `len` values.
+    #[inline(always)]
+    fn take(len: usize) -> Self {
+        let mut buf = SCRATCH.take();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
         }
-        Err(_) => f(&mut vec![0.0; len]),
-    })
+        Self(buf)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // Keep the larger of this buffer and whatever a nested call left in the slot.
+        let left = SCRATCH.take();
+        let mine = std::mem::take(&mut self.0);
+        SCRATCH.set(if left.len() > mine.len() { left } else { mine });
+    }
+}
+
+/// Runs `f` on a [`Scratch`] buffer of `len` values.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut scratch = Scratch::take(len);
+    f(&mut scratch.0[..len])
 }
 
 /// The whole convolution; returns `(B, Cout, Ho, Wo)` values.
@@ -443,7 +460,18 @@ fn chunk(
     dst: &mut [f32],
 ) -> Result<()> {
     if let Some(u) = conv.winograd.as_deref().filter(|_| g.suits_winograd()) {
-        return winograd_chunk(conv, u, g, x, segments, (c0, c1), add, dst);
+        // Compiled once more for AVX2+FMA and picked at run time where the CPU has them: the
+        // transforms are plain loops, which the compiler vectorises twice as wide then.
+        return pulp::Arch::new().dispatch(WinogradChunk {
+            conv,
+            u,
+            g,
+            x,
+            segments,
+            channels: (c0, c1),
+            add,
+            dst,
+        });
     }
     let m = c1 - c0;
     let k = g.patch_len();
@@ -508,6 +536,37 @@ fn chunk(
 /// channel: 16·Cin·tiles values stay within the core's cache.
 const WINOGRAD_BLOCK_VALUES: usize = 1 << 16;
 
+/// [`winograd_chunk`]'s arguments, for [`pulp::Arch::dispatch`]: its `with_simd` is inlined into
+/// a function compiled for the CPU's best instruction set, and `winograd_chunk` into it.
+struct WinogradChunk<'a> {
+    conv: &'a PreparedConv,
+    u: &'a [f32],
+    g: &'a Geometry,
+    x: &'a [f32],
+    segments: &'a [Rows],
+    channels: (usize, usize),
+    add: Option<&'a [f32]>,
+    dst: &'a mut [f32],
+}
+
+impl pulp::WithSimd for WinogradChunk<'_> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
+        winograd_chunk(
+            self.conv,
+            self.u,
+            self.g,
+            self.x,
+            self.segments,
+            self.channels,
+            self.add,
+            self.dst,
+        )
+    }
+}
+
 /// The convolution of `chunk` for a 3×3 kernel, stride 1, padding 1, by Winograd's F(2×2, 3×3)
 /// (Lavin & Gray 2016): for every 2×2 output tile and its 4×4 input patch d (rows and columns
 /// −1…2 around the tile, 0 outside),
@@ -522,6 +581,7 @@ const WINOGRAD_BLOCK_VALUES: usize = 1 << 16;
     clippy::too_many_arguments,
     reason = "the chunk's arguments plus the transformed weights"
 )]
+#[inline(always)]
 fn winograd_chunk(
     conv: &PreparedConv,
     u: &[f32],
@@ -552,7 +612,11 @@ fn winograd_chunk(
     let plane_len = g.h * g.w;
     let vh = g.h << g.up;
     let vw = g.w << g.up;
-    with_scratch(16 * (cin + m) * most + 4 * most + 8 * padded, |scratch| {
+    // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
+    let len = 16 * (cin + m) * most + 4 * most + 8 * padded;
+    let mut buffer = Scratch::take(len);
+    let scratch = &mut buffer.0[..len];
+    {
         let (v, rest) = scratch.split_at_mut(16 * cin * most);
         let (mm, rest) = rest.split_at_mut(16 * m * most);
         let (ys, rest) = rest.split_at_mut(4 * most);
@@ -696,8 +760,8 @@ fn winograd_chunk(
                 }
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Writes the patches of `segments` into `col`, a `(Cin·k·k, columns)` matrix whose columns are

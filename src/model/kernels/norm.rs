@@ -108,7 +108,14 @@ pub(super) fn group_norm(norm: &PreparedGroupNorm, x: &[f32], n: usize, silu: bo
     let mut out = vec![0f32; x.len()];
     let one = |(index, (dst, src)): (usize, (&mut [f32], &[f32]))| {
         let first_channel = (index % norm.groups) * per_group;
-        normalise_group(norm, first_channel, n, src, dst, silu);
+        pulp::Arch::new().dispatch(NormGroup {
+            norm,
+            first_channel,
+            n,
+            src,
+            dst,
+            silu,
+        });
     };
     if x.len() < PARALLEL_MIN {
         out.chunks_mut(group_len)
@@ -125,10 +132,39 @@ pub(super) fn group_norm(norm: &PreparedGroupNorm, x: &[f32], n: usize, silu: bo
     out
 }
 
+/// [`normalise_group`]'s arguments, for [`pulp::Arch::dispatch`]: compiled once more for AVX2+FMA
+/// (the loops, `exp` included, vectorise twice as wide) and picked at run time where the CPU has
+/// them.
+struct NormGroup<'a> {
+    norm: &'a PreparedGroupNorm,
+    first_channel: usize,
+    n: usize,
+    src: &'a [f32],
+    dst: &'a mut [f32],
+    silu: bool,
+}
+
+impl pulp::WithSimd for NormGroup<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        normalise_group(
+            self.norm,
+            self.first_channel,
+            self.n,
+            self.src,
+            self.dst,
+            self.silu,
+        );
+    }
+}
+
 /// Lanes of the partial sums (a multiple of every SIMD width, so the loops vectorise).
 const LANES: usize = 16;
 
 /// Σ f(v) over `values`, in `LANES` partial f32 sums added up in f64.
+#[inline(always)]
 fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     let mut acc = [0f32; LANES];
     let chunks = values.chunks_exact(LANES);
@@ -144,6 +180,7 @@ fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
 
 /// Normalises one group: `src` and `dst` hold its channels `first_channel…` with `n` values
 /// each.
+#[inline(always)]
 fn normalise_group(
     norm: &PreparedGroupNorm,
     first_channel: usize,
