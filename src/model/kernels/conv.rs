@@ -612,6 +612,7 @@ fn winograd_chunk(
     let plane_len = g.h * g.w;
     let vh = g.h << g.up;
     let vw = g.w << g.up;
+    let zeros = vec![0f32; vw];
     // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
     let len = 16 * (cin + m) * most + 4 * most + 8 * padded;
     let mut buffer = Scratch::take(len);
@@ -629,41 +630,48 @@ fn winograd_chunk(
                 let sample = segments[s].sample;
                 for c in 0..cin {
                     let plane = &x[(sample * cin + c) * plane_len..][..plane_len];
-                    for (r, row) in raw.chunks_mut(padded).enumerate() {
-                        row.fill(0.0);
+                    // The four input rows of this tile row (zeros outside the image), read in
+                    // place; only the upsampled case is widened into `raw` first. Copying every
+                    // row made the loads below wait on the copy's stores.
+                    let mut sources: [&[f32]; 4] = [&zeros; 4];
+                    for (r, (source, row)) in
+                        sources.iter_mut().zip(raw.chunks_mut(padded)).enumerate()
+                    {
                         let Some(iy) = (2 * ty + r).checked_sub(1).filter(|&iy| iy < vh) else {
                             continue;
                         };
                         let src = &plane[(iy >> g.up) * g.w..][..g.w];
                         if g.up == 0 {
-                            row[1..=g.w].copy_from_slice(src);
+                            *source = src;
                         } else {
-                            for (ix, d) in row[1..=vw].iter_mut().enumerate() {
+                            for (ix, d) in row[..vw].iter_mut().enumerate() {
                                 *d = src[ix >> 1];
                             }
+                            *source = &row[..vw];
                         }
                     }
-                    // Bᵀ along the rows, for every column at once.
-                    let (r0, rest) = raw.split_at(padded);
-                    let (r1, rest) = rest.split_at(padded);
-                    let (r2, r3) = rest.split_at(padded);
+                    // Bᵀ along the rows, for every column at once; column 0 and those past the
+                    // image are the zero padding.
                     let (t0, rest) = combined.split_at_mut(padded);
                     let (t1, rest) = rest.split_at_mut(padded);
                     let (t2, t3) = rest.split_at_mut(padded);
+                    for t in [&mut *t0, &mut *t1, &mut *t2, &mut *t3] {
+                        t[0] = 0.0;
+                        t[vw + 1..].fill(0.0);
+                    }
                     // Equal lengths, so the indexing below needs no bounds checks.
-                    let (r0, r1, r2, r3) =
-                        (&r0[..padded], &r1[..padded], &r2[..padded], &r3[..padded]);
-                    let (t0, t1, t2, t3) = (
-                        &mut t0[..padded],
-                        &mut t1[..padded],
-                        &mut t2[..padded],
-                        &mut t3[..padded],
+                    let [r0, r1, r2, r3] = sources.map(|row| &row[..vw]);
+                    let (u0, u1, u2, u3) = (
+                        &mut t0[1..=vw],
+                        &mut t1[1..=vw],
+                        &mut t2[1..=vw],
+                        &mut t3[1..=vw],
                     );
-                    for i in 0..padded {
-                        t0[i] = r0[i] - r2[i];
-                        t1[i] = r1[i] + r2[i];
-                        t2[i] = r2[i] - r1[i];
-                        t3[i] = r1[i] - r3[i];
+                    for i in 0..vw {
+                        u0[i] = r0[i] - r2[i];
+                        u1[i] = r1[i] + r2[i];
+                        u2[i] = r2[i] - r1[i];
+                        u3[i] = r1[i] - r3[i];
                     }
                     // Then B along the columns of each tile: tile tx's four values are
                     // row[2tx..2tx + 4], written to the four ξ columns in one pass.
