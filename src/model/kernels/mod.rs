@@ -8,6 +8,10 @@
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
 //!
+//! A plain build targets the x86-64 baseline (SSE2); the Winograd convolution and GroupNorm are
+//! compiled once more for AVX2+FMA and chosen at run time through `pulp::Arch::dispatch` (safe:
+//! pulp checks the CPU), so the same binary runs everywhere and twice as wide where it can.
+//!
 //! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
 //! the CPU only, without autograd; the layers in [`super::layers`] fall back to candle's own
 //! operations (the reference, tested against these kernels in `tests/kernels.rs`) for other
