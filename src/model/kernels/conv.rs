@@ -24,10 +24,10 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
+use super::contiguous_f32;
 use super::matmul::{Product, gemm_acc, gemm_set};
 
 /// Columns (output pixels) one matrix product aims for when several samples are packed together.
@@ -248,7 +248,7 @@ impl ConvOp<'_> {
         layout: &Layout,
         residual: Option<(&CpuStorage, &Layout)>,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(storage, layout)?;
+        let x = contiguous_f32("convolution", storage, layout)?;
         let g = Geometry::new(self.conv, layout.dims(), self.upsample)?;
         let out_dims = [g.batch, g.cout, g.ho, g.wo];
         let residual = match residual {
@@ -256,23 +256,13 @@ impl ConvOp<'_> {
                 if l.dims() != out_dims {
                     bail!("convolution: residual {:?}, output {out_dims:?}", l.dims());
                 }
-                Some(f32_slice(s, l)?)
+                Some(contiguous_f32("convolution", s, l)?)
             }
             None => None,
         };
         let out = convolve(self.conv, &g, x, self.add, residual)?;
         Ok((CpuStorage::F32(out), Shape::from(out_dims.to_vec())))
     }
-}
-
-fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(data) = storage else {
-        bail!("convolution: f32 only, got {:?}", storage.dtype());
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        bail!("convolution: inputs must be contiguous");
-    };
-    Ok(&data[start..end])
 }
 
 impl CustomOp1 for ConvOp<'_> {
@@ -536,8 +526,9 @@ fn chunk(
 /// channel: 16·Cin·tiles values stay within the core's cache.
 const WINOGRAD_BLOCK_VALUES: usize = 1 << 16;
 
-/// [`winograd_chunk`]'s arguments, for [`pulp::Arch::dispatch`]: its `with_simd` is inlined into
-/// a function compiled for the CPU's best instruction set, and `winograd_chunk` into it.
+/// [`winograd_chunk`]'s arguments (the chunk's, plus the transformed weights `u`), and the
+/// operation [`pulp::Arch::dispatch`] runs: its `with_simd` is inlined into a function compiled for
+/// the CPU's best instruction set, and `winograd_chunk` into it.
 struct WinogradChunk<'a> {
     conv: &'a PreparedConv,
     u: &'a [f32],
@@ -554,16 +545,7 @@ impl pulp::WithSimd for WinogradChunk<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
-        winograd_chunk(
-            self.conv,
-            self.u,
-            self.g,
-            self.x,
-            self.segments,
-            self.channels,
-            self.add,
-            self.dst,
-        )
+        winograd_chunk(self)
     }
 }
 
@@ -577,21 +559,18 @@ impl pulp::WithSimd for WinogradChunk<'_> {
 /// ```
 /// The sum over c is 16 matrix products (one per position ξ of the 4×4 transform), with 16/36 of
 /// the multiplications of the direct form.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the chunk's arguments plus the transformed weights"
-)]
 #[inline(always)]
-fn winograd_chunk(
-    conv: &PreparedConv,
-    u: &[f32],
-    g: &Geometry,
-    x: &[f32],
-    segments: &[Rows],
-    (c0, c1): (usize, usize),
-    add: Option<&[f32]>,
-    dst: &mut [f32],
-) -> Result<()> {
+fn winograd_chunk(chunk: WinogradChunk<'_>) -> Result<()> {
+    let WinogradChunk {
+        conv,
+        u,
+        g,
+        x,
+        segments,
+        channels: (c0, c1),
+        add,
+        dst,
+    } = chunk;
     let (m, cin) = (c1 - c0, g.cin);
     let tiles_wide = g.wo.div_ceil(2);
     // Output offsets of the segments in `dst`.

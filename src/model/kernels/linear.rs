@@ -14,10 +14,10 @@
 
 use std::sync::Arc;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
+use super::contiguous_f32;
 use super::matmul::{Product, gemm_acc};
 
 /// Rows per block of a linear layer (blocks run in parallel).
@@ -66,7 +66,7 @@ impl CustomOp1 for PreparedLinear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = f32_input(self.name(), storage, layout)?;
+        let x = contiguous_f32(self.name(), storage, layout)?;
         let dims = layout.dims();
         if dims.last() != Some(&self.inputs) {
             bail!("linear: expected (…, {}), got {dims:?}", self.inputs);
@@ -120,7 +120,7 @@ impl CustomOp1 for AttentionCore {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let qkv = f32_input(self.name(), storage, layout)?;
+        let qkv = contiguous_f32(self.name(), storage, layout)?;
         let (batch, tokens, width) = layout.shape().dims3()?;
         if width % 3 != 0 || width == 0 {
             bail!("attention: the last dimension ({width}) must hold q, k and v");
@@ -191,14 +191,4 @@ fn softmax_in_place(row: &mut [f32], scale: f32) {
     for value in row.iter_mut() {
         *value /= sum;
     }
-}
-
-fn f32_input<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(data) = storage else {
-        bail!("{name}: f32 only, got {:?}", storage.dtype());
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        bail!("{name}: the input must be contiguous");
-    };
-    Ok(&data[start..end])
 }

@@ -27,6 +27,24 @@ pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
 
+/// The f32 values a custom operation `name` was given, which must be contiguous (every kernel
+/// here asks for its inputs so).
+fn contiguous_f32<'a>(
+    name: &str,
+    storage: &'a candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+) -> candle_core::Result<&'a [f32]> {
+    use candle_core::backend::BackendStorage;
+
+    let candle_core::CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{name}: f32 only, got {:?}", storage.dtype());
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{name}: the input must be contiguous");
+    };
+    Ok(&data[start..end])
+}
+
 /// e^x as the kernels compute it (a vectorisable polynomial, within 2 ulp of `f32::exp` on
 /// [−87, 88]); public for tests.
 pub fn fast_exp(x: f32) -> f32 {

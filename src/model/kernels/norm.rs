@@ -14,9 +14,10 @@
 
 use std::sync::Arc;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
+
+use super::contiguous_f32;
 
 /// Below this many values, a norm runs on the calling thread (rayon's start-up costs more).
 const PARALLEL_MIN: usize = 1 << 14;
@@ -81,12 +82,7 @@ impl CustomOp1 for NormOp<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            bail!("{}: f32 only, got {:?}", self.name(), storage.dtype());
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            bail!("{}: the input must be contiguous", self.name());
-        };
+        let x = contiguous_f32(self.name(), storage, layout)?;
         let dims = layout.dims();
         if dims.len() < 3 || dims[1] != self.norm.channels() {
             bail!(
@@ -96,7 +92,7 @@ impl CustomOp1 for NormOp<'_> {
             );
         }
         let spatial: usize = dims[2..].iter().product();
-        let out = group_norm(self.norm, &data[start..end], spatial, self.silu);
+        let out = group_norm(self.norm, x, spatial, self.silu);
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 }
@@ -132,9 +128,9 @@ pub(super) fn group_norm(norm: &PreparedGroupNorm, x: &[f32], n: usize, silu: bo
     out
 }
 
-/// [`normalise_group`]'s arguments, for [`pulp::Arch::dispatch`]: compiled once more for AVX2+FMA
-/// (the loops, `exp` included, vectorise twice as wide) and picked at run time where the CPU has
-/// them.
+/// [`normalise_group`]'s arguments, and the operation [`pulp::Arch::dispatch`] runs: compiled once
+/// more for AVX2+FMA (the loops, `exp` included, vectorise twice as wide) and picked at run time
+/// where the CPU has them.
 struct NormGroup<'a> {
     norm: &'a PreparedGroupNorm,
     first_channel: usize,
@@ -149,14 +145,7 @@ impl pulp::WithSimd for NormGroup<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        normalise_group(
-            self.norm,
-            self.first_channel,
-            self.n,
-            self.src,
-            self.dst,
-            self.silu,
-        );
+        normalise_group(self);
     }
 }
 
@@ -178,17 +167,17 @@ fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     acc.iter().map(|&a| f64::from(a)).sum::<f64>() + tail
 }
 
-/// Normalises one group: `src` and `dst` hold its channels `first_channel…` with `n` values
-/// each.
+/// Normalises one group: `src` and `dst` hold its channels `first_channel…` with `n` values each.
 #[inline(always)]
-fn normalise_group(
-    norm: &PreparedGroupNorm,
-    first_channel: usize,
-    n: usize,
-    src: &[f32],
-    dst: &mut [f32],
-    silu: bool,
-) {
+fn normalise_group(group: NormGroup<'_>) {
+    let NormGroup {
+        norm,
+        first_channel,
+        n,
+        src,
+        dst,
+        silu,
+    } = group;
     let count = src.len().max(1) as f64;
     let mean = (lane_sum(src, |v| v) / count) as f32;
     let var = lane_sum(src, |v| (v - mean) * (v - mean)) / count;
