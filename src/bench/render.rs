@@ -18,6 +18,7 @@ use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
 use crate::render::forward::{ForwardInputs, ForwardPipeline};
 use crate::render::offscreen::{Headless, TARGET_FORMAT};
+use crate::render::{new_texture, write_texture};
 
 /// The photo's size: 12 megapixels.
 pub const PHOTO: (usize, usize) = (4000, 3000);
@@ -79,7 +80,12 @@ pub fn render_bench() -> Result<RenderTimings, String> {
 
     // The CPU path: compute, convert and upload into a texture of the photo's size (drawing that
     // texture then costs about what the shader's frame does).
-    let target = upload_target(&gpu, width, height);
+    let target = new_texture(
+        &gpu.device,
+        "CPU-path x_t",
+        (width as u32, height as u32),
+        wgpu::TextureFormat::Rgba8Unorm,
+    );
     let mut x_t = vec![0.0; values];
     let mut rgb = vec![0u8; values];
     let mut rgba = vec![255u8; width * height * 4];
@@ -92,7 +98,7 @@ pub fn render_bench() -> Result<RenderTimings, String> {
         for (out, pixel) in rgba.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
             out[..3].copy_from_slice(pixel);
         }
-        write_rgba(&gpu, &target, width, height, &rgba);
+        write_texture(&gpu.queue, &target, &rgba);
         gpu.wait()?;
         cpu_times.push(started.elapsed());
     }
@@ -122,39 +128,4 @@ pub fn render_bench() -> Result<RenderTimings, String> {
 fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
-}
-
-fn upload_target(gpu: &Headless, width: usize, height: usize) -> wgpu::Texture {
-    gpu.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("CPU-path x_t"),
-        size: wgpu::Extent3d {
-            width: width as u32,
-            height: height as u32,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba8Unorm,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    })
-}
-
-fn write_rgba(gpu: &Headless, texture: &wgpu::Texture, width: usize, height: usize, rgba: &[u8]) {
-    gpu.queue.write_texture(
-        wgpu::TexelCopyTextureInfo {
-            texture,
-            mip_level: 0,
-            origin: wgpu::Origin3d::ZERO,
-            aspect: wgpu::TextureAspect::All,
-        },
-        rgba,
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(width as u32 * 4),
-            rows_per_image: Some(height as u32),
-        },
-        texture.size(),
-    );
 }

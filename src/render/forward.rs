@@ -6,7 +6,10 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 use half::f16;
 
-use super::{check_size, checked, fullscreen_pipeline, texture_with, uniform_buffer};
+use super::{
+    check_size, checked, draw_fullscreen, fullscreen_pipeline, texture_with, uniform_buffer,
+    uniform_entry,
+};
 
 /// The uniforms of `shaders/forward.wgsl`.
 ///
@@ -54,10 +57,6 @@ pub struct ForwardTextures {
 impl ForwardPipeline {
     /// Builds the pipeline for render targets of `format`.
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("forward.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(super::FORWARD_WGSL.into()),
-        });
         let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::FRAGMENT,
@@ -71,16 +70,7 @@ impl ForwardPipeline {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("forward"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+                uniform_entry(0),
                 texture_entry(1),
                 texture_entry(2),
                 wgpu::BindGroupLayoutEntry {
@@ -91,7 +81,8 @@ impl ForwardPipeline {
                 },
             ],
         });
-        let pipeline = fullscreen_pipeline(device, "forward", &shader, &layout, format);
+        let pipeline =
+            fullscreen_pipeline(device, "forward.wgsl", super::FORWARD_WGSL, &layout, format);
         // Linear filtering, as the CPU path's egui textures use.
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("forward"),
@@ -191,9 +182,7 @@ impl ForwardPipeline {
 
     /// Draws x_t over the render pass's viewport.
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, textures: &ForwardTextures) {
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &textures.bind_group, &[]);
-        pass.draw(0..3, 0..1);
+        draw_fullscreen(pass, &self.pipeline, &textures.bind_group);
     }
 }
 

@@ -128,15 +128,19 @@ pub fn needs_srgb_encoding(format: wgpu::TextureFormat) -> bool {
     format.is_srgb()
 }
 
-/// The vertex and fragment states common to both pipelines: a full-viewport triangle from the
-/// vertex index and one colour target without blending.
+/// A pipeline of the WGSL `source` with what both shaders share: a full-viewport triangle from the
+/// vertex index (`vs_main`), `fs_main`, and one colour target of `format` without blending.
 fn fullscreen_pipeline(
     device: &wgpu::Device,
     label: &str,
-    shader: &wgpu::ShaderModule,
+    source: &str,
     layout: &wgpu::BindGroupLayout,
     format: wgpu::TextureFormat,
 ) -> wgpu::RenderPipeline {
+    let shader = &device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(label),
         bind_group_layouts: &[Some(layout)],
@@ -169,6 +173,31 @@ fn fullscreen_pipeline(
     })
 }
 
+/// Draws a [`fullscreen_pipeline`] with its one bind group over the render pass's viewport.
+fn draw_fullscreen(
+    pass: &mut wgpu::RenderPass<'_>,
+    pipeline: &wgpu::RenderPipeline,
+    bind_group: &wgpu::BindGroup,
+) {
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, bind_group, &[]);
+    pass.draw(0..3, 0..1);
+}
+
+/// Binding `binding` of a layout: a uniform buffer the fragment shader reads.
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
 /// A uniform buffer of `size` bytes that the queue rewrites.
 fn uniform_buffer(device: &wgpu::Device, label: &str, size: u64) -> wgpu::Buffer {
     device.create_buffer(&wgpu::BufferDescriptor {
@@ -184,29 +213,45 @@ fn texture_with(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     label: &str,
-    (width, height): (u32, u32),
+    size: (u32, u32),
     format: wgpu::TextureFormat,
     bytes: &[u8],
 ) -> wgpu::Texture {
-    let size = wgpu::Extent3d {
-        width,
-        height,
-        depth_or_array_layers: 1,
-    };
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
+    let texture = new_texture(device, label, size, format);
+    write_texture(queue, &texture, bytes);
+    texture
+}
+
+/// A 2-D texture of `format` that shaders sample and the queue writes.
+pub(crate) fn new_texture(
+    device: &wgpu::Device,
+    label: &str,
+    (width, height): (u32, u32),
+    format: wgpu::TextureFormat,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
         label: Some(label),
-        size,
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format,
         usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
-    });
-    let bytes_per_texel = format.block_copy_size(None).unwrap_or(4);
+    })
+}
+
+/// Replaces all of `texture`'s texels with `bytes` (rows tightly packed).
+pub(crate) fn write_texture(queue: &wgpu::Queue, texture: &wgpu::Texture, bytes: &[u8]) {
+    let size = texture.size();
+    let bytes_per_texel = texture.format().block_copy_size(None).unwrap_or(4);
     queue.write_texture(
         wgpu::TexelCopyTextureInfo {
-            texture: &texture,
+            texture,
             mip_level: 0,
             origin: wgpu::Origin3d::ZERO,
             aspect: wgpu::TextureAspect::All,
@@ -214,12 +259,11 @@ fn texture_with(
         bytes,
         wgpu::TexelCopyBufferLayout {
             offset: 0,
-            bytes_per_row: Some(width * bytes_per_texel),
-            rows_per_image: Some(height),
+            bytes_per_row: Some(size.width * bytes_per_texel),
+            rows_per_image: Some(size.height),
         },
         size,
     );
-    texture
 }
 
 /// Checks that a picture of `width × height` fits the device's largest 2-D texture.

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use super::{check_size, checked, fullscreen_pipeline, uniform_buffer};
+use super::{
+    check_size, checked, draw_fullscreen, fullscreen_pipeline, uniform_buffer, uniform_entry,
+};
 
 /// The uniforms of `shaders/signed.wgsl`.
 ///
@@ -53,23 +55,10 @@ pub struct SignedSlot {
 impl SignedPipeline {
     /// Builds the pipeline for render targets of `format`.
     pub fn new(device: &wgpu::Device, format: wgpu::TextureFormat) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("signed.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(super::SIGNED_WGSL.into()),
-        });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("signed"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+                uniform_entry(0),
                 wgpu::BindGroupLayoutEntry {
                     binding: 1,
                     visibility: wgpu::ShaderStages::FRAGMENT,
@@ -82,7 +71,8 @@ impl SignedPipeline {
                 },
             ],
         });
-        let pipeline = fullscreen_pipeline(device, "signed", &shader, &layout, format);
+        let pipeline =
+            fullscreen_pipeline(device, "signed.wgsl", super::SIGNED_WGSL, &layout, format);
         Self {
             pipeline,
             layout,
@@ -155,9 +145,7 @@ impl SignedPipeline {
 
     /// Draws the slot's values over the render pass's viewport.
     pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>, slot: &SignedSlot) {
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &slot.bind_group, &[]);
-        pass.draw(0..3, 0..1);
+        draw_fullscreen(pass, &self.pipeline, &slot.bind_group);
     }
 }
 
