@@ -108,6 +108,11 @@ fn convolution_matches_candle() {
         case(17, 9, (3, 3), 5, 1, 2, PLAIN),
         case(64, 3, (1, 1), 17, 3, 2, (false, true, true)),
         case(2, 7, (9, 4), 33, 5, 1, (false, true, false)),
+        // Winograd on odd sizes: a single pixel, odd widths and heights, upsampled and not.
+        case(2, 9, (1, 1), 4, 3, 1, (false, true, true)),
+        case(3, 8, (5, 3), 6, 3, 1, (true, false, true)),
+        case(2, 11, (3, 5), 7, 3, 1, (false, false, true)),
+        case(1, 8, (1, 2), 3, 3, 1, (true, true, false)),
     ];
     for (seed, c) in cases.iter().enumerate() {
         let seed = 1000 * seed as u64;

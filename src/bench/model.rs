@@ -68,11 +68,15 @@ pub struct ModelBench {
 /// the default architecture with random weights when `name_or_path` is `None`, on the device
 /// `preference` picks, and prints the table (or, with `json`, one JSON object) on standard output.
 ///
+/// `batches` restricts the table to those UNet batch sizes (and leaves the classifier out, for
+/// profiling one size); empty means [`BATCHES`] and the classifier.
+///
 /// On a GPU every timed forward pass ends by waiting for the GPU to finish it.
 pub fn model(
     name_or_path: Option<&str>,
     json: bool,
     preference: DevicePreference,
+    batches: &[usize],
 ) -> Result<ModelBench, CheckpointError> {
     let (device, reason) = device_for(preference);
     let (path, net) = match name_or_path {
@@ -108,7 +112,8 @@ pub fn model(
     }
     let mut timings = Vec::new();
     let flops_per_image = 2 * config.forward_macs(28, 28);
-    for batch in BATCHES {
+    let only_some = !batches.is_empty();
+    for &batch in if only_some { batches } else { &BATCHES } {
         let (x, t, y) = unet_inputs(batch, &device)?;
         let timing = measure("unet", batch, flops_per_image * batch as u64, || {
             net.forward(&x, &t, &y)?;
@@ -120,7 +125,7 @@ pub fn model(
         }
         timings.push(timing);
     }
-    if let Some(classifier_path) = shipped_model_path("digits-classifier") {
+    if let Some(classifier_path) = shipped_model_path("digits-classifier").filter(|_| !only_some) {
         let (_, classifier) = load_classifier(&classifier_path, &device)?;
         let timing = classifier_timing(&classifier, 64, &device)
             .map_err(|e| build_error(Some(&classifier_path), &e))?;

@@ -90,6 +90,10 @@ pub enum BenchCommand {
         /// Use candle's plain operations instead of our kernels (for before/after figures).
         #[arg(long)]
         candle_ops: bool,
+        /// Measure only this UNet batch size (repeatable; leaves out the classifier), e.g. to
+        /// profile one size.
+        #[arg(long = "batch", value_parser = clap::value_parser!(u16).range(1..=4096))]
+        batches: Vec<u16>,
     },
     /// One scrub frame of the Forward view on a 12-megapixel photo: WGSL shader against the CPU.
     Render,
@@ -207,9 +211,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
             json,
             device,
             candle_ops,
+            batches,
         })) => {
             crate::model::layers::use_reference_ops(candle_ops);
-            crate::bench::model::model(model.as_deref(), json, device.into())
+            let batches: Vec<usize> = batches.into_iter().map(usize::from).collect();
+            crate::bench::model::model(model.as_deref(), json, device.into(), &batches)
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
         }

@@ -14,7 +14,7 @@
 //! - im2col: out_b = W · col_b with W `(Cout, Cin·k·k)` (the weight tensor as it is stored, row o,
 //!   column (c, i, j)) and col_b `(Cin·k·k, Ho·Wo)` the patches;
 //! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 (most of the UNet's work),
-//!   2.25× fewer multiplications; see [`winograd_chunk`].
+//!   2.25× fewer multiplications; see the `winograd` module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few
 //! samples, each is cut into row blocks (and output-channel blocks). How the work is cut depends
@@ -28,7 +28,10 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::contiguous_f32;
-use super::matmul::{Product, gemm_acc, gemm_set};
+use super::matmul::{Product, gemm_acc};
+use winograd::WinogradChunk;
+
+mod winograd;
 
 /// Columns (output pixels) one matrix product aims for when several samples are packed together.
 const PACK_COLUMNS: usize = 512;
@@ -59,28 +62,6 @@ pub struct PreparedConv {
 /// Fewer input channels than this use im2col (the products would be too thin).
 const WINOGRAD_MIN_CIN: usize = 8;
 
-/// U = G g Gᵀ for every (o, c): `(16, Cout, Cin)`, computed in f64.
-fn winograd_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
-    let mut u = vec![0f32; 16 * cout * cin];
-    for o in 0..cout {
-        for c in 0..cin {
-            let w = &weight[(o * cin + c) * 9..][..9];
-            let g = |i: usize, j: usize| f64::from(w[3 * i + j]);
-            // G applied to the three values of one row or column.
-            let lift = |a: f64, b: f64, c: f64| [a, (a + b + c) / 2.0, (a - b + c) / 2.0, c];
-            // Gg: 4×3, column by column.
-            let cols: Vec<[f64; 4]> = (0..3).map(|j| lift(g(0, j), g(1, j), g(2, j))).collect();
-            for r in 0..4 {
-                let row = lift(cols[0][r], cols[1][r], cols[2][r]);
-                for (q, value) in row.iter().enumerate() {
-                    u[((4 * r + q) * cout + o) * cin + c] = *value as f32;
-                }
-            }
-        }
-    }
-    u
-}
-
 impl PreparedConv {
     /// Copies `weight` `(Cout, Cin, k, k)` and `bias` `(Cout,)`.
     pub fn new(
@@ -107,7 +88,7 @@ impl PreparedConv {
             );
         }
         let winograd = (kh == 3 && stride == 1 && padding == 1 && cin >= WINOGRAD_MIN_CIN)
-            .then(|| winograd_weights(&weight, cout, cin).into());
+            .then(|| winograd::weights(&weight, cout, cin).into());
         Ok(Self {
             cout,
             cin,
@@ -518,235 +499,6 @@ fn chunk(
             written += len;
         }
         at += len;
-    }
-    Ok(())
-}
-
-/// Tiles (of 2×2 outputs) whose 16 transformed inputs one Winograd block holds, at most, per input
-/// channel: 16·Cin·tiles values stay within the core's cache.
-const WINOGRAD_BLOCK_VALUES: usize = 1 << 16;
-
-/// [`winograd_chunk`]'s arguments (the chunk's, plus the transformed weights `u`), and the
-/// operation [`pulp::Arch::dispatch`] runs: its `with_simd` is inlined into a function compiled for
-/// the CPU's best instruction set, and `winograd_chunk` into it.
-struct WinogradChunk<'a> {
-    conv: &'a PreparedConv,
-    u: &'a [f32],
-    g: &'a Geometry,
-    x: &'a [f32],
-    segments: &'a [Rows],
-    channels: (usize, usize),
-    add: Option<&'a [f32]>,
-    dst: &'a mut [f32],
-}
-
-impl pulp::WithSimd for WinogradChunk<'_> {
-    type Output = Result<()>;
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
-        winograd_chunk(self)
-    }
-}
-
-/// The convolution of `chunk` for a 3×3 kernel, stride 1, padding 1, by Winograd's F(2×2, 3×3)
-/// (Lavin & Gray 2016): for every 2×2 output tile and its 4×4 input patch d (rows and columns
-/// −1…2 around the tile, 0 outside),
-/// ```text
-/// Y = Aᵀ [ Σ_c U[·, o, c] ⊙ (Bᵀ d_c B) ] A,   U[·, o, c] = G w[o, c] Gᵀ (prepared at load)
-/// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
-/// Aᵀ = [1 1 1 0; 0 1 −1 −1]
-/// ```
-/// The sum over c is 16 matrix products (one per position ξ of the 4×4 transform), with 16/36 of
-/// the multiplications of the direct form.
-#[inline(always)]
-fn winograd_chunk(chunk: WinogradChunk<'_>) -> Result<()> {
-    let WinogradChunk {
-        conv,
-        u,
-        g,
-        x,
-        segments,
-        channels: (c0, c1),
-        add,
-        dst,
-    } = chunk;
-    let (m, cin) = (c1 - c0, g.cin);
-    let tiles_wide = g.wo.div_ceil(2);
-    // Output offsets of the segments in `dst`.
-    let mut offsets = Vec::with_capacity(segments.len());
-    let mut at = 0;
-    for rows in segments {
-        offsets.push(at);
-        at += m * (rows.end - rows.first) * g.wo;
-    }
-    let tile_rows: Vec<(usize, usize)> = segments
-        .iter()
-        .enumerate()
-        .flat_map(|(s, r)| (r.first / 2..r.end.div_ceil(2)).map(move |ty| (s, ty)))
-        .collect();
-    let rows_per_block = (WINOGRAD_BLOCK_VALUES / (16 * cin * tiles_wide)).max(1);
-    let most = rows_per_block.min(tile_rows.len()) * tiles_wide;
-    let padded = 2 * tiles_wide + 2;
-    let plane_len = g.h * g.w;
-    let vh = g.h << g.up;
-    let vw = g.w << g.up;
-    let zeros = vec![0f32; vw];
-    // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
-    let len = 16 * (cin + m) * most + 4 * most + 8 * padded;
-    let mut buffer = Scratch::take(len);
-    let scratch = &mut buffer.0[..len];
-    {
-        let (v, rest) = scratch.split_at_mut(16 * cin * most);
-        let (mm, rest) = rest.split_at_mut(16 * m * most);
-        let (ys, rest) = rest.split_at_mut(4 * most);
-        let (raw, rest) = rest.split_at_mut(4 * padded);
-        let combined = &mut rest[..4 * padded];
-        for block in tile_rows.chunks(rows_per_block) {
-            let t = block.len() * tiles_wide;
-            // Input transform: V[ξ][c][tile] = (Bᵀ d B)[ξ].
-            for (bi, &(s, ty)) in block.iter().enumerate() {
-                let sample = segments[s].sample;
-                for c in 0..cin {
-                    let plane = &x[(sample * cin + c) * plane_len..][..plane_len];
-                    // The four input rows of this tile row (zeros outside the image), read in
-                    // place; only the upsampled case is widened into `raw` first. Copying every
-                    // row made the loads below wait on the copy's stores.
-                    let mut sources: [&[f32]; 4] = [&zeros; 4];
-                    for (r, (source, row)) in
-                        sources.iter_mut().zip(raw.chunks_mut(padded)).enumerate()
-                    {
-                        let Some(iy) = (2 * ty + r).checked_sub(1).filter(|&iy| iy < vh) else {
-                            continue;
-                        };
-                        let src = &plane[(iy >> g.up) * g.w..][..g.w];
-                        if g.up == 0 {
-                            *source = src;
-                        } else {
-                            for (ix, d) in row[..vw].iter_mut().enumerate() {
-                                *d = src[ix >> 1];
-                            }
-                            *source = &row[..vw];
-                        }
-                    }
-                    // Bᵀ along the rows, for every column at once; column 0 and those past the
-                    // image are the zero padding.
-                    let (t0, rest) = combined.split_at_mut(padded);
-                    let (t1, rest) = rest.split_at_mut(padded);
-                    let (t2, t3) = rest.split_at_mut(padded);
-                    for t in [&mut *t0, &mut *t1, &mut *t2, &mut *t3] {
-                        t[0] = 0.0;
-                        t[vw + 1..].fill(0.0);
-                    }
-                    // Equal lengths, so the indexing below needs no bounds checks.
-                    let [r0, r1, r2, r3] = sources.map(|row| &row[..vw]);
-                    let (u0, u1, u2, u3) = (
-                        &mut t0[1..=vw],
-                        &mut t1[1..=vw],
-                        &mut t2[1..=vw],
-                        &mut t3[1..=vw],
-                    );
-                    for i in 0..vw {
-                        u0[i] = r0[i] - r2[i];
-                        u1[i] = r1[i] + r2[i];
-                        u2[i] = r2[i] - r1[i];
-                        u3[i] = r1[i] - r3[i];
-                    }
-                    // Then B along the columns of each tile: tile tx's four values are
-                    // row[2tx..2tx + 4], written to the four ξ columns in one pass.
-                    for (a, row) in [&*t0, &*t1, &*t2, &*t3].into_iter().enumerate() {
-                        let at = |q: usize| (4 * a + q) * cin * t + c * t + bi * tiles_wide;
-                        let (_, from0) = v.split_at_mut(at(0));
-                        let (d0, from1) = from0.split_at_mut(at(1) - at(0));
-                        let (d1, from2) = from1.split_at_mut(at(2) - at(1));
-                        let (d2, from3) = from2.split_at_mut(at(3) - at(2));
-                        let outputs = d0[..tiles_wide]
-                            .iter_mut()
-                            .zip(&mut d1[..tiles_wide])
-                            .zip(d2[..tiles_wide].iter_mut().zip(&mut from3[..tiles_wide]));
-                        for (((v0, v1), (v2, v3)), r) in outputs.zip(row.windows(4).step_by(2)) {
-                            *v0 = r[0] - r[2];
-                            *v1 = r[1] + r[2];
-                            *v2 = r[2] - r[1];
-                            *v3 = r[1] - r[3];
-                        }
-                    }
-                }
-            }
-            // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
-            for xi in 0..16 {
-                gemm_set(
-                    Product {
-                        m,
-                        n: t,
-                        k: cin,
-                        lhs_rs: cin,
-                        rhs_rs: t,
-                        dst_rs: t,
-                    },
-                    &u[(xi * conv.cout + c0) * cin..],
-                    &v[xi * cin * t..],
-                    &mut mm[xi * m * t..],
-                )?;
-            }
-            // Output transform: Y = Aᵀ M A over all tiles of the block at once (four arrays of
-            // t values: Y00, Y01, Y10, Y11), then, with the start value, into place.
-            for o in 0..m {
-                let q = |xi: usize| &mm[(xi * m + o) * t..][..t];
-                let (y00, rest) = ys.split_at_mut(t);
-                let (y01, rest) = rest.split_at_mut(t);
-                let (y10, y11) = rest.split_at_mut(t);
-                let y11 = &mut y11[..t];
-                for b in 0..4 {
-                    let (m0, m1, m2, m3) = (q(b), q(4 + b), q(8 + b), q(12 + b));
-                    // Row sums of Aᵀ M for column b, added into the columns of Y they feed.
-                    let (w0, w1) = match b {
-                        0 => (1.0, 0.0),
-                        1 => (1.0, 1.0),
-                        2 => (1.0, -1.0),
-                        _ => (0.0, -1.0),
-                    };
-                    for i in 0..t {
-                        let s0 = m0[i] + m1[i] + m2[i];
-                        let s1 = m1[i] - m2[i] - m3[i];
-                        if b == 0 {
-                            y00[i] = s0;
-                            y01[i] = 0.0;
-                            y10[i] = s1;
-                            y11[i] = 0.0;
-                        } else {
-                            y00[i] += w0 * s0;
-                            y01[i] += w1 * s0;
-                            y10[i] += w0 * s1;
-                            y11[i] += w1 * s1;
-                        }
-                    }
-                }
-                for (bi, &(s, ty)) in block.iter().enumerate() {
-                    let rows = segments[s];
-                    let seg_rows = rows.end - rows.first;
-                    let start = start_value(conv, add, rows.sample, c0 + o);
-                    let out = &mut dst[offsets[s] + o * seg_rows * g.wo..][..seg_rows * g.wo];
-                    let tiles = bi * tiles_wide..(bi + 1) * tiles_wide;
-                    for (dy, (left, right)) in
-                        [(&*y00, &*y01), (&*y10, &*y11)].into_iter().enumerate()
-                    {
-                        let y = 2 * ty + dy;
-                        if y >= rows.end {
-                            continue;
-                        }
-                        let line = &mut out[(y - rows.first) * g.wo..][..g.wo];
-                        let (left, right) = (&left[tiles.clone()], &right[tiles.clone()]);
-                        for (pair, (&l, &r)) in line.chunks_mut(2).zip(left.iter().zip(right)) {
-                            pair[0] = start + l;
-                            if let Some(second) = pair.get_mut(1) {
-                                *second = start + r;
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
     Ok(())
 }

@@ -1,0 +1,402 @@
+//! Winograd's F(2×2, 3×3) (Lavin & Gray 2016) for the 3×3, stride-1, padding-1 convolutions:
+//! for every 2×2 output tile and its 4×4 input patch d (rows and columns −1…2 around the tile, 0
+//! outside the image),
+//! ```text
+//! Y = Aᵀ [ Σ_c U[·, o, c] ⊙ (Bᵀ d_c B) ] A,   U[·, o, c] = G w[o, c] Gᵀ (prepared at load)
+//! Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+//! Aᵀ = [1 1 1 0; 0 1 −1 −1]
+//! ```
+//! The sum over c is 16 matrix products (one per position ξ of the 4×4 transform), with 16/36 of
+//! the multiplications of the direct form.
+//!
+//! **Phase planes.** The digit images are narrow (28, 14, 7 pixels), so loops along one row are
+//! too short for 8- or 16-wide vectors. Tiles start every 2 pixels, so the padded image P splits
+//! into four phase planes Q_ab[i][j] = P[2i + a][2j + b] (a, b ∈ {0, 1}), stored with a row
+//! stride S = tiles per row + 1 and flattened. Tile (ty, tx) is then flat index k = ty·S + tx, and
+//! its patch row 2ty + r (r = 2δ + a) and column 2tx + q (q = 2ε + b) is Q_ab[k + δ·S + ε]: both
+//! transforms become a few long loops of shifted, contiguous arrays over all tiles of a block. The
+//! price is one tile per row (tx = S − 1) computed and thrown away. With a ×2 nearest upsampled
+//! input the phase planes are the stored rows shifted by one, so the upsampling costs nothing.
+
+use candle_core::Result;
+
+use super::super::matmul::{Product, gemm_set};
+use super::{Geometry, PreparedConv, Rows, Scratch, start_value};
+
+/// Tiles (of 2×2 outputs) whose 16 transformed inputs one block holds, at most, per input channel:
+/// 16·Cin·tiles values stay within the core's cache.
+const BLOCK_VALUES: usize = 1 << 16;
+
+/// U = G g Gᵀ for every (o, c): `(16, Cout, Cin)`, computed in f64.
+pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+    let mut u = vec![0f32; 16 * cout * cin];
+    for o in 0..cout {
+        for c in 0..cin {
+            let w = &weight[(o * cin + c) * 9..][..9];
+            let g = |i: usize, j: usize| f64::from(w[3 * i + j]);
+            // G applied to the three values of one row or column.
+            let lift = |a: f64, b: f64, c: f64| [a, (a + b + c) / 2.0, (a - b + c) / 2.0, c];
+            // Gg: 4×3, column by column.
+            let cols: Vec<[f64; 4]> = (0..3).map(|j| lift(g(0, j), g(1, j), g(2, j))).collect();
+            for r in 0..4 {
+                let row = lift(cols[0][r], cols[1][r], cols[2][r]);
+                for (q, value) in row.iter().enumerate() {
+                    u[((4 * r + q) * cout + o) * cin + c] = *value as f32;
+                }
+            }
+        }
+    }
+    u
+}
+
+/// [`chunk`]'s arguments (those of `conv::chunk`, plus the transformed weights `u`), and the
+/// operation [`pulp::Arch::dispatch`] runs: its `with_simd` is inlined into a function compiled for
+/// the CPU's best instruction set, and `chunk` into it.
+pub(super) struct WinogradChunk<'a> {
+    pub conv: &'a PreparedConv,
+    pub u: &'a [f32],
+    pub g: &'a Geometry,
+    pub x: &'a [f32],
+    pub segments: &'a [Rows],
+    pub channels: (usize, usize),
+    pub add: Option<&'a [f32]>,
+    pub dst: &'a mut [f32],
+}
+
+impl pulp::WithSimd for WinogradChunk<'_> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
+        chunk(self)
+    }
+}
+
+/// Consecutive tile rows `first..end` of segment `segment`, whose tiles sit at `at` in a block.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    segment: usize,
+    first: usize,
+    end: usize,
+    at: usize,
+}
+
+/// Cuts the tile rows of `segments` into blocks of at most `rows_per_block` tile rows, each a list
+/// of pieces (one per segment it touches).
+fn blocks(segments: &[Rows], rows_per_block: usize, stride: usize) -> Vec<Vec<Piece>> {
+    let mut blocks = Vec::new();
+    let (mut block, mut rows_in_block, mut tiles) = (Vec::new(), 0, 0);
+    for (segment, rows) in segments.iter().enumerate() {
+        let (mut first, end) = (rows.first / 2, rows.end.div_ceil(2));
+        while first < end {
+            let take = (rows_per_block - rows_in_block).min(end - first);
+            block.push(Piece {
+                segment,
+                first,
+                end: first + take,
+                at: tiles,
+            });
+            (first, rows_in_block, tiles) =
+                (first + take, rows_in_block + take, tiles + take * stride);
+            if rows_in_block == rows_per_block {
+                blocks.push(std::mem::take(&mut block));
+                (rows_in_block, tiles) = (0, 0);
+            }
+        }
+    }
+    if !block.is_empty() {
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// Fills `dst`, laid out `[segment][channel c0..c1][(y − first)·Wo + x]`, with β + add + the
+/// convolution (see the module documentation).
+#[inline(always)]
+fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
+    let WinogradChunk {
+        conv,
+        u,
+        g,
+        x,
+        segments,
+        channels: (c0, c1),
+        add,
+        dst,
+    } = chunk;
+    let (m, cin) = (c1 - c0, g.cin);
+    let stride = g.wo.div_ceil(2) + 1;
+    // Output offsets of the segments in `dst`.
+    let mut offsets = Vec::with_capacity(segments.len());
+    let mut at = 0;
+    for rows in segments {
+        offsets.push(at);
+        at += m * (rows.end - rows.first) * g.wo;
+    }
+    let rows_per_block = (BLOCK_VALUES / (16 * cin * stride)).max(1);
+    let blocks = blocks(segments, rows_per_block, stride);
+    let most = rows_per_block * stride;
+    // Phase planes (four, one extra row and value each) and row-transformed planes (eight).
+    let plane_len = (rows_per_block + 1) * stride + 1;
+    let row_len = rows_per_block * stride + 1;
+    // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
+    let len = 16 * (cin + m) * most + 4 * plane_len + 8 * row_len + 14 * most;
+    let mut buffer = Scratch::take(len);
+    let (v, rest) = buffer.0[..len].split_at_mut(16 * cin * most);
+    let (mm, rest) = rest.split_at_mut(16 * m * most);
+    let (phases, rest) = rest.split_at_mut(4 * plane_len);
+    let (row_planes, interleaved) = rest.split_at_mut(8 * row_len);
+    for block in &blocks {
+        let t: usize = block.iter().map(|p| (p.end - p.first) * stride).sum();
+        for piece in block {
+            let sample = segments[piece.segment].sample;
+            for c in 0..cin {
+                let plane = &x[(sample * cin + c) * g.h * g.w..][..g.h * g.w];
+                fill_phases(g, plane, piece, stride, phases);
+                transform_input(piece, stride, phases, row_planes, v, (cin, c, t));
+            }
+        }
+        // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
+        for xi in 0..16 {
+            gemm_set(
+                Product {
+                    m,
+                    n: t,
+                    k: cin,
+                    lhs_rs: cin,
+                    rhs_rs: t,
+                    dst_rs: t,
+                },
+                &u[(xi * conv.cout + c0) * cin..],
+                &v[xi * cin * t..],
+                &mut mm[xi * m * t..],
+            )?;
+        }
+        for o in 0..m {
+            let (ys, rest) = interleaved.split_at_mut(10 * t);
+            let (even, odd) = rest[..4 * t].split_at_mut(2 * t);
+            transform_output(mm, (m, o, t), ys, even, odd);
+            // Rows of the output from the interleaved rows, with the start value.
+            for piece in block {
+                let rows = segments[piece.segment];
+                let seg_rows = rows.end - rows.first;
+                let start = start_value(conv, add, rows.sample, c0 + o);
+                let out =
+                    &mut dst[offsets[piece.segment] + o * seg_rows * g.wo..][..seg_rows * g.wo];
+                for ty in piece.first..piece.end {
+                    let from = 2 * (piece.at + (ty - piece.first) * stride);
+                    for (dy, source) in [&*even, &*odd].into_iter().enumerate() {
+                        let y = 2 * ty + dy;
+                        if y >= rows.end {
+                            continue;
+                        }
+                        let line = &mut out[(y - rows.first) * g.wo..][..g.wo];
+                        for (d, s) in line.iter_mut().zip(&source[from..from + g.wo]) {
+                            *d = start + s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The four phase planes of input channel `plane` for the tile rows of `piece`:
+/// `phases[(2a + b)·len + i·S + j]` = P[2(first + i) + a][2j + b], P the image padded by one zero
+/// on every side (and upsampled ×2 first where the geometry says so), for i ≤ rows; each plane
+/// has `len` = (rows + 1)·S + 1 values, the last one zero.
+#[inline(always)]
+fn fill_phases(g: &Geometry, plane: &[f32], piece: &Piece, stride: usize, phases: &mut [f32]) {
+    let rows = piece.end - piece.first;
+    let len = (rows + 1) * stride + 1;
+    let vh = g.h << g.up;
+    let w = g.w;
+    let (p0, rest) = phases.split_at_mut(len);
+    let (p1, rest) = rest.split_at_mut(len);
+    let (p2, p3) = rest.split_at_mut(len);
+    for (a, (even, odd)) in [(p0, p1), (p2, &mut p3[..len])].into_iter().enumerate() {
+        even[len - 1] = 0.0;
+        odd[len - 1] = 0.0;
+        for i in 0..=rows {
+            let even = &mut even[i * stride..][..stride];
+            let odd = &mut odd[i * stride..][..stride];
+            even.fill(0.0);
+            odd.fill(0.0);
+            // Padded row 2(first + i) + a is image row 2(first + i) + a − 1.
+            let Some(iy) = (2 * (piece.first + i) + a)
+                .checked_sub(1)
+                .filter(|&iy| iy < vh)
+            else {
+                continue;
+            };
+            let src = &plane[(iy >> g.up) * w..][..w];
+            if g.up == 0 {
+                // P[·][2j + 1] = src[2j], P[·][2j] = src[2j − 1].
+                let pairs = w / 2;
+                deinterleave(&src[..2 * pairs], &mut odd[..pairs], &mut even[1..=pairs]);
+                if w % 2 == 1 {
+                    odd[pairs] = src[w - 1];
+                }
+            } else {
+                // Upsampled: P[·][2j + 1] = src[j], P[·][2j] = src[j − 1].
+                odd[..w].copy_from_slice(src);
+                even[1..=w].copy_from_slice(src);
+            }
+        }
+    }
+}
+
+/// V[ξ][c][at + k] = (Bᵀ d B)[ξ] for the tiles k of `piece`, from its phase planes: first Bᵀ down
+/// the columns (row_planes[r][b], the r-th row of Bᵀ d for column phase b), then B along the rows.
+#[inline(always)]
+fn transform_input(
+    piece: &Piece,
+    stride: usize,
+    phases: &[f32],
+    row_planes: &mut [f32],
+    v: &mut [f32],
+    (cin, c, t): (usize, usize, usize),
+) {
+    let rows = piece.end - piece.first;
+    let tiles = rows * stride;
+    let plane_len = (rows + 1) * stride + 1;
+    let row_len = tiles + 1;
+    // Bᵀ d, d_r = Q_(r mod 2, b)[k + ⌊r/2⌋·S]: [d0 − d2, d1 + d2, d2 − d1, d1 − d3].
+    let mut row_planes = row_planes.chunks_exact_mut(row_len);
+    let mut r: [[&mut [f32]; 2]; 4] =
+        std::array::from_fn(|_| std::array::from_fn(|_| row_planes.next().unwrap_or_default()));
+    for b in 0..2 {
+        let q0 = &phases[b * plane_len..][..plane_len];
+        let q1 = &phases[(2 + b) * plane_len..][..plane_len];
+        let (d0, d2) = (&q0[..row_len], &q0[stride..stride + row_len]);
+        let (d1, d3) = (&q1[..row_len], &q1[stride..stride + row_len]);
+        let [r0, r1, r2, r3] = &mut r;
+        let (r0, r1, r2, r3) = (
+            &mut r0[b][..row_len],
+            &mut r1[b][..row_len],
+            &mut r2[b][..row_len],
+            &mut r3[b][..row_len],
+        );
+        for k in 0..row_len {
+            r0[k] = d0[k] - d2[k];
+            r1[k] = d1[k] + d2[k];
+            r2[k] = d2[k] - d1[k];
+            r3[k] = d1[k] - d3[k];
+        }
+    }
+    // Then B along the rows: column q of the patch is row_planes[·][q mod 2][k + ⌊q/2⌋].
+    for (a, [even, odd]) in r.iter().enumerate() {
+        let (e0, e1) = (&even[..tiles], &even[1..=tiles]);
+        let (o0, o1) = (&odd[..tiles], &odd[1..=tiles]);
+        let at = |q: usize| ((4 * a + q) * cin + c) * t + piece.at;
+        let (_, from0) = v.split_at_mut(at(0));
+        let (v0, from1) = from0.split_at_mut(at(1) - at(0));
+        let (v1, from2) = from1.split_at_mut(at(2) - at(1));
+        let (v2, from3) = from2.split_at_mut(at(3) - at(2));
+        let (v0, v1, v2, v3) = (
+            &mut v0[..tiles],
+            &mut v1[..tiles],
+            &mut v2[..tiles],
+            &mut from3[..tiles],
+        );
+        for k in 0..tiles {
+            v0[k] = e0[k] - e1[k];
+            v1[k] = o0[k] + e1[k];
+            v2[k] = e1[k] - o0[k];
+            v3[k] = o0[k] - o1[k];
+        }
+    }
+}
+
+/// Y = Aᵀ M A for output channel `o` of every tile k < t of a block, written interleaved the way
+/// the output rows hold it: even[2k + dx] = Y[0][dx], odd[2k + dx] = Y[1][dx]. `scratch` holds
+/// 10t values.
+#[inline(always)]
+fn transform_output(
+    mm: &[f32],
+    (m, o, t): (usize, usize, usize),
+    scratch: &mut [f32],
+    even: &mut [f32],
+    odd: &mut [f32],
+) {
+    let q = |xi: usize| &mm[(xi * m + o) * t..][..t];
+    let mut parts = scratch.chunks_exact_mut(t);
+    let mut next = || parts.next().unwrap_or_default();
+    // Aᵀ M: its two rows (top, bottom), for each column of M; each a loop over all tiles (one
+    // loop with the 16 inputs at once runs out of registers and stays scalar).
+    let mut top: [&mut [f32]; 4] = std::array::from_fn(|_| next());
+    let mut bottom: [&mut [f32]; 4] = std::array::from_fn(|_| next());
+    let (left, right) = (next(), next());
+    for (col, (top, bottom)) in top.iter_mut().zip(bottom.iter_mut()).enumerate() {
+        plus3(q(col), q(4 + col), q(8 + col), top);
+        minus3(q(4 + col), q(8 + col), q(12 + col), bottom);
+    }
+    // Then · A, row by row.
+    for (row, out) in [(&top, &mut *even), (&bottom, &mut *odd)] {
+        plus3(row[0], row[1], row[2], left);
+        minus3(row[1], row[2], row[3], right);
+        interleave(left, right, &mut out[..2 * t]);
+    }
+}
+
+/// out = a + b + c.
+#[inline(always)]
+fn plus3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+    for k in 0..n {
+        out[k] = a[k] + b[k] + c[k];
+    }
+}
+
+/// out = a − b − c.
+#[inline(always)]
+fn minus3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+    for k in 0..n {
+        out[k] = a[k] - b[k] - c[k];
+    }
+}
+
+/// out[2k] = a[k], out[2k + 1] = b[k]. In blocks of 8 (fixed-size arrays, which the compiler turns
+/// into vector shuffles; a plain loop with stride-2 stores stays scalar).
+#[inline(always)]
+fn interleave(a: &[f32], b: &[f32], out: &mut [f32]) {
+    let (a_blocks, a_rest) = a.as_chunks::<8>();
+    let (b_blocks, b_rest) = b.as_chunks::<8>();
+    let (out_blocks, out_rest) = out.as_chunks_mut::<16>();
+    for ((a, b), out) in a_blocks.iter().zip(b_blocks).zip(out_blocks.iter_mut()) {
+        for i in 0..8 {
+            out[2 * i] = a[i];
+            out[2 * i + 1] = b[i];
+        }
+    }
+    for ((a, b), out) in a_rest.iter().zip(b_rest).zip(out_rest.chunks_exact_mut(2)) {
+        out[0] = *a;
+        out[1] = *b;
+    }
+}
+
+/// a[k] = src[2k], b[k] = src[2k + 1] (the inverse of [`interleave`]).
+#[inline(always)]
+fn deinterleave(src: &[f32], a: &mut [f32], b: &mut [f32]) {
+    let (src_blocks, src_rest) = src.as_chunks::<16>();
+    let (a_blocks, a_rest) = a.as_chunks_mut::<8>();
+    let (b_blocks, b_rest) = b.as_chunks_mut::<8>();
+    for ((src, a), b) in src_blocks
+        .iter()
+        .zip(a_blocks.iter_mut())
+        .zip(b_blocks.iter_mut())
+    {
+        for i in 0..8 {
+            a[i] = src[2 * i];
+            b[i] = src[2 * i + 1];
+        }
+    }
+    for ((src, a), b) in src_rest.chunks_exact(2).zip(a_rest).zip(b_rest) {
+        *a = src[0];
+        *b = src[1];
+    }
+}
