@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: the network's activations are buffers of a few
+/// megabytes, which glibc's malloc maps fresh from the kernel and returns on every forward pass
+/// (page faults and zeroing were a quarter of a forward pass at batch 16); mimalloc keeps them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match diffuscope::cli::run(diffuscope::cli::Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
