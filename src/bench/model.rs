@@ -115,9 +115,11 @@ pub fn model(
     let only_some = !batches.is_empty();
     for &batch in if only_some { batches } else { &BATCHES } {
         let (x, t, y) = unet_inputs(batch, &device)?;
-        let timing = measure("unet", batch, flops_per_image * batch as u64, || {
-            net.forward(&x, &t, &y)?;
-            finish_queued_work(&device)
+        let timing = super::on_model_pool(|| {
+            measure("unet", batch, flops_per_image * batch as u64, || {
+                net.forward(&x, &t, &y)?;
+                finish_queued_work(&device)
+            })
         })
         .map_err(|e| build_error(path.as_deref(), &e))?;
         if !json {

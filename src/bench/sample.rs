@@ -128,9 +128,12 @@ pub fn sample_bench(
         };
         let mut network_calls = 0;
         let started = Instant::now();
-        let result = sample(&model, &settings, &mut |frame| {
-            network_calls = frame.network_calls;
-            ControlFlow::Continue(())
+        let result = super::on_model_pool(|| {
+            sample(&model, &settings, &mut |frame| {
+                network_calls = frame.network_calls;
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))
         });
         let wall = started.elapsed();
         if let Err(error) = result {
