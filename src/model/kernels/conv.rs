@@ -539,6 +539,19 @@ fn im2col(g: &Geometry, x: &[f32], segments: &[Rows], col: &mut [f32]) {
                     dst[hi..].fill(0.0);
                     let from = (lo as isize + shift) as usize;
                     dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
+                } else if g.up == 0 {
+                    // dst[x] = src[s·x + j − p] where that is inside the row: the range of x
+                    // first, so the loop has no branch (it vectorises as a strided load).
+                    let s = g.stride;
+                    let lo = g.padding.saturating_sub(j).div_ceil(s).min(g.wo);
+                    let hi = (g.w + g.padding).saturating_sub(j).div_ceil(s).clamp(lo, g.wo);
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    let first = lo * s + j - g.padding;
+                    let src = &src[first..];
+                    for (k, d) in dst[lo..hi].iter_mut().enumerate() {
+                        *d = src[k * s];
+                    }
                 } else {
                     for (xo, d) in dst.iter_mut().enumerate() {
                         let ix = (xo * g.stride + j) as isize - pad;
