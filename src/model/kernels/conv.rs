@@ -541,10 +541,13 @@ fn im2col(g: &Geometry, x: &[f32], segments: &[Rows], col: &mut [f32]) {
                     dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
                 } else if g.up == 0 {
                     // dst[x] = src[s·x + j − p] where that is inside the row: the range of x
-                    // first, so the loop has no branch (it vectorises as a strided load).
+                    // first, so the loop has no branch per pixel.
                     let s = g.stride;
                     let lo = g.padding.saturating_sub(j).div_ceil(s).min(g.wo);
-                    let hi = (g.w + g.padding).saturating_sub(j).div_ceil(s).clamp(lo, g.wo);
+                    let hi = (g.w + g.padding)
+                        .saturating_sub(j)
+                        .div_ceil(s)
+                        .clamp(lo, g.wo);
                     dst[..lo].fill(0.0);
                     dst[hi..].fill(0.0);
                     let first = lo * s + j - g.padding;

@@ -9,8 +9,9 @@
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
 //!
 //! A plain build targets the x86-64 baseline (SSE2); the Winograd convolution and GroupNorm are
-//! compiled once more for AVX2+FMA and chosen at run time through `pulp::Arch::dispatch` (safe:
-//! pulp checks the CPU), so the same binary runs everywhere and twice as wide where it can.
+//! compiled once more for AVX2+FMA and once for AVX-512 and chosen at run time through
+//! `pulp::Arch::dispatch` (safe: pulp checks the CPU), as are `gemm`'s microkernels (its `x86-v4`
+//! feature), so the same binary runs everywhere and 8 or 16 floats wide where it can.
 //!
 //! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
 //! the CPU only, without autograd; the layers in [`super::layers`] fall back to candle's own
