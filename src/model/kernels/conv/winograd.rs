@@ -82,7 +82,8 @@ struct Piece {
 }
 
 /// Cuts the tile rows of `segments` into blocks of at most `rows_per_block` tile rows, each a list
-/// of pieces (one per segment it touches).
+/// of pieces (one per segment it touches). Segments start on even rows (`convolve` cuts them so),
+/// so every tile row lies inside its segment but for a last odd row.
 fn blocks(segments: &[Rows], rows_per_block: usize, stride: usize) -> Vec<Vec<Piece>> {
     let mut blocks = Vec::new();
     let (mut block, mut rows_in_block, mut tiles) = (Vec::new(), 0, 0);
@@ -136,16 +137,18 @@ fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
     let rows_per_block = (BLOCK_VALUES / (16 * cin * stride)).max(1);
     let blocks = blocks(segments, rows_per_block, stride);
     let most = rows_per_block * stride;
-    // Phase planes (four, one extra row and value each) and row-transformed planes (eight).
+    // Scratch: V and M; the phase planes (four, one extra row and value each) and the
+    // row-transformed planes (eight); the output transform's ten partial sums and its two
+    // interleaved rows of 2t values.
     let plane_len = (rows_per_block + 1) * stride + 1;
     let row_len = rows_per_block * stride + 1;
     // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
-    let len = 16 * (cin + m) * most + 4 * plane_len + 8 * row_len + 14 * most;
+    let len = 16 * (cin + m) * most + 4 * plane_len + 8 * row_len + (10 + 4) * most;
     let mut buffer = Scratch::take(len);
     let (v, rest) = buffer.0[..len].split_at_mut(16 * cin * most);
     let (mm, rest) = rest.split_at_mut(16 * m * most);
     let (phases, rest) = rest.split_at_mut(4 * plane_len);
-    let (row_planes, interleaved) = rest.split_at_mut(8 * row_len);
+    let (row_planes, output_scratch) = rest.split_at_mut(8 * row_len);
     for block in &blocks {
         let t: usize = block.iter().map(|p| (p.end - p.first) * stride).sum();
         for piece in block {
@@ -173,9 +176,9 @@ fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
             )?;
         }
         for o in 0..m {
-            let (ys, rest) = interleaved.split_at_mut(10 * t);
-            let (even, odd) = rest[..4 * t].split_at_mut(2 * t);
-            transform_output(mm, (m, o, t), ys, even, odd);
+            let (sums, rows) = output_scratch.split_at_mut(10 * t);
+            let (even, odd) = rows[..4 * t].split_at_mut(2 * t);
+            transform_output(mm, (m, o, t), sums, even, odd);
             // Rows of the output from the interleaved rows, with the start value.
             for piece in block {
                 let rows = segments[piece.segment];
@@ -360,43 +363,25 @@ fn minus3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32]) {
     }
 }
 
-/// out[2k] = a[k], out[2k + 1] = b[k]. In blocks of 8 (fixed-size arrays, which the compiler turns
-/// into vector shuffles; a plain loop with stride-2 stores stays scalar).
+/// out[2k] = a[k], out[2k + 1] = b[k] (a plain loop over equal-length slices, which the compiler
+/// vectorises with shuffles).
 #[inline(always)]
 fn interleave(a: &[f32], b: &[f32], out: &mut [f32]) {
-    let (a_blocks, a_rest) = a.as_chunks::<8>();
-    let (b_blocks, b_rest) = b.as_chunks::<8>();
-    let (out_blocks, out_rest) = out.as_chunks_mut::<16>();
-    for ((a, b), out) in a_blocks.iter().zip(b_blocks).zip(out_blocks.iter_mut()) {
-        for i in 0..8 {
-            out[2 * i] = a[i];
-            out[2 * i + 1] = b[i];
-        }
-    }
-    for ((a, b), out) in a_rest.iter().zip(b_rest).zip(out_rest.chunks_exact_mut(2)) {
-        out[0] = *a;
-        out[1] = *b;
+    let n = a.len();
+    let (b, out) = (&b[..n], &mut out[..2 * n]);
+    for k in 0..n {
+        out[2 * k] = a[k];
+        out[2 * k + 1] = b[k];
     }
 }
 
 /// a[k] = src[2k], b[k] = src[2k + 1] (the inverse of [`interleave`]).
 #[inline(always)]
 fn deinterleave(src: &[f32], a: &mut [f32], b: &mut [f32]) {
-    let (src_blocks, src_rest) = src.as_chunks::<16>();
-    let (a_blocks, a_rest) = a.as_chunks_mut::<8>();
-    let (b_blocks, b_rest) = b.as_chunks_mut::<8>();
-    for ((src, a), b) in src_blocks
-        .iter()
-        .zip(a_blocks.iter_mut())
-        .zip(b_blocks.iter_mut())
-    {
-        for i in 0..8 {
-            a[i] = src[2 * i];
-            b[i] = src[2 * i + 1];
-        }
-    }
-    for ((src, a), b) in src_rest.chunks_exact(2).zip(a_rest).zip(b_rest) {
-        *a = src[0];
-        *b = src[1];
+    let n = a.len();
+    let (src, b) = (&src[..2 * n], &mut b[..n]);
+    for k in 0..n {
+        a[k] = src[2 * k];
+        b[k] = src[2 * k + 1];
     }
 }
