@@ -13,10 +13,11 @@
 //! too short for 8- or 16-wide vectors. Tiles start every 2 pixels, so the padded image P splits
 //! into four phase planes Q_ab[i][j] = P[2i + a][2j + b] (a, b ∈ {0, 1}), stored with a row
 //! stride S = tiles per row + 1 and flattened. Tile (ty, tx) is then flat index k = ty·S + tx, and
-//! its patch row 2ty + r (r = 2δ + a) and column 2tx + q (q = 2ε + b) is Q_ab[k + δ·S + ε]: both
-//! transforms become a few long loops of shifted, contiguous arrays over all tiles of a block. The
-//! price is one tile per row (tx = S − 1) computed and thrown away. With a ×2 nearest upsampled
-//! input the phase planes are the stored rows shifted by one, so the upsampling costs nothing.
+//! its patch row 2ty + r (r = 2·dr + a) and column 2tx + q (q = 2·dq + b) is
+//! Q_ab[k + dr·S + dq]: both transforms become a few long loops of shifted, contiguous arrays over
+//! all tiles of a block. The price is one tile per row (tx = S − 1) computed and thrown away. With
+//! a ×2 nearest upsampled input the phase planes are the stored rows shifted by one, so the
+//! upsampling costs nothing.
 
 use candle_core::Result;
 
