@@ -139,16 +139,9 @@ impl FastConv2d {
             && conv.bias().is_none_or(preparable)
             && cfg.dilation == 1
             && cfg.groups == 1;
-        let fast = if ready {
-            Some(PreparedConv::new(
-                weight,
-                conv.bias(),
-                cfg.stride,
-                cfg.padding,
-            )?)
-        } else {
-            None
-        };
+        let fast = ready
+            .then(|| PreparedConv::new(weight, conv.bias(), cfg.stride, cfg.padding))
+            .transpose()?;
         Ok(Self { conv, fast })
     }
 
@@ -338,11 +331,9 @@ impl FastLinear {
     /// Wraps `linear`, preparing our kernel's copy of its weights when possible.
     pub fn new(linear: Linear) -> Result<Self> {
         let ready = preparable(linear.weight()) && linear.bias().is_none_or(preparable);
-        let fast = if ready {
-            Some(PreparedLinear::new(linear.weight(), linear.bias())?)
-        } else {
-            None
-        };
+        let fast = ready
+            .then(|| PreparedLinear::new(linear.weight(), linear.bias()))
+            .transpose()?;
         Ok(Self { linear, fast })
     }
 

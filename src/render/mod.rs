@@ -226,8 +226,25 @@ fn texture_with(
 pub(crate) fn new_texture(
     device: &wgpu::Device,
     label: &str,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+) -> wgpu::Texture {
+    texture_2d(
+        device,
+        label,
+        size,
+        format,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    )
+}
+
+/// A 2-D texture of `format` with one mip level and one sample, for `usage`.
+pub(crate) fn texture_2d(
+    device: &wgpu::Device,
+    label: &str,
     (width, height): (u32, u32),
     format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
 ) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
         label: Some(label),
@@ -240,7 +257,7 @@ pub(crate) fn new_texture(
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        usage,
         view_formats: &[],
     })
 }
