@@ -34,7 +34,10 @@ pub struct TrainArgs {
     /// Warm-up steps.
     #[arg(long, default_value_t = 200)]
     pub warmup: usize,
-    /// Decay of the moving average of the weights that is saved.
+    /// The most the decay of the saved moving average of the weights (EMA) can reach. The decay
+    /// warms up as in diffusers' EMAModel (use_ema_warmup, power 2/3): after step n it is
+    /// min(this, 1 − n^(−2/3)), so the saved average covers about the last n^(2/3) steps (45 after
+    /// 300 steps, 208 after 3000) and never keeps the random start.
     #[arg(long, default_value_t = 0.999)]
     pub ema: f64,
     /// Fraction of labels replaced by "no class" (for classifier-free guidance).

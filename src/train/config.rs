@@ -30,8 +30,9 @@ pub struct TrainConfig {
     pub lr: f64,
     /// Steps of linear warm-up before the cosine decay (0: none).
     pub warmup: usize,
-    /// Decay of the exponential moving average of the weights, in [0, 1): 0.999 averages over
-    /// roughly the last 1000 steps.
+    /// The most the decay of the exponential moving average of the weights can reach, in [0, 1).
+    /// The decay warms up, min(this, 1 − n^(−2/3)) after step n ([`super::ema::decay_after`]), so
+    /// the average covers about the last n^(2/3) steps and reaches 0.999 after 31,623 steps.
     pub ema_decay: f64,
     /// Fraction of labels replaced by "no class" (for classifier-free guidance), in [0, 1].
     pub label_dropout: f64,

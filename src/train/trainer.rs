@@ -4,7 +4,7 @@
 //! Each step: draw a batch (digits, labels with some dropped to "no class", a noise level per
 //! digit, the noise), make the noisy images and the targets, run the network, take the mean
 //! squared error, let AdamW update the weights at this step's learning rate, and move the EMA
-//! towards the new weights.
+//! towards the new weights (with the warm-up of [`super::ema::decay_after`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -143,7 +143,7 @@ pub fn train(
             });
         }
         optimiser.backward_step(&loss)?;
-        ema.update(&params)?;
+        ema.update(&params, step + 1)?;
         drop(loss);
 
         let images_per_sec = config.batch as f64 / began.elapsed().as_secs_f64().max(1e-9);
@@ -271,7 +271,7 @@ fn settings_of(config: &TrainConfig) -> Vec<(&'static str, String)> {
         ("--batch", config.batch.to_string()),
         ("--lr", config.lr.to_string()),
         ("--warmup", config.warmup.to_string()),
-        ("--ema", config.ema_decay.to_string()),
+        ("--ema", ema_description(config.ema_decay)),
         ("--label-dropout", config.label_dropout.to_string()),
         ("--seed", config.seed.to_string()),
         ("architecture", config.unet.to_json()),
@@ -367,6 +367,7 @@ fn checkpoint_metadata(
         ("batch", config.batch.to_string()),
         ("final_loss", format!("{final_loss:.5}")),
         ("ema", config.ema_decay.to_string()),
+        ("ema_warmup", ema_description(config.ema_decay)),
         ("label_dropout", config.label_dropout.to_string()),
         ("seed", config.seed.to_string()),
         ("wall_time_secs", format!("{wall_time_secs:.0}")),
@@ -385,6 +386,13 @@ fn checkpoint_metadata(
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value))
         .collect()
+}
+
+/// How the saved average was made: the cap and the warm-up, e.g. "min(0.999, 1 − n^(−2/3)) after
+/// step n". Runs saved by a trainer without the warm-up recorded only the decay, so they are not
+/// resumed with it.
+fn ema_description(max_decay: f64) -> String {
+    format!("min({max_decay}, 1 − n^(−2/3)) after step n")
 }
 
 /// "Diffuscope 0.1.0 (candle, 2 CPU threads)" or "… (candle, GPU)".
