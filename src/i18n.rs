@@ -119,6 +119,11 @@ pub enum Text {
     AboutText,
     Credits,
     BackgroundFailed,
+    ResetToDefaults,
+    ResetToDefaultsHint,
+    PlaySpeedHint,
+    CompareSchedules,
+    CompareSchedulesHint,
 }
 
 impl Lang {
@@ -257,6 +262,20 @@ impl Lang {
             Text::BackgroundFailed => (
                 "A background task stopped unexpectedly; please try again.",
                 "后台任务意外停止，请重试。",
+            ),
+            Text::ResetToDefaults => ("Reset to defaults", "恢复默认设置"),
+            Text::ResetToDefaultsHint => (
+                "Put every choice of this view back as it was on first start (the picture stays)",
+                "把本视图的所有选项恢复为首次启动时的样子（图片保留）",
+            ),
+            Text::PlaySpeedHint => (
+                "Replay speed: 1× plays the whole sweep in 8 seconds, by the clock",
+                "播放速度：1× 表示按时钟用 8 秒播放完整个过程",
+            ),
+            Text::CompareSchedules => ("Show the other schedules", "同时显示其他调度"),
+            Text::CompareSchedulesHint => (
+                "Draw the other schedules' curves faintly behind this one, with the same T",
+                "在当前曲线后面淡淡地画出其他调度（相同的 T）的曲线",
             ),
         };
         self.pick(en, zh)

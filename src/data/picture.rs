@@ -71,9 +71,13 @@ impl Picture {
     }
 
     /// A copy resampled to `width × height` (triangle filter).
+    ///
+    /// The `image` crate's float resize clips to its own range [0, 1], so values are mapped from
+    /// [-1, 1] onto [0, 1] and back around it; values outside [-1, 1] (a noisy picture) clip there.
     pub fn resized(&self, width: usize, height: usize) -> Self {
         let (w, h) = (clamp_u32(self.width), clamp_u32(self.height));
-        let Some(buffer) = image::Rgb32FImage::from_raw(w, h, self.values.clone()) else {
+        let unit: Vec<f32> = self.values.iter().map(|&v| (v + 1.0) * 0.5).collect();
+        let Some(buffer) = image::Rgb32FImage::from_raw(w, h, unit) else {
             return Self::filled(width, height, 0.0);
         };
         let resized = image::imageops::resize(
@@ -82,10 +86,11 @@ impl Picture {
             clamp_u32(height),
             image::imageops::FilterType::Triangle,
         );
+        let values = resized.into_raw().into_iter().map(|u| u * 2.0 - 1.0).collect();
         Self {
             width,
             height,
-            values: resized.into_raw(),
+            values,
         }
     }
 }
@@ -122,6 +127,25 @@ mod tests {
         assert_eq!((small.width, small.height), (200, 50));
         assert!(small.values.iter().all(|&v| (v - 0.5).abs() < 1e-6));
         assert_eq!(picture.fit_within(1 << 20), picture);
+    }
+
+    #[test]
+    fn resizing_keeps_the_whole_value_range() {
+        // A picture from black (-1) to white (1); the image crate's float resize clips to [0, 1].
+        let values: Vec<f32> = (0..64 * 3).map(|i| (i / 3) as f32 / 31.5 - 1.0).collect();
+        let picture = Picture {
+            width: 64,
+            height: 1,
+            values,
+        };
+        let half = picture.resized(32, 1);
+        let (min, max) = half
+            .values
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        assert!(min < -0.95 && max > 0.95, "range {min}..{max}");
+        let mean = |p: &Picture| p.values.iter().sum::<f32>() / p.values.len() as f32;
+        assert!((mean(&half) - mean(&picture)).abs() < 1e-3);
     }
 
     #[test]

@@ -101,8 +101,7 @@ impl ForwardView {
         }
         self.state.sync(&self.wake);
         if self.state.playing {
-            let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
-            self.state.advance(dt);
+            self.state.advance_to(ctx.input(|i| i.time));
             ctx.request_repaint();
         }
         let dropped = ctx.input(|i| i.raw.dropped_files.first().cloned());

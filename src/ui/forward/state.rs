@@ -16,8 +16,11 @@ use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::diffusion::stats::Histogram;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
 
-/// Seconds a full sweep from t = 0 to T takes when playing.
+/// Seconds a full sweep from t = 0 to T takes when playing at speed 1.
 pub const SWEEP_SECS: f64 = 8.0;
+
+/// The replay speeds offered, as multiples of one sweep in [`SWEEP_SECS`].
+pub const PLAY_SPEEDS: [f32; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
 
 /// The Forward view's choices that persist between sessions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +36,10 @@ pub struct ForwardSettings {
     pub photo: BundledPhoto,
     /// Choices of the GIF export dialog.
     pub export: GifExportSettings,
+    /// Replay speed: 1 plays a sweep in [`SWEEP_SECS`], 2 in half that.
+    pub play_speed: f32,
+    /// Whether the plots also draw the other schedule shapes (faintly, same T) for comparison.
+    pub compare_schedules: bool,
 }
 
 impl Default for ForwardSettings {
@@ -43,8 +50,35 @@ impl Default for ForwardSettings {
             seed: 0,
             photo: BundledPhoto::Cat,
             export: GifExportSettings::default(),
+            play_speed: 1.0,
+            compare_schedules: true,
         }
     }
+}
+
+impl ForwardSettings {
+    /// Seconds one sweep from 0 to T takes at the chosen speed (a nonsense speed plays at 1).
+    pub fn sweep_secs(&self) -> f64 {
+        let speed = f64::from(self.play_speed);
+        if speed.is_finite() && speed > 0.0 {
+            SWEEP_SECS / speed
+        } else {
+            SWEEP_SECS
+        }
+    }
+}
+
+/// Where playing started, so that t follows the wall clock whatever the frame rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PlayAnchor {
+    /// The clock reading (seconds) when playing started or was last re-anchored.
+    started_at: f64,
+    /// t at that moment.
+    t_start: usize,
+    /// The t the clock last set; a different t means the user moved it, so the anchor moves too.
+    t_shown: usize,
+    /// Seconds per sweep the anchor was set with; a new speed re-anchors.
+    sweep_secs: f64,
 }
 
 /// Choices of the GIF export dialog.
@@ -59,6 +93,11 @@ pub struct GifExportSettings {
     pub width: usize,
     /// `None` loops for ever; `Some(n)` plays once and repeats n more times.
     pub repeats: Option<u16>,
+    /// Whether the GIF must fit in [`Self::max_mb`] (then fewer frames or a smaller width are
+    /// chosen as needed).
+    pub limit_size: bool,
+    /// The size limit in megabytes (millions of bytes).
+    pub max_mb: f32,
 }
 
 impl Default for GifExportSettings {
@@ -68,6 +107,8 @@ impl Default for GifExportSettings {
             fps: 12.0,
             width: 0,
             repeats: None,
+            limit_size: false,
+            max_mb: crate::ui::gif_size::DEFAULT_MAX_MB,
         }
     }
 }
@@ -131,7 +172,7 @@ pub struct ForwardState {
     chain_error: Option<String>,
     x_t: Option<(XtKey, XtImage)>,
     x_t_revisions: u64,
-    play_carry: f64,
+    play_anchor: Option<PlayAnchor>,
 }
 
 impl ForwardState {
@@ -153,7 +194,7 @@ impl ForwardState {
             chain_error: None,
             x_t: None,
             x_t_revisions: 0,
-            play_carry: 0.0,
+            play_anchor: None,
             settings,
         };
         state.redraw_noise();
@@ -193,11 +234,7 @@ impl ForwardState {
     /// Brings derived state in line with the settings; call once per frame before drawing.
     /// `wake` is handed to a background walk so it can ask for a repaint.
     pub fn sync(&mut self, wake: &Arc<dyn Fn() + Send + Sync>) {
-        if *self.schedule.config() != self.settings.schedule {
-            self.schedule = NoiseSchedule::new(self.settings.schedule);
-            self.t = self.t.min(self.schedule.steps());
-            self.invalidate();
-        }
+        self.sync_schedule();
         if self.eps_seed != self.settings.seed {
             self.redraw_noise();
         }
@@ -220,18 +257,35 @@ impl ForwardState {
         }
     }
 
-    /// Advances the sweep by `dt_secs` of playing time; stops at T.
-    pub fn advance(&mut self, dt_secs: f64) {
+    /// Moves the sweep to where the clock says it is: `now_secs` is a wall-clock reading in seconds
+    /// (egui's `input.time`). A sweep takes [`ForwardSettings::sweep_secs`] whatever the frame rate;
+    /// moving t by hand or changing the speed while playing continues from there. Stops at T.
+    pub fn advance_to(&mut self, now_secs: f64) {
         if !self.playing {
+            self.play_anchor = None;
             return;
         }
+        let sweep_secs = self.settings.sweep_secs();
+        let anchor = match self.play_anchor {
+            Some(a) if a.t_shown == self.t && a.sweep_secs == sweep_secs && now_secs >= a.started_at => a,
+            _ => PlayAnchor {
+                started_at: now_secs,
+                t_start: self.t,
+                t_shown: self.t,
+                sweep_secs,
+            },
+        };
         let steps = self.schedule.steps();
-        self.play_carry += dt_secs * steps as f64 / SWEEP_SECS;
-        let whole = self.play_carry.floor();
-        self.play_carry -= whole;
-        self.t = (self.t + whole as usize).min(steps);
+        let elapsed = now_secs - anchor.started_at;
+        let moved = (elapsed * steps as f64 / sweep_secs).floor() as usize;
+        self.t = (anchor.t_start + moved).min(steps);
+        self.play_anchor = Some(PlayAnchor {
+            t_shown: self.t,
+            ..anchor
+        });
         if self.t == steps {
             self.playing = false;
+            self.play_anchor = None;
         }
     }
 
@@ -241,7 +295,21 @@ impl ForwardState {
         if self.playing && self.t == self.schedule.steps() {
             self.t = 0;
         }
-        self.play_carry = 0.0;
+        self.play_anchor = None;
+    }
+
+    /// Puts every choice of the view back to its default (the picture shown stays), stops playing
+    /// and returns to t = T/4 as at start.
+    pub fn reset_to_defaults(&mut self) {
+        let photo = self.settings.photo;
+        self.settings = ForwardSettings {
+            photo,
+            ..ForwardSettings::default()
+        };
+        self.playing = false;
+        self.play_anchor = None;
+        self.sync_schedule();
+        self.t = self.schedule.steps() / 4;
     }
 
     /// Moves t by `delta` steps, staying within 0..=T.
@@ -335,6 +403,14 @@ impl ForwardState {
         })
     }
 
+    fn sync_schedule(&mut self) {
+        if *self.schedule.config() != self.settings.schedule {
+            self.schedule = NoiseSchedule::new(self.settings.schedule);
+            self.t = self.t.min(self.schedule.steps());
+            self.invalidate();
+        }
+    }
+
     fn redraw_noise(&mut self) {
         self.eps_seed = self.settings.seed;
         self.eps = standard_normal(
@@ -358,5 +434,83 @@ impl ForwardState {
         self.inputs_revision += 1;
         self.chain = None;
         self.chain_error = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> ForwardState {
+        let loaded = LoadedPicture {
+            picture: Picture::filled(8, 8, 0.0),
+            original_width: 8,
+            original_height: 8,
+            scaled_down: false,
+        };
+        let source = PictureSource::Bundled(BundledPhoto::Cat);
+        ForwardState::new(ForwardSettings::default(), loaded, source)
+    }
+
+    /// Plays from t = 0 with frames `frame_secs` apart until playing stops; the clock time it took.
+    fn play_from_zero(state: &mut ForwardState, frame_secs: f64) -> f64 {
+        state.t = 0;
+        state.toggle_play();
+        let start = 1000.0;
+        let mut now = start;
+        while state.playing {
+            state.advance_to(now);
+            now += frame_secs;
+            assert!(now - start < 100.0, "the sweep never ended");
+        }
+        now - frame_secs - start
+    }
+
+    #[test]
+    fn a_sweep_takes_the_same_time_at_any_frame_rate() {
+        let mut state = state();
+        let fast = play_from_zero(&mut state, 1.0 / 60.0);
+        let slow = play_from_zero(&mut state, 0.5);
+        // A sweep of T steps ends in the first frame at or after SWEEP_SECS.
+        assert!((fast - SWEEP_SECS).abs() <= 1.0 / 60.0, "{fast}");
+        assert!((slow - SWEEP_SECS).abs() <= 0.5, "{slow}");
+        assert_eq!(state.t, state.schedule().steps());
+    }
+
+    #[test]
+    fn speed_scales_the_sweep_and_a_moved_t_continues_from_there() {
+        let mut state = state();
+        state.settings.play_speed = 2.0;
+        let took = play_from_zero(&mut state, 0.1);
+        assert!((took - SWEEP_SECS / 2.0).abs() <= 0.1, "{took}");
+
+        state.settings.play_speed = 1.0;
+        state.t = 0;
+        state.toggle_play();
+        state.advance_to(10.0);
+        state.advance_to(12.0);
+        assert_eq!(state.t, 250, "a quarter of the sweep after 2 s of 8");
+        state.t = 100; // the user drags the slider back while playing
+        state.advance_to(12.5);
+        state.advance_to(14.5);
+        assert_eq!(state.t, 350, "2 s more from the dragged t");
+    }
+
+    #[test]
+    fn reset_restores_the_defaults_and_keeps_the_picture() {
+        let mut state = state();
+        state.settings.seed = 9;
+        state.settings.play_speed = 4.0;
+        state.settings.schedule = ScheduleConfig::new(crate::diffusion::ScheduleKind::Linear, 50);
+        state.settings.photo = BundledPhoto::Coffee;
+        state.reset_to_defaults();
+        let expected = ForwardSettings {
+            photo: BundledPhoto::Coffee,
+            ..ForwardSettings::default()
+        };
+        assert_eq!(state.settings, expected);
+        assert_eq!(state.schedule().steps(), 1000);
+        assert_eq!(state.t, 250);
+        assert_eq!(state.picture().width, 8);
     }
 }

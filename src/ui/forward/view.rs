@@ -3,14 +3,17 @@
 //! computations live in `state`.
 
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Vec2};
-use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, PlotBounds, PlotPoints, VLine};
+use egui_plot::{
+    Bar, BarChart, Corner, Legend, Line, LineStyle, Plot, PlotBounds, PlotPoints, VLine,
+};
 
 use super::ForwardView;
 use super::export::export_dialog_ui;
+use super::state::PLAY_SPEEDS;
 use crate::data::bundled::BundledPhoto;
 use crate::diffusion::forward::Noising;
 use crate::diffusion::stats::standard_normal_pdf;
-use crate::diffusion::{NoiseSchedule, ScheduleKind};
+use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::{Lang, Text};
 use crate::render::forward::ForwardCallback;
 use crate::ui::message::message_ui;
@@ -168,7 +171,7 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     ui.add(
         egui::Slider::new(
             &mut settings.schedule.steps,
-            crate::diffusion::ScheduleConfig::STEPS_RANGE,
+            ScheduleConfig::STEPS_RANGE,
         )
         .logarithmic(true)
         .text(lang.tr(Text::Steps)),
@@ -178,6 +181,8 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         lang.tr(Text::ZeroTerminalSnr),
     )
     .on_hover_text(lang.tr(Text::ZeroTerminalSnrHint));
+    ui.checkbox(&mut settings.compare_schedules, lang.tr(Text::CompareSchedules))
+        .on_hover_text(lang.tr(Text::CompareSchedulesHint));
 
     ui.separator();
     ui.heading(lang.tr(Text::HowToReachT));
@@ -202,9 +207,12 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     } else {
         Text::Play
     };
-    if ui.button(RichText::new(lang.tr(play)).size(18.0)).clicked() {
-        view.state.toggle_play();
-    }
+    ui.horizontal(|ui| {
+        if ui.button(RichText::new(lang.tr(play)).size(18.0)).clicked() {
+            view.state.toggle_play();
+        }
+        play_speed_ui(ui, lang, &mut view.state.settings.play_speed);
+    });
     ui.add_space(6.0);
     if ui.button(lang.tr(Text::ExportGif)).clicked() {
         view.open_export_dialog();
@@ -218,8 +226,31 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
                 .text(format!("{} {done} / {total}", lang.tr(Text::Exporting))),
         );
     }
+    ui.add_space(6.0);
+    if ui
+        .button(lang.tr(Text::ResetToDefaults))
+        .on_hover_text(lang.tr(Text::ResetToDefaultsHint))
+        .clicked()
+    {
+        view.state.reset_to_defaults();
+    }
     ui.add_space(10.0);
     ui.label(RichText::new(lang.tr(Text::KeyboardHelp)).small().weak());
+}
+
+/// The replay speed as a choice of [`PLAY_SPEEDS`], shown as "1×", "2×", …
+pub fn play_speed_ui(ui: &mut egui::Ui, lang: Lang, speed: &mut f32) {
+    let label = |s: f32| format!("{s}×");
+    egui::ComboBox::from_id_salt("play-speed")
+        .selected_text(label(*speed))
+        .width(64.0)
+        .show_ui(ui, |ui| {
+            for s in PLAY_SPEEDS {
+                ui.selectable_value(speed, s, label(s));
+            }
+        })
+        .response
+        .on_hover_text(lang.tr(Text::PlaySpeedHint));
 }
 
 fn explanation_ui(ui: &mut egui::Ui, lang: Lang) {
@@ -419,10 +450,59 @@ fn format_log_snr(value: f64) -> String {
     }
 }
 
+/// The other schedule shapes with the same T and terminal-SNR choice, each with its plot colour,
+/// drawn faintly behind the current one when comparing.
+fn other_schedules(view: &ForwardView) -> Vec<(ScheduleKind, NoiseSchedule)> {
+    let current = view.state.settings.schedule;
+    if !view.state.settings.compare_schedules {
+        return Vec::new();
+    }
+    ScheduleKind::ALL
+        .into_iter()
+        .filter(|&kind| kind != current.kind)
+        .map(|kind| {
+            let config = ScheduleConfig {
+                zero_terminal_snr: current.zero_terminal_snr,
+                ..ScheduleConfig::new(kind, current.steps)
+            };
+            (kind, NoiseSchedule::new(config))
+        })
+        .collect()
+}
+
+/// A colour per schedule shape for the comparison curves (Okabe–Ito, distinct for colour-blind
+/// viewers and from the signal, noise and log-SNR colours).
+fn compare_color(kind: ScheduleKind) -> Color32 {
+    match kind {
+        ScheduleKind::Linear => Color32::from_rgb(0, 114, 178),
+        ScheduleKind::Cosine => Color32::from_rgb(204, 121, 167),
+        ScheduleKind::Sigmoid => Color32::from_rgb(213, 94, 0),
+        ScheduleKind::ScaledLinear => Color32::from_rgb(150, 150, 150),
+    }
+}
+
+/// Faint dashed curves `f(schedule, t)` of the other schedules, named for the legend.
+fn comparison_lines<'a>(
+    lang: Lang,
+    others: &'a [(ScheduleKind, NoiseSchedule)],
+    f: impl Fn(&NoiseSchedule, usize) -> f64 + Copy + 'a,
+) -> impl Iterator<Item = Line<'static>> + 'a {
+    others.iter().map(move |(kind, schedule)| {
+        Line::new(
+            schedule_name(lang, *kind),
+            curve(schedule, |t| f(schedule, t)),
+        )
+        .color(compare_color(*kind).gamma_multiply(0.8))
+        .style(LineStyle::dashed_loose())
+        .width(1.5)
+    })
+}
+
 fn plots_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(8.0);
     let width = ((ui.available_width() - 24.0) / 3.0).max(120.0);
     let schedule = view.state.schedule().clone();
+    let others = other_schedules(view);
     let t = view.state.t as f64;
     let height = (ui.available_height() - 36.0).clamp(PLOT_HEIGHTS.0, PLOT_HEIGHTS.1);
     ui.horizontal_top(|ui| {
@@ -433,12 +513,12 @@ fn plots_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
                 ui.label(RichText::new(lang.tr(Text::SignalWeight)).color(SIGNAL_COLOR));
                 ui.label(RichText::new(lang.tr(Text::NoiseWeight)).color(NOISE_COLOR));
             });
-            weights_plot_ui(ui, lang, &schedule, t, height);
+            weights_plot_ui(ui, lang, &schedule, &others, t, height);
         });
         ui.vertical(|ui| {
             ui.set_width(width);
             ui.label(RichText::new(lang.tr(Text::LogSnr)).strong());
-            log_snr_plot_ui(ui, lang, &schedule, t, height);
+            log_snr_plot_ui(ui, lang, &schedule, &others, t, height);
         });
         ui.vertical(|ui| {
             ui.set_width(width);
@@ -455,15 +535,29 @@ fn curve(schedule: &NoiseSchedule, f: impl Fn(usize) -> f64) -> PlotPoints<'stat
         .collect()
 }
 
-fn weights_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64, height: f32) {
-    Plot::new("forward-weights")
-        .height(height)
+fn weights_plot_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    schedule: &NoiseSchedule,
+    others: &[(ScheduleKind, NoiseSchedule)],
+    t: f64,
+    height: f32,
+) {
+    let mut plot = Plot::new("forward-weights");
+    if !others.is_empty() {
+        plot = plot.legend(Legend::default().position(Corner::RightTop));
+    }
+    plot.height(height)
         .include_y(0.0)
         .include_y(1.0)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .show(ui, |plot| {
+            // The others' √ᾱ_t only: their √(1−ᾱ_t) mirrors it and would double the clutter.
+            for line in comparison_lines(lang, others, NoiseSchedule::signal_scale) {
+                plot.line(line);
+            }
             plot.line(
                 Line::new(
                     lang.tr(Text::SignalWeight),
@@ -484,13 +578,26 @@ fn weights_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f
         });
 }
 
-fn log_snr_plot_ui(ui: &mut egui::Ui, lang: Lang, schedule: &NoiseSchedule, t: f64, height: f32) {
-    Plot::new("forward-log-snr")
-        .height(height)
+fn log_snr_plot_ui(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    schedule: &NoiseSchedule,
+    others: &[(ScheduleKind, NoiseSchedule)],
+    t: f64,
+    height: f32,
+) {
+    let mut plot = Plot::new("forward-log-snr");
+    if !others.is_empty() {
+        plot = plot.legend(Legend::default().position(Corner::RightTop));
+    }
+    plot.height(height)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .show(ui, |plot| {
+            for line in comparison_lines(lang, others, NoiseSchedule::log_snr) {
+                plot.line(line);
+            }
             plot.line(
                 Line::new(
                     lang.tr(Text::LogSnr),
