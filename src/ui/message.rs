@@ -14,33 +14,55 @@ pub enum Tone {
     Info,
 }
 
-/// A message shown until dismissed or replaced.
+/// A message shown until dismissed or replaced, kept in both languages so that switching the
+/// language also switches the banner.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
     /// Failure or success.
     pub tone: Tone,
-    /// One sentence in the interface's language.
-    pub sentence: String,
+    /// The sentence in English and in Chinese.
+    sentences: [String; 2],
     /// Technical details (the underlying error), shown on request.
     pub details: Option<String>,
 }
 
 impl Message {
-    /// An error message.
-    pub fn error(sentence: impl Into<String>, details: Option<String>) -> Self {
+    /// An error message, its sentence made in each language by `sentence`.
+    pub fn error_in(sentence: impl Fn(Lang) -> String, details: Option<String>) -> Self {
         Self {
             tone: Tone::Error,
-            sentence: sentence.into(),
+            sentences: Lang::ALL.map(sentence),
             details,
         }
     }
 
-    /// A confirmation.
-    pub fn info(sentence: impl Into<String>) -> Self {
+    /// A confirmation, its sentence made in each language by `sentence`.
+    pub fn info_in(sentence: impl Fn(Lang) -> String) -> Self {
         Self {
             tone: Tone::Info,
-            sentence: sentence.into(),
+            sentences: Lang::ALL.map(sentence),
             details: None,
+        }
+    }
+
+    /// An error message whose sentence is the same in both languages (a text from elsewhere).
+    pub fn error(sentence: impl Into<String>, details: Option<String>) -> Self {
+        let sentence = sentence.into();
+        Self::error_in(|_| sentence.clone(), details)
+    }
+
+    /// A confirmation whose sentence is the same in both languages.
+    pub fn info(sentence: impl Into<String>) -> Self {
+        let sentence = sentence.into();
+        Self::info_in(|_| sentence.clone())
+    }
+
+    /// The sentence in `lang`.
+    pub fn sentence(&self, lang: Lang) -> &str {
+        let [en, zh] = &self.sentences;
+        match lang {
+            Lang::En => en,
+            Lang::Zh => zh,
         }
     }
 }
@@ -67,7 +89,7 @@ pub fn message_ui(ui: &mut egui::Ui, lang: Lang, message: &mut Option<Message>) 
         .corner_radius(4.0)
         .show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(&shown.sentence).color(text).strong());
+                ui.label(RichText::new(shown.sentence(lang)).color(text).strong());
                 if ui.button(lang.tr(Text::Dismiss)).clicked() {
                     dismissed = true;
                 }
