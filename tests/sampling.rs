@@ -16,7 +16,7 @@ use diffuscope::i18n::Lang;
 use diffuscope::sample::grid::{GAP_PX, tile, tiled_size};
 use diffuscope::sample::guidance::{combine, guided_output};
 use diffuscope::sample::{
-    Denoiser, GridSpec, NULL_CLASS, SampleError, SampleSettings, StepFrame, sample,
+    Denoiser, GridSpec, NULL_CLASS, SampleError, SampleSettings, StepFrame, sample, starting_noise,
 };
 
 const SIDE: usize = 6;
@@ -154,18 +154,81 @@ fn same_seed_same_samples_other_seed_other_samples() {
 }
 
 #[test]
-fn an_image_does_not_depend_on_the_rest_of_the_batch() {
-    let one = run(
-        &Scripted::default(),
-        &settings(Objective::Eps, 10, vec![Some(1)]),
-    )
-    .unwrap();
-    let four = run(
-        &Scripted::default(),
-        &settings(Objective::Eps, 10, vec![Some(1); 4]),
-    )
-    .unwrap();
-    assert_eq!(one[..], four[..PIXELS]);
+fn sample_k_of_a_seed_is_the_same_picture_whatever_the_batch_size() {
+    // Every objective's usual sampler; DDPM also draws fresh noise at every step. Guided, with a
+    // different digit for each sample, so that a sample's class matters too.
+    for objective in Objective::ALL {
+        let labels: Vec<Option<u32>> = (0..16).map(|k| Some(k % 10)).collect();
+        let batches: Vec<Vec<f32>> = [1, 4, 16]
+            .into_iter()
+            .map(|batch| {
+                let s = settings(objective, 10, labels[..batch].to_vec());
+                run(&Scripted::default(), &s).unwrap()
+            })
+            .collect();
+        assert_eq!(batches[0][..], batches[1][..PIXELS], "{objective}: 1 and 4");
+        assert_eq!(
+            batches[0][..],
+            batches[2][..PIXELS],
+            "{objective}: 1 and 16"
+        );
+        assert_eq!(
+            batches[1][..],
+            batches[2][..4 * PIXELS],
+            "{objective}: 4 and 16"
+        );
+        // And the samples are not copies of one another.
+        assert_ne!(
+            batches[2][..PIXELS],
+            batches[2][PIXELS..2 * PIXELS],
+            "{objective}"
+        );
+    }
+}
+
+#[test]
+fn every_frame_of_sample_k_is_the_same_whatever_the_batch_size() {
+    // x_t at every step, not only the end: each sample's fresh noise is its own too.
+    let frames_of = |batch: usize| {
+        let s = settings(Objective::Eps, 8, vec![None; batch]);
+        let mut frames = Vec::new();
+        sample(&Scripted::default(), &s, &mut |frame: &StepFrame<'_>| {
+            frames.push(frame.x_t[PIXELS..2 * PIXELS].to_vec());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        frames
+    };
+    assert_eq!(frames_of(2), frames_of(16));
+}
+
+#[test]
+fn samples_do_not_depend_on_the_number_of_threads() {
+    let on_threads = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let s = settings(Objective::Eps, 10, vec![Some(1); 16]);
+            run(&Scripted::default(), &s).unwrap()
+        })
+    };
+    assert_eq!(on_threads(1), on_threads(4));
+}
+
+#[test]
+fn the_starting_noise_depends_on_the_seed_and_the_place_only() {
+    let big = starting_noise(64, 28 * 28, 5);
+    for batch in [1, 4, 16] {
+        assert_eq!(
+            starting_noise(batch, 28 * 28, 5)[..],
+            big[..batch * 28 * 28]
+        );
+    }
+    assert_ne!(starting_noise(1, 28 * 28, 6)[..], big[..28 * 28]);
+    // Sample 1 of seed 5 is not sample 0 of seed 6 (seeds are not offsets).
+    assert_ne!(starting_noise(1, 28 * 28, 6)[..], big[28 * 28..2 * 28 * 28]);
 }
 
 #[test]

@@ -499,3 +499,49 @@ fn the_shipped_model_gives_bit_identical_frames_for_the_same_settings() {
     assert_eq!(first.0.len(), 3);
     assert_eq!(first, second);
 }
+
+#[test]
+fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
+    let worker = Worker::spawn(
+        Box::new(diffuscope::worker::CandleLoader::default()),
+        2,
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    worker
+        .send(Request::LoadModel(ModelSource::Shipped(
+            "digits-eps".into(),
+        )))
+        .unwrap();
+    assert!(matches!(
+        worker.recv_timeout(WAIT).unwrap(),
+        Event::ModelLoaded(_)
+    ));
+    // DDPM draws fresh noise at every step; guided, so the network runs on 2B images.
+    let run = |id, batch: usize| {
+        worker
+            .send(Request::Start {
+                id,
+                settings: RunSettings {
+                    sampler: SamplerSpec::new(SamplerKind::Ddpm, 3),
+                    seed: 9,
+                    labels: vec![Some(4); batch],
+                    guidance: 3.0,
+                },
+            })
+            .unwrap();
+        let pixels = 28 * 28;
+        let mut first_sample = Vec::new();
+        for event in until_end(&worker, id) {
+            match event {
+                Event::Frame { frame, .. } => first_sample.push(frame.image(&frame.x_t, 0)),
+                Event::Finished { samples, .. } => first_sample.push(samples[..pixels].to_vec()),
+                _ => {}
+            }
+        }
+        first_sample
+    };
+    let alone = run(1, 1);
+    assert_eq!(alone.len(), 4, "three steps and the finished image");
+    assert_eq!(alone, run(2, 4), "sample 0 alone and among four");
+}

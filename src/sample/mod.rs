@@ -4,6 +4,8 @@
 //! - [`guidance`]: classifier-free guidance, conditional and unconditional halves in one network call.
 //! - [`run`]: [`sample`], the loop itself (written to be read by a student), reporting every step;
 //!   the samplers it drives live in [`crate::diffusion::samplers`].
+//! - [`noise`]: the run's random draws, one stream per sample, so sample k of a seed does not
+//!   depend on the batch size.
 //! - [`grid`]: tiling a batch of samples into one picture; [`colormap`]: colours for signed ε̂.
 //! - [`network`]: [`Denoiser`] for the candle [`DiffusionModel`](crate::model::DiffusionModel),
 //!   and judging samples with the digit classifier.
@@ -15,6 +17,7 @@ pub mod colormap;
 pub mod grid;
 pub mod guidance;
 pub mod network;
+pub mod noise;
 pub mod run;
 
 pub use grid::GridSpec;

@@ -8,14 +8,17 @@
 //! 4. lets the sampler move x a little towards the image ([`crate::diffusion::samplers`]).
 //!
 //! Same seed, same model, same settings → bit-identical samples on the CPU: all randomness comes from
-//! [`crate::diffusion::noise`], one stream for the start and one per step.
+//! [`super::noise`], one stream for the start and one per step, each drawn per sample from (seed, k):
+//! sample k of a seed starts from the same noise, and gets the same fresh noise at every step,
+//! however many samples are made beside it.
 
 use std::ops::ControlFlow;
 
 use super::guidance::guided_output;
+use super::noise::per_sample_noise;
 use super::{Denoiser, SampleError};
 use crate::diffusion::NoiseSchedule;
-use crate::diffusion::noise::{NoiseStream, standard_normal};
+use crate::diffusion::noise::NoiseStream;
 use crate::diffusion::objectives::{Objective, Prediction};
 use crate::diffusion::samplers::{PathPoint, SamplerSpec};
 
@@ -77,13 +80,13 @@ pub fn sample(
     on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
 ) -> Result<Vec<f32>, SampleError> {
     let (height, width) = denoiser.image_size();
-    let len = settings.labels.len() * height * width;
+    let (batch, pixels) = (settings.labels.len(), height * width);
     let mut sampler = settings.sampler.build(&settings.schedule);
     let steps = sampler.steps();
     let mut network_calls = 0;
 
-    // x_T: pure Gaussian noise. Each image's noise depends only on its place in the batch.
-    let mut x = starting_noise(len, settings.seed);
+    // x_T: pure Gaussian noise. Each image's noise depends only on the seed and its place k.
+    let mut x = starting_noise(batch, pixels, settings.seed);
 
     while let Some(stage) = sampler.stage() {
         let not_finite = || SampleError::NotFinite {
@@ -131,9 +134,14 @@ pub fn sample(
         }
 
         // 4. One move towards the image.
-        let noise = stage
-            .needs_noise
-            .then(|| standard_normal(len, settings.seed, NoiseStream::SampleStep(stage.step)));
+        let noise = stage.needs_noise.then(|| {
+            per_sample_noise(
+                batch,
+                pixels,
+                settings.seed,
+                NoiseStream::SampleStep(stage.step),
+            )
+        });
         x = sampler.advance(&x, &prediction, noise.as_deref());
         if !all_finite(&x) {
             return Err(not_finite());
@@ -142,10 +150,10 @@ pub fn sample(
     Ok(x)
 }
 
-/// The pure noise x_T a run with `seed` starts from (`len` values): the window shows it the moment
-/// Generate is pressed, before the model has answered.
-pub fn starting_noise(len: usize, seed: u64) -> Vec<f32> {
-    standard_normal(len, seed, NoiseStream::SampleStart)
+/// The pure noise x_T a run with `seed` starts from (`batch` images of `pixels` values): the window
+/// shows it the moment Generate is pressed, before the model has answered.
+pub fn starting_noise(batch: usize, pixels: usize, seed: u64) -> Vec<f32> {
+    per_sample_noise(batch, pixels, seed, NoiseStream::SampleStart)
 }
 
 fn all_finite(values: &[f32]) -> bool {

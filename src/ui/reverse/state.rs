@@ -230,7 +230,7 @@ impl ReverseState {
         let id = self.last_run_id;
         let mut record = RunRecord::new(model.source.label(), settings.clone(), model.image_size);
         let pixels = model.image_size.0 * model.image_size.1;
-        record.start = starting_noise(settings.labels.len() * pixels, settings.seed);
+        record.start = starting_noise(settings.labels.len(), pixels, settings.seed);
         self.record = Some(record);
         self.noise_shown_latency = None;
         self.first_frame_latency = None;
