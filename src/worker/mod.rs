@@ -7,6 +7,7 @@
 //! - [`thread`]: the worker's loop: requests in order, cancellation before the next network call,
 //!   panics turned into [`Event::Failed`].
 //! - [`record`]: [`RunRecord`], a whole run kept for scrubbing and export.
+//! - [`run_file`]: a [`RunRecord`] saved as a file (`.dsrun`, safetensors) and opened again.
 //! - [`loader`]: [`ModelLoader`], how a [`ModelSource`] becomes a [`LoadedModel`]; the candle one
 //!   for the shipped checkpoints, and fakes in the tests.
 //!
@@ -18,6 +19,7 @@ pub mod frame;
 pub mod loader;
 pub mod protocol;
 pub mod record;
+pub mod run_file;
 pub mod thread;
 
 use std::sync::Arc;

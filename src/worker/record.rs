@@ -2,6 +2,7 @@
 //! so the window can scrub any step without recomputing and exports can replay it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::frame::Frame;
 use super::protocol::RunSettings;
@@ -23,6 +24,12 @@ pub struct RunRecord {
     pub samples: Option<Vec<f32>>,
     /// The pure noise x_T the run starts from (shown before the first step arrives).
     pub start: Vec<f32>,
+    /// Wall time of the run so far (the whole run, once finished).
+    pub elapsed: Option<Duration>,
+    /// Network calls so far (the whole run's, once finished; a guided call of 2B counts once).
+    pub network_calls: usize,
+    /// The run file it was opened from (its name), if it was not made in this session.
+    pub opened_from: Option<String>,
 }
 
 impl RunRecord {
@@ -35,6 +42,9 @@ impl RunRecord {
             frames: Vec::new(),
             samples: None,
             start: Vec::new(),
+            elapsed: None,
+            network_calls: 0,
+            opened_from: None,
         }
     }
 

@@ -1,0 +1,476 @@
+//! Opening a run file: the header is checked against the file's length, and every tensor against
+//! the layout the header's sizes imply, before anything is allocated; then the values are read and
+//! checked (labels, steps, points) before they become a [`RunRecord`].
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{
+    Dims, FORMAT_VERSION, FRAME_TENSORS, GUIDANCE_TENSORS, KEY_FORMAT, KEY_KIND, KIND, LeValue,
+    MAX_BATCH, MAX_FILE_BYTES, MAX_FRAMES, MAX_HEADER_BYTES, MAX_SIDE, RunFileError, TensorSpec,
+    layout,
+};
+use crate::diffusion::objectives::Coefficients;
+use crate::diffusion::samplers::{DdpmVariance, PathPoint, Position, SamplerSpec};
+use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
+
+/// Bytes read at a time.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// A tensor as the header describes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    dtype: String,
+    shape: Vec<u64>,
+    data_offsets: [u64; 2],
+}
+
+/// What went wrong, before the path is added.
+enum Problem {
+    Read(std::io::Error),
+    NotARunFile(String),
+    IsAModel,
+    NewerFormat(u64),
+    TooLarge(u64),
+    Damaged(String),
+}
+
+impl From<std::io::Error> for Problem {
+    fn from(error: std::io::Error) -> Self {
+        // The sizes were checked against the file, so running out of bytes means it changed.
+        if error.kind() == std::io::ErrorKind::UnexpectedEof {
+            Self::Damaged("the file ended early".into())
+        } else {
+            Self::Read(error)
+        }
+    }
+}
+
+fn damaged(detail: impl Into<String>) -> Problem {
+    Problem::Damaged(detail.into())
+}
+
+/// Opens the run file at `path`.
+pub fn open_run(path: &Path) -> Result<RunRecord, RunFileError> {
+    let path_buf = path.to_path_buf();
+    read_run(path).map_err(|problem| match problem {
+        Problem::Read(source) => RunFileError::Read {
+            path: path_buf,
+            source,
+        },
+        Problem::NotARunFile(detail) => RunFileError::NotARunFile {
+            path: path_buf,
+            detail,
+        },
+        Problem::IsAModel => RunFileError::IsAModel { path: path_buf },
+        Problem::NewerFormat(found) => RunFileError::NewerFormat {
+            path: path_buf,
+            found,
+            known: FORMAT_VERSION,
+        },
+        Problem::TooLarge(bytes) => RunFileError::TooLarge {
+            path: path_buf,
+            bytes,
+            limit: MAX_FILE_BYTES,
+        },
+        Problem::Damaged(detail) => RunFileError::Damaged {
+            path: path_buf,
+            detail,
+        },
+    })
+}
+
+fn read_run(path: &Path) -> Result<RunRecord, Problem> {
+    let file = File::open(path)?;
+    let file_len = file.metadata()?.len();
+    if file_len > MAX_FILE_BYTES {
+        return Err(Problem::TooLarge(file_len));
+    }
+    let mut reader = BufReader::new(file);
+    let (header_len, map) = read_header(&mut reader, file_len)?;
+    let metadata = check_kind(&map)?;
+    let entries = entries(&map)?;
+    let dims = dims(&entries)?;
+    let specs = layout(dims);
+    let data_start = 8 + header_len;
+    let offsets = check_layout(&entries, &specs, file_len - data_start)?;
+
+    let mut tensors = Tensors {
+        reader,
+        data_start,
+        offsets,
+    };
+    let settings = settings(&metadata, tensors.read(&specs, "labels")?)?;
+    let start = tensors.read::<f32>(&specs, "start")?;
+    let frames = frames(&mut tensors, &specs, dims)?;
+    let samples = if dims.finished {
+        Some(tensors.read::<f32>(&specs, "samples")?)
+    } else {
+        None
+    };
+    let mut record = RunRecord::new(
+        text(&metadata, "model")?.to_owned(),
+        settings,
+        (dims.height, dims.width),
+    );
+    record.frames = frames;
+    record.samples = samples;
+    record.start = start;
+    record.network_calls = parsed(&metadata, "network_calls")?;
+    record.elapsed = match metadata.get("elapsed_secs") {
+        None => None,
+        Some(text) => Some(
+            text.parse::<f64>()
+                .ok()
+                .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+                .ok_or_else(|| damaged("elapsed_secs is not a duration"))?,
+        ),
+    };
+    record.opened_from = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(record)
+}
+
+/// The header's length and its JSON object, after checking both against the file's length.
+fn read_header(
+    reader: &mut impl Read,
+    file_len: u64,
+) -> Result<(u64, serde_json::Map<String, Value>), Problem> {
+    let not_run = |detail: &str| Problem::NotARunFile(detail.to_owned());
+    if file_len < 8 {
+        return Err(not_run("shorter than a header"));
+    }
+    let mut length = [0; 8];
+    reader.read_exact(&mut length)?;
+    let header_len = u64::from_le_bytes(length);
+    if header_len > MAX_HEADER_BYTES || header_len > file_len - 8 {
+        return Err(not_run("the first 8 bytes are not a header length"));
+    }
+    let mut header = vec![0; header_len as usize];
+    reader.read_exact(&mut header)?;
+    match serde_json::from_slice(&header) {
+        Ok(Value::Object(map)) => Ok((header_len, map)),
+        Ok(_) => Err(not_run("the header is not a JSON object")),
+        Err(_)
+            if header
+                .windows(KEY_KIND.len())
+                .any(|w| w == KEY_KIND.as_bytes()) =>
+        {
+            Err(damaged("the header is not valid JSON"))
+        }
+        Err(_) => Err(not_run("the header is not JSON")),
+    }
+}
+
+/// The metadata, once it says this is a run file of a version this program reads.
+fn check_kind(map: &serde_json::Map<String, Value>) -> Result<BTreeMap<String, String>, Problem> {
+    let metadata: BTreeMap<String, String> = map
+        .get("__metadata__")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .ok_or_else(|| Problem::NotARunFile("no metadata".into()))?;
+    match metadata.get(KEY_KIND).map(String::as_str) {
+        Some(KIND) => {}
+        Some("digit-unet" | "digit-classifier") => return Err(Problem::IsAModel),
+        Some(other) => return Err(Problem::NotARunFile(format!("it holds “{other}”"))),
+        None if map.contains_key("x_t") => return Err(damaged("diffuscope.kind is missing")),
+        None => return Err(Problem::NotARunFile("no diffuscope.kind".into())),
+    }
+    let version = metadata
+        .get(KEY_FORMAT)
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| damaged("the format version is missing"))?;
+    if version > u64::from(FORMAT_VERSION) {
+        return Err(Problem::NewerFormat(version));
+    }
+    if version == 0 {
+        return Err(damaged("format version 0"));
+    }
+    Ok(metadata)
+}
+
+fn entries(map: &serde_json::Map<String, Value>) -> Result<BTreeMap<String, Entry>, Problem> {
+    map.iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .map(|(name, value)| {
+            serde_json::from_value::<Entry>(value.clone())
+                .map(|entry| (name.clone(), entry))
+                .map_err(|e| damaged(format!("tensor {name}: {e}")))
+        })
+        .collect()
+}
+
+/// The sizes the header declares, bounded.
+fn dims(entries: &BTreeMap<String, Entry>) -> Result<Dims, Problem> {
+    let shape = |name: &str| {
+        entries
+            .get(name)
+            .map(|e| e.shape.as_slice())
+            .ok_or_else(|| damaged(format!("no tensor {name}")))
+    };
+    let within = |value: u64, low: u64, high: usize, what: &str| {
+        usize::try_from(value)
+            .ok()
+            .filter(|&v| v as u64 >= low && v <= high)
+            .ok_or_else(|| damaged(format!("{what} {value} is out of range")))
+    };
+    let &[batch, height, width] = shape("start")? else {
+        return Err(damaged("start is not batch × height × width"));
+    };
+    let &[frames, 3] = shape("step_index")? else {
+        return Err(damaged("step_index is not frames × 3"));
+    };
+    Ok(Dims {
+        frames: within(frames, 0, MAX_FRAMES, "frames")?,
+        batch: within(batch, 1, MAX_BATCH, "batch")?,
+        height: within(height, 1, MAX_SIDE, "height")?,
+        width: within(width, 1, MAX_SIDE, "width")?,
+        guided: entries.contains_key(GUIDANCE_TENSORS[0]),
+        finished: entries.contains_key("samples"),
+    })
+}
+
+/// Checks every tensor against `specs` and the data's length; returns each tensor's offset.
+fn check_layout(
+    entries: &BTreeMap<String, Entry>,
+    specs: &[TensorSpec],
+    data_len: u64,
+) -> Result<BTreeMap<&'static str, u64>, Problem> {
+    if entries.len() != specs.len() {
+        return Err(damaged(format!(
+            "{} tensors instead of {}",
+            entries.len(),
+            specs.len()
+        )));
+    }
+    let mut spans = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let entry = entries
+            .get(spec.name)
+            .ok_or_else(|| damaged(format!("no tensor {}", spec.name)))?;
+        let shape: Vec<u64> = spec.shape.iter().map(|&n| n as u64).collect();
+        if entry.dtype != spec.dtype.name() || entry.shape != shape {
+            return Err(damaged(format!(
+                "tensor {} is {} {:?}, expected {} {:?}",
+                spec.name,
+                entry.dtype,
+                entry.shape,
+                spec.dtype.name(),
+                shape
+            )));
+        }
+        let bytes = shape
+            .iter()
+            .try_fold(spec.dtype.bytes() as u64, |acc, &n| acc.checked_mul(n))
+            .ok_or_else(|| damaged(format!("tensor {} is too large", spec.name)))?;
+        let [begin, end] = entry.data_offsets;
+        if end.checked_sub(begin) != Some(bytes) {
+            return Err(damaged(format!("tensor {}'s offsets", spec.name)));
+        }
+        spans.push((begin, end, spec.name));
+    }
+    spans.sort_unstable();
+    let mut expected_begin = 0;
+    for &(begin, end, name) in &spans {
+        if begin != expected_begin {
+            return Err(damaged(format!("tensor {name} is not where it should be")));
+        }
+        expected_begin = end;
+    }
+    if expected_begin != data_len {
+        return Err(damaged(format!(
+            "the header describes {expected_begin} bytes of data, the file has {data_len}"
+        )));
+    }
+    Ok(spans
+        .into_iter()
+        .map(|(begin, _, name)| (name, begin))
+        .collect())
+}
+
+/// The tensors' bytes, read where the (checked) header puts them.
+struct Tensors<R> {
+    reader: R,
+    data_start: u64,
+    offsets: BTreeMap<&'static str, u64>,
+}
+
+impl<R: Read + Seek> Tensors<R> {
+    /// All values of tensor `name`.
+    fn read<T: LeValue>(&mut self, specs: &[TensorSpec], name: &str) -> Result<Vec<T>, Problem> {
+        let count = specs
+            .iter()
+            .find(|s| s.name == name)
+            .map_or(0, TensorSpec::values);
+        self.seek(name)?;
+        read_values(&mut self.reader, count)
+    }
+
+    /// Tensor `name` cut into `frames` pieces of `per_frame` values.
+    fn read_frames<T: LeValue>(
+        &mut self,
+        name: &str,
+        frames: usize,
+        per_frame: usize,
+    ) -> Result<Vec<Vec<T>>, Problem> {
+        self.seek(name)?;
+        (0..frames)
+            .map(|_| read_values(&mut self.reader, per_frame))
+            .collect()
+    }
+
+    fn seek(&mut self, name: &str) -> Result<(), Problem> {
+        let offset = self
+            .offsets
+            .get(name)
+            .ok_or_else(|| damaged(format!("no tensor {name}")))?;
+        self.reader
+            .seek(SeekFrom::Start(self.data_start + offset))?;
+        Ok(())
+    }
+}
+
+/// `count` little-endian values (their bytes were checked to be in the file).
+fn read_values<T: LeValue>(reader: &mut impl Read, count: usize) -> Result<Vec<T>, Problem> {
+    let mut values = Vec::with_capacity(count);
+    let mut left = count * T::BYTES;
+    let mut block = vec![0; left.min(BLOCK_BYTES / T::BYTES * T::BYTES)];
+    while left > 0 {
+        let bytes = &mut block[..left.min(BLOCK_BYTES / T::BYTES * T::BYTES)];
+        reader.read_exact(bytes)?;
+        values.extend(bytes.chunks_exact(T::BYTES).map(T::from_le));
+        left -= bytes.len();
+    }
+    Ok(values)
+}
+
+/// The recorded steps, after checking their indices and points.
+fn frames(
+    tensors: &mut Tensors<impl Read + Seek>,
+    specs: &[TensorSpec],
+    dims: Dims,
+) -> Result<Vec<Arc<Frame>>, Problem> {
+    let index: Vec<i64> = tensors.read(specs, "step_index")?;
+    let points: Vec<f64> = tensors.read(specs, "path_point")?;
+    let per_frame = dims.batch * dims.height * dims.width;
+    let mut buffers = Vec::new();
+    for name in FRAME_TENSORS {
+        buffers.push(tensors.read_frames(name, dims.frames, per_frame)?);
+    }
+    let mut guidance = Vec::new();
+    if dims.guided {
+        for name in GUIDANCE_TENSORS {
+            guidance.push(tensors.read_frames(name, dims.frames, per_frame)?);
+        }
+    }
+    let mut frames = Vec::with_capacity(dims.frames);
+    for (i, (index, point)) in index
+        .chunks_exact(3)
+        .zip(points.chunks_exact(5))
+        .enumerate()
+    {
+        let count = |n: i64| usize::try_from(n).map_err(|_| damaged(format!("step {i}'s index")));
+        let (step, steps, network_calls) = (count(index[0])?, count(index[1])?, count(index[2])?);
+        if step >= steps {
+            return Err(damaged(format!("step {step} of {steps}")));
+        }
+        let take =
+            |buffers: &mut Vec<Vec<Vec<half::f16>>>, k: usize| std::mem::take(&mut buffers[k][i]);
+        let guidance = dims.guided.then(|| GuidanceFrame {
+            eps_conditional: take(&mut guidance, 0),
+            eps_unconditional: take(&mut guidance, 1),
+        });
+        frames.push(Arc::new(Frame {
+            step,
+            steps,
+            point: path_point(point).ok_or_else(|| damaged(format!("step {step}'s point")))?,
+            network_calls,
+            batch: dims.batch,
+            image_size: (dims.height, dims.width),
+            x_t: take(&mut buffers, 0),
+            x0: take(&mut buffers, 1),
+            eps: take(&mut buffers, 2),
+            guidance,
+        }));
+    }
+    Ok(frames)
+}
+
+/// A row of `path_point` as a [`PathPoint`], if its numbers make sense.
+fn path_point(row: &[f64]) -> Option<PathPoint> {
+    let &[kind, value, signal, noise, input] = row else {
+        return None;
+    };
+    if !row.iter().all(|v| v.is_finite()) || input.abs() > f64::from(f32::MAX) {
+        return None;
+    }
+    let position = if kind == 0.0 {
+        Position::Timestep(value)
+    } else if kind == 1.0 {
+        Position::Sigma(value)
+    } else {
+        return None;
+    };
+    Some(PathPoint {
+        coefficients: Coefficients { signal, noise },
+        network_input: input as f32,
+        position,
+    })
+}
+
+/// The run's settings from the metadata and the `labels` tensor.
+fn settings(metadata: &BTreeMap<String, String>, labels: Vec<i64>) -> Result<RunSettings, Problem> {
+    let labels = labels
+        .into_iter()
+        .map(|label| match label {
+            -1 => Ok(None),
+            0..=9 => Ok(Some(label as u32)),
+            other => Err(damaged(format!("label {other}"))),
+        })
+        .collect::<Result<_, _>>()?;
+    let variance = match text(metadata, "variance")? {
+        "fixed-small" => DdpmVariance::FixedSmall,
+        "fixed-large" => DdpmVariance::FixedLarge,
+        other => return Err(damaged(format!("variance “{other}”"))),
+    };
+    let steps: usize = parsed(metadata, "sampler_steps")?;
+    let eta: f64 = parsed(metadata, "eta")?;
+    let guidance: f32 = parsed(metadata, "guidance")?;
+    if steps == 0 || !(0.0..=1.0).contains(&eta) || !guidance.is_finite() {
+        return Err(damaged("the sampler's settings are out of range"));
+    }
+    Ok(RunSettings {
+        sampler: SamplerSpec {
+            kind: parsed(metadata, "sampler")?,
+            steps,
+            spacing: parsed(metadata, "spacing")?,
+            variance,
+            clip_x0: parsed(metadata, "clip_x0")?,
+            eta,
+        },
+        seed: parsed(metadata, "seed")?,
+        labels,
+        guidance,
+    })
+}
+
+fn text<'a>(metadata: &'a BTreeMap<String, String>, key: &str) -> Result<&'a str, Problem> {
+    metadata
+        .get(key)
+        .map(String::as_str)
+        .ok_or_else(|| damaged(format!("no {key} in the metadata")))
+}
+
+/// Metadata entry `key` parsed as a `T` (a number, a boolean, a sampler or a spacing name).
+fn parsed<T: FromStr>(metadata: &BTreeMap<String, String>, key: &str) -> Result<T, Problem> {
+    let text = text(metadata, key)?;
+    text.parse()
+        .map_err(|_| damaged(format!("{key} “{text}” cannot be read")))
+}
