@@ -11,6 +11,9 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Ctrl-C, SIGTERM or SIGHUP during a write removes the temporary files in flight. Should the
+    // handler not install, leftovers are still removed by the next write into their folder.
+    let _installed = diffuscope::export::cleanup::remove_leftovers_on_signals();
     match diffuscope::cli::run(diffuscope::cli::Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(sentence) => {

@@ -354,7 +354,7 @@ fn a_folder_in_the_way_is_an_error_and_leaves_no_temporary_file() {
         &no_progress,
     )
     .unwrap_err();
-    assert!(matches!(error, ExportError::Write { .. }), "{error:?}");
+    assert!(matches!(error, ExportError::NotAFile { .. }), "{error:?}");
     assert!(error.sentence(Lang::En).contains("walk.gif"));
     assert_eq!(names_in(dir.path()), ["walk.gif"]);
     assert!(path.is_dir());

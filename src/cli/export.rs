@@ -10,8 +10,9 @@ use crate::data::bundled::BundledPhoto;
 use crate::data::load::{LoadedPicture, load_picture_from_path};
 use crate::diffusion::forward::Noising;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
+use crate::export::atomic::check_destination;
 use crate::export::forward::{Sweep, caption, sweep_frames};
-use crate::export::{GifSettings, Repeat, write_gif, write_png};
+use crate::export::{GifSettings, Repeat, check_frame_folder, write_frame_folder, write_gif};
 use crate::i18n::Lang;
 
 /// Options of `diffuscope export forward`.
@@ -69,6 +70,13 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
             )
             .to_owned());
     }
+    // Fail now, not after the frames are made, if a file cannot go where asked.
+    if let Some(out) = &args.out {
+        check_destination(out).map_err(|e| e.sentence(lang))?;
+    }
+    if let Some(dir) = &args.png_dir {
+        check_frame_folder(dir).map_err(|e| e.sentence(lang))?;
+    }
     let loaded: LoadedPicture = match &args.image {
         Some(path) => load_picture_from_path(path),
         None => BundledPhoto::Cat.load(),
@@ -105,17 +113,7 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
     progress.finish_and_clear();
 
     if let Some(dir) = &args.png_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            format!(
-                "{} {} ({e})",
-                lang.pick("Could not create the folder", "无法创建文件夹"),
-                dir.display()
-            )
-        })?;
-        for (i, frame) in frames.iter().enumerate() {
-            write_png(&dir.join(format!("frame-{i:03}.png")), frame)
-                .map_err(|e| e.sentence(lang))?;
-        }
+        write_frame_folder(dir, &frames, &|_| {}).map_err(|e| e.sentence(lang))?;
         eprintln!(
             "{} {} PNG → {}",
             lang.pick("Wrote", "已写入"),

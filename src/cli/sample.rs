@@ -2,7 +2,7 @@
 //! optionally asking the digit classifier what it sees.
 
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,8 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::LangArg;
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
+use crate::export::atomic::check_destination;
 use crate::export::reverse::{GifSubject, ReverseFrames, reverse_frames};
-use crate::export::{ExportError, GifSettings, write_gif, write_png};
+use crate::export::{GifSettings, write_gif, write_png};
 use crate::i18n::Lang;
 use crate::model::{device_for, load_classifier, load_diffusion_model, resolve_model};
 use crate::sample::grid::tile;
@@ -124,27 +125,8 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     }
 
     // Fail before minutes of sampling, not after, if a file cannot go where asked.
-    for folder in [&args.png, &args.gif]
-        .into_iter()
-        .filter_map(|path| path.as_deref().and_then(Path::parent))
-    {
-        let folder = if folder.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            folder
-        };
-        if folder.is_file() {
-            let error = ExportError::NotAFolder {
-                folder: folder.to_owned(),
-            };
-            return Err(error.sentence(lang));
-        }
-        if !folder.is_dir() {
-            let error = ExportError::FolderMissing {
-                folder: folder.to_owned(),
-            };
-            return Err(error.sentence(lang));
-        }
+    for path in [&args.png, &args.gif].into_iter().flatten() {
+        check_destination(path).map_err(|e| e.sentence(lang))?;
     }
 
     let (device, reason) = device_for(args.device.into());

@@ -1,7 +1,11 @@
 //! `ExportError`: every way an export can fail, and the sentence that tells the user.
+//!
+//! A failed write reads the same whatever was being written (GIF, PNG, checkpoint): the system's
+//! error is put in words by `io_reason` ("the disk is full"), and the writer keeps the
+//! system's own error even where an encoder wrapped it in text (`atomic::Sink`).
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::i18n::Lang;
 
@@ -26,6 +30,22 @@ pub enum ExportError {
         /// The path that should have been a folder.
         folder: PathBuf,
     },
+    /// Something that is not an ordinary file (a folder, a named pipe, …) is at the output path.
+    /// It is left alone: replacing it would damage what is not ours.
+    #[error("{} is {}, not a file", path.display(), kind.name(Lang::En))]
+    NotAFile {
+        /// The path as given.
+        path: PathBuf,
+        /// What is there.
+        kind: SpecialFile,
+    },
+    /// The folder meant for a set of frames already holds files (new frames are never mixed
+    /// with old ones, and nothing in it is deleted).
+    #[error("the folder {} is not empty", folder.display())]
+    FolderNotEmpty {
+        /// The folder.
+        folder: PathBuf,
+    },
     /// The operating system refused to create, write or rename the file.
     #[error("cannot write {}", path.display())]
     Write {
@@ -44,6 +64,37 @@ pub enum ExportError {
         /// What went wrong, in English (a programming detail rather than something the user did).
         detail: String,
     },
+}
+
+/// Something at an output path that is not an ordinary file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecialFile {
+    /// A folder.
+    Folder,
+    /// A named pipe (FIFO): writing would wait until someone reads it.
+    Pipe,
+    /// A Unix socket.
+    Socket,
+    /// A block device: a whole disk or a partition.
+    BlockDevice,
+    /// Anything else (or something that changed while the file was being written).
+    Other,
+}
+
+impl SpecialFile {
+    /// What it is, with its article ("a named pipe (FIFO)").
+    pub fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Folder => lang.pick("a folder", "文件夹"),
+            Self::Pipe => lang.pick("a named pipe (FIFO)", "命名管道（FIFO）"),
+            Self::Socket => lang.pick("a socket", "套接字"),
+            Self::BlockDevice => lang.pick(
+                "a block device (a whole disk or partition)",
+                "块设备（整个磁盘或分区）",
+            ),
+            Self::Other => lang.pick("a special file", "特殊文件"),
+        }
+    }
 }
 
 impl ExportError {
@@ -68,6 +119,17 @@ impl ExportError {
                     folder.display()
                 )
             }
+            (Self::NotAFile { path, kind }, _) => not_a_file(path, *kind, lang),
+            (Self::FolderNotEmpty { folder }, Lang::En) => format!(
+                "The folder “{}” already holds files: choose a new or empty folder for the \
+                 frames (new frames are never mixed with old files, and nothing in it is deleted).",
+                folder.display()
+            ),
+            (Self::FolderNotEmpty { folder }, Lang::Zh) => format!(
+                "文件夹“{}”里已有文件：请为这些帧选择一个新的或空的文件夹（新帧不会与旧文件混在一起，\
+                 其中的文件也不会被删除）。",
+                folder.display()
+            ),
             (Self::Write { path, source }, Lang::En) => format!(
                 "Could not save “{}”: {}.",
                 path.display(),
@@ -85,6 +147,30 @@ impl ExportError {
                 format!("无法编码“{}”：{detail}。", path.display())
             }
         }
+    }
+}
+
+/// The sentence for something at an output path that is not a file.
+fn not_a_file(path: &Path, kind: SpecialFile, lang: Lang) -> String {
+    let path = path.display();
+    match (kind, lang) {
+        (SpecialFile::Folder, Lang::En) => format!(
+            "“{path}” is a folder, not a file: give the name of a file to write (a folder is \
+             never replaced)."
+        ),
+        (SpecialFile::Folder, Lang::Zh) => {
+            format!("“{path}”是一个文件夹，不是文件：请给出要写入的文件名（文件夹不会被替换）。")
+        }
+        (_, Lang::En) => format!(
+            "“{path}” is {}, not a file: Diffuscope writes only ordinary files (or straight into \
+             a device such as /dev/null), so it leaves this alone.",
+            kind.name(lang)
+        ),
+        (_, Lang::Zh) => format!(
+            "“{path}”是{}，不是文件：Diffuscope 只写入普通文件（或直接写入 /dev/null 之类的设备），\
+             因此不会动它。",
+            kind.name(lang)
+        ),
     }
 }
 
@@ -107,6 +193,17 @@ fn io_reason(error: &io::Error, lang: Lang) -> String {
             "路径中的某一部分是文件而不是文件夹",
         )),
         io::ErrorKind::NotFound => Some(lang.pick("the folder does not exist", "文件夹不存在")),
+        io::ErrorKind::QuotaExceeded => {
+            Some(lang.pick("the disk quota is used up", "磁盘配额已用完"))
+        }
+        io::ErrorKind::FileTooLarge => Some(lang.pick(
+            "the file is too large for this disk",
+            "文件太大，此磁盘无法存放",
+        )),
+        io::ErrorKind::InvalidFilename => Some(lang.pick(
+            "the system does not allow that file name",
+            "系统不允许这个文件名",
+        )),
         _ => None,
     };
     match (words, lang) {

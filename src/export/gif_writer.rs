@@ -119,7 +119,7 @@ pub fn write_gif(
         )));
     }
     // Fail on a bad folder now rather than after the slow part.
-    atomic::check_folder(path)?;
+    atomic::check_destination(path)?;
 
     let delay = settings.delay_cs();
     let done = Mutex::new(0_usize);

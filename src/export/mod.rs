@@ -5,14 +5,17 @@
 
 pub mod atomic;
 mod caption;
+pub mod cleanup;
 mod error;
 pub mod forward;
+mod frame_folder;
 mod gif_writer;
 mod png_writer;
 mod quantise;
 pub mod reverse;
 
 pub use caption::{add_caption, caption_height};
-pub use error::ExportError;
+pub use error::{ExportError, SpecialFile};
+pub use frame_folder::{check_frame_folder, frame_name, write_frame_folder};
 pub use gif_writer::{GifSettings, Repeat, write_gif};
 pub use png_writer::write_png;
