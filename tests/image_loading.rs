@@ -1,6 +1,9 @@
-//! Loading photos: every supported format, colour types, EXIF orientation, bad files, bombs and sizes.
+//! Loading photos: every supported format, colour types, EXIF orientation, bad files, JPEGs cut
+//! short, paths that are not ordinary files, bombs and sizes.
 //!
-//! All inputs are generated here with the `image` crate's encoders (or crafted byte by byte).
+//! All inputs are generated here with the `image` crate's encoders (or crafted byte by byte),
+//! except the progressive JPEG, which the `image` crate cannot write:
+//! `tests/golden/make_progressive_jpeg.py` wrote it with Pillow.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on setup errors")]
 
 use std::io::Cursor;
@@ -9,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use diffuscope::data::Picture;
 use diffuscope::data::bundled::BundledPhoto;
+use diffuscope::data::file::{FileKind, FileRefusal};
 use diffuscope::data::load::{
-    LoadError, LoadedPicture, MAX_COMPUTE_PIXELS, MAX_HEADER_PIXELS, MAX_HEADER_SIDE, fitted_size,
-    load_picture_from_bytes, load_picture_from_path,
+    LoadError, LoadedPicture, MAX_COMPUTE_PIXELS, MAX_FILE_BYTES, MAX_HEADER_PIXELS,
+    MAX_HEADER_SIDE, fitted_size, load_picture_from_bytes, load_picture_from_path,
 };
 use diffuscope::i18n::Lang;
 use image::codecs::gif::GifEncoder;
@@ -358,6 +362,106 @@ fn format_comes_from_contents_not_the_file_name() {
     assert_size(&loaded, 8, 8);
 }
 
+// ---------------------------------------------------------------- JPEGs cut short
+
+/// A 64×48 baseline JPEG of noise-like pixels (many bytes to cut).
+fn baseline_jpeg() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode_image(&noise(64, 48))
+        .unwrap();
+    bytes
+}
+
+/// The progressive JPEG of `tests/golden/make_progressive_jpeg.py`: 64×48, ten scans, red rising
+/// to the right, green rising downwards, blue 128.
+fn progressive_jpeg() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/progressive.jpg"))
+        .unwrap()
+}
+
+/// `bytes` must be refused as cut short (the decoder alone would fill the rest with grey).
+fn assert_cut_short(bytes: &[u8], what: &str) {
+    match load_picture_from_bytes(bytes) {
+        Err(LoadError::CutShort) => {}
+        Err(other) => panic!("{what}: {other:?}"),
+        Ok(loaded) => panic!(
+            "{what}: loaded as {}×{} pictures",
+            loaded.picture.width, loaded.picture.height
+        ),
+    }
+}
+
+#[test]
+fn jpegs_cut_short_are_refused_not_filled_with_grey() {
+    for (name, file) in [
+        ("baseline", baseline_jpeg()),
+        ("progressive", progressive_jpeg()),
+    ] {
+        assert_size(&load_picture_from_bytes(&file).unwrap(), 64, 48);
+        for percent in [10, 50, 90, 99] {
+            let len = file.len() * percent / 100;
+            assert_cut_short(&file[..len], &format!("{name} cut at {percent} %"));
+        }
+        // Everything but the end-of-image marker.
+        assert_cut_short(&file[..file.len() - 2], &format!("{name} without FF D9"));
+        // No prefix at all loads.
+        for len in 0..file.len() {
+            assert!(
+                load_picture_from_bytes(&file[..len]).is_err(),
+                "{name} cut to {len} of {} bytes loaded",
+                file.len()
+            );
+        }
+    }
+    let file = baseline_jpeg();
+    let error = load_via_file("half.jpg", &file[..file.len() / 2]).unwrap_err();
+    assert!(matches!(error, LoadError::CutShort), "{error:?}");
+    assert_sentences(&error);
+    assert!(error.sentence(Lang::En).contains("cut short"));
+}
+
+#[test]
+fn the_complete_progressive_jpeg_shows_its_last_rows() {
+    let loaded = load_picture_from_bytes(&progressive_jpeg()).unwrap();
+    // The bottom corners: green is full there; grey fill would give (128, 128, 128).
+    assert!(close(pixel(&loaded.picture, 0, 47), [0, 255, 128], 24));
+    assert!(close(pixel(&loaded.picture, 63, 47), [255, 255, 128], 24));
+    assert!(close(pixel(&loaded.picture, 63, 0), [255, 0, 128], 24));
+}
+
+#[test]
+fn a_thumbnails_end_marker_does_not_end_the_photo() {
+    // An EXIF block holding a complete 8×8 thumbnail (with its own FF D9), then the photo.
+    let mut thumbnail = Vec::new();
+    JpegEncoder::new_with_quality(&mut thumbnail, 80)
+        .encode_image(&pattern(8, 8))
+        .unwrap();
+    let photo = baseline_jpeg();
+    let mut payload = b"Exif\x00\x00".to_vec();
+    payload.extend_from_slice(&thumbnail);
+    let mut file = photo[..2].to_vec();
+    file.extend_from_slice(&[0xFF, 0xE1]);
+    file.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    file.extend_from_slice(&payload);
+    file.extend_from_slice(&photo[2..]);
+
+    assert_size(&load_picture_from_bytes(&file).unwrap(), 64, 48);
+    assert_cut_short(
+        &file[..file.len() * 9 / 10],
+        "photo with a thumbnail, cut at 90 %",
+    );
+}
+
+#[test]
+fn data_after_the_end_marker_is_allowed() {
+    // A second picture appended (as multi-picture files do), then padding.
+    let mut file = baseline_jpeg();
+    file.extend_from_slice(&progressive_jpeg());
+    file.extend_from_slice(&[0; 100]);
+    assert_size(&load_picture_from_bytes(&file).unwrap(), 64, 48);
+}
+
 // ---------------------------------------------------------------- EXIF orientation
 
 /// A 48×32 JPEG, blue, with a 16×16 red square in the stored top-left corner.
@@ -438,7 +542,19 @@ fn missing_file_names_the_file() {
 fn a_folder_is_not_a_picture_file() {
     let dir = tempfile::tempdir().unwrap();
     let error = load_picture_from_path(dir.path()).unwrap_err();
-    assert!(matches!(error, LoadError::Unreadable { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            LoadError::Refused {
+                refusal: FileRefusal::NotAFile {
+                    kind: FileKind::Folder
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.sentence(Lang::En).contains("is a folder"));
     assert_sentences(&error);
 }
 
@@ -482,6 +598,41 @@ fn recognised_but_unsupported_format_is_named() {
     );
     assert!(error.sentence(Lang::En).contains("TIFF"));
     assert_sentences(&error);
+}
+
+#[test]
+fn unsupported_formats_are_named_as_people_know_them() {
+    let exr: &[u8] = &[0x76, 0x2f, 0x31, 0x01];
+    let cases: [(&[u8], &str); 14] = [
+        (b"P6\n4 4\n255\n", "PPM"),
+        (b"P3\n4 4\n255\n", "PPM"),
+        (b"P5\n4 4\n255\n", "PGM"),
+        (b"P2\n4 4\n255\n", "PGM"),
+        (b"P4\n4 4\n", "PBM"),
+        (b"P7\nWIDTH 4\n", "PAM"),
+        (b"\0\0\0\x1cftypavif", "AVIF"),
+        (&[0, 0, 1, 0, 1, 0, 16, 16], "ICO"),
+        (b"qoif", "QOI"),
+        (b"#?RADIANCE\n", "Radiance HDR"),
+        (exr, "OpenEXR"),
+        (b"farbfeld", "farbfeld"),
+        (b"DDS ", "DDS"),
+        (b"MM\x00*", "TIFF"),
+    ];
+    for (magic, name) in cases {
+        let mut bytes = magic.to_vec();
+        bytes.resize(64, 0);
+        let error = load_picture_from_bytes(&bytes).unwrap_err();
+        assert!(
+            matches!(&error, LoadError::UnsupportedFormat { format } if format == name),
+            "{name}: {error:?}"
+        );
+        let en = error.sentence(Lang::En);
+        assert!(en.contains(&format!("in the {name} format")), "{en}");
+        assert!(!en.contains(&format!("a {name}")), "{en}");
+        assert!(error.sentence(Lang::Zh).contains(name));
+        assert_sentences(&error);
+    }
 }
 
 #[test]
@@ -744,6 +895,11 @@ fn every_error_variant_has_sentences() {
         LoadError::TooLarge {
             dimensions: Some((50_000, 2)),
         },
+        LoadError::CutShort,
+        LoadError::Refused {
+            file: "cat.png".to_owned(),
+            refusal: FileRefusal::TooLarge { limit: 1 << 20 },
+        },
         load_picture_from_bytes(b"\x89PNG\r\n\x1a\nrubbish").unwrap_err(),
     ];
     for error in &errors {
@@ -760,4 +916,137 @@ fn loading_a_path_reports_the_path_it_was_given() {
     assert_size(&load_picture_from_path(&path).unwrap(), 3, 3);
     let error = load_picture_from_path(Path::new(&dir.path().join("缺失.png"))).unwrap_err();
     assert!(error.sentence(Lang::Zh).contains("缺失.png"));
+}
+
+// ---------------------------------------------------------------- paths that are not ordinary files
+
+/// Nodes are made only inside temporary folders; `/dev`'s own are only looked at, never read.
+#[cfg(unix)]
+mod not_ordinary_files {
+    use super::*;
+
+    /// Runs `load` on a thread of its own and fails if it has not returned within 20 s (reading a
+    /// pipe nobody writes to would wait forever).
+    fn returns_promptly<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static) -> T {
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name("load-under-test".to_owned())
+            .spawn(move || sender.send(load()))
+            .unwrap();
+        receiver
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("loading did not return within 20 s: it hangs"))
+    }
+
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mkfifo failed");
+    }
+
+    fn assert_not_a_file(error: &LoadError, expected: FileKind, name: &str) {
+        assert!(
+            matches!(
+                error,
+                LoadError::Refused {
+                    refusal: FileRefusal::NotAFile { kind },
+                    ..
+                } if *kind == expected
+            ),
+            "{error:?}"
+        );
+        assert!(error.sentence(Lang::En).contains(name), "{error}");
+        assert!(error.sentence(Lang::Zh).contains(name));
+        assert!(
+            error
+                .sentence(Lang::En)
+                .contains(expected.described(Lang::En))
+        );
+        assert_sentences(error);
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("photo.png");
+        mkfifo(&fifo);
+        let link = dir.path().join("link-to-pipe.png");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for (path, name) in [(fifo, "photo.png"), (link, "link-to-pipe.png")] {
+            let error = returns_promptly(move || load_picture_from_path(&path)).unwrap_err();
+            assert_not_a_file(&error, FileKind::NamedPipe, name);
+            assert!(error.sentence(Lang::En).contains("named pipe"));
+        }
+    }
+
+    #[test]
+    fn a_socket_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("socket.png");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let error = returns_promptly(move || load_picture_from_path(&path)).unwrap_err();
+        assert_not_a_file(&error, FileKind::Socket, "socket.png");
+    }
+
+    #[test]
+    fn devices_are_refused_without_being_read() {
+        for device in ["/dev/zero", "/dev/urandom"] {
+            if !Path::new(device).exists() {
+                continue;
+            }
+            let error =
+                returns_promptly(move || load_picture_from_path(Path::new(device))).unwrap_err();
+            let name = device.trim_start_matches("/dev/");
+            assert_not_a_file(&error, FileKind::CharacterDevice, name);
+        }
+    }
+
+    #[test]
+    fn a_proc_file_is_read_for_what_it_holds() {
+        // Files under /proc say they are empty but are not: this one holds text.
+        let path = Path::new("/proc/self/status");
+        if !path.exists() {
+            return;
+        }
+        let error = load_picture_from_path(path).unwrap_err();
+        assert!(matches!(error, LoadError::NotAnImage), "{error:?}");
+    }
+
+    #[test]
+    fn a_link_to_a_picture_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("cat.png");
+        std::fs::write(&target, encode(&pattern(5, 4).into(), ImageFormat::Png)).unwrap();
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_size(&load_picture_from_path(&link).unwrap(), 5, 4);
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_unread() {
+        // A sparse file: no disk space, but the system reports its full length.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.png");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let start = Instant::now();
+        let error = load_picture_from_path(&path).unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(
+            matches!(
+                error,
+                LoadError::Refused {
+                    refusal: FileRefusal::TooLarge {
+                        limit: MAX_FILE_BYTES
+                    },
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.sentence(Lang::En).contains("256 MB"), "{error}");
+        assert_sentences(&error);
+    }
 }

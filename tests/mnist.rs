@@ -1,12 +1,16 @@
-//! The MNIST IDX reader: the bundled digits, files on disk (gzip and plain), and one crafted bad
-//! file for every error, each with a sentence in both languages.
+//! The MNIST IDX reader: the bundled digits, files on disk (gzip and plain), one crafted bad file
+//! for every error, gzip bombs, and paths that are not ordinary files, each with a sentence in both
+//! languages.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use diffuscope::data::file::{FileKind, FileRefusal};
 use diffuscope::data::mnist::{
-    self, IMAGES_MAGIC, LABELS_MAGIC, MnistError, PIXELS, load_bundled_digits, load_digits,
+    self, IMAGES_MAGIC, LABELS_MAGIC, MAX_DIGITS, MnistError, PIXELS, load_bundled_digits,
+    load_digits,
 };
 use diffuscope::i18n::Lang;
 use flate2::Compression;
@@ -312,9 +316,111 @@ fn a_label_above_nine_is_refused() {
 }
 
 #[test]
-fn a_huge_announced_count_does_not_allocate_it() {
-    // The header claims four billion digits; the reader must fail on the short body, not try to
-    // reserve 3 TB.
-    let error = load_pair(&images_file(u32::MAX, 28, 28, PIXELS), &labels_file(&[1])).unwrap_err();
+fn a_gzip_bomb_announcing_billions_of_digits_is_refused_before_decompressing() {
+    // The header claims four billion digits (3 TB), then 32 MB of zeros squeezed into 32 kB.
+    let mut bomb = images_file(u32::MAX, 28, 28, 0);
+    bomb.resize(16 + (32 << 20), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let (image_path, label_path) = write_pair(dir.path(), &gzip(&bomb), &gzip(&labels_file(&[1])));
+    let start = Instant::now();
+    let error = load_digits(&image_path, &label_path).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            MnistError::TooManyDigits {
+                count: u32::MAX,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Nothing was decompressed: the refusal is immediate.
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+    check_sentences(&error, "images-idx3-ubyte.gz");
+    check_sentences(&error, &MAX_DIGITS.to_string());
+
+    // The labels file is held to the same limit.
+    let error = load_pair(
+        &images_file(1, 28, 28, PIXELS),
+        &labels_file_with_count(&[1], MAX_DIGITS + 1),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, MnistError::TooManyDigits { .. }),
+        "{error:?}"
+    );
+    check_sentences(&error, "labels-idx1-ubyte.gz");
+
+    // Exactly the limit is allowed; this header then lacks its body.
+    let error = load_pair(&images_file(MAX_DIGITS, 28, 28, 0), &labels_file(&[])).unwrap_err();
     assert!(matches!(error, MnistError::Truncated { .. }), "{error:?}");
+}
+
+#[test]
+fn a_body_longer_than_announced_is_read_only_one_byte_past_its_end() {
+    // Two digits announced, then 32 MB of zeros: reading stops at the announced length.
+    let mut bomb = images_file(2, 28, 28, 2 * PIXELS);
+    bomb.resize(16 + (32 << 20), 0);
+    let error = load_pair(&bomb, &labels_file(&[1, 2])).unwrap_err();
+    assert!(
+        matches!(error, MnistError::TrailingData { .. }),
+        "{error:?}"
+    );
+}
+
+/// Nodes are made only inside temporary folders; `/dev`'s own are only looked at, never read.
+#[cfg(unix)]
+#[test]
+fn pipes_devices_and_folders_are_refused_without_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("images.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo failed");
+    let labels = dir.path().join("labels.gz");
+    std::fs::write(&labels, gzip(&labels_file(&[1]))).unwrap();
+
+    let folder = dir.path().to_path_buf();
+    let cases = [
+        (fifo.clone(), labels.clone(), FileKind::NamedPipe, fifo),
+        (
+            labels.clone(),
+            "/dev/zero".into(),
+            FileKind::CharacterDevice,
+            "/dev/zero".into(),
+        ),
+        (folder.clone(), labels, FileKind::Folder, folder),
+    ];
+    for (images, labels, kind, needle) in cases {
+        if !images.exists() || !labels.exists() {
+            continue;
+        }
+        // On a thread of its own: reading a pipe nobody writes to would wait forever.
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name("load-under-test".to_owned())
+            .spawn(move || sender.send(load_digits(&images, &labels)))
+            .unwrap();
+        let error = receiver
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("loading did not return within 20 s: it hangs"))
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                MnistError::Refused {
+                    refusal: FileRefusal::NotAFile { kind: found },
+                    ..
+                } if *found == kind
+            ),
+            "{error:?}"
+        );
+        check_sentences(&error, &needle.display().to_string());
+    }
 }

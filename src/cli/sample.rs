@@ -168,8 +168,26 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         clip_x0: !args.no_clip,
         ..SamplerSpec::new(kind, steps)
     };
-    // DDPM cannot take more steps than the model has timesteps.
+    // A discrete sampler cannot take more steps than the model has timesteps: say so.
     let step_count = sampler.build(&schedule).steps();
+    if let Some(asked) = args.steps
+        && step_count < usize::from(asked)
+    {
+        eprintln!(
+            "{}",
+            match lang {
+                Lang::En => format!(
+                    "Note: the model was trained with T = {} timesteps, so the run takes \
+                     {step_count} instead of the {asked} steps asked for.",
+                    schedule.steps()
+                ),
+                Lang::Zh => format!(
+                    "注意：模型训练时只有 T = {} 个时间步，因此只走 {step_count} 步，而不是要求的 {asked} 步。",
+                    schedule.steps()
+                ),
+            }
+        );
+    }
     let settings = SampleSettings {
         objective,
         schedule,

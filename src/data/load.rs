@@ -1,18 +1,21 @@
-//! Loading a photo from a file or from bytes, with limits: refuse decompression bombs before
-//! decoding, respect EXIF orientation, flatten transparency onto white, and scale big photos down.
+//! Loading a photo from a file or from bytes, with limits: read only ordinary files of bounded
+//! size, refuse decompression bombs before decoding, bound what a decoder may hold besides the
+//! pixels, refuse JPEGs cut short, respect EXIF orientation, flatten transparency onto white, and
+//! scale big photos down.
 //!
 //! Every failure a user can cause becomes a [`LoadError`] with one clear sentence in either language.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Seek};
+use std::io::{self, Cursor};
 use std::path::Path;
 
 use image::error::{DecodingError, ImageFormatHint, UnsupportedErrorKind};
 use image::imageops::FilterType;
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
 
 use crate::data::Picture;
+use crate::data::file::{FileRefusal, ReadError, read_regular_file};
+use crate::data::jpeg_end::reaches_end_marker;
 use crate::i18n::Lang;
 
 /// Largest number of pixels the program computes on; bigger photos are scaled down (aspect kept) with a note.
@@ -27,6 +30,14 @@ pub const MAX_HEADER_SIDE: u32 = 30_000;
 
 /// The most memory (in bytes) a decoder may allocate for one picture.
 pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// The largest picture file read (bytes); a 120-million-pixel PNG fits.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// The most memory (in bytes) a PNG decoder may spend besides the pixels: colour profile, text
+/// and EXIF chunks (each decompressed) and its working rows. A compressed colour profile that
+/// would grow beyond it is dropped (the program does not use colour profiles).
+pub const MAX_SIDE_DATA_BYTES: u64 = 64 << 20;
 
 /// A decoded photo, ready to compute on.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,7 +72,7 @@ impl LoadedPicture {
 /// Why a photo could not be loaded. `Display` gives the English sentence; see [`LoadError::sentence`].
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The file could not be opened or read (missing, no permission, a folder, …).
+    /// The file could not be opened or read (missing, no permission, …).
     #[error("{}", self.sentence(Lang::En))]
     Unreadable {
         /// The file's name, as shown to the user.
@@ -69,6 +80,16 @@ pub enum LoadError {
         /// What the operating system said.
         #[source]
         source: io::Error,
+    },
+    /// The path names something that is not an ordinary file (a folder, a pipe, a device), or a
+    /// file larger than [`MAX_FILE_BYTES`]; nothing was read from it.
+    #[error("{}", self.sentence(Lang::En))]
+    Refused {
+        /// The file's name, as shown to the user.
+        file: String,
+        /// What is wrong with it.
+        #[source]
+        refusal: FileRefusal,
     },
     /// The file (or the bytes) hold nothing at all.
     #[error("{}", self.sentence(Lang::En))]
@@ -89,6 +110,10 @@ pub enum LoadError {
         #[source]
         source: ImageError,
     },
+    /// The JPEG file ends before its end-of-image marker: it was cut short (an unfinished download
+    /// or copy). Its decoder would fill the missing part with grey, so it is refused instead.
+    #[error("{}", self.sentence(Lang::En))]
+    CutShort,
     /// The picture is damaged or cut short.
     #[error("{}", self.sentence(Lang::En))]
     Corrupt {
@@ -113,17 +138,14 @@ impl LoadError {
                 io::ErrorKind::PermissionDenied => {
                     format!("Diffuscope is not allowed to read the file “{file}”.")
                 }
-                io::ErrorKind::IsADirectory => {
-                    format!("“{file}” is a folder, not a picture file.")
-                }
                 _ => format!("The file “{file}” could not be read ({source})."),
             },
             (Self::Unreadable { file, source }, Lang::Zh) => match source.kind() {
                 io::ErrorKind::NotFound => format!("文件“{file}”不存在。"),
                 io::ErrorKind::PermissionDenied => format!("没有读取文件“{file}”的权限。"),
-                io::ErrorKind::IsADirectory => format!("“{file}”是一个文件夹，不是图片文件。"),
                 _ => format!("无法读取文件“{file}”。"),
             },
+            (Self::Refused { file, refusal }, lang) => refusal.sentence(file, lang),
             (Self::Empty, Lang::En) => "The file is empty: it holds no picture.".to_owned(),
             (Self::Empty, Lang::Zh) => "这个文件是空的，里面没有图片。".to_owned(),
             (Self::NotAnImage, Lang::En) => "This file is not a picture Diffuscope can open; \
@@ -134,11 +156,12 @@ impl LoadError {
                     .to_owned()
             }
             (Self::UnsupportedFormat { format }, Lang::En) => format!(
-                "This is a {format} picture, which Diffuscope cannot open; convert it to PNG or JPEG first."
+                "This picture is in the {format} format, which Diffuscope cannot open; \
+                 convert it to PNG or JPEG first."
             ),
             (Self::UnsupportedFormat { format }, Lang::Zh) => {
                 format!(
-                    "这是 {format} 格式的图片，Diffuscope 无法打开；请先把它转换成 PNG 或 JPEG。"
+                    "这张图片是 {format} 格式，Diffuscope 无法打开；请先把它转换成 PNG 或 JPEG。"
                 )
             }
             (Self::UnsupportedFeature { .. }, Lang::En) => {
@@ -148,6 +171,13 @@ impl LoadError {
             }
             (Self::UnsupportedFeature { .. }, Lang::Zh) => {
                 "这张图片用到了 Diffuscope 无法读取的格式特性；请把它重新保存为普通的 PNG 或 JPEG。"
+                    .to_owned()
+            }
+            (Self::CutShort, Lang::En) => "The JPEG picture is cut short: its end is missing \
+                 (perhaps an unfinished download or copy), so Diffuscope does not open it."
+                .to_owned(),
+            (Self::CutShort, Lang::Zh) => {
+                "这张 JPEG 图片不完整：缺少结尾部分（可能没有下载或复制完），因此 Diffuscope 不打开它。"
                     .to_owned()
             }
             (Self::Corrupt { .. }, Lang::En) => {
@@ -181,7 +211,9 @@ impl LoadError {
             Self::UnsupportedFeature { source } | Self::Corrupt { source } => {
                 Some(source.to_string())
             }
-            Self::Empty
+            Self::Refused { .. }
+            | Self::CutShort
+            | Self::Empty
             | Self::NotAnImage
             | Self::UnsupportedFormat { .. }
             | Self::TooLarge { .. } => None,
@@ -191,28 +223,18 @@ impl LoadError {
 
 /// Loads a photo from a file (PNG, JPEG, WebP, GIF's first frame or BMP).
 ///
-/// The format is recognised from the contents, not the file name.
+/// The format is recognised from the contents, not the file name. Only ordinary files of at most
+/// [`MAX_FILE_BYTES`] are read (a pipe or a device is refused before reading).
 pub fn load_picture_from_path(path: &Path) -> Result<LoadedPicture, LoadError> {
-    let file_name = path.file_name().map_or_else(
+    let file = path.file_name().map_or_else(
         || path.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let unreadable = |source| LoadError::Unreadable {
-        file: file_name.clone(),
-        source,
-    };
-    let file = File::open(path).map_err(unreadable)?;
-    let metadata = file.metadata().map_err(unreadable)?;
-    if metadata.is_dir() {
-        return Err(unreadable(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "the path is a folder",
-        )));
-    }
-    if metadata.len() == 0 {
-        return Err(LoadError::Empty);
-    }
-    decode(BufReader::new(file), Some(&file_name))
+    let bytes = read_regular_file(path, MAX_FILE_BYTES).map_err(|error| match error {
+        ReadError::Io(source) => LoadError::Unreadable { file, source },
+        ReadError::Refused(refusal) => LoadError::Refused { file, refusal },
+    })?;
+    load_picture_from_bytes(&bytes)
 }
 
 /// Loads a photo from the bytes of an image file (PNG, JPEG, WebP, GIF's first frame or BMP).
@@ -220,7 +242,42 @@ pub fn load_picture_from_bytes(bytes: &[u8]) -> Result<LoadedPicture, LoadError>
     if bytes.is_empty() {
         return Err(LoadError::Empty);
     }
-    decode(Cursor::new(bytes), None)
+    decode(bytes)
+}
+
+/// The name a user knows a format by (`PPM`, not the `PBM` that heads the extensions of the
+/// whole Netpbm family).
+fn format_name(format: ImageFormat, bytes: &[u8]) -> String {
+    let name = match format {
+        ImageFormat::Pnm => match bytes.get(..2) {
+            Some(b"P1" | b"P4") => "PBM",
+            Some(b"P2" | b"P5") => "PGM",
+            Some(b"P3" | b"P6") => "PPM",
+            Some(b"P7") => "PAM",
+            _ => "Netpbm",
+        },
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Gif => "GIF",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Tiff => "TIFF",
+        ImageFormat::Tga => "TGA",
+        ImageFormat::Dds => "DDS",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Ico => "ICO",
+        ImageFormat::Hdr => "Radiance HDR",
+        ImageFormat::OpenExr => "OpenEXR",
+        ImageFormat::Farbfeld => "farbfeld",
+        ImageFormat::Avif => "AVIF",
+        ImageFormat::Qoi => "QOI",
+        other => {
+            return other
+                .extensions_str()
+                .first()
+                .map_or_else(|| format!("{other:?}"), |ext| ext.to_uppercase());
+        }
+    };
+    name.to_owned()
 }
 
 /// The size a `width × height` photo is computed at: unchanged when it has at most
@@ -247,13 +304,14 @@ pub fn fitted_size(width: u32, height: u32) -> (u32, u32) {
     (w, h)
 }
 
-/// Limits for reading the header: memory is bounded, sizes are checked by us afterwards so that the
-/// refusal can name them.
+/// Limits for reading the header: sizes are checked by us afterwards so that the refusal can name
+/// them. The PNG decoder keeps this allocation budget for everything but the pixels (colour
+/// profile, text, working rows), so it is [`MAX_SIDE_DATA_BYTES`].
 fn header_limits() -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = None;
     limits.max_image_height = None;
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits.max_alloc = Some(MAX_SIDE_DATA_BYTES);
     limits
 }
 
@@ -274,16 +332,21 @@ fn too_large(width: u32, height: u32) -> bool {
 }
 
 /// Reads the header, refuses bombs, then decodes, orients, flattens and fits the photo.
-fn decode<R: BufRead + Seek>(reader: R, file: Option<&str>) -> Result<LoadedPicture, LoadError> {
-    let mut reader = ImageReader::new(reader)
+fn decode(bytes: &[u8]) -> Result<LoadedPicture, LoadError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| io_error(e, file))?;
-    if reader.format().is_none() {
+        .map_err(|e| classify(ImageError::IoError(e), bytes, None))?;
+    let Some(format) = reader.format() else {
         return Err(LoadError::NotAnImage);
+    };
+    if format == ImageFormat::Jpeg && !reaches_end_marker(bytes) {
+        return Err(LoadError::CutShort);
     }
     reader.limits(header_limits());
     // Constructing the decoder reads the header only, not the pixels.
-    let mut decoder = reader.into_decoder().map_err(|e| classify(e, file, None))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| classify(e, bytes, None))?;
 
     let (width, height) = decoder.dimensions();
     let dimensions = Some((width, height));
@@ -300,12 +363,12 @@ fn decode<R: BufRead + Seek>(reader: R, file: Option<&str>) -> Result<LoadedPict
     }
     decoder
         .set_limits(decode_limits())
-        .map_err(|e| classify(e, file, dimensions))?;
+        .map_err(|e| classify(e, bytes, dimensions))?;
 
     // A damaged EXIF block should not stop the photo from loading: show it as stored.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image =
-        DynamicImage::from_decoder(decoder).map_err(|e| classify(e, file, dimensions))?;
+        DynamicImage::from_decoder(decoder).map_err(|e| classify(e, bytes, dimensions))?;
     image.apply_orientation(orientation);
 
     let rgb = flatten_onto_white(image);
@@ -348,32 +411,18 @@ fn to_usize(n: u32) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// An I/O error while reading: a file cut short is corrupt; anything else is the file's fault
-/// (when there is a file) or, for bytes in memory, corrupt data.
-fn io_error(error: io::Error, file: Option<&str>) -> LoadError {
-    match file {
-        Some(file) if error.kind() != io::ErrorKind::UnexpectedEof => LoadError::Unreadable {
-            file: file.to_owned(),
-            source: error,
-        },
-        _ => LoadError::Corrupt {
-            source: ImageError::IoError(error),
-        },
-    }
-}
-
-/// Sorts an `image` error into the sentence the user sees.
-fn classify(error: ImageError, file: Option<&str>, dimensions: Option<(u32, u32)>) -> LoadError {
+/// Sorts an `image` error about the picture file `bytes` into the sentence the user sees. The
+/// bytes are in memory, so an I/O error means the data ended early: the picture is damaged.
+fn classify(error: ImageError, bytes: &[u8], dimensions: Option<(u32, u32)>) -> LoadError {
     match error {
         ImageError::Limits(_) => LoadError::TooLarge { dimensions },
-        ImageError::IoError(error) => io_error(error, file),
+        ImageError::IoError(error) => LoadError::Corrupt {
+            source: ImageError::IoError(error),
+        },
         ImageError::Unsupported(unsupported) => match unsupported.kind() {
             UnsupportedErrorKind::Format(ImageFormatHint::Exact(format)) => {
                 LoadError::UnsupportedFormat {
-                    format: format
-                        .extensions_str()
-                        .first()
-                        .map_or_else(|| format!("{format:?}"), |ext| ext.to_uppercase()),
+                    format: format_name(format, bytes),
                 }
             }
             UnsupportedErrorKind::Format(_) => LoadError::NotAnImage,

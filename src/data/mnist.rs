@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
+use crate::data::file::{FileRefusal, ReadError, megabytes, read_regular_file};
 use crate::i18n::Lang;
 
 /// Width and height of a digit in pixels.
@@ -22,6 +23,13 @@ pub const CLASSES: usize = 10;
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of unsigned bytes with one dimension (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
+/// The most digits a file may announce: 300,000 (MNIST has 70,000), about 224 MB of pixels once
+/// decompressed. A header announcing more is refused before anything is decompressed, so a small
+/// gzip file cannot swell into gigabytes.
+pub const MAX_DIGITS: u32 = 300_000;
+/// The largest IDX file read from disk, compressed or not (bytes): the pixels of [`MAX_DIGITS`]
+/// digits and a header.
+pub const MAX_FILE_BYTES: u64 = MAX_DIGITS as u64 * PIXELS as u64 + 16;
 
 /// Where the bundled digits come from, as named in error messages.
 const BUNDLED_IMAGES_NAME: &str = "assets/data/mnist10k-images-idx3-ubyte.gz";
@@ -119,6 +127,24 @@ pub enum MnistError {
         #[source]
         source: io::Error,
     },
+    /// The path is not an ordinary file (a pipe, a device, a folder) or the file is larger than
+    /// [`MAX_FILE_BYTES`]; nothing was read from it.
+    #[error("{} refused: {refusal}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        refusal: FileRefusal,
+    },
+    /// The header announces more digits than [`MAX_DIGITS`].
+    #[error("{} announces {count} digits, more than {MAX_DIGITS}", path.display())]
+    TooManyDigits {
+        /// The file.
+        path: PathBuf,
+        /// The count in its header.
+        count: u32,
+    },
     /// The file starts like gzip but does not decompress.
     #[error("{} is not a valid gzip file: {detail}", path.display())]
     BadGzip {
@@ -195,6 +221,21 @@ impl MnistError {
             (Self::Io { path, source }, Lang::Zh) => {
                 format!("无法读取“{}”：{source}。", path.display())
             }
+            (Self::Refused { path, refusal }, lang) => {
+                refusal.sentence(&path.display().to_string(), lang)
+            }
+            (Self::TooManyDigits { path, count }, Lang::En) => format!(
+                "“{}” announces {count} digits; Diffuscope reads at most {MAX_DIGITS} \
+                 (about {} MB of pixels), so that the training data fits in memory.",
+                path.display(),
+                megabytes(MAX_FILE_BYTES)
+            ),
+            (Self::TooManyDigits { path, count }, Lang::Zh) => format!(
+                "“{}”声明有 {count} 个数字；Diffuscope 最多读取 {MAX_DIGITS} 个\
+                 （约 {} MB 像素数据），以免训练数据占满内存。",
+                path.display(),
+                megabytes(MAX_FILE_BYTES)
+            ),
             (Self::BadGzip { path, detail }, Lang::En) => format!(
                 "“{}” is not a valid gzip file ({detail}); it may be damaged or incompletely downloaded.",
                 path.display()
@@ -292,12 +333,18 @@ fn kind_name(magic: u32, lang: Lang) -> &'static str {
 }
 
 /// Reads an images file and a labels file (each gzip-compressed or plain IDX) and checks that
-/// they belong together.
+/// they belong together. Only ordinary files of at most [`MAX_FILE_BYTES`] are read.
 pub fn load_digits(images: &Path, labels: &Path) -> Result<Digits, MnistError> {
     let read = |path: &Path| {
-        std::fs::read(path).map_err(|source| MnistError::Io {
-            path: path.to_path_buf(),
-            source,
+        read_regular_file(path, MAX_FILE_BYTES).map_err(|error| match error {
+            ReadError::Io(source) => MnistError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            ReadError::Refused(refusal) => MnistError::Refused {
+                path: path.to_path_buf(),
+                refusal,
+            },
         })
     };
     let image_bytes = read(images)?;
@@ -357,8 +404,9 @@ struct Idx {
 
 /// Reads one IDX file of the kind `magic` (images: count×28×28 bytes; labels: count bytes).
 ///
-/// The header is read first and the body is read only up to the length it announces (plus one
-/// byte to detect trailing data), so a hostile file cannot make us decompress without end.
+/// The header is read first; a count above [`MAX_DIGITS`] is refused at once, and the body is read
+/// only up to the length the header announces (plus one byte to detect trailing data), so a
+/// hostile file cannot make us decompress without end.
 fn parse_idx(file: &[u8], path: &Path, magic: u32) -> Result<Idx, MnistError> {
     let mut reader: Box<dyn Read + '_> = if file.starts_with(&GZIP_MAGIC) {
         Box::new(GzDecoder::new(file))
@@ -393,6 +441,12 @@ fn parse_idx(file: &[u8], path: &Path, magic: u32) -> Result<Idx, MnistError> {
         });
     }
     let count = word(4);
+    if count > MAX_DIGITS {
+        return Err(MnistError::TooManyDigits {
+            path: path.to_path_buf(),
+            count,
+        });
+    }
     let item_len: u64 = if magic == IMAGES_MAGIC {
         let (rows, cols) = (word(8), word(12));
         if rows as usize != SIDE || cols as usize != SIDE {

@@ -4,9 +4,11 @@
 //!
 //! Metadata written by `training/train_diffusion.py` and `training/train_classifier.py`:
 //! `diffuscope.kind` (`digit-unet` | `digit-classifier`), `diffuscope.format` (`1`), `architecture`
-//! (the [`UNetConfig`] as JSON), `objective` (`eps` | `v` | `flow`), `schedule`, `train_steps_T`, and
-//! descriptive entries (`steps`, `final_loss`, `date`, `command`, `wall_time_secs`, …) that are
-//! kept in [`ModelInfo::metadata`] for the About box and the inspector.
+//! (the [`UNetConfig`] as JSON), `objective` (`eps` | `v` | `flow`), `schedule`, `train_steps_T`,
+//! `beta_start` and `beta_end` (each checked on load, so a damaged or hostile file is refused with
+//! the entry named instead of sampling NaNs), and descriptive entries (`steps`, `final_loss`,
+//! `date`, `command`, `wall_time_secs`, …) that are kept in [`ModelInfo::metadata`] for the About
+//! box and the inspector.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,9 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use super::classifier::DigitClassifier;
 use super::config::UNetConfig;
 use super::unet::DigitUNet;
+use crate::data::file::{FileRefusal, ReadError, read_regular_file};
 pub use crate::diffusion::objectives::Objective;
+use crate::diffusion::schedule::ScheduleKind;
 use crate::i18n::Lang;
 
 /// Metadata key naming what a file holds.
@@ -35,6 +39,17 @@ pub const KEY_OBJECTIVE: &str = "objective";
 pub const KEY_SCHEDULE: &str = "schedule";
 /// Metadata key of T, the number of training timesteps.
 pub const KEY_TRAIN_STEPS: &str = "train_steps_T";
+/// Metadata key of β at t = 1 (optional; the schedule's default when absent).
+pub const KEY_BETA_START: &str = "beta_start";
+/// Metadata key of β at t = T (optional; the schedule's default when absent).
+pub const KEY_BETA_END: &str = "beta_end";
+/// The schedule name training writes for flow-matching models (which have no β schedule).
+pub const FLOW_SCHEDULE: &str = "rectified-flow";
+/// The largest T a checkpoint may declare. The program keeps tables of T entries per schedule and
+/// DDPM takes T steps, so a larger T would only cost memory and hours; the shipped models use 1000.
+pub const MAX_TRAIN_STEPS: usize = 10_000;
+/// The largest checkpoint file read (bytes); the shipped models are about 2 MB.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 /// The checkpoint format this program reads and writes.
 pub const FORMAT_VERSION: &str = "1";
 /// The names of the models that ship with the program (in `assets/models/<name>.safetensors`).
@@ -93,6 +108,80 @@ pub struct ModelInfo {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// What is wrong with a metadata entry, in words a user can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataProblem {
+    /// `diffuscope.kind` names no network this program knows.
+    UnknownKind,
+    /// The architecture cannot be read or built; the reason (in English) from
+    /// [`UNetConfig::from_json`].
+    Architecture(String),
+    /// The objective is not `eps`, `v` or `flow`.
+    UnknownObjective,
+    /// The schedule's name is not one this program knows.
+    UnknownSchedule,
+    /// T is not a whole number from 1 to [`MAX_TRAIN_STEPS`].
+    TrainStepsOutOfRange,
+    /// A β is not a finite number.
+    NotANumber,
+    /// A β is not strictly between 0 and 1.
+    BetaOutOfRange,
+    /// `beta_start` is larger than `beta_end`.
+    BetasOutOfOrder,
+}
+
+impl MetadataProblem {
+    /// What is wrong, as the end of a sentence (no capital, no full stop).
+    pub fn explained(&self, lang: Lang) -> String {
+        let names: Vec<&str> = ScheduleKind::ALL
+            .iter()
+            .map(|kind| kind.cli_name())
+            .chain([FLOW_SCHEDULE])
+            .collect();
+        match (self, lang) {
+            (Self::Architecture(detail), Lang::En) => {
+                format!("the network's sizes cannot be used: {detail}")
+            }
+            (Self::Architecture(detail), Lang::Zh) => format!("网络的尺寸无法使用：{detail}"),
+            (Self::UnknownSchedule, Lang::En) => {
+                format!("the schedule must be one of {}", names.join(", "))
+            }
+            (Self::UnknownSchedule, Lang::Zh) => {
+                format!("噪声调度必须是 {} 之一", names.join("、"))
+            }
+            (Self::TrainStepsOutOfRange, Lang::En) => format!(
+                "T must be a whole number from 1 to {MAX_TRAIN_STEPS}; the program keeps tables \
+                 of T entries and DDPM takes T steps, so a larger T would only cost memory and time"
+            ),
+            (Self::TrainStepsOutOfRange, Lang::Zh) => format!(
+                "T 必须是 1 到 {MAX_TRAIN_STEPS} 之间的整数；程序为每个时间步保存数值表，\
+                 DDPM 要走 T 步，更大的 T 只会耗费内存和时间"
+            ),
+            (other, lang) => other.fixed(lang).to_owned(),
+        }
+    }
+
+    fn fixed(&self, lang: Lang) -> &'static str {
+        match self {
+            Self::UnknownKind => lang.pick(
+                "not a kind of network this program knows",
+                "本程序不认识这种网络",
+            ),
+            Self::UnknownObjective => lang.pick("expected eps, v or flow", "应为 eps、v 或 flow"),
+            Self::NotANumber => lang.pick("β must be a finite number", "β 必须是有限的数"),
+            Self::BetaOutOfRange => lang.pick(
+                "β must lie strictly between 0 and 1",
+                "β 必须严格介于 0 和 1 之间",
+            ),
+            Self::BetasOutOfOrder => lang.pick(
+                "beta_start must not be larger than beta_end",
+                "beta_start 不能大于 beta_end",
+            ),
+            Self::Architecture(_) | Self::UnknownSchedule | Self::TrainStepsOutOfRange => "",
+        }
+    }
+}
+
 /// A diffusion model ready to sample from: its description, the network (weights as plain
 /// tensors, no autograd), and the device they live on.
 #[derive(Clone, Debug)]
@@ -128,6 +217,16 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
+    /// The path is not an ordinary file (a pipe, a device, a folder) or the file is larger than
+    /// [`MAX_FILE_BYTES`]; nothing was read from it.
+    #[error("{} refused: {refusal}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        refusal: FileRefusal,
+    },
     /// The file is not in the safetensors format at all.
     #[error("{} is not a safetensors file: {detail}", path.display())]
     NotSafetensors {
@@ -150,8 +249,8 @@ pub enum CheckpointError {
         /// The missing key.
         key: String,
     },
-    /// A metadata entry has a value this program does not understand.
-    #[error("{} has a bad metadata entry {key} = {value:?}: {reason}", path.display())]
+    /// A metadata entry has a value this program cannot use.
+    #[error("{} has a bad metadata entry {key} = {value:?}: {}", path.display(), problem.explained(Lang::En))]
     BadMetadata {
         /// The file.
         path: PathBuf,
@@ -159,8 +258,8 @@ pub enum CheckpointError {
         key: String,
         /// Its value.
         value: String,
-        /// What is wrong with it, in English.
-        reason: String,
+        /// What is wrong with it.
+        problem: MetadataProblem,
     },
     /// The file was written in a newer (or unknown) checkpoint format.
     #[error("{} has checkpoint format {found}; this program reads format {}", path.display(), FORMAT_VERSION)]
@@ -259,6 +358,7 @@ impl CheckpointError {
                     (_, true) => format!("无法读取模型文件“{p}”（{source}）。"),
                 }
             }
+            Self::Refused { path, refusal } => refusal.sentence(&path.display().to_string(), lang),
             Self::NotSafetensors { path, .. } => {
                 let p = path.display();
                 if zh {
@@ -296,15 +396,16 @@ impl CheckpointError {
                 path,
                 key,
                 value,
-                reason,
+                problem,
             } => {
                 let p = path.display();
                 let value = shorten(value);
+                let why = problem.explained(lang);
                 if zh {
-                    format!("模型文件“{p}”的元数据项“{key}”无法理解（“{value}”：{reason}）。")
+                    format!("模型文件“{p}”的元数据项“{key}”无法使用（“{value}”：{why}）。")
                 } else {
                     format!(
-                        "The model file “{p}” has a metadata entry “{key}” that cannot be understood (“{value}”: {reason})."
+                        "The model file “{p}” has a metadata entry “{key}” that cannot be used (“{value}”: {why})."
                     )
                 }
             }
@@ -443,7 +544,7 @@ pub fn read_model_info(path: &Path) -> Result<ModelInfo, CheckpointError> {
             path: path.to_owned(),
             key: KEY_KIND.to_owned(),
             value: kind_name.to_owned(),
-            reason: "not a kind of network this program knows".to_owned(),
+            problem: MetadataProblem::UnknownKind,
         })?;
     model_info(path, &file.metadata, kind)
 }
@@ -475,13 +576,20 @@ pub fn shipped_models() -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// What `--model` names: an existing file, or else the name of a shipped model.
+/// What `--model` names: an existing file, or else the name of a shipped model, or else whatever
+/// else is at that path (a pipe, a device, a folder), for the loader to refuse by name.
 pub fn resolve_model(name_or_path: &str) -> Result<PathBuf, CheckpointError> {
     let path = Path::new(name_or_path);
     if path.is_file() {
         return Ok(path.to_owned());
     }
-    shipped_model_path(name_or_path).ok_or_else(|| CheckpointError::NotFound {
+    if let Some(shipped) = shipped_model_path(name_or_path) {
+        return Ok(shipped);
+    }
+    if path.exists() {
+        return Ok(path.to_owned());
+    }
+    Err(CheckpointError::NotFound {
         name: name_or_path.to_owned(),
         available: shipped_models().into_iter().map(|(name, _)| name).collect(),
     })
@@ -503,10 +611,17 @@ fn model_folders() -> Vec<PathBuf> {
     folders
 }
 
+/// The file's bytes; only an ordinary file of at most [`MAX_FILE_BYTES`] is read.
 fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    std::fs::read(path).map_err(|source| CheckpointError::Read {
-        path: path.to_owned(),
-        source,
+    read_regular_file(path, MAX_FILE_BYTES).map_err(|error| match error {
+        ReadError::Io(source) => CheckpointError::Read {
+            path: path.to_owned(),
+            source,
+        },
+        ReadError::Refused(refusal) => CheckpointError::Refused {
+            path: path.to_owned(),
+            refusal,
+        },
     })
 }
 
@@ -558,11 +673,11 @@ fn model_info(
     metadata: &BTreeMap<String, String>,
     expected: ModelKind,
 ) -> Result<ModelInfo, CheckpointError> {
-    let bad = |key: &str, value: &str, reason: &str| CheckpointError::BadMetadata {
+    let bad = |key: &str, value: &str, problem: MetadataProblem| CheckpointError::BadMetadata {
         path: path.to_owned(),
         key: key.to_owned(),
         value: value.to_owned(),
-        reason: reason.to_owned(),
+        problem,
     };
     let kind = required(path, metadata, KEY_KIND)?;
     if kind != expected.metadata_name() {
@@ -589,20 +704,27 @@ fn model_info(
     };
     if expected == ModelKind::DigitUNet {
         let architecture = required(path, metadata, KEY_ARCHITECTURE)?;
-        info.config = Some(
-            UNetConfig::from_json(architecture)
-                .map_err(|reason| bad(KEY_ARCHITECTURE, architecture, &reason))?,
-        );
+        info.config = Some(UNetConfig::from_json(architecture).map_err(|reason| {
+            bad(
+                KEY_ARCHITECTURE,
+                architecture,
+                MetadataProblem::Architecture(reason),
+            )
+        })?);
         let objective = required(path, metadata, KEY_OBJECTIVE)?;
         info.objective = Some(
             objective
                 .trim()
                 .parse()
-                .map_err(|_| bad(KEY_OBJECTIVE, objective, "expected eps, v or flow"))?,
+                .map_err(|_| bad(KEY_OBJECTIVE, objective, MetadataProblem::UnknownObjective))?,
         );
         let schedule = required(path, metadata, KEY_SCHEDULE)?;
-        if schedule.trim().is_empty() {
-            return Err(bad(KEY_SCHEDULE, schedule, "empty"));
+        if !known_schedule(schedule.trim()) {
+            return Err(bad(
+                KEY_SCHEDULE,
+                schedule,
+                MetadataProblem::UnknownSchedule,
+            ));
         }
         info.schedule = schedule.trim().to_owned();
         let steps = required(path, metadata, KEY_TRAIN_STEPS)?;
@@ -610,10 +732,52 @@ fn model_info(
             .trim()
             .parse::<usize>()
             .ok()
-            .filter(|&t| (1..=1_000_000).contains(&t))
-            .ok_or_else(|| bad(KEY_TRAIN_STEPS, steps, "expected a whole number of steps"))?;
+            .filter(|t| (1..=MAX_TRAIN_STEPS).contains(t))
+            .ok_or_else(|| {
+                bad(
+                    KEY_TRAIN_STEPS,
+                    steps,
+                    MetadataProblem::TrainStepsOutOfRange,
+                )
+            })?;
+        check_betas(metadata).map_err(|(key, value, problem)| bad(key, value, problem))?;
     }
     Ok(info)
+}
+
+/// Whether `name` is a schedule this program can rebuild.
+fn known_schedule(name: &str) -> bool {
+    name == FLOW_SCHEDULE || ScheduleKind::ALL.iter().any(|kind| kind.cli_name() == name)
+}
+
+/// Checks the optional `beta_start` and `beta_end` entries, read exactly as sampling reads them:
+/// each a finite number strictly between 0 and 1, and `beta_start ≤ beta_end`. On failure, the
+/// key, its value and the problem.
+fn check_betas(
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), (&'static str, &str, MetadataProblem)> {
+    let mut betas = [None, None];
+    for (slot, key) in betas.iter_mut().zip([KEY_BETA_START, KEY_BETA_END]) {
+        let Some(value) = metadata.get(key) else {
+            continue;
+        };
+        let beta = value.parse::<f64>().ok().filter(|b| b.is_finite()).ok_or((
+            key,
+            value.as_str(),
+            MetadataProblem::NotANumber,
+        ))?;
+        if !(beta > 0.0 && beta < 1.0) {
+            return Err((key, value, MetadataProblem::BetaOutOfRange));
+        }
+        *slot = Some(beta);
+    }
+    if let [Some(start), Some(end)] = betas
+        && start > end
+    {
+        let value = metadata.get(KEY_BETA_START).map_or("", String::as_str);
+        return Err((KEY_BETA_START, value, MetadataProblem::BetasOutOfOrder));
+    }
+    Ok(())
 }
 
 /// The first thing wrong with the file's tensors that a network build ran into.

@@ -5,13 +5,11 @@ use candle_core::{Device, Tensor};
 
 use super::{Denoiser, SampleError};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use crate::model::checkpoint::FLOW_SCHEDULE;
 use crate::model::{DiffusionModel, DigitClassifier, ModelInfo};
 
 /// Side of the digit images the shipped models make, in pixels.
 pub const DIGIT_SIDE: usize = 28;
-
-/// The schedule name training writes for flow-matching models (which have no β schedule).
-const FLOW_SCHEDULE: &str = "rectified-flow";
 
 impl Denoiser for DiffusionModel {
     fn image_size(&self) -> (usize, usize) {
