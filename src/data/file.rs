@@ -65,10 +65,8 @@ impl FileKind {
             Self::Folder => lang.pick("a folder", "文件夹"),
             Self::NamedPipe => lang.pick("a named pipe (FIFO)", "命名管道（FIFO）"),
             Self::Socket => lang.pick("a socket", "套接字"),
-            Self::CharacterDevice => {
-                lang.pick("a device (such as /dev/zero)", "设备（例如 /dev/zero）")
-            }
-            Self::BlockDevice => lang.pick("a disk device", "磁盘设备"),
+            Self::CharacterDevice => lang.pick("a device file", "设备文件"),
+            Self::BlockDevice => lang.pick("a disk device file", "磁盘设备文件"),
             Self::Other => lang.pick("a special file", "特殊文件"),
         }
     }
