@@ -50,8 +50,9 @@ const KEY_FORMAT: &str = "diffuscope.format";
 
 /// The largest header read (a run file's header is a few kilobytes).
 const MAX_HEADER_BYTES: u64 = 1 << 20;
-/// The largest run file opened: 4 GiB (a 1000-step guided run of 64 digits is about 0.5 GB).
-pub const MAX_FILE_BYTES: u64 = 4 << 30;
+/// The largest run file opened: 2 GiB, four times the largest run the window makes (1000 guided
+/// steps of 64 digits, about 0.5 GB); opening a run keeps all of it in memory.
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
 /// The most samples a run file may hold.
 const MAX_BATCH: usize = 4096;
 /// The largest image side a run file may hold.
@@ -161,19 +162,19 @@ fn layout(dims: Dims) -> Vec<TensorSpec> {
     specs
 }
 
-/// Little-endian numbers as stored in the file.
-trait LeValue: Copy {
-    const BYTES: usize;
+/// Numbers as stored in the file: little-endian, plain data (so on a little-endian machine the
+/// bytes are copied as they are, and only a big-endian one converts them).
+trait LeValue: bytemuck::Pod {
+    const BYTES: usize = size_of::<Self>();
     fn from_le(bytes: &[u8]) -> Self;
     fn extend_le(self, out: &mut Vec<u8>);
 }
 
 macro_rules! le_value {
-    ($t:ty, $n:expr) => {
+    ($t:ty) => {
         impl LeValue for $t {
-            const BYTES: usize = $n;
             fn from_le(bytes: &[u8]) -> Self {
-                let mut array = [0; $n];
+                let mut array = [0; size_of::<$t>()];
                 array.copy_from_slice(bytes);
                 <$t>::from_le_bytes(array)
             }
@@ -184,7 +185,7 @@ macro_rules! le_value {
     };
 }
 
-le_value!(half::f16, 2);
-le_value!(f32, 4);
-le_value!(f64, 8);
-le_value!(i64, 8);
+le_value!(half::f16);
+le_value!(f32);
+le_value!(f64);
+le_value!(i64);

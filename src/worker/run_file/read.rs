@@ -22,9 +22,6 @@ use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{DdpmVariance, PathPoint, Position, SamplerSpec};
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
 
-/// Bytes read at a time.
-const BLOCK_BYTES: usize = 1 << 20;
-
 /// A tensor as the header describes it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -337,16 +334,15 @@ impl<R: Read + Seek> Tensors<R> {
     }
 }
 
-/// `count` little-endian values (their bytes were checked to be in the file).
+/// `count` little-endian values (their bytes were checked to be in the file), read straight into
+/// place (and converted afterwards on a big-endian machine).
 fn read_values<T: LeValue>(reader: &mut impl Read, count: usize) -> Result<Vec<T>, Problem> {
-    let mut values = Vec::with_capacity(count);
-    let mut left = count * T::BYTES;
-    let mut block = vec![0; left.min(BLOCK_BYTES / T::BYTES * T::BYTES)];
-    while left > 0 {
-        let bytes = &mut block[..left.min(BLOCK_BYTES / T::BYTES * T::BYTES)];
-        reader.read_exact(bytes)?;
-        values.extend(bytes.chunks_exact(T::BYTES).map(T::from_le));
-        left -= bytes.len();
+    let mut values = vec![T::zeroed(); count];
+    reader.read_exact(bytemuck::cast_slice_mut(&mut values))?;
+    if cfg!(target_endian = "big") {
+        for value in &mut values {
+            *value = T::from_le(bytemuck::bytes_of(value));
+        }
     }
     Ok(values)
 }

@@ -201,8 +201,12 @@ fn frame_buffer<'a>(frame: &'a Frame, name: &str) -> &'a [f16] {
     }
 }
 
-/// Writes `values` little-endian, a block at a time.
+/// Writes `values` little-endian: their bytes as they are on a little-endian machine, converted a
+/// block at a time on a big-endian one.
 fn write_values<T: LeValue>(out: &mut impl Write, values: &[T]) -> std::io::Result<()> {
+    if cfg!(target_endian = "little") {
+        return out.write_all(bytemuck::cast_slice(values));
+    }
     let mut bytes = Vec::with_capacity(BLOCK_BYTES);
     for block in values.chunks(BLOCK_BYTES / T::BYTES) {
         bytes.clear();
