@@ -174,6 +174,10 @@ impl DiffuscopeApp {
 
     /// Draws the window's contents.
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        match self.view {
+            ViewKind::Forward => self.forward.picker_ui(ui.ctx(), self.lang),
+            ViewKind::Reverse => self.reverse.picker_ui(ui.ctx(), self.lang),
+        }
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar_ui(ui));
         egui::CentralPanel::default()
             .frame(egui::Frame::new())

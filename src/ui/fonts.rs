@@ -1,5 +1,6 @@
 //! Fonts: egui's own Latin fonts first, then the shipped DejaVu Sans subset for the mathematical
-//! symbols egui's fonts lack (ᾱ, √, ε), then the Noto Sans SC subset for Chinese.
+//! symbols egui's fonts lack (ᾱ, √, ε), then the Noto Sans SC subset for Chinese, then egui's
+//! emoji fonts (the in-window file picker's icons).
 
 use std::sync::Arc;
 
@@ -17,6 +18,10 @@ const FALLBACKS: [(&str, &[u8]); 2] = [
     ),
 ];
 
+/// egui's emoji fonts, which come after ours: they also have full-width Chinese punctuation and
+/// "▶", which should look like the text around them.
+const EMOJI_FONTS: [&str; 2] = ["NotoEmoji-Regular", "emoji-icon-font"];
+
 /// Installs the fonts into `ctx`.
 pub fn install(ctx: &egui::Context) {
     let mut fonts = FontDefinitions::default();
@@ -25,11 +30,12 @@ pub fn install(ctx: &egui::Context) {
             .font_data
             .insert(name.to_owned(), Arc::new(FontData::from_static(bytes)));
         for family in [FontFamily::Proportional, FontFamily::Monospace] {
-            fonts
-                .families
-                .entry(family)
-                .or_default()
-                .push(name.to_owned());
+            let names = fonts.families.entry(family).or_default();
+            let before_emoji = names
+                .iter()
+                .position(|n| EMOJI_FONTS.contains(&n.as_str()))
+                .unwrap_or(names.len());
+            names.insert(before_emoji, name.to_owned());
         }
     }
     ctx.set_fonts(fonts);

@@ -18,6 +18,7 @@ use eframe::egui;
 use self::export::ExportDialog;
 use self::state::{ForwardSettings, ForwardState, PictureSource};
 use self::textures::Textures;
+use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll};
 use super::message::Message;
 use crate::data::bundled::BundledPhoto;
@@ -29,6 +30,20 @@ use crate::render::forward::ForwardInputs;
 
 type LoadResult = Result<(LoadedPicture, PictureSource), LoadError>;
 
+/// The images the Forward view opens.
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp"];
+
+/// What a file chosen in the Forward view is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardPick {
+    /// A photo to open.
+    OpenImage,
+    /// Where to save the x_t frame as a PNG.
+    SavePng,
+    /// Where to write the sweep as a GIF.
+    ExportGif,
+}
+
 /// Everything the Forward view owns.
 pub struct ForwardView {
     /// What is shown.
@@ -36,6 +51,8 @@ pub struct ForwardView {
     textures: Textures,
     loading: Option<Job<LoadResult>>,
     export: ExportDialog,
+    /// Asks for files: the system's dialog, or a picker in the window where there is none.
+    pub picker: FilePicker<ForwardPick>,
     /// The banner message (an error sentence or a confirmation).
     pub message: Option<Message>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -66,6 +83,7 @@ impl ForwardView {
             textures: Textures::default(),
             loading: None,
             export: ExportDialog::default(),
+            picker: FilePicker::new(Arc::clone(&wake)),
             message: None,
             wake,
             gpu_texture_limit: None,
@@ -115,6 +133,18 @@ impl ForwardView {
         view::forward_ui(self, ui, lang);
     }
 
+    /// Draws the in-window file picker when it is shown, and acts on the file chosen. The window
+    /// calls it before anything else is drawn, so the picker takes the keys while it is shown and
+    /// Tab starts in it.
+    pub fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        match self.picker.ui(ctx, lang) {
+            Some((ForwardPick::OpenImage, path)) => self.open_path(path),
+            Some((ForwardPick::SavePng, path)) => self.save_png(path),
+            Some((ForwardPick::ExportGif, path)) => self.export_gif(path),
+            None => {}
+        }
+    }
+
     /// Whether a photo is being loaded.
     pub fn is_loading(&self) -> bool {
         self.loading.is_some()
@@ -143,14 +173,14 @@ impl ForwardView {
         });
     }
 
-    /// Asks for a file with the system dialog, then opens it.
+    /// Asks for an image (the system's dialog or the in-window picker), then opens it.
     pub fn choose_and_open(&mut self) {
-        let picked = rfd::FileDialog::new()
-            .add_filter("image", &["png", "jpg", "jpeg", "webp", "gif", "bmp"])
-            .pick_file();
-        if let Some(path) = picked {
-            self.open_path(path);
-        }
+        let request = FileRequest::open(
+            ("Open an image", "选择要打开的图片"),
+            "PNG, JPEG, WebP, GIF, BMP",
+            IMAGE_EXTENSIONS,
+        );
+        self.picker.ask(ForwardPick::OpenImage, request);
     }
 
     /// Opens the GIF export dialog.
@@ -158,15 +188,29 @@ impl ForwardView {
         self.export.open = true;
     }
 
-    /// Asks where to save the current x_t frame and saves it as a PNG.
+    /// Asks where to save the current x_t frame, then saves it as a PNG. Playing stops, so the
+    /// frame saved is the one named.
     pub fn choose_and_save_png(&mut self) {
-        let picked = rfd::FileDialog::new()
-            .add_filter("PNG", &["png"])
-            .set_file_name(format!("x_t-{}.png", self.state.t))
-            .save_file();
-        if let Some(path) = picked {
-            self.save_png(path);
-        }
+        self.state.playing = false;
+        let name = format!("x_t-{}.png", self.state.t);
+        let request = FileRequest::save(
+            ("Save x_t as PNG", "把 x_t 保存为 PNG"),
+            "PNG",
+            &["png"],
+            name,
+        );
+        self.picker.ask(ForwardPick::SavePng, request);
+    }
+
+    /// Asks where to write the sweep GIF, then exports it with the dialog's settings.
+    pub fn choose_and_export_gif(&mut self) {
+        let request = FileRequest::save(
+            ("Export the sweep as GIF", "把扫描导出为 GIF"),
+            "GIF",
+            &["gif"],
+            "forward.gif",
+        );
+        self.picker.ask(ForwardPick::ExportGif, request);
     }
 
     /// Saves the current x_t frame (at the picture's resolution, captioned) to `path` in the background.

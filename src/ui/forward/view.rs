@@ -64,13 +64,7 @@ pub fn forward_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         &mut view.state.settings.export,
         picture_width,
     ) {
-        let picked = rfd::FileDialog::new()
-            .add_filter("GIF", &["gif"])
-            .set_file_name("forward.gif")
-            .save_file();
-        if let Some(path) = picked {
-            view.export_gif(path);
-        }
+        view.choose_and_export_gif();
     }
     drop_hint_ui(ui, lang);
 }

@@ -19,6 +19,7 @@ use eframe::egui;
 use self::export::ReverseExport;
 use self::state::{Applied, ReverseSettings, ReverseState};
 use self::textures::Textures;
+use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll};
 use super::message::Message;
 use crate::i18n::Lang;
@@ -29,6 +30,17 @@ use crate::worker::{
 /// Most events applied per window frame, so a flood of frames never delays drawing.
 const MAX_EVENTS_PER_FRAME: usize = 256;
 
+/// What a file chosen in the Reverse view is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReversePick {
+    /// A model checkpoint to load.
+    OpenModel,
+    /// Where to write the shown run as a GIF.
+    ExportGif,
+    /// Where to save the grid on screen as a PNG.
+    SavePng,
+}
+
 /// Everything the Reverse view owns.
 pub struct ReverseView {
     /// What is shown.
@@ -36,6 +48,8 @@ pub struct ReverseView {
     worker: Option<Worker>,
     textures: Textures,
     export: ReverseExport,
+    /// Asks for files: the system's dialog, or a picker in the window where there is none.
+    pub picker: FilePicker<ReversePick>,
     examples: Option<Job<Vec<Vec<f32>>>>,
     /// The banner message (an error sentence or a confirmation).
     pub message: Option<Message>,
@@ -55,6 +69,7 @@ impl ReverseView {
             worker: None,
             textures: Textures::default(),
             export: ReverseExport::default(),
+            picker: FilePicker::new(Arc::clone(&wake)),
             examples: None,
             message: None,
             wake: Arc::clone(&wake),
@@ -123,6 +138,18 @@ impl ReverseView {
         view::reverse_ui(self, ui, lang);
     }
 
+    /// Draws the in-window file picker when it is shown, and acts on the file chosen. The window
+    /// calls it before anything else is drawn, so the picker takes the keys while it is shown and
+    /// Tab starts in it.
+    pub fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        match self.picker.ui(ctx, lang) {
+            Some((ReversePick::OpenModel, path)) => self.load_model(ModelSource::File(path), lang),
+            Some((ReversePick::ExportGif, path)) => self.export_gif(path, lang),
+            Some((ReversePick::SavePng, path)) => self.save_png(path, lang),
+            None => {}
+        }
+    }
+
     /// Loads a model in the background; the current one stays usable until it is ready.
     pub fn load_model(&mut self, source: ModelSource, lang: Lang) {
         if let ModelSource::Shipped(name) = &source {
@@ -158,14 +185,15 @@ impl ReverseView {
         }
     }
 
-    /// Asks for a model file with the system dialog, then loads it.
-    pub fn choose_and_load(&mut self, lang: Lang) {
-        let picked = rfd::FileDialog::new()
-            .add_filter("safetensors", &["safetensors"])
-            .pick_file();
-        if let Some(path) = picked {
-            self.load_model(ModelSource::File(path), lang);
-        }
+    /// Asks for a model file (the system's dialog or the in-window picker), then loads it. The
+    /// picker speaks the window's language, so `_lang` is not needed here.
+    pub fn choose_and_load(&mut self, _lang: Lang) {
+        let request = FileRequest::open(
+            ("Open a model", "打开模型"),
+            "safetensors",
+            &["safetensors"],
+        );
+        self.picker.ask(ReversePick::OpenModel, request);
     }
 
     /// Exports the shown run as a GIF to `path` in the background, with the dialog's settings.
@@ -200,31 +228,31 @@ impl ReverseView {
     }
 
     /// Asks where to save the GIF, then exports it.
-    pub fn choose_and_export_gif(&mut self, lang: Lang) {
+    pub fn choose_and_export_gif(&mut self, _lang: Lang) {
         if self.is_exporting() || self.state.timeline_len() == 0 {
             return;
         }
-        let picked = rfd::FileDialog::new()
-            .add_filter("GIF", &["gif"])
-            .set_file_name("reverse.gif")
-            .save_file();
-        if let Some(path) = picked {
-            self.export_gif(path, lang);
-        }
+        let request = FileRequest::save(
+            ("Export the run as GIF", "把这次运行导出为 GIF"),
+            "GIF",
+            &["gif"],
+            "reverse.gif",
+        );
+        self.picker.ask(ReversePick::ExportGif, request);
     }
 
     /// Asks where to save the PNG, then saves it.
-    pub fn choose_and_save_png(&mut self, lang: Lang) {
+    pub fn choose_and_save_png(&mut self, _lang: Lang) {
         if self.is_exporting() || self.state.record.is_none() {
             return;
         }
-        let picked = rfd::FileDialog::new()
-            .add_filter("PNG", &["png"])
-            .set_file_name("reverse.png")
-            .save_file();
-        if let Some(path) = picked {
-            self.save_png(path, lang);
-        }
+        let request = FileRequest::save(
+            ("Save the grid as PNG", "把网格保存为 PNG"),
+            "PNG",
+            &["png"],
+            "reverse.png",
+        );
+        self.picker.ask(ReversePick::SavePng, request);
     }
 
     /// Whether an export is being written.
