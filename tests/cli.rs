@@ -146,3 +146,70 @@ fn help_documents_every_option() {
         assert!(help.contains(option), "{option} is not documented:\n{help}");
     }
 }
+
+#[test]
+fn help_lists_the_window_flags() {
+    let output = diffuscope(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--view",
+        "--lang",
+        "--image",
+        "--sampler",
+        "--steps",
+        "--samples",
+        "--generate",
+        "--zoom",
+        "--fullscreen",
+        "--frame-stats",
+    ] {
+        assert!(help.contains(flag), "{flag} is not documented:\n{help}");
+    }
+    assert!(
+        help.contains("Ctrl+="),
+        "the zoom keys are mentioned:\n{help}"
+    );
+}
+
+#[test]
+fn bad_window_flags_are_refused_before_the_window_opens() {
+    for (args, named) in [
+        (&["--lang", "fr"][..], "--lang"),
+        (&["--sampler", "euler-a"][..], "--sampler"),
+        (&["--steps", "0"][..], "--steps"),
+        (&["--zoom", "7"][..], "--zoom"),
+    ] {
+        let output = diffuscope(args);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        let message = stderr(&output);
+        assert!(message.contains(named), "{args:?}: {message}");
+        assert!(!message.contains("window could not open"), "{message}");
+    }
+    // The window and `sample` take the same sampler names, listed when one is wrong.
+    for args in [
+        &["--sampler", "euler-a"][..],
+        &["sample", "--sampler", "euler-a"],
+    ] {
+        let message = stderr(&diffuscope(args));
+        assert!(
+            message.contains("ddpm") && message.contains("flow-heun"),
+            "{args:?}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_window_image_that_is_not_one_stops_with_the_loaders_sentence() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "these are lesson notes, not a picture")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expected = diffuscope::data::load::load_picture_from_path(&text)
+        .err()
+        .unwrap_or_else(|| panic!("the notes decode as a picture"))
+        .sentence(diffuscope::i18n::Lang::En);
+    let output = diffuscope(&["--lang", "en", "--image", text.to_str().unwrap_or_default()]);
+    assert!(!output.status.success());
+    assert_eq!(stderr(&output).trim(), format!("diffuscope: {expected}"));
+}

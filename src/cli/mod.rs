@@ -5,19 +5,30 @@ mod export;
 mod sample;
 mod train;
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use self::export::ForwardExportArgs;
 pub use self::sample::SampleArgs;
 pub use self::train::TrainArgs;
 use crate::diffusion::ScheduleKind;
+use crate::diffusion::samplers::SamplerKind;
 use crate::i18n::Lang;
 use crate::model::DevicePreference;
 
 /// Diffuscope shows how diffusion models turn noise into pictures, one step at a time.
 /// Run without a subcommand to open the window.
 #[derive(Debug, Parser)]
-#[command(name = "diffuscope", version, about, long_about = None)]
+#[command(
+    name = "diffuscope",
+    version,
+    about,
+    long_about = None,
+    after_help = "The window's flags replace the choices remembered from the last session, as if \
+                  made in the window (so they are remembered in turn). In the window, Ctrl+= and \
+                  Ctrl+− zoom, Ctrl+0 sets the zoom back, F11 toggles full screen."
+)]
 pub struct Cli {
     /// What to do; nothing opens the window.
     #[command(subcommand)]
@@ -25,8 +36,18 @@ pub struct Cli {
     /// Window: open on this view.
     #[arg(long, value_enum)]
     pub view: Option<ViewArg>,
-    /// Window, Reverse view: steps of a run.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    /// Window: the language of the interface.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Window, Forward view: open this photo (PNG, JPEG, WebP, GIF or BMP). A file that is not
+    /// one stops the program with a sentence before the window opens.
+    #[arg(long, value_name = "PATH")]
+    pub image: Option<PathBuf>,
+    /// Window, Reverse view: the sampler.
+    #[arg(long, value_parser = sample::sampler_parser())]
+    pub sampler: Option<SamplerKind>,
+    /// Window, Reverse view: steps of a run, 1 to 1000.
+    #[arg(long, value_parser = sample::steps_parser())]
     pub steps: Option<u16>,
     /// Window, Reverse view: samples per run (1, 4, 16 or 64).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["1", "4", "16", "64"]))]
@@ -34,6 +55,12 @@ pub struct Cli {
     /// Window: start generating digits as soon as the model is loaded.
     #[arg(long)]
     pub generate: bool,
+    /// Window: the zoom of the whole interface, 0.5 to 3 (what Ctrl+= and Ctrl+− change).
+    #[arg(long, value_parser = parse_zoom)]
+    pub zoom: Option<f32>,
+    /// Window: open full screen (F11 leaves it).
+    #[arg(long)]
+    pub fullscreen: bool,
     /// Window: after each run, print the time each frame spent in our code (p50/p99), the time to
     /// the first frame and the memory in use.
     #[arg(long)]
@@ -187,16 +214,7 @@ impl From<LangArg> for Lang {
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         None => {
-            let window = crate::ui::WindowOptions {
-                view: cli.view.map(|view| match view {
-                    ViewArg::Forward => crate::ui::ViewKind::Forward,
-                    ViewArg::Reverse => crate::ui::ViewKind::Reverse,
-                }),
-                steps: cli.steps.map(usize::from),
-                samples: cli.samples.and_then(|s| s.parse().ok()),
-                generate: cli.generate,
-                frame_stats: cli.frame_stats,
-            };
+            let window = window_options(cli)?;
             crate::ui::run_window(window).map_err(|e| window_error_sentence(&e))
         }
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
@@ -232,6 +250,42 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
         }
+    }
+}
+
+/// The window's flags as options; reads `--image` now, so a bad file is refused before the
+/// window opens (in the `--lang` language, else the system's).
+fn window_options(cli: Cli) -> Result<crate::ui::WindowOptions, String> {
+    let lang = cli.lang.map(Lang::from);
+    let image = cli
+        .image
+        .map(|path| {
+            crate::ui::StartImage::load(&path)
+                .map_err(|e| e.sentence(lang.unwrap_or_else(Lang::from_system)))
+        })
+        .transpose()?;
+    Ok(crate::ui::WindowOptions {
+        view: cli.view.map(|view| match view {
+            ViewArg::Forward => crate::ui::ViewKind::Forward,
+            ViewArg::Reverse => crate::ui::ViewKind::Reverse,
+        }),
+        lang,
+        image,
+        sampler: cli.sampler,
+        steps: cli.steps.map(usize::from),
+        samples: cli.samples.and_then(|s| s.parse().ok()),
+        generate: cli.generate,
+        zoom: cli.zoom,
+        fullscreen: cli.fullscreen,
+        frame_stats: cli.frame_stats,
+    })
+}
+
+/// `--zoom`: a number from 0.5 to 3.
+fn parse_zoom(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(zoom) if (0.5..=3.0).contains(&zoom) => Ok(zoom),
+        _ => Err("the zoom is a number from 0.5 to 3, such as 1.5".to_owned()),
     }
 }
 

@@ -46,7 +46,7 @@ pub struct SampleArgs {
     pub seed: u64,
     /// The sampler: ddpm, ddim, euler, heun, dpm++2m (ε/v models) or flow-euler, flow-heun (flow
     /// models); default: ddpm for ε/v models, flow-euler for flow models.
-    #[arg(long)]
+    #[arg(long, value_parser = sampler_parser())]
     pub sampler: Option<SamplerKind>,
     /// How the steps spread over the timesteps: leading, trailing or linspace (as in diffusers).
     #[arg(long, default_value = "trailing")]
@@ -55,7 +55,7 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0.0)]
     pub eta: f64,
     /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 otherwise.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, value_parser = steps_parser())]
     pub steps: Option<u16>,
     /// Where the network runs: auto (a GPU when built for one and it works) or cpu.
     #[arg(long, value_enum, default_value_t = super::DeviceArg::Auto)]
@@ -91,6 +91,20 @@ pub struct SampleArgs {
     /// Language of messages.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: LangArg,
+}
+
+/// The values `--sampler` takes, here and in the window's flags: the samplers' command-line
+/// names, listed in `--help` and in the error for any other name.
+pub(super) fn sampler_parser() -> impl clap::builder::TypedValueParser<Value = SamplerKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(SamplerKind::ALL.map(SamplerKind::cli_name))
+        .try_map(|name| name.parse::<SamplerKind>())
+}
+
+/// The values `--steps` takes, here and in the window's flags: 1 to 1000 (the shipped models'
+/// T).
+pub(super) fn steps_parser() -> clap::builder::RangedI64ValueParser<u16> {
+    clap::value_parser!(u16).range(1..=1000)
 }
 
 /// Runs `diffuscope sample`.

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::fonts;
 use super::forward::ForwardView;
-use super::forward::state::ForwardSettings;
+use super::forward::state::{ForwardSettings, PictureSource};
 use super::message::Message;
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::timing::FrameTimes;
+use super::window_options::WindowOptions;
 use crate::i18n::{Lang, Text};
 use crate::render::GpuViews;
 use crate::worker::{CandleLoader, ModelLoader};
@@ -95,6 +96,35 @@ impl DiffuscopeApp {
         }
     }
 
+    /// The app as `diffuscope [window flags]` opens it: `window` applied over the remembered
+    /// `settings`, models loaded by `loader`.
+    pub fn with_options(
+        ctx: &egui::Context,
+        settings: AppSettings,
+        window: WindowOptions,
+        loader: Box<dyn ModelLoader>,
+    ) -> Self {
+        let mut app = Self::with_loader(ctx, window.apply(settings), loader);
+        if let Some(image) = window.image {
+            app.forward.message = image
+                .loaded
+                .scaled_down
+                .then(|| Message::info_in(|l| image.loaded.note(l).unwrap_or_default()));
+            app.forward
+                .state
+                .set_picture(image.loaded, PictureSource::File(image.name));
+        }
+        if let Some(zoom) = window.zoom {
+            ctx.set_zoom_factor(zoom);
+        }
+        if window.fullscreen {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
+        }
+        app.generate_when_ready = window.generate;
+        app.print_frame_stats = window.frame_stats;
+        app
+    }
+
     /// Tells the views whether to draw with the WGSL shaders ([`GpuViews::install`] built their
     /// pipelines on the window's device) or with CPU textures; says so once where they cannot.
     pub fn use_gpu_views(&mut self, gpu_views: GpuViews) {
@@ -174,6 +204,11 @@ impl DiffuscopeApp {
 
     /// Draws the window's contents.
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F11)) {
+            let fullscreen = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::Fullscreen(!fullscreen));
+        }
         match self.view {
             ViewKind::Forward => self.forward.picker_ui(ui.ctx(), self.lang),
             ViewKind::Reverse => self.reverse.picker_ui(ui.ctx(), self.lang),
@@ -233,6 +268,10 @@ impl DiffuscopeApp {
             ui.set_max_width(520.0);
             ui.heading(format!("Diffuscope {}", env!("CARGO_PKG_VERSION")));
             ui.label(lang.tr(Text::AboutText));
+            ui.label(lang.pick(
+                "In every view: Ctrl+= and Ctrl+− zoom the whole window (remembered), Ctrl+0 sets it back; F11 full screen. From a script: diffuscope --zoom 1.5 --fullscreen (diffuscope --help lists every flag).",
+                "在每个视图中：Ctrl+= 和 Ctrl+− 缩放整个窗口（会被记住），Ctrl+0 恢复；F11 全屏。在脚本中：diffuscope --zoom 1.5 --fullscreen（diffuscope --help 列出所有选项）。",
+            ));
             ui.separator();
             ui.label(RichText::new(lang.tr(Text::Credits)).small());
             ui.separator();
@@ -260,39 +299,6 @@ impl eframe::App for DiffuscopeApp {
     }
 }
 
-/// How the window starts, from the command line (`diffuscope --view reverse --generate`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WindowOptions {
-    /// Open on this view instead of the last one used.
-    pub view: Option<ViewKind>,
-    /// Reverse view: steps of a run, instead of the last used.
-    pub steps: Option<usize>,
-    /// Reverse view: samples per run (1, 4, 16 or 64), instead of the last used.
-    pub samples: Option<u32>,
-    /// Reverse view: start a run as soon as the model is loaded.
-    pub generate: bool,
-    /// Print, after each run, the time each window frame spent in our code during it (p50/p99),
-    /// the time to the first frame and the memory in use, on stderr.
-    pub frame_stats: bool,
-}
-
-impl WindowOptions {
-    /// `settings` with these options applied.
-    pub fn apply(&self, mut settings: AppSettings) -> AppSettings {
-        if let Some(view) = self.view {
-            settings.view = view;
-        }
-        if let Some(steps) = self.steps {
-            settings.reverse.steps = steps.max(1);
-        }
-        if let Some(samples) = self.samples {
-            let side = (1..=8_u32).find(|side| side * side >= samples).unwrap_or(8);
-            settings.reverse.grid_side = side;
-        }
-        settings
-    }
-}
-
 /// Opens the window and runs until it is closed.
 ///
 /// The window renders with wgpu where an adapter exists (a GPU, or a software one such as
@@ -311,22 +317,26 @@ pub fn run_window(window: WindowOptions) -> eframe::Result {
             .with_title("Diffuscope")
             .with_inner_size([1280.0, 760.0])
             .with_min_inner_size([900.0, 560.0])
-            .with_drag_and_drop(true),
+            .with_drag_and_drop(true)
+            .with_fullscreen(window.fullscreen),
         ..Default::default()
     };
     eframe::run_native(
         "Diffuscope",
         options,
-        Box::new(|cc| {
+        Box::new(move |cc| {
             // A missing or corrupt settings file simply means defaults.
             let settings = cc
                 .storage
                 .and_then(|s| eframe::get_value::<AppSettings>(s, SETTINGS_KEY))
                 .unwrap_or_default();
-            let mut app = DiffuscopeApp::new(&cc.egui_ctx, window.apply(settings));
+            let mut app = DiffuscopeApp::with_options(
+                &cc.egui_ctx,
+                settings,
+                window,
+                Box::new(CandleLoader::default()),
+            );
             app.use_gpu_views(GpuViews::install(cc.wgpu_render_state.as_ref()));
-            app.generate_when_ready = window.generate;
-            app.print_frame_stats = window.frame_stats;
             Ok(Box::new(app))
         }),
     )

@@ -10,5 +10,7 @@ mod jobs;
 pub mod message;
 pub mod reverse;
 pub mod timing;
+mod window_options;
 
-pub use app::{AppSettings, DiffuscopeApp, ViewKind, WindowOptions, run_window};
+pub use app::{AppSettings, DiffuscopeApp, ViewKind, run_window};
+pub use window_options::{StartImage, WindowOptions};

@@ -1,0 +1,113 @@
+//! How the window starts when a script prepares a lesson: the command line's window flags replace
+//! the remembered choices, and the window shows them.
+
+use std::path::Path;
+
+use diffuscope::diffusion::samplers::SamplerKind;
+use diffuscope::i18n::Lang;
+use diffuscope::ui::forward::state::PictureSource;
+use diffuscope::ui::reverse::state::ReverseSettings;
+use diffuscope::ui::{AppSettings, DiffuscopeApp, StartImage, ViewKind, WindowOptions};
+use diffuscope::worker::CandleLoader;
+use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+type App = Option<DiffuscopeApp>;
+
+fn harness(settings: AppSettings, window: WindowOptions) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_ui_state(
+            move |ui, app: &mut App| {
+                let app = app.get_or_insert_with(|| {
+                    DiffuscopeApp::with_options(
+                        ui.ctx(),
+                        settings.clone(),
+                        window.clone(),
+                        Box::new(CandleLoader::default()),
+                    )
+                });
+                app.logic(ui.ctx());
+                app.ui_root(ui);
+            },
+            None,
+        )
+}
+
+fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
+    harness
+        .state()
+        .as_ref()
+        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+}
+
+#[test]
+fn flags_replace_remembered_choices_and_absent_ones_keep_them() {
+    let remembered = AppSettings {
+        lang: Some(Lang::En),
+        view: ViewKind::Forward,
+        reverse: ReverseSettings {
+            sampler: SamplerKind::Ddim.cli_name().to_owned(),
+            steps: 50,
+            seed: 9,
+            ..ReverseSettings::default()
+        },
+        ..AppSettings::default()
+    };
+    let flags = WindowOptions {
+        view: Some(ViewKind::Reverse),
+        sampler: Some(SamplerKind::Ddpm),
+        steps: Some(1000),
+        samples: Some(16),
+        ..WindowOptions::default()
+    };
+    let applied = flags.apply(remembered.clone());
+    assert_eq!(applied.view, ViewKind::Reverse);
+    assert_eq!(applied.reverse.sampler, "ddpm");
+    assert_eq!(applied.reverse.steps, 1000);
+    assert_eq!(applied.reverse.grid_side, 4);
+    assert_eq!(applied.reverse.seed, 9, "a choice no flag names stays");
+    assert_eq!(applied.lang, Some(Lang::En));
+    assert_eq!(
+        WindowOptions::default().apply(remembered.clone()),
+        remembered
+    );
+}
+
+#[test]
+fn the_window_opens_as_the_flags_say() {
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/images/coffee.png");
+    let image = StartImage::load(&photo).unwrap_or_else(|e| panic!("{}", e.sentence(Lang::En)));
+    let (width, height) = (image.loaded.picture.width, image.loaded.picture.height);
+    let window = WindowOptions {
+        view: Some(ViewKind::Reverse),
+        lang: Some(Lang::Zh),
+        image: Some(image),
+        sampler: Some(SamplerKind::Ddpm),
+        steps: Some(1000),
+        zoom: Some(1.25),
+        ..WindowOptions::default()
+    };
+    // What a fresh install remembers: nothing, so DDIM-50 in the system's language.
+    let mut harness = harness(AppSettings::default(), window);
+    harness.run_steps(3);
+
+    let shown = app(&harness);
+    assert_eq!(shown.lang(), Lang::Zh);
+    assert_eq!(shown.view, ViewKind::Reverse);
+    assert_eq!(shown.reverse.state.settings.sampler, "ddpm");
+    assert_eq!(shown.reverse.state.settings.steps, 1000);
+    assert_eq!(
+        shown.forward.state.source,
+        PictureSource::File("coffee.png".into())
+    );
+    let picture = shown.forward.state.picture();
+    assert_eq!((picture.width, picture.height), (width, height));
+    assert!((harness.ctx.zoom_factor() - 1.25).abs() < 1e-6);
+
+    // On screen: the Reverse view in Chinese, its sampler menu on DDPM.
+    harness.get_by_label("反向：噪声 → 数字");
+    let sampler = harness.get_by_role_and_label(Role::ComboBox, "采样器");
+    assert_eq!(sampler.value().as_deref(), Some("DDPM"));
+}
