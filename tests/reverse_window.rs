@@ -190,7 +190,8 @@ fn the_run_exports_as_a_gif_and_a_png() {
     reverse.export_gif(gif.clone(), Lang::En);
     run_until(&mut harness, |app| !app.reverse.is_exporting());
     let message = app(&harness).reverse.message.clone().unwrap();
-    assert!(message.sentence.contains("run.gif"), "{}", message.sentence);
+    let sentence = message.sentence(Lang::En);
+    assert!(sentence.contains("run.gif"), "{sentence}");
     // Stride 3 of 12 steps: steps 1, 4, 7, 10, the 12th, then the finished images.
     let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
         std::fs::File::open(&gif).unwrap(),
@@ -224,4 +225,185 @@ fn the_view_speaks_chinese() {
     harness.run_steps(2);
     harness.get_by_label("x0 的猜测：最终的图像");
     harness.get_by_label("这是什么？");
+}
+
+fn finish_a_run(harness: &mut Harness<'static, App>) {
+    harness.key_press(Key::G);
+    run_until(harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+    });
+}
+
+fn wait_for_run_file(harness: &mut Harness<'static, App>) {
+    run_until(harness, |app| !app.reverse.is_busy_with_run_file());
+    harness.run_steps(2);
+}
+
+#[test]
+fn generate_keeps_the_previous_run_and_a_click_brings_it_back() {
+    let mut harness = harness(Lang::En, 8, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    finish_a_run(&mut harness);
+    let first = app(&harness).reverse.state.record.clone().unwrap();
+    harness.get_by_label("New seed").click();
+    harness.run_steps(1);
+    finish_a_run(&mut harness);
+    harness.run_steps(2);
+    let state = &app(&harness).reverse.state;
+    assert_eq!(state.history.runs().len(), 1);
+    assert_eq!(state.history.runs()[0].number, 1);
+    assert_eq!(state.shown_run, 2);
+    assert_ne!(state.record.as_ref().unwrap().samples, first.samples);
+
+    // The list names each run with its settings; clicking the first shows it again.
+    harness.get_by_label_contains("run 2 · digits-eps");
+    harness.get_by_label_contains("seed 1 · ");
+    harness.get_by_label_contains("run 1 · digits-eps").click();
+    harness.run_steps(2);
+    let state = &app(&harness).reverse.state;
+    assert_eq!(state.shown_run, 1);
+    assert_eq!(state.record.as_ref().unwrap(), &first);
+    assert!(matches!(state.status, RunStatus::Finished { .. }));
+    assert_eq!(
+        state.history.runs()[0].number,
+        2,
+        "the other run is kept in its place"
+    );
+    assert_eq!(state.shown_index(), Some(8), "the finished images");
+
+    // "Use its settings" sets the controls back to what run 1 was made with.
+    assert_eq!(state.settings.seed, 2);
+    harness.get_by_label("Use its settings").click();
+    harness.run_steps(1);
+    assert_eq!(app(&harness).reverse.state.settings.seed, 1);
+}
+
+#[test]
+fn a_saved_run_opens_again_and_a_damaged_file_says_so() {
+    let mut harness = harness(Lang::En, 6, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    finish_a_run(&mut harness);
+    let made = app(&harness).reverse.state.record.clone().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("lesson.dsrun");
+    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    reverse.save_run(path.clone());
+    wait_for_run_file(&mut harness);
+    let message = app(&harness).reverse.message.clone().unwrap();
+    assert!(message.sentence(Lang::En).contains("lesson.dsrun"));
+    assert!(message.sentence(Lang::Zh).contains("lesson.dsrun"));
+
+    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    reverse.open_run(path.clone());
+    wait_for_run_file(&mut harness);
+    let state = &app(&harness).reverse.state;
+    let mut opened = state.record.clone().unwrap();
+    assert_eq!(opened.opened_from.as_deref(), Some("lesson.dsrun"));
+    opened.opened_from = None;
+    assert_eq!(opened, made);
+    assert_eq!(state.shown_run, 2);
+    assert_eq!(state.history.runs()[0].number, 1);
+    harness.get_by_label_contains("run 2 (lesson.dsrun)");
+
+    // A cut file: nothing changes but the banner, in either language.
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = folder.path().join("cut.dsrun");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    reverse.open_run(cut);
+    wait_for_run_file(&mut harness);
+    let reverse = &app(&harness).reverse;
+    assert_eq!(reverse.state.shown_run, 2);
+    let message = reverse.message.clone().unwrap();
+    assert!(
+        message.sentence(Lang::En).contains("damaged"),
+        "{message:?}"
+    );
+    assert!(message.sentence(Lang::Zh).contains("已损坏"), "{message:?}");
+    assert!(message.details.is_some());
+}
+
+#[test]
+fn runs_beyond_the_memory_budget_are_let_go_and_named() {
+    let mut harness = harness(Lang::En, 10, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    finish_a_run(&mut harness);
+    // Room for a little more than two runs of this size.
+    let one_run = diffuscope::ui::reverse::history::run_bytes(
+        app(&harness).reverse.state.record.as_ref().unwrap(),
+    );
+    harness.state_mut().as_mut().unwrap().reverse.state.history =
+        diffuscope::ui::reverse::history::RunHistory::with_budget(one_run * 5 / 2);
+    finish_a_run(&mut harness);
+    harness.run_steps(1);
+    assert_eq!(app(&harness).reverse.state.history.runs().len(), 1);
+    assert!(app(&harness).reverse.message.is_none());
+    finish_a_run(&mut harness);
+    harness.run_steps(2);
+    let reverse = &app(&harness).reverse;
+    let kept: Vec<u64> = reverse
+        .state
+        .history
+        .runs()
+        .iter()
+        .map(|r| r.number)
+        .collect();
+    assert_eq!(kept, [2], "run 1 was let go");
+    let message = reverse.message.clone().unwrap();
+    assert!(
+        message.sentence(Lang::En).contains("run 1 (DDIM"),
+        "{message:?}"
+    );
+    assert!(message.sentence(Lang::Zh).contains("运行 1"), "{message:?}");
+}
+
+#[test]
+fn reset_to_defaults_restores_every_choice_and_the_model() {
+    let mut harness = harness(Lang::En, 7, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    reverse.load_model(ModelSource::Shipped("digits-v".into()), Lang::En);
+    let settings = &mut reverse.state.settings;
+    settings.seed = 42;
+    settings.digit = None;
+    settings.replay_speed = 4.0;
+    settings.gif_fps = 3.0;
+    run_until(&mut harness, |app| {
+        app.reverse.state.loading_model.is_none()
+            && app.reverse.state.model.as_ref().unwrap().source.label() == "digits-v"
+    });
+    harness.get_by_label("Reset to defaults").click();
+    run_until(&mut harness, |app| {
+        app.reverse.state.loading_model.is_none()
+            && app.reverse.state.model.as_ref().unwrap().source.label() == "digits-eps"
+    });
+    assert_eq!(
+        app(&harness).reverse.state.settings,
+        ReverseSettings::default()
+    );
+}
+
+#[test]
+fn replay_speed_is_chosen_beside_the_timeline_in_both_languages() {
+    for (lang, speed_label, words) in [
+        (
+            Lang::En,
+            "Speed",
+            ["Save run…", "Open run…", "Reset to defaults"],
+        ),
+        (Lang::Zh, "速度", ["保存运行…", "打开运行…", "恢复默认设置"]),
+    ] {
+        let mut harness = harness(lang, 5, Duration::ZERO);
+        run_until(&mut harness, model_loaded);
+        finish_a_run(&mut harness);
+        harness.run_steps(2);
+        for word in words {
+            harness.get_by_label(word);
+        }
+        harness.get_by_label(speed_label).click();
+        harness.run_steps(2);
+        harness.get_by_label("2×").click();
+        harness.run_steps(2);
+        assert_eq!(app(&harness).reverse.state.settings.replay_speed, 2.0);
+    }
 }

@@ -3,20 +3,26 @@
 //!
 //! `state` holds what is shown (free of egui) and applies the worker's events; `view` draws it;
 //! `textures` turns the shown step into GPU textures; `export` writes GIFs and PNGs in the
-//! background. The model itself runs on the [`Worker`] thread: this view only sends requests and
-//! drains events, so the window never waits for the network.
+//! background; `history` keeps the previous runs, `runs` saves and opens run files and `runs_view`
+//! lists the runs. The model itself runs on the [`Worker`] thread: this view only sends requests
+//! and drains events, so the window never waits for the network.
 
 mod export;
+pub mod history;
+mod runs;
+mod runs_view;
 pub mod state;
 mod textures;
 mod view;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use eframe::egui;
 
 use self::export::ReverseExport;
+use self::runs::{RunFileDone, RunFiles};
 use self::state::{Applied, ReverseSettings, ReverseState};
 use self::textures::Textures;
 use super::file_picker::{FilePicker, FileRequest};
@@ -24,7 +30,7 @@ use super::jobs::{Job, Poll};
 use super::message::Message;
 use crate::i18n::Lang;
 use crate::worker::{
-    ModelLoader, ModelSource, Request, Worker, WorkerError, default_model_threads,
+    ModelLoader, ModelSource, Request, Worker, WorkerError, default_model_threads, run_file,
 };
 
 /// Most events applied per window frame, so a flood of frames never delays drawing.
@@ -39,6 +45,10 @@ pub enum ReversePick {
     ExportGif,
     /// Where to save the grid on screen as a PNG.
     SavePng,
+    /// Where to save the run on screen as a run file.
+    SaveRun,
+    /// A run file to open.
+    OpenRun,
 }
 
 /// Everything the Reverse view owns.
@@ -48,6 +58,7 @@ pub struct ReverseView {
     worker: Option<Worker>,
     textures: Textures,
     export: ReverseExport,
+    run_files: RunFiles,
     /// Asks for files: the system's dialog, or a picker in the window where there is none.
     pub picker: FilePicker<ReversePick>,
     examples: Option<Job<Vec<Vec<f32>>>>,
@@ -69,6 +80,7 @@ impl ReverseView {
             worker: None,
             textures: Textures::default(),
             export: ReverseExport::default(),
+            run_files: RunFiles::default(),
             picker: FilePicker::new(Arc::clone(&wake)),
             examples: None,
             message: None,
@@ -119,11 +131,132 @@ impl ReverseView {
                 }
             }
         }
+        self.poll_run_files();
+        self.mention_dropped_runs();
+        // Playback follows the wall clock, so a slow or busy window plays as fast as a quick one.
+        self.state.tick(Instant::now());
         if self.state.playing {
-            let dt = f64::from(ctx.input(|i| i.stable_dt)).min(0.1);
-            self.state.advance(dt);
             ctx.request_repaint();
         }
+    }
+
+    /// Collects a finished save or open.
+    fn poll_run_files(&mut self) {
+        match self.run_files.poll() {
+            None => {}
+            Some(RunFileDone::Message(message)) => self.message = Some(message),
+            Some(RunFileDone::Opened(record)) => {
+                if self.state.show_opened(*record) {
+                    self.textures.forget();
+                } else {
+                    self.message = Some(Message::error_in(|l| busy_sentence(l).into(), None));
+                }
+            }
+        }
+    }
+
+    /// Says which kept runs were let go to stay within the memory budget.
+    fn mention_dropped_runs(&mut self) {
+        if self.state.dropped.is_empty() {
+            return;
+        }
+        let dropped = std::mem::take(&mut self.state.dropped);
+        let budget_gb = self.state.history.budget_bytes() as f64 / 1e9;
+        self.message = Some(Message::info_in(|lang| {
+            let runs: Vec<String> = dropped
+                .iter()
+                .map(|run| {
+                    let [en, zh] = &run.described;
+                    match lang {
+                        Lang::En => format!("run {} ({en})", run.number),
+                        Lang::Zh => format!("运行 {}（{zh}）", run.number),
+                    }
+                })
+                .collect();
+            match lang {
+                Lang::En => format!(
+                    "To stay within {budget_gb:.1} GB of memory, the oldest kept runs were let go: {}. “Save run…” keeps a run for good.",
+                    runs.join(", ")
+                ),
+                Lang::Zh => format!(
+                    "为了把内存控制在 {budget_gb:.1} GB 以内，最早保留的运行已被释放：{}。用“保存运行…”可以长期保留一次运行。",
+                    runs.join("、")
+                ),
+            }
+        }));
+    }
+
+    /// Shows kept run `number` instead of the one on screen (not while a run streams).
+    pub fn show_kept(&mut self, number: u64) {
+        if self.state.show_kept(number) {
+            self.textures.forget();
+        }
+    }
+
+    /// Puts the view's settings back to their defaults (loading the default model if another
+    /// one is in use).
+    pub fn reset_settings(&mut self, lang: Lang) {
+        let defaults = ReverseSettings::default();
+        let model = ModelSource::Shipped(defaults.model.clone());
+        let in_use = (self.state.loading_model.clone())
+            .or_else(|| self.state.model.as_ref().map(|m| m.source.clone()));
+        self.state.settings = defaults;
+        if in_use.as_ref() != Some(&model) {
+            self.load_model(model, lang);
+        }
+    }
+
+    /// Takes over the settings the run on screen was made with, loading its model if it is a
+    /// shipped one other than the model in use, so Generate makes it again.
+    pub fn use_shown_settings(&mut self, lang: Lang) {
+        let Some(record) = &self.state.record else {
+            return;
+        };
+        let (settings, model) = (record.settings.clone(), record.model.clone());
+        self.state.settings.adopt(&settings);
+        if state::SHIPPED.contains(&model.as_str()) && self.state.settings.model != model {
+            self.load_model(ModelSource::Shipped(model), lang);
+        }
+    }
+
+    /// Saves the run on screen as a run file at `path`, in the background.
+    pub fn save_run(&mut self, path: PathBuf) {
+        if self.run_files.is_running() {
+            return;
+        }
+        if self.state.is_running() {
+            self.message = Some(Message::error_in(|l| busy_sentence(l).into(), None));
+            return;
+        }
+        match &self.state.record {
+            Some(record) if !record.frames.is_empty() => {
+                let record = record.clone();
+                let wake = Arc::clone(&self.wake);
+                if let Err(error) = self.run_files.start_save(record, path, wake) {
+                    self.message = Some(Message::error(error.to_string(), None));
+                }
+            }
+            _ => self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None)),
+        }
+    }
+
+    /// Opens the run file at `path` in the background; it is shown once read.
+    pub fn open_run(&mut self, path: PathBuf) {
+        if self.run_files.is_running() {
+            return;
+        }
+        if self.state.is_running() {
+            self.message = Some(Message::error_in(|l| busy_sentence(l).into(), None));
+            return;
+        }
+        if let Err(error) = self.run_files.start_open(path, Arc::clone(&self.wake)) {
+            self.message = Some(Message::error(error.to_string(), None));
+        }
+    }
+
+    /// Whether a run file is being written or read.
+    pub fn is_busy_with_run_file(&self) -> bool {
+        self.run_files.is_running()
     }
 
     /// Draws the view into `ui`.
@@ -146,6 +279,8 @@ impl ReverseView {
             Some((ReversePick::OpenModel, path)) => self.load_model(ModelSource::File(path), lang),
             Some((ReversePick::ExportGif, path)) => self.export_gif(path, lang),
             Some((ReversePick::SavePng, path)) => self.save_png(path, lang),
+            Some((ReversePick::SaveRun, path)) => self.save_run(path),
+            Some((ReversePick::OpenRun, path)) => self.open_run(path),
             None => {}
         }
     }
@@ -255,6 +390,33 @@ impl ReverseView {
         self.picker.ask(ReversePick::SavePng, request);
     }
 
+    /// Asks where to save the run on screen, then saves it.
+    pub fn choose_and_save_run(&mut self, _lang: Lang) {
+        if self.run_files.is_running() || self.state.record.is_none() {
+            return;
+        }
+        let request = FileRequest::save(
+            ("Save the run", "保存这次运行"),
+            "Diffuscope run",
+            &[run_file::EXTENSION],
+            format!("run-{}.{}", self.state.shown_run, run_file::EXTENSION),
+        );
+        self.picker.ask(ReversePick::SaveRun, request);
+    }
+
+    /// Asks for a run file, then opens it.
+    pub fn choose_and_open_run(&mut self, _lang: Lang) {
+        if self.run_files.is_running() {
+            return;
+        }
+        let request = FileRequest::open(
+            ("Open a saved run", "打开保存的运行"),
+            "Diffuscope run",
+            &[run_file::EXTENSION],
+        );
+        self.picker.ask(ReversePick::OpenRun, request);
+    }
+
     /// Whether an export is being written.
     pub fn is_exporting(&self) -> bool {
         self.export.is_running()
@@ -293,6 +455,13 @@ fn example_digits() -> Vec<Vec<f32>> {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+fn busy_sentence(lang: Lang) -> &'static str {
+    lang.pick(
+        "A run is being made: stop it (Esc) or let it finish first.",
+        "正在生成一次运行：请先停止（Esc）或等它完成。",
+    )
 }
 
 fn nothing_to_export(lang: Lang) -> &'static str {

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::history::{KeptRun, RunHistory, run_bytes};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
+use crate::i18n::Lang;
 use crate::sample::{GridSpec, starting_noise};
 use crate::worker::{Event, ModelSource, ModelSummary, RunId, RunRecord, RunSettings, WorkerError};
 
@@ -16,8 +18,14 @@ use crate::worker::{Event, ModelSource, ModelSummary, RunId, RunRecord, RunSetti
 pub const SHIPPED: [&str; 3] = ["digits-eps", "digits-v", "digits-flow"];
 /// Grid sides offered: 1, 4, 16 or 64 samples.
 pub const GRID_SIDES: [u32; 4] = [1, 2, 4, 8];
-/// Steps a second when playing back a recorded run, at least (a long run plays in at most 8 s).
+/// Steps a second when playing back a recorded run at 1×, at least (at 1× a long run plays in at
+/// most 8 s).
 pub const MIN_PLAYBACK_STEPS_PER_SEC: f64 = 30.0;
+/// The replay speeds offered, as multiples of the usual one.
+pub const REPLAY_SPEEDS: [f32; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
+/// The longest pause between two window frames that playback makes up for (a window hidden for a
+/// minute does not jump to the end when it comes back).
+const MAX_PLAYBACK_GAP_SECS: f64 = 1.0;
 /// The most frames a GIF exported from the window gets (an 8×8 grid frame enlarged 6 times is
 /// about 6 MB before compression).
 pub const MAX_GIF_FRAMES: usize = 120;
@@ -51,6 +59,8 @@ pub struct ReverseSettings {
     pub gif_selected_only: bool,
     /// Show a real digit noised to the same point of the path beside the selected sample.
     pub side_by_side: bool,
+    /// Replay speed, a multiple of the usual one (one of [`REPLAY_SPEEDS`]).
+    pub replay_speed: f32,
 }
 
 impl Default for ReverseSettings {
@@ -68,6 +78,7 @@ impl Default for ReverseSettings {
             gif_scale: 6,
             gif_selected_only: false,
             side_by_side: true,
+            replay_speed: 1.0,
         }
     }
 }
@@ -101,6 +112,31 @@ impl ReverseSettings {
             .ok()
             .filter(|kind| kind.supports(objective))
             .unwrap_or_else(|| SamplerKind::default_for(objective))
+    }
+
+    /// The replay speed, one of [`REPLAY_SPEEDS`] (1× if the stored one is not).
+    pub fn replay_speed(&self) -> f32 {
+        if REPLAY_SPEEDS.contains(&self.replay_speed) {
+            self.replay_speed
+        } else {
+            1.0
+        }
+    }
+
+    /// Takes over what `run` was made with (sampler, steps, seed, digit, guidance and, when the
+    /// grid is one offered, the number of samples); the model is the caller's business.
+    pub fn adopt(&mut self, run: &RunSettings) {
+        self.sampler = run.sampler.kind.cli_name().to_owned();
+        self.steps = run.sampler.steps;
+        self.seed = run.seed;
+        self.digit = run.labels.first().copied().flatten();
+        self.guidance = run.guidance;
+        if let Some(&side) = GRID_SIDES
+            .iter()
+            .find(|&&side| (side * side) as usize == run.labels.len())
+        {
+            self.grid_side = side;
+        }
     }
 
     /// What a run with these choices asks for, for a model predicting `objective`.
@@ -168,6 +204,14 @@ pub struct ReverseState {
     /// Playing back the recorded steps.
     pub playing: bool,
     playback_position: f64,
+    /// When playback last moved (it moves by the wall clock, whatever the frame rate).
+    playback_clock: Option<Instant>,
+    /// The runs kept besides the one on screen.
+    pub history: RunHistory,
+    /// The number (run id) of the run on screen; 0 before the first.
+    pub shown_run: RunId,
+    /// Runs let go to stay within the memory budget, for the view to mention.
+    pub dropped: Vec<DroppedRun>,
     /// When Generate was pressed, until the first frame arrived.
     pub generate_pressed: Option<Instant>,
     /// Time from Generate to the first model step of the latest run.
@@ -182,6 +226,15 @@ pub struct ReverseState {
     pub run_generation: u64,
     /// When the latest run was begun (for the starting-noise latency).
     pub run_begun: Option<Instant>,
+}
+
+/// A kept run let go to stay within the memory budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DroppedRun {
+    /// Its number.
+    pub number: RunId,
+    /// What it was, in English and in Chinese ("DDPM · 1000 steps · seed 1").
+    pub described: [String; 2],
 }
 
 /// What the view must do after an event was applied.
@@ -208,6 +261,10 @@ impl ReverseState {
             selected: 0,
             playing: false,
             playback_position: 0.0,
+            playback_clock: None,
+            history: RunHistory::default(),
+            shown_run: 0,
+            dropped: Vec::new(),
             generate_pressed: None,
             first_frame_latency: None,
             noise_shown_latency: None,
@@ -231,7 +288,10 @@ impl ReverseState {
         let mut record = RunRecord::new(model.source.label(), settings.clone(), model.image_size);
         let pixels = model.image_size.0 * model.image_size.1;
         record.start = starting_noise(settings.labels.len(), pixels, settings.seed);
+        self.keep_shown();
         self.record = Some(record);
+        self.shown_run = id;
+        self.enforce_budget();
         self.noise_shown_latency = None;
         self.first_frame_latency = None;
         self.current_run = Some(id);
@@ -297,6 +357,67 @@ impl ReverseState {
         matches!(self.status, RunStatus::Starting | RunStatus::Running { .. })
     }
 
+    /// Moves the run on screen into the history (it must not be streaming any more).
+    fn keep_shown(&mut self) {
+        if let Some(record) = self.record.take() {
+            self.history.keep(KeptRun {
+                number: self.shown_run,
+                record,
+            });
+        }
+    }
+
+    /// Lets the oldest kept runs go while the kept runs and the one on screen exceed the budget,
+    /// noting which for the view.
+    fn enforce_budget(&mut self) {
+        let shown_bytes = self.record.as_ref().map_or(0, run_bytes);
+        for run in self.history.enforce(shown_bytes) {
+            self.dropped.push(DroppedRun {
+                number: run.number,
+                described: Lang::ALL.map(|lang| run.record.describe_in(lang)),
+            });
+        }
+    }
+
+    /// Shows kept run `number` instead of the one on screen (which is kept in its place).
+    /// Refused (returns `false`) while a run streams, or if there is no such run.
+    pub fn show_kept(&mut self, number: RunId) -> bool {
+        if self.is_running() {
+            return false;
+        }
+        let Some(kept) = self.history.take(number) else {
+            return false;
+        };
+        self.keep_shown();
+        self.put_on_screen(kept.record, kept.number);
+        true
+    }
+
+    /// Shows `record` (a run opened from a file) as a new run, keeping the one on screen.
+    /// Refused (returns `false`) while a run streams.
+    pub fn show_opened(&mut self, record: RunRecord) -> bool {
+        if self.is_running() {
+            return false;
+        }
+        self.keep_shown();
+        self.last_run_id += 1;
+        self.put_on_screen(record, self.last_run_id);
+        self.enforce_budget();
+        true
+    }
+
+    fn put_on_screen(&mut self, record: RunRecord, number: RunId) {
+        self.status = status_of(&record);
+        self.network_calls = record.network_calls;
+        self.selected = self.selected.min(record.batch().saturating_sub(1));
+        self.record = Some(record);
+        self.shown_run = number;
+        self.shown = None;
+        self.playing = false;
+        self.generate_pressed = None;
+        self.run_generation += 1;
+    }
+
     /// Applies a worker event; events of other runs than the current one are dropped.
     pub fn apply(&mut self, event: Event) -> Applied {
         if let Some(id) = event.run_id()
@@ -321,15 +442,21 @@ impl ReverseState {
                 if let Some(record) = &mut self.record {
                     record.frames.push(Arc::from(frame));
                 }
+                self.enforce_budget();
             }
             Event::Progress {
                 done,
                 total,
                 network_calls,
+                elapsed,
                 ..
             } => {
                 self.status = RunStatus::Running { done, total };
                 self.network_calls = network_calls;
+                if let Some(record) = &mut self.record {
+                    record.elapsed = Some(elapsed);
+                    record.network_calls = network_calls;
+                }
             }
             Event::Finished {
                 samples,
@@ -339,6 +466,8 @@ impl ReverseState {
             } => {
                 if let Some(record) = &mut self.record {
                     record.samples = Some(samples);
+                    record.elapsed = Some(elapsed);
+                    record.network_calls = network_calls;
                 }
                 self.network_calls = network_calls;
                 self.status = RunStatus::Finished {
@@ -395,6 +524,7 @@ impl ReverseState {
     /// Starts or stops playback (from the start if at the end).
     pub fn toggle_playing(&mut self) {
         self.playing = !self.playing;
+        self.playback_clock = None;
         if self.playing {
             let len = self.timeline_len();
             let at = self.shown_index().unwrap_or(0);
@@ -404,19 +534,51 @@ impl ReverseState {
         }
     }
 
+    /// Steps a second playback moves at the chosen speed.
+    pub fn playback_steps_per_sec(&self) -> f64 {
+        let usual = MIN_PLAYBACK_STEPS_PER_SEC.max(self.timeline_len() as f64 / 8.0);
+        usual * f64::from(self.settings.replay_speed())
+    }
+
+    /// Advances playback to the wall-clock time `now`: by the time since the last call (at most
+    /// [`MAX_PLAYBACK_GAP_SECS`]), so a slow window plays as fast as a quick one.
+    pub fn tick(&mut self, now: Instant) {
+        if !self.playing {
+            self.playback_clock = None;
+            return;
+        }
+        let dt = self.playback_clock.map_or(0.0, |last| {
+            now.saturating_duration_since(last).as_secs_f64()
+        });
+        self.playback_clock = Some(now);
+        self.advance(dt.min(MAX_PLAYBACK_GAP_SECS));
+    }
+
     /// Advances playback by `dt` seconds; stops at the end.
     pub fn advance(&mut self, dt: f64) {
         if !self.playing {
             return;
         }
         let len = self.timeline_len();
-        self.playback_position += dt * MIN_PLAYBACK_STEPS_PER_SEC.max(len as f64 / 8.0);
+        self.playback_position += dt * self.playback_steps_per_sec();
         if self.playback_position >= len.saturating_sub(1) as f64 {
             self.playing = false;
             self.show(len.saturating_sub(1));
         } else {
             self.show(self.playback_position as usize);
         }
+    }
+}
+
+/// How a kept run ended: finished, or stopped after its last recorded step.
+fn status_of(record: &RunRecord) -> RunStatus {
+    match (&record.samples, record.frames.last()) {
+        (Some(_), _) => RunStatus::Finished {
+            elapsed: record.elapsed.unwrap_or_default(),
+            network_calls: record.network_calls,
+        },
+        (None, Some(frame)) => RunStatus::Cancelled { step: frame.step },
+        (None, None) => RunStatus::Cancelled { step: 0 },
     }
 }
 
@@ -476,6 +638,88 @@ mod tests {
         assert!(matches!(applied, Applied::Error(_)));
         assert_eq!(state.settings.model, "digits-eps");
         assert!(state.can_generate());
+    }
+
+    /// A finished run of `steps` recorded steps of one 1×1 image.
+    fn tiny_run(steps: usize) -> RunRecord {
+        use crate::diffusion::samplers::PathPoint;
+        use crate::worker::Frame;
+        let settings = ReverseSettings::default().run_settings(Objective::Flow);
+        let mut record = RunRecord::new("tiny".into(), settings, (1, 1));
+        record.frames = (0..steps)
+            .map(|step| {
+                Arc::new(Frame {
+                    step,
+                    steps,
+                    point: PathPoint::flow(1.0 - step as f64 / steps as f64, 1000),
+                    network_calls: step + 1,
+                    batch: 1,
+                    image_size: (1, 1),
+                    x_t: vec![half::f16::ZERO],
+                    x0: vec![half::f16::ZERO],
+                    eps: vec![half::f16::ZERO],
+                    guidance: None,
+                })
+            })
+            .collect();
+        record.samples = Some(vec![0.0]);
+        record
+    }
+
+    #[test]
+    fn playback_follows_the_clock_at_the_chosen_speed() {
+        // Where playback is 0.51 s after it started, drawn in `frames` window frames.
+        let position_after = |speed: f32, frames: u32| {
+            let mut state = ReverseState::new(ReverseSettings {
+                replay_speed: speed,
+                ..ReverseSettings::default()
+            });
+            assert!(state.show_opened(tiny_run(99)));
+            state.show(0);
+            state.toggle_playing();
+            let start = Instant::now();
+            for i in 0..=frames {
+                let secs = 0.51 * f64::from(i) / f64::from(frames);
+                state.tick(start + Duration::from_secs_f64(secs));
+            }
+            state.shown_index()
+        };
+        // 100 positions (99 steps and the finished images) play at 30 steps a second at 1×.
+        assert_eq!(position_after(1.0, 1), Some(15));
+        assert_eq!(
+            position_after(1.0, 51),
+            Some(15),
+            "the frame rate does not matter"
+        );
+        assert_eq!(position_after(2.0, 3), Some(30));
+        assert_eq!(position_after(0.25, 10), Some(3));
+        // A speed that is not offered plays at 1×.
+        assert_eq!(position_after(3.0, 2), Some(15));
+    }
+
+    #[test]
+    fn runs_are_kept_and_shown_again_but_not_while_one_streams() {
+        let mut state = ReverseState::new(ReverseSettings::default());
+        state.apply(Event::ModelLoaded(summary("digits-eps")));
+        assert!(state.show_opened(tiny_run(5)));
+        let opened = state.shown_run;
+        let (id, _) = state
+            .begin_run()
+            .unwrap_or_else(|| panic!("a model is loaded"));
+        assert_eq!(state.history.runs().len(), 1);
+        assert!(!state.show_kept(opened), "refused while the run streams");
+        state.apply(Event::Cancelled { id, step: 0 });
+        // The run stopped before its first step has nothing worth keeping.
+        assert!(state.show_kept(opened));
+        assert_eq!(state.shown_run, opened);
+        assert!(state.history.runs().is_empty());
+        assert_eq!(
+            state.status,
+            RunStatus::Finished {
+                elapsed: Duration::ZERO,
+                network_calls: 0
+            }
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 
 use super::ReverseView;
-use super::state::{GRID_SIDES, RunStatus, SHIPPED};
+use super::runs_view::runs_ui;
+use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus, SHIPPED};
 use super::textures::PanelPicture;
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
 use crate::export::reverse::chosen_frames;
@@ -237,6 +238,10 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         lang.pick("Side by side with a real digit", "与真实数字对照"),
     );
 
+    // Runs: the one on screen and the kept ones.
+    ui.separator();
+    runs_ui(view, ui, lang);
+
     // Export.
     ui.separator();
     ui.collapsing(lang.pick("Export", "导出"), |ui| {
@@ -300,6 +305,18 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             });
         }
     });
+
+    ui.separator();
+    if ui
+        .button(lang.pick("Reset to defaults", "恢复默认设置"))
+        .on_hover_text(lang.pick(
+            "Model, sampler, steps, digit, guidance, samples, seed, export and replay settings",
+            "模型、采样器、步数、数字、引导强度、样本数、种子、导出和重放设置",
+        ))
+        .clicked()
+    {
+        view.reset_settings(lang);
+    }
 }
 
 fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) {
@@ -607,6 +624,7 @@ fn timeline_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         {
             view.state.toggle_playing();
         }
+        replay_speed_ui(ui, &mut view.state.settings.replay_speed, lang);
         let label = ui.label(RichText::new(lang.pick("Step", "步")).size(18.0).strong());
         ui.spacing_mut().slider_width = (ui.available_width() - 20.0).max(100.0);
         let response = ui
@@ -638,6 +656,26 @@ fn timeline_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         ),
     };
     ui.label(RichText::new(text).size(18.0).monospace());
+}
+
+/// The replay speed menu: 0.25× to 4× the usual speed (a long run plays in 8 s at 1×).
+fn replay_speed_ui(ui: &mut egui::Ui, speed: &mut f32, lang: Lang) {
+    let label = ui.label(lang.pick("Speed", "速度"));
+    let text = |s: f32| format!("{s}×");
+    egui::ComboBox::from_id_salt("reverse-replay-speed")
+        .width(64.0)
+        .selected_text(text(*speed))
+        .show_ui(ui, |ui| {
+            for option in REPLAY_SPEEDS {
+                ui.selectable_value(speed, option, text(option));
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text(lang.pick(
+            "Replay speed (by the clock: the same on a slow computer)",
+            "重放速度（按实际时间计：慢的电脑上也一样快）",
+        ));
 }
 
 /// The σ shown beside a step: √(1−ᾱ_t) on a discrete schedule, σ itself on the flow path.
