@@ -17,12 +17,14 @@ pub struct KeptRun {
     pub number: u64,
     /// Everything recorded of it.
     pub record: RunRecord,
+    /// Bytes it keeps in memory (it no longer changes once kept).
+    bytes: usize,
 }
 
 impl KeptRun {
     /// Bytes it keeps in memory.
     pub fn memory_bytes(&self) -> usize {
-        run_bytes(&self.record)
+        self.bytes
     }
 }
 
@@ -77,11 +79,16 @@ impl RunHistory {
         self.runs.iter().map(KeptRun::memory_bytes).sum()
     }
 
-    /// Keeps `run` (a run with nothing recorded is not worth keeping).
-    pub fn keep(&mut self, run: KeptRun) {
-        if run.record.frames.is_empty() && run.record.samples.is_none() {
+    /// Keeps run `number` (a run with nothing recorded is not worth keeping).
+    pub fn keep(&mut self, number: u64, record: RunRecord) {
+        if record.frames.is_empty() && record.samples.is_none() {
             return;
         }
+        let run = KeptRun {
+            number,
+            bytes: run_bytes(&record),
+            record,
+        };
         let at = self
             .runs
             .iter()
@@ -118,16 +125,16 @@ mod tests {
     use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
     use crate::worker::RunSettings;
 
-    fn run(number: u64, samples: usize) -> KeptRun {
+    fn run(samples: usize) -> RunRecord {
         let settings = RunSettings {
             sampler: SamplerSpec::new(SamplerKind::Ddim, 10),
-            seed: number,
+            seed: 1,
             labels: vec![None; 1],
             guidance: 0.0,
         };
         let mut record = RunRecord::new("fake".into(), settings, (10, 10));
         record.samples = Some(vec![0.0; samples]);
-        KeptRun { number, record }
+        record
     }
 
     #[test]
@@ -135,7 +142,7 @@ mod tests {
         // Each run holds 1000 bytes of samples.
         let mut history = RunHistory::with_budget(3500);
         for number in [1, 3, 2] {
-            history.keep(run(number, 250));
+            history.keep(number, run(250));
         }
         let order: Vec<u64> = history.runs().iter().map(|r| r.number).collect();
         assert_eq!(order, [3, 2, 1]);
@@ -151,12 +158,12 @@ mod tests {
     #[test]
     fn the_list_stays_short_and_empty_runs_are_not_kept() {
         let mut history = RunHistory::with_budget(usize::MAX);
-        let mut empty = run(0, 0);
-        empty.record.samples = None;
-        history.keep(empty);
+        let mut empty = run(0);
+        empty.samples = None;
+        history.keep(0, empty);
         assert!(history.runs().is_empty());
         for number in 1..=20 {
-            history.keep(run(number, 1));
+            history.keep(number, run(1));
         }
         assert_eq!(history.enforce(0).len(), 20 - MAX_KEPT_RUNS);
         assert_eq!(history.runs()[0].number, 20);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::history::{KeptRun, RunHistory, run_bytes};
+use super::history::{RunHistory, run_bytes};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
@@ -360,10 +360,7 @@ impl ReverseState {
     /// Moves the run on screen into the history (it must not be streaming any more).
     fn keep_shown(&mut self) {
         if let Some(record) = self.record.take() {
-            self.history.keep(KeptRun {
-                number: self.shown_run,
-                record,
-            });
+            self.history.keep(self.shown_run, record);
         }
     }
 
