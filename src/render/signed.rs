@@ -214,7 +214,7 @@ impl egui_wgpu::CallbackTrait for SignedCallback {
 
     fn paint(
         &self,
-        _info: eframe::egui::PaintCallbackInfo,
+        _info: egui::PaintCallbackInfo,
         pass: &mut wgpu::RenderPass<'static>,
         resources: &egui_wgpu::CallbackResources,
     ) {
