@@ -43,3 +43,21 @@ fn every_readme_command_parses() {
         }
     }
 }
+
+/// The README's example caption names the step at which DDIM-50 (trailing spacing, as the program
+/// runs it) reaches t = 760; captions count steps from 1.
+#[test]
+fn the_readme_caption_example_names_the_right_step() {
+    use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
+    let spec = SamplerSpec::new(SamplerKind::Ddim, 50);
+    let timesteps = spec.spacing.timesteps(1000, 50);
+    let index = timesteps
+        .iter()
+        .position(|&t| t == 760)
+        .unwrap_or_else(|| panic!("DDIM-50 never visits t = 760: {timesteps:?}"));
+    let caption = format!("\"step {} / 50 · t = 760 · DDIM · 50 steps", index + 1);
+    assert!(
+        include_str!("../README.md").contains(&caption),
+        "the README should show {caption}"
+    );
+}
