@@ -529,6 +529,21 @@ fn curve(schedule: &NoiseSchedule, f: impl Fn(usize) -> f64) -> PlotPoints<'stat
         .collect()
 }
 
+/// A fixed plot of curves over t (no dragging or zooming: a slider drag must not pan it), with a
+/// legend when other schedules are drawn for comparison.
+fn schedule_plot(id: &str, height: f32, comparing: bool) -> Plot<'_> {
+    let plot = Plot::new(id)
+        .height(height)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false);
+    if comparing {
+        plot.legend(Legend::default().position(Corner::RightTop))
+    } else {
+        plot
+    }
+}
+
 fn weights_plot_ui(
     ui: &mut egui::Ui,
     lang: Lang,
@@ -537,16 +552,9 @@ fn weights_plot_ui(
     t: f64,
     height: f32,
 ) {
-    let mut plot = Plot::new("forward-weights");
-    if !others.is_empty() {
-        plot = plot.legend(Legend::default().position(Corner::RightTop));
-    }
-    plot.height(height)
+    schedule_plot("forward-weights", height, !others.is_empty())
         .include_y(0.0)
         .include_y(1.0)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
         .show(ui, |plot| {
             // The others' √ᾱ_t only: their √(1−ᾱ_t) mirrors it and would double the clutter.
             for line in comparison_lines(lang, others, NoiseSchedule::signal_scale) {
@@ -580,28 +588,20 @@ fn log_snr_plot_ui(
     t: f64,
     height: f32,
 ) {
-    let mut plot = Plot::new("forward-log-snr");
-    if !others.is_empty() {
-        plot = plot.legend(Legend::default().position(Corner::RightTop));
-    }
-    plot.height(height)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            for line in comparison_lines(lang, others, NoiseSchedule::log_snr) {
-                plot.line(line);
-            }
-            plot.line(
-                Line::new(
-                    lang.tr(Text::LogSnr),
-                    curve(schedule, |s| schedule.log_snr(s)),
-                )
-                .color(Color32::from_rgb(0, 158, 115))
-                .width(2.5),
-            );
-            plot.vline(VLine::new("t", t).color(Color32::GRAY));
-        });
+    schedule_plot("forward-log-snr", height, !others.is_empty()).show(ui, |plot| {
+        for line in comparison_lines(lang, others, NoiseSchedule::log_snr) {
+            plot.line(line);
+        }
+        plot.line(
+            Line::new(
+                lang.tr(Text::LogSnr),
+                curve(schedule, |s| schedule.log_snr(s)),
+            )
+            .color(Color32::from_rgb(0, 158, 115))
+            .width(2.5),
+        );
+        plot.vline(VLine::new("t", t).color(Color32::GRAY));
+    });
 }
 
 fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang, height: f32) {
