@@ -163,20 +163,20 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         .response
         .labelled_by(schedule_heading.id);
     ui.add(
-        egui::Slider::new(
-            &mut settings.schedule.steps,
-            ScheduleConfig::STEPS_RANGE,
-        )
-        .logarithmic(true)
-        .text(lang.tr(Text::Steps)),
+        egui::Slider::new(&mut settings.schedule.steps, ScheduleConfig::STEPS_RANGE)
+            .logarithmic(true)
+            .text(lang.tr(Text::Steps)),
     );
     ui.checkbox(
         &mut settings.schedule.zero_terminal_snr,
         lang.tr(Text::ZeroTerminalSnr),
     )
     .on_hover_text(lang.tr(Text::ZeroTerminalSnrHint));
-    ui.checkbox(&mut settings.compare_schedules, lang.tr(Text::CompareSchedules))
-        .on_hover_text(lang.tr(Text::CompareSchedulesHint));
+    ui.checkbox(
+        &mut settings.compare_schedules,
+        lang.tr(Text::CompareSchedules),
+    )
+    .on_hover_text(lang.tr(Text::CompareSchedulesHint));
 
     ui.separator();
     ui.heading(lang.tr(Text::HowToReachT));
