@@ -139,12 +139,60 @@ fn help_documents_every_option() {
         "--fps",
         "--width",
         "--repeat",
+        "--max-size",
         "--out",
         "--png-dir",
         "--lang",
     ] {
         assert!(help.contains(option), "{option} is not documented:\n{help}");
     }
+}
+
+#[test]
+fn export_forward_keeps_the_gif_under_a_size_limit() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let gif = dir.path().join("small.gif");
+    let output = diffuscope(&[
+        "export",
+        "forward",
+        "--frames",
+        "30",
+        "--width",
+        "200",
+        "--max-size",
+        "300kB",
+        "--out",
+        gif.to_str().unwrap_or_default(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("Expected size: ≈"), "{message}");
+    assert!(message.contains("to stay under 300 kB"), "{message}");
+    let bytes = std::fs::metadata(&gif)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .len();
+    assert!(bytes <= 300_000, "{bytes} bytes");
+    // The frames written are the ones the message names.
+    let (frames, width, _, _) = gif_facts(&gif);
+    assert!(
+        message.contains(&format!("({frames} frames,")),
+        "{frames} frames: {message}"
+    );
+    assert!(
+        message.contains(&format!("{width} px wide")),
+        "{width} px: {message}"
+    );
+    assert!(frames < 30 || width < 200);
+}
+
+#[test]
+fn a_size_that_is_not_a_size_is_refused_by_name() {
+    let output = diffuscope(&["export", "forward", "--max-size", "five", "--out", "x.gif"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("--max-size"), "{message}");
+    assert!(message.contains("5MB"), "the sentence shows how: {message}");
+    assert!(!Path::new("x.gif").exists());
 }
 
 #[test]

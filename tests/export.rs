@@ -45,6 +45,7 @@ fn settings(fps: f32, repeat: Repeat) -> GifSettings {
         fps,
         repeat,
         hold_last_s: 0.0,
+        tolerance: 0,
     }
 }
 
@@ -64,16 +65,29 @@ fn decode(path: &Path) -> Decoded {
     let (width, height) = (decoder.width(), decoder.height());
     let mut delays_cs = Vec::new();
     let mut frames = Vec::new();
+    // What a viewer shows: each frame drawn over the last (frames may cover only a rectangle and
+    // leave pixels transparent).
+    let mut screen = vec![0_u8; usize::from(width) * usize::from(height) * 3];
     while let Some(frame) = decoder.read_next_frame().unwrap() {
-        assert_eq!((frame.width, frame.height), (width, height));
+        if frames.is_empty() {
+            assert_eq!((frame.width, frame.height), (width, height));
+        }
+        assert!(frame.left + frame.width <= width && frame.top + frame.height <= height);
+        assert_eq!(frame.dispose, gif::DisposalMethod::Keep);
         delays_cs.push(frame.delay);
-        frames.push(
-            frame
-                .buffer
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect(),
-        );
+        let patch_width = usize::from(frame.width);
+        for (i, pixel) in frame.buffer.chunks_exact(4).enumerate() {
+            if pixel[3] == 0 {
+                continue;
+            }
+            let (x, y) = (
+                usize::from(frame.left) + i % patch_width,
+                usize::from(frame.top) + i / patch_width,
+            );
+            let at = (y * usize::from(width) + x) * 3;
+            screen[at..at + 3].copy_from_slice(&pixel[..3]);
+        }
+        frames.push(screen.clone());
     }
     Decoded {
         width,
@@ -490,4 +504,198 @@ fn caption_text_is_centred() {
 fn empty_caption_is_just_a_band() {
     let captioned = add_caption(&RgbImage::new(100, 50), "");
     assert_eq!(light_in_band(&captioned, 50), 0);
+}
+
+/// A grey picture with a small bright square at `x`: most pixels stay as they were between frames.
+fn moving_square(width: u32, height: u32, x: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |px, py| {
+        if (x..x + 4).contains(&px) && (10..14).contains(&py) {
+            Rgb([250, 200, 40])
+        } else {
+            Rgb([90, 90, 90])
+        }
+    })
+}
+
+#[test]
+fn later_frames_hold_only_what_changed_and_decode_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("square.gif");
+    let written: Vec<RgbImage> = (0..8)
+        .map(|i| moving_square(200, 100, 20 + 5 * i))
+        .collect();
+    write_gif(&path, &written, &GifSettings::default(), &no_progress).unwrap();
+    let decoded = decode(&path);
+    for (decoded, written) in decoded.frames.iter().zip(&written) {
+        assert_eq!(decoded, written.as_raw());
+    }
+    // Every frame after the first covers only the two squares' rectangle.
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::Indexed);
+    let mut decoder = options.read_info(fs::File::open(&path).unwrap()).unwrap();
+    let mut areas = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
+        areas.push(u32::from(frame.width) * u32::from(frame.height));
+    }
+    assert_eq!(areas[0], 200 * 100);
+    assert!(areas[1..].iter().all(|&area| area <= 9 * 4), "{areas:?}");
+}
+
+#[test]
+fn many_colours_with_still_parts_stay_close_to_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("half.gif");
+    // The left half is the same photo-like picture in every frame, the right half changes.
+    let still = photo_like(120, 80, 1);
+    let written: Vec<RgbImage> = (0..4)
+        .map(|i| {
+            let moving = photo_like(120, 80, 10 + i);
+            RgbImage::from_fn(120, 80, |x, y| {
+                if x < 60 {
+                    *still.get_pixel(x, y)
+                } else {
+                    *moving.get_pixel(x, y)
+                }
+            })
+        })
+        .collect();
+    write_gif(&path, &written, &GifSettings::default(), &no_progress).unwrap();
+    let decoded = decode(&path);
+    for (decoded, written) in decoded.frames.iter().zip(&written) {
+        let squared: f64 = decoded
+            .iter()
+            .zip(written.as_raw())
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum();
+        let psnr = 10.0 * (255.0_f64.powi(2) / (squared / decoded.len() as f64)).log10();
+        assert!(psnr > 28.0, "PSNR {psnr:.1} dB");
+    }
+}
+
+mod size_limit {
+    use super::*;
+    use diffuscope::data::bundled::BundledPhoto;
+    use diffuscope::diffusion::forward::Noising;
+    use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig};
+    use diffuscope::export::budget::{ByteSize, estimate, write_within};
+    use diffuscope::export::forward::{Sweep, SweepAnimation, SweepPlan, caption};
+
+    /// Runs `work` on the cat's sweep with `frames` frames `width` pixels wide.
+    fn with_cat<R>(frames: usize, width: usize, work: impl FnOnce(&SweepAnimation<'_>) -> R) -> R {
+        let loaded = BundledPhoto::Cat.load().unwrap();
+        let schedule = NoiseSchedule::new(ScheduleConfig::default());
+        let sweep = Sweep {
+            picture: &loaded.picture,
+            schedule: &schedule,
+            noising: Noising::Jump,
+            seed: 0,
+            frames,
+            width,
+        };
+        let text = |t| caption(t, &schedule, Noising::Jump);
+        work(&SweepAnimation::new(sweep, &text))
+    }
+
+    #[test]
+    fn the_estimate_is_close_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cat.gif");
+        let settings = GifSettings::default();
+        let (expected, written) = with_cat(40, 160, |cat| {
+            let plan = SweepPlan {
+                frames: 40,
+                width: 160,
+            };
+            let expected = estimate(cat, &plan, &settings);
+            let written = write_within(&path, cat, &settings, None, &|| {}).unwrap();
+            (expected, written)
+        });
+        assert!(written.as_chosen);
+        assert_eq!(written.frames, 40);
+        assert_eq!(fs::metadata(&path).unwrap().len(), written.size.0);
+        let ratio = expected.0 as f64 / written.size.0 as f64;
+        assert!(
+            (0.8..1.25).contains(&ratio),
+            "expected {expected}, wrote {}",
+            written.size
+        );
+    }
+
+    #[test]
+    fn the_estimate_with_drifting_pixels_is_close_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cat.gif");
+        let settings = GifSettings {
+            tolerance: 4,
+            ..GifSettings::default()
+        };
+        let plan = SweepPlan {
+            frames: 40,
+            width: 160,
+        };
+        let (expected, written) = with_cat(40, 160, |cat| {
+            let expected = estimate(cat, &plan, &settings);
+            (
+                expected,
+                write_within(&path, cat, &settings, None, &|| {}).unwrap(),
+            )
+        });
+        let ratio = expected.0 as f64 / written.size.0 as f64;
+        assert!(
+            (0.8..1.25).contains(&ratio),
+            "expected {expected}, wrote {}",
+            written.size
+        );
+    }
+
+    #[test]
+    fn a_limit_is_met_with_fewer_frames_or_a_smaller_width() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = GifSettings::default();
+        let full = dir.path().join("full.gif");
+        let small = dir.path().join("small.gif");
+        let (whole, fitted, limit) = with_cat(30, 200, |cat| {
+            let whole = write_within(&full, cat, &settings, None, &|| {}).unwrap();
+            let limit = ByteSize(whole.size.0 / 3);
+            let fitted = write_within(&small, cat, &settings, Some(limit), &|| {}).unwrap();
+            (whole, fitted, limit)
+        });
+        assert_eq!((whole.frames, whole.plan.width), (30, 200));
+        assert!(!fitted.as_chosen);
+        let bytes = fs::metadata(&small).unwrap().len();
+        assert_eq!(bytes, fitted.size.0);
+        assert!(bytes <= limit.0, "{bytes} bytes over the limit {limit}");
+        // Not needlessly small either.
+        assert!(bytes > limit.0 / 3, "{bytes} bytes for a limit of {limit}");
+        // Fewer frames come first; the width goes down only once frames are at 24.
+        assert!(fitted.plan.frames < 30);
+        assert!(fitted.plan.width == 200 || fitted.plan.frames <= 24);
+        let decoded = decode(&small);
+        assert_eq!(decoded.frames.len(), fitted.frames);
+        assert_eq!(usize::from(decoded.width), fitted.plan.width);
+    }
+
+    #[test]
+    fn a_limit_too_small_for_any_plan_is_a_sentence_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.gif");
+        let error = with_cat(10, 120, |cat| {
+            write_within(
+                &path,
+                cat,
+                &GifSettings::default(),
+                Some(ByteSize(2_000)),
+                &|| {},
+            )
+        })
+        .unwrap_err();
+        assert!(matches!(error, ExportError::TooLarge { .. }), "{error:?}");
+        assert!(
+            error.sentence(Lang::En).contains("2 kB"),
+            "{}",
+            error.sentence(Lang::En)
+        );
+        assert!(error.sentence(Lang::Zh).contains("2 kB"));
+        assert!(names_in(dir.path()).is_empty());
+    }
 }

@@ -227,6 +227,111 @@ fn the_view_speaks_chinese() {
     harness.get_by_label("这是什么？");
 }
 
+/// The value the slider labelled `label` shows.
+fn slider_value(harness: &Harness<'static, App>, label: &str) -> f64 {
+    use eframe::egui::accesskit::Role;
+    use egui_kittest::kittest::NodeT as _;
+    harness
+        .get_by_role_and_label(Role::Slider, label)
+        .accesskit_node()
+        .numeric_value()
+        .unwrap()
+}
+
+#[test]
+fn the_stride_slider_shows_the_stride_the_gif_uses() {
+    use eframe::egui::accesskit::Role;
+    // 1000 steps: a GIF of at most 120 frames takes every 9th step, whatever the stored choice.
+    let mut harness = harness(Lang::En, 1000, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+    });
+    harness.get_by_label("Export").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("one every 9 steps");
+    assert_eq!(slider_value(&harness, "Every n-th step"), 9.0);
+
+    // A wider stride chosen by the user is shown and used.
+    harness
+        .get_by_role_and_label(Role::Slider, "Every n-th step")
+        .set_value_accesskit(20.0);
+    harness.run_steps(2);
+    assert_eq!(slider_value(&harness, "Every n-th step"), 20.0);
+    harness.get_by_label_contains("one every 20 steps");
+    assert_eq!(app(&harness).reverse.state.settings.gif_stride, 20);
+}
+
+#[test]
+fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
+    let mut harness = harness(Lang::En, 30, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+    });
+    // The Export section shows the expected size once it is worked out.
+    harness.get_by_label("Export").click();
+    for _ in 0..500 {
+        harness.step();
+        if harness.query_by_label_contains("≈").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.get_by_label_contains("≈");
+
+    let folder = tempfile::tempdir().unwrap();
+    let full = folder.path().join("full.gif");
+    let export = |harness: &mut Harness<'static, App>, path: &std::path::Path| {
+        let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+        reverse.export_gif(path.to_path_buf(), Lang::En);
+        // Writing takes a while in a debug build; wait up to a minute.
+        for _ in 0..6000 {
+            harness.step();
+            if !app(harness).reverse.is_exporting() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        app(harness)
+            .reverse
+            .message
+            .as_ref()
+            .unwrap()
+            .sentence(Lang::En)
+            .to_owned()
+    };
+    export(&mut harness, &full);
+    let full_bytes = std::fs::metadata(&full).unwrap().len();
+
+    let limit = full_bytes / 3;
+    let settings = &mut harness.state_mut().as_mut().unwrap().reverse.state.settings;
+    settings.gif_limit_size = true;
+    settings.gif_max_mb = limit as f32 / 1e6;
+    let small = folder.path().join("small.gif");
+    let sentence = export(&mut harness, &small);
+    let bytes = std::fs::metadata(&small).unwrap().len();
+    assert!(
+        bytes <= limit,
+        "{bytes} bytes for a limit of {limit}: {sentence}"
+    );
+    assert!(sentence.contains("to stay under"), "{sentence}");
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&small).unwrap(),
+    ))
+    .unwrap();
+    let frames = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .unwrap();
+    assert!(
+        sentence.contains(&format!("({} frames,", frames.len())),
+        "{} frames: {sentence}",
+        frames.len()
+    );
+}
+
 fn finish_a_run(harness: &mut Harness<'static, App>) {
     harness.key_press(Key::G);
     run_until(harness, |app| {

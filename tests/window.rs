@@ -294,3 +294,88 @@ fn gpu_views_describe_themselves_in_both_languages() {
     assert!(failed.describe_in(Lang::En).contains("bad shader"));
     assert!(failed.describe_in(Lang::Zh).contains("CPU"));
 }
+
+/// A `width × height` PNG of a smooth colour ramp, as bytes.
+fn png_bytes(width: u32, height: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut bytes = Vec::new();
+    picture
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    bytes
+}
+
+/// The width the export dialog shows.
+fn dialog_width(harness: &Harness<'static, Option<DiffuscopeApp>>) -> Option<f64> {
+    use egui_kittest::kittest::NodeT as _;
+    harness
+        .get_by_role_and_label(Role::SpinButton, "Width (pixels)")
+        .accesskit_node()
+        .numeric_value()
+}
+
+#[test]
+fn the_export_width_follows_each_picture_until_the_user_chooses_one() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut settings = english();
+    settings.forward.export.frames = 3;
+    let mut harness = harness(settings);
+    harness.run_steps(2);
+    // A wide photo first, with the dialog open.
+    app_mut(&mut harness)
+        .forward
+        .open_bytes("wide.png".into(), png_bytes(900, 200));
+    run_until(&mut harness, |app| !app.forward.is_loading());
+    assert_eq!(app(&harness).forward.state.picture().width, 900);
+    app_mut(&mut harness).forward.open_export_dialog();
+    harness.run_steps(2);
+    assert_eq!(dialog_width(&harness), Some(900.0));
+
+    // Then the cat: the dialog and the export follow it.
+    app_mut(&mut harness)
+        .forward
+        .open_bundled(BundledPhoto::Cat);
+    run_until(&mut harness, |app| {
+        !app.forward.is_loading()
+            && app.forward.state.source == PictureSource::Bundled(BundledPhoto::Cat)
+    });
+    harness.run_steps(2);
+    assert_eq!(dialog_width(&harness), Some(451.0));
+    assert_eq!(
+        app(&harness).forward.state.settings.export.width,
+        0,
+        "showing the picture's width is not a choice that persists"
+    );
+    let path = dir.path().join("cat.gif");
+    app_mut(&mut harness).forward.export_gif(path.clone());
+    run_until(&mut harness, |app| !app.forward.is_exporting());
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let decoder = gif::DecodeOptions::new()
+        .read_info(file)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoder.width(), 451, "the cat is exported at its own width");
+
+    // A width the user types persists across pictures; "same as the picture" goes back.
+    harness
+        .get_by_role_and_label(Role::SpinButton, "Width (pixels)")
+        .set_value_accesskit(300.0);
+    harness.run_steps(2);
+    assert_eq!(app(&harness).forward.state.settings.export.width, 300);
+    app_mut(&mut harness)
+        .forward
+        .open_bytes("wide.png".into(), png_bytes(900, 200));
+    run_until(&mut harness, |app| {
+        !app.forward.is_loading() && app.forward.state.picture().width == 900
+    });
+    harness.run_steps(2);
+    assert_eq!(dialog_width(&harness), Some(300.0));
+    harness.get_by_label("Same as the picture").click();
+    harness.run_steps(2);
+    assert_eq!(app(&harness).forward.state.settings.export.width, 0);
+    assert_eq!(dialog_width(&harness), Some(900.0));
+}

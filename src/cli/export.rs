@@ -1,8 +1,9 @@
 //! `diffuscope export forward`: the forward sweep as a GIF and/or PNG frames, without a window.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{LangArg, NoisingArg, ScheduleArg};
@@ -11,9 +12,11 @@ use crate::data::load::{LoadedPicture, load_picture_from_path};
 use crate::diffusion::forward::Noising;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
 use crate::export::atomic::check_destination;
-use crate::export::forward::{Sweep, caption, sweep_frames};
+use crate::export::budget::{Animation, ByteSize, Describe as _, choose, write_chosen};
+use crate::export::forward::{Sweep, SweepAnimation, caption, sweep_frames};
 use crate::export::{GifSettings, Repeat, check_frame_folder, write_frame_folder, write_gif};
 use crate::i18n::Lang;
+use crate::ui::gif_size::expected_sentence;
 
 /// Options of `diffuscope export forward`.
 #[derive(Debug, Args)]
@@ -48,6 +51,10 @@ pub struct ForwardExportArgs {
     /// How often the GIF plays after the first time; default: for ever.
     #[arg(long)]
     pub repeat: Option<u16>,
+    /// Keep the GIF at most this size (5MB, 800kB, 2MiB): fewer frames (down to 24), then a
+    /// smaller width, are chosen as needed, and the expected size is printed before writing.
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<ByteSize>,
     /// Where to write the GIF.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -125,16 +132,67 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
         let settings = GifSettings {
             fps: args.fps,
             repeat: args.repeat.map_or(Repeat::Forever, Repeat::Times),
-            hold_last_s: 0.0,
+            ..GifSettings::default()
         };
-        write_gif(out, &frames, &settings, &|_| {}).map_err(|e| e.sentence(lang))?;
-        eprintln!(
-            "{} {} ({} {})",
-            lang.pick("Wrote", "已写入"),
-            out.display(),
-            frames.len(),
-            lang.pick("frames", "帧")
-        );
+        let animation = SweepAnimation::new(sweep, &text);
+        write_gif_within(
+            out,
+            &animation,
+            Some(&frames),
+            &settings,
+            args.max_size,
+            lang,
+        )?;
     }
     Ok(())
+}
+
+/// Writes the GIF of `animation`: as the user chose it (its `frames`, if made already), or with a
+/// `limit` the plan that fits, after saying what is expected. Prints what was written.
+pub(super) fn write_gif_within<A: Animation>(
+    out: &Path,
+    animation: &A,
+    frames: Option<&[RgbImage]>,
+    settings: &GifSettings,
+    limit: Option<ByteSize>,
+    lang: Lang,
+) -> Result<(), String> {
+    let Some(limit) = limit else {
+        let made;
+        let frames = match frames {
+            Some(frames) => frames,
+            None => {
+                let plan = animation.ladder()[0];
+                made = animation.frames(&plan, &|| {});
+                &made
+            }
+        };
+        let size = write_gif(out, frames, settings, &|_| {}).map_err(|e| e.sentence(lang))?;
+        eprintln!("{}", wrote(lang, out, frames.len(), ByteSize(size)));
+        return Ok(());
+    };
+    let choice = choose(animation, settings, Some(limit));
+    let expected = expected_sentence(lang, &choice, Some(limit), &|lang, plan: &A::Plan| {
+        plan.describe(lang)
+    });
+    eprintln!("{} {expected}", lang.pick("Expected size:", "预计大小："));
+    let written = write_chosen(out, animation, settings, Some(limit), &choice, &|| {})
+        .map_err(|e| e.sentence(lang))?;
+    let mut line = wrote(lang, out, written.frames, written.size);
+    if !written.as_chosen {
+        line.push_str(&match lang {
+            Lang::En => format!(": {}, to stay under {limit}", written.plan.describe(lang)),
+            Lang::Zh => format!("：{}，以保持在 {limit} 以内", written.plan.describe(lang)),
+        });
+    }
+    eprintln!("{line}");
+    Ok(())
+}
+
+/// "Wrote forward.gif (60 frames, 9.8 MB)".
+fn wrote(lang: Lang, out: &Path, frames: usize, size: ByteSize) -> String {
+    match lang {
+        Lang::En => format!("Wrote {} ({frames} frames, {size})", out.display()),
+        Lang::Zh => format!("已写入 {}（{frames} 帧，{size}）", out.display()),
+    }
 }

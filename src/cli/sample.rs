@@ -13,8 +13,9 @@ use super::LangArg;
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::atomic::check_destination;
-use crate::export::reverse::{GifSubject, ReverseFrames, reverse_frames};
-use crate::export::{GifSettings, write_gif, write_png};
+use crate::export::budget::ByteSize;
+use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation};
+use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::model::{device_for, load_classifier, load_diffusion_model, resolve_model};
 use crate::sample::grid::tile;
@@ -79,6 +80,10 @@ pub struct SampleArgs {
     /// GIF: show only this sample (0 = the first, counting along rows) instead of the whole grid.
     #[arg(long)]
     pub gif_sample: Option<usize>,
+    /// GIF: keep it at most this size (5MB, 800kB, 2MiB): a wider stride (down to 24 frames),
+    /// then a smaller enlargement, are chosen as needed, and the expected size is printed first.
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<ByteSize>,
     /// Enlargement of the PNG (each pixel becomes a SCALE×SCALE square).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub scale: u32,
@@ -273,20 +278,17 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             stride,
             scale: args.scale,
         };
-        let frames = reverse_frames(&record, &options);
         let gif_settings = GifSettings {
             fps: args.fps,
             hold_last_s: args.hold,
             ..GifSettings::default()
         };
-        write_gif(gif, &frames, &gif_settings, &|_| {}).map_err(|e| e.sentence(lang))?;
-        eprintln!(
-            "{} {} ({} {})",
-            lang.pick("Wrote", "已写入"),
-            gif.display(),
-            frames.len(),
-            lang.pick("frames", "帧")
-        );
+        let animation = RunAnimation {
+            record: &record,
+            options,
+        };
+        let limit = args.max_size;
+        super::export::write_gif_within(gif, &animation, None, &gif_settings, limit, lang)?;
     }
 
     if args.judge {

@@ -7,6 +7,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::budget::ByteSize;
 use crate::i18n::Lang;
 
 /// Why an export failed.
@@ -54,6 +55,14 @@ pub enum ExportError {
         /// What the operating system said.
         #[source]
         source: io::Error,
+    },
+    /// Even the smallest GIF the size limit allows is larger than the limit.
+    #[error("the GIF cannot be made as small as {limit}: the smallest is {smallest}")]
+    TooLarge {
+        /// The limit asked for.
+        limit: ByteSize,
+        /// The size of the smallest GIF tried.
+        smallest: ByteSize,
     },
     /// The frames could not be encoded (for example, frames of different sizes, or an image too
     /// large for the format).
@@ -139,6 +148,14 @@ impl ExportError {
                 "无法保存“{}”：{}。",
                 path.display(),
                 io_reason(source, lang)
+            ),
+            (Self::TooLarge { limit, smallest }, Lang::En) => format!(
+                "Even with the fewest frames and the smallest size the GIF is {smallest}, more \
+                 than the {limit} asked for; allow more, or choose fewer frames or a smaller size."
+            ),
+            (Self::TooLarge { limit, smallest }, Lang::Zh) => format!(
+                "即使帧数最少、尺寸最小，GIF 也有 {smallest}，超过了要求的 {limit}；\
+                 请放宽限制，或减少帧数、缩小尺寸。"
             ),
             (Self::Encode { path, detail }, Lang::En) => {
                 format!("Could not encode “{}”: {detail}.", path.display())

@@ -5,11 +5,13 @@ use image::RgbImage;
 use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
+use super::budget::{Animation, Describe, shrink_steps};
 use crate::data::Picture;
 use crate::data::picture::values_to_rgb8;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::forward::{Noising, jump_to, walk_chain};
 use crate::diffusion::noise::{NoiseStream, standard_normal};
+use crate::i18n::Lang;
 
 /// What to sweep and how to draw it.
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +98,141 @@ pub fn sweep_frames(
     }
 }
 
+/// The frames of a sweep the size limit shrinks first: fewer than this only once the width is
+/// down to [`WIDTH_FLOOR`].
+const FRAMES_FLOOR: usize = 24;
+/// The width the size limit shrinks to before it takes frames below [`FRAMES_FLOOR`].
+const WIDTH_FLOOR: usize = 200;
+/// The fewest frames and the narrowest width the size limit goes to.
+const FRAMES_MIN: usize = 8;
+/// See [`FRAMES_MIN`].
+const WIDTH_MIN: usize = 64;
+
+/// How many frames and how wide, for the size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SweepPlan {
+    /// Frames asked for (t evenly spaced from 0 to T).
+    pub frames: usize,
+    /// Width of each frame in pixels.
+    pub width: usize,
+}
+
+impl Describe for SweepPlan {
+    /// The plan in words: "40 frames, 320 px wide".
+    fn describe(&self, lang: Lang) -> String {
+        let Self { frames, width } = *self;
+        match lang {
+            Lang::En => format!("{frames} frames, {width} px wide"),
+            Lang::Zh => format!("{frames} 帧、宽 {width} 像素"),
+        }
+    }
+}
+
+/// A sweep as an animation the size limit can shrink: the user's frames and width first, then
+/// fewer frames (down to 24), then narrower (down to 200 px), then both further (8 frames, 64 px).
+pub struct SweepAnimation<'a> {
+    sweep: Sweep<'a>,
+    caption: &'a (dyn Fn(usize) -> String + Sync),
+    /// ε of the closed-form jump, drawn once for every estimate.
+    eps: Vec<f32>,
+}
+
+impl<'a> SweepAnimation<'a> {
+    /// The sweep with the user's frames and width, each frame captioned with `caption(t)`.
+    pub fn new(sweep: Sweep<'a>, caption: &'a (dyn Fn(usize) -> String + Sync)) -> Self {
+        let eps = match sweep.noising {
+            Noising::Jump => {
+                standard_normal(sweep.picture.values.len(), sweep.seed, NoiseStream::Jump)
+            }
+            Noising::Chain => Vec::new(),
+        };
+        Self {
+            sweep,
+            caption,
+            eps,
+        }
+    }
+
+    fn with_plan(&self, plan: &SweepPlan) -> Sweep<'a> {
+        Sweep {
+            frames: plan.frames,
+            width: plan.width,
+            ..self.sweep
+        }
+    }
+}
+
+impl Animation for SweepAnimation<'_> {
+    type Plan = SweepPlan;
+
+    fn ladder(&self) -> Vec<SweepPlan> {
+        let mut plan = SweepPlan {
+            frames: self.sweep.frames.max(2),
+            width: self.sweep.width.max(1),
+        };
+        let mut ladder = vec![plan];
+        let (frames, width) = (plan.frames, plan.width);
+        for (frames_to, width_to) in [
+            (FRAMES_FLOOR.min(frames), width),
+            (FRAMES_FLOOR.min(frames), WIDTH_FLOOR.min(width)),
+            (FRAMES_MIN.min(frames), WIDTH_FLOOR.min(width)),
+            (FRAMES_MIN.min(frames), WIDTH_MIN.min(width)),
+        ] {
+            for step in shrink_steps(plan.frames, frames_to, 0.85) {
+                plan.frames = step;
+                ladder.push(plan);
+            }
+            for step in shrink_steps(plan.width, width_to, 0.92) {
+                plan.width = step;
+                ladder.push(plan);
+            }
+        }
+        ladder
+    }
+
+    fn pixels(&self, plan: &SweepPlan) -> f64 {
+        let width = to_u32(plan.width.max(1));
+        let height = frame_height(self.sweep.picture, width) + super::caption_height(width);
+        self.frame_count(plan) as f64 * f64::from(width) * f64::from(height)
+    }
+
+    fn frame_count(&self, plan: &SweepPlan) -> usize {
+        sweep_timesteps(self.sweep.schedule.steps(), plan.frames).len()
+    }
+
+    /// In chain mode, frame t is a jump to t with noise of its own: the same kind of picture as
+    /// the walk gives there (x_t has the same distribution), without walking all steps before it.
+    fn sample_frame(&self, plan: &SweepPlan, index: usize) -> RgbImage {
+        let timesteps = sweep_timesteps(self.sweep.schedule.steps(), plan.frames);
+        let t = timesteps.get(index).copied().unwrap_or(0);
+        let x0 = &self.sweep.picture.values;
+        let fresh;
+        let eps = match self.sweep.noising {
+            Noising::Jump => &self.eps,
+            Noising::Chain => {
+                fresh = standard_normal(x0.len(), self.sweep.seed, NoiseStream::ChainStep(t));
+                &fresh
+            }
+        };
+        let mut x_t = vec![0.0; x0.len()];
+        jump_to(self.sweep.schedule, t, x0, eps, &mut x_t);
+        let frame = to_frame(self.sweep.picture, &x_t, plan.width);
+        super::add_caption(&frame, &(self.caption)(t))
+    }
+
+    fn frames(&self, plan: &SweepPlan, on_frame: &(dyn Fn() + Sync)) -> Vec<RgbImage> {
+        sweep_frames(&self.with_plan(plan), self.caption, on_frame)
+    }
+}
+
+/// The height of a frame `width` pixels wide (aspect kept, at least 1 pixel).
+fn frame_height(picture: &Picture, width: u32) -> u32 {
+    let (w, h) = (to_u32(picture.width).max(1), to_u32(picture.height));
+    ((u64::from(h) * u64::from(width)) as f64 / f64::from(w))
+        .round()
+        .max(1.0) as u32
+}
+
 /// x_t as bytes, resized to `width` (aspect kept, at least 1 pixel high).
 fn to_frame(picture: &Picture, x_t: &[f32], width: usize) -> RgbImage {
     let mut rgb = vec![0; x_t.len()];
@@ -108,15 +245,13 @@ fn to_frame(picture: &Picture, x_t: &[f32], width: usize) -> RgbImage {
     if width == w {
         return image;
     }
-    let height = ((u64::from(h) * u64::from(width)) as f64 / f64::from(w))
-        .round()
-        .max(1.0);
+    let height = frame_height(picture, width);
     let filter = if width < w {
         FilterType::Triangle
     } else {
         FilterType::Nearest
     };
-    imageops::resize(&image, width, height as u32, filter)
+    imageops::resize(&image, width, height, filter)
 }
 
 fn to_u32(n: usize) -> u32 {

@@ -4,8 +4,10 @@
 //! ([`atomic`]), so a failed export never leaves half a file behind.
 
 pub mod atomic;
+pub mod budget;
 mod caption;
 pub mod cleanup;
+mod delta;
 mod error;
 pub mod forward;
 mod frame_folder;

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU8;
 
 use quantette::deps::palette::Srgb;
 use quantette::deps::palette::cast::{from_component_slice, into_component_vec};
@@ -28,11 +29,99 @@ pub struct Indexed {
 
 /// Reduces a `width × height` frame of RGB pixels (`[r, g, b, r, g, b, …]`) to at most 256 colours.
 pub fn quantise(width: u32, height: u32, rgb: &[u8]) -> Indexed {
-    exact(rgb).unwrap_or_else(|| wu(width, height, rgb))
+    exact(rgb, MAX_COLOURS).unwrap_or_else(|| wu(width, height, rgb, PaletteSize::MAX))
+}
+
+/// Like [`quantise`], but only the pixels marked in `opaque` get colours (at most 255); the
+/// others get the index of one more palette entry, returned as the transparent index.
+pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
+    let kept: Vec<u8> = rgb
+        .chunks_exact(3)
+        .zip(opaque)
+        .filter(|&(_, &o)| o)
+        .flat_map(|(pixel, _)| pixel.iter().copied())
+        .collect();
+    let fewer = PaletteSize::from(NonZeroU8::MAX);
+    let count = u32::try_from(kept.len() / 3).unwrap_or(u32::MAX);
+    let reduced = if kept.is_empty() {
+        Indexed {
+            palette: Vec::new(),
+            indices: Vec::new(),
+        }
+    } else {
+        exact(&kept, MAX_COLOURS - 1).unwrap_or_else(|| wu(count, 1, &kept, fewer))
+    };
+    let transparent = u8::try_from(reduced.palette.len() / 3).unwrap_or(u8::MAX);
+    let mut palette = reduced.palette;
+    palette.extend([0, 0, 0]);
+    let mut kept_indices = reduced.indices.into_iter();
+    let indices = opaque
+        .iter()
+        .map(|&o| {
+            if o {
+                kept_indices.next().unwrap_or(transparent)
+            } else {
+                transparent
+            }
+        })
+        .collect();
+    (Indexed { palette, indices }, transparent)
+}
+
+/// One palette for all of `frames` when together they hold at most `max_colours` colours: the
+/// colours sorted, as `[r, g, b, …]`. Each frame is `[r, g, b, …]` with, optionally, which of
+/// its pixels count (the others are transparent).
+pub fn shared_exact_palette(
+    frames: &[(&[u8], Option<&[bool]>)],
+    max_colours: usize,
+) -> Option<Vec<u8>> {
+    let mut seen: HashMap<u32, (), BuildHasherDefault<MixHasher>> = HashMap::default();
+    for &(rgb, opaque) in frames {
+        for (i, pixel) in rgb.chunks_exact(3).enumerate() {
+            if opaque.is_some_and(|o| !o[i]) {
+                continue;
+            }
+            seen.insert(pack(pixel), ());
+            if seen.len() > max_colours {
+                return None;
+            }
+        }
+    }
+    let mut colours: Vec<u32> = seen.into_keys().collect();
+    colours.sort_unstable();
+    Some(
+        colours
+            .iter()
+            .flat_map(|colour| {
+                let [_, r, g, b] = colour.to_be_bytes();
+                [r, g, b]
+            })
+            .collect(),
+    )
+}
+
+/// Indices of `rgb`'s pixels in `palette` (made by [`shared_exact_palette`], so every colour is
+/// there); pixels not marked in `opaque` get `transparent`.
+pub fn index_in(palette: &[u8], rgb: &[u8], opaque: Option<&[bool]>, transparent: u8) -> Vec<u8> {
+    let index_of: HashMap<u32, u8, BuildHasherDefault<MixHasher>> = palette
+        .chunks_exact(3)
+        .zip(0..=u8::MAX)
+        .map(|(colour, index)| (pack(colour), index))
+        .collect();
+    rgb.chunks_exact(3)
+        .enumerate()
+        .map(|(i, pixel)| {
+            if opaque.is_some_and(|o| !o[i]) {
+                transparent
+            } else {
+                index_of.get(&pack(pixel)).copied().unwrap_or(0)
+            }
+        })
+        .collect()
 }
 
 /// Wu's quantiser through `quantette`, one frame on one thread (frames are already spread over cores).
-fn wu(width: u32, height: u32, rgb: &[u8]) -> Indexed {
+fn wu(width: u32, height: u32, rgb: &[u8], colours: PaletteSize) -> Indexed {
     let pixels: &[Srgb<u8>] = from_component_slice(rgb);
     let Ok(image) = ImageRef::new(width, height, pixels) else {
         return Indexed {
@@ -41,7 +130,7 @@ fn wu(width: u32, height: u32, rgb: &[u8]) -> Indexed {
         };
     };
     let (palette, indices) = Pipeline::new()
-        .palette_size(PaletteSize::MAX)
+        .palette_size(colours)
         .quantize_method(QuantizeMethod::Wu)
         .ditherer(None)
         .parallel(false)
@@ -54,12 +143,13 @@ fn wu(width: u32, height: u32, rgb: &[u8]) -> Indexed {
     }
 }
 
-/// The exact palette of a frame with at most 256 colours, or `None` when it has more.
-fn exact(rgb: &[u8]) -> Option<Indexed> {
+/// The exact palette of a frame with at most `max_colours` (≤ 256) colours, or `None` when it
+/// has more.
+fn exact(rgb: &[u8], max_colours: usize) -> Option<Indexed> {
     let mut index_of: HashMap<u32, u8, BuildHasherDefault<MixHasher>> = HashMap::default();
     for pixel in rgb.chunks_exact(3) {
         index_of.insert(pack(pixel), 0);
-        if index_of.len() > MAX_COLOURS {
+        if index_of.len() > max_colours {
             return None;
         }
     }
@@ -165,5 +255,47 @@ mod tests {
         let psnr = psnr(&rgb, &indexed);
         // Wu in Oklab minimises perceptual error, so RGB PSNR sits a little below an RGB-space Wu.
         assert!(psnr > 30.0, "PSNR {psnr:.1} dB");
+    }
+
+    #[test]
+    fn masked_pixels_get_the_transparent_index() {
+        let rgb = [1, 2, 3, 9, 9, 9, 1, 2, 3, 4, 5, 6];
+        let (indexed, transparent) = quantise_masked(&rgb, &[true, false, true, true]);
+        assert_eq!(transparent, 2);
+        assert_eq!(indexed.palette, [1, 2, 3, 4, 5, 6, 0, 0, 0]);
+        assert_eq!(indexed.indices, [0, 2, 0, 1]);
+    }
+
+    #[test]
+    fn masked_many_colours_leave_room_for_transparency() {
+        let rgb = colourful(100, 80);
+        let mut opaque = vec![true; 100 * 80];
+        opaque[17] = false;
+        let (indexed, transparent) = quantise_masked(&rgb, &opaque);
+        assert!(indexed.palette.len() <= 256 * 3);
+        assert_eq!(usize::from(transparent), indexed.palette.len() / 3 - 1);
+        assert_eq!(indexed.indices[17], transparent);
+        assert!(
+            indexed
+                .indices
+                .iter()
+                .enumerate()
+                .all(|(i, &x)| i == 17 || x != transparent)
+        );
+    }
+
+    #[test]
+    fn a_shared_palette_holds_every_frame_or_none() {
+        let a = vec![0, 0, 0, 10, 10, 10];
+        let b = vec![10, 10, 10, 20, 20, 20];
+        let both: [(&[u8], Option<&[bool]>); 2] = [(&a, None), (&b, None)];
+        let palette = shared_exact_palette(&both, 255).unwrap_or_default();
+        assert_eq!(palette, [0, 0, 0, 10, 10, 10, 20, 20, 20]);
+        assert_eq!(index_in(&palette, &b, None, 3), [1, 2]);
+        assert_eq!(index_in(&palette, &b, Some(&[false, true]), 3), [3, 2]);
+        assert_eq!(shared_exact_palette(&both, 2), None);
+        // Transparent pixels do not count.
+        let masked: [(&[u8], Option<&[bool]>); 2] = [(&a, None), (&b, Some(&[true, false]))];
+        assert_eq!(shared_exact_palette(&masked, 2).map(|p| p.len()), Some(6));
     }
 }

@@ -6,9 +6,11 @@
 use image::RgbImage;
 use rayon::prelude::*;
 
-use super::caption::add_caption;
+use super::budget::{Animation, Describe, shrink_steps};
+use super::caption::{add_caption, caption_height};
+use crate::i18n::Lang;
 use crate::sample::GridSpec;
-use crate::sample::grid::tile;
+use crate::sample::grid::{tile, tiled_size};
 use crate::worker::RunRecord;
 use crate::worker::frame::to_full;
 
@@ -45,6 +47,22 @@ pub fn chosen_frames(recorded: usize, stride: usize) -> Vec<usize> {
 
 /// The frames of `record` (its finished images last, if it finished), captioned.
 pub fn reverse_frames(record: &RunRecord, options: &ReverseFrames) -> Vec<RgbImage> {
+    let chosen = chosen_frames(record.frames.len(), options.stride);
+    let count = chosen.len() + usize::from(record.samples.is_some());
+    (0..count)
+        .into_par_iter()
+        .map(|index| reverse_frame(record, options, &chosen, index))
+        .collect()
+}
+
+/// Frame `index` of the GIF whose recorded frames are `chosen` (see [`chosen_frames`]); the one
+/// after the last chosen is the finished images.
+fn reverse_frame(
+    record: &RunRecord,
+    options: &ReverseFrames,
+    chosen: &[usize],
+    index: usize,
+) -> RgbImage {
     let describe = record.describe();
     let picture = |values: &[f32]| -> RgbImage {
         match options.subject {
@@ -56,10 +74,8 @@ pub fn reverse_frames(record: &RunRecord, options: &ReverseFrames) -> Vec<RgbIma
             }
         }
     };
-    let mut frames: Vec<RgbImage> = chosen_frames(record.frames.len(), options.stride)
-        .into_par_iter()
-        .map(|index| {
-            let frame = &record.frames[index];
+    match chosen.get(index).and_then(|&i| record.frames.get(i)) {
+        Some(frame) => {
             let text = format!(
                 "step {} / {} · {} · {describe}",
                 frame.step + 1,
@@ -67,15 +83,132 @@ pub fn reverse_frames(record: &RunRecord, options: &ReverseFrames) -> Vec<RgbIma
                 frame.point
             );
             add_caption(&picture(&to_full(&frame.x_t)), &text)
-        })
-        .collect();
-    if let Some(samples) = &record.samples {
-        frames.push(add_caption(
-            &picture(samples),
-            &format!("done · {describe}"),
-        ));
+        }
+        None => {
+            let samples = record.samples.as_deref().unwrap_or(&[]);
+            add_caption(&picture(samples), &format!("done · {describe}"))
+        }
     }
-    frames
+}
+
+/// The GIF frames the size limit shrinks first: fewer than this only once the enlargement is down
+/// to [`SCALE_FLOOR`].
+const FRAMES_FLOOR: usize = 24;
+/// The enlargement the size limit goes down to before it takes frames below [`FRAMES_FLOOR`].
+const SCALE_FLOOR: u32 = 2;
+/// The fewest frames the size limit goes to (then it takes the enlargement to 1).
+const FRAMES_MIN: usize = 8;
+
+/// Which steps and how large, for the size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunPlan {
+    /// Every `stride`-th recorded step.
+    pub stride: usize,
+    /// Enlargement.
+    pub scale: u32,
+}
+
+impl Describe for RunPlan {
+    /// The plan in words: "one frame every 20 steps, enlarged 4×".
+    fn describe(&self, lang: Lang) -> String {
+        let Self { stride, scale } = *self;
+        match (lang, stride) {
+            (Lang::En, 1) => format!("every step, enlarged {scale}×"),
+            (Lang::En, _) => format!("one frame every {stride} steps, enlarged {scale}×"),
+            (Lang::Zh, _) => format!("每 {stride} 步一帧、放大 {scale} 倍"),
+        }
+    }
+}
+
+/// A run as an animation the size limit can shrink: the user's stride and enlargement first, then
+/// a wider stride (down to 24 frames), then a smaller enlargement (down to 2), then both further
+/// (8 frames, enlargement 1).
+pub struct RunAnimation<'a> {
+    /// The run.
+    pub record: &'a RunRecord,
+    /// What to show, and the user's stride and enlargement.
+    pub options: ReverseFrames,
+}
+
+impl RunAnimation<'_> {
+    fn options(&self, plan: &RunPlan) -> ReverseFrames {
+        ReverseFrames {
+            stride: plan.stride,
+            scale: plan.scale,
+            ..self.options
+        }
+    }
+
+    /// The smallest stride from `stride` up that gives at most `frames` recorded frames.
+    fn stride_for(&self, stride: usize, frames: usize) -> usize {
+        let recorded = self.record.frames.len();
+        (stride..=recorded.max(stride))
+            .find(|&s| chosen_frames(recorded, s).len() <= frames)
+            .unwrap_or(stride)
+    }
+}
+
+impl Animation for RunAnimation<'_> {
+    type Plan = RunPlan;
+
+    fn ladder(&self) -> Vec<RunPlan> {
+        let mut plan = RunPlan {
+            stride: self.options.stride.max(1),
+            scale: self.options.scale.max(1),
+        };
+        let mut ladder = vec![plan];
+        let recorded = self.record.frames.len();
+        let start = chosen_frames(recorded, plan.stride).len();
+        let scale = plan.scale;
+        for (frames_to, scale_to) in [
+            (FRAMES_FLOOR.min(start), scale),
+            (FRAMES_FLOOR.min(start), SCALE_FLOOR.min(scale)),
+            (FRAMES_MIN.min(start), SCALE_FLOOR.min(scale)),
+            (FRAMES_MIN.min(start), 1),
+        ] {
+            let now = chosen_frames(recorded, plan.stride).len();
+            for frames in shrink_steps(now, frames_to, 0.85) {
+                let stride = self.stride_for(plan.stride, frames);
+                if stride != plan.stride {
+                    plan.stride = stride;
+                    ladder.push(plan);
+                }
+            }
+            while plan.scale > scale_to {
+                plan.scale -= 1;
+                ladder.push(plan);
+            }
+        }
+        ladder
+    }
+
+    fn pixels(&self, plan: &RunPlan) -> f64 {
+        let grid = match self.options.subject {
+            GifSubject::Grid(grid) => grid,
+            GifSubject::Sample(_) => single(),
+        };
+        let (w, h) = tiled_size(grid, self.record.image_size, plan.scale.max(1));
+        let h = h + caption_height(w);
+        self.frame_count(plan) as f64 * f64::from(w) * f64::from(h)
+    }
+
+    fn frame_count(&self, plan: &RunPlan) -> usize {
+        chosen_frames(self.record.frames.len(), plan.stride).len()
+            + usize::from(self.record.samples.is_some())
+    }
+
+    fn sample_frame(&self, plan: &RunPlan, index: usize) -> RgbImage {
+        let chosen = chosen_frames(self.record.frames.len(), plan.stride);
+        reverse_frame(self.record, &self.options(plan), &chosen, index)
+    }
+
+    fn frames(&self, plan: &RunPlan, on_frame: &(dyn Fn() + Sync)) -> Vec<RgbImage> {
+        let frames = reverse_frames(self.record, &self.options(plan));
+        for _ in &frames {
+            on_frame();
+        }
+        frames
+    }
 }
 
 /// A 1×1 grid.

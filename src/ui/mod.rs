@@ -5,6 +5,7 @@
 mod app;
 pub mod file_picker;
 mod fonts;
+pub mod gif_size;
 pub mod forward;
 mod jobs;
 pub mod message;

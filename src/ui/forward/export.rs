@@ -9,11 +9,13 @@ use eframe::egui;
 
 use super::state::{ForwardState, GifExportSettings};
 use crate::data::load::LoadedPicture;
-use crate::diffusion::NoiseSchedule;
 use crate::diffusion::forward::Noising;
-use crate::export::forward::{Sweep, caption, sweep_frames};
-use crate::export::{ExportError, GifSettings, Repeat, add_caption, write_gif, write_png};
+use crate::diffusion::{NoiseSchedule, ScheduleConfig};
+use crate::export::budget::{ByteSize, Describe as _, choose, write_within};
+use crate::export::forward::{Sweep, SweepAnimation, SweepPlan, caption};
+use crate::export::{ExportError, GifSettings, Repeat, add_caption, write_png};
 use crate::i18n::{Lang, Text};
+use crate::ui::gif_size::{self, Estimator, SavedGif};
 use crate::ui::jobs::{Job, Poll};
 use crate::ui::message::Message;
 
@@ -37,6 +39,72 @@ impl SweepRequest {
             settings: state.settings.export,
         }
     }
+
+    /// What the size of the GIF depends on.
+    fn key(&self) -> SweepKey {
+        SweepKey {
+            picture: Arc::clone(&self.picture),
+            schedule: *self.schedule.config(),
+            noising: self.noising,
+            seed: self.seed,
+            frames: self.settings.frames,
+            width: effective_width(self.settings.width, self.picture.picture.width),
+            limit: self.limit(),
+        }
+    }
+
+    fn limit(&self) -> Option<ByteSize> {
+        gif_size::limit(self.settings.limit_size, self.settings.max_mb)
+    }
+
+    fn gif_settings(&self) -> GifSettings {
+        GifSettings {
+            fps: self.settings.fps,
+            repeat: self.settings.repeats.map_or(Repeat::Forever, Repeat::Times),
+            ..GifSettings::default()
+        }
+    }
+
+    /// Runs `work` on the sweep as an animation with the dialog's frames and width.
+    fn with_animation<R>(&self, work: impl FnOnce(&SweepAnimation<'_>) -> R) -> R {
+        let picture = &self.picture.picture;
+        let sweep = Sweep {
+            picture,
+            schedule: &self.schedule,
+            noising: self.noising,
+            seed: self.seed,
+            frames: self.settings.frames,
+            width: effective_width(self.settings.width, picture.width),
+        };
+        let text = |t| caption(t, &self.schedule, self.noising);
+        work(&SweepAnimation::new(sweep, &text))
+    }
+}
+
+/// What the size of the sweep's GIF depends on: when it changes, the size is estimated again.
+#[derive(Clone)]
+struct SweepKey {
+    picture: Arc<LoadedPicture>,
+    schedule: ScheduleConfig,
+    noising: Noising,
+    seed: u64,
+    frames: usize,
+    width: usize,
+    limit: Option<ByteSize>,
+}
+
+impl PartialEq for SweepKey {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.picture, &other.picture)
+            && (self.schedule, self.noising, self.seed)
+                == (other.schedule, other.noising, other.seed)
+            && (self.frames, self.width, self.limit) == (other.frames, other.width, other.limit)
+    }
+}
+
+/// A plan in words, for the expected-size line.
+fn describe_plan(lang: Lang, plan: &SweepPlan) -> String {
+    plan.describe(lang)
 }
 
 /// The frame the view currently shows, as drawn, with its caption.
@@ -62,18 +130,37 @@ impl FrameRequest {
     }
 }
 
-/// What finished exports report: the file written and how many frames it holds.
-type ExportOutcome = Result<(PathBuf, usize), ExportError>;
+/// What finished exports report: the file written, how many frames it holds and, for a GIF, its
+/// size and what a size limit chose.
+type ExportOutcome = Result<(PathBuf, usize, Option<SavedGif>), ExportError>;
 
-/// The dialog's open state and the running export, if any.
+/// The dialog's open state, the GIF's expected size, and the running export, if any.
 #[derive(Default)]
 pub struct ExportDialog {
     /// Whether the GIF dialog is shown.
     pub open: bool,
     job: Option<(usize, Job<ExportOutcome>)>,
+    estimator: Estimator<SweepKey, SweepPlan>,
+    /// What the size was last asked for.
+    shown: Option<SweepKey>,
 }
 
 impl ExportDialog {
+    /// While the dialog is open, estimates the size of the GIF the view and the dialog's settings
+    /// would give, in the background, whenever they change. Call before drawing.
+    pub fn refresh_estimate(&mut self, state: &ForwardState, wake: &Arc<dyn Fn() + Send + Sync>) {
+        if !self.open {
+            return;
+        }
+        let request = SweepRequest::from_state(state);
+        let key = request.key();
+        self.estimator.refresh(&key, wake, move || {
+            let limit = request.limit();
+            request.with_animation(|animation| choose(animation, &request.gif_settings(), limit))
+        });
+        self.shown = Some(key);
+    }
+
     /// Whether an export is being written.
     pub fn is_running(&self) -> bool {
         self.job.is_some()
@@ -88,33 +175,15 @@ impl ExportDialog {
     ) {
         let frames = request.settings.frames;
         let job = Job::spawn("export-gif", wake, move |progress| {
-            let picture = &request.picture.picture;
-            let width = match request.settings.width {
-                0 => picture.width,
-                w => w,
-            };
-            let sweep = Sweep {
-                picture,
-                schedule: &request.schedule,
-                noising: request.noising,
-                seed: request.seed,
-                frames,
-                width,
-            };
-            let text = |t| caption(t, &request.schedule, request.noising);
             let count = || {
                 progress.fetch_add(1, Ordering::Relaxed);
             };
-            let images = sweep_frames(&sweep, &text, &count);
-            let settings = GifSettings {
-                fps: request.settings.fps,
-                repeat: request
-                    .settings
-                    .repeats
-                    .map_or(Repeat::Forever, Repeat::Times),
-                hold_last_s: 0.0,
-            };
-            write_gif(&path, &images, &settings, &|_| {}).map(|()| (path, images.len()))
+            let limit = request.limit();
+            let written = request.with_animation(|animation| {
+                write_within(&path, animation, &request.gif_settings(), limit, &count)
+            })?;
+            let saved = SavedGif::new(&written, limit, &describe_plan);
+            Ok((path, written.frames, Some(saved)))
         });
         self.start(frames, job);
     }
@@ -131,7 +200,7 @@ impl ExportDialog {
         };
         let job = Job::spawn("export-png", wake, move |_| {
             let framed = add_caption(&request.image, &request.caption);
-            write_png(&path, &framed).map(|()| (path, 1))
+            write_png(&path, &framed).map(|()| (path, 1, None))
         });
         self.start(1, job);
     }
@@ -147,7 +216,10 @@ impl ExportDialog {
         let (_, job) = self.job.as_ref()?;
         let message = match job.poll() {
             Poll::Running => return None,
-            Poll::Done(Ok((path, frames))) => Message::info(saved_sentence(lang, &path, frames)),
+            Poll::Done(Ok((path, frames, gif))) => Message::info_in(|lang| match &gif {
+                Some(gif) => gif_size::saved_gif_sentence(lang, &path, frames, gif),
+                None => saved_sentence(lang, &path, frames),
+            }),
             Poll::Done(Err(error)) => Message::error(error.sentence(lang), Some(error.to_string())),
             Poll::Lost => Message::error(lang.tr(Text::BackgroundFailed), None),
         };
@@ -203,11 +275,12 @@ pub fn export_dialog_ui(
                         .speed(0.2),
                 );
                 ui.end_row();
-                ui.label(lang.tr(Text::Width));
-                if settings.width == 0 {
-                    settings.width = picture_width;
-                }
-                ui.add(egui::DragValue::new(&mut settings.width).range(16..=2048));
+                let label = ui.label(lang.tr(Text::Width));
+                width_ui(ui, label.id, lang, &mut settings.width, picture_width);
+                ui.end_row();
+                let label = ui.label(lang.pick("Size limit", "大小上限"));
+                let (on, max_mb) = (&mut settings.limit_size, &mut settings.max_mb);
+                gif_size::limit_ui(ui, label.id, lang, on, max_mb);
                 ui.end_row();
                 ui.label(lang.tr(Text::Loop));
                 ui.horizontal(|ui| {
@@ -220,6 +293,10 @@ pub fn export_dialog_ui(
                 });
                 ui.end_row();
             });
+        if let Some(key) = &dialog.shown {
+            let expected = dialog.estimator.expected(key);
+            gif_size::expected_ui(ui, lang, &expected, key.limit, &describe_plan);
+        }
         ui.separator();
         ui.horizontal(|ui| {
             if ui.button(lang.tr(Text::Export)).clicked() {
@@ -237,4 +314,35 @@ pub fn export_dialog_ui(
         dialog.open = false;
     }
     export
+}
+
+/// The width a GIF gets: the chosen one, or the picture's own while `width` is 0.
+pub fn effective_width(width: usize, picture_width: usize) -> usize {
+    if width == 0 { picture_width } else { width }
+}
+
+/// The width row: pixels, and "same as the picture". While `width` is 0 the picture's own width is
+/// shown but never stored, so the next picture gets its own width too; only a width the user types
+/// or drags persists.
+fn width_ui(
+    ui: &mut egui::Ui,
+    label: egui::Id,
+    lang: Lang,
+    width: &mut usize,
+    picture_width: usize,
+) {
+    ui.horizontal(|ui| {
+        let mut shown = effective_width(*width, picture_width);
+        let drag = egui::DragValue::new(&mut shown)
+            .range(16..=4096)
+            .clamp_existing_to_range(false);
+        if ui.add(drag).labelled_by(label).changed() {
+            *width = shown;
+        }
+        let mut same = *width == 0;
+        let text = lang.pick("Same as the picture", "与图片相同");
+        if ui.checkbox(&mut same, text).changed() {
+            *width = if same { 0 } else { picture_width };
+        }
+    });
 }

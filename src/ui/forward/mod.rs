@@ -118,6 +118,7 @@ impl ForwardView {
             self.message = Some(message);
         }
         self.state.sync(&self.wake);
+        self.export.refresh_estimate(&self.state, &self.wake);
         if self.state.playing {
             self.state.advance_to(ctx.input(|i| i.time));
             ctx.request_repaint();

@@ -57,6 +57,11 @@ pub struct ReverseSettings {
     pub gif_scale: u32,
     /// GIF export: only the selected sample (else the whole grid).
     pub gif_selected_only: bool,
+    /// GIF export: whether the GIF must fit in [`Self::gif_max_mb`] (then a wider stride or a
+    /// smaller enlargement is chosen as needed).
+    pub gif_limit_size: bool,
+    /// GIF export: the size limit in megabytes (millions of bytes).
+    pub gif_max_mb: f32,
     /// Show a real digit noised to the same point of the path beside the selected sample.
     pub side_by_side: bool,
     /// Replay speed, a multiple of the usual one (one of [`REPLAY_SPEEDS`]).
@@ -77,6 +82,8 @@ impl Default for ReverseSettings {
             gif_fps: 12.0,
             gif_scale: 6,
             gif_selected_only: false,
+            gif_limit_size: false,
+            gif_max_mb: crate::ui::gif_size::DEFAULT_MAX_MB,
             side_by_side: true,
             replay_speed: 1.0,
         }

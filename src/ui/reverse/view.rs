@@ -8,7 +8,6 @@ use super::runs_view::runs_ui;
 use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus, SHIPPED};
 use super::textures::PanelPicture;
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
-use crate::export::reverse::chosen_frames;
 use crate::i18n::{Lang, Text};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::GAP_PX;
@@ -245,38 +244,7 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     // Export.
     ui.separator();
     ui.collapsing(lang.pick("Export", "导出"), |ui| {
-        let settings = &mut view.state.settings;
-        labelled_slider(
-            ui,
-            lang.pick("Every n-th step", "每隔 n 步一帧"),
-            egui::Slider::new(&mut settings.gif_stride, 1..=100).logarithmic(true),
-        );
-        labelled_slider(
-            ui,
-            lang.pick("Frames per second", "每秒帧数"),
-            egui::Slider::new(&mut settings.gif_fps, 1.0..=50.0),
-        );
-        labelled_slider(
-            ui,
-            lang.pick("Enlarge", "放大倍数"),
-            egui::Slider::new(&mut settings.gif_scale, 1..=16),
-        );
-        if let Some(record) = &view.state.record {
-            let frames = record.frames.len();
-            let stride = settings.gif_stride_for(frames);
-            let count = chosen_frames(frames, stride).len() + usize::from(record.samples.is_some());
-            ui.label(match lang {
-                Lang::En if stride == 1 => {
-                    format!("The GIF will have {count} frames (every step).")
-                }
-                Lang::En => format!("The GIF will have {count} frames (one every {stride} steps)."),
-                Lang::Zh => format!("GIF 将有 {count} 帧（每 {stride} 步一帧）。"),
-            });
-        }
-        ui.checkbox(
-            &mut settings.gif_selected_only,
-            lang.pick("Only the selected sample", "只导出选中的样本"),
-        );
+        super::export::gif_options_ui(view, ui, lang);
         ui.horizontal(|ui| {
             let has_run = view.state.timeline_len() > 0 && !view.is_exporting();
             if ui
