@@ -512,3 +512,22 @@ fn replay_speed_is_chosen_beside_the_timeline_in_both_languages() {
         assert_eq!(app(&harness).reverse.state.settings.replay_speed, 2.0);
     }
 }
+
+/// Both export buttons stay inside the controls panel (290 pixels wide) in both languages; side by
+/// side, "Save PNG… (Ctrl+S)" was cut off at its right edge.
+#[test]
+fn the_export_buttons_fit_the_controls_panel() {
+    for (lang, section, labels) in [
+        (Lang::En, "Export", ["Export GIF… (Ctrl+E)", "Save PNG… (Ctrl+S)"]),
+        (Lang::Zh, "导出", ["导出 GIF… (Ctrl+E)", "保存 PNG… (Ctrl+S)"]),
+    ] {
+        let mut harness = harness(lang, 3, Duration::ZERO);
+        run_until(&mut harness, model_loaded);
+        harness.get_by_label(section).click();
+        harness.run_steps(2);
+        for label in labels {
+            let right = harness.get_by_label(label).rect().right();
+            assert!(right <= 290.0, "{label} ends at x = {right}, past the panel");
+        }
+    }
+}

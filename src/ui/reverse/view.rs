@@ -245,7 +245,8 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     ui.separator();
     ui.collapsing(lang.pick("Export", "导出"), |ui| {
         super::export::gif_options_ui(view, ui, lang);
-        ui.horizontal(|ui| {
+        // Wrapped: in Chinese or with large text the two buttons do not fit the panel side by side.
+        ui.horizontal_wrapped(|ui| {
             let has_run = view.state.timeline_len() > 0 && !view.is_exporting();
             if ui
                 .add_enabled(
