@@ -666,7 +666,7 @@ mod size_limit {
         assert_eq!(bytes, fitted.size.0);
         assert!(bytes <= limit.0, "{bytes} bytes over the limit {limit}");
         // Not needlessly small either.
-        assert!(bytes > limit.0 / 3, "{bytes} bytes for a limit of {limit}");
+        assert!(bytes > limit.0 / 2, "{bytes} bytes for a limit of {limit}");
         // Fewer frames come first; the width goes down only once frames are at 24.
         assert!(fitted.plan.frames < 30);
         assert!(fitted.plan.width == 200 || fitted.plan.frames <= 24);

@@ -353,16 +353,32 @@ fn choose_rung<A: Animation>(
     let Some(limit) = limit else {
         return (rung, expected);
     };
-    // Each estimate moves at least one rung down, and usually lands close: a few suffice.
-    for _ in 0..ladder.len() {
-        if expected.0 as f64 <= limit.0 as f64 * AIM {
-            break;
-        }
+    let fits = |size: ByteSize| size.0 as f64 <= limit.0 as f64 * AIM;
+    // Down: each estimate moves at least one rung, guided by the pixels; a few suffice.
+    let mut too_large = None;
+    while !fits(expected) {
         match smaller_rung(animation, ladder, rung, expected, limit) {
-            Some(next) => rung = next,
-            None => break,
+            Some(next) => {
+                too_large = Some(rung);
+                rung = next;
+            }
+            None => return (rung, expected),
         }
         expected = expect(rung);
+    }
+    // Back up: the pixels overstate what a smaller plan saves (an enlarged picture compresses
+    // better than a small one), so the largest plan that fits may lie between the last two tried.
+    let Some(mut low) = too_large else {
+        return (rung, expected);
+    };
+    while rung - low > 1 {
+        let middle = low + (rung - low) / 2;
+        let size = expect(middle);
+        if fits(size) {
+            (rung, expected) = (middle, size);
+        } else {
+            low = middle;
+        }
     }
     (rung, expected)
 }
