@@ -9,6 +9,8 @@ pub mod cli;
 pub mod data;
 pub mod diffusion;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod model;
 pub mod process;

@@ -82,6 +82,27 @@ impl ScheduleConfig {
             zero_terminal_snr: false,
         }
     }
+
+    /// This schedule with its numbers in the ranges the program offers, for settings read from
+    /// disk (edited or damaged): T clamped to [`Self::STEPS_RANGE`], and the kind's default β range
+    /// unless both βs are finite, in (0, 1) and in order.
+    pub fn within_offered(self) -> Self {
+        let (start, end) = (self.beta_start, self.beta_end);
+        let usable = |b: f64| b > 0.0 && b < 1.0;
+        let (beta_start, beta_end) = if usable(start) && usable(end) && start <= end {
+            (start, end)
+        } else {
+            self.kind.default_beta_range()
+        };
+        Self {
+            steps: self
+                .steps
+                .clamp(*Self::STEPS_RANGE.start(), *Self::STEPS_RANGE.end()),
+            beta_start,
+            beta_end,
+            ..self
+        }
+    }
 }
 
 /// A computed schedule. Index `t` of every table runs over `0..=T`; entry 0 is the clean image

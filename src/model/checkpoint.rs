@@ -510,8 +510,17 @@ pub fn load_diffusion_model(
     path: &Path,
     device: &Device,
 ) -> Result<DiffusionModel, CheckpointError> {
-    let bytes = read(path)?;
-    let file = parse(path, &bytes)?;
+    diffusion_model_from_bytes(path, &read(path)?, device)
+}
+
+/// Builds a diffusion model from the bytes of a checkpoint, as [`load_diffusion_model`] does
+/// after reading the file; `path` only names the file in errors.
+pub fn diffusion_model_from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<DiffusionModel, CheckpointError> {
+    let file = parse(path, bytes)?;
     let info = model_info(path, &file.metadata, ModelKind::DigitUNet)?;
     let config = info.config.clone().unwrap_or_default();
     let net = build(path, file.tensors, device, |vb| DigitUNet::new(&config, vb))?;
@@ -527,8 +536,17 @@ pub fn load_classifier(
     path: &Path,
     device: &Device,
 ) -> Result<(ModelInfo, DigitClassifier), CheckpointError> {
-    let bytes = read(path)?;
-    let file = parse(path, &bytes)?;
+    classifier_from_bytes(path, &read(path)?, device)
+}
+
+/// Builds the digit classifier from the bytes of a checkpoint, as [`load_classifier`] does after
+/// reading the file; `path` only names the file in errors.
+pub fn classifier_from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(ModelInfo, DigitClassifier), CheckpointError> {
+    let file = parse(path, bytes)?;
     let info = model_info(path, &file.metadata, ModelKind::DigitClassifier)?;
     let net = build(path, file.tensors, device, DigitClassifier::new)?;
     Ok((info, net))
@@ -536,8 +554,13 @@ pub fn load_classifier(
 
 /// Reads only what a checkpoint says about itself (any kind), without building the network.
 pub fn read_model_info(path: &Path) -> Result<ModelInfo, CheckpointError> {
-    let bytes = read(path)?;
-    let file = parse(path, &bytes)?;
+    model_info_from_bytes(path, &read(path)?)
+}
+
+/// What the bytes of a checkpoint say about themselves, as [`read_model_info`] reads them;
+/// `path` only names the file in errors.
+pub fn model_info_from_bytes(path: &Path, bytes: &[u8]) -> Result<ModelInfo, CheckpointError> {
+    let file = parse(path, bytes)?;
     let kind_name = required(path, &file.metadata, KEY_KIND)?;
     let kind =
         ModelKind::from_metadata_name(kind_name).ok_or_else(|| CheckpointError::BadMetadata {

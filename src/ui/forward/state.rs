@@ -177,7 +177,10 @@ pub struct ForwardState {
 
 impl ForwardState {
     /// A state showing `loaded` with `settings`.
-    pub fn new(settings: ForwardSettings, loaded: LoadedPicture, source: PictureSource) -> Self {
+    /// The schedule's numbers are brought into the offered ranges first: remembered settings may
+    /// have been edited (a T of 10¹⁴ once asked for 800 TB here).
+    pub fn new(mut settings: ForwardSettings, loaded: LoadedPicture, source: PictureSource) -> Self {
+        settings.schedule = settings.schedule.within_offered();
         let schedule = NoiseSchedule::new(settings.schedule);
         let t = schedule.steps() / 4;
         let mut state = Self {

@@ -34,7 +34,7 @@ mod read;
 mod write;
 
 pub use error::RunFileError;
-pub use read::open_run;
+pub use read::{open_run, read_run_bytes};
 pub use write::save_run;
 
 /// The file name extension of run files.

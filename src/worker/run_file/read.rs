@@ -58,41 +58,63 @@ fn damaged(detail: impl Into<String>) -> Problem {
 
 /// Opens the run file at `path`.
 pub fn open_run(path: &Path) -> Result<RunRecord, RunFileError> {
-    let path_buf = path.to_path_buf();
-    read_run(path).map_err(|problem| match problem {
-        Problem::Read(source) => RunFileError::Read {
-            path: path_buf,
-            source,
-        },
-        Problem::NotARunFile(detail) => RunFileError::NotARunFile {
-            path: path_buf,
-            detail,
-        },
-        Problem::IsAModel => RunFileError::IsAModel { path: path_buf },
-        Problem::NewerFormat(found) => RunFileError::NewerFormat {
-            path: path_buf,
-            found,
-            known: FORMAT_VERSION,
-        },
-        Problem::TooLarge(bytes) => RunFileError::TooLarge {
-            path: path_buf,
-            bytes,
-            limit: MAX_FILE_BYTES,
-        },
-        Problem::Damaged(detail) => RunFileError::Damaged {
-            path: path_buf,
-            detail,
-        },
-    })
+    read_run(path).map_err(|problem| problem.at(path))
+}
+
+/// Reads a run file from its bytes, as [`open_run`] reads the file; `name` only names it in
+/// errors and as the file the run was opened from.
+pub fn read_run_bytes(name: &Path, bytes: &[u8]) -> Result<RunRecord, RunFileError> {
+    read_run_from(std::io::Cursor::new(bytes), bytes.len() as u64, name)
+        .map_err(|problem| problem.at(name))
+}
+
+impl Problem {
+    /// The error for the file at `path`.
+    fn at(self, path: &Path) -> RunFileError {
+        let path_buf = path.to_path_buf();
+        match self {
+            Self::Read(source) => RunFileError::Read {
+                path: path_buf,
+                source,
+            },
+            Self::NotARunFile(detail) => RunFileError::NotARunFile {
+                path: path_buf,
+                detail,
+            },
+            Self::IsAModel => RunFileError::IsAModel { path: path_buf },
+            Self::NewerFormat(found) => RunFileError::NewerFormat {
+                path: path_buf,
+                found,
+                known: FORMAT_VERSION,
+            },
+            Self::TooLarge(bytes) => RunFileError::TooLarge {
+                path: path_buf,
+                bytes,
+                limit: MAX_FILE_BYTES,
+            },
+            Self::Damaged(detail) => RunFileError::Damaged {
+                path: path_buf,
+                detail,
+            },
+        }
+    }
 }
 
 fn read_run(path: &Path) -> Result<RunRecord, Problem> {
     let file = File::open(path)?;
     let file_len = file.metadata()?.len();
+    read_run_from(BufReader::new(file), file_len, path)
+}
+
+/// Reads a run file of `file_len` bytes from `reader`; `path` names the file it came from.
+fn read_run_from(
+    mut reader: impl Read + Seek,
+    file_len: u64,
+    path: &Path,
+) -> Result<RunRecord, Problem> {
     if file_len > MAX_FILE_BYTES {
         return Err(Problem::TooLarge(file_len));
     }
-    let mut reader = BufReader::new(file);
     let (header_len, map) = read_header(&mut reader, file_len)?;
     let metadata = check_kind(&map)?;
     let entries = entries(&map)?;

@@ -1,0 +1,4 @@
+//! Fuzzes `diffuscope::fuzzing::cli_numbers` (see src/fuzzing.rs): it must never panic or allocate without bound.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| diffuscope::fuzzing::cli_numbers(data));
