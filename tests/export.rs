@@ -601,17 +601,17 @@ mod size_limit {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cat.gif");
         let settings = GifSettings::default();
-        let (expected, written) = with_cat(40, 160, |cat| {
+        let (expected, written) = with_cat(30, 120, |cat| {
             let plan = SweepPlan {
-                frames: 40,
-                width: 160,
+                frames: 30,
+                width: 120,
             };
             let expected = estimate(cat, &plan, &settings);
             let written = write_within(&path, cat, &settings, None, &|| {}).unwrap();
             (expected, written)
         });
         assert!(written.as_chosen);
-        assert_eq!(written.frames, 40);
+        assert_eq!(written.frames, 30);
         assert_eq!(fs::metadata(&path).unwrap().len(), written.size.0);
         let ratio = expected.0 as f64 / written.size.0 as f64;
         assert!(
@@ -630,10 +630,10 @@ mod size_limit {
             ..GifSettings::default()
         };
         let plan = SweepPlan {
-            frames: 40,
-            width: 160,
+            frames: 30,
+            width: 120,
         };
-        let (expected, written) = with_cat(40, 160, |cat| {
+        let (expected, written) = with_cat(30, 120, |cat| {
             let expected = estimate(cat, &plan, &settings);
             (
                 expected,
@@ -654,13 +654,13 @@ mod size_limit {
         let settings = GifSettings::default();
         let full = dir.path().join("full.gif");
         let small = dir.path().join("small.gif");
-        let (whole, fitted, limit) = with_cat(30, 200, |cat| {
+        let (whole, fitted, limit) = with_cat(30, 120, |cat| {
             let whole = write_within(&full, cat, &settings, None, &|| {}).unwrap();
             let limit = ByteSize(whole.size.0 / 3);
             let fitted = write_within(&small, cat, &settings, Some(limit), &|| {}).unwrap();
             (whole, fitted, limit)
         });
-        assert_eq!((whole.frames, whole.plan.width), (30, 200));
+        assert_eq!((whole.frames, whole.plan.width), (30, 120));
         assert!(!fitted.as_chosen);
         let bytes = fs::metadata(&small).unwrap().len();
         assert_eq!(bytes, fitted.size.0);
@@ -669,7 +669,7 @@ mod size_limit {
         assert!(bytes > limit.0 / 2, "{bytes} bytes for a limit of {limit}");
         // Fewer frames come first; the width goes down only once frames are at 24.
         assert!(fitted.plan.frames < 30);
-        assert!(fitted.plan.width == 200 || fitted.plan.frames <= 24);
+        assert!(fitted.plan.width == 120 || fitted.plan.frames <= 24);
         let decoded = decode(&small);
         assert_eq!(decoded.frames.len(), fitted.frames);
         assert_eq!(usize::from(decoded.width), fitted.plan.width);

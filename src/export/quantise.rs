@@ -35,12 +35,12 @@ pub fn quantise(width: u32, height: u32, rgb: &[u8]) -> Indexed {
 /// Like [`quantise`], but only the pixels marked in `opaque` get colours (at most 255); the
 /// others get the index of one more palette entry, returned as the transparent index.
 pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
-    let kept: Vec<u8> = rgb
-        .chunks_exact(3)
-        .zip(opaque)
-        .filter(|&(_, &o)| o)
-        .flat_map(|(pixel, _)| pixel.iter().copied())
-        .collect();
+    let mut kept = Vec::with_capacity(rgb.len());
+    for (pixel, &o) in rgb.chunks_exact(3).zip(opaque) {
+        if o {
+            kept.extend_from_slice(pixel);
+        }
+    }
     let fewer = PaletteSize::from(NonZeroU8::MAX);
     let count = u32::try_from(kept.len() / 3).unwrap_or(u32::MAX);
     let reduced = if kept.is_empty() {
