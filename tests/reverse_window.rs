@@ -187,7 +187,7 @@ fn the_run_exports_as_a_gif_and_a_png() {
     let gif = folder.path().join("run.gif");
     let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
     reverse.state.settings.gif_stride = 3;
-    reverse.export_gif(gif.clone(), Lang::En);
+    reverse.export_gif(gif.clone());
     run_until(&mut harness, |app| !app.reverse.is_exporting());
     let message = app(&harness).reverse.message.clone().unwrap();
     let sentence = message.sentence(Lang::En);
@@ -207,7 +207,7 @@ fn the_run_exports_as_a_gif_and_a_png() {
         .as_mut()
         .unwrap()
         .reverse
-        .save_png(png.clone(), Lang::En);
+        .save_png(png.clone());
     run_until(&mut harness, |app| !app.reverse.is_exporting());
     let picture = image::open(&png).unwrap();
     // A 2×2 grid of 28-pixel digits with a 2-pixel gap, enlarged 8 times.
@@ -286,7 +286,7 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
     let full = folder.path().join("full.gif");
     let export = |harness: &mut Harness<'static, App>, path: &std::path::Path| {
         let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
-        reverse.export_gif(path.to_path_buf(), Lang::En);
+        reverse.export_gif(path.to_path_buf());
         // Writing takes a while in a debug build; wait up to a minute.
         for _ in 0..6000 {
             harness.step();
@@ -467,7 +467,7 @@ fn reset_to_defaults_restores_every_choice_and_the_model() {
     let mut harness = harness(Lang::En, 7, Duration::ZERO);
     run_until(&mut harness, model_loaded);
     let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
-    reverse.load_model(ModelSource::Shipped("digits-v".into()), Lang::En);
+    reverse.load_model(ModelSource::Shipped("digits-v".into()));
     let settings = &mut reverse.state.settings;
     settings.seed = 42;
     settings.digit = None;
@@ -518,8 +518,16 @@ fn replay_speed_is_chosen_beside_the_timeline_in_both_languages() {
 #[test]
 fn the_export_buttons_fit_the_controls_panel() {
     for (lang, section, labels) in [
-        (Lang::En, "Export", ["Export GIF… (Ctrl+E)", "Save PNG… (Ctrl+S)"]),
-        (Lang::Zh, "导出", ["导出 GIF… (Ctrl+E)", "保存 PNG… (Ctrl+S)"]),
+        (
+            Lang::En,
+            "Export",
+            ["Export GIF… (Ctrl+E)", "Save PNG… (Ctrl+S)"],
+        ),
+        (
+            Lang::Zh,
+            "导出",
+            ["导出 GIF… (Ctrl+E)", "保存 PNG… (Ctrl+S)"],
+        ),
     ] {
         let mut harness = harness(lang, 3, Duration::ZERO);
         run_until(&mut harness, model_loaded);
@@ -527,7 +535,10 @@ fn the_export_buttons_fit_the_controls_panel() {
         harness.run_steps(2);
         for label in labels {
             let right = harness.get_by_label(label).rect().right();
-            assert!(right <= 290.0, "{label} ends at x = {right}, past the panel");
+            assert!(
+                right <= 290.0,
+                "{label} ends at x = {right}, past the panel"
+            );
         }
     }
 }

@@ -104,17 +104,17 @@ fn the_slider_and_keys_move_t_and_change_the_image() {
             >= 1
     );
 
-    harness.key_press(eframe::egui::Key::ArrowRight);
+    harness.key_press(egui::Key::ArrowRight);
     harness.run_steps(1);
     assert_eq!(app(&harness).forward.state.t, 801);
-    harness.key_press(eframe::egui::Key::Home);
+    harness.key_press(egui::Key::Home);
     harness.run_steps(1);
     assert_eq!(app(&harness).forward.state.t, 0);
     assert_eq!(
         x_t_bytes(&mut harness),
         app(&harness).forward.state.picture().to_rgb8()
     );
-    harness.key_press(eframe::egui::Key::End);
+    harness.key_press(egui::Key::End);
     harness.run_steps(1);
     assert_eq!(app(&harness).forward.state.t, 1000);
 }
@@ -152,7 +152,7 @@ fn a_bad_file_gives_a_sentence_and_keeps_the_photo() {
         .message
         .clone()
         .unwrap_or_else(|| panic!("a bad file must give a message"));
-    harness.get_by_label(&message.sentence);
+    harness.get_by_label(message.sentence(Lang::En));
     assert_eq!(
         app(&harness).forward.state.picture(),
         &before,
@@ -211,11 +211,11 @@ fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
         .unwrap_or_else(|| panic!("a failed export must give a message"));
     assert_eq!(message.tone, diffuscope::ui::message::Tone::Error);
     assert!(
-        message.sentence.contains("not-a-folder"),
+        message.sentence(Lang::En).contains("not-a-folder"),
         "{}",
-        message.sentence
+        message.sentence(Lang::En)
     );
-    harness.get_by_label(&message.sentence);
+    harness.get_by_label(message.sentence(Lang::En));
     let left = std::fs::read_dir(dir.path())
         .unwrap_or_else(|e| panic!("{e}"))
         .count();
@@ -293,6 +293,41 @@ fn gpu_views_describe_themselves_in_both_languages() {
     assert_eq!(failed.texture_limit(), None);
     assert!(failed.describe_in(Lang::En).contains("bad shader"));
     assert!(failed.describe_in(Lang::Zh).contains("CPU"));
+}
+
+#[test]
+fn a_banner_follows_the_language() {
+    let mut harness = harness(english());
+    harness.run_steps(1);
+    app_mut(&mut harness).use_gpu_views(GpuViews::CpuTextures(None));
+    harness.run_steps(2);
+    let english = GpuViews::CpuTextures(None).describe_in(Lang::En);
+    let chinese = GpuViews::CpuTextures(None).describe_in(Lang::Zh);
+    harness.get_by_label(&english);
+    app_mut(&mut harness).set_lang(Lang::Zh);
+    harness.run_steps(2);
+    harness.get_by_label(&chinese);
+    assert!(harness.query_by_label(&english).is_none());
+}
+
+#[test]
+fn reset_to_defaults_restores_the_forward_settings() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    {
+        let state = &mut app_mut(&mut harness).forward.state;
+        state.settings.seed = 7;
+        state.settings.play_speed = 4.0;
+        state.settings.schedule.steps = 100;
+    }
+    harness.run_steps(1);
+    harness.get_by_label("Reset to defaults").click();
+    harness.run_steps(2);
+    let state = &app(&harness).forward.state;
+    assert_eq!(state.settings.seed, 0);
+    assert_eq!(state.settings.play_speed, 1.0);
+    assert_eq!(state.schedule().steps(), 1000);
+    assert_eq!(state.source, PictureSource::Bundled(BundledPhoto::Cat));
 }
 
 /// A `width × height` PNG of a smooth colour ramp, as bytes.

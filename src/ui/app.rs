@@ -133,7 +133,7 @@ impl DiffuscopeApp {
             self.forward.gpu_texture_limit = Some(limit);
             self.reverse.draw_signed_panels_on_gpu();
         } else {
-            self.forward.message = Some(Message::info(gpu_views.describe_in(self.lang)));
+            self.forward.message = Some(Message::info_in(|l| gpu_views.describe_in(l)));
         }
         self.gpu_views = gpu_views;
     }
@@ -163,11 +163,11 @@ impl DiffuscopeApp {
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.frame_times.begin();
         self.forward.logic(ctx, self.lang);
-        self.reverse.logic(ctx, self.lang);
+        self.reverse.logic(ctx);
         if self.generate_when_ready && self.reverse.state.model.is_some() {
             self.generate_when_ready = false;
             self.view = ViewKind::Reverse;
-            self.reverse.generate(self.lang);
+            self.reverse.generate();
         }
         let running = self.reverse.state.is_running();
         if running && !self.was_running {

@@ -127,7 +127,10 @@ mod tests {
         let total: f64 = histogram.counts.iter().map(|&c| f64::from(c)).sum();
         let centres = || {
             histogram.counts.iter().enumerate().map(move |(i, &c)| {
-                (f64::from(histogram.min) + (i as f64 + 0.5) * width, f64::from(c))
+                (
+                    f64::from(histogram.min) + (i as f64 + 0.5) * width,
+                    f64::from(c),
+                )
             })
         };
         let mean = centres().map(|(x, c)| x * c).sum::<f64>() / total;
@@ -138,7 +141,10 @@ mod tests {
     fn walk_to_the_end(walk: &mut ChainWalk) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         while walk.progress().0 < walk.progress().1 {
-            assert!(std::time::Instant::now() < deadline, "the walk did not finish");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the walk did not finish"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
             walk.drain();
         }
@@ -148,34 +154,59 @@ mod tests {
     /// clipped to [0, 1]) and every step's statistics must match the closed-form jump's.
     #[test]
     fn a_shrunk_walk_starts_at_the_photo_and_matches_the_jump() {
-        let photo = BundledPhoto::Cat.load().unwrap_or_else(|e| panic!("{e:?}")).picture;
+        let photo = BundledPhoto::Cat
+            .load()
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .picture;
         let schedule = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Cosine, 50));
         // A budget a quarter of the photo's size per step forces the walk to shrink it.
         let budget = 51 * photo.values.len() / 4;
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(|| {});
         let mut walk = ChainWalk::start_within(budget, &photo, &schedule, 3, wake)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(walk.width < photo.width, "the walk should have shrunk the photo");
+        assert!(
+            walk.width < photo.width,
+            "the walk should have shrunk the photo"
+        );
         walk_to_the_end(&mut walk);
 
         let shrunk = photo.resized(walk.width, walk.height);
         let first = walk.frame(0).unwrap_or_else(|| panic!("no frame at t = 0"));
-        assert_eq!(first.rgb, shrunk.to_rgb8(), "x_0 of the walk is not the photo");
-        assert!(first.histogram.counts[..32].iter().sum::<u32>() > 0, "nothing below 0");
+        assert_eq!(
+            first.rgb,
+            shrunk.to_rgb8(),
+            "x_0 of the walk is not the photo"
+        );
+        assert!(
+            first.histogram.counts[..32].iter().sum::<u32>() > 0,
+            "nothing below 0"
+        );
 
         let eps = standard_normal(photo.values.len(), 3, NoiseStream::Jump);
         let mut jumped = vec![0.0; photo.values.len()];
         for t in 0..=schedule.steps() {
             jump_to(&schedule, t, &photo.values, &eps, &mut jumped);
             let (jump_mean, jump_std) = histogram_moments(&Histogram::of_pixels(&jumped));
-            let frame = walk.frame(t).unwrap_or_else(|| panic!("no frame at t = {t}"));
+            let frame = walk
+                .frame(t)
+                .unwrap_or_else(|| panic!("no frame at t = {t}"));
             let (walk_mean, walk_std) = histogram_moments(&frame.histogram);
             // Measured over all t: |Δmean| ≤ 0.0088, |Δstd| ≤ 1.8 %, |noise − √(1−ᾱ_t)| ≤ 0.0049
             // (other noise draws and a slightly blurred x0); the bounds are 2.3×, 2.8× and 6× that.
-            assert!((walk_mean - jump_mean).abs() < 0.02, "t = {t}: mean {walk_mean} vs {jump_mean}");
-            assert!((walk_std / jump_std - 1.0).abs() < 0.05, "t = {t}: std {walk_std} vs {jump_std}");
+            assert!(
+                (walk_mean - jump_mean).abs() < 0.02,
+                "t = {t}: mean {walk_mean} vs {jump_mean}"
+            );
+            assert!(
+                (walk_std / jump_std - 1.0).abs() < 0.05,
+                "t = {t}: std {walk_std} vs {jump_std}"
+            );
             let expected = schedule.noise_scale(t);
-            assert!((frame.noise_std - expected).abs() < 0.03, "t = {t}: noise {}", frame.noise_std);
+            assert!(
+                (frame.noise_std - expected).abs() < 0.03,
+                "t = {t}: noise {}",
+                frame.noise_std
+            );
         }
     }
 }

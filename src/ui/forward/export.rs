@@ -212,7 +212,7 @@ impl ExportDialog {
     }
 
     /// Collects a finished export as a message for the banner.
-    pub fn poll(&mut self, lang: Lang) -> Option<Message> {
+    pub fn poll(&mut self) -> Option<Message> {
         let (_, job) = self.job.as_ref()?;
         let message = match job.poll() {
             Poll::Running => return None,
@@ -220,8 +220,10 @@ impl ExportDialog {
                 Some(gif) => gif_size::saved_gif_sentence(lang, &path, frames, gif),
                 None => saved_sentence(lang, &path, frames),
             }),
-            Poll::Done(Err(error)) => Message::error(error.sentence(lang), Some(error.to_string())),
-            Poll::Lost => Message::error(lang.tr(Text::BackgroundFailed), None),
+            Poll::Done(Err(error)) => {
+                Message::error_in(|lang| error.sentence(lang), Some(error.to_string()))
+            }
+            Poll::Lost => Message::error_in(|lang| lang.tr(Text::BackgroundFailed).into(), None),
         };
         self.job = None;
         Some(message)

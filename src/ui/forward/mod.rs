@@ -114,7 +114,7 @@ impl ForwardView {
     /// Brings state up to date: finished jobs, the background walk, playing time. Call before drawing.
     pub fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
         self.finish_loading(lang);
-        if let Some(message) = self.export.poll(lang) {
+        if let Some(message) = self.export.poll() {
             self.message = Some(message);
         }
         self.state.sync(&self.wake);
@@ -245,14 +245,19 @@ impl ForwardView {
         match job.poll() {
             Poll::Running => return,
             Poll::Done(Ok((loaded, source))) => {
-                self.message = loaded.note(lang).map(Message::info);
+                self.message = loaded
+                    .note(lang)
+                    .map(|_| Message::info_in(|l| loaded.note(l).unwrap_or_default()));
                 self.state.set_picture(loaded, source);
             }
             Poll::Done(Err(error)) => {
-                self.message = Some(Message::error(error.sentence(lang), error.details()));
+                self.message = Some(Message::error_in(|l| error.sentence(l), error.details()));
             }
             Poll::Lost => {
-                self.message = Some(Message::error(lang.tr(Text::BackgroundFailed), None));
+                self.message = Some(Message::error_in(
+                    |l| l.tr(Text::BackgroundFailed).into(),
+                    None,
+                ));
             }
         }
         self.loading = None;

@@ -179,7 +179,11 @@ impl ForwardState {
     /// A state showing `loaded` with `settings`.
     /// The schedule's numbers are brought into the offered ranges first: remembered settings may
     /// have been edited (a T of 10¹⁴ once asked for 800 TB here).
-    pub fn new(mut settings: ForwardSettings, loaded: LoadedPicture, source: PictureSource) -> Self {
+    pub fn new(
+        mut settings: ForwardSettings,
+        loaded: LoadedPicture,
+        source: PictureSource,
+    ) -> Self {
         settings.schedule = settings.schedule.within_offered();
         let schedule = NoiseSchedule::new(settings.schedule);
         let t = schedule.steps() / 4;
@@ -270,7 +274,13 @@ impl ForwardState {
         }
         let sweep_secs = self.settings.sweep_secs();
         let anchor = match self.play_anchor {
-            Some(a) if a.t_shown == self.t && a.sweep_secs == sweep_secs && now_secs >= a.started_at => a,
+            Some(a)
+                if a.t_shown == self.t
+                    && a.sweep_secs == sweep_secs
+                    && now_secs >= a.started_at =>
+            {
+                a
+            }
             _ => PlayAnchor {
                 started_at: now_secs,
                 t_start: self.t,

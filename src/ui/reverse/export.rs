@@ -167,7 +167,7 @@ impl ReverseExport {
     }
 
     /// Collects a finished export as a message for the banner.
-    pub fn poll(&mut self, lang: Lang) -> Option<Message> {
+    pub fn poll(&mut self) -> Option<Message> {
         let job = self.job.as_ref()?;
         let message = match job.poll() {
             Poll::Running => return None,
@@ -175,8 +175,10 @@ impl ReverseExport {
                 Some(gif) => gif_size::saved_gif_sentence(lang, &path, frames, gif),
                 None => saved_sentence(lang, &path, frames),
             }),
-            Poll::Done(Err(error)) => Message::error(error.sentence(lang), Some(error.to_string())),
-            Poll::Lost => Message::error(lang.tr(Text::BackgroundFailed), None),
+            Poll::Done(Err(error)) => {
+                Message::error_in(|lang| error.sentence(lang), Some(error.to_string()))
+            }
+            Poll::Lost => Message::error_in(|lang| lang.tr(Text::BackgroundFailed).into(), None),
         };
         self.job = None;
         Some(message)

@@ -88,10 +88,10 @@ impl ReverseView {
         };
         match Worker::spawn(loader, default_model_threads(), wake) {
             Ok(worker) => view.worker = Some(worker),
-            Err(error) => view.message = Some(Message::error(error.sentence(Lang::En), None)),
+            Err(error) => view.message = Some(Message::error_in(|l| error.sentence(l), None)),
         }
         let model = view.state.settings.model.clone();
-        view.load_model(ModelSource::Shipped(model), Lang::En);
+        view.load_model(ModelSource::Shipped(model));
         // The real digits for "side by side" (parsing the 10,000 shipped digits takes a moment).
         view.examples = Job::spawn("load-example-digits", Arc::clone(&view.wake), |_| {
             example_digits()
@@ -101,21 +101,21 @@ impl ReverseView {
     }
 
     /// Applies the worker's events and advances playback. Call before drawing.
-    pub fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
+    pub fn logic(&mut self, ctx: &egui::Context) {
         if let Some(worker) = &self.worker {
             for _ in 0..MAX_EVENTS_PER_FRAME {
                 let Some(event) = worker.try_recv() else {
                     break;
                 };
                 if let Applied::Error(error) = self.state.apply(event) {
-                    self.message = Some(Message::error(error.sentence(lang), None));
+                    self.message = Some(Message::error_in(|l| error.sentence(l), None));
                 }
             }
             if !worker.is_alive() && self.message.is_none() {
-                self.message = Some(Message::error(WorkerError::Gone.sentence(lang), None));
+                self.message = Some(Message::error_in(|l| WorkerError::Gone.sentence(l), None));
             }
         }
-        if let Some(message) = self.export.poll(lang) {
+        if let Some(message) = self.export.poll() {
             self.message = Some(message);
         }
         if let Some(job) = &self.examples {
@@ -195,27 +195,27 @@ impl ReverseView {
 
     /// Puts the view's settings back to their defaults (loading the default model if another
     /// one is in use).
-    pub fn reset_settings(&mut self, lang: Lang) {
+    pub fn reset_settings(&mut self) {
         let defaults = ReverseSettings::default();
         let model = ModelSource::Shipped(defaults.model.clone());
         let in_use = (self.state.loading_model.clone())
             .or_else(|| self.state.model.as_ref().map(|m| m.source.clone()));
         self.state.settings = defaults;
         if in_use.as_ref() != Some(&model) {
-            self.load_model(model, lang);
+            self.load_model(model);
         }
     }
 
     /// Takes over the settings the run on screen was made with, loading its model if it is a
     /// shipped one other than the model in use, so Generate makes it again.
-    pub fn use_shown_settings(&mut self, lang: Lang) {
+    pub fn use_shown_settings(&mut self) {
         let Some(record) = &self.state.record else {
             return;
         };
         let (settings, model) = (record.settings.clone(), record.model.clone());
         self.state.settings.adopt(&settings);
         if state::SHIPPED.contains(&model.as_str()) && self.state.settings.model != model {
-            self.load_model(ModelSource::Shipped(model), lang);
+            self.load_model(ModelSource::Shipped(model));
         }
     }
 
@@ -276,9 +276,9 @@ impl ReverseView {
     /// Tab starts in it.
     pub fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
         match self.picker.ui(ctx, lang) {
-            Some((ReversePick::OpenModel, path)) => self.load_model(ModelSource::File(path), lang),
-            Some((ReversePick::ExportGif, path)) => self.export_gif(path, lang),
-            Some((ReversePick::SavePng, path)) => self.save_png(path, lang),
+            Some((ReversePick::OpenModel, path)) => self.load_model(ModelSource::File(path)),
+            Some((ReversePick::ExportGif, path)) => self.export_gif(path),
+            Some((ReversePick::SavePng, path)) => self.save_png(path),
             Some((ReversePick::SaveRun, path)) => self.save_run(path),
             Some((ReversePick::OpenRun, path)) => self.open_run(path),
             None => {}
@@ -286,43 +286,45 @@ impl ReverseView {
     }
 
     /// Loads a model in the background; the current one stays usable until it is ready.
-    pub fn load_model(&mut self, source: ModelSource, lang: Lang) {
+    pub fn load_model(&mut self, source: ModelSource) {
         if let ModelSource::Shipped(name) = &source {
             self.state.settings.model.clone_from(name);
         }
         self.state.loading_model = Some(source.clone());
-        if !self.send(Request::LoadModel(source), lang) {
+        if !self.send(Request::LoadModel(source)) {
             self.state.load_not_sent();
         }
     }
 
     /// Starts a run with the current settings (replacing any run going on).
-    pub fn generate(&mut self, lang: Lang) {
+    pub fn generate(&mut self) {
         match self.state.begin_run() {
             Some((id, settings)) => {
                 self.textures.forget();
-                if !self.send(Request::Start { id, settings }, lang) {
+                if !self.send(Request::Start { id, settings }) {
                     self.state.run_not_sent();
                 }
             }
             // A model is still loading: Generate waits for it (the button is greyed out).
             None if self.state.loading_model.is_some() => {}
             None => {
-                self.message = Some(Message::error(WorkerError::NoModel.sentence(lang), None));
+                self.message = Some(Message::error_in(
+                    |l| WorkerError::NoModel.sentence(l),
+                    None,
+                ));
             }
         }
     }
 
     /// Stops the run going on, before its next network call.
-    pub fn cancel(&mut self, lang: Lang) {
+    pub fn cancel(&mut self) {
         if let Some(id) = self.state.current_run {
-            self.send(Request::Cancel(id), lang);
+            self.send(Request::Cancel(id));
         }
     }
 
-    /// Asks for a model file (the system's dialog or the in-window picker), then loads it. The
-    /// picker speaks the window's language, so `_lang` is not needed here.
-    pub fn choose_and_load(&mut self, _lang: Lang) {
+    /// Asks for a model file (the system's dialog or the in-window picker), then loads it.
+    pub fn choose_and_load(&mut self) {
         let request = FileRequest::open(
             ("Open a model", "打开模型"),
             "safetensors",
@@ -332,7 +334,7 @@ impl ReverseView {
     }
 
     /// Exports the shown run as a GIF to `path` in the background, with the dialog's settings.
-    pub fn export_gif(&mut self, path: PathBuf, lang: Lang) {
+    pub fn export_gif(&mut self, path: PathBuf) {
         if self.is_exporting() {
             return;
         }
@@ -343,12 +345,12 @@ impl ReverseView {
                     self.message = Some(Message::error(error.to_string(), None));
                 }
             }
-            _ => self.message = Some(Message::error(nothing_to_export(lang), None)),
+            _ => self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None)),
         }
     }
 
     /// Saves the grid on screen as a PNG to `path` in the background.
-    pub fn save_png(&mut self, path: PathBuf, lang: Lang) {
+    pub fn save_png(&mut self, path: PathBuf) {
         if self.is_exporting() {
             return;
         }
@@ -358,12 +360,12 @@ impl ReverseView {
                     self.message = Some(Message::error(error.to_string(), None));
                 }
             }
-            None => self.message = Some(Message::error(nothing_to_export(lang), None)),
+            None => self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None)),
         }
     }
 
     /// Asks where to save the GIF, then exports it.
-    pub fn choose_and_export_gif(&mut self, _lang: Lang) {
+    pub fn choose_and_export_gif(&mut self) {
         if self.is_exporting() || self.state.timeline_len() == 0 {
             return;
         }
@@ -377,7 +379,7 @@ impl ReverseView {
     }
 
     /// Asks where to save the PNG, then saves it.
-    pub fn choose_and_save_png(&mut self, _lang: Lang) {
+    pub fn choose_and_save_png(&mut self) {
         if self.is_exporting() || self.state.record.is_none() {
             return;
         }
@@ -391,7 +393,7 @@ impl ReverseView {
     }
 
     /// Asks where to save the run on screen, then saves it.
-    pub fn choose_and_save_run(&mut self, _lang: Lang) {
+    pub fn choose_and_save_run(&mut self) {
         if self.run_files.is_running() || self.state.record.is_none() {
             return;
         }
@@ -405,7 +407,7 @@ impl ReverseView {
     }
 
     /// Asks for a run file, then opens it.
-    pub fn choose_and_open_run(&mut self, _lang: Lang) {
+    pub fn choose_and_open_run(&mut self) {
         if self.run_files.is_running() {
             return;
         }
@@ -423,7 +425,7 @@ impl ReverseView {
     }
 
     /// Sends a request to the worker; on failure shows why and returns `false`.
-    fn send(&mut self, request: Request, lang: Lang) -> bool {
+    fn send(&mut self, request: Request) -> bool {
         let sent = self
             .worker
             .as_ref()
@@ -432,7 +434,7 @@ impl ReverseView {
         match sent {
             Ok(()) => true,
             Err(error) => {
-                self.message = Some(Message::error(error.sentence(lang), None));
+                self.message = Some(Message::error_in(|l| error.sentence(l), None));
                 false
             }
         }

@@ -109,13 +109,13 @@ fn buttons_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             ))
             .clicked()
         {
-            view.choose_and_save_run(lang);
+            view.choose_and_save_run();
         }
         if ui
             .add_enabled(idle, egui::Button::new(lang.pick("Open run…", "打开运行…")))
             .clicked()
         {
-            view.choose_and_open_run(lang);
+            view.choose_and_open_run();
         }
         if ui
             .add_enabled(
@@ -128,7 +128,7 @@ fn buttons_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             ))
             .clicked()
         {
-            view.use_shown_settings(lang);
+            view.use_shown_settings();
         }
     });
     if view.is_busy_with_run_file() {

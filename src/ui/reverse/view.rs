@@ -16,7 +16,7 @@ use crate::worker::ModelSource;
 
 /// Draws the whole view.
 pub fn reverse_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
-    keyboard_ui(view, ui, lang);
+    keyboard_ui(view, ui);
     egui::Panel::left("reverse-controls")
         .resizable(false)
         .exact_size(290.0)
@@ -38,16 +38,16 @@ pub fn reverse_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
 
 /// Keys: G or Enter generate, Esc cancels, ←/→ (Shift: ten) scrub, Home/End, Space plays,
 /// Ctrl+E exports a GIF, Ctrl+S saves a PNG.
-fn keyboard_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
+fn keyboard_ui(view: &mut ReverseView, ui: &mut egui::Ui) {
     if ui.ctx().egui_wants_keyboard_input() {
         return;
     }
     let pressed = |modifiers, key| ui.input_mut(|i| i.consume_key(modifiers, key));
     if pressed(Modifiers::NONE, Key::G) || pressed(Modifiers::NONE, Key::Enter) {
-        view.generate(lang);
+        view.generate();
     }
     if pressed(Modifiers::NONE, Key::Escape) {
-        view.cancel(lang);
+        view.cancel();
     }
     if pressed(Modifiers::SHIFT, Key::ArrowRight) {
         view.state.step_by(10);
@@ -71,10 +71,10 @@ fn keyboard_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         view.state.toggle_playing();
     }
     if pressed(Modifiers::COMMAND, Key::E) {
-        view.choose_and_export_gif(lang);
+        view.choose_and_export_gif();
     }
     if pressed(Modifiers::COMMAND, Key::S) {
-        view.choose_and_save_png(lang);
+        view.choose_and_save_png();
     }
 }
 
@@ -96,13 +96,13 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         });
     combo.response.labelled_by(heading.id);
     if chosen != current {
-        view.load_model(ModelSource::Shipped(chosen), lang);
+        view.load_model(ModelSource::Shipped(chosen));
     }
     if ui
         .button(lang.pick("Open a model file…", "打开模型文件…"))
         .clicked()
     {
-        view.choose_and_load(lang);
+        view.choose_and_load();
     }
     match (&view.state.loading_model, &view.state.model) {
         (Some(source), _) => {
@@ -223,12 +223,12 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         let generate =
             egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
         if ui.add_enabled(ready, generate).clicked() {
-            view.generate(lang);
+            view.generate();
         }
         let cancel =
             egui::Button::new(RichText::new(lang.pick("Cancel (Esc)", "停止 (Esc)")).size(18.0));
         if ui.add_enabled(view.state.is_running(), cancel).clicked() {
-            view.cancel(lang);
+            view.cancel();
         }
     });
     status_ui(view, ui, lang);
@@ -255,7 +255,7 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 )
                 .clicked()
             {
-                view.choose_and_export_gif(lang);
+                view.choose_and_export_gif();
             }
             if ui
                 .add_enabled(
@@ -264,7 +264,7 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 )
                 .clicked()
             {
-                view.choose_and_save_png(lang);
+                view.choose_and_save_png();
             }
         });
         if view.is_exporting() {
@@ -284,7 +284,7 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         ))
         .clicked()
     {
-        view.reset_settings(lang);
+        view.reset_settings();
     }
 }
 
