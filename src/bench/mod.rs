@@ -1,9 +1,11 @@
-//! `diffuscope bench`: measures the program on this machine and prints figures (not verdicts).
+//! `diffuscope bench`: measures the program on this machine and prints figures (not verdicts;
+//! except `bench soak`, whose verdict is its exit status).
 //! Each figure is the median of repeated runs after one warm-up run.
 
 pub mod model;
 pub mod render;
 pub mod sample;
+pub mod soak;
 
 use std::time::{Duration, Instant};
 

@@ -136,6 +136,35 @@ pub enum BenchCommand {
         #[arg(long)]
         candle_ops: bool,
     },
+    /// Soak and storm: for --minutes, start, cancel and restart runs of the shipped models,
+    /// switch models mid-run and export while sampling, watching the worker's promises and the
+    /// memory; exits non-zero on a broken promise, a hang or memory growth.
+    ///
+    /// A seeded random schedule of episodes: a run left to finish; a run cancelled after 0–1.5 s;
+    /// a run replaced by another before it ends; a model switch mid-run; a storm of 2–8 starts
+    /// back to back. Runs use any shipped diffusion model, a sampler valid for it, 2–50 steps,
+    /// 1, 4 or 16 samples, with or without guidance. A third of the episodes export the last
+    /// finished run as a GIF, a PNG and a run file into a temporary folder while the next one
+    /// samples, read each back and delete them. Events are applied as the window applies them.
+    ///
+    /// It fails if a run does not end with exactly one of finished / cancelled / failed, if an
+    /// event comes for a run after its end or mixes into another run, if a run fails, if an export
+    /// does not read back, if nothing comes from the worker for --hang-secs while a run is going,
+    /// or if the highest resident memory of the last fifth of the time exceeds that of the first
+    /// fifth (the warm-up) by more than 15 % or 100 MB, whichever is larger. A line a minute gives
+    /// the counts and the resident memory. It takes --minutes plus the last run's end (seconds).
+    Soak {
+        /// How long to keep starting runs, in minutes [0.1–1440].
+        #[arg(long, default_value_t = 30.0, value_parser = crate::bench::soak::parse_minutes)]
+        minutes: f64,
+        /// The schedule's seed (the same seed gives the same schedule; timings still vary).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seconds without any event from the worker, while a run is going, that count as a
+        /// hang [5–3600].
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=3600))]
+        hang_secs: u64,
+    },
 }
 
 /// Where the networks run, as named on the command line.
@@ -250,6 +279,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
         }
+        Some(Command::Bench(BenchCommand::Soak {
+            minutes,
+            seed,
+            hang_secs,
+        })) => crate::bench::soak::soak(&crate::bench::soak::SoakOptions {
+            minutes,
+            seed,
+            hang_limit: std::time::Duration::from_secs(hang_secs),
+        }),
     }
 }
 
