@@ -178,7 +178,7 @@ pub struct ForwardState {
 impl ForwardState {
     /// A state showing `loaded` with `settings`.
     /// The schedule's numbers are brought into the offered ranges first: remembered settings may
-    /// have been edited (a T of 10¹⁴ once asked for 800 TB here).
+    /// have been edited (a T of 10^14 once asked for 800 TB here).
     pub fn new(
         mut settings: ForwardSettings,
         loaded: LoadedPicture,
