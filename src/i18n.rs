@@ -124,6 +124,7 @@ pub enum Text {
     PlaySpeedHint,
     CompareSchedules,
     CompareSchedulesHint,
+    ComparedDashed,
 }
 
 impl Lang {
@@ -273,6 +274,10 @@ impl Lang {
                 "播放速度：1× 表示按时钟用 8 秒播放完整个过程",
             ),
             Text::CompareSchedules => ("Show the other schedules", "同时显示其他调度"),
+            Text::ComparedDashed => (
+                "Dashed, for comparison (same T):",
+                "对照：其他调度（相同的 T）：",
+            ),
             Text::CompareSchedulesHint => (
                 "Draw the other schedules' curves faintly behind this one, with the same T",
                 "在当前曲线后面淡淡地画出其他调度（相同的 T）的曲线",

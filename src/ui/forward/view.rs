@@ -499,6 +499,7 @@ fn plots_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     let others = other_schedules(view);
     let t = view.state.t as f64;
     let height = (ui.available_height() - 36.0).clamp(PLOT_HEIGHTS.0, PLOT_HEIGHTS.1);
+    comparison_key_ui(ui, lang, &others);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(width);
@@ -529,19 +530,30 @@ fn curve(schedule: &NoiseSchedule, f: impl Fn(usize) -> f64) -> PlotPoints<'stat
         .collect()
 }
 
-/// A fixed plot of curves over t (no dragging or zooming: a slider drag must not pan it), with a
-/// legend when other schedules are drawn for comparison.
-fn schedule_plot(id: &str, height: f32, comparing: bool) -> Plot<'_> {
-    let plot = Plot::new(id)
+/// The key to the comparison curves, one line above the plots (a legend inside them would hide
+/// the curves): "Dashed, for comparison: linear (DDPM) · sigmoid · …" in their colours.
+fn comparison_key_ui(ui: &mut egui::Ui, lang: Lang, others: &[(ScheduleKind, NoiseSchedule)]) {
+    if others.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(lang.tr(Text::ComparedDashed)).weak());
+        for (kind, _) in others {
+            ui.label(
+                RichText::new(format!("- - {}", schedule_name(lang, *kind)))
+                    .color(compare_color(*kind)),
+            );
+        }
+    });
+}
+
+/// A fixed plot of curves over t (no dragging or zooming: a slider drag must not pan it).
+fn schedule_plot(id: &str, height: f32) -> Plot<'_> {
+    Plot::new(id)
         .height(height)
         .allow_drag(false)
         .allow_zoom(false)
-        .allow_scroll(false);
-    if comparing {
-        plot.legend(Legend::default().position(Corner::RightTop))
-    } else {
-        plot
-    }
+        .allow_scroll(false)
 }
 
 fn weights_plot_ui(
@@ -552,7 +564,7 @@ fn weights_plot_ui(
     t: f64,
     height: f32,
 ) {
-    schedule_plot("forward-weights", height, !others.is_empty())
+    schedule_plot("forward-weights", height)
         .include_y(0.0)
         .include_y(1.0)
         .show(ui, |plot| {
@@ -588,7 +600,7 @@ fn log_snr_plot_ui(
     t: f64,
     height: f32,
 ) {
-    schedule_plot("forward-log-snr", height, !others.is_empty()).show(ui, |plot| {
+    schedule_plot("forward-log-snr", height).show(ui, |plot| {
         for line in comparison_lines(lang, others, NoiseSchedule::log_snr) {
             plot.line(line);
         }
