@@ -12,6 +12,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod i18n;
+pub mod memory_budget;
 pub mod model;
 pub mod process;
 pub mod render;

@@ -371,12 +371,14 @@ fn nan_stops_the_run_and_names_the_step() {
         }
         other => panic!("expected NotFinite, got {other:?}"),
     }
+    // Sentences count steps from 1, as the captions do: index 2 is the third step.
     let sentence = error.sentence(Lang::En);
     assert!(
-        sentence.contains("step 2 of 10") && sentence.contains("t = 800"),
+        sentence.contains("step 3 of 10") && sentence.contains("t = 800"),
         "{sentence}"
     );
-    assert!(error.sentence(Lang::Zh).contains("第 2 步"));
+    assert!(error.sentence(Lang::Zh).contains("第 3 步"));
+    assert!(error.to_string().contains("step 3 of 10"), "{error}");
 }
 
 #[test]

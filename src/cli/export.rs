@@ -6,7 +6,7 @@ use clap::Args;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{LangArg, NoisingArg, ScheduleArg};
+use super::{LangArg, NoisingArg, ScheduleArg, ranges};
 use crate::data::bundled::BundledPhoto;
 use crate::data::load::{LoadedPicture, load_picture_from_path};
 use crate::diffusion::forward::Noising;
@@ -16,10 +16,12 @@ use crate::export::budget::{Animation, ByteSize, Describe as _, choose, write_ch
 use crate::export::forward::{Sweep, SweepAnimation, caption, sweep_frames};
 use crate::export::{GifSettings, Repeat, check_frame_folder, write_frame_folder, write_gif};
 use crate::i18n::Lang;
+use crate::memory_budget::{self, Budget, Work};
 use crate::ui::gif_size::expected_sentence;
 
 /// Options of `diffuscope export forward`.
 #[derive(Debug, Args)]
+#[command(after_help = Budget::of_this_machine().help())]
 pub struct ForwardExportArgs {
     /// The photo (PNG, JPEG, WebP, GIF, BMP); without it, the bundled cat.
     #[arg(long)]
@@ -27,8 +29,13 @@ pub struct ForwardExportArgs {
     /// Shape of the noise schedule.
     #[arg(long, value_enum, default_value = "cosine")]
     pub schedule: ScheduleArg,
-    /// T, the number of noising steps (10 to 1000).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(10..=1000))]
+    /// T, the number of noising steps [10–1000].
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_parser = ranges::whole::<u16>(10..=1000),
+        allow_hyphen_values = true
+    )]
     pub steps: u16,
     /// Rescale the schedule to zero terminal SNR (no trace of the photo at t = T).
     #[arg(long)]
@@ -36,24 +43,34 @@ pub struct ForwardExportArgs {
     /// Jump straight to each t, or walk the chain step by step.
     #[arg(long, value_enum, default_value = "jump")]
     pub mode: NoisingArg,
-    /// Seed of the noise.
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the noise [0–18446744073709551615].
+    #[arg(long, default_value_t = 0, value_parser = ranges::seed(), allow_hyphen_values = true)]
     pub seed: u64,
-    /// Number of frames, t evenly spaced from 0 to T.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u16).range(2..=1001))]
+    /// Number of frames [2–1001], t evenly spaced from 0 to T.
+    #[arg(
+        long,
+        default_value_t = 60,
+        value_parser = ranges::whole::<u16>(2..=1001),
+        allow_hyphen_values = true
+    )]
     pub frames: u16,
-    /// Frames per second of the GIF.
-    #[arg(long, default_value_t = 12.0)]
+    /// Frames per second of the GIF [0.1–50].
+    #[arg(
+        long,
+        default_value_t = 12.0,
+        value_parser = ranges::finite_f32(ranges::FPS),
+        allow_hyphen_values = true
+    )]
     pub fps: f32,
-    /// Frame width in pixels (height keeps the aspect); default: the photo's width.
-    #[arg(long)]
+    /// Frame width in pixels [16–8192] (height keeps the aspect); default: the photo's width.
+    #[arg(long, value_parser = ranges::whole::<u32>(16..=8192), allow_hyphen_values = true)]
     pub width: Option<u32>,
-    /// How often the GIF plays after the first time; default: for ever.
-    #[arg(long)]
+    /// How often the GIF plays after the first time [0–65535]; default: for ever.
+    #[arg(long, value_parser = ranges::whole::<u16>(0..=65535), allow_hyphen_values = true)]
     pub repeat: Option<u16>,
     /// Keep the GIF at most this size (5MB, 800kB, 2MiB): fewer frames (down to 24), then a
     /// smaller width, are chosen as needed, and the expected size is printed before writing.
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     pub max_size: Option<ByteSize>,
     /// Where to write the GIF.
     #[arg(long)]
@@ -107,8 +124,10 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
         noising,
         seed: args.seed,
         frames: usize::from(args.frames),
-        width: args.width.map_or(picture.width, |w| w.max(1) as usize),
+        width: args.width.map_or(picture.width, |w| w as usize),
     };
+    let needed = memory_needed(&sweep, rayon::current_num_threads(), args.out.is_some());
+    memory_budget::check(Work::ForwardExport, needed).map_err(|e| e.sentence(lang))?;
     let frame_count = crate::export::forward::sweep_timesteps(schedule.steps(), sweep.frames).len();
     let progress = ProgressBar::new(frame_count as u64).with_style(
         ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames ({elapsed})")
@@ -187,6 +206,25 @@ pub(super) fn write_gif_within<A: Animation>(
     }
     eprintln!("{line}");
     Ok(())
+}
+
+/// Bytes the export holds at its peak (an estimate that errs high): the photo and its noise, the
+/// frames being made (one per thread, with the photo-sized x_t each needs), every finished frame
+/// (all are kept until written), and for a GIF what its encoder holds while compressing them (the
+/// changed pixels, palette indices and compressed data: about twice the frames again).
+fn memory_needed(sweep: &Sweep<'_>, threads: usize, gif: bool) -> u64 {
+    let photo_pixels = (sweep.picture.width * sweep.picture.height) as u64;
+    let width = sweep.width.max(1) as u64;
+    let height = (sweep.picture.height as u64 * width).div_ceil(sweep.picture.width.max(1) as u64);
+    let caption = u64::from(crate::export::caption_height(
+        u32::try_from(width).unwrap_or(u32::MAX),
+    ));
+    let frame = memory_budget::product(&[width, height + caption, 3]);
+    let frames = sweep.frames as u64;
+    let photo = memory_budget::product(&[photo_pixels, 3, 4, 2]);
+    let in_flight = memory_budget::product(&[threads as u64, photo_pixels * 15 + 2 * frame]);
+    let kept = memory_budget::product(&[frames, frame, if gif { 3 } else { 1 }]);
+    photo.saturating_add(in_flight).saturating_add(kept)
 }
 
 /// "Wrote forward.gif (60 frames, 9.8 MB)".

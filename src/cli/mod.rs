@@ -1,7 +1,10 @@
 //! The command line: no subcommand opens the window; `export` and `bench` work without one.
 //! Every failure a user can cause ends with one sentence on stderr and a non-zero exit.
 
+mod arg_error;
+mod display;
 mod export;
+pub mod ranges;
 mod sample;
 mod train;
 
@@ -9,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use self::arg_error::{one_line, parse, try_parse};
 pub use self::export::ForwardExportArgs;
 pub use self::sample::SampleArgs;
 pub use self::train::TrainArgs;
@@ -46,8 +50,8 @@ pub struct Cli {
     /// Window, Reverse view: the sampler.
     #[arg(long, value_parser = sample::sampler_parser())]
     pub sampler: Option<SamplerKind>,
-    /// Window, Reverse view: steps of a run, 1 to 1000.
-    #[arg(long, value_parser = sample::steps_parser())]
+    /// Window, Reverse view: steps of a run [1–1000].
+    #[arg(long, value_parser = sample::steps_parser(), allow_hyphen_values = true)]
     pub steps: Option<u16>,
     /// Window, Reverse view: samples per run (1, 4, 16 or 64).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["1", "4", "16", "64"]))]
@@ -55,8 +59,8 @@ pub struct Cli {
     /// Window: start generating digits as soon as the model is loaded.
     #[arg(long)]
     pub generate: bool,
-    /// Window: the zoom of the whole interface, 0.5 to 3 (what Ctrl+= and Ctrl+− change).
-    #[arg(long, value_parser = parse_zoom)]
+    /// Window: the zoom of the whole interface [0.5–3] (what Ctrl+= and Ctrl+− change).
+    #[arg(long, value_parser = ranges::finite_f32(0.5..=3.0), allow_hyphen_values = true)]
     pub zoom: Option<f32>,
     /// Window: open full screen (F11 leaves it).
     #[arg(long)]
@@ -117,9 +121,13 @@ pub enum BenchCommand {
         /// Use candle's plain operations instead of our kernels (for before/after figures).
         #[arg(long)]
         candle_ops: bool,
-        /// Measure only this UNet batch size (repeatable; leaves out the classifier), e.g. to
-        /// profile one size.
-        #[arg(long = "batch", value_parser = clap::value_parser!(u16).range(1..=4096))]
+        /// Measure only this UNet batch size [1–4096] (repeatable; leaves out the classifier),
+        /// e.g. to profile one size.
+        #[arg(
+            long = "batch",
+            value_parser = ranges::whole::<u16>(1..=4096),
+            allow_hyphen_values = true
+        )]
         batches: Vec<u16>,
     },
     /// One scrub frame of the Forward view on a 12-megapixel photo: WGSL shader against the CPU.
@@ -155,14 +163,25 @@ pub enum BenchCommand {
     /// the counts and the resident memory. It takes --minutes plus the last run's end (seconds).
     Soak {
         /// How long to keep starting runs, in minutes [0.1–1440].
-        #[arg(long, default_value_t = 30.0, value_parser = crate::bench::soak::parse_minutes)]
+        #[arg(
+            long,
+            default_value_t = 30.0,
+            value_parser = ranges::finite_f64(0.1..=1440.0),
+            allow_hyphen_values = true
+        )]
         minutes: f64,
-        /// The schedule's seed (the same seed gives the same schedule; timings still vary).
-        #[arg(long, default_value_t = 1)]
+        /// The schedule's seed [0–18446744073709551615] (the same seed gives the same schedule;
+        /// timings still vary).
+        #[arg(long, default_value_t = 1, value_parser = ranges::seed(), allow_hyphen_values = true)]
         seed: u64,
         /// Seconds without any event from the worker, while a run is going, that count as a
         /// hang [5–3600].
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=3600))]
+        #[arg(
+            long,
+            default_value_t = 60,
+            value_parser = ranges::whole::<u64>(5..=3600),
+            allow_hyphen_values = true
+        )]
         hang_secs: u64,
     },
 }
@@ -244,6 +263,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         None => {
             let window = window_options(cli)?;
+            // Asked before any graphics library starts, so that without a display the user
+            // reads our sentence alone, not the libraries' complaints before it.
+            display::check()
+                .map_err(|e| e.sentence(window.lang.unwrap_or_else(Lang::from_system)))?;
             crate::ui::run_window(window).map_err(|e| window_error_sentence(&e))
         }
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
@@ -317,14 +340,6 @@ fn window_options(cli: Cli) -> Result<crate::ui::WindowOptions, String> {
         fullscreen: cli.fullscreen,
         frame_stats: cli.frame_stats,
     })
-}
-
-/// `--zoom`: a number from 0.5 to 3.
-fn parse_zoom(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(zoom) if (0.5..=3.0).contains(&zoom) => Ok(zoom),
-        _ => Err("the zoom is a number from 0.5 to 3, such as 1.5".to_owned()),
-    }
 }
 
 fn window_error_sentence(error: &eframe::Error) -> String {

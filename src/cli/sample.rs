@@ -9,18 +9,21 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::LangArg;
+use super::{LangArg, ranges};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::atomic::check_destination;
 use crate::export::budget::ByteSize;
-use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation};
+use crate::export::caption_height;
+use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation, chosen_frames};
 use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
+use crate::memory_budget::{self, Budget, Work};
 use crate::model::{device_for, load_classifier, load_diffusion_model, resolve_model};
-use crate::sample::grid::tile;
+use crate::sample::grid::{tile, tiled_size};
 use crate::sample::network::{judge, model_schedule};
 use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
+use crate::worker::frame::to_half;
 use crate::worker::{Frame, RunRecord, RunSettings};
 
 /// The shipped classifier that `--judge` asks.
@@ -28,22 +31,28 @@ const CLASSIFIER: &str = "digits-classifier";
 
 /// Options of `diffuscope sample`.
 #[derive(Debug, Args)]
+#[command(after_help = Budget::of_this_machine().help())]
 pub struct SampleArgs {
     /// A shipped model (digits-eps, digits-v, digits-flow) or the path of a model file.
     #[arg(long, default_value = "digits-eps")]
     pub model: String,
-    /// The digit to draw, 0 to 9; without it, any digit.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
+    /// The digit to draw [0–9]; without it, any digit.
+    #[arg(long, value_parser = ranges::whole::<u32>(0..=9), allow_hyphen_values = true)]
     pub class: Option<u32>,
-    /// Classifier-free guidance scale w: 0 ignores the class, 1 is the plain conditional model,
-    /// larger values exaggerate the class (used only with --class).
-    #[arg(long, default_value_t = 3.0)]
+    /// Classifier-free guidance scale w [0–20]: 0 ignores the class, 1 is the plain conditional
+    /// model, larger values exaggerate the class (used only with --class).
+    #[arg(
+        long,
+        default_value_t = 3.0,
+        value_parser = ranges::finite_f32(0.0..=20.0),
+        allow_hyphen_values = true
+    )]
     pub guidance: f32,
-    /// How many samples, as COLUMNSxROWS.
+    /// How many samples, as COLUMNSxROWS, each side [1–16].
     #[arg(long, default_value = "4x4")]
     pub grid: GridSpec,
-    /// Seed of the noise; the same seed gives the same digits.
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the noise [0–18446744073709551615]; the same seed gives the same digits.
+    #[arg(long, default_value_t = 0, value_parser = ranges::seed(), allow_hyphen_values = true)]
     pub seed: u64,
     /// The sampler: ddpm, ddim, euler, heun, dpm++2m (ε/v models) or flow-euler, flow-heun (flow
     /// models); default: ddpm for ε/v models, flow-euler for flow models.
@@ -52,11 +61,17 @@ pub struct SampleArgs {
     /// How the steps spread over the timesteps: leading, trailing or linspace (as in diffusers).
     #[arg(long, default_value = "trailing")]
     pub spacing: Spacing,
-    /// DDIM's η: 0 is deterministic, 1 adds as much fresh noise as DDPM.
-    #[arg(long, default_value_t = 0.0)]
+    /// DDIM's η [0–1]: 0 is deterministic, 1 adds as much fresh noise as DDPM.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_parser = ranges::finite_f64(0.0..=1.0),
+        allow_hyphen_values = true
+    )]
     pub eta: f64,
-    /// Number of denoising steps; default: every timestep (1000) for DDPM, 50 otherwise.
-    #[arg(long, value_parser = steps_parser())]
+    /// Number of denoising steps [1–1000]; default: every timestep (1000) for DDPM, 50
+    /// otherwise.
+    #[arg(long, value_parser = steps_parser(), allow_hyphen_values = true)]
     pub steps: Option<u16>,
     /// Where the network runs: auto (a GPU when built for one and it works) or cpu.
     #[arg(long, value_enum, default_value_t = super::DeviceArg::Auto)]
@@ -68,24 +83,41 @@ pub struct SampleArgs {
     /// finished images, captioned).
     #[arg(long)]
     pub gif: Option<PathBuf>,
-    /// GIF: show every STRIDE-th step (default: about 50 frames whatever the number of steps).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    /// GIF: show every STRIDE-th step [1–1000] (default: about 50 frames whatever the number of
+    /// steps).
+    #[arg(long, value_parser = ranges::whole::<u16>(1..=1000), allow_hyphen_values = true)]
     pub stride: Option<u16>,
-    /// GIF: frames per second.
-    #[arg(long, default_value_t = 10.0)]
+    /// GIF: frames per second [0.1–50].
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_parser = ranges::finite_f32(ranges::FPS),
+        allow_hyphen_values = true
+    )]
     pub fps: f32,
-    /// GIF: seconds the finished images stay before the loop starts again.
-    #[arg(long, default_value_t = 2.0)]
+    /// GIF: seconds the finished images stay before the loop starts again [0–60].
+    #[arg(
+        long,
+        default_value_t = 2.0,
+        value_parser = ranges::finite_f32(0.0..=60.0),
+        allow_hyphen_values = true
+    )]
     pub hold: f32,
-    /// GIF: show only this sample (0 = the first, counting along rows) instead of the whole grid.
-    #[arg(long)]
+    /// GIF: show only this sample [0–255] (0 = the first, counting along rows) instead of the
+    /// whole grid.
+    #[arg(long, value_parser = ranges::whole::<usize>(0..=255), allow_hyphen_values = true)]
     pub gif_sample: Option<usize>,
     /// GIF: keep it at most this size (5MB, 800kB, 2MiB): a wider stride (down to 24 frames),
     /// then a smaller enlargement, are chosen as needed, and the expected size is printed first.
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     pub max_size: Option<ByteSize>,
-    /// Enlargement of the PNG (each pixel becomes a SCALE×SCALE square).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    /// Enlargement of the PNG and the GIF [1–16] (each pixel becomes a SCALE×SCALE square).
+    #[arg(
+        long,
+        default_value_t = 4,
+        value_parser = ranges::whole::<u32>(1..=16),
+        allow_hyphen_values = true
+    )]
     pub scale: u32,
     /// Ask the shipped digit classifier which digit each sample is.
     #[arg(long)]
@@ -108,8 +140,9 @@ pub(super) fn sampler_parser() -> impl clap::builder::TypedValueParser<Value = S
 
 /// The values `--steps` takes, here and in the window's flags: 1 to 1000 (the shipped models'
 /// T).
-pub(super) fn steps_parser() -> clap::builder::RangedI64ValueParser<u16> {
-    clap::value_parser!(u16).range(1..=1000)
+pub(super) fn steps_parser()
+-> impl Fn(&str) -> Result<u16, ranges::OutOfRange> + Clone + Send + Sync + 'static {
+    ranges::whole::<u16>(1..=1000)
 }
 
 /// Runs `diffuscope sample`.
@@ -133,14 +166,6 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             args.grid.count(),
             lang.pick("(they count from 0).", "个（从 0 开始数）。"),
         ));
-    }
-    if !args.guidance.is_finite() {
-        return Err(lang
-            .pick(
-                "The guidance scale must be a number, such as 3.",
-                "引导强度必须是一个数，例如 3。",
-            )
-            .to_owned());
     }
 
     // Fail before minutes of sampling, not after, if a file cannot go where asked.
@@ -183,7 +208,7 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         .map_or_else(|| kind.default_steps(schedule.steps()), usize::from);
     let sampler = SamplerSpec {
         spacing: args.spacing,
-        eta: args.eta.clamp(0.0, 1.0),
+        eta: args.eta,
         clip_x0: !args.no_clip,
         ..SamplerSpec::new(kind, steps)
     };
@@ -216,6 +241,9 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         guidance: args.guidance,
     };
 
+    let needed = memory_needed(args, step_count, model.image_size());
+    memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
+
     let progress = ProgressBar::new(step_count as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} steps ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -238,7 +266,7 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         if let Some(record) = &mut record {
             record
                 .frames
-                .push(Arc::new(Frame::record(frame, batch, image_size)));
+                .push(Arc::new(gif_frame(frame, batch, image_size)));
         }
         ControlFlow::Continue(())
     };
@@ -300,6 +328,65 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         print_judgement(&digits, args.grid, args.class, lang);
     }
     Ok(())
+}
+
+/// What the GIF needs of a step: x_t alone (the model's guesses x̂0 and ε̂, which the window
+/// keeps for its panels, would triple the memory of a long run).
+fn gif_frame(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> Frame {
+    Frame {
+        step: step.step,
+        steps: step.steps,
+        point: step.point,
+        network_calls: step.network_calls,
+        batch,
+        image_size,
+        x_t: to_half(step.x_t),
+        x0: Vec::new(),
+        eps: Vec::new(),
+        guidance: None,
+    }
+}
+
+/// Bytes held per image while the network runs, twice over with guidance (one call for each
+/// half). Measured with `/usr/bin/time -v`: a 16×16 grid peaks 0.75 MB per image above a 4×4 one
+/// without guidance, 1.1 MB with it; rounded up.
+const NETWORK_BYTES_PER_SAMPLE: u64 = 1 << 20;
+
+/// Bytes the run holds at its peak (an estimate that errs high): the network's working memory for
+/// the batch, and with `--gif` the recorded x_t of every step (f16), every GIF frame (all are
+/// kept until written) and what the encoder holds while compressing them (about twice the frames
+/// again); with `--png` the grid picture.
+fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) -> u64 {
+    use memory_budget::product;
+    let batch = args.grid.count() as u64;
+    let pixels = (image_size.0 * image_size.1) as u64;
+    let calls = if args.class.is_some() { 2 } else { 1 };
+    let network = product(&[batch, calls, NETWORK_BYTES_PER_SAMPLE]);
+    let picture = |grid: GridSpec| {
+        let (w, h) = tiled_size(grid, image_size, args.scale);
+        product(&[u64::from(w), u64::from(h + caption_height(w)), 3])
+    };
+    let png = if args.png.is_some() {
+        picture(args.grid)
+    } else {
+        0
+    };
+    let gif = if args.gif.is_some() {
+        let stride = args.stride.map_or_else(|| steps.div_ceil(50), usize::from);
+        let frames = chosen_frames(steps, stride).len() as u64 + 1;
+        let shown = match args.gif_sample {
+            Some(_) => GridSpec {
+                columns: 1,
+                rows: 1,
+            },
+            None => args.grid,
+        };
+        let record = product(&[steps as u64, batch, pixels, 2]);
+        record.saturating_add(product(&[frames, picture(shown), 3]))
+    } else {
+        0
+    };
+    network.saturating_add(png).saturating_add(gif)
 }
 
 /// The classifier's digits as the grid is laid out, and how many are the requested class.

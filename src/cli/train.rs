@@ -7,10 +7,11 @@ use clap::Args;
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::LangArg;
+use super::{LangArg, ranges};
 use crate::data::mnist::{load_bundled_digits, load_digits};
 use crate::diffusion::objectives::Objective;
 use crate::i18n::Lang;
+use crate::memory_budget::Budget;
 use crate::model::config::UNetConfig;
 use crate::train::config::BUNDLED_TRAINING_DATA;
 use crate::train::{StepReport, TrainConfig, train};
@@ -18,33 +19,64 @@ use crate::train::{StepReport, TrainConfig, train};
 /// Options of `diffuscope train`. The defaults are the recipe of the shipped models
 /// (`training/train_diffusion.py`).
 #[derive(Debug, Args)]
+#[command(after_help = Budget::of_this_machine().help())]
 pub struct TrainArgs {
     /// What the network learns to predict: the noise (eps), v, or the flow velocity (flow).
     #[arg(long, default_value = "eps", value_parser = PossibleValuesParser::new(["eps", "v", "flow"]))]
     pub objective: String,
-    /// Number of optimiser steps.
-    #[arg(long, default_value_t = 3000)]
+    /// Number of optimiser steps [1–1000000].
+    #[arg(
+        long,
+        default_value_t = 3000,
+        value_parser = ranges::whole::<usize>(1..=1_000_000),
+        allow_hyphen_values = true
+    )]
     pub steps: usize,
-    /// Digits per step.
-    #[arg(long, default_value_t = 128)]
+    /// Digits per step [1–4096] (within the memory budget below).
+    #[arg(
+        long,
+        default_value_t = 128,
+        value_parser = ranges::whole::<usize>(1..=4096),
+        allow_hyphen_values = true
+    )]
     pub batch: usize,
-    /// Peak learning rate (AdamW, after a linear warm-up, then cosine decay).
-    #[arg(long, default_value_t = 2e-3)]
+    /// Peak learning rate [0.000001–1] (AdamW, after a linear warm-up, then cosine decay).
+    #[arg(
+        long,
+        default_value_t = 2e-3,
+        value_parser = ranges::finite_f64(1e-6..=1.0),
+        allow_hyphen_values = true
+    )]
     pub lr: f64,
-    /// Warm-up steps.
-    #[arg(long, default_value_t = 200)]
+    /// Warm-up steps [0–1000000].
+    #[arg(
+        long,
+        default_value_t = 200,
+        value_parser = ranges::whole::<usize>(0..=1_000_000),
+        allow_hyphen_values = true
+    )]
     pub warmup: usize,
-    /// The most the decay of the saved moving average of the weights (EMA) can reach. The decay
-    /// warms up as in diffusers' EMAModel (use_ema_warmup, power 2/3): after step n it is
-    /// min(this, 1 − n^(−2/3)), so the saved average covers about the last n^(2/3) steps (45 after
-    /// 300 steps, 208 after 3000) and never keeps the random start.
-    #[arg(long, default_value_t = 0.999)]
+    /// The most the decay of the saved moving average of the weights (EMA) can reach
+    /// [0–0.99999]. The decay warms up as in diffusers' EMAModel (use_ema_warmup, power 2/3):
+    /// after step n it is min(this, 1 − n^(−2/3)), so the saved average covers about the last
+    /// n^(2/3) steps (45 after 300 steps, 208 after 3000) and never keeps the random start.
+    #[arg(
+        long,
+        default_value_t = 0.999,
+        value_parser = ranges::finite_f64(0.0..=0.99999),
+        allow_hyphen_values = true
+    )]
     pub ema: f64,
-    /// Fraction of labels replaced by "no class" (for classifier-free guidance).
-    #[arg(long, default_value_t = 0.1)]
+    /// Fraction of labels replaced by "no class" [0–1] (for classifier-free guidance).
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_parser = ranges::finite_f64(0.0..=1.0),
+        allow_hyphen_values = true
+    )]
     pub label_dropout: f64,
-    /// Seed of the initial weights, the batches and the noise.
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the initial weights, the batches and the noise [0–18446744073709551615].
+    #[arg(long, default_value_t = 0, value_parser = ranges::seed(), allow_hyphen_values = true)]
     pub seed: u64,
     /// Where to write the model (safetensors); the loss log and the resume state go beside it.
     #[arg(long)]
@@ -55,8 +87,13 @@ pub struct TrainArgs {
     /// A very small network, for trying the command out in a minute.
     #[arg(long)]
     pub tiny: bool,
-    /// Save the resume state every this many steps.
-    #[arg(long, default_value_t = 200)]
+    /// Save the resume state every this many steps [1–1000000].
+    #[arg(
+        long,
+        default_value_t = 200,
+        value_parser = ranges::whole::<usize>(1..=1_000_000),
+        allow_hyphen_values = true
+    )]
     pub save_every: usize,
     /// Train on these MNIST images (IDX, gzip or plain) instead of the bundled digits; needs --labels.
     #[arg(long, requires = "labels")]
@@ -108,6 +145,7 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         command: command_line(),
         training_data,
     };
+    config.check_memory().map_err(|e| e.sentence(lang))?;
     eprintln!(
         "{} {} · {} {} · {device_words}",
         lang.pick("Training", "训练"),

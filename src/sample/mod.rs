@@ -66,8 +66,9 @@ pub enum SampleError {
         /// Values returned.
         found: usize,
     },
-    /// A value became NaN or infinite: sampling cannot go on.
-    #[error("NaN or infinite values at step {step} of {steps} ({point})")]
+    /// A value became NaN or infinite: sampling cannot go on. Its messages count steps from 1,
+    /// as the captions and the window do.
+    #[error("NaN or infinite values at step {} of {steps} ({point})", .step + 1)]
     NotFinite {
         /// The step index (0..steps) at which it happened.
         step: usize,
@@ -76,8 +77,9 @@ pub enum SampleError {
         /// Where on the noise path that step was.
         point: PathPoint,
     },
-    /// The caller asked the run to stop (the window's Stop button).
-    #[error("cancelled at step {step}")]
+    /// The caller asked the run to stop (the window's Stop button). Its messages count steps
+    /// from 1.
+    #[error("cancelled at step {}", .step + 1)]
     Cancelled {
         /// The step index (0..steps) at which it stopped, before its next network call.
         step: usize,
@@ -99,13 +101,17 @@ impl SampleError {
                 format!("模型输出了 {found} 个数值而不是 {expected} 个，它与这些图像不匹配。")
             }
             (Self::NotFinite { step, steps, point }, Lang::En) => format!(
-                "Sampling stopped at step {step} of {steps} ({point}): the model produced NaN or infinite values."
+                "Sampling stopped at step {} of {steps} ({point}): the model produced NaN or infinite values.",
+                step + 1
             ),
             (Self::NotFinite { step, steps, point }, Lang::Zh) => format!(
-                "采样在第 {step} 步（共 {steps} 步，{point}）停止：模型产生了 NaN 或无穷大的数值。"
+                "采样在第 {} 步（共 {steps} 步，{point}）停止：模型产生了 NaN 或无穷大的数值。",
+                step + 1
             ),
-            (Self::Cancelled { step }, Lang::En) => format!("Sampling was stopped at step {step}."),
-            (Self::Cancelled { step }, Lang::Zh) => format!("采样在第 {step} 步被停止。"),
+            (Self::Cancelled { step }, Lang::En) => {
+                format!("Sampling was stopped at step {}.", step + 1)
+            }
+            (Self::Cancelled { step }, Lang::Zh) => format!("采样在第 {} 步被停止。", step + 1),
         }
     }
 }

@@ -609,29 +609,11 @@ fn clock(elapsed: Duration) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
-/// `--minutes`: a number from 0.1 to 1440 (a day).
-pub fn parse_minutes(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(minutes) if (0.1..=1440.0).contains(&minutes) => Ok(minutes),
-        _ => Err("the minutes are a number from 0.1 to 1440, such as 30".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
     use crate::worker::{Frame, RunSettings};
-
-    #[test]
-    fn minutes_are_refused_outside_their_range() {
-        assert_eq!(parse_minutes("30"), Ok(30.0));
-        assert_eq!(parse_minutes("0.5"), Ok(0.5));
-        for bad in ["0", "-1", "NaN", "inf", "1441", "half"] {
-            let error = parse_minutes(bad).err().unwrap_or_default();
-            assert!(error.contains("from 0.1 to 1440"), "{bad}: {error}");
-        }
-    }
 
     #[test]
     fn a_record_holding_a_frame_of_another_run_is_caught() {

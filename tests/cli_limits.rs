@@ -1,0 +1,400 @@
+//! The command line's limits, as a user meets them: every number an option takes has a range
+//! that `--help` states and parsing enforces; work beyond the memory budget is refused before it
+//! starts; the window without a display says so. Each ends with one line on stderr.
+
+use std::any::TypeId;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use clap::CommandFactory as _;
+
+fn diffuscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_diffuscope"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// One numeric option: where it is, its name, its range as `--help` writes it, and whether it
+/// takes whole numbers only.
+struct Ranged {
+    command: &'static [&'static str],
+    option: &'static str,
+    low: &'static str,
+    high: &'static str,
+    whole: bool,
+}
+
+const fn ranged(
+    command: &'static [&'static str],
+    option: &'static str,
+    low: &'static str,
+    high: &'static str,
+    whole: bool,
+) -> Ranged {
+    Ranged {
+        command,
+        option,
+        low,
+        high,
+        whole,
+    }
+}
+
+const WINDOW: &[&str] = &[];
+const EXPORT: &[&str] = &["export", "forward"];
+const SAMPLE: &[&str] = &["sample"];
+const TRAIN: &[&str] = &["train"];
+const BENCH_MODEL: &[&str] = &["bench", "model"];
+const BENCH_SOAK: &[&str] = &["bench", "soak"];
+const SEED_MAX: &str = "18446744073709551615";
+
+/// Every numeric option of every command.
+const OPTIONS: &[Ranged] = &[
+    ranged(WINDOW, "--steps", "1", "1000", true),
+    ranged(WINDOW, "--zoom", "0.5", "3", false),
+    ranged(EXPORT, "--steps", "10", "1000", true),
+    ranged(EXPORT, "--seed", "0", SEED_MAX, true),
+    ranged(EXPORT, "--frames", "2", "1001", true),
+    ranged(EXPORT, "--fps", "0.1", "50", false),
+    ranged(EXPORT, "--width", "16", "8192", true),
+    ranged(EXPORT, "--repeat", "0", "65535", true),
+    ranged(SAMPLE, "--class", "0", "9", true),
+    ranged(SAMPLE, "--guidance", "0", "20", false),
+    ranged(SAMPLE, "--seed", "0", SEED_MAX, true),
+    ranged(SAMPLE, "--eta", "0", "1", false),
+    ranged(SAMPLE, "--steps", "1", "1000", true),
+    ranged(SAMPLE, "--stride", "1", "1000", true),
+    ranged(SAMPLE, "--fps", "0.1", "50", false),
+    ranged(SAMPLE, "--hold", "0", "60", false),
+    ranged(SAMPLE, "--gif-sample", "0", "255", true),
+    ranged(SAMPLE, "--scale", "1", "16", true),
+    ranged(TRAIN, "--steps", "1", "1000000", true),
+    ranged(TRAIN, "--batch", "1", "4096", true),
+    ranged(TRAIN, "--lr", "0.000001", "1", false),
+    ranged(TRAIN, "--warmup", "0", "1000000", true),
+    ranged(TRAIN, "--ema", "0", "0.99999", false),
+    ranged(TRAIN, "--label-dropout", "0", "1", false),
+    ranged(TRAIN, "--seed", "0", SEED_MAX, true),
+    ranged(TRAIN, "--save-every", "1", "1000000", true),
+    ranged(BENCH_MODEL, "--batch", "1", "4096", true),
+    ranged(BENCH_SOAK, "--minutes", "0.1", "1440", false),
+    ranged(BENCH_SOAK, "--seed", "0", SEED_MAX, true),
+    ranged(BENCH_SOAK, "--hang-secs", "5", "3600", true),
+];
+
+/// Values a careless script passes: zero, negative, not a number, infinite, huge, fractional.
+const CANDIDATES: &[&str] = &["0", "-1", "NaN", "inf", "-inf", "1e30", "4294967296", "0.5"];
+
+impl Ranged {
+    /// Whether `value` lies outside the option's range (so it must be refused).
+    fn refuses(&self, value: &str) -> bool {
+        let (low, high) = (self.low.parse::<f64>(), self.high.parse::<f64>());
+        let (Ok(low), Ok(high)) = (low, high) else {
+            panic!("{}: bad range in the table", self.option)
+        };
+        let Ok(number) = value.parse::<f64>() else {
+            return true;
+        };
+        let fractional = number.fract() != 0.0 || value.contains(['e', 'E', '.']);
+        !number.is_finite() || number < low || number > high || (self.whole && fractional)
+    }
+
+    /// Its help: the lines from the option's own line to the next option.
+    fn help_block(&self) -> String {
+        let mut args: Vec<&str> = self.command.to_vec();
+        args.push("--help");
+        let output = diffuscope(&args);
+        assert!(output.status.success(), "{args:?}");
+        let help = String::from_utf8_lossy(&output.stdout).into_owned();
+        let mut block = String::new();
+        let mut inside = false;
+        for line in help.lines() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('-') {
+                inside = trimmed.starts_with(&format!("{} ", self.option));
+            }
+            if inside {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+        assert!(
+            !block.is_empty(),
+            "{} is not in {args:?}:\n{help}",
+            self.option
+        );
+        block
+    }
+}
+
+/// The types a number parses into.
+fn numeric_types() -> [TypeId; 10] {
+    [
+        TypeId::of::<u8>(),
+        TypeId::of::<u16>(),
+        TypeId::of::<u32>(),
+        TypeId::of::<u64>(),
+        TypeId::of::<usize>(),
+        TypeId::of::<i32>(),
+        TypeId::of::<i64>(),
+        TypeId::of::<isize>(),
+        TypeId::of::<f32>(),
+        TypeId::of::<f64>(),
+    ]
+}
+
+/// Every option of `command` and its subcommands whose value is a number: (subcommand path,
+/// "--option").
+fn numeric_options(
+    command: &clap::Command,
+    path: &mut Vec<String>,
+    found: &mut Vec<(String, String)>,
+) {
+    for arg in command.get_arguments() {
+        let parsed = arg.get_value_parser().type_id();
+        if numeric_types().iter().any(|t| parsed == *t)
+            && let Some(long) = arg.get_long()
+        {
+            found.push((path.join(" "), format!("--{long}")));
+        }
+    }
+    for sub in command.get_subcommands() {
+        path.push(sub.get_name().to_owned());
+        numeric_options(sub, path, found);
+        path.pop();
+    }
+}
+
+#[test]
+fn the_table_holds_every_numeric_option() {
+    let mut found = Vec::new();
+    numeric_options(
+        &diffuscope::cli::Cli::command(),
+        &mut Vec::new(),
+        &mut found,
+    );
+    let listed: Vec<(String, String)> = OPTIONS
+        .iter()
+        .map(|o| (o.command.join(" "), o.option.to_owned()))
+        .collect();
+    for option in &found {
+        assert!(
+            listed.contains(option),
+            "{option:?} takes a number but has no row in OPTIONS: give it a range \
+             (cli::ranges), state it in its help as [low–high] and add the row"
+        );
+    }
+    assert_eq!(found.len(), listed.len(), "{found:?}");
+}
+
+#[test]
+fn help_states_every_numeric_options_range() {
+    for option in OPTIONS {
+        let block = option.help_block();
+        let range = format!("[{}–{}]", option.low, option.high);
+        assert!(
+            block.contains(&range),
+            "{:?} {}: the help does not say {range}:\n{block}",
+            option.command,
+            option.option
+        );
+    }
+}
+
+#[test]
+fn every_value_out_of_range_is_refused_in_one_line_naming_the_option_and_range() {
+    let mut refused = 0;
+    for option in OPTIONS {
+        for &value in CANDIDATES.iter().filter(|v| option.refuses(v)) {
+            let mut args: Vec<&str> = option.command.to_vec();
+            args.extend([option.option, value]);
+            let output = diffuscope(&args);
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+            assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+            let kind = if option.whole {
+                "a whole number"
+            } else {
+                "a number"
+            };
+            let expected = format!(
+                "diffuscope: {} must be {kind} from {} to {}, not “{value}”.",
+                option.option, option.low, option.high
+            );
+            assert_eq!(message.trim_end(), expected, "{args:?}");
+            refused += 1;
+        }
+    }
+    assert!(refused > 100, "only {refused} cases ran");
+}
+
+#[test]
+fn the_range_sentence_follows_lang() {
+    let output = diffuscope(&["sample", "--lang", "zh", "--eta", "NaN"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        "diffuscope: --eta 必须是 0 到 1 之间的数，不能是“NaN”。"
+    );
+}
+
+#[test]
+fn other_argument_errors_are_one_line_too() {
+    for args in [
+        &["export", "forward", "--nope"][..],
+        &["export", "forward", "--max-size", "0"],
+        &["export", "forward", "--max-size", "-1"],
+        &["export", "forward", "--max-size", "NaN"],
+        &["sample", "--grid", "0x0"],
+        &["sample", "--grid", "17x1"],
+        &["sample", "--grid", "NaN"],
+        &["--samples", "0"],
+        &["--samples", "1e30"],
+        &["bogus"],
+        &["train"],
+    ] {
+        let output = diffuscope(args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(message.starts_with("diffuscope: "), "{args:?}: {message}");
+        if let Some(option) = args.iter().find(|a| a.starts_with("--") && **a != "--nope") {
+            assert!(message.contains(option), "{args:?}: {message}");
+        }
+    }
+}
+
+#[test]
+fn an_export_beyond_the_memory_budget_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let gif = dir.path().join("huge.gif");
+    // 1001 frames of 8192 × 5450 pixels: hundreds of gigabytes, whatever the machine.
+    let output = diffuscope(&[
+        "export",
+        "forward",
+        "--frames",
+        "1001",
+        "--width",
+        "8192",
+        "--out",
+        gif.to_str().unwrap_or_default(),
+    ]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("This export would need about") && message.contains("--width"),
+        "{message}"
+    );
+    assert_no_files(dir.path());
+}
+
+#[test]
+fn a_sampling_run_beyond_the_memory_budget_is_refused_before_sampling() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let gif = dir.path().join("huge.gif");
+    // A GIF frame of every one of 1000 steps of a 16×16 grid enlarged 16×: about 60 MB a frame.
+    let output = diffuscope(&[
+        "sample",
+        "--grid",
+        "16x16",
+        "--scale",
+        "16",
+        "--steps",
+        "1000",
+        "--stride",
+        "1",
+        "--device",
+        "cpu",
+        "--gif",
+        gif.to_str().unwrap_or_default(),
+    ]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    let last = message.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("diffuscope: This sampling run would need about"),
+        "{message}"
+    );
+    assert!(!message.contains("Sampled"), "it sampled first: {message}");
+    assert_no_files(dir.path());
+}
+
+#[test]
+fn a_training_batch_beyond_the_memory_budget_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("model.safetensors");
+    let output = diffuscope(&[
+        "train",
+        "--batch",
+        "4096",
+        "--cpu",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("This training run would need about") && message.contains("--batch"),
+        "{message}"
+    );
+    assert_no_files(dir.path());
+}
+
+#[test]
+fn help_states_the_memory_budget() {
+    for command in [EXPORT, SAMPLE, TRAIN] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = String::from_utf8_lossy(&diffuscope(&args).stdout).into_owned();
+        assert!(
+            help.contains("Memory: work that would need more than"),
+            "{command:?}:\n{help}"
+        );
+    }
+}
+
+/// Without a display the window stops with our sentence alone: nothing the graphics libraries
+/// would print before it.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_window_without_a_display_says_so_in_one_line() {
+    for lang in ["en", "zh"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_diffuscope"))
+            .args(["--lang", lang])
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("WAYLAND_SOCKET")
+            .output()
+            .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"));
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.starts_with("diffuscope: "), "{message}");
+        assert!(message.contains("DISPLAY"), "{message}");
+    }
+    // A display that is named but does not answer (no X server on :65000).
+    let output = Command::new(env!("CARGO_BIN_EXE_diffuscope"))
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .env("DISPLAY", ":65000")
+        .output()
+        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"));
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("DISPLAY=:65000"), "{message}");
+}
+
+fn assert_no_files(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
