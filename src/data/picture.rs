@@ -86,7 +86,11 @@ impl Picture {
             clamp_u32(height),
             image::imageops::FilterType::Triangle,
         );
-        let values = resized.into_raw().into_iter().map(|u| u * 2.0 - 1.0).collect();
+        let values = resized
+            .into_raw()
+            .into_iter()
+            .map(|u| u * 2.0 - 1.0)
+            .collect();
         Self {
             width,
             height,

@@ -5,8 +5,8 @@
 mod app;
 pub mod file_picker;
 mod fonts;
-pub mod gif_size;
 pub mod forward;
+pub mod gif_size;
 mod jobs;
 pub mod message;
 pub mod reverse;
