@@ -594,6 +594,20 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("nothing to resume"), "{stderr}");
+
+    // --help explains the preset and how the saved average is made.
+    let output = diffuscope(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for words in [
+        "The laptop preset",
+        "--steps 1000 --batch 32 --lr 0.005 --warmup 100",
+        "With --objective flow (or v) it draws recognisable digits",
+        "diffusers' EMAModel (use_ema_warmup, power 2/3)",
+        "min(this, 1 − n^(−2/3))",
+    ] {
+        assert!(help.contains(words), "--help lacks “{words}”:\n{help}");
+    }
 }
 
 /// A figure, not a verdict: one training step at batch 64 with the shipped network's size.

@@ -17,45 +17,42 @@ use crate::train::config::BUNDLED_TRAINING_DATA;
 use crate::train::{StepReport, TrainConfig, train};
 
 /// Options of `diffuscope train`. The defaults are the recipe of the shipped models
-/// (`training/train_diffusion.py`).
+/// (`training/train_diffusion.py`), or with `--tiny` the laptop recipe ([`Recipe::tiny`]).
 #[derive(Debug, Args)]
 #[command(after_help = Budget::of_this_machine().help())]
 pub struct TrainArgs {
     /// What the network learns to predict: the noise (eps), v, or the flow velocity (flow).
     #[arg(long, default_value = "eps", value_parser = PossibleValuesParser::new(["eps", "v", "flow"]))]
     pub objective: String,
-    /// Number of optimiser steps [1–1000000].
+    /// Number of optimiser steps [1–1000000] (default 3000; with --tiny 1000).
     #[arg(
         long,
-        default_value_t = 3000,
         value_parser = ranges::whole::<usize>(1..=1_000_000),
         allow_hyphen_values = true
     )]
-    pub steps: usize,
-    /// Digits per step [1–4096] (within the memory budget below).
+    pub steps: Option<usize>,
+    /// Digits per step [1–4096] (within the memory budget below; default 128; with --tiny 32).
     #[arg(
         long,
-        default_value_t = 128,
         value_parser = ranges::whole::<usize>(1..=4096),
         allow_hyphen_values = true
     )]
-    pub batch: usize,
-    /// Peak learning rate [0.000001–1] (AdamW, after a linear warm-up, then cosine decay).
+    pub batch: Option<usize>,
+    /// Peak learning rate [0.000001–1] (AdamW, after a linear warm-up, then cosine decay;
+    /// default 0.002; with --tiny 0.005).
     #[arg(
         long,
-        default_value_t = 2e-3,
         value_parser = ranges::finite_f64(1e-6..=1.0),
         allow_hyphen_values = true
     )]
-    pub lr: f64,
-    /// Warm-up steps [0–1000000].
+    pub lr: Option<f64>,
+    /// Warm-up steps of the learning rate [0–1000000] (default 200; with --tiny 100).
     #[arg(
         long,
-        default_value_t = 200,
         value_parser = ranges::whole::<usize>(0..=1_000_000),
         allow_hyphen_values = true
     )]
-    pub warmup: usize,
+    pub warmup: Option<usize>,
     /// The most the decay of the saved moving average of the weights (EMA) can reach
     /// [0–0.99999]. The decay warms up as in diffusers' EMAModel (use_ema_warmup, power 2/3):
     /// after step n it is min(this, 1 − n^(−2/3)), so the saved average covers about the last
@@ -84,7 +81,13 @@ pub struct TrainArgs {
     /// Continue the run saved beside --out (same settings).
     #[arg(long)]
     pub resume: bool,
-    /// A very small network, for trying the command out in a minute.
+    /// The laptop preset: a 35,153-parameter network and shorter defaults.
+    ///
+    /// The network has 8/8/16 channels (the full one 16/32/64, 15× the parameters); unless given,
+    /// --steps 1000 --batch 32 --lr 0.005 --warmup 100. With --objective flow (or v) it draws
+    /// recognisable digits after about 10 minutes on 2 cores. With eps it draws mostly noise: the
+    /// guess of the clean image divides the network's error by √ᾱ_t (156× at t = 1000), which
+    /// only a larger network learns to keep small.
     #[arg(long)]
     pub tiny: bool,
     /// Save the resume state every this many steps [1–1000000].
@@ -109,6 +112,49 @@ pub struct TrainArgs {
     pub lang: LangArg,
 }
 
+/// The network and the defaults that size a run; each setting given on the command line wins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    /// The network's sizes.
+    pub unet: UNetConfig,
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Digits per step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Warm-up steps of the learning rate.
+    pub warmup: usize,
+}
+
+impl Recipe {
+    /// The shipped models' recipe ([`TrainConfig::default`]).
+    pub fn full() -> Self {
+        let config = TrainConfig::default();
+        Self {
+            unet: config.unet,
+            steps: config.steps,
+            batch: config.batch,
+            lr: config.lr,
+            warmup: config.warmup,
+        }
+    }
+
+    /// `--tiny`: [`UNetConfig::tiny`], 1000 steps of 32 digits at a peak learning rate of 0.005
+    /// after 100 warm-up steps. Measured (release, 1 thread, 2-core AMD EPYC): 1000 steps take
+    /// about 10 minutes of CPU time, and with flow matching the classifier recognises 61 % of
+    /// 160 samples (16 per class), from 94 % of the 1s, 2s and 3s to 6 % of the 9s.
+    pub fn tiny() -> Self {
+        Self {
+            unet: UNetConfig::tiny(),
+            steps: 1000,
+            batch: 32,
+            lr: 5e-3,
+            warmup: 100,
+        }
+    }
+}
+
 /// Runs `diffuscope train`.
 pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
@@ -127,23 +173,9 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         crate::model::choose_device()
     };
     let config = TrainConfig {
-        objective,
-        steps: args.steps,
-        batch: args.batch,
-        lr: args.lr,
-        warmup: args.warmup,
-        ema_decay: args.ema,
-        label_dropout: args.label_dropout,
-        seed: args.seed,
-        unet: if args.tiny {
-            UNetConfig::tiny()
-        } else {
-            UNetConfig::default()
-        },
-        save_every: args.save_every,
         device,
-        command: command_line(),
         training_data,
+        ..train_config(args, objective)
     };
     config.check_memory().map_err(|e| e.sentence(lang))?;
     eprintln!(
@@ -201,6 +233,31 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The run the options ask for: the recipe (`--tiny` or the full one) with every setting given on
+/// the command line put over it; on the CPU, with the bundled digits.
+fn train_config(args: &TrainArgs, objective: Objective) -> TrainConfig {
+    let recipe = if args.tiny {
+        Recipe::tiny()
+    } else {
+        Recipe::full()
+    };
+    TrainConfig {
+        objective,
+        steps: args.steps.unwrap_or(recipe.steps),
+        batch: args.batch.unwrap_or(recipe.batch),
+        lr: args.lr.unwrap_or(recipe.lr),
+        warmup: args.warmup.unwrap_or(recipe.warmup),
+        ema_decay: args.ema,
+        label_dropout: args.label_dropout,
+        seed: args.seed,
+        unet: recipe.unet,
+        save_every: args.save_every,
+        device: candle_core::Device::Cpu,
+        command: command_line(),
+        training_data: BUNDLED_TRAINING_DATA.to_owned(),
+    }
+}
+
 /// The command as typed, for the checkpoint's `command` entry (program name shortened).
 fn command_line() -> String {
     let mut words: Vec<String> = std::env::args().collect();
@@ -208,4 +265,46 @@ fn command_line() -> String {
         *first = "diffuscope".to_owned();
     }
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Recipe, TrainArgs, train_config};
+    use crate::diffusion::objectives::Objective;
+    use crate::model::config::UNetConfig;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    fn config(words: &[&str]) -> crate::train::TrainConfig {
+        let wrapper = Wrapper::try_parse_from(["train"].iter().chain(words))
+            .unwrap_or_else(|e| panic!("{words:?}: {e}"));
+        train_config(&wrapper.args, Objective::Flow)
+    }
+
+    #[test]
+    fn the_tiny_preset_sets_the_defaults_and_given_settings_win() {
+        let tiny = config(&["--tiny", "--out", "m.safetensors"]);
+        assert_eq!(tiny.unet, UNetConfig::tiny());
+        assert_eq!(
+            (tiny.steps, tiny.batch, tiny.lr, tiny.warmup),
+            (1000, 32, 5e-3, 100)
+        );
+        let given = config(&["--tiny", "--steps", "7", "--lr", "0.01", "--out", "m"]);
+        assert_eq!((given.steps, given.batch, given.lr), (7, 32, 0.01));
+        let full = config(&["--out", "m.safetensors", "--batch", "64"]);
+        let recipe = Recipe::full();
+        assert_eq!(full.unet, UNetConfig::default());
+        assert_eq!(
+            (full.steps, full.batch, full.lr, full.warmup),
+            (recipe.steps, 64, recipe.lr, recipe.warmup)
+        );
+        assert_eq!((recipe.steps, recipe.batch, recipe.lr), (3000, 128, 2e-3));
+        assert_eq!(full.ema_decay, 0.999);
+    }
 }
