@@ -601,7 +601,7 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
     let help = String::from_utf8_lossy(&output.stdout);
     for words in [
         "The laptop preset",
-        "--steps 1000 --batch 32 --lr 0.005 --warmup 100",
+        "--steps 2000 --batch 32 --lr 0.005 --warmup 100",
         "With --objective flow (or v) it draws recognisable digits",
         "diffusers' EMAModel (use_ema_warmup, power 2/3)",
         "min(this, 1 − n^(−2/3))",
