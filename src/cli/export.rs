@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{LangArg, NoisingArg, ScheduleArg, ranges};
@@ -12,9 +11,12 @@ use crate::data::load::{LoadedPicture, load_picture_from_path};
 use crate::diffusion::forward::Noising;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
 use crate::export::atomic::check_destination;
-use crate::export::budget::{Animation, ByteSize, Describe as _, choose, write_chosen};
-use crate::export::forward::{Sweep, SweepAnimation, caption, sweep_frames};
-use crate::export::{GifSettings, Repeat, check_frame_folder, write_frame_folder, write_gif};
+use crate::export::budget::{
+    Animation, ByteSize, Describe as _, choose, write_chosen, write_within,
+};
+use crate::export::forward::{Sweep, SweepAnimation, SweepPlan, caption};
+use crate::export::gif_stream::{Stop, stream_bytes};
+use crate::export::{ExportError, FrameFolder, GifSettings, Repeat, check_frame_folder};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
 use crate::ui::gif_size::expected_sentence;
@@ -126,24 +128,16 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
         frames: usize::from(args.frames),
         width: args.width.map_or(picture.width, |w| w as usize),
     };
-    let needed = memory_needed(&sweep, rayon::current_num_threads(), args.out.is_some());
-    memory_budget::check(Work::ForwardExport, needed).map_err(|e| e.sentence(lang))?;
-    let frame_count = crate::export::forward::sweep_timesteps(schedule.steps(), sweep.frames).len();
-    let progress = ProgressBar::new(frame_count as u64).with_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames ({elapsed})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    progress.set_message("noising");
     let text = |t| caption(t, &schedule, noising);
-    let frames = sweep_frames(&sweep, &text, &|| progress.inc(1));
-    progress.finish_and_clear();
-
+    let animation = SweepAnimation::new(sweep, &text);
+    let plan = animation.ladder()[0];
+    let needed = memory_needed(&animation, &plan, args.out.is_some());
+    memory_budget::check(Work::ForwardExport, needed).map_err(|e| e.sentence(lang))?;
     if let Some(dir) = &args.png_dir {
-        write_frame_folder(dir, &frames, &|_| {}).map_err(|e| e.sentence(lang))?;
+        let written = write_frames(dir, &animation, &plan).map_err(|e| e.sentence(lang))?;
         eprintln!(
-            "{} {} PNG → {}",
+            "{} {written} PNG → {}",
             lang.pick("Wrote", "已写入"),
-            frames.len(),
             dir.display()
         );
     }
@@ -153,41 +147,62 @@ pub fn export_forward(args: &ForwardExportArgs) -> Result<(), String> {
             repeat: args.repeat.map_or(Repeat::Forever, Repeat::Times),
             ..GifSettings::default()
         };
-        let animation = SweepAnimation::new(sweep, &text);
-        write_gif_within(
-            out,
-            &animation,
-            Some(&frames),
-            &settings,
-            args.max_size,
-            lang,
-        )?;
+        write_gif_within(out, &animation, &settings, args.max_size, lang)?;
     }
     Ok(())
 }
 
-/// Writes the GIF of `animation`: as the user chose it (its `frames`, if made already), or with a
-/// `limit` the plan that fits, after saying what is expected. Prints what was written.
+/// Writes the frames of `animation` under `plan` as PNGs into `dir` as they are made, with a
+/// progress bar; returns how many.
+fn write_frames<A: Animation>(
+    dir: &Path,
+    animation: &A,
+    plan: &A::Plan,
+) -> Result<usize, ExportError> {
+    let progress = frame_progress(animation.frame_count(plan), "PNG");
+    let mut set = FrameFolder::begin(dir)?;
+    let mut failed = None;
+    let made = animation.for_each_frame(plan, &mut |frame| {
+        progress.inc(1);
+        set.push(&frame).map_err(|error| {
+            failed = Some(error);
+            Stop
+        })
+    });
+    progress.finish_and_clear();
+    match (made, failed) {
+        (_, Some(error)) => Err(error),
+        _ => set.finish(),
+    }
+}
+
+/// A progress bar over `frames` frames, labelled `label`.
+pub(super) fn frame_progress(frames: usize, label: &'static str) -> ProgressBar {
+    let progress = ProgressBar::new(frames as u64).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message(label);
+    progress
+}
+
+/// Writes the GIF of `animation`, frames streamed to the file as they are made: as the user chose
+/// it, or with a `limit` the plan that fits, after saying what is expected. Prints what was
+/// written.
 pub(super) fn write_gif_within<A: Animation>(
     out: &Path,
     animation: &A,
-    frames: Option<&[RgbImage]>,
     settings: &GifSettings,
     limit: Option<ByteSize>,
     lang: Lang,
 ) -> Result<(), String> {
     let Some(limit) = limit else {
-        let made;
-        let frames = match frames {
-            Some(frames) => frames,
-            None => {
-                let plan = animation.ladder()[0];
-                made = animation.frames(&plan, &|| {});
-                &made
-            }
-        };
-        let size = write_gif(out, frames, settings, &|_| {}).map_err(|e| e.sentence(lang))?;
-        eprintln!("{}", wrote(lang, out, frames.len(), ByteSize(size)));
+        let plan = animation.ladder()[0];
+        let progress = frame_progress(animation.frame_count(&plan), "GIF");
+        let written = write_within(out, animation, settings, None, &|| progress.inc(1));
+        progress.finish_and_clear();
+        let written = written.map_err(|e| e.sentence(lang))?;
+        eprintln!("{}", wrote(lang, out, written.frames, written.size));
         return Ok(());
     };
     let choice = choose(animation, settings, Some(limit));
@@ -195,8 +210,12 @@ pub(super) fn write_gif_within<A: Animation>(
         plan.describe(lang)
     });
     eprintln!("{} {expected}", lang.pick("Expected size:", "预计大小："));
-    let written = write_chosen(out, animation, settings, Some(limit), &choice, &|| {})
-        .map_err(|e| e.sentence(lang))?;
+    let progress = frame_progress(animation.frame_count(&choice.plan), "GIF");
+    let written = write_chosen(out, animation, settings, Some(limit), &choice, &|| {
+        progress.inc(1);
+    });
+    progress.finish_and_clear();
+    let written = written.map_err(|e| e.sentence(lang))?;
     let mut line = wrote(lang, out, written.frames, written.size);
     if !written.as_chosen {
         line.push_str(&match lang {
@@ -208,23 +227,16 @@ pub(super) fn write_gif_within<A: Animation>(
     Ok(())
 }
 
-/// Bytes the export holds at its peak (an estimate that errs high): the photo and its noise, the
-/// frames being made (one per thread, with the photo-sized x_t each needs), every finished frame
-/// (all are kept until written), and for a GIF what its encoder holds while compressing them (the
-/// changed pixels, palette indices and compressed data: about twice the frames again).
-fn memory_needed(sweep: &Sweep<'_>, threads: usize, gif: bool) -> u64 {
-    let photo_pixels = (sweep.picture.width * sweep.picture.height) as u64;
-    let width = sweep.width.max(1) as u64;
-    let height = (sweep.picture.height as u64 * width).div_ceil(sweep.picture.width.max(1) as u64);
-    let caption = u64::from(crate::export::caption_height(
-        u32::try_from(width).unwrap_or(u32::MAX),
-    ));
-    let frame = memory_budget::product(&[width, height + caption, 3]);
-    let frames = sweep.frames as u64;
-    let photo = memory_budget::product(&[photo_pixels, 3, 4, 2]);
-    let in_flight = memory_budget::product(&[threads as u64, photo_pixels * 15 + 2 * frame]);
-    let kept = memory_budget::product(&[frames, frame, if gif { 3 } else { 1 }]);
-    photo.saturating_add(in_flight).saturating_add(kept)
+/// Bytes the export holds at its peak (an estimate that errs high): the photo and its noise (and
+/// for the walk, the chain's x_t and step noise), the frames being made at once, and for a GIF
+/// what its encoder keeps (see [`stream_bytes`]). Frames are written as they are made, so the
+/// number of frames does not count.
+fn memory_needed(animation: &SweepAnimation<'_>, plan: &SweepPlan, gif: bool) -> u64 {
+    let picture = animation.picture();
+    let photo = memory_budget::product(&[(picture.width * picture.height) as u64, 3, 4, 3]);
+    let (frame, making) = (animation.output_bytes(plan), animation.frame_bytes(plan));
+    let frames = stream_bytes(frame, making);
+    photo.saturating_add(if gif { frames } else { making })
 }
 
 /// "Wrote forward.gif (60 frames, 9.8 MB)".

@@ -15,7 +15,8 @@ use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::atomic::check_destination;
 use crate::export::budget::ByteSize;
 use crate::export::caption_height;
-use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation, chosen_frames};
+use crate::export::gif_stream::stream_bytes;
+use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation};
 use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
@@ -316,7 +317,7 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             options,
         };
         let limit = args.max_size;
-        super::export::write_gif_within(gif, &animation, None, &gif_settings, limit, lang)?;
+        super::export::write_gif_within(gif, &animation, &gif_settings, limit, lang)?;
     }
 
     if args.judge {
@@ -353,9 +354,8 @@ fn gif_frame(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> 
 const NETWORK_BYTES_PER_SAMPLE: u64 = 1 << 20;
 
 /// Bytes the run holds at its peak (an estimate that errs high): the network's working memory for
-/// the batch, and with `--gif` the recorded x_t of every step (f16), every GIF frame (all are
-/// kept until written) and what the encoder holds while compressing them (about twice the frames
-/// again); with `--png` the grid picture.
+/// the batch, and with `--gif` the recorded x_t of every step (f16) and what the GIF's frames,
+/// written as they are made, need at once (see [`stream_bytes`]); with `--png` the grid picture.
 fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) -> u64 {
     use memory_budget::product;
     let batch = args.grid.count() as u64;
@@ -372,8 +372,6 @@ fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) ->
         0
     };
     let gif = if args.gif.is_some() {
-        let stride = args.stride.map_or_else(|| steps.div_ceil(50), usize::from);
-        let frames = chosen_frames(steps, stride).len() as u64 + 1;
         let shown = match args.gif_sample {
             Some(_) => GridSpec {
                 columns: 1,
@@ -382,7 +380,8 @@ fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) ->
             None => args.grid,
         };
         let record = product(&[steps as u64, batch, pixels, 2]);
-        record.saturating_add(product(&[frames, picture(shown), 3]))
+        let frame = picture(shown);
+        record.saturating_add(stream_bytes(frame, frame.saturating_mul(2)))
     } else {
         0
     };
@@ -404,5 +403,36 @@ fn print_judgement(digits: &[u32], grid: GridSpec, class: Option<u32>, lang: Lan
             digits.len(),
             100.0 * hits as f64 / digits.len().max(1) as f64
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn sample_args(args: &[&str]) -> SampleArgs {
+        let line = ["diffuscope", "sample"].iter().chain(args);
+        match Cli::try_parse_from(line).map(|cli| cli.command) {
+            Ok(Some(Command::Sample(args))) => args,
+            other => panic!("not a sample command: {other:?}"),
+        }
+    }
+
+    /// GIF frames are written as they are made, so the largest run the options allow (every one
+    /// of 1000 steps of a 16×16 grid enlarged 16×, about 190 MB a frame) fits in a laptop's
+    /// budget: what it needs does not grow with the number of frames.
+    #[test]
+    fn the_largest_gif_run_needs_a_few_frames_not_all() {
+        let largest = ["--grid", "16x16", "--scale", "16", "--stride", "1"];
+        let args = sample_args(&[&largest[..], &["--gif", "x.gif"]].concat());
+        let needed = memory_needed(&args, 1000, (28, 28));
+        assert!(needed < 2_000_000_000, "{needed}");
+        // The recorded steps still count (2 bytes a value); the frames do not.
+        let fewer_steps = memory_needed(&args, 100, (28, 28));
+        let record_difference = 900 * 256 * 784 * 2;
+        assert_eq!(needed - fewer_steps, record_difference);
     }
 }

@@ -17,11 +17,13 @@ use rayon::prelude::*;
 
 use super::ExportError;
 use super::atomic;
+use super::atomic::WriteFailure;
 use super::delta::{self, Patch};
-use super::gif_writer::{
-    GifSettings, check_frames, encode_frames, encode_gif, encode_patches, frame_bytes, table_bytes,
-    write_bytes,
+use super::gif_stream::{
+    FrameSource, Halt, SHARED_COLOURS, Stop, encode_patch, frames_at_once, in_order, stream_gif,
 };
+use super::gif_writer::{GifSettings, check_frame_size, frame_bytes, table_bytes};
+use super::quantise::ColourSet;
 use crate::i18n::Lang;
 
 /// Frames an estimate encodes (each after the one before it).
@@ -115,12 +117,21 @@ pub trait Animation: Sync {
     /// How many frames the GIF has under `plan`.
     fn frame_count(&self, plan: &Self::Plan) -> usize;
 
+    /// Bytes one frame takes while it is made and encoded under `plan`: its pixels, and any larger
+    /// picture it is made from (for how many frames are made at once, and memory budgets).
+    fn frame_bytes(&self, plan: &Self::Plan) -> u64;
+
     /// Frame `index` under `plan`, for estimates: the real frame, or one like it where the real
     /// one can only be had by making all frames before it.
     fn sample_frame(&self, plan: &Self::Plan, index: usize) -> RgbImage;
 
-    /// Every frame under `plan`, as written; `on_frame` is called as each is made.
-    fn frames(&self, plan: &Self::Plan, on_frame: &(dyn Fn() + Sync)) -> Vec<RgbImage>;
+    /// Every frame under `plan`, as written, each handed to `each` in order as it is made (a few
+    /// at a time, see [`frames_at_once`]); stops when `each` returns [`Stop`], and returns it.
+    fn for_each_frame(
+        &self,
+        plan: &Self::Plan,
+        each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>,
+    ) -> Result<(), Stop>;
 }
 
 /// A plan put in words for the user ("40 frames, 320 px wide").
@@ -160,41 +171,68 @@ pub struct Written<P> {
 /// The expected size of the GIF of `animation` under `plan`, from a few encoded frames.
 pub fn estimate<A: Animation>(animation: &A, plan: &A::Plan, settings: &GifSettings) -> ByteSize {
     let count = animation.frame_count(plan);
-    if count <= 2 * SAMPLES + 1 {
-        let frames: Vec<RgbImage> = (0..count)
-            .into_par_iter()
-            .map(|index| animation.sample_frame(plan, index))
-            .collect();
-        if check_frames(&frames).is_err() {
-            return ByteSize(0);
-        }
-        let encoded = encode_frames(&frames, settings, &|_| {});
-        let total: u64 = encoded.frames.iter().map(frame_bytes).sum();
-        return ByteSize(FILE_OVERHEAD + table_bytes(&encoded.global) as u64 + total);
-    }
-    let indices = sample_indices(count);
     let first = animation.sample_frame(plan, 0);
-    let first_encoded = encode_frames(std::slice::from_ref(&first), settings, &|_| {});
-    let first_bytes: u64 = first_encoded.frames.iter().map(frame_bytes).sum();
+    if check_frame_size(first.dimensions()).is_err() {
+        return ByteSize(0);
+    }
+    if count <= 2 * SAMPLES + 1 {
+        // Few frames: all of them, encoded as the file will hold them.
+        let make = |index| animation.sample_frame(plan, index);
+        let at_once = frames_at_once(animation.frame_bytes(plan));
+        let source = |each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>| {
+            in_order(count, at_once, &make, each)
+        };
+        let sizes = (animation.frame_bytes(plan), count);
+        return match stream_gif(std::io::sink(), &source, sizes, settings, None, &|| {}) {
+            Ok((_, bytes, _)) => ByteSize(bytes),
+            Err(_) => ByteSize(0),
+        };
+    }
+    let first_bytes = first_frame_bytes(first);
     // Each sampled frame as it would be written after the one before it (with a tolerance, as
     // it is on average once pixels have been drifting for a while).
-    let sampled: Vec<(usize, u64)> = indices
+    let sampled: Vec<(usize, u64)> = sample_indices(count)
         .par_iter()
         .map(|&index| {
             let before = animation.sample_frame(plan, index - 1);
             let frame = animation.sample_frame(plan, index);
             let patch = delta::typical_patch(&before, &frame, settings.tolerance);
-            let encoded = encode_patches(&[Patch::whole(&before), patch], settings, &|_| {});
-            (index, encoded.frames.get(1).map_or(0, frame_bytes))
+            (index, later_frame_bytes(&before, &patch, settings))
         })
         .collect();
     let rest: f64 = (1..count).map(|index| interpolate(&sampled, index)).sum();
-    ByteSize(
-        FILE_OVERHEAD
-            + table_bytes(&first_encoded.global) as u64
-            + first_bytes
-            + rest.round() as u64,
-    )
+    ByteSize(FILE_OVERHEAD + first_bytes + rest.round() as u64)
+}
+
+/// Bytes the first frame takes in a file, with its palette as the file's global one.
+fn first_frame_bytes(first: RgbImage) -> u64 {
+    let mut colours = ColourSet::new(SHARED_COLOURS);
+    let shared = colours
+        .add(first.as_raw(), None)
+        .then(|| colours.into_palette())
+        .flatten();
+    let frame = encode_patch(&Patch::owned(first), shared.as_deref(), 0);
+    let global = match &shared {
+        // One more entry for the transparent index.
+        Some(colours) => table_bytes(&[colours.as_slice(), &[0, 0, 0]].concat()),
+        None => frame.palette.as_deref().map_or(0, table_bytes),
+    };
+    (global as u64)
+        + frame_bytes(&gif::Frame {
+            palette: None,
+            ..frame
+        })
+}
+
+/// Bytes `patch` takes in a file as the frame after `before`, the two sharing a palette when
+/// together they have few enough colours.
+fn later_frame_bytes(before: &RgbImage, patch: &Patch, settings: &GifSettings) -> u64 {
+    let mut colours = ColourSet::new(SHARED_COLOURS);
+    let shared = (colours.add(before.as_raw(), None)
+        && colours.add(&patch.rgb, patch.opaque.as_deref()))
+    .then(|| colours.into_palette())
+    .flatten();
+    frame_bytes(&encode_patch(patch, shared.as_deref(), settings.delay_cs()))
 }
 
 /// The plan to write `animation` with: the user's own, or with a `limit` the first on the ladder
@@ -292,7 +330,8 @@ fn rungs<A: Animation>(animation: &A, settings: &GifSettings) -> Vec<Rung<A::Pla
     rungs
 }
 
-/// Encodes from rung `rung` of `ladder` down until the file fits `limit`, then writes it.
+/// Writes from rung `rung` of `ladder` down until the file fits `limit`. Each try streams into the
+/// temporary file and stops as soon as the file grows over the limit.
 fn write_from<A: Animation>(
     path: &Path,
     animation: &A,
@@ -304,37 +343,71 @@ fn write_from<A: Animation>(
 ) -> Result<Written<A::Plan>, ExportError> {
     loop {
         let plan = ladder[rung].plan;
-        let frames = animation.frames(&plan, on_frame);
-        let bytes =
-            encode_gif(&frames, &ladder[rung].settings(settings), &|_| {}).map_err(|detail| {
-                ExportError::Encode {
-                    path: path.to_path_buf(),
-                    detail,
-                }
-            })?;
-        let size = ByteSize(bytes.len() as u64);
-        if let Some(limit) = limit.filter(|&limit| size > limit) {
-            match smaller_rung(animation, ladder, rung, size, limit) {
-                Some(next) => {
-                    rung = next;
-                    continue;
-                }
-                None => {
-                    return Err(ExportError::TooLarge {
-                        limit,
-                        smallest: size,
-                    });
+        let source = |each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>| {
+            animation.for_each_frame(&plan, each)
+        };
+        let sizes = (animation.frame_bytes(&plan), animation.frame_count(&plan));
+        match write_streamed(
+            path,
+            &source,
+            sizes,
+            &ladder[rung].settings(settings),
+            limit,
+            on_frame,
+        )? {
+            Ok((bytes, frames)) => {
+                return Ok(Written {
+                    plan,
+                    as_chosen: plan == ladder[0].plan,
+                    frames,
+                    size: ByteSize(bytes),
+                });
+            }
+            Err(expected) => {
+                // Over the limit (there is one, or nothing stops the writing early).
+                let limit = limit.unwrap_or(expected);
+                match smaller_rung(animation, ladder, rung, expected, limit) {
+                    Some(next) => rung = next,
+                    None => {
+                        return Err(ExportError::TooLarge {
+                            limit,
+                            smallest: expected,
+                        });
+                    }
                 }
             }
         }
-        write_bytes(path, &bytes)?;
-        return Ok(Written {
-            plan,
-            as_chosen: plan == ladder[0].plan,
-            frames: frames.len(),
-            size,
-        });
     }
+}
+
+/// Writes the GIF of `source` at `path`, atomically: its size and frames, or, when it grew over
+/// `limit`, the size it was expected to reach (and nothing is left at `path`).
+fn write_streamed(
+    path: &Path,
+    source: FrameSource<'_>,
+    sizes: (u64, usize),
+    settings: &GifSettings,
+    limit: Option<ByteSize>,
+    on_frame: &dyn Fn(),
+) -> Result<Result<(u64, usize), ByteSize>, ExportError> {
+    let (mut done, mut over) = ((0, 0), None);
+    let written = atomic::write_atomically(path, |out| {
+        match stream_gif(out, source, sizes, settings, limit.map(|l| l.0), on_frame) {
+            Ok((_, bytes, frames)) => {
+                done = (bytes, frames);
+                Ok(())
+            }
+            Err(Halt::Encode(error)) => Err(WriteFailure::from(error)),
+            Err(Halt::OverLimit { expected }) => {
+                over = Some(ByteSize(expected));
+                Err(WriteFailure::Encode("over the size limit".to_owned()))
+            }
+        }
+    });
+    if let Some(expected) = over {
+        return Ok(Err(expected));
+    }
+    written.map(|()| Ok(done))
 }
 
 /// The rung of `ladder` to write with, and its expected size.

@@ -40,6 +40,19 @@ impl Patch {
         }
     }
 
+    /// The whole of `frame`, every pixel written, taking its pixels without a copy.
+    pub fn owned(frame: RgbImage) -> Self {
+        let (width, height) = frame.dimensions();
+        Self {
+            left: 0,
+            top: 0,
+            width,
+            height,
+            rgb: frame.into_raw(),
+            opaque: None,
+        }
+    }
+
     /// Whether some pixels are left transparent.
     pub fn has_transparency(&self) -> bool {
         self.opaque
@@ -65,35 +78,64 @@ impl Patch {
 
 /// Splits `frames` (all of one size) into patches: the first whole, each later one the pixels whose
 /// colour differs from what is on screen by more than `tolerance` in some channel (0 = any change).
+#[cfg(test)]
 pub fn patches(frames: &[RgbImage], tolerance: u8) -> Vec<Patch> {
-    let Some(first) = frames.first() else {
-        return Vec::new();
-    };
-    let width = first.width() as usize;
-    let mut screen = first.as_raw().clone();
-    let mut patches = Vec::with_capacity(frames.len());
-    patches.push(Patch::whole(first));
-    let mut changed = vec![false; screen.len() / 3];
-    for frame in &frames[1..] {
-        let rgb = frame.as_raw();
-        let count = mark_changes(&mut changed, &screen, rgb, tolerance);
-        if count == changed.len() {
-            // Everything changed (pictures of fresh noise): the whole frame, no mask.
-            screen.copy_from_slice(rgb);
-            patches.push(Patch::whole(frame));
-            continue;
+    let mut differ = Differ::new(tolerance);
+    frames
+        .iter()
+        .map(|frame| differ.patch(frame.clone()))
+        .collect()
+}
+
+/// Differencing frame by frame, as frames are made: what is on screen after the patches so far.
+#[derive(Debug)]
+pub struct Differ {
+    tolerance: u8,
+    /// The source colour each pixel was last written with; empty before the first frame.
+    screen: Vec<u8>,
+    /// Scratch: which pixels the frame being cut changes.
+    changed: Vec<bool>,
+    width: usize,
+}
+
+impl Differ {
+    /// A differ before the first frame; see [`patches`] for `tolerance`.
+    pub fn new(tolerance: u8) -> Self {
+        Self {
+            tolerance,
+            screen: Vec::new(),
+            changed: Vec::new(),
+            width: 0,
         }
-        patches.push(cut(rgb, &changed, width));
-        for ((shown, new), _) in screen
+    }
+
+    /// The patch of `frame`, which must have the size of the first: the first frame whole, later
+    /// ones what changed. A frame that changes every pixel becomes the patch without a copy.
+    pub fn patch(&mut self, frame: RgbImage) -> Patch {
+        if self.screen.is_empty() {
+            self.width = frame.width() as usize;
+            self.screen = frame.as_raw().clone();
+            self.changed = vec![false; self.screen.len() / 3];
+            return Patch::owned(frame);
+        }
+        let rgb = frame.as_raw();
+        let count = mark_changes(&mut self.changed, &self.screen, rgb, self.tolerance);
+        if count == self.changed.len() {
+            // Everything changed (pictures of fresh noise): the whole frame, no mask.
+            self.screen.copy_from_slice(rgb);
+            return Patch::owned(frame);
+        }
+        for ((shown, new), _) in self
+            .screen
             .chunks_exact_mut(3)
             .zip(rgb.chunks_exact(3))
-            .zip(&changed)
+            .zip(&self.changed)
             .filter(|(_, c)| **c)
         {
             shown.copy_from_slice(new);
         }
+        cut(rgb, &self.changed, self.width)
     }
-    patches
 }
 
 /// The patch `new` gets on average once pixels have been drifting for a while, for estimates of

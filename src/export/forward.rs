@@ -1,17 +1,16 @@
 //! The forward sweep as frames: x_t at evenly spaced t from 0 to T, resized and captioned. The window's
 //! export dialog and `diffuscope export forward` both call this, so they always agree.
 
-use image::RgbImage;
-use image::imageops::{self, FilterType};
-use rayon::prelude::*;
-
 use super::budget::{Animation, Describe, shrink_steps};
+use super::gif_stream::{Stop, frames_at_once, in_order};
 use crate::data::Picture;
 use crate::data::picture::values_to_rgb8;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::forward::{Noising, jump_to, walk_chain};
 use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::i18n::Lang;
+use image::RgbImage;
+use image::imageops::{self, FilterType};
 
 /// What to sweep and how to draw it.
 #[derive(Clone, Copy, Debug)]
@@ -53,49 +52,23 @@ pub fn sweep_timesteps(steps: usize, frames: usize) -> Vec<usize> {
     ts
 }
 
-/// The frames of the sweep, each captioned with `caption(t)`. `on_frame` is called as frames finish.
+/// The frames of the sweep, each captioned with `caption(t)`, all kept (for short sweeps and
+/// benchmarks; exports stream them, see [`SweepAnimation`]). `on_frame` is called as frames finish.
 pub fn sweep_frames(
     sweep: &Sweep<'_>,
     caption: &(dyn Fn(usize) -> String + Sync),
     on_frame: &(dyn Fn() + Sync),
 ) -> Vec<RgbImage> {
-    let timesteps = sweep_timesteps(sweep.schedule.steps(), sweep.frames);
-    let finish = |t: usize, x_t: &[f32]| {
-        let frame = to_frame(sweep.picture, x_t, sweep.width);
+    let animation = SweepAnimation::new(*sweep, caption);
+    let plan = animation.ladder()[0];
+    let mut frames = Vec::new();
+    // Nothing here stops the sweep early.
+    let _ = animation.for_each_frame(&plan, &mut |frame| {
         on_frame();
-        super::add_caption(&frame, &caption(t))
-    };
-    match sweep.noising {
-        Noising::Jump => {
-            let x0 = &sweep.picture.values;
-            let eps = standard_normal(x0.len(), sweep.seed, NoiseStream::Jump);
-            timesteps
-                .par_iter()
-                .map(|&t| {
-                    let mut x_t = vec![0.0; x0.len()];
-                    jump_to(sweep.schedule, t, x0, &eps, &mut x_t);
-                    finish(t, &x_t)
-                })
-                .collect()
-        }
-        Noising::Chain => {
-            let mut frames = Vec::with_capacity(timesteps.len());
-            let mut wanted = timesteps.iter().copied().peekable();
-            walk_chain(
-                sweep.schedule,
-                &sweep.picture.values,
-                sweep.seed,
-                |t, x_t| {
-                    if wanted.peek() == Some(&t) {
-                        wanted.next();
-                        frames.push(finish(t, x_t));
-                    }
-                    wanted.peek().is_some()
-                },
-            );
-            frames
-        }
-    }
+        frames.push(frame);
+        Ok(())
+    });
+    frames
 }
 
 /// The frames of a sweep the size limit shrinks first: fewer than this only once the width is
@@ -152,14 +125,6 @@ impl<'a> SweepAnimation<'a> {
             eps,
         }
     }
-
-    fn with_plan(&self, plan: &SweepPlan) -> Sweep<'a> {
-        Sweep {
-            frames: plan.frames,
-            width: plan.width,
-            ..self.sweep
-        }
-    }
 }
 
 impl Animation for SweepAnimation<'_> {
@@ -200,29 +165,113 @@ impl Animation for SweepAnimation<'_> {
         sweep_timesteps(self.sweep.schedule.steps(), plan.frames).len()
     }
 
+    /// The frame, x_t at full size, and the caption's copy of the frame.
+    fn frame_bytes(&self, plan: &SweepPlan) -> u64 {
+        let picture = self.sweep.picture;
+        (picture.width * picture.height * 3) as u64 + 2 * self.output_bytes(plan)
+    }
+
     /// In chain mode, frame t is a jump to t with noise of its own: the same kind of picture as
     /// the walk gives there (x_t has the same distribution), without walking all steps before it.
     fn sample_frame(&self, plan: &SweepPlan, index: usize) -> RgbImage {
         let timesteps = sweep_timesteps(self.sweep.schedule.steps(), plan.frames);
         let t = timesteps.get(index).copied().unwrap_or(0);
-        let x0 = &self.sweep.picture.values;
-        let fresh;
-        let eps = match self.sweep.noising {
-            Noising::Jump => &self.eps,
+        match self.sweep.noising {
+            Noising::Jump => self.jump_frame(plan.width, t, &self.eps),
             Noising::Chain => {
-                fresh = standard_normal(x0.len(), self.sweep.seed, NoiseStream::ChainStep(t));
-                &fresh
+                let len = self.sweep.picture.values.len();
+                let fresh = standard_normal(len, self.sweep.seed, NoiseStream::ChainStep(t));
+                self.jump_frame(plan.width, t, &fresh)
             }
-        };
-        let mut x_t = vec![0.0; x0.len()];
-        jump_to(self.sweep.schedule, t, x0, eps, &mut x_t);
-        let frame = to_frame(self.sweep.picture, &x_t, plan.width);
-        super::add_caption(&frame, &(self.caption)(t))
+        }
     }
 
-    fn frames(&self, plan: &SweepPlan, on_frame: &(dyn Fn() + Sync)) -> Vec<RgbImage> {
-        sweep_frames(&self.with_plan(plan), self.caption, on_frame)
+    fn for_each_frame(
+        &self,
+        plan: &SweepPlan,
+        each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        let timesteps = sweep_timesteps(self.sweep.schedule.steps(), plan.frames);
+        match self.sweep.noising {
+            Noising::Jump => {
+                let make = |index: usize| self.jump_frame(plan.width, timesteps[index], &self.eps);
+                let at_once = frames_at_once(self.frame_bytes(plan));
+                in_order(timesteps.len(), at_once, &make, each)
+            }
+            Noising::Chain => self.walk(plan.width, &timesteps, each),
+        }
     }
+}
+
+impl SweepAnimation<'_> {
+    /// The photo swept.
+    pub fn picture(&self) -> &Picture {
+        self.sweep.picture
+    }
+
+    /// Bytes of one finished frame under `plan` (RGB, caption included).
+    pub fn output_bytes(&self, plan: &SweepPlan) -> u64 {
+        let width = to_u32(plan.width.max(1));
+        let height = frame_height(self.sweep.picture, width) + super::caption_height(width);
+        u64::from(width) * u64::from(height) * 3
+    }
+
+    /// x_t by the closed-form jump with noise `eps`, as a captioned frame `width` pixels wide.
+    fn jump_frame(&self, width: usize, t: usize, eps: &[f32]) -> RgbImage {
+        let rgb = jump_rgb8(self.sweep.schedule, t, &self.sweep.picture.values, eps);
+        self.finish(width, t, rgb)
+    }
+
+    /// The chain walked step by step, each of `timesteps` handed to `each` as a frame.
+    fn walk(
+        &self,
+        width: usize,
+        timesteps: &[usize],
+        each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        let mut wanted = timesteps.iter().copied().peekable();
+        let mut result = Ok(());
+        let sweep = &self.sweep;
+        walk_chain(
+            sweep.schedule,
+            &sweep.picture.values,
+            sweep.seed,
+            |t, x_t| {
+                if wanted.peek() == Some(&t) {
+                    wanted.next();
+                    let mut rgb = vec![0; x_t.len()];
+                    values_to_rgb8(x_t, &mut rgb);
+                    result = each(self.finish(width, t, rgb));
+                }
+                result.is_ok() && wanted.peek().is_some()
+            },
+        );
+        result
+    }
+
+    /// x_t as bytes at the photo's size, resized to `width` and captioned.
+    fn finish(&self, width: usize, t: usize, rgb: Vec<u8>) -> RgbImage {
+        let frame = to_frame(self.sweep.picture, rgb, width);
+        super::add_caption(&frame, &(self.caption)(t))
+    }
+}
+
+/// x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε as bytes, made a slice at a time so that no photo-sized x_t in
+/// floats is ever held (for a 12-megapixel photo, 144 MB per frame).
+fn jump_rgb8(schedule: &NoiseSchedule, t: usize, x0: &[f32], eps: &[f32]) -> Vec<u8> {
+    const SLICE: usize = 1 << 14;
+    let mut rgb = vec![0; x0.len()];
+    let mut x_t = vec![0.0; SLICE.min(x0.len())];
+    for ((out, x0), eps) in rgb
+        .chunks_mut(SLICE)
+        .zip(x0.chunks(SLICE))
+        .zip(eps.chunks(SLICE))
+    {
+        let x_t = &mut x_t[..out.len()];
+        jump_to(schedule, t, x0, eps, x_t);
+        values_to_rgb8(x_t, out);
+    }
+    rgb
 }
 
 /// The height of a frame `width` pixels wide (aspect kept, at least 1 pixel).
@@ -233,10 +282,8 @@ fn frame_height(picture: &Picture, width: u32) -> u32 {
         .max(1.0) as u32
 }
 
-/// x_t as bytes, resized to `width` (aspect kept, at least 1 pixel high).
-fn to_frame(picture: &Picture, x_t: &[f32], width: usize) -> RgbImage {
-    let mut rgb = vec![0; x_t.len()];
-    values_to_rgb8(x_t, &mut rgb);
+/// x_t's bytes at the photo's size, resized to `width` (aspect kept, at least 1 pixel high).
+fn to_frame(picture: &Picture, rgb: Vec<u8>, width: usize) -> RgbImage {
     let (w, h) = (to_u32(picture.width), to_u32(picture.height));
     let Some(image) = RgbImage::from_raw(w, h, rgb) else {
         return RgbImage::new(w, h);

@@ -70,30 +70,76 @@ pub fn write_frame_folder(
     frames: &[image::RgbImage],
     on_frame: &dyn Fn(usize),
 ) -> Result<(), ExportError> {
-    let target = check_frame_folder(folder)?;
-    let io_error = |source| ExportError::Write {
-        path: folder.to_path_buf(),
-        source,
-    };
-    let temporary = Temporary::folder_in(folder_of(&target)).map_err(io_error)?;
+    let mut set = FrameFolder::begin(folder)?;
     for (index, frame) in frames.iter().enumerate() {
-        write_png(&temporary.path().join(frame_name(index)), frame).map_err(|error| {
-            // Name the folder the user asked for, not our temporary one.
-            match error {
-                ExportError::Write { source, .. } => io_error(source),
-                other => other,
-            }
-        })?;
+        set.push(frame)?;
         on_frame(index + 1);
     }
-    swap_in(temporary, &target).map_err(|source| match source.kind() {
-        io::ErrorKind::DirectoryNotEmpty | io::ErrorKind::AlreadyExists => {
-            ExportError::FolderNotEmpty {
-                folder: folder.to_path_buf(),
+    set.finish().map(drop)
+}
+
+/// A set of frames being written one by one, as they are made (see the module documentation):
+/// [`FrameFolder::finish`] puts the set in place; dropped before that, it leaves nothing.
+pub struct FrameFolder {
+    /// The folder as the user named it, for messages.
+    folder: PathBuf,
+    /// The folder to write, links followed.
+    target: PathBuf,
+    temporary: Temporary,
+    written: usize,
+}
+
+impl FrameFolder {
+    /// Starts a set of frames for `folder` (checked as [`check_frame_folder`] does).
+    pub fn begin(folder: &Path) -> Result<Self, ExportError> {
+        let target = check_frame_folder(folder)?;
+        let temporary =
+            Temporary::folder_in(folder_of(&target)).map_err(|source| ExportError::Write {
+                path: folder.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            folder: folder.to_path_buf(),
+            target,
+            temporary,
+            written: 0,
+        })
+    }
+
+    /// Writes the next frame.
+    pub fn push(&mut self, frame: &image::RgbImage) -> Result<(), ExportError> {
+        let path = self.temporary.path().join(frame_name(self.written));
+        write_png(&path, frame).map_err(|error| match error {
+            // Name the folder the user asked for, not our temporary one.
+            ExportError::Write { source, .. } => self.io_error(source),
+            other => other,
+        })?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Puts the set in place; returns how many frames it has.
+    pub fn finish(self) -> Result<usize, ExportError> {
+        let written = self.written;
+        let folder = self.folder.clone();
+        swap_in(self.temporary, &self.target).map_err(|source| match source.kind() {
+            io::ErrorKind::DirectoryNotEmpty | io::ErrorKind::AlreadyExists => {
+                ExportError::FolderNotEmpty { folder }
             }
+            _ => ExportError::Write {
+                path: folder,
+                source,
+            },
+        })?;
+        Ok(written)
+    }
+
+    fn io_error(&self, source: io::Error) -> ExportError {
+        ExportError::Write {
+            path: self.folder.clone(),
+            source,
         }
-        _ => io_error(source),
-    })
+    }
 }
 
 /// Renames the finished set over `target`, which is missing or an empty folder (systems that

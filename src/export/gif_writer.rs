@@ -1,19 +1,13 @@
 //! Animated GIFs: the first frame whole, later ones only where they changed (transparent pixels let
 //! the frame before show through); one shared palette when all frames together have at most 255
-//! colours, else a palette of at most 256 colours per frame. Colour reduction and compression run
-//! on all cores.
+//! colours, else a palette of at most 256 colours per frame. Frames are encoded as they come
+//! ([`super::gif_stream`]); colour reduction and compression run on all cores.
 
-use std::borrow::Cow;
-use std::io::Write as _;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
-
-use rayon::prelude::*;
 
 use super::ExportError;
 use super::atomic::{self, WriteFailure};
-use super::delta::{self, Patch};
-use super::quantise;
+use super::gif_stream::{Halt, Stop, stream_gif};
 
 /// The shortest frame delay, in centiseconds, that browsers honour (shorter ones get slowed to 10).
 const MIN_DELAY_CS: u16 = 2;
@@ -94,13 +88,12 @@ impl GifSettings {
 ///
 /// All frames must have the size of the first, at most 65 535 pixels each way. `on_frame` is
 /// called after each frame is encoded with the number of frames encoded so far (1, 2, … up to
-/// `frames.len()`, in that order), for progress bars; it may be called from worker threads.
-/// Returns the size of the file in bytes.
+/// `frames.len()`, in that order), for progress bars. Returns the size of the file in bytes.
 pub fn write_gif(
     path: &Path,
     frames: &[image::RgbImage],
     settings: &GifSettings,
-    on_frame: &(dyn Fn(usize) + Sync),
+    on_frame: &dyn Fn(usize),
 ) -> Result<u64, ExportError> {
     if frames.is_empty() {
         return Err(ExportError::NoFrames);
@@ -111,40 +104,41 @@ pub fn write_gif(
     })?;
     // Fail on a bad folder now rather than after the slow part.
     atomic::check_destination(path)?;
-    let bytes = encode_gif(frames, settings, on_frame).map_err(|detail| ExportError::Encode {
-        path: path.to_path_buf(),
-        detail,
-    })?;
-    write_bytes(path, &bytes)?;
-    Ok(bytes.len() as u64)
-}
-
-/// Writes an encoded file atomically.
-pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let source = |each: &mut dyn FnMut(image::RgbImage) -> Result<(), Stop>| {
+        frames.iter().try_for_each(|frame| each(frame.clone()))
+    };
+    let frame_bytes = frames.first().map_or(0, |f| f.as_raw().len() as u64);
+    let done = std::cell::Cell::new(0);
+    let count = || {
+        done.set(done.get() + 1);
+        on_frame(done.get());
+    };
+    let mut size = 0;
     atomic::write_atomically(path, |out| {
-        out.write_all(bytes)?;
-        Ok::<(), WriteFailure>(())
-    })
+        let sizes = (frame_bytes, frames.len());
+        match stream_gif(out, &source, sizes, settings, None, &count) {
+            Ok((_, bytes, _)) => {
+                size = bytes;
+                Ok(())
+            }
+            Err(Halt::Encode(error)) => Err(WriteFailure::from(error)),
+            Err(Halt::OverLimit { .. }) => Err(WriteFailure::Encode("over the limit".to_owned())),
+        }
+    })?;
+    Ok(size)
 }
 
 /// Why frames cannot become a GIF (none, empty, too large, or of different sizes), in English.
 pub(crate) fn check_frames(frames: &[image::RgbImage]) -> Result<(), String> {
     let first = frames.first().ok_or("there are no frames")?;
-    let (width, height) = first.dimensions();
-    if u16::try_from(width).is_err() || u16::try_from(height).is_err() {
-        return Err(format!(
-            "a GIF can be at most 65535 pixels each way, and the frames are {width}×{height}"
-        ));
-    }
-    if width == 0 || height == 0 {
-        return Err("the frames are empty (0 pixels)".to_owned());
-    }
+    check_frame_size(first.dimensions())?;
     if let Some((index, frame)) = frames
         .iter()
         .enumerate()
-        .find(|(_, frame)| frame.dimensions() != (width, height))
+        .find(|(_, frame)| frame.dimensions() != first.dimensions())
     {
         let (w, h) = frame.dimensions();
+        let (width, height) = first.dimensions();
         return Err(format!(
             "frame {} is {w}×{h} but the first is {width}×{height}",
             index + 1
@@ -153,26 +147,17 @@ pub(crate) fn check_frames(frames: &[image::RgbImage]) -> Result<(), String> {
     Ok(())
 }
 
-/// The frames as a GIF file in memory (see [`write_gif`]).
-pub(crate) fn encode_gif(
-    frames: &[image::RgbImage],
-    settings: &GifSettings,
-    on_frame: &(dyn Fn(usize) + Sync),
-) -> Result<Vec<u8>, String> {
-    check_frames(frames)?;
-    let encoded = encode_frames(frames, settings, on_frame);
-    let (width, height) = frames.first().map_or((0, 0), |f| f.dimensions());
-    encoded
-        .assemble((to_u16(width), to_u16(height)), settings)
-        .map_err(|e| e.to_string())
-}
-
-/// Every frame compressed, with the file's global palette.
-pub(crate) struct Encoded {
-    /// The frames in order; those whose palette is the global one carry none.
-    pub frames: Vec<gif::Frame<'static>>,
-    /// The global palette, `[r, g, b, …]`.
-    pub global: Vec<u8>,
+/// Why frames of this size cannot be in a GIF (too large or empty), in English.
+pub(crate) fn check_frame_size((width, height): (u32, u32)) -> Result<(), String> {
+    if u16::try_from(width).is_err() || u16::try_from(height).is_err() {
+        return Err(format!(
+            "a GIF can be at most 65535 pixels each way, and the frames are {width}×{height}"
+        ));
+    }
+    if width == 0 || height == 0 {
+        return Err("the frames are empty (0 pixels)".to_owned());
+    }
+    Ok(())
 }
 
 /// Bytes a compressed frame takes in the file: control extension, descriptor, palette and data.
@@ -187,138 +172,6 @@ pub(crate) fn frame_bytes(frame: &gif::Frame<'_>) -> u64 {
 /// Bytes of a colour table: its colours padded to a power of two, at least 2.
 pub(crate) fn table_bytes(palette: &[u8]) -> usize {
     3 * (palette.len() / 3).max(2).next_power_of_two()
-}
-
-impl Encoded {
-    /// The whole file: header, global palette, loop count, frames, trailer.
-    pub(crate) fn assemble(
-        &self,
-        (width, height): (u16, u16),
-        settings: &GifSettings,
-    ) -> Result<Vec<u8>, gif::EncodingError> {
-        let mut encoder = gif::Encoder::new(Vec::new(), width, height, &self.global)?;
-        encoder.set_repeat(settings.repeat.into())?;
-        for frame in &self.frames {
-            encoder.write_lzw_pre_encoded_frame(frame)?;
-        }
-        encoder.into_inner()
-    }
-}
-
-/// Differencing, colour reduction and compression of every frame (the frames must pass
-/// [`check_frames`]); the slow part runs on all cores.
-///
-/// The first frame is written whole, every later one only where it changed (see [`delta`]).
-/// When all frames together have at most 255 colours they share one palette, kept exactly;
-/// otherwise each frame gets its own, and the first frame's doubles as the global one.
-/// (With an empty global table the encoder writes two black entries, and Pillow then reads frames
-/// whose colours are all grey as black.)
-pub(crate) fn encode_frames(
-    frames: &[image::RgbImage],
-    settings: &GifSettings,
-    on_frame: &(dyn Fn(usize) + Sync),
-) -> Encoded {
-    encode_patches(
-        &delta::patches(frames, settings.tolerance),
-        settings,
-        on_frame,
-    )
-}
-
-/// Colour reduction and compression of patches made by [`delta`] (the first a whole frame).
-pub(crate) fn encode_patches(
-    patches: &[Patch],
-    settings: &GifSettings,
-    on_frame: &(dyn Fn(usize) + Sync),
-) -> Encoded {
-    let delay = settings.delay_cs();
-    let any_transparent = patches.iter().any(Patch::has_transparency);
-    let shared = {
-        let colours: Vec<(&[u8], Option<&[bool]>)> = patches
-            .iter()
-            .map(|patch| (patch.rgb.as_slice(), patch.opaque.as_deref()))
-            .collect();
-        quantise::shared_exact_palette(&colours, 256 - usize::from(any_transparent))
-    };
-    let done = Mutex::new(0_usize);
-    let last = patches.len().saturating_sub(1);
-    let mut encoded: Vec<gif::Frame<'static>> = patches
-        .par_iter()
-        .enumerate()
-        .map(|(index, patch)| {
-            let (palette, indices, transparent) = reduce(patch, shared.as_deref());
-            let mut frame = gif::Frame {
-                left: to_u16(patch.left),
-                top: to_u16(patch.top),
-                width: to_u16(patch.width),
-                height: to_u16(patch.height),
-                delay: if index == last {
-                    settings.last_delay_cs()
-                } else {
-                    delay
-                },
-                dispose: gif::DisposalMethod::Keep,
-                transparent,
-                palette,
-                buffer: Cow::Owned(indices),
-                ..gif::Frame::default()
-            };
-            frame.make_lzw_pre_encoded();
-            // Counting and reporting under one lock keeps the reported numbers in order.
-            let mut count = done.lock().unwrap_or_else(PoisonError::into_inner);
-            *count += 1;
-            on_frame(*count);
-            frame
-        })
-        .collect();
-    let global = match shared {
-        // One more entry for the transparent index, so it lies inside the table.
-        Some(mut palette) => {
-            if any_transparent {
-                palette.extend([0, 0, 0]);
-            }
-            palette
-        }
-        None => encoded
-            .first()
-            .and_then(|frame| frame.palette.clone())
-            .unwrap_or_default(),
-    };
-    for frame in &mut encoded {
-        if frame.palette.as_deref() == Some(global.as_slice()) {
-            frame.palette = None;
-        }
-    }
-    Encoded {
-        frames: encoded,
-        global,
-    }
-}
-
-/// A patch as palette indices: with the shared palette when there is one (then the frame carries
-/// none), else with its own; and the transparent index, if the patch has transparent pixels.
-fn reduce(patch: &Patch, shared: Option<&[u8]>) -> (Option<Vec<u8>>, Vec<u8>, Option<u8>) {
-    let transparent_needed = patch.has_transparency();
-    if let Some(palette) = shared {
-        let transparent = u8::try_from(palette.len() / 3).unwrap_or(u8::MAX);
-        let indices = quantise::index_in(palette, &patch.rgb, patch.opaque.as_deref(), transparent);
-        return (None, indices, transparent_needed.then_some(transparent));
-    }
-    match patch.opaque.as_deref().filter(|_| transparent_needed) {
-        Some(opaque) => {
-            let (indexed, transparent) = quantise::quantise_masked(&patch.rgb, opaque);
-            (Some(indexed.palette), indexed.indices, Some(transparent))
-        }
-        None => {
-            let indexed = quantise::quantise(patch.width, patch.height, &patch.rgb);
-            (Some(indexed.palette), indexed.indices, None)
-        }
-    }
-}
-
-/// `n` as a GIF dimension (callers have checked it fits).
-fn to_u16(n: u32) -> u16 {
-    u16::try_from(n).unwrap_or(u16::MAX)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod delta;
 mod error;
 pub mod forward;
 mod frame_folder;
+pub mod gif_stream;
 mod gif_writer;
 mod png_writer;
 mod quantise;
@@ -18,6 +19,6 @@ pub mod reverse;
 
 pub use caption::{add_caption, caption_height};
 pub use error::{ExportError, SpecialFile};
-pub use frame_folder::{check_frame_folder, frame_name, write_frame_folder};
+pub use frame_folder::{FrameFolder, check_frame_folder, frame_name, write_frame_folder};
 pub use gif_writer::{GifSettings, Repeat, write_gif};
 pub use png_writer::write_png;

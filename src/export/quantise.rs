@@ -71,33 +71,68 @@ pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
 /// One palette for all of `frames` when together they hold at most `max_colours` colours: the
 /// colours sorted, as `[r, g, b, …]`. Each frame is `[r, g, b, …]` with, optionally, which of
 /// its pixels count (the others are transparent).
+#[cfg(test)]
 pub fn shared_exact_palette(
     frames: &[(&[u8], Option<&[bool]>)],
     max_colours: usize,
 ) -> Option<Vec<u8>> {
-    let mut seen: HashMap<u32, (), BuildHasherDefault<MixHasher>> = HashMap::default();
+    let mut colours = ColourSet::new(max_colours);
     for &(rgb, opaque) in frames {
+        if !colours.add(rgb, opaque) {
+            return None;
+        }
+    }
+    colours.into_palette()
+}
+
+/// The distinct colours of frames seen one after another, up to a most.
+#[derive(Debug)]
+pub struct ColourSet {
+    seen: HashMap<u32, (), BuildHasherDefault<MixHasher>>,
+    max_colours: usize,
+}
+
+impl ColourSet {
+    /// An empty set that holds at most `max_colours` colours.
+    pub fn new(max_colours: usize) -> Self {
+        Self {
+            seen: HashMap::default(),
+            max_colours,
+        }
+    }
+
+    /// Adds the colours of `rgb` (`[r, g, b, …]`; where `opaque` is given, only the pixels it
+    /// marks). Returns `false`, and stops looking, once there are more than the set holds.
+    pub fn add(&mut self, rgb: &[u8], opaque: Option<&[bool]>) -> bool {
         for (i, pixel) in rgb.chunks_exact(3).enumerate() {
             if opaque.is_some_and(|o| !o[i]) {
                 continue;
             }
-            seen.insert(pack(pixel), ());
-            if seen.len() > max_colours {
-                return None;
+            self.seen.insert(pack(pixel), ());
+            if self.seen.len() > self.max_colours {
+                return false;
             }
         }
+        true
     }
-    let mut colours: Vec<u32> = seen.into_keys().collect();
-    colours.sort_unstable();
-    Some(
-        colours
-            .iter()
-            .flat_map(|colour| {
-                let [_, r, g, b] = colour.to_be_bytes();
-                [r, g, b]
-            })
-            .collect(),
-    )
+
+    /// The colours sorted, as `[r, g, b, …]`; `None` if there were more than the set holds.
+    pub fn into_palette(self) -> Option<Vec<u8>> {
+        if self.seen.len() > self.max_colours {
+            return None;
+        }
+        let mut colours: Vec<u32> = self.seen.into_keys().collect();
+        colours.sort_unstable();
+        Some(
+            colours
+                .iter()
+                .flat_map(|colour| {
+                    let [_, r, g, b] = colour.to_be_bytes();
+                    [r, g, b]
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Indices of `rgb`'s pixels in `palette` (made by [`shared_exact_palette`], so every colour is

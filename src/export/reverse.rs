@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::budget::{Animation, Describe, shrink_steps};
 use super::caption::{add_caption, caption_height};
+use super::gif_stream::{Stop, frames_at_once, in_order};
 use crate::i18n::Lang;
 use crate::sample::GridSpec;
 use crate::sample::grid::{tile, tiled_size};
@@ -183,12 +184,7 @@ impl Animation for RunAnimation<'_> {
     }
 
     fn pixels(&self, plan: &RunPlan) -> f64 {
-        let grid = match self.options.subject {
-            GifSubject::Grid(grid) => grid,
-            GifSubject::Sample(_) => single(),
-        };
-        let (w, h) = tiled_size(grid, self.record.image_size, plan.scale.max(1));
-        let h = h + caption_height(w);
+        let (w, h) = self.frame_size(plan);
         self.frame_count(plan) as f64 * f64::from(w) * f64::from(h)
     }
 
@@ -197,17 +193,39 @@ impl Animation for RunAnimation<'_> {
             + usize::from(self.record.samples.is_some())
     }
 
+    /// The frame and the caption's copy of it.
+    fn frame_bytes(&self, plan: &RunPlan) -> u64 {
+        let (w, h) = self.frame_size(plan);
+        2 * 3 * u64::from(w) * u64::from(h)
+    }
+
     fn sample_frame(&self, plan: &RunPlan, index: usize) -> RgbImage {
         let chosen = chosen_frames(self.record.frames.len(), plan.stride);
         reverse_frame(self.record, &self.options(plan), &chosen, index)
     }
 
-    fn frames(&self, plan: &RunPlan, on_frame: &(dyn Fn() + Sync)) -> Vec<RgbImage> {
-        let frames = reverse_frames(self.record, &self.options(plan));
-        for _ in &frames {
-            on_frame();
-        }
-        frames
+    fn for_each_frame(
+        &self,
+        plan: &RunPlan,
+        each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        let chosen = chosen_frames(self.record.frames.len(), plan.stride);
+        let options = self.options(plan);
+        let make = |index| reverse_frame(self.record, &options, &chosen, index);
+        let at_once = frames_at_once(self.frame_bytes(plan));
+        in_order(self.frame_count(plan), at_once, &make, each)
+    }
+}
+
+impl RunAnimation<'_> {
+    /// Width and height of a frame under `plan`, caption included.
+    fn frame_size(&self, plan: &RunPlan) -> (u32, u32) {
+        let grid = match self.options.subject {
+            GifSubject::Grid(grid) => grid,
+            GifSubject::Sample(_) => single(),
+        };
+        let (w, h) = tiled_size(grid, self.record.image_size, plan.scale.max(1));
+        (w, h + caption_height(w))
     }
 }
 
