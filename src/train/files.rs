@@ -20,6 +20,7 @@ use safetensors::SafeTensors;
 
 use super::ema::Ema;
 use super::error::TrainError;
+use crate::data::file::{ReadError, read_regular_file};
 use crate::export::atomic::{WriteFailure, write_atomically};
 
 /// `diffuscope.kind` of a resume state.
@@ -149,14 +150,16 @@ pub fn read_resume_state(path: &Path, device: &Device) -> Result<ResumeState, Tr
         path: path.to_owned(),
         detail,
     };
-    let bytes = match std::fs::read(path) {
+    // Only an ordinary file is read (a pipe would hang), and no more than a model file may hold.
+    let bytes = match read_regular_file(path, crate::model::checkpoint::MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(TrainError::NothingToResume {
                 path: path.to_owned(),
             });
         }
-        Err(error) => return Err(unreadable(error.to_string())),
+        Err(ReadError::Io(error)) => return Err(unreadable(error.to_string())),
+        Err(ReadError::Refused(refusal)) => return Err(unreadable(refusal.to_string())),
     };
     let (_, header) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| unreadable(format!("not a safetensors file ({e})")))?;

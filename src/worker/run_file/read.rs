@@ -3,7 +3,6 @@
 //! checked (labels, steps, points) before they become a [`RunRecord`].
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::str::FromStr;
@@ -18,6 +17,7 @@ use super::{
     MAX_BATCH, MAX_FILE_BYTES, MAX_FRAMES, MAX_HEADER_BYTES, MAX_SIDE, RunFileError, TensorSpec,
     layout,
 };
+use crate::data::file::{ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{DdpmVariance, PathPoint, Position, SamplerSpec};
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
@@ -101,7 +101,11 @@ impl Problem {
 }
 
 fn read_run(path: &Path) -> Result<RunRecord, Problem> {
-    let file = File::open(path)?;
+    // Only an ordinary file is opened: a named pipe would hang, a device never ends.
+    let file = open_regular_file(path).map_err(|error| match error {
+        ReadError::Io(error) => Problem::from(error),
+        ReadError::Refused(refusal) => Problem::NotARunFile(refusal.to_string()),
+    })?;
     let file_len = file.metadata()?.len();
     read_run_from(BufReader::new(file), file_len, path)
 }
