@@ -25,6 +25,7 @@ use diffuscope::i18n::Lang;
 use diffuscope::model::checkpoint::{
     CheckpointError, MAX_TRAIN_STEPS, MetadataProblem, load_diffusion_model,
 };
+use diffuscope::worker::run_file::open_run;
 use flate2::Compression;
 use flate2::write::{GzEncoder, ZlibEncoder};
 use safetensors::SafeTensors;
@@ -397,11 +398,19 @@ fn pipes_given_as_inputs_are_refused_at_once() {
         .status()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "mkfifo failed");
-    let (fifo, out) = (
+    // A training state beside the model that is a pipe too.
+    let model = dir.path().join("model.safetensors");
+    let state = Command::new("mkfifo")
+        .arg(dir.path().join("model.resume.safetensors"))
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(state.success(), "mkfifo failed");
+    let (fifo, out, model) = (
         fifo.to_string_lossy().into_owned(),
         dir.path().join("out.gif").to_string_lossy().into_owned(),
+        model.to_string_lossy().into_owned(),
     );
-    let commands: [&[&str]; 3] = [
+    let commands: [&[&str]; 4] = [
         &[
             "export", "forward", "--image", &fifo, "--frames", "2", "--out", &out,
         ],
@@ -409,14 +418,34 @@ fn pipes_given_as_inputs_are_refused_at_once() {
             "train", "--tiny", "--steps", "1", "--images", &fifo, "--labels", &fifo, "--out", &out,
         ],
         &["sample", "--model", &fifo, "--device", "cpu", "--png", &out],
+        &[
+            "train", "--tiny", "--steps", "1", "--resume", "--out", &model,
+        ],
     ];
     for args in commands {
         let output = finished_within(diffuscope(args), Duration::from_secs(60));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{args:?}: {stderr}");
         assert!(stderr.contains("named pipe"), "{args:?}: {stderr}");
-        assert!(stderr.contains("input.fifo"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("input.fifo") || stderr.contains("model.resume.safetensors"),
+            "{args:?}: {stderr}"
+        );
     }
+    // A run file that is a pipe, opened as the window opens one.
+    let (sender, receiver) = crossbeam_channel::bounded(1);
+    let path = PathBuf::from(&fifo);
+    std::thread::Builder::new()
+        .name("open-run-under-test".to_owned())
+        .spawn(move || sender.send(open_run(&path).err().map(|e| e.to_string())))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let error = receiver
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("opening a run file from a pipe hangs"));
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("named pipe")),
+        "{error:?}"
+    );
 
     // The library's loaders, each on a thread of its own.
     let (sender, receiver) = crossbeam_channel::bounded(1);

@@ -76,7 +76,7 @@ impl FileKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FileRefusal {
     /// The path names something other than an ordinary file.
-    #[error("not an ordinary file ({kind:?})")]
+    #[error("it is {}, not an ordinary file", kind.described(Lang::En))]
     NotAFile {
         /// What it is instead.
         kind: FileKind,

@@ -3,6 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::data::file::FileRefusal;
 use crate::i18n::Lang;
 
 /// Why a run file could not be opened.
@@ -19,6 +20,14 @@ pub enum RunFileError {
         /// What the operating system said.
         #[source]
         source: io::Error,
+    },
+    /// The path names a pipe, a device or a folder, or the file is too large to read.
+    #[error("{} refused: {refusal}", path.display())]
+    Refused {
+        /// The path.
+        path: PathBuf,
+        /// Why it was not read.
+        refusal: FileRefusal,
     },
     /// The file is not a run file at all (another kind of file, or a model).
     #[error("{} is not a run file: {detail}", path.display())]
@@ -86,6 +95,9 @@ impl RunFileError {
                     }
                     (_, Lang::Zh) => format!("无法读取运行文件“{p}”（{source}）。"),
                 }
+            }
+            (Self::Refused { path, refusal }, _) => {
+                refusal.sentence(&path.display().to_string(), lang)
             }
             (Self::NotARunFile { path, .. }, Lang::En) => format!(
                 "“{}” is not a Diffuscope run file (those are saved with “Save run…”).",

@@ -17,7 +17,7 @@ use super::{
     MAX_BATCH, MAX_FILE_BYTES, MAX_FRAMES, MAX_HEADER_BYTES, MAX_SIDE, RunFileError, TensorSpec,
     layout,
 };
-use crate::data::file::{ReadError, open_regular_file};
+use crate::data::file::{FileRefusal, ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{DdpmVariance, PathPoint, Position, SamplerSpec};
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
@@ -34,6 +34,7 @@ struct Entry {
 /// What went wrong, before the path is added.
 enum Problem {
     Read(std::io::Error),
+    Refused(FileRefusal),
     NotARunFile(String),
     IsAModel,
     NewerFormat(u64),
@@ -77,6 +78,10 @@ impl Problem {
                 path: path_buf,
                 source,
             },
+            Self::Refused(refusal) => RunFileError::Refused {
+                path: path_buf,
+                refusal,
+            },
             Self::NotARunFile(detail) => RunFileError::NotARunFile {
                 path: path_buf,
                 detail,
@@ -104,7 +109,7 @@ fn read_run(path: &Path) -> Result<RunRecord, Problem> {
     // Only an ordinary file is opened: a named pipe would hang, a device never ends.
     let file = open_regular_file(path).map_err(|error| match error {
         ReadError::Io(error) => Problem::from(error),
-        ReadError::Refused(refusal) => Problem::NotARunFile(refusal.to_string()),
+        ReadError::Refused(refusal) => Problem::Refused(refusal),
     })?;
     let file_len = file.metadata()?.len();
     read_run_from(BufReader::new(file), file_len, path)
