@@ -16,7 +16,7 @@ use crate::export::atomic::check_destination;
 use crate::export::budget::ByteSize;
 use crate::export::caption_height;
 use crate::export::gif_stream::stream_bytes;
-use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation};
+use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation, chosen_frames};
 use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
@@ -261,10 +261,13 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         };
         RunRecord::new(args.model.clone(), run, image_size)
     });
+    let recorded = recorded_steps(args, step_count);
     let mut on_step = |frame: &StepFrame<'_>| {
         progress.set_message(frame.point.to_string());
         progress.inc(1);
-        if let Some(record) = &mut record {
+        if let Some(record) = &mut record
+            && recorded.binary_search(&frame.step).is_ok()
+        {
             record
                 .frames
                 .push(Arc::new(gif_frame(frame, batch, image_size)));
@@ -297,14 +300,16 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
 
     if let (Some(gif), Some(mut record)) = (&args.gif, record) {
         record.samples = Some(samples.clone());
-        let stride = args
-            .stride
-            .map_or_else(|| step_count.div_ceil(50), usize::from);
         let options = ReverseFrames {
             subject: args
                 .gif_sample
                 .map_or(GifSubject::Grid(args.grid), GifSubject::Sample),
-            stride,
+            // Only the steps shown were recorded, unless a size limit may choose among all.
+            stride: if args.max_size.is_some() {
+                gif_stride(args, step_count)
+            } else {
+                1
+            },
             scale: args.scale,
         };
         let gif_settings = GifSettings {
@@ -353,8 +358,25 @@ fn gif_frame(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> 
 /// without guidance, 1.1 MB with it; rounded up.
 const NETWORK_BYTES_PER_SAMPLE: u64 = 1 << 20;
 
+/// Every `--stride`-th step the GIF shows (by default about 50 frames).
+fn gif_stride(args: &SampleArgs, steps: usize) -> usize {
+    args.stride.map_or_else(|| steps.div_ceil(50), usize::from)
+}
+
+/// The steps (from 0, in order) whose x_t the GIF needs: those it shows, or every step when a
+/// size limit may choose a wider stride.
+fn recorded_steps(args: &SampleArgs, steps: usize) -> Vec<usize> {
+    if args.gif.is_none() {
+        Vec::new()
+    } else if args.max_size.is_some() {
+        (0..steps).collect()
+    } else {
+        chosen_frames(steps, gif_stride(args, steps))
+    }
+}
+
 /// Bytes the run holds at its peak (an estimate that errs high): the network's working memory for
-/// the batch, and with `--gif` the recorded x_t of every step (f16) and what the GIF's frames,
+/// the batch, and with `--gif` the recorded x_t of the steps it needs (f16) and what its frames,
 /// written as they are made, need at once (see [`stream_bytes`]); with `--png` the grid picture.
 fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) -> u64 {
     use memory_budget::product;
@@ -379,7 +401,8 @@ fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) ->
             },
             None => args.grid,
         };
-        let record = product(&[steps as u64, batch, pixels, 2]);
+        let recorded = recorded_steps(args, steps).len() as u64;
+        let record = product(&[recorded, batch, pixels, 2]);
         let frame = picture(shown);
         record.saturating_add(stream_bytes(frame, frame.saturating_mul(2)))
     } else {
@@ -434,5 +457,16 @@ mod tests {
         let fewer_steps = memory_needed(&args, 100, (28, 28));
         let record_difference = 900 * 256 * 784 * 2;
         assert_eq!(needed - fewer_steps, record_difference);
+    }
+
+    /// Only the steps the GIF shows are kept, unless a size limit may pick others.
+    #[test]
+    fn only_the_steps_shown_are_recorded() {
+        let args = sample_args(&["--gif", "x.gif"]);
+        assert_eq!(recorded_steps(&args, 1000).len(), 51);
+        assert_eq!(recorded_steps(&args, 1000).last(), Some(&999));
+        let limited = sample_args(&["--gif", "x.gif", "--max-size", "5MB"]);
+        assert_eq!(recorded_steps(&limited, 1000).len(), 1000);
+        assert!(recorded_steps(&sample_args(&["--png", "x.png"]), 1000).is_empty());
     }
 }

@@ -197,7 +197,7 @@ pub fn estimate<A: Animation>(animation: &A, plan: &A::Plan, settings: &GifSetti
             let before = animation.sample_frame(plan, index - 1);
             let frame = animation.sample_frame(plan, index);
             let patch = delta::typical_patch(&before, &frame, settings.tolerance);
-            (index, later_frame_bytes(&before, &patch, settings))
+            (index, later_frame_bytes(&before, patch, settings))
         })
         .collect();
     let rest: f64 = (1..count).map(|index| interpolate(&sampled, index)).sum();
@@ -211,7 +211,7 @@ fn first_frame_bytes(first: RgbImage) -> u64 {
         .add(first.as_raw(), None)
         .then(|| colours.into_palette())
         .flatten();
-    let frame = encode_patch(&Patch::owned(first), shared.as_deref(), 0);
+    let frame = encode_patch(Patch::owned(first), shared.as_deref(), 0);
     let global = match &shared {
         // One more entry for the transparent index.
         Some(colours) => table_bytes(&[colours.as_slice(), &[0, 0, 0]].concat()),
@@ -226,7 +226,7 @@ fn first_frame_bytes(first: RgbImage) -> u64 {
 
 /// Bytes `patch` takes in a file as the frame after `before`, the two sharing a palette when
 /// together they have few enough colours.
-fn later_frame_bytes(before: &RgbImage, patch: &Patch, settings: &GifSettings) -> u64 {
+fn later_frame_bytes(before: &RgbImage, patch: Patch, settings: &GifSettings) -> u64 {
     let mut colours = ColourSet::new(SHARED_COLOURS);
     let shared = (colours.add(before.as_raw(), None)
         && colours.add(&patch.rgb, patch.opaque.as_deref()))

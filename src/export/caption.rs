@@ -51,6 +51,22 @@ pub fn add_caption(image: &RgbImage, text: &str) -> RgbImage {
     out
 }
 
+/// [`add_caption`] without a copy: the band is added to `image`'s own buffer (which grows in place
+/// when it has room, see [`crate::sample::grid::tile_reserving`]).
+pub fn with_caption(image: RgbImage, text: &str) -> RgbImage {
+    let (width, height) = image.dimensions();
+    let band = caption_height(width);
+    let mut raw = image.into_raw();
+    raw.extend(std::iter::repeat_n(BAND.0, width as usize * band as usize).flatten());
+    let Some(mut out) = RgbImage::from_raw(width, height.saturating_add(band), raw) else {
+        return RgbImage::new(width, height.saturating_add(band));
+    };
+    if let Ok(font) = FontRef::try_from_slice(FONT_BYTES) {
+        draw_centred(&mut out, &font, text, height, band);
+    }
+    out
+}
+
 /// Draws `text` on one line, centred in the band of `band` rows starting at row `top`.
 fn draw_centred(out: &mut RgbImage, font: &FontRef<'_>, text: &str, top: u32, band: u32) {
     let units_per_em = font.units_per_em().unwrap_or(1000.0);

@@ -134,7 +134,7 @@ impl Differ {
         {
             shown.copy_from_slice(new);
         }
-        cut(rgb, &self.changed, self.width)
+        cut_in_place(frame.into_raw(), &self.changed, self.width)
     }
 }
 
@@ -234,6 +234,34 @@ fn cut(rgb: &[u8], changed: &[bool], width: usize) -> Patch {
     }
 }
 
+/// [`cut`], reusing the frame's own pixels for the patch's (the rectangle's rows move forward
+/// within the buffer), so a large frame is never held twice.
+fn cut_in_place(mut rgb: Vec<u8>, changed: &[bool], width: usize) -> Patch {
+    let Some((left, top, right, bottom)) = bounds(changed, width) else {
+        return cut(&rgb, changed, width);
+    };
+    let (w, h) = (right - left + 1, bottom - top + 1);
+    let mut opaque = Vec::with_capacity(w * h);
+    let mut end = 0;
+    for y in top..=bottom {
+        let row = y * width;
+        // Row y of the rectangle starts at or after where it goes, so nothing unread is overwritten.
+        rgb.copy_within((row + left) * 3..(row + right + 1) * 3, end);
+        end += w * 3;
+        opaque.extend_from_slice(&changed[row + left..=row + right]);
+    }
+    rgb.truncate(end);
+    let all = opaque.iter().all(|&o| o);
+    Patch {
+        left: to_u32(left),
+        top: to_u32(top),
+        width: to_u32(w),
+        height: to_u32(h),
+        rgb,
+        opaque: (!all).then_some(opaque),
+    }
+}
+
 /// The smallest rectangle `(left, top, right, bottom)` (inclusive) holding every set flag.
 fn bounds(flags: &[bool], width: usize) -> Option<(usize, usize, usize, usize)> {
     let rows: Vec<&[bool]> = flags.chunks_exact(width).collect();
@@ -287,6 +315,20 @@ mod tests {
             Some(&[true, false, false, false, false, true][..])
         );
         assert_eq!(patch.opaque_rgb(), [200, 0, 0, 0, 200, 0]);
+    }
+
+    #[test]
+    fn cutting_in_place_gives_the_same_patch() {
+        let rgb: Vec<u8> = (0..7 * 5 * 3).map(|i| (i * 37 % 251) as u8).collect();
+        let changed: Vec<bool> = (0..7 * 5)
+            .map(|i| i % 7 > 1 && i / 7 > 0 && i % 3 != 0)
+            .collect();
+        assert_eq!(
+            cut_in_place(rgb.clone(), &changed, 7),
+            cut(&rgb, &changed, 7)
+        );
+        let none = vec![false; 7 * 5];
+        assert_eq!(cut_in_place(rgb.clone(), &none, 7), cut(&rgb, &none, 7));
     }
 
     #[test]

@@ -252,7 +252,7 @@ impl SweepAnimation<'_> {
     /// x_t as bytes at the photo's size, resized to `width` and captioned.
     fn finish(&self, width: usize, t: usize, rgb: Vec<u8>) -> RgbImage {
         let frame = to_frame(self.sweep.picture, rgb, width);
-        super::add_caption(&frame, &(self.caption)(t))
+        super::with_caption(frame, &(self.caption)(t))
     }
 }
 

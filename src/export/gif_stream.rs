@@ -270,7 +270,7 @@ impl<W: Write> GifStream<W> {
         let delay = self.settings.delay_cs();
         let encoded: Vec<gif::Frame<'static>> = patches
             .into_par_iter()
-            .map(|patch| encode_patch(&patch, shared, delay))
+            .map(|patch| encode_patch(patch, shared, delay))
             .collect();
         for frame in encoded {
             if let Some(before) = self.held.replace(frame) {
@@ -337,17 +337,22 @@ fn broken() -> gif::EncodingError {
 
 /// A patch reduced to palette indices and compressed, as a frame shown for `delay` centiseconds:
 /// with the `shared` palette when there is one (then the frame carries none), else its own.
-pub(crate) fn encode_patch(
-    patch: &Patch,
-    shared: Option<&[u8]>,
-    delay: u16,
-) -> gif::Frame<'static> {
-    let (palette, indices, transparent) = reduce(patch, shared);
+pub(crate) fn encode_patch(patch: Patch, shared: Option<&[u8]>, delay: u16) -> gif::Frame<'static> {
+    let (palette, indices, transparent) = reduce(&patch, shared);
+    let Patch {
+        left,
+        top,
+        width,
+        height,
+        ..
+    } = patch;
+    // The patch's colours are not needed once they are indices.
+    drop(patch);
     let mut frame = gif::Frame {
-        left: to_u16(patch.left),
-        top: to_u16(patch.top),
-        width: to_u16(patch.width),
-        height: to_u16(patch.height),
+        left: to_u16(left),
+        top: to_u16(top),
+        width: to_u16(width),
+        height: to_u16(height),
         delay,
         dispose: gif::DisposalMethod::Keep,
         transparent,

@@ -17,7 +17,7 @@ mod png_writer;
 mod quantise;
 pub mod reverse;
 
-pub use caption::{add_caption, caption_height};
+pub use caption::{add_caption, caption_height, with_caption};
 pub use error::{ExportError, SpecialFile};
 pub use frame_folder::{FrameFolder, check_frame_folder, frame_name, write_frame_folder};
 pub use gif_writer::{GifSettings, Repeat, write_gif};

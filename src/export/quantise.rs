@@ -85,10 +85,13 @@ pub fn shared_exact_palette(
     colours.into_palette()
 }
 
-/// The distinct colours of frames seen one after another, up to a most.
+/// The distinct colours of frames seen one after another, up to a most: a bit per possible colour
+/// (2 MB), so that looking at a frame costs a few instructions a pixel.
 #[derive(Debug)]
 pub struct ColourSet {
-    seen: HashMap<u32, (), BuildHasherDefault<MixHasher>>,
+    /// Bit `c` of the words is set when colour `0x00rrggbb = c` has been seen.
+    seen: Vec<u64>,
+    colours: Vec<u32>,
     max_colours: usize,
 }
 
@@ -96,7 +99,8 @@ impl ColourSet {
     /// An empty set that holds at most `max_colours` colours.
     pub fn new(max_colours: usize) -> Self {
         Self {
-            seen: HashMap::default(),
+            seen: vec![0; (1 << 24) / 64],
+            colours: Vec::new(),
             max_colours,
         }
     }
@@ -108,23 +112,27 @@ impl ColourSet {
             if opaque.is_some_and(|o| !o[i]) {
                 continue;
             }
-            self.seen.insert(pack(pixel), ());
-            if self.seen.len() > self.max_colours {
-                return false;
+            let colour = pack(pixel);
+            let (word, bit) = ((colour >> 6) as usize, 1_u64 << (colour & 63));
+            if self.seen[word] & bit == 0 {
+                self.seen[word] |= bit;
+                self.colours.push(colour);
+                if self.colours.len() > self.max_colours {
+                    return false;
+                }
             }
         }
         true
     }
 
     /// The colours sorted, as `[r, g, b, …]`; `None` if there were more than the set holds.
-    pub fn into_palette(self) -> Option<Vec<u8>> {
-        if self.seen.len() > self.max_colours {
+    pub fn into_palette(mut self) -> Option<Vec<u8>> {
+        if self.colours.len() > self.max_colours {
             return None;
         }
-        let mut colours: Vec<u32> = self.seen.into_keys().collect();
-        colours.sort_unstable();
+        self.colours.sort_unstable();
         Some(
-            colours
+            self.colours
                 .iter()
                 .flat_map(|colour| {
                     let [_, r, g, b] = colour.to_be_bytes();

@@ -7,11 +7,11 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use super::budget::{Animation, Describe, shrink_steps};
-use super::caption::{add_caption, caption_height};
+use super::caption::{caption_height, with_caption};
 use super::gif_stream::{Stop, frames_at_once, in_order};
 use crate::i18n::Lang;
 use crate::sample::GridSpec;
-use crate::sample::grid::{tile, tiled_size};
+use crate::sample::grid::{tile_reserving, tiled_size};
 use crate::worker::RunRecord;
 use crate::worker::frame::to_full;
 
@@ -66,14 +66,18 @@ fn reverse_frame(
 ) -> RgbImage {
     let describe = record.describe();
     let picture = |values: &[f32]| -> RgbImage {
-        match options.subject {
-            GifSubject::Grid(grid) => tile(values, record.image_size, grid, options.scale),
+        let (grid, values) = match options.subject {
+            GifSubject::Grid(grid) => (grid, values),
             GifSubject::Sample(index) => {
                 let pixels = record.image_size.0 * record.image_size.1;
                 let one = GridSpec::image_of(values, pixels, index).unwrap_or(&[]);
-                tile(one, record.image_size, single(), options.scale)
+                (single(), one)
             }
-        }
+        };
+        // Room for the caption, which is then added in place.
+        let (width, _) = tiled_size(grid, record.image_size, options.scale);
+        let band = caption_height(width);
+        tile_reserving(values, record.image_size, grid, options.scale, band)
     };
     match chosen.get(index).and_then(|&i| record.frames.get(i)) {
         Some(frame) => {
@@ -83,11 +87,11 @@ fn reverse_frame(
                 frame.steps,
                 frame.point
             );
-            add_caption(&picture(&to_full(&frame.x_t)), &text)
+            with_caption(picture(&to_full(&frame.x_t)), &text)
         }
         None => {
             let samples = record.samples.as_deref().unwrap_or(&[]);
-            add_caption(&picture(samples), &format!("done · {describe}"))
+            with_caption(picture(samples), &format!("done · {describe}"))
         }
     }
 }
@@ -193,10 +197,10 @@ impl Animation for RunAnimation<'_> {
             + usize::from(self.record.samples.is_some())
     }
 
-    /// The frame and the caption's copy of it.
+    /// The frame (its caption is added in place).
     fn frame_bytes(&self, plan: &RunPlan) -> u64 {
         let (w, h) = self.frame_size(plan);
-        2 * 3 * u64::from(w) * u64::from(h)
+        3 * u64::from(w) * u64::from(h)
     }
 
     fn sample_frame(&self, plan: &RunPlan, index: usize) -> RgbImage {

@@ -100,9 +100,20 @@ pub fn tiled_size(grid: GridSpec, image_size: (usize, usize), scale: u32) -> (u3
 /// least 1) with nearest-neighbour sampling so every pixel stays a crisp square. Cells without an
 /// image stay grey.
 pub fn tile(images: &[f32], image_size: (usize, usize), grid: GridSpec, scale: u32) -> RgbImage {
-    tile_with(images, image_size, grid, scale, &|value| {
-        [to_grey(value); 3]
-    })
+    tile_reserving(images, image_size, grid, scale, 0)
+}
+
+/// [`tile`], with room kept in the picture's buffer for `rows_below` more rows (a caption band
+/// added in place, without copying a picture that may be hundreds of megabytes).
+pub fn tile_reserving(
+    images: &[f32],
+    image_size: (usize, usize),
+    grid: GridSpec,
+    scale: u32,
+    rows_below: u32,
+) -> RgbImage {
+    let grey = |value| [to_grey(value); 3];
+    tile_into(images, image_size, grid, scale, rows_below, &grey)
 }
 
 /// [`tile`] with each value coloured by `colour` (for example [`super::colormap::diverging`]).
@@ -113,10 +124,27 @@ pub fn tile_with(
     scale: u32,
     colour: &dyn Fn(f32) -> [u8; 3],
 ) -> RgbImage {
+    tile_into(images, image_size, grid, scale, 0, colour)
+}
+
+/// [`tile_with`] into a buffer with room for `rows_below` more rows.
+fn tile_into(
+    images: &[f32],
+    image_size: (usize, usize),
+    grid: GridSpec,
+    scale: u32,
+    rows_below: u32,
+    colour: &dyn Fn(f32) -> [u8; 3],
+) -> RgbImage {
     let scale = scale.max(1);
     let (height, width) = image_size;
     let (out_width, out_height) = tiled_size(grid, image_size, scale);
-    let mut picture = RgbImage::from_pixel(out_width, out_height, GAP_COLOUR);
+    let pixels = out_width as usize * out_height as usize;
+    let mut buffer = Vec::with_capacity((pixels + out_width as usize * rows_below as usize) * 3);
+    buffer.extend(std::iter::repeat_n(GAP_COLOUR.0, pixels).flatten());
+    let Some(mut picture) = RgbImage::from_raw(out_width, out_height, buffer) else {
+        return RgbImage::new(out_width, out_height);
+    };
     let per_image = height * width;
     if per_image == 0 {
         return picture;
