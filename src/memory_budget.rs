@@ -40,10 +40,8 @@ impl Work {
     /// What to change so the work fits.
     fn advice(self, lang: Lang) -> &'static str {
         match self {
-            Self::ForwardExport => lang.pick(
-                "Use fewer --frames or a smaller --width.",
-                "请减少 --frames 或减小 --width。",
-            ),
+            // Frames are written as they are made: their number does not count.
+            Self::ForwardExport => lang.pick("Use a smaller --width.", "请减小 --width。"),
             Self::Sampling => lang.pick(
                 "Use a smaller --grid or --scale, fewer --steps or a larger --stride.",
                 "请减小 --grid 或 --scale、减少 --steps，或增大 --stride。",
@@ -131,7 +129,7 @@ impl std::error::Error for BudgetError {}
 
 impl BudgetError {
     /// "This export would need about 7.2 GB of memory; this machine allows 6.0 GB (half of its
-    /// 12.0 GB). Use fewer --frames or a smaller --width."
+    /// 12.0 GB). Use a smaller --width."
     pub fn sentence(&self, lang: Lang) -> String {
         let need = gigabytes(self.needed_bytes);
         let allowed = gigabytes(self.budget.allowed_bytes);
@@ -217,7 +215,7 @@ mod tests {
         assert_eq!(
             error.sentence(Lang::En),
             "This export would need about 7.2 GB of memory; this machine allows 6.0 GB (half of \
-             its 12.0 GB). Use fewer --frames or a smaller --width."
+             its 12.0 GB). Use a smaller --width."
         );
         assert!(error.sentence(Lang::Zh).contains("7.2 GB"));
         let capped = Budget::for_machine(1 << 40)

@@ -48,7 +48,11 @@ pub fn in_order(
     make: &(dyn Fn(usize) -> RgbImage + Sync),
     each: &mut dyn FnMut(RgbImage) -> Result<(), Stop>,
 ) -> Result<(), Stop> {
-    let at_once = at_once.max(1);
+    if at_once <= 1 {
+        // On this thread: a frame made on a worker thread and dropped here goes back to that
+        // thread's allocator only when it next runs, so large frames would pile up.
+        return (0..count).try_for_each(|index| each(make(index)));
+    }
     for start in (0..count).step_by(at_once) {
         let end = count.min(start + at_once);
         let frames: Vec<RgbImage> = (start..end).into_par_iter().map(make).collect();
@@ -268,10 +272,18 @@ impl<W: Write> GifStream<W> {
         let patches = std::mem::take(&mut self.queue);
         let shared = self.shared.as_deref();
         let delay = self.settings.delay_cs();
-        let encoded: Vec<gif::Frame<'static>> = patches
-            .into_par_iter()
-            .map(|patch| encode_patch(patch, shared, delay))
-            .collect();
+        let encoded: Vec<gif::Frame<'static>> = if patches.len() <= 1 {
+            // On this thread, for the reason given in `in_order`.
+            patches
+                .into_iter()
+                .map(|patch| encode_patch(patch, shared, delay))
+                .collect()
+        } else {
+            patches
+                .into_par_iter()
+                .map(|patch| encode_patch(patch, shared, delay))
+                .collect()
+        };
         for frame in encoded {
             if let Some(before) = self.held.replace(frame) {
                 self.write(before)?;

@@ -35,6 +35,16 @@ pub fn quantise(width: u32, height: u32, rgb: &[u8]) -> Indexed {
 /// Like [`quantise`], but only the pixels marked in `opaque` get colours (at most 255); the
 /// others get the index of one more palette entry, returned as the transparent index.
 pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
+    // Few enough colours (every greyscale frame): kept exactly, indexed in place.
+    let mut colours = ColourSet::new(MAX_COLOURS - 1);
+    if colours.add(rgb, Some(opaque))
+        && let Some(mut palette) = colours.into_palette()
+    {
+        let transparent = u8::try_from(palette.len() / 3).unwrap_or(u8::MAX);
+        let indices = index_in(&palette, rgb, Some(opaque), transparent);
+        palette.extend([0, 0, 0]);
+        return (Indexed { palette, indices }, transparent);
+    }
     let mut kept = Vec::with_capacity(rgb.len());
     for (pixel, &o) in rgb.chunks_exact(3).zip(opaque) {
         if o {
