@@ -119,6 +119,8 @@ impl Differ {
             return Patch::owned(frame);
         }
         let rgb = frame.as_raw();
+        // The flags may have gone to the last patch as its mask (see `cut_in_place`).
+        self.changed.resize(self.screen.len() / 3, false);
         let count = mark_changes(&mut self.changed, &self.screen, rgb, self.tolerance);
         if count == self.changed.len() {
             // Everything changed (pictures of fresh noise): the whole frame, no mask.
@@ -134,7 +136,33 @@ impl Differ {
         {
             shown.copy_from_slice(new);
         }
-        cut_in_place(frame.into_raw(), &self.changed, self.width)
+        let mut patch = cut_in_place(frame.into_raw(), &mut self.changed, self.width);
+        self.show_unchanged(&mut patch);
+        patch
+    }
+
+    /// Gives the pixels of `patch` that are not written the colours on screen, so a patch written
+    /// whole (see [`super::quantise::quantise_masked`]) changes nothing there. With no tolerance
+    /// they have them already.
+    fn show_unchanged(&self, patch: &mut Patch) {
+        let Some(opaque) = patch.opaque.as_deref().filter(|_| self.tolerance > 0) else {
+            return;
+        };
+        let (left, top, width) = (
+            patch.left as usize,
+            patch.top as usize,
+            patch.width as usize,
+        );
+        for (i, (pixel, _)) in patch
+            .rgb
+            .chunks_exact_mut(3)
+            .zip(opaque)
+            .enumerate()
+            .filter(|(_, (_, o))| !**o)
+        {
+            let at = ((top + i / width) * self.width + left + i % width) * 3;
+            pixel.copy_from_slice(&self.screen[at..at + 3]);
+        }
     }
 }
 
@@ -235,12 +263,25 @@ fn cut(rgb: &[u8], changed: &[bool], width: usize) -> Patch {
 }
 
 /// [`cut`], reusing the frame's own pixels for the patch's (the rectangle's rows move forward
-/// within the buffer), so a large frame is never held twice.
-fn cut_in_place(mut rgb: Vec<u8>, changed: &[bool], width: usize) -> Patch {
+/// within the buffer), so a large frame is never held twice; when the rectangle is the whole
+/// frame, the flags themselves become the patch's mask (and `changed` is left empty).
+fn cut_in_place(mut rgb: Vec<u8>, changed: &mut Vec<bool>, width: usize) -> Patch {
     let Some((left, top, right, bottom)) = bounds(changed, width) else {
         return cut(&rgb, changed, width);
     };
     let (w, h) = (right - left + 1, bottom - top + 1);
+    if w * h == changed.len() {
+        let opaque = std::mem::take(changed);
+        let all = opaque.iter().all(|&o| o);
+        return Patch {
+            left: 0,
+            top: 0,
+            width: to_u32(w),
+            height: to_u32(h),
+            rgb,
+            opaque: (!all).then_some(opaque),
+        };
+    }
     let mut opaque = Vec::with_capacity(w * h);
     let mut end = 0;
     for y in top..=bottom {
@@ -320,15 +361,28 @@ mod tests {
     #[test]
     fn cutting_in_place_gives_the_same_patch() {
         let rgb: Vec<u8> = (0..7 * 5 * 3).map(|i| (i * 37 % 251) as u8).collect();
-        let changed: Vec<bool> = (0..7 * 5)
+        let inner: Vec<bool> = (0..7 * 5)
             .map(|i| i % 7 > 1 && i / 7 > 0 && i % 3 != 0)
             .collect();
-        assert_eq!(
-            cut_in_place(rgb.clone(), &changed, 7),
-            cut(&rgb, &changed, 7)
-        );
-        let none = vec![false; 7 * 5];
-        assert_eq!(cut_in_place(rgb.clone(), &none, 7), cut(&rgb, &none, 7));
+        // A rectangle inside the frame, the whole frame (whose flags become the mask), nothing.
+        let whole: Vec<bool> = (0..7 * 5).map(|i| i % 4 != 1).collect();
+        for changed in [inner, whole, vec![false; 7 * 5]] {
+            let expected = cut(&rgb, &changed, 7);
+            assert_eq!(cut_in_place(rgb.clone(), &mut changed.clone(), 7), expected);
+        }
+    }
+
+    #[test]
+    fn pixels_left_as_shown_carry_the_colour_on_screen() {
+        // The middle pixel moves by 2, within the tolerance: it stays 100 on screen.
+        let before = grey(3, 1, 100);
+        let mut after = grey(3, 1, 200);
+        after.put_pixel(1, 0, Rgb([102; 3]));
+        let mut differ = Differ::new(4);
+        differ.patch(before);
+        let patch = differ.patch(after);
+        assert_eq!(patch.opaque.as_deref(), Some(&[true, false, true][..]));
+        assert_eq!(patch.rgb, [200, 200, 200, 100, 100, 100, 200, 200, 200]);
     }
 
     #[test]

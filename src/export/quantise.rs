@@ -34,7 +34,11 @@ pub fn quantise(width: u32, height: u32, rgb: &[u8]) -> Indexed {
 
 /// Like [`quantise`], but only the pixels marked in `opaque` get colours (at most 255); the
 /// others get the index of one more palette entry, returned as the transparent index.
-pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
+///
+/// When the marked pixels have 256 colours (a greyscale frame of noise) and all pixels together
+/// have no more, every pixel is written instead, exactly and without a transparent index: the
+/// caller makes the unmarked pixels the colours already shown, so nothing changes on screen.
+pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, Option<u8>) {
     // Few enough colours (every greyscale frame): kept exactly, indexed in place.
     let mut colours = ColourSet::new(MAX_COLOURS - 1);
     if colours.add(rgb, Some(opaque))
@@ -43,7 +47,10 @@ pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
         let transparent = u8::try_from(palette.len() / 3).unwrap_or(u8::MAX);
         let indices = index_in(&palette, rgb, Some(opaque), transparent);
         palette.extend([0, 0, 0]);
-        return (Indexed { palette, indices }, transparent);
+        return (Indexed { palette, indices }, Some(transparent));
+    }
+    if let Some(whole) = exact(rgb, MAX_COLOURS) {
+        return (whole, None);
     }
     let mut kept = Vec::with_capacity(rgb.len());
     for (pixel, &o) in rgb.chunks_exact(3).zip(opaque) {
@@ -75,7 +82,7 @@ pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
             }
         })
         .collect();
-    (Indexed { palette, indices }, transparent)
+    (Indexed { palette, indices }, Some(transparent))
 }
 
 /// One palette for all of `frames` when together they hold at most `max_colours` colours: the
@@ -314,9 +321,25 @@ mod tests {
     fn masked_pixels_get_the_transparent_index() {
         let rgb = [1, 2, 3, 9, 9, 9, 1, 2, 3, 4, 5, 6];
         let (indexed, transparent) = quantise_masked(&rgb, &[true, false, true, true]);
-        assert_eq!(transparent, 2);
+        assert_eq!(transparent, Some(2));
         assert_eq!(indexed.palette, [1, 2, 3, 4, 5, 6, 0, 0, 0]);
         assert_eq!(indexed.indices, [0, 2, 0, 1]);
+    }
+
+    #[test]
+    fn masked_pixels_with_256_greys_are_all_written_exactly() {
+        let rgb: Vec<u8> = (0..=255_u8).flat_map(|g| [g; 3]).chain([7; 3]).collect();
+        let mut opaque = vec![true; 257];
+        opaque[256] = false;
+        let (indexed, transparent) = quantise_masked(&rgb, &opaque);
+        assert_eq!(transparent, None);
+        assert_eq!(indexed.palette.len(), 256 * 3);
+        let shown: Vec<u8> = indexed
+            .indices
+            .iter()
+            .flat_map(|&i| indexed.palette[usize::from(i) * 3..][..3].to_vec())
+            .collect();
+        assert_eq!(shown, rgb);
     }
 
     #[test]
@@ -325,6 +348,7 @@ mod tests {
         let mut opaque = vec![true; 100 * 80];
         opaque[17] = false;
         let (indexed, transparent) = quantise_masked(&rgb, &opaque);
+        let transparent = transparent.unwrap_or_else(|| panic!("a colourful patch is masked"));
         assert!(indexed.palette.len() <= 256 * 3);
         assert_eq!(usize::from(transparent), indexed.palette.len() / 3 - 1);
         assert_eq!(indexed.indices[17], transparent);
