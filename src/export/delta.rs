@@ -136,33 +136,7 @@ impl Differ {
         {
             shown.copy_from_slice(new);
         }
-        let mut patch = cut_in_place(frame.into_raw(), &mut self.changed, self.width);
-        self.show_unchanged(&mut patch);
-        patch
-    }
-
-    /// Gives the pixels of `patch` that are not written the colours on screen, so a patch written
-    /// whole (see [`super::quantise::quantise_masked`]) changes nothing there. With no tolerance
-    /// they have them already.
-    fn show_unchanged(&self, patch: &mut Patch) {
-        let Some(opaque) = patch.opaque.as_deref().filter(|_| self.tolerance > 0) else {
-            return;
-        };
-        let (left, top, width) = (
-            patch.left as usize,
-            patch.top as usize,
-            patch.width as usize,
-        );
-        for (i, (pixel, _)) in patch
-            .rgb
-            .chunks_exact_mut(3)
-            .zip(opaque)
-            .enumerate()
-            .filter(|(_, (_, o))| !**o)
-        {
-            let at = ((top + i / width) * self.width + left + i % width) * 3;
-            pixel.copy_from_slice(&self.screen[at..at + 3]);
-        }
+        cut_in_place(frame.into_raw(), &mut self.changed, self.width)
     }
 }
 
@@ -370,19 +344,6 @@ mod tests {
             let expected = cut(&rgb, &changed, 7);
             assert_eq!(cut_in_place(rgb.clone(), &mut changed.clone(), 7), expected);
         }
-    }
-
-    #[test]
-    fn pixels_left_as_shown_carry_the_colour_on_screen() {
-        // The middle pixel moves by 2, within the tolerance: it stays 100 on screen.
-        let before = grey(3, 1, 100);
-        let mut after = grey(3, 1, 200);
-        after.put_pixel(1, 0, Rgb([102; 3]));
-        let mut differ = Differ::new(4);
-        differ.patch(before);
-        let patch = differ.patch(after);
-        assert_eq!(patch.opaque.as_deref(), Some(&[true, false, true][..]));
-        assert_eq!(patch.rgb, [200, 200, 200, 100, 100, 100, 200, 200, 200]);
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn reduce(patch: &Patch, shared: Option<&[u8]>) -> (Option<Vec<u8>>, Vec<u8>, Op
     match patch.opaque.as_deref().filter(|_| transparent_needed) {
         Some(opaque) => {
             let (indexed, transparent) = quantise::quantise_masked(&patch.rgb, opaque);
-            (Some(indexed.palette), indexed.indices, transparent)
+            (Some(indexed.palette), indexed.indices, Some(transparent))
         }
         None => {
             let indexed = quantise::quantise(patch.width, patch.height, &patch.rgb);

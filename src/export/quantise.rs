@@ -35,22 +35,20 @@ pub fn quantise(width: u32, height: u32, rgb: &[u8]) -> Indexed {
 /// Like [`quantise`], but only the pixels marked in `opaque` get colours (at most 255); the
 /// others get the index of one more palette entry, returned as the transparent index.
 ///
-/// When the marked pixels have 256 colours (a greyscale frame of noise) and all pixels together
-/// have no more, every pixel is written instead, exactly and without a transparent index: the
-/// caller makes the unmarked pixels the colours already shown, so nothing changes on screen.
-pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, Option<u8>) {
-    // Few enough colours (every greyscale frame): kept exactly, indexed in place.
-    let mut colours = ColourSet::new(MAX_COLOURS - 1);
+/// When the marked pixels have exactly 256 colours (a greyscale frame of noise has every grey),
+/// the two closest are made one (for greys, one level apart) so the transparent index still fits,
+/// and the pixels are indexed in place rather than copied for Wu's quantiser.
+pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
+    let mut colours = ColourSet::new(MAX_COLOURS);
     if colours.add(rgb, Some(opaque))
-        && let Some(mut palette) = colours.into_palette()
+        && let Some(all) = colours.into_palette()
     {
+        // Few enough colours (every greyscale frame): kept exactly, or nearly (see above).
+        let (mut palette, merged) = merge_closest_beyond(all, MAX_COLOURS - 1);
         let transparent = u8::try_from(palette.len() / 3).unwrap_or(u8::MAX);
-        let indices = index_in(&palette, rgb, Some(opaque), transparent);
+        let indices = index_merged(&palette, merged, rgb, Some(opaque), transparent);
         palette.extend([0, 0, 0]);
-        return (Indexed { palette, indices }, Some(transparent));
-    }
-    if let Some(whole) = exact(rgb, MAX_COLOURS) {
-        return (whole, None);
+        return (Indexed { palette, indices }, transparent);
     }
     let mut kept = Vec::with_capacity(rgb.len());
     for (pixel, &o) in rgb.chunks_exact(3).zip(opaque) {
@@ -82,7 +80,7 @@ pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, Option<u8>) {
             }
         })
         .collect();
-    (Indexed { palette, indices }, Some(transparent))
+    (Indexed { palette, indices }, transparent)
 }
 
 /// One palette for all of `frames` when together they hold at most `max_colours` colours: the
@@ -163,10 +161,47 @@ impl ColourSet {
 /// Indices of `rgb`'s pixels in `palette` (made by [`shared_exact_palette`], so every colour is
 /// there); pixels not marked in `opaque` get `transparent`.
 pub fn index_in(palette: &[u8], rgb: &[u8], opaque: Option<&[bool]>, transparent: u8) -> Vec<u8> {
+    index_merged(palette, None, rgb, opaque, transparent)
+}
+
+/// The sorted `colours` (`[r, g, b, …]`), at most `most` of them: when there is one too many, the
+/// closer of the closest pair's two colours is dropped, and returned with the index of the colour
+/// that stands for it.
+fn merge_closest_beyond(mut colours: Vec<u8>, most: usize) -> (Vec<u8>, Option<(u32, u8)>) {
+    let count = colours.len() / 3;
+    if count <= most || count < 2 {
+        return (colours, None);
+    }
+    let distance = |a: &[u8], b: &[u8]| -> u32 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2))
+            .sum()
+    };
+    let pairs = colours.chunks_exact(3).zip(colours.chunks_exact(3).skip(1));
+    let closest = pairs
+        .enumerate()
+        .min_by_key(|(_, (a, b))| distance(a, b))
+        .map_or(0, |(index, _)| index);
+    let dropped = pack(&colours[(closest + 1) * 3..(closest + 2) * 3]);
+    colours.drain((closest + 1) * 3..(closest + 2) * 3);
+    let kept = u8::try_from(closest).unwrap_or(u8::MAX);
+    (colours, Some((dropped, kept)))
+}
+
+/// [`index_in`], with the colour `merged.0` (not in `palette`) given index `merged.1`.
+fn index_merged(
+    palette: &[u8],
+    merged: Option<(u32, u8)>,
+    rgb: &[u8],
+    opaque: Option<&[bool]>,
+    transparent: u8,
+) -> Vec<u8> {
     let index_of: HashMap<u32, u8, BuildHasherDefault<MixHasher>> = palette
         .chunks_exact(3)
         .zip(0..=u8::MAX)
         .map(|(colour, index)| (pack(colour), index))
+        .chain(merged)
         .collect();
     rgb.chunks_exact(3)
         .enumerate()
@@ -321,25 +356,31 @@ mod tests {
     fn masked_pixels_get_the_transparent_index() {
         let rgb = [1, 2, 3, 9, 9, 9, 1, 2, 3, 4, 5, 6];
         let (indexed, transparent) = quantise_masked(&rgb, &[true, false, true, true]);
-        assert_eq!(transparent, Some(2));
+        assert_eq!(transparent, 2);
         assert_eq!(indexed.palette, [1, 2, 3, 4, 5, 6, 0, 0, 0]);
         assert_eq!(indexed.indices, [0, 2, 0, 1]);
     }
 
     #[test]
-    fn masked_pixels_with_256_greys_are_all_written_exactly() {
+    fn masked_pixels_with_256_greys_lose_one_level_of_one_grey() {
         let rgb: Vec<u8> = (0..=255_u8).flat_map(|g| [g; 3]).chain([7; 3]).collect();
         let mut opaque = vec![true; 257];
         opaque[256] = false;
         let (indexed, transparent) = quantise_masked(&rgb, &opaque);
-        assert_eq!(transparent, None);
+        assert_eq!(usize::from(transparent), 255);
         assert_eq!(indexed.palette.len(), 256 * 3);
-        let shown: Vec<u8> = indexed
-            .indices
+        assert_eq!(indexed.indices[256], transparent);
+        let shown: Vec<u8> = indexed.indices[..256]
             .iter()
-            .flat_map(|&i| indexed.palette[usize::from(i) * 3..][..3].to_vec())
+            .map(|&i| indexed.palette[usize::from(i) * 3])
             .collect();
-        assert_eq!(shown, rgb);
+        let errors: Vec<u8> = shown
+            .iter()
+            .zip(0..=255_u8)
+            .map(|(&a, b)| a.abs_diff(b))
+            .collect();
+        assert_eq!(errors.iter().filter(|&&e| e > 0).count(), 1);
+        assert_eq!(errors.iter().max(), Some(&1));
     }
 
     #[test]
@@ -348,7 +389,6 @@ mod tests {
         let mut opaque = vec![true; 100 * 80];
         opaque[17] = false;
         let (indexed, transparent) = quantise_masked(&rgb, &opaque);
-        let transparent = transparent.unwrap_or_else(|| panic!("a colourful patch is masked"));
         assert!(indexed.palette.len() <= 256 * 3);
         assert_eq!(usize::from(transparent), indexed.palette.len() / 3 - 1);
         assert_eq!(indexed.indices[17], transparent);
