@@ -225,15 +225,7 @@ fn cut(rgb: &[u8], changed: &[bool], width: usize) -> Patch {
         colours.extend_from_slice(&rgb[(row + left) * 3..(row + right + 1) * 3]);
         opaque.extend_from_slice(&changed[row + left..=row + right]);
     }
-    let all = opaque.iter().all(|&o| o);
-    Patch {
-        left: to_u32(left),
-        top: to_u32(top),
-        width: to_u32(w),
-        height: to_u32(h),
-        rgb: colours,
-        opaque: (!all).then_some(opaque),
-    }
+    rectangle((left, top), (w, h), colours, opaque)
 }
 
 /// [`cut`], reusing the frame's own pixels for the patch's (the rectangle's rows move forward
@@ -245,16 +237,7 @@ fn cut_in_place(mut rgb: Vec<u8>, changed: &mut Vec<bool>, width: usize) -> Patc
     };
     let (w, h) = (right - left + 1, bottom - top + 1);
     if w * h == changed.len() {
-        let opaque = std::mem::take(changed);
-        let all = opaque.iter().all(|&o| o);
-        return Patch {
-            left: 0,
-            top: 0,
-            width: to_u32(w),
-            height: to_u32(h),
-            rgb,
-            opaque: (!all).then_some(opaque),
-        };
+        return rectangle((0, 0), (w, h), rgb, std::mem::take(changed));
     }
     let mut opaque = Vec::with_capacity(w * h);
     let mut end = 0;
@@ -266,6 +249,17 @@ fn cut_in_place(mut rgb: Vec<u8>, changed: &mut Vec<bool>, width: usize) -> Patc
         opaque.extend_from_slice(&changed[row + left..=row + right]);
     }
     rgb.truncate(end);
+    rectangle((left, top), (w, h), rgb, opaque)
+}
+
+/// The patch of a `w × h` rectangle at `(left, top)` with these colours and written pixels (no
+/// mask when all are written).
+fn rectangle(
+    (left, top): (usize, usize),
+    (w, h): (usize, usize),
+    rgb: Vec<u8>,
+    opaque: Vec<bool>,
+) -> Patch {
     let all = opaque.iter().all(|&o| o);
     Patch {
         left: to_u32(left),
