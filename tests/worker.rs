@@ -127,10 +127,13 @@ fn setup(panic_on_call: Option<usize>, delay: Duration) -> Setup {
     )
     .unwrap();
     worker
-        .send(Request::LoadModel(ModelSource::Shipped("fake".into())))
+        .send(Request::LoadModel {
+            id: 1,
+            source: ModelSource::Shipped("fake".into()),
+        })
         .unwrap();
     match worker.recv_timeout(WAIT).unwrap() {
-        Event::ModelLoaded(summary) => assert_eq!(summary.device, "CPU (fake)"),
+        Event::ModelLoaded { summary, .. } => assert_eq!(summary.device, "CPU (fake)"),
         other => panic!("expected ModelLoaded, got {other:?}"),
     }
     Setup {
@@ -342,20 +345,26 @@ fn runs_need_a_model_and_a_fitting_sampler_and_bad_models_are_reported() {
         }
     ));
     worker
-        .send(Request::LoadModel(ModelSource::Shipped("broken".into())))
+        .send(Request::LoadModel {
+            id: 2,
+            source: ModelSource::Shipped("broken".into()),
+        })
         .unwrap();
     match worker.recv_timeout(WAIT).unwrap() {
-        Event::ModelFailed { error, .. } => {
+        Event::ModelFailed { id: 2, error, .. } => {
             assert!(error.sentence(Lang::Zh).contains("broken"));
         }
         other => panic!("expected ModelFailed, got {other:?}"),
     }
     worker
-        .send(Request::LoadModel(ModelSource::Shipped("fake".into())))
+        .send(Request::LoadModel {
+            id: 3,
+            source: ModelSource::Shipped("fake".into()),
+        })
         .unwrap();
     assert!(matches!(
         worker.recv_timeout(WAIT).unwrap(),
-        Event::ModelLoaded(_)
+        Event::ModelLoaded { id: 3, .. }
     ));
     let mut flow_on_eps = settings(5, 1);
     flow_on_eps.sampler = SamplerSpec::new(SamplerKind::FlowEuler, 5);
@@ -463,12 +472,13 @@ fn the_shipped_model_gives_bit_identical_frames_for_the_same_settings() {
     )
     .unwrap();
     worker
-        .send(Request::LoadModel(ModelSource::Shipped(
-            "digits-eps".into(),
-        )))
+        .send(Request::LoadModel {
+            id: 4,
+            source: ModelSource::Shipped("digits-eps".into()),
+        })
         .unwrap();
     match worker.recv_timeout(WAIT).unwrap() {
-        Event::ModelLoaded(summary) => assert_eq!(summary.objective, Objective::Eps),
+        Event::ModelLoaded { summary, .. } => assert_eq!(summary.objective, Objective::Eps),
         other => panic!("expected ModelLoaded, got {other:?}"),
     }
     let run = |id| {
@@ -509,13 +519,14 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
     )
     .unwrap();
     worker
-        .send(Request::LoadModel(ModelSource::Shipped(
-            "digits-eps".into(),
-        )))
+        .send(Request::LoadModel {
+            id: 5,
+            source: ModelSource::Shipped("digits-eps".into()),
+        })
         .unwrap();
     assert!(matches!(
         worker.recv_timeout(WAIT).unwrap(),
-        Event::ModelLoaded(_)
+        Event::ModelLoaded { .. }
     ));
     // DDPM draws fresh noise at every step; guided, so the network runs on 2B images.
     let run = |id, batch: usize| {

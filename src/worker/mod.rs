@@ -30,7 +30,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 
 pub use frame::{Frame, GuidanceFrame};
 pub use loader::{CandleLoader, LoadedModel, ModelLoader};
-pub use protocol::{Event, ModelSource, ModelSummary, Request, RunId, RunSettings};
+pub use protocol::{Event, LoadId, ModelSource, ModelSummary, Request, RunId, RunSettings};
 pub use record::RunRecord;
 
 use crate::diffusion::objectives::Objective;

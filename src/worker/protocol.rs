@@ -14,6 +14,10 @@ use crate::diffusion::samplers::SamplerSpec;
 /// The number the window gives a run; events of the run carry it back.
 pub type RunId = u64;
 
+/// The number the window gives a model request; its answer carries it back, so an answer to a
+/// request the user has since replaced can be told apart.
+pub type LoadId = u64;
+
 /// Where a model comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelSource {
@@ -53,8 +57,13 @@ pub struct RunSettings {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     /// Load a model, replacing the current one (a run still going is cancelled first).
-    /// Answered by [`Event::ModelLoaded`] or [`Event::ModelFailed`].
-    LoadModel(ModelSource),
+    /// Answered by [`Event::ModelLoaded`] or [`Event::ModelFailed`] with the same `id`.
+    LoadModel {
+        /// The request's number.
+        id: LoadId,
+        /// The model.
+        source: ModelSource,
+    },
     /// Start run `id` with the loaded model (a run still going is cancelled first). Answered by
     /// frames and progress, then exactly one of [`Event::Finished`], [`Event::Cancelled`] or
     /// [`Event::Failed`].
@@ -90,10 +99,18 @@ pub struct ModelSummary {
 /// What the worker tells the window.
 #[derive(Debug)]
 pub enum Event {
-    /// A model was loaded and is ready to run.
-    ModelLoaded(ModelSummary),
+    /// A model was loaded and is ready to run (it replaces the worker's model, whether or not
+    /// a newer request waits).
+    ModelLoaded {
+        /// The request.
+        id: LoadId,
+        /// The model.
+        summary: ModelSummary,
+    },
     /// A model could not be loaded; the previous one (if any) stays.
     ModelFailed {
+        /// The request.
+        id: LoadId,
         /// What was asked for.
         source: ModelSource,
         /// Why it failed.
@@ -150,7 +167,7 @@ impl Event {
     /// The run an event belongs to, if it belongs to one.
     pub fn run_id(&self) -> Option<RunId> {
         match self {
-            Self::ModelLoaded(_) | Self::ModelFailed { .. } => None,
+            Self::ModelLoaded { .. } | Self::ModelFailed { .. } => None,
             Self::Frame { id, .. }
             | Self::Progress { id, .. }
             | Self::Finished { id, .. }

@@ -63,7 +63,7 @@ impl Inbox {
                     self.closing = true;
                     return true;
                 }
-                Ok(request @ (Request::Start { .. } | Request::LoadModel(_))) => {
+                Ok(request @ (Request::Start { .. } | Request::LoadModel { .. })) => {
                     self.pending.push_back(request);
                     stop = true;
                 }
@@ -77,7 +77,7 @@ impl Inbox {
     fn superseded(&self) -> bool {
         self.pending
             .iter()
-            .any(|r| matches!(r, Request::Start { .. } | Request::LoadModel(_)))
+            .any(|r| matches!(r, Request::Start { .. } | Request::LoadModel { .. }))
     }
 
     /// Takes a queued cancellation of run `id`, if there is one.
@@ -118,7 +118,7 @@ impl WorkerThread {
                 return;
             };
             match request {
-                Request::LoadModel(source) => self.load(&source),
+                Request::LoadModel { id, source } => self.load(id, &source),
                 Request::Start { id, settings } => {
                     let skip = {
                         let mut inbox = self.inbox.borrow_mut();
@@ -146,7 +146,7 @@ impl WorkerThread {
         }
     }
 
-    fn load(&mut self, source: &super::ModelSource) {
+    fn load(&mut self, id: super::LoadId, source: &super::ModelSource) {
         let loaded =
             catch_unwind(AssertUnwindSafe(|| self.loader.load(source))).unwrap_or_else(|panic| {
                 Err(WorkerError::Panicked {
@@ -157,9 +157,10 @@ impl WorkerThread {
             Ok(model) => {
                 let summary = model.summary.clone();
                 self.model = Some(model);
-                self.emit(Event::ModelLoaded(summary));
+                self.emit(Event::ModelLoaded { id, summary });
             }
             Err(error) => self.emit(Event::ModelFailed {
+                id,
                 source: source.clone(),
                 error,
             }),

@@ -98,11 +98,11 @@ impl Ledger {
     /// Checks one event against what was asked and what came before.
     pub fn observe(&mut self, event: &Event) {
         match event {
-            Event::ModelLoaded(summary) => {
+            Event::ModelLoaded { summary, .. } => {
                 self.counts.loads += 1;
                 self.load_answered(&summary.source.label(), None);
             }
-            Event::ModelFailed { source, error } => {
+            Event::ModelFailed { source, error, .. } => {
                 let sentence = error.sentence(Lang::En);
                 self.load_answered(&source.label(), Some(sentence));
             }
@@ -291,7 +291,7 @@ fn check_run_event(
                 error.sentence(Lang::En)
             ))
         }
-        Event::ModelLoaded(_) | Event::ModelFailed { .. } => None,
+        Event::ModelLoaded { .. } | Event::ModelFailed { .. } => None,
     };
     (run, problem)
 }
@@ -299,7 +299,7 @@ fn check_run_event(
 /// An event's kind in words.
 fn event_name(event: &Event) -> &'static str {
     match event {
-        Event::ModelLoaded(_) => "a model",
+        Event::ModelLoaded { .. } => "a model",
         Event::ModelFailed { .. } => "a model failure",
         Event::Frame { .. } => "a frame",
         Event::Progress { .. } => "progress",

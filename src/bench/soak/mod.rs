@@ -29,7 +29,7 @@ use crate::i18n::Lang;
 use crate::model::shipped_models;
 use crate::sample::starting_noise;
 use crate::worker::{
-    CandleLoader, Event, ModelSource, Request, RunId, RunRecord, Worker, WorkerError,
+    CandleLoader, Event, LoadId, ModelSource, Request, RunId, RunRecord, Worker, WorkerError,
     default_model_threads,
 };
 
@@ -96,6 +96,7 @@ pub fn soak(options: &SoakOptions) -> Result<(), String> {
         last_finished: None,
         model: None,
         next_id: 1,
+        last_load: 0,
         export: None,
         exports: ExportTally::default(),
         stale: 0,
@@ -140,20 +141,21 @@ struct Discovered {
 /// image sizes; the others (the classifier) are named as skipped.
 fn discover_models(worker: &Worker, hang_limit: Duration) -> Result<Discovered, String> {
     let (mut models, mut sizes, mut device) = (Vec::new(), Vec::new(), String::new());
-    for (name, _) in shipped_models() {
+    for (id, (name, _)) in (1..).zip(shipped_models()) {
+        let source = ModelSource::Shipped(name.clone());
         worker
-            .send(Request::LoadModel(ModelSource::Shipped(name.clone())))
+            .send(Request::LoadModel { id, source })
             .map_err(|e| e.sentence(Lang::En))?;
         let event = loop {
             let event = worker
                 .recv_timeout(hang_limit)
                 .map_err(|e| format!("loading {name}: {}", e.sentence(Lang::En)))?;
-            if matches!(event, Event::ModelLoaded(_) | Event::ModelFailed { .. }) {
+            if matches!(event, Event::ModelLoaded { .. } | Event::ModelFailed { .. }) {
                 break event;
             }
         };
         match event {
-            Event::ModelLoaded(summary) => {
+            Event::ModelLoaded { summary, .. } => {
                 models.push(ModelChoice {
                     name,
                     objective: summary.objective,
@@ -200,6 +202,8 @@ struct Driver<'w> {
     /// The model the next run will use (the last one asked for).
     model: Option<usize>,
     next_id: RunId,
+    /// The number of the last model request.
+    last_load: LoadId,
     export: Option<(u64, JoinHandle<Result<ExportFigures, String>>)>,
     exports: ExportTally,
     /// Events of runs no longer shown, dropped as the window drops them.
@@ -278,7 +282,9 @@ impl Driver<'_> {
             .get(model)
             .map(|m| m.name.clone())
             .unwrap_or_default();
-        self.send(Request::LoadModel(ModelSource::Shipped(name.clone())))?;
+        self.last_load += 1;
+        let (id, source) = (self.last_load, ModelSource::Shipped(name.clone()));
+        self.send(Request::LoadModel { id, source })?;
         self.ledger.load_sent(name);
         self.model = Some(model);
         Ok(())
@@ -466,7 +472,7 @@ impl Driver<'_> {
                 }
             }
             Event::Cancelled { .. } | Event::Failed { .. } => self.shown = None,
-            Event::ModelLoaded(_) | Event::ModelFailed { .. } => {}
+            Event::ModelLoaded { .. } | Event::ModelFailed { .. } => {}
         }
     }
 

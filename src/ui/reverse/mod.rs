@@ -290,8 +290,8 @@ impl ReverseView {
         if let ModelSource::Shipped(name) = &source {
             self.state.settings.model.clone_from(name);
         }
-        self.state.loading_model = Some(source.clone());
-        if !self.send(Request::LoadModel(source)) {
+        let id = self.state.begin_load(source.clone());
+        if !self.send(Request::LoadModel { id, source }) {
             self.state.load_not_sent();
         }
     }

@@ -12,7 +12,9 @@ use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
 use crate::sample::{GridSpec, starting_noise};
-use crate::worker::{Event, ModelSource, ModelSummary, RunId, RunRecord, RunSettings, WorkerError};
+use crate::worker::{
+    Event, LoadId, ModelSource, ModelSummary, RunId, RunRecord, RunSettings, WorkerError,
+};
 
 /// The shipped diffusion models, in menu order.
 pub const SHIPPED: [&str; 3] = ["digits-eps", "digits-v", "digits-flow"];
@@ -194,8 +196,10 @@ pub struct ReverseState {
     pub settings: ReverseSettings,
     /// The model in use, once loaded.
     pub model: Option<ModelSummary>,
-    /// The model being loaded, if any.
+    /// The model being loaded, if any (the latest one asked for).
     pub loading_model: Option<ModelSource>,
+    /// The number of the latest model request: only its answer ends the loading.
+    last_load_id: LoadId,
     /// The run shown: being recorded, or finished.
     pub record: Option<RunRecord>,
     /// The run id events must carry to be applied.
@@ -263,6 +267,7 @@ impl ReverseState {
             record: None,
             current_run: None,
             last_run_id: 0,
+            last_load_id: 0,
             status: RunStatus::Idle,
             shown: None,
             selected: 0,
@@ -319,6 +324,13 @@ impl ReverseState {
         self.current_run = None;
         self.status = RunStatus::Failed;
         self.generate_pressed = None;
+    }
+
+    /// Records that `source` is asked for and returns the request's number.
+    pub fn begin_load(&mut self, source: ModelSource) -> LoadId {
+        self.loading_model = Some(source);
+        self.last_load_id += 1;
+        self.last_load_id
     }
 
     /// A model request failed or could not reach the worker: nothing is loading, and the menu
@@ -430,11 +442,19 @@ impl ReverseState {
             return Applied::Nothing;
         }
         match event {
-            Event::ModelLoaded(summary) => {
-                self.loading_model = None;
+            Event::ModelLoaded { id, summary } => {
+                // The worker now holds this model, even if a newer request waits; only the
+                // answer to the latest request ends the loading (the menu keeps naming it).
                 self.model = Some(summary);
+                if id == self.last_load_id {
+                    self.loading_model = None;
+                }
             }
-            Event::ModelFailed { error, .. } => {
+            Event::ModelFailed { id, error, .. } => {
+                // A request the user has since replaced: its failure no longer matters.
+                if id != self.last_load_id {
+                    return Applied::Nothing;
+                }
                 // The previous model (if any) stays, and the menu says so.
                 self.load_not_sent();
                 return Applied::Error(error);
@@ -607,7 +627,11 @@ mod tests {
     fn events_of_other_runs_are_ignored_and_runs_wait_for_a_loading_model() {
         let mut state = ReverseState::new(ReverseSettings::default());
         assert!(state.begin_run().is_none(), "no model yet");
-        state.apply(Event::ModelLoaded(summary("digits-eps")));
+        let id = state.begin_load(ModelSource::Shipped("digits-eps".into()));
+        state.apply(Event::ModelLoaded {
+            id,
+            summary: summary("digits-eps"),
+        });
         let (first, _) = state
             .begin_run()
             .unwrap_or_else(|| panic!("a model is loaded"));
@@ -633,14 +657,69 @@ mod tests {
 
         // While another model loads, Generate waits; if it fails the menu names the old one.
         state.settings.model = "digits-v".into();
-        state.loading_model = Some(ModelSource::Shipped("digits-v".into()));
+        let id = state.begin_load(ModelSource::Shipped("digits-v".into()));
         assert!(!state.can_generate() && state.begin_run().is_none());
         let applied = state.apply(Event::ModelFailed {
+            id,
             source: ModelSource::Shipped("digits-v".into()),
             error: WorkerError::NoModel,
         });
         assert!(matches!(applied, Applied::Error(_)));
         assert_eq!(state.settings.model, "digits-eps");
+        assert!(state.can_generate());
+    }
+
+    /// Model B chosen, then C before B is loaded: B's late answer does not end the loading nor
+    /// change the menu; whatever the worker holds at the end, the menu names it.
+    #[test]
+    fn a_late_answer_to_a_replaced_model_request_does_not_end_the_loading() {
+        let source = |name: &str| ModelSource::Shipped(name.into());
+        let mut state = ReverseState::new(ReverseSettings::default());
+        let b = state.begin_load(source("digits-b"));
+        state.settings.model = "digits-c".into();
+        let c = state.begin_load(source("digits-c"));
+        state.apply(Event::ModelLoaded {
+            id: b,
+            summary: summary("digits-b"),
+        });
+        assert_eq!(state.loading_model, Some(source("digits-c")));
+        assert_eq!(state.settings.model, "digits-c");
+        assert!(!state.can_generate(), "C is still loading");
+        // C loads: the menu, the model and Generate agree.
+        state.apply(Event::ModelLoaded {
+            id: c,
+            summary: summary("digits-c"),
+        });
+        assert_eq!(state.loading_model, None);
+        assert_eq!(
+            state.model.as_ref().map(|m| m.source.label()).as_deref(),
+            Some("digits-c")
+        );
+        assert!(state.can_generate());
+
+        // Had C failed instead, the worker would hold B, and the menu would say B.
+        let mut state = ReverseState::new(ReverseSettings::default());
+        let b = state.begin_load(source("digits-b"));
+        let c = state.begin_load(source("digits-c"));
+        state.settings.model = "digits-c".into();
+        // A failure of a replaced request is not news.
+        let stale = state.apply(Event::ModelFailed {
+            id: b - 1,
+            source: source("digits-a"),
+            error: WorkerError::NoModel,
+        });
+        assert!(matches!(stale, Applied::Nothing));
+        state.apply(Event::ModelLoaded {
+            id: b,
+            summary: summary("digits-b"),
+        });
+        let applied = state.apply(Event::ModelFailed {
+            id: c,
+            source: source("digits-c"),
+            error: WorkerError::NoModel,
+        });
+        assert!(matches!(applied, Applied::Error(_)));
+        assert_eq!(state.settings.model, "digits-b");
         assert!(state.can_generate());
     }
 
@@ -704,7 +783,11 @@ mod tests {
     #[test]
     fn runs_are_kept_and_shown_again_but_not_while_one_streams() {
         let mut state = ReverseState::new(ReverseSettings::default());
-        state.apply(Event::ModelLoaded(summary("digits-eps")));
+        let id = state.begin_load(ModelSource::Shipped("digits-eps".into()));
+        state.apply(Event::ModelLoaded {
+            id,
+            summary: summary("digits-eps"),
+        });
         assert!(state.show_opened(tiny_run(5)));
         let opened = state.shown_run;
         let (id, _) = state
