@@ -425,10 +425,8 @@ fn held_out_digits(count: usize) -> (Tensor, Vec<u32>) {
 
 #[test]
 fn shipped_classifier_reads_real_digits() {
-    let Some(path) = shipped_model_path("digits-classifier") else {
-        println!("digits-classifier is not shipped yet: skipped");
-        return;
-    };
+    let path = shipped_model_path("digits-classifier")
+        .unwrap_or_else(|| panic!("digits-classifier is shipped in assets/models/"));
     let (info, net) = load_classifier(&path, &Device::Cpu).unwrap();
     // The classifier was trained on the first 9,000 digits and scored on the last 1,000; scoring
     // them again here must give the same accuracy (up to a borderline digit or two).
@@ -457,10 +455,8 @@ fn shipped_classifier_reads_real_digits() {
 #[test]
 fn shipped_diffusion_models_load_and_run() {
     for name in ["digits-eps", "digits-v", "digits-flow"] {
-        let Some(path) = shipped_model_path(name) else {
-            println!("{name} is not shipped yet: skipped");
-            continue;
-        };
+        let path = shipped_model_path(name)
+            .unwrap_or_else(|| panic!("{name} is shipped in assets/models/"));
         let model = load_diffusion_model(&path, &Device::Cpu).unwrap();
         assert_eq!(
             model.info.objective.map(|o| o.to_string()).as_deref(),
