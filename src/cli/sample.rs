@@ -2,7 +2,7 @@
 //! optionally asking the digit classifier what it sees.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,7 +20,9 @@ use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation, chosen_fra
 use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
-use crate::model::{device_for, load_classifier, load_diffusion_model, resolve_model};
+use crate::model::{
+    DiffusionModel, device_for, load_classifier, load_diffusion_model, resolve_model,
+};
 use crate::sample::grid::{tile, tiled_size};
 use crate::sample::network::{judge, model_schedule};
 use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
@@ -149,6 +151,45 @@ pub(super) fn steps_parser()
 /// Runs `diffuscope sample`.
 pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
+    check_outputs(args, lang)?;
+    let (device, reason) = device_for(args.device.into());
+    eprintln!("{} {reason}", lang.pick("Device:", "设备："));
+    let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
+    let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
+    let (settings, step_count) = run_settings(args, &model, &path, lang)?;
+    let needed = memory_needed(args, step_count, model.image_size());
+    memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
+
+    let (samples, record) = sample_recorded(args, &model, &settings, step_count, lang)?;
+    if let Some(png) = &args.png {
+        let picture = tile(&samples, model.image_size(), args.grid, args.scale);
+        write_png(png, &picture).map_err(|e| e.sentence(lang))?;
+        eprintln!(
+            "{} {} ({}×{})",
+            lang.pick("Wrote", "已写入"),
+            png.display(),
+            picture.width(),
+            picture.height()
+        );
+    }
+    if let (Some(gif), Some(mut record)) = (&args.gif, record) {
+        record.samples = Some(samples.clone());
+        write_run_gif(args, gif, &record, step_count, lang)?;
+    }
+    if args.judge {
+        let classifier_path = resolve_model(CLASSIFIER).map_err(|e| e.sentence(lang))?;
+        let (_, classifier) =
+            load_classifier(&classifier_path, &device).map_err(|e| e.sentence(lang))?;
+        let digits = judge(&classifier, &device, &samples, settings.labels.len())
+            .map_err(|e| e.sentence(lang))?;
+        print_judgement(&digits, args.grid, args.class, lang);
+    }
+    Ok(())
+}
+
+/// Refuses, before any work, a command that writes nothing, names a GIF sample outside the grid,
+/// or names a file that cannot be written.
+fn check_outputs(args: &SampleArgs, lang: Lang) -> Result<(), String> {
     if args.png.is_none() && args.gif.is_none() && !args.judge {
         return Err(lang
             .pick(
@@ -168,16 +209,20 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             lang.pick("(they count from 0).", "个（从 0 开始数）。"),
         ));
     }
-
     // Fail before minutes of sampling, not after, if a file cannot go where asked.
     for path in [&args.png, &args.gif].into_iter().flatten() {
         check_destination(path).map_err(|e| e.sentence(lang))?;
     }
+    Ok(())
+}
 
-    let (device, reason) = device_for(args.device.into());
-    eprintln!("{} {reason}", lang.pick("Device:", "设备："));
-    let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
-    let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
+/// The run the options ask of `model` (loaded from `path`), and how many steps it takes.
+fn run_settings(
+    args: &SampleArgs,
+    model: &DiffusionModel,
+    path: &Path,
+    lang: Lang,
+) -> Result<(SampleSettings, usize), String> {
     let objective = model.info.objective.unwrap_or(Objective::Eps);
     let schedule = model_schedule(&model.info).ok_or_else(|| {
         format!(
@@ -213,26 +258,8 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         clip_x0: !args.no_clip,
         ..SamplerSpec::new(kind, steps)
     };
-    // A discrete sampler cannot take more steps than the model has timesteps: say so.
     let step_count = sampler.build(&schedule).steps();
-    if let Some(asked) = args.steps
-        && step_count < usize::from(asked)
-    {
-        eprintln!(
-            "{}",
-            match lang {
-                Lang::En => format!(
-                    "Note: the model was trained with T = {} timesteps, so the run takes \
-                     {step_count} instead of the {asked} steps asked for.",
-                    schedule.steps()
-                ),
-                Lang::Zh => format!(
-                    "注意：模型训练时只有 T = {} 个时间步，因此只走 {step_count} 步，而不是要求的 {asked} 步。",
-                    schedule.steps()
-                ),
-            }
-        );
-    }
+    say_if_clamped(args.steps, step_count, schedule.steps(), lang);
     let settings = SampleSettings {
         objective,
         schedule,
@@ -241,10 +268,37 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         labels: vec![args.class; args.grid.count()],
         guidance: args.guidance,
     };
+    Ok((settings, step_count))
+}
 
-    let needed = memory_needed(args, step_count, model.image_size());
-    memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
+/// A discrete sampler cannot take more steps than the model has timesteps (`t_max`): says so
+/// when fewer than `asked` are taken.
+fn say_if_clamped(asked: Option<u16>, step_count: usize, t_max: usize, lang: Lang) {
+    let Some(asked) = asked.filter(|&asked| step_count < usize::from(asked)) else {
+        return;
+    };
+    eprintln!(
+        "{}",
+        match lang {
+            Lang::En => format!(
+                "Note: the model was trained with T = {t_max} timesteps, so the run takes \
+                 {step_count} instead of the {asked} steps asked for."
+            ),
+            Lang::Zh => format!(
+                "注意：模型训练时只有 T = {t_max} 个时间步，因此只走 {step_count} 步，而不是要求的 {asked} 步。"
+            ),
+        }
+    );
+}
 
+/// Samples with a progress bar; with `--gif`, records x_t of the steps the GIF needs.
+fn sample_recorded(
+    args: &SampleArgs,
+    model: &DiffusionModel,
+    settings: &SampleSettings,
+    step_count: usize,
+    lang: Lang,
+) -> Result<(Vec<f32>, Option<RunRecord>), String> {
     let progress = ProgressBar::new(step_count as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} steps ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -274,66 +328,46 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
         }
         ControlFlow::Continue(())
     };
-    let samples = sample(&model, &settings, &mut on_step);
+    let samples = sample(model, settings, &mut on_step);
     progress.finish_and_clear();
     let samples = samples.map_err(|e| e.sentence(lang))?;
     eprintln!(
-        "{} {} × {objective} ({} {}, {:.1} s)",
+        "{} {batch} × {} ({step_count} {}, {:.1} s)",
         lang.pick("Sampled", "已生成"),
-        settings.labels.len(),
-        step_count,
+        settings.objective,
         lang.pick("steps", "步"),
         started.elapsed().as_secs_f64()
     );
+    Ok((samples, record))
+}
 
-    if let Some(png) = &args.png {
-        let picture = tile(&samples, model.image_size(), args.grid, args.scale);
-        write_png(png, &picture).map_err(|e| e.sentence(lang))?;
-        eprintln!(
-            "{} {} ({}×{})",
-            lang.pick("Wrote", "已写入"),
-            png.display(),
-            picture.width(),
-            picture.height()
-        );
-    }
-
-    if let (Some(gif), Some(mut record)) = (&args.gif, record) {
-        record.samples = Some(samples.clone());
-        let options = ReverseFrames {
-            subject: args
-                .gif_sample
-                .map_or(GifSubject::Grid(args.grid), GifSubject::Sample),
-            // Only the steps shown were recorded, unless a size limit may choose among all.
-            stride: if args.max_size.is_some() {
-                gif_stride(args, step_count)
-            } else {
-                1
-            },
-            scale: args.scale,
-        };
-        let gif_settings = GifSettings {
-            fps: args.fps,
-            hold_last_s: args.hold,
-            ..GifSettings::default()
-        };
-        let animation = RunAnimation {
-            record: &record,
-            options,
-        };
-        let limit = args.max_size;
-        super::export::write_gif_within(gif, &animation, &gif_settings, limit, lang)?;
-    }
-
-    if args.judge {
-        let classifier_path = resolve_model(CLASSIFIER).map_err(|e| e.sentence(lang))?;
-        let (_, classifier) =
-            load_classifier(&classifier_path, &device).map_err(|e| e.sentence(lang))?;
-        let digits = judge(&classifier, &device, &samples, settings.labels.len())
-            .map_err(|e| e.sentence(lang))?;
-        print_judgement(&digits, args.grid, args.class, lang);
-    }
-    Ok(())
+/// Writes the GIF of the finished `record` at `gif`, as the options ask.
+fn write_run_gif(
+    args: &SampleArgs,
+    gif: &Path,
+    record: &RunRecord,
+    step_count: usize,
+    lang: Lang,
+) -> Result<(), String> {
+    let options = ReverseFrames {
+        subject: args
+            .gif_sample
+            .map_or(GifSubject::Grid(args.grid), GifSubject::Sample),
+        // Only the steps shown were recorded, unless a size limit may choose among all.
+        stride: if args.max_size.is_some() {
+            gif_stride(args, step_count)
+        } else {
+            1
+        },
+        scale: args.scale,
+    };
+    let gif_settings = GifSettings {
+        fps: args.fps,
+        hold_last_s: args.hold,
+        ..GifSettings::default()
+    };
+    let animation = RunAnimation { record, options };
+    super::export::write_gif_within(gif, &animation, &gif_settings, args.max_size, lang)
 }
 
 /// What the GIF needs of a step: x_t alone (the model's guesses x̂0 and ε̂, which the window
