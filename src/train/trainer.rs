@@ -7,7 +7,7 @@
 //! towards the new weights (with the warm-up of [`super::ema::decay_after`]).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use candle_core::{Device, Tensor, Var};
@@ -52,17 +52,7 @@ pub fn train(
     resume: bool,
     on_step: &mut dyn FnMut(StepReport) -> bool,
 ) -> Result<TrainSummary, TrainError> {
-    validate(config)?;
-    if data.is_empty() {
-        return Err(TrainError::NoDigits);
-    }
-    if out.is_dir() {
-        return Err(TrainError::OutputIsAFolder {
-            path: out.to_owned(),
-        });
-    }
-    // Fail on a missing or unwritable folder now, not after hours of training.
-    check_folder(out)?;
+    check_request(config, data, out)?;
     let resume_file = resume_path(out);
     let log_file = loss_log_path(out);
 
@@ -76,32 +66,15 @@ pub fn train(
     let mut ema = Ema::new(&params, config.ema_decay)?;
     let settings = settings_of(config);
 
-    let mut losses = Vec::new();
-    let mut rates = Vec::new();
-    let mut start = 0;
-    let mut elapsed_before = 0.0;
-    if resume {
+    let (start, elapsed_before, mut losses, mut rates) = if resume {
         let state = read_resume_state(&resume_file, device)?;
         check_settings(&resume_file, &state, &settings)?;
         restore(&resume_file, &state, &params, &mut ema)?;
-        start = state.step;
-        elapsed_before = state.elapsed_secs;
-        losses = state.losses;
-        rates = state.rates;
-    }
-
-    // PyTorch's AdamW with weight_decay = 0, as in the reference. The moments start at zero, also
-    // on resume (candle keeps them private).
-    let mut optimiser = AdamW::new(
-        params.iter().map(|(_, var)| var.clone()).collect(),
-        ParamsAdamW {
-            lr: config.lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        },
-    )?;
+        (state.step, state.elapsed_secs, state.losses, state.rates)
+    } else {
+        (0, 0.0, Vec::new(), Vec::new())
+    };
+    let mut optimiser = adam_w(&params, config.lr)?;
     let schedule = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, TRAIN_STEPS_T));
     let spec = BatchSpec {
         objective: config.objective,
@@ -134,17 +107,8 @@ pub fn train(
         let lr = learning_rate(config.lr, step, config.warmup, config.steps);
         optimiser.set_learning_rate(lr);
         let batch = draw_batch(data, &spec, step);
-        let loss = batch_loss(&model, &batch, device)?;
-        let loss_value = loss.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
-        if !loss_value.is_finite() {
-            return Err(TrainError::Diverged {
-                step: step + 1,
-                loss: loss_value,
-            });
-        }
-        optimiser.backward_step(&loss)?;
+        let loss_value = learn(&model, &mut optimiser, &batch, device, step + 1)?;
         ema.update(&params, step + 1)?;
-        drop(loss);
 
         let images_per_sec = config.batch as f64 / began.elapsed().as_secs_f64().max(1e-9);
         losses.push(loss_value);
@@ -163,16 +127,8 @@ pub fn train(
         }
         if !go_on {
             save_progress(done, &ema, &losses, &rates)?;
-            return Ok(TrainSummary {
-                steps_done: done,
-                started_at: start,
-                final_loss: final_loss(&losses),
-                wall_time_secs: elapsed(),
-                stopped: true,
-                checkpoint: None,
-                loss_log: log_file,
-                resume_state: Some(resume_file),
-            });
+            let ending = Ending::Stopped(resume_file);
+            return Ok(summary((start, done), &losses, elapsed(), log_file, ending));
         }
         if done % config.save_every == 0 {
             save_progress(done, &ema, &losses, &rates)?;
@@ -182,25 +138,100 @@ pub fn train(
     let wall_time_secs = elapsed();
     let loss = final_loss(&losses);
     let metadata = checkpoint_metadata(config, loss, wall_time_secs);
-    write_safetensors(
-        out,
-        ema.tensors()
-            .map(|(name, tensor)| (name.to_owned(), tensor)),
-        metadata,
-    )?;
+    let weights = ema
+        .tensors()
+        .map(|(name, tensor)| (name.to_owned(), tensor));
+    write_safetensors(out, weights, metadata)?;
     write_loss_log(&log_file, &losses, &rates)?;
     // The finished checkpoint supersedes the resume state; a leftover one is harmless.
     let _ = std::fs::remove_file(&resume_file);
-    Ok(TrainSummary {
-        steps_done: config.steps,
-        started_at: start,
-        final_loss: loss,
+    let ending = Ending::Finished(out.to_owned());
+    Ok(summary(
+        (start, config.steps),
+        &losses,
         wall_time_secs,
-        stopped: false,
-        checkpoint: Some(out.to_owned()),
-        loss_log: log_file,
-        resume_state: None,
-    })
+        log_file,
+        ending,
+    ))
+}
+
+/// How a run ended: stopped, with its resume state, or finished, with its checkpoint.
+enum Ending {
+    Stopped(PathBuf),
+    Finished(PathBuf),
+}
+
+/// What a run that went from step `started_at` to `done` tells its caller.
+fn summary(
+    (started_at, done): (usize, usize),
+    losses: &[f32],
+    wall_time_secs: f64,
+    loss_log: PathBuf,
+    ending: Ending,
+) -> TrainSummary {
+    let (stopped, checkpoint, resume_state) = match ending {
+        Ending::Stopped(state) => (true, None, Some(state)),
+        Ending::Finished(model) => (false, Some(model), None),
+    };
+    TrainSummary {
+        steps_done: done,
+        started_at,
+        final_loss: final_loss(losses),
+        wall_time_secs,
+        stopped,
+        checkpoint,
+        loss_log,
+        resume_state,
+    }
+}
+
+/// One optimiser step on `batch`, the `step`-th (from 1); returns the batch's loss (a loss that is
+/// not a number stops the run, naming the step).
+fn learn(
+    model: &DigitUNet,
+    optimiser: &mut AdamW,
+    batch: &Batch,
+    device: &Device,
+    step: usize,
+) -> Result<f32, TrainError> {
+    let loss = batch_loss(model, batch, device)?;
+    let value = loss.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
+    if !value.is_finite() {
+        return Err(TrainError::Diverged { step, loss: value });
+    }
+    optimiser.backward_step(&loss)?;
+    Ok(value)
+}
+
+/// Refuses, before any work, settings out of range, no digits, or an output that is a folder or
+/// in a folder that cannot be written (rather than after hours of training).
+fn check_request(config: &TrainConfig, data: &Digits, out: &Path) -> Result<(), TrainError> {
+    validate(config)?;
+    if data.is_empty() {
+        return Err(TrainError::NoDigits);
+    }
+    if out.is_dir() {
+        return Err(TrainError::OutputIsAFolder {
+            path: out.to_owned(),
+        });
+    }
+    check_folder(out)?;
+    Ok(())
+}
+
+/// PyTorch's AdamW with weight_decay = 0, as in the reference. The moments start at zero, also on
+/// resume (candle keeps them private).
+fn adam_w(params: &[(String, Var)], lr: f64) -> Result<AdamW, TrainError> {
+    Ok(AdamW::new(
+        params.iter().map(|(_, var)| var.clone()).collect(),
+        ParamsAdamW {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+    )?)
 }
 
 /// The mean squared error between the network's output on the batch and its targets.
