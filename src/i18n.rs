@@ -129,6 +129,10 @@ pub enum Text {
 
 impl Lang {
     /// The text of `text` in this language.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a table: every text of the interface in each language"
+    )]
     pub fn tr(self, text: Text) -> &'static str {
         let (en, zh) = match text {
             Text::AppTitle => ("Diffuscope", "Diffuscope 扩散显微镜"),

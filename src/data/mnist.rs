@@ -213,6 +213,10 @@ pub enum MnistError {
 
 impl MnistError {
     /// One clear sentence for the user, naming the file involved.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a table: one sentence for each kind of error in each language"
+    )]
     pub fn sentence(&self, lang: Lang) -> String {
         match (self, lang) {
             (Self::Io { path, source }, Lang::En) => {

@@ -321,6 +321,10 @@ pub enum CheckpointError {
 
 impl CheckpointError {
     /// One clear sentence for the user, naming the file and what is wrong with it.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a table: one sentence for each kind of error in each language"
+    )]
     pub fn sentence(&self, lang: Lang) -> String {
         let zh = lang == Lang::Zh;
         match self {

@@ -9,7 +9,7 @@ use egui_plot::{
 
 use super::ForwardView;
 use super::export::export_dialog_ui;
-use super::state::PLAY_SPEEDS;
+use super::state::{ForwardSettings, PLAY_SPEEDS};
 use crate::data::bundled::BundledPhoto;
 use crate::diffusion::forward::Noising;
 use crate::diffusion::stats::standard_normal_pdf;
@@ -111,73 +111,10 @@ fn keyboard_ui(view: &mut ForwardView, ui: &mut egui::Ui) {
 
 fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(6.0);
-    let photo_heading = ui.heading(lang.tr(Text::Photo));
-    let current = match &view.state.source {
-        super::state::PictureSource::Bundled(photo) => photo.name(lang).to_owned(),
-        super::state::PictureSource::File(name) => name.clone(),
-    };
-    egui::ComboBox::from_id_salt("photo")
-        .selected_text(current)
-        .width(240.0)
-        .show_ui(ui, |ui| {
-            for photo in BundledPhoto::ALL {
-                if ui.selectable_label(false, photo.name(lang)).clicked() {
-                    view.open_bundled(photo);
-                }
-            }
-        })
-        .response
-        .labelled_by(photo_heading.id);
-    if ui
-        .button(lang.tr(Text::OpenImage))
-        .on_hover_text(lang.tr(Text::OpenImageHint))
-        .clicked()
-    {
-        view.choose_and_open();
-    }
-    if view.is_loading() {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label(lang.tr(Text::Loading));
-        });
-    }
-
+    photo_ui(view, ui, lang);
     ui.separator();
-    let schedule_heading = ui.heading(lang.tr(Text::Schedule));
     let settings = &mut view.state.settings;
-    egui::ComboBox::from_id_salt("schedule")
-        .selected_text(schedule_name(lang, settings.schedule.kind))
-        .width(240.0)
-        .show_ui(ui, |ui| {
-            for kind in ScheduleKind::ALL {
-                if ui
-                    .selectable_value(&mut settings.schedule.kind, kind, schedule_name(lang, kind))
-                    .changed()
-                {
-                    let (start, end) = kind.default_beta_range();
-                    settings.schedule.beta_start = start;
-                    settings.schedule.beta_end = end;
-                }
-            }
-        })
-        .response
-        .labelled_by(schedule_heading.id);
-    ui.add(
-        egui::Slider::new(&mut settings.schedule.steps, ScheduleConfig::STEPS_RANGE)
-            .logarithmic(true)
-            .text(lang.tr(Text::Steps)),
-    );
-    ui.checkbox(
-        &mut settings.schedule.zero_terminal_snr,
-        lang.tr(Text::ZeroTerminalSnr),
-    )
-    .on_hover_text(lang.tr(Text::ZeroTerminalSnrHint));
-    ui.checkbox(
-        &mut settings.compare_schedules,
-        lang.tr(Text::CompareSchedules),
-    )
-    .on_hover_text(lang.tr(Text::CompareSchedulesHint));
-
+    schedule_ui(settings, ui, lang);
     ui.separator();
     ui.heading(lang.tr(Text::HowToReachT));
     ui.radio_value(&mut settings.noising, Noising::Jump, lang.tr(Text::Jump))
@@ -230,6 +167,77 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     }
     ui.add_space(10.0);
     ui.label(RichText::new(lang.tr(Text::KeyboardHelp)).small().weak());
+}
+
+/// The photo: the bundled ones, a file of the user's, and whether one is loading.
+fn photo_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
+    let photo_heading = ui.heading(lang.tr(Text::Photo));
+    let current = match &view.state.source {
+        super::state::PictureSource::Bundled(photo) => photo.name(lang).to_owned(),
+        super::state::PictureSource::File(name) => name.clone(),
+    };
+    egui::ComboBox::from_id_salt("photo")
+        .selected_text(current)
+        .width(240.0)
+        .show_ui(ui, |ui| {
+            for photo in BundledPhoto::ALL {
+                if ui.selectable_label(false, photo.name(lang)).clicked() {
+                    view.open_bundled(photo);
+                }
+            }
+        })
+        .response
+        .labelled_by(photo_heading.id);
+    if ui
+        .button(lang.tr(Text::OpenImage))
+        .on_hover_text(lang.tr(Text::OpenImageHint))
+        .clicked()
+    {
+        view.choose_and_open();
+    }
+    if view.is_loading() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(lang.tr(Text::Loading));
+        });
+    }
+}
+
+/// The noise schedule: its shape, T, zero terminal SNR, and the comparison of shapes.
+fn schedule_ui(settings: &mut ForwardSettings, ui: &mut egui::Ui, lang: Lang) {
+    let schedule_heading = ui.heading(lang.tr(Text::Schedule));
+    egui::ComboBox::from_id_salt("schedule")
+        .selected_text(schedule_name(lang, settings.schedule.kind))
+        .width(240.0)
+        .show_ui(ui, |ui| {
+            for kind in ScheduleKind::ALL {
+                if ui
+                    .selectable_value(&mut settings.schedule.kind, kind, schedule_name(lang, kind))
+                    .changed()
+                {
+                    let (start, end) = kind.default_beta_range();
+                    settings.schedule.beta_start = start;
+                    settings.schedule.beta_end = end;
+                }
+            }
+        })
+        .response
+        .labelled_by(schedule_heading.id);
+    ui.add(
+        egui::Slider::new(&mut settings.schedule.steps, ScheduleConfig::STEPS_RANGE)
+            .logarithmic(true)
+            .text(lang.tr(Text::Steps)),
+    );
+    ui.checkbox(
+        &mut settings.schedule.zero_terminal_snr,
+        lang.tr(Text::ZeroTerminalSnr),
+    )
+    .on_hover_text(lang.tr(Text::ZeroTerminalSnrHint));
+    ui.checkbox(
+        &mut settings.compare_schedules,
+        lang.tr(Text::CompareSchedules),
+    )
+    .on_hover_text(lang.tr(Text::CompareSchedulesHint));
 }
 
 /// The replay speed as a choice of [`PLAY_SPEEDS`], shown as "1×", "2×", …

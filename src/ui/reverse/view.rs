@@ -6,7 +6,7 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 use super::ReverseView;
 use super::runs_view::runs_ui;
 use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus, SHIPPED};
-use super::textures::PanelPicture;
+use super::textures::{PanelPicture, SamplePanels};
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
 use crate::i18n::{Lang, Text};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
@@ -82,7 +82,58 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     ui.spacing_mut().item_spacing.y = 8.0;
     ui.add_space(6.0);
 
-    // Model.
+    model_ui(view, ui, lang);
+    ui.separator();
+
+    sampler_ui(view, ui, lang);
+
+    // What to draw.
+    ui.separator();
+    subject_ui(view, ui, lang);
+
+    // Run.
+    ui.separator();
+    ui.horizontal(|ui| {
+        let ready = view.state.can_generate();
+        let generate =
+            egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
+        if ui.add_enabled(ready, generate).clicked() {
+            view.generate();
+        }
+        let cancel =
+            egui::Button::new(RichText::new(lang.pick("Cancel (Esc)", "停止 (Esc)")).size(18.0));
+        if ui.add_enabled(view.state.is_running(), cancel).clicked() {
+            view.cancel();
+        }
+    });
+    status_ui(view, ui, lang);
+    ui.checkbox(
+        &mut view.state.settings.side_by_side,
+        lang.pick("Side by side with a real digit", "与真实数字对照"),
+    );
+
+    // Runs: the one on screen and the kept ones.
+    ui.separator();
+    runs_ui(view, ui, lang);
+
+    // Export.
+    ui.separator();
+    export_ui(view, ui, lang);
+    ui.separator();
+    if ui
+        .button(lang.pick("Reset to defaults", "恢复默认设置"))
+        .on_hover_text(lang.pick(
+            "Model, sampler, steps, digit, guidance, samples, seed, export and replay settings",
+            "模型、采样器、步数、数字、引导强度、样本数、种子、导出和重放设置",
+        ))
+        .clicked()
+    {
+        view.reset_settings();
+    }
+}
+
+/// The model: the shipped ones, a file of the user's, and what is loaded or loading.
+fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     let heading = ui.label(RichText::new(lang.pick("Model", "模型")).strong());
     let current = view.state.settings.model.clone();
     let mut chosen = current.clone();
@@ -128,9 +179,10 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         }
         (None, None) => {}
     }
-    ui.separator();
+}
 
-    // Sampler and steps.
+/// The sampler (those the model's objective allows) and its number of steps.
+fn sampler_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     let objective = view.state.model.as_ref().map(|m| m.objective);
     let label = ui.label(RichText::new(lang.pick("Sampler", "采样器")).strong());
     let current = objective.map_or_else(
@@ -171,9 +223,10 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         lang.pick("Steps", "步数"),
         egui::Slider::new(&mut view.state.settings.steps, 1..=max_steps).logarithmic(true),
     );
+}
 
-    // What to draw.
-    ui.separator();
+/// What to draw: the digit, the guidance, how many samples, the seed.
+fn subject_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     let label = ui.label(RichText::new(lang.pick("Digit", "数字")).strong());
     let digit_text = |digit: Option<u32>| {
         digit.map_or_else(|| lang.pick("any", "任意").to_owned(), |d| d.to_string())
@@ -215,34 +268,10 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             view.state.settings.seed = view.state.settings.seed.wrapping_add(1);
         }
     });
+}
 
-    // Run.
-    ui.separator();
-    ui.horizontal(|ui| {
-        let ready = view.state.can_generate();
-        let generate =
-            egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
-        if ui.add_enabled(ready, generate).clicked() {
-            view.generate();
-        }
-        let cancel =
-            egui::Button::new(RichText::new(lang.pick("Cancel (Esc)", "停止 (Esc)")).size(18.0));
-        if ui.add_enabled(view.state.is_running(), cancel).clicked() {
-            view.cancel();
-        }
-    });
-    status_ui(view, ui, lang);
-    ui.checkbox(
-        &mut view.state.settings.side_by_side,
-        lang.pick("Side by side with a real digit", "与真实数字对照"),
-    );
-
-    // Runs: the one on screen and the kept ones.
-    ui.separator();
-    runs_ui(view, ui, lang);
-
-    // Export.
-    ui.separator();
+/// The export options and buttons, and whether an export is being written.
+fn export_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     ui.collapsing(lang.pick("Export", "导出"), |ui| {
         super::export::gif_options_ui(view, ui, lang);
         // Wrapped: in Chinese or with large text the two buttons do not fit the panel side by side.
@@ -274,18 +303,6 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             });
         }
     });
-
-    ui.separator();
-    if ui
-        .button(lang.pick("Reset to defaults", "恢复默认设置"))
-        .on_hover_text(lang.pick(
-            "Model, sampler, steps, digit, guidance, samples, seed, export and replay settings",
-            "模型、采样器、步数、数字、引导强度、样本数、种子、导出和重放设置",
-        ))
-        .clicked()
-    {
-        view.reset_settings();
-    }
 }
 
 fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) {
@@ -452,71 +469,74 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             }
         });
         ui.add_space(16.0);
-        ui.vertical(|ui| {
-            let Some(panels) = panels else {
-                return;
-            };
-            ui.horizontal_top(|ui| {
-                panel_ui(
-                    ui,
-                    panel,
-                    &panels.x_t,
-                    lang.pick("x_t: what the model sees", "x_t：模型看到的"),
-                );
-                panel_ui(
-                    ui,
-                    panel,
-                    &panels.x0,
-                    lang.pick("guess of x0: the finished picture", "x0 的猜测：最终的图像"),
-                );
-                signed_panel_ui(
-                    ui,
-                    panel,
-                    &panels.eps,
-                    lang.pick("guess of ε: the noise it sees", "ε 的猜测：它看到的噪声"),
-                );
-            });
-            legend_ui(ui, panel);
-            if let Some(real) = &panels.real {
-                ui.add_space(8.0);
-                ui.label(
-                    RichText::new(lang.pick("Side by side: the forward process", "对照：前向过程"))
-                        .strong(),
-                );
-                let caption = match lang {
-                    Lang::En => format!("a real {class}, noised to the same point"),
-                    Lang::Zh => format!("一个真实的 {class}，加噪到同一位置"),
-                };
-                panel_ui(ui, panel, real, &caption);
-            }
-            if let Some([uncond, cond, difference]) = &panels.guidance {
-                ui.add_space(8.0);
-                ui.label(RichText::new(lang.pick("Guidance", "引导")).strong());
-                ui.horizontal_top(|ui| {
-                    signed_panel_ui(
-                        ui,
-                        panel,
-                        uncond,
-                        lang.pick("ε guessed without the digit", "不给数字时猜测的 ε"),
-                    );
-                    signed_panel_ui(
-                        ui,
-                        panel,
-                        cond,
-                        lang.pick("ε guessed with the digit", "给出数字时猜测的 ε"),
-                    );
-                    signed_panel_ui(
-                        ui,
-                        panel,
-                        difference,
-                        lang.pick("their difference (enlarged)", "两者之差（已放大）"),
-                    );
-                });
-            }
-        });
+        if let Some(panels) = panels {
+            ui.vertical(|ui| panels_ui(ui, panels, panel, class, lang));
+        }
     });
     if let Some(sample) = clicked_sample {
         view.state.selected = sample;
+    }
+}
+
+/// The selected sample's panels: x_t and the model's guesses of x0 and ε, the real digit beside
+/// it, and the guidance's two guesses and their difference; each `panel` points wide.
+fn panels_ui(ui: &mut egui::Ui, panels: &SamplePanels, panel: f32, class: u32, lang: Lang) {
+    ui.horizontal_top(|ui| {
+        panel_ui(
+            ui,
+            panel,
+            &panels.x_t,
+            lang.pick("x_t: what the model sees", "x_t：模型看到的"),
+        );
+        panel_ui(
+            ui,
+            panel,
+            &panels.x0,
+            lang.pick("guess of x0: the finished picture", "x0 的猜测：最终的图像"),
+        );
+        signed_panel_ui(
+            ui,
+            panel,
+            &panels.eps,
+            lang.pick("guess of ε: the noise it sees", "ε 的猜测：它看到的噪声"),
+        );
+    });
+    legend_ui(ui, panel);
+    if let Some(real) = &panels.real {
+        ui.add_space(8.0);
+        ui.label(
+            RichText::new(lang.pick("Side by side: the forward process", "对照：前向过程"))
+                .strong(),
+        );
+        let caption = match lang {
+            Lang::En => format!("a real {class}, noised to the same point"),
+            Lang::Zh => format!("一个真实的 {class}，加噪到同一位置"),
+        };
+        panel_ui(ui, panel, real, &caption);
+    }
+    if let Some([uncond, cond, difference]) = &panels.guidance {
+        ui.add_space(8.0);
+        ui.label(RichText::new(lang.pick("Guidance", "引导")).strong());
+        ui.horizontal_top(|ui| {
+            signed_panel_ui(
+                ui,
+                panel,
+                uncond,
+                lang.pick("ε guessed without the digit", "不给数字时猜测的 ε"),
+            );
+            signed_panel_ui(
+                ui,
+                panel,
+                cond,
+                lang.pick("ε guessed with the digit", "给出数字时猜测的 ε"),
+            );
+            signed_panel_ui(
+                ui,
+                panel,
+                difference,
+                lang.pick("their difference (enlarged)", "两者之差（已放大）"),
+            );
+        });
     }
 }
 
