@@ -119,6 +119,7 @@ pub enum Text {
     AboutText,
     Credits,
     BackgroundFailed,
+    JobNotStarted,
     ResetToDefaults,
     ResetToDefaultsHint,
     PlaySpeedHint,
@@ -267,6 +268,11 @@ impl Lang {
             Text::BackgroundFailed => (
                 "A background task stopped unexpectedly; please try again.",
                 "后台任务意外停止，请重试。",
+            ),
+            Text::JobNotStarted => (
+                "This could not start: the system would not start another thread. Please try \
+                 again.",
+                "无法开始：系统不允许启动新的线程，请稍后再试。",
             ),
             Text::ResetToDefaults => ("Reset to defaults", "恢复默认设置"),
             Text::ResetToDefaultsHint => (

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 
+use crate::i18n::Text;
+use crate::ui::message::Message;
+
 /// A job running on its own thread.
 pub struct Job<T> {
     receiver: Receiver<T>,
@@ -56,5 +59,27 @@ impl<T: Send + 'static> Job<T> {
     /// The count the job has reported so far.
     pub fn progress(&self) -> usize {
         self.progress.load(Ordering::Relaxed)
+    }
+}
+
+/// The banner for a job (an export, a file being opened) whose thread the system would not start,
+/// in both languages, with the system's words as details.
+pub fn job_not_started(error: &std::io::Error) -> Message {
+    Message::error_in(
+        |lang| lang.tr(Text::JobNotStarted).to_owned(),
+        Some(error.to_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn a_job_that_cannot_start_is_said_in_both_languages() {
+        let message = job_not_started(&std::io::Error::other("Resource temporarily unavailable"));
+        assert!(message.sentence(Lang::En).contains("another thread"));
+        assert!(message.sentence(Lang::Zh).contains("线程"));
     }
 }

@@ -16,7 +16,7 @@ use crate::export::forward::{Sweep, SweepAnimation, SweepPlan, caption};
 use crate::export::{ExportError, GifSettings, Repeat, add_caption, write_png};
 use crate::i18n::{Lang, Text};
 use crate::ui::gif_size::{self, Estimator, SavedGif};
-use crate::ui::jobs::{Job, Poll};
+use crate::ui::jobs::{Job, Poll, job_not_started};
 use crate::ui::message::Message;
 
 /// Everything needed to export the sweep, copied out of the view so the job owns it.
@@ -143,6 +143,8 @@ pub struct ExportDialog {
     estimator: Estimator<SweepKey, SweepPlan>,
     /// What the size was last asked for.
     shown: Option<SweepKey>,
+    /// The banner for an export that could not start, until it is shown.
+    not_started: Option<Message>,
 }
 
 impl ExportDialog {
@@ -206,13 +208,17 @@ impl ExportDialog {
     }
 
     fn start(&mut self, frames: usize, job: std::io::Result<Job<ExportOutcome>>) {
-        if let Ok(job) = job {
-            self.job = Some((frames, job));
+        match job {
+            Ok(job) => self.job = Some((frames, job)),
+            Err(error) => self.not_started = Some(job_not_started(&error)),
         }
     }
 
     /// Collects a finished export as a message for the banner.
     pub fn poll(&mut self) -> Option<Message> {
+        if let Some(message) = self.not_started.take() {
+            return Some(message);
+        }
         let (_, job) = self.job.as_ref()?;
         let message = match job.poll() {
             Poll::Running => return None,

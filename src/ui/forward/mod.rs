@@ -19,7 +19,7 @@ use self::export::ExportDialog;
 use self::state::{ForwardSettings, ForwardState, PictureSource};
 use self::textures::Textures;
 use super::file_picker::{FilePicker, FileRequest};
-use super::jobs::{Job, Poll};
+use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
 use crate::data::bundled::BundledPhoto;
 use crate::data::load::{
@@ -234,7 +234,7 @@ impl ForwardView {
     fn start_loading(&mut self, load: impl FnOnce() -> LoadResult + Send + 'static) {
         match Job::spawn("load-image", Arc::clone(&self.wake), move |_| load()) {
             Ok(job) => self.loading = Some(job),
-            Err(e) => self.message = Some(Message::error(e.to_string(), None)),
+            Err(e) => self.message = Some(job_not_started(&e)),
         }
     }
 

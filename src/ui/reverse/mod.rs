@@ -26,7 +26,7 @@ use self::runs::{RunFileDone, RunFiles};
 use self::state::{Applied, ReverseSettings, ReverseState};
 use self::textures::Textures;
 use super::file_picker::{FilePicker, FileRequest};
-use super::jobs::{Job, Poll};
+use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
 use crate::i18n::Lang;
 use crate::worker::{
@@ -233,7 +233,7 @@ impl ReverseView {
                 let record = record.clone();
                 let wake = Arc::clone(&self.wake);
                 if let Err(error) = self.run_files.start_save(record, path, wake) {
-                    self.message = Some(Message::error(error.to_string(), None));
+                    self.message = Some(job_not_started(&error));
                 }
             }
             _ => self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None)),
@@ -250,7 +250,7 @@ impl ReverseView {
             return;
         }
         if let Err(error) = self.run_files.start_open(path, Arc::clone(&self.wake)) {
-            self.message = Some(Message::error(error.to_string(), None));
+            self.message = Some(job_not_started(&error));
         }
     }
 
@@ -342,7 +342,7 @@ impl ReverseView {
             Some(record) if !record.frames.is_empty() => {
                 let request = export::GifRequest::new(record, &self.state);
                 if let Err(error) = self.export.start_gif(request, path, Arc::clone(&self.wake)) {
-                    self.message = Some(Message::error(error.to_string(), None));
+                    self.message = Some(job_not_started(&error));
                 }
             }
             _ => self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None)),
@@ -357,7 +357,7 @@ impl ReverseView {
         match textures::shown_grid(&self.state) {
             Some(picture) => {
                 if let Err(error) = self.export.start_png(picture, path, Arc::clone(&self.wake)) {
-                    self.message = Some(Message::error(error.to_string(), None));
+                    self.message = Some(job_not_started(&error));
                 }
             }
             None => self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None)),
