@@ -596,6 +596,34 @@ mod size_limit {
         work(&SweepAnimation::new(sweep, &text))
     }
 
+    /// Frames are made and encoded as many at a time as there are threads, and written in order:
+    /// the file is the same bytes with 1, 2 or 4 threads, with and without a size limit (which
+    /// estimates on all threads and stops a try early).
+    #[test]
+    fn the_file_is_the_same_with_1_2_and_4_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        for limit in [None, Some(ByteSize(150_000))] {
+            let files: Vec<Vec<u8>> = [1, 2, 4]
+                .into_iter()
+                .map(|threads| {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    let path = dir.path().join(format!("cat-{threads}.gif"));
+                    let settings = GifSettings::default();
+                    pool.install(|| {
+                        with_cat(13, 200, |cat| {
+                            write_within(&path, cat, &settings, limit, &|| {}).unwrap()
+                        })
+                    });
+                    fs::read(&path).unwrap()
+                })
+                .collect();
+            assert!(files[0] == files[1] && files[0] == files[2], "{limit:?}");
+        }
+    }
+
     #[test]
     fn the_estimate_is_close_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
