@@ -1,29 +1,13 @@
 //! The invariants ARCHITECTURE.md promises about dependencies, checked on the source text: only `ui/`
 //! touches egui, eframe or wgpu, and `diffusion/` stays free of candle and of file access.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use std::path::PathBuf;
 
 /// Code lines of every `.rs` file under `src/<module>` (comments left out), with their file.
 fn code_lines(module: &str) -> Vec<(PathBuf, String)> {
-    let mut files = Vec::new();
-    rust_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("src")
-            .join(module),
-        &mut files,
-    );
-    files
+    common::source_files(module)
         .into_iter()
         .flat_map(|file| {
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));

@@ -2,27 +2,13 @@
 //! schedule or objective added to its enum but not to `ALL` would compile, and then be missing
 //! from the command line's choices, the menus and the tests that walk `ALL`.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use std::path::PathBuf;
 
 /// The text of every source file.
 fn sources() -> Vec<(PathBuf, String)> {
-    let mut files = Vec::new();
-    rust_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
-    files
+    common::source_files("")
         .into_iter()
         .map(|file| {
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));

@@ -2,21 +2,12 @@
 //! error sentences, and symbols such as ᾱ, √ and ε), so neither language shows a missing glyph.
 //! When this fails, run scripts/make_font_subset.py.
 
+mod common;
+
 use ab_glyph::{Font, FontRef};
 
 const CJK: &[u8] = include_bytes!("../assets/fonts/NotoSansSC-Diffuscope.otf");
 const SYMBOLS: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Diffuscope.ttf");
-
-fn source_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.is_dir() {
-            source_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 fn font(bytes: &'static [u8]) -> FontRef<'static> {
     FontRef::try_from_slice(bytes).unwrap_or_else(|e| panic!("font does not parse: {e}"))
@@ -25,11 +16,7 @@ fn font(bytes: &'static [u8]) -> FontRef<'static> {
 #[test]
 fn every_character_in_the_sources_has_a_glyph() {
     let fonts = [font(SYMBOLS), font(CJK)];
-    let mut files = Vec::new();
-    source_files(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
+    let files = common::source_files("");
     let mut missing = std::collections::BTreeSet::new();
     for file in &files {
         let text =
