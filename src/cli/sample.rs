@@ -26,7 +26,6 @@ use crate::model::{
 use crate::sample::grid::{tile, tiled_size};
 use crate::sample::network::{judge, model_schedule};
 use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
-use crate::worker::frame::to_half;
 use crate::worker::{Frame, RunRecord, RunSettings};
 
 /// The shipped classifier that `--judge` asks.
@@ -324,7 +323,7 @@ fn sample_recorded(
         {
             record
                 .frames
-                .push(Arc::new(gif_frame(frame, batch, image_size)));
+                .push(Arc::new(Frame::record_x_t(frame, batch, image_size)));
         }
         ControlFlow::Continue(())
     };
@@ -368,23 +367,6 @@ fn write_run_gif(
     };
     let animation = RunAnimation { record, options };
     super::export::write_gif_within(gif, &animation, &gif_settings, args.max_size, lang)
-}
-
-/// What the GIF needs of a step: x_t alone (the model's guesses x̂0 and ε̂, which the window
-/// keeps for its panels, would triple the memory of a long run).
-fn gif_frame(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> Frame {
-    Frame {
-        step: step.step,
-        steps: step.steps,
-        point: step.point,
-        network_calls: step.network_calls,
-        batch,
-        image_size,
-        x_t: to_half(step.x_t),
-        x0: Vec::new(),
-        eps: Vec::new(),
-        guidance: None,
-    }
 }
 
 /// Bytes held per image while the network runs, twice over with guidance (one call for each

@@ -46,6 +46,20 @@ impl Frame {
     /// `image_size`.
     pub fn record(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> Self {
         Self {
+            x0: to_half(&step.prediction.x0),
+            eps: to_half(&step.prediction.eps),
+            guidance: step.guidance.map(|parts| GuidanceFrame {
+                eps_conditional: to_half(&parts.eps_conditional),
+                eps_unconditional: to_half(&parts.eps_unconditional),
+            }),
+            ..Self::record_x_t(step, batch, image_size)
+        }
+    }
+
+    /// [`Frame::record`] with x_t alone: the model's guesses x̂0 and ε̂ left empty (what a GIF of
+    /// x_t needs; keeping them would triple the memory of a long run).
+    pub fn record_x_t(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> Self {
+        Self {
             step: step.step,
             steps: step.steps,
             point: step.point,
@@ -53,12 +67,29 @@ impl Frame {
             batch,
             image_size,
             x_t: to_half(step.x_t),
-            x0: to_half(&step.prediction.x0),
-            eps: to_half(&step.prediction.eps),
-            guidance: step.guidance.map(|parts| GuidanceFrame {
-                eps_conditional: to_half(&parts.eps_conditional),
-                eps_unconditional: to_half(&parts.eps_unconditional),
-            }),
+            x0: Vec::new(),
+            eps: Vec::new(),
+            guidance: None,
+        }
+    }
+
+    /// A frame of zeros: step `step` (from 0) of `steps`, `batch` images of 2×2 pixels, at
+    /// t = 10 of the default schedule; for tests.
+    #[cfg(test)]
+    pub fn zeros(step: usize, steps: usize, batch: usize) -> Self {
+        let schedule = crate::diffusion::NoiseSchedule::new(Default::default());
+        let values = vec![f16::ZERO; batch * 4];
+        Self {
+            step,
+            steps,
+            point: PathPoint::discrete(&schedule, 10),
+            network_calls: step + 1,
+            batch,
+            image_size: (2, 2),
+            x_t: values.clone(),
+            x0: values.clone(),
+            eps: values,
+            guidance: None,
         }
     }
 

@@ -313,32 +313,16 @@ fn event_name(event: &Event) -> &'static str {
 mod tests {
     use std::time::Duration;
 
-    use half::f16;
-
     use super::*;
-    use crate::diffusion::samplers::PathPoint;
-    use crate::diffusion::{NoiseSchedule, ScheduleConfig};
     use crate::worker::Frame;
 
+    /// Pixels of an image of [`Frame::zeros`].
     const PIXELS: usize = 4;
 
     fn frame(id: RunId, step: usize, steps: usize, batch: usize) -> Event {
-        let schedule = NoiseSchedule::new(ScheduleConfig::default());
-        let values = vec![f16::ZERO; batch * PIXELS];
         Event::Frame {
             id,
-            frame: Box::new(Frame {
-                step,
-                steps,
-                point: PathPoint::discrete(&schedule, 10),
-                network_calls: step + 1,
-                batch,
-                image_size: (2, 2),
-                x_t: values.clone(),
-                x0: values.clone(),
-                eps: values,
-                guidance: None,
-            }),
+            frame: Box::new(Frame::zeros(step, steps, batch)),
         }
     }
 

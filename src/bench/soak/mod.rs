@@ -630,22 +630,7 @@ mod tests {
             guidance: 0.0,
         };
         let mut record = RunRecord::new("digits-eps".into(), settings, (2, 2));
-        let schedule = crate::diffusion::NoiseSchedule::new(Default::default());
-        let frame = |step: usize, batch: usize| {
-            let values = vec![half::f16::ZERO; batch * 4];
-            Arc::new(Frame {
-                step,
-                steps: 3,
-                point: crate::diffusion::samplers::PathPoint::discrete(&schedule, 5),
-                network_calls: step + 1,
-                batch,
-                image_size: (2, 2),
-                x_t: values.clone(),
-                x0: values.clone(),
-                eps: values,
-                guidance: None,
-            })
-        };
+        let frame = |step: usize, batch: usize| Arc::new(Frame::zeros(step, 3, batch));
         record.frames = vec![frame(0, 4), frame(1, 4), frame(2, 4)];
         record.samples = Some(vec![0.0; 16]);
         assert_eq!(check_record(&record), Ok(()));
