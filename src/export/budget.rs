@@ -5,8 +5,9 @@
 //!
 //! An estimate encodes a few pairs of neighbouring frames (the first whole, as the file will hold
 //! it, and later ones as differences from the frame before) and interpolates the rest. The file
-//! written is measured, not estimated: when it comes out over the limit, the next smaller plan is
-//! encoded, so a written file is never larger than the limit.
+//! written is measured, not estimated: it is streamed into a temporary file, and a try that grows
+//! over the limit stops there and is removed, and the next smaller plan is encoded, so a written
+//! file is never larger than the limit.
 
 use std::fmt;
 use std::path::Path;
@@ -272,8 +273,9 @@ pub fn write_within<A: Animation>(
 }
 
 /// Writes `animation` as a GIF at `path`, atomically, starting from the plan `choice` made by
-/// [`choose`] with the same `limit`. The file is measured before it is written; one over the limit
-/// is made again with a smaller plan, so the file written is never larger than the limit.
+/// [`choose`] with the same `limit`. The file is measured as it is written; a try that grows over
+/// the limit stops and is made again with a smaller plan, so the file left is never larger than
+/// the limit.
 /// `on_frame` is called as frames are made (again from the start when a smaller plan is tried).
 pub fn write_chosen<A: Animation>(
     path: &Path,

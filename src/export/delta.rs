@@ -76,18 +76,9 @@ impl Patch {
     }
 }
 
-/// Splits `frames` (all of one size) into patches: the first whole, each later one the pixels whose
-/// colour differs from what is on screen by more than `tolerance` in some channel (0 = any change).
-#[cfg(test)]
-pub fn patches(frames: &[RgbImage], tolerance: u8) -> Vec<Patch> {
-    let mut differ = Differ::new(tolerance);
-    frames
-        .iter()
-        .map(|frame| differ.patch(frame.clone()))
-        .collect()
-}
-
 /// Differencing frame by frame, as frames are made: what is on screen after the patches so far.
+/// The first frame is written whole; each later one as the pixels whose colour differs from what
+/// is on screen by more than a tolerance in some channel (0 = any change).
 #[derive(Debug)]
 pub struct Differ {
     tolerance: u8,
@@ -99,7 +90,7 @@ pub struct Differ {
 }
 
 impl Differ {
-    /// A differ before the first frame; see [`patches`] for `tolerance`.
+    /// A differ before the first frame, with `tolerance` in levels of 0–255.
     pub fn new(tolerance: u8) -> Self {
         Self {
             tolerance,
@@ -146,7 +137,7 @@ impl Differ {
 /// A pixel moving by `d` levels a frame (its change from `old`) is written again every
 /// ⌈(tolerance + 1) / d⌉ frames, so here it is written with that chance (picked by a fixed
 /// pseudo-random draw per pixel): the same share of pixels, scattered alike. With tolerance 0
-/// this is exactly the patch [`patches`] makes of the pair.
+/// this is exactly the patch a [`Differ`] makes of the pair.
 pub fn typical_patch(old: &RgbImage, new: &RgbImage, tolerance: u8) -> Patch {
     let step = u32::from(tolerance) + 1;
     let changed: Vec<bool> = old
@@ -298,6 +289,15 @@ mod tests {
     use super::*;
     use image::Rgb;
 
+    /// The patches a [`Differ`] makes of `frames`, one after another.
+    fn patches(frames: &[RgbImage], tolerance: u8) -> Vec<Patch> {
+        let mut differ = Differ::new(tolerance);
+        frames
+            .iter()
+            .map(|frame| differ.patch(frame.clone()))
+            .collect()
+    }
+
     fn grey(width: u32, height: u32, level: u8) -> RgbImage {
         RgbImage::from_pixel(width, height, Rgb([level; 3]))
     }
@@ -381,7 +381,7 @@ mod tests {
         assert_eq!(written(50..100), 50 * 100);
         let slow = written(0..50) as f64 / (50.0 * 100.0);
         assert!((0.15..0.25).contains(&slow), "{slow}");
-        // Without a tolerance, every changed pixel is written, as `patches` does.
+        // Without a tolerance, every changed pixel is written, as the differ does.
         assert_eq!(
             typical_patch(&old, &new, 0),
             patches(&[old, new.clone()], 0)[1]

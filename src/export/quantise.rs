@@ -83,23 +83,6 @@ pub fn quantise_masked(rgb: &[u8], opaque: &[bool]) -> (Indexed, u8) {
     (Indexed { palette, indices }, transparent)
 }
 
-/// One palette for all of `frames` when together they hold at most `max_colours` colours: the
-/// colours sorted, as `[r, g, b, …]`. Each frame is `[r, g, b, …]` with, optionally, which of
-/// its pixels count (the others are transparent).
-#[cfg(test)]
-pub fn shared_exact_palette(
-    frames: &[(&[u8], Option<&[bool]>)],
-    max_colours: usize,
-) -> Option<Vec<u8>> {
-    let mut colours = ColourSet::new(max_colours);
-    for &(rgb, opaque) in frames {
-        if !colours.add(rgb, opaque) {
-            return None;
-        }
-    }
-    colours.into_palette()
-}
-
 /// The distinct colours of frames seen one after another, up to a most: a bit per possible colour
 /// (2 MB), so that looking at a frame costs a few instructions a pixel.
 #[derive(Debug)]
@@ -158,15 +141,15 @@ impl ColourSet {
     }
 }
 
-/// Indices of `rgb`'s pixels in `palette` (made by [`shared_exact_palette`], so every colour is
-/// there); pixels not marked in `opaque` get `transparent`.
+/// Indices of `rgb`'s pixels in `palette` (made by a [`ColourSet`] that saw them, so every colour
+/// is there); pixels not marked in `opaque` get `transparent`.
 pub fn index_in(palette: &[u8], rgb: &[u8], opaque: Option<&[bool]>, transparent: u8) -> Vec<u8> {
     index_merged(palette, None, rgb, opaque, transparent)
 }
 
 /// The sorted `colours` (`[r, g, b, …]`), at most `most` of them: when there is one too many, the
-/// closer of the closest pair's two colours is dropped, and returned with the index of the colour
-/// that stands for it.
+/// second colour of the closest neighbouring pair is dropped, and returned with the index of the
+/// first, which stands for it.
 fn merge_closest_beyond(mut colours: Vec<u8>, most: usize) -> (Vec<u8>, Option<(u32, u8)>) {
     let count = colours.len() / 3;
     if count <= most || count < 2 {
@@ -406,13 +389,22 @@ mod tests {
         let a = vec![0, 0, 0, 10, 10, 10];
         let b = vec![10, 10, 10, 20, 20, 20];
         let both: [(&[u8], Option<&[bool]>); 2] = [(&a, None), (&b, None)];
-        let palette = shared_exact_palette(&both, 255).unwrap_or_default();
+        // One palette for frames together, if they hold at most `max` colours.
+        let shared = |frames: &[(&[u8], Option<&[bool]>)], max| {
+            let mut colours = ColourSet::new(max);
+            frames
+                .iter()
+                .all(|&(rgb, opaque)| colours.add(rgb, opaque))
+                .then(|| colours.into_palette())
+                .flatten()
+        };
+        let palette = shared(&both, 255).unwrap_or_default();
         assert_eq!(palette, [0, 0, 0, 10, 10, 10, 20, 20, 20]);
         assert_eq!(index_in(&palette, &b, None, 3), [1, 2]);
         assert_eq!(index_in(&palette, &b, Some(&[false, true]), 3), [3, 2]);
-        assert_eq!(shared_exact_palette(&both, 2), None);
+        assert_eq!(shared(&both, 2), None);
         // Transparent pixels do not count.
         let masked: [(&[u8], Option<&[bool]>); 2] = [(&a, None), (&b, Some(&[true, false]))];
-        assert_eq!(shared_exact_palette(&masked, 2).map(|p| p.len()), Some(6));
+        assert_eq!(shared(&masked, 2).map(|p| p.len()), Some(6));
     }
 }
