@@ -210,8 +210,7 @@ mod tests {
         assert!(budget.check(Work::ForwardExport, 6_000_000_000).is_ok());
         let error = budget
             .check(Work::ForwardExport, 7_200_000_000)
-            .err()
-            .unwrap_or_else(|| panic!("7.2 GB fits a 6 GB budget"));
+            .expect_err("7.2 GB fits a 6 GB budget");
         assert_eq!(
             error.sentence(Lang::En),
             "This export would need about 7.2 GB of memory; this machine allows 6.0 GB (half of \
@@ -220,8 +219,7 @@ mod tests {
         assert!(error.sentence(Lang::Zh).contains("7.2 GB"));
         let capped = Budget::for_machine(1 << 40)
             .check(Work::Training, u64::MAX)
-            .err()
-            .unwrap_or_else(|| panic!("everything fits"));
+            .expect_err("everything fits");
         assert!(capped.sentence(Lang::En).contains("at most 16.0 GB"));
     }
 

@@ -1,5 +1,9 @@
 //! The invariants ARCHITECTURE.md promises about dependencies, checked on the source text: only `ui/`
 //! touches egui, eframe or wgpu, and `diffusion/` stays free of candle and of file access.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 mod common;
 
@@ -10,7 +14,7 @@ fn code_lines(module: &str) -> Vec<(PathBuf, String)> {
     common::source_files(module)
         .into_iter()
         .flat_map(|file| {
-            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+            let text = std::fs::read_to_string(&file).unwrap();
             text.lines()
                 .filter(|line| !line.trim_start().starts_with("//"))
                 .map(|line| (file.clone(), line.to_owned()))

@@ -1,5 +1,10 @@
 //! The command line as a user meets it: `export forward` writes a GIF (and PNG frames) that other
 //! decoders read; bad input ends with a sentence and a non-zero exit, leaving no file behind.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -8,7 +13,7 @@ fn diffuscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_diffuscope"))
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+        .expect("could not run diffuscope")
 }
 
 fn stderr(output: &Output) -> String {
@@ -16,13 +21,13 @@ fn stderr(output: &Output) -> String {
 }
 
 fn gif_facts(path: &Path) -> (usize, u16, u16, Vec<u16>) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::File::open(path).unwrap();
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
-    let mut decoder = options.read_info(file).unwrap_or_else(|e| panic!("{e}"));
+    let mut decoder = options.read_info(file).unwrap();
     let (width, height) = (decoder.width(), decoder.height());
     let mut delays = Vec::new();
-    while let Some(frame) = decoder.read_next_frame().unwrap_or_else(|e| panic!("{e}")) {
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
         delays.push(frame.delay);
     }
     (delays.len(), width, height, delays)
@@ -30,7 +35,7 @@ fn gif_facts(path: &Path) -> (usize, u16, u16, Vec<u16>) {
 
 #[test]
 fn export_forward_writes_a_gif_and_pngs() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let gif = dir.path().join("forward.gif");
     let pngs = dir.path().join("frames");
     let output = diffuscope(&[
@@ -60,20 +65,17 @@ fn export_forward_writes_a_gif_and_pngs() {
         "caption band below the 200×133 image, got {height}"
     );
     assert!(delays.iter().all(|&d| d == 10), "{delays:?}");
-    let written = std::fs::read_dir(&pngs)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .count();
+    let written = std::fs::read_dir(&pngs).unwrap().count();
     assert_eq!(written, 6);
-    let first = image::open(pngs.join("frame-000.png")).unwrap_or_else(|e| panic!("{e}"));
+    let first = image::open(pngs.join("frame-000.png")).unwrap();
     assert_eq!((first.width(), u32::from(height)), (200, first.height()));
 }
 
 #[test]
 fn a_non_image_gives_a_sentence_and_no_file() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.png");
-    std::fs::write(&text, "these are lesson notes, not a picture")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&text, "these are lesson notes, not a picture").unwrap();
     let gif = dir.path().join("out.gif");
     let output = diffuscope(&[
         "export",
@@ -95,9 +97,9 @@ fn a_non_image_gives_a_sentence_and_no_file() {
 
 #[test]
 fn an_unwritable_destination_gives_a_sentence_and_no_file() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("not-a-folder");
-    std::fs::write(&blocker, "a file where a folder should be").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&blocker, "a file where a folder should be").unwrap();
     let gif = blocker.join("forward.gif");
     let output = diffuscope(&[
         "export",
@@ -113,9 +115,7 @@ fn an_unwritable_destination_gives_a_sentence_and_no_file() {
         message.contains("not-a-folder"),
         "the sentence names the place: {message}"
     );
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(
         left.len(),
         1,
@@ -150,7 +150,7 @@ fn help_documents_every_option() {
 
 #[test]
 fn export_forward_keeps_the_gif_under_a_size_limit() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let gif = dir.path().join("small.gif");
     let output = diffuscope(&[
         "export",
@@ -168,9 +168,7 @@ fn export_forward_keeps_the_gif_under_a_size_limit() {
     let message = stderr(&output);
     assert!(message.contains("Expected size: ≈"), "{message}");
     assert!(message.contains("to stay under 300 kB"), "{message}");
-    let bytes = std::fs::metadata(&gif)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .len();
+    let bytes = std::fs::metadata(&gif).unwrap().len();
     assert!(bytes <= 300_000, "{bytes} bytes");
     // The frames written are the ones the message names.
     let (frames, width, _, _) = gif_facts(&gif);
@@ -249,13 +247,11 @@ fn bad_window_flags_are_refused_before_the_window_opens() {
 
 #[test]
 fn a_window_image_that_is_not_one_stops_with_the_loaders_sentence() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.png");
-    std::fs::write(&text, "these are lesson notes, not a picture")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&text, "these are lesson notes, not a picture").unwrap();
     let expected = diffuscope::data::load::load_picture_from_path(&text)
-        .err()
-        .unwrap_or_else(|| panic!("the notes decode as a picture"))
+        .expect_err("the notes decode as a picture")
         .sentence(diffuscope::i18n::Lang::En);
     let output = diffuscope(&["--lang", "en", "--image", text.to_str().unwrap_or_default()]);
     assert!(!output.status.success());

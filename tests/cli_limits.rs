@@ -1,6 +1,11 @@
 //! The command line's limits, as a user meets them: every number an option takes has a range
 //! that `--help` states and parsing enforces; work beyond the memory budget is refused before it
 //! starts; the window without a display says so. Each ends with one line on stderr.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::any::TypeId;
 use std::path::Path;
@@ -12,7 +17,7 @@ fn diffuscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_diffuscope"))
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+        .expect("could not run diffuscope")
 }
 
 fn stderr(output: &Output) -> String {
@@ -271,13 +276,11 @@ fn other_argument_errors_are_one_line_too() {
 
 #[test]
 fn an_export_beyond_the_memory_budget_is_refused_before_any_work() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     // A photo 250 times taller than wide, drawn 8192 pixels wide: one frame alone would be
     // 8192 × 2 048 000 pixels (about 50 GB), whatever the machine.
     let photo = dir.path().join("tall.png");
-    image::RgbImage::new(16, 4000)
-        .save(&photo)
-        .unwrap_or_else(|e| panic!("{e}"));
+    image::RgbImage::new(16, 4000).save(&photo).unwrap();
     let gif = dir.path().join("huge.gif");
     let output = diffuscope(&[
         "export",
@@ -296,7 +299,7 @@ fn an_export_beyond_the_memory_budget_is_refused_before_any_work() {
         message.contains("This export would need about") && message.contains("--width"),
         "{message}"
     );
-    std::fs::remove_file(&photo).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(&photo).unwrap();
     assert_no_files(dir.path());
 }
 
@@ -306,13 +309,13 @@ fn an_export_beyond_the_memory_budget_is_refused_before_any_work() {
 /// peaked at 105 MB in the debug build).
 #[test]
 fn a_long_export_holds_only_a_few_frames_at_a_time() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let photo = dir.path().join("photo.png");
     image::RgbImage::from_fn(800, 600, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 251) as u8])
     })
     .save(&photo)
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let gif = dir.path().join("sweep.gif");
     let output = diffuscope(&[
         "export",
@@ -356,7 +359,7 @@ fn largest_child_peak_bytes() -> u64 {
 
 #[test]
 fn a_training_batch_beyond_the_memory_budget_is_refused_before_training() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("model.safetensors");
     let output = diffuscope(&[
         "train",
@@ -401,7 +404,7 @@ fn the_window_without_a_display_says_so_in_one_line() {
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("WAYLAND_SOCKET")
             .output()
-            .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"));
+            .expect("could not run diffuscope");
         let message = stderr(&output);
         assert!(!output.status.success(), "{message}");
         assert_eq!(message.lines().count(), 1, "{message}");
@@ -414,7 +417,7 @@ fn the_window_without_a_display_says_so_in_one_line() {
         .env_remove("WAYLAND_SOCKET")
         .env("DISPLAY", ":65000")
         .output()
-        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"));
+        .expect("could not run diffuscope");
     let message = stderr(&output);
     assert!(!output.status.success(), "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
@@ -422,8 +425,6 @@ fn the_window_without_a_display_says_so_in_one_line() {
 }
 
 fn assert_no_files(dir: &Path) {
-    let left: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .collect();
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }

@@ -11,7 +11,8 @@ fn sources() -> Vec<(PathBuf, String)> {
     common::source_files("")
         .into_iter()
         .map(|file| {
-            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             (file, text)
         })
         .collect()

@@ -1,6 +1,9 @@
 //! The export writers: GIFs and PNGs that decode to what was written, atomic writes that leave
 //! nothing behind on failure, error sentences that name the place, and captions.
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::fs;
 use std::io::Write as _;

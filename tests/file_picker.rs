@@ -54,12 +54,11 @@ fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeApp) 
 
 #[test]
 fn without_a_system_dialog_ctrl_o_opens_the_in_window_picker() {
-    let folder = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let folder = tempfile::tempdir().unwrap();
     image::RgbImage::from_pixel(40, 30, image::Rgb([200, 40, 40]))
         .save(folder.path().join("lesson.png"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(folder.path().join("notes.txt"), "not a picture")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    std::fs::write(folder.path().join("notes.txt"), "not a picture").unwrap();
     let english = AppSettings {
         lang: Some(Lang::En),
         ..AppSettings::default()
@@ -111,7 +110,7 @@ fn without_a_system_dialog_ctrl_o_opens_the_in_window_picker() {
     harness
         .query_all_by_role(Role::TextInput)
         .find(|field| field.is_focused())
-        .unwrap_or_else(|| panic!("the file-name field takes the focus"))
+        .expect("the file-name field takes the focus")
         .type_text("lesson.png");
     harness.run_steps(1);
     harness.key_press(Key::Enter);

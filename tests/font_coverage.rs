@@ -1,6 +1,10 @@
 //! The shipped font subsets have a glyph for every non-ASCII character in src/ (the string table,
 //! error sentences, and symbols such as ᾱ, √ and ε), so neither language shows a missing glyph.
 //! When this fails, run scripts/make_font_subset.py.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 mod common;
 
@@ -10,7 +14,7 @@ const CJK: &[u8] = include_bytes!("../assets/fonts/NotoSansSC-Diffuscope.otf");
 const SYMBOLS: &[u8] = include_bytes!("../assets/fonts/DejaVuSans-Diffuscope.ttf");
 
 fn font(bytes: &'static [u8]) -> FontRef<'static> {
-    FontRef::try_from_slice(bytes).unwrap_or_else(|e| panic!("font does not parse: {e}"))
+    FontRef::try_from_slice(bytes).expect("font does not parse")
 }
 
 #[test]

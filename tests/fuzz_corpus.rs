@@ -113,7 +113,7 @@ fn seed_settings_are_read_as_the_window_reads_them() {
         .join("corpus")
         .join("settings")
         .join("defaults.ron");
-    let text = String::from_utf8(read(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8(read(&path)).unwrap();
     let settings: diffuscope::ui::AppSettings =
         eframe::get_value(&One(text), "diffuscope-settings")
             .unwrap_or_else(|| panic!("{} is not AppSettings in RON", path.display()));

@@ -5,6 +5,8 @@
 //! Memory is measured with a counting allocator that keeps one tally per thread, so tests running
 //! side by side do not disturb each other's figures.
 #![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
     unsafe_code,
     reason = "a counting global allocator must implement the unsafe GlobalAlloc trait"
 )]
@@ -109,14 +111,14 @@ const MB: u64 = 1 << 20;
 fn zeros_into<W: Write>(encoder: &mut W, megabytes: u64) {
     let block = vec![0_u8; 1 << 20];
     for _ in 0..megabytes {
-        encoder.write_all(&block).unwrap_or_else(|e| panic!("{e}"));
+        encoder.write_all(&block).unwrap();
     }
 }
 
 // ---------------------------------------------------------------- decompression bombs
 
 fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    let length = u32::try_from(data.len()).unwrap_or_else(|e| panic!("{e}"));
+    let length = u32::try_from(data.len()).unwrap();
     out.extend_from_slice(&length.to_be_bytes());
     let mut crc = flate2::Crc::new();
     crc.update(kind);
@@ -129,7 +131,7 @@ fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 fn zlib(write: impl FnOnce(&mut ZlibEncoder<Vec<u8>>)) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::best());
     write(&mut encoder);
-    encoder.finish().unwrap_or_else(|e| panic!("{e}"))
+    encoder.finish().unwrap()
 }
 
 /// An 8×8 grey PNG whose colour profile (iCCP) decompresses to `profile_mb` MB of zeros.
@@ -146,7 +148,7 @@ fn png_with_profile(profile_mb: u64) -> Vec<u8> {
     // Eight rows: filter byte 0 and 8 grey RGB pixels each.
     let row: Vec<u8> = std::iter::once(0).chain([128; 24]).collect();
     let rows = row.repeat(8);
-    let idat = zlib(|z| z.write_all(&rows).unwrap_or_else(|e| panic!("{e}")));
+    let idat = zlib(|z| z.write_all(&rows).unwrap());
     png_chunk(&mut png, b"IDAT", &idat);
     png_chunk(&mut png, b"IEND", &[]);
     png
@@ -158,7 +160,7 @@ fn a_png_with_a_huge_colour_profile_loads_in_bounded_memory() {
     let png = png_with_profile(256);
     assert!(png.len() < 1 << 20, "{} bytes", png.len());
     let (loaded, peak) = peak_bytes(|| load_picture_from_bytes(&png));
-    let loaded = loaded.unwrap_or_else(|e| panic!("{e}"));
+    let loaded = loaded.unwrap();
     assert_eq!((loaded.picture.width, loaded.picture.height), (8, 8));
     println!("peak while loading: {} MB", peak / MB);
     assert!(
@@ -179,25 +181,24 @@ fn idx_header(magic: u32, count: u32) -> Vec<u8> {
 /// A gzip stream of `header` followed by `zeros_mb` MB of zeros.
 fn gzip_bomb(header: &[u8], zeros_mb: u64) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-    encoder.write_all(header).unwrap_or_else(|e| panic!("{e}"));
+    encoder.write_all(header).unwrap();
     zeros_into(&mut encoder, zeros_mb);
-    encoder.finish().unwrap_or_else(|e| panic!("{e}"))
+    encoder.finish().unwrap()
 }
 
 #[test]
 fn gzip_bombs_given_as_training_digits_stay_small_in_memory() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let labels = dir.path().join("labels.gz");
-    std::fs::write(&labels, gzip_bomb(&idx_header(LABELS_MAGIC, 1), 0))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&labels, gzip_bomb(&idx_header(LABELS_MAGIC, 1), 0)).unwrap();
     // A header announcing four billion digits, and one announcing one digit; each followed by
     // 128 MB of zeros in about 130 kB.
     for (count, refused_at_once) in [(u32::MAX, true), (1, false)] {
         let images = dir.path().join(format!("images-{count}.gz"));
         let bomb = gzip_bomb(&idx_header(IMAGES_MAGIC, count), 128);
-        std::fs::write(&images, &bomb).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&images, &bomb).unwrap();
         let (result, peak) = peak_bytes(|| load_digits(&images, &labels));
-        let error = result.err().unwrap_or_else(|| panic!("the bomb loaded"));
+        let error = result.expect_err("the bomb loaded");
         println!("count {count}: {error}; peak {} kB", peak >> 10);
         if refused_at_once {
             assert!(
@@ -227,23 +228,22 @@ fn tiny_checkpoint() -> PathBuf {
 
 /// The tiny golden checkpoint with metadata entries replaced, written into `dir` as `name`.
 fn with_metadata(dir: &Path, name: &str, entries: &[(&str, &str)]) -> PathBuf {
-    let bytes = std::fs::read(tiny_checkpoint()).unwrap_or_else(|e| panic!("{e}"));
-    let file = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{e}"));
-    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = std::fs::read(tiny_checkpoint()).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
     let mut metadata: HashMap<String, String> = header.metadata().clone().unwrap_or_default();
     for (key, value) in entries {
         metadata.insert((*key).to_owned(), (*value).to_owned());
     }
-    let out =
-        safetensors::serialize(file.tensors(), Some(metadata)).unwrap_or_else(|e| panic!("{e}"));
+    let out = safetensors::serialize(file.tensors(), Some(metadata)).unwrap();
     let path = dir.join(name);
-    std::fs::write(&path, out).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, out).unwrap();
     path
 }
 
 #[test]
 fn nonsense_schedules_are_refused_on_load_naming_the_entry() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &str, MetadataProblem); 12] = [
         ("beta_start", "-1", MetadataProblem::BetaOutOfRange),
         ("beta_start", "0", MetadataProblem::BetaOutOfRange),
@@ -291,8 +291,7 @@ fn nonsense_schedules_are_refused_on_load_naming_the_entry() {
         ),
         &Device::Cpu,
     )
-    .err()
-    .unwrap_or_else(|| panic!("T = 20000 loaded"));
+    .expect_err("T = 20000 loaded");
     assert!(
         error
             .sentence(Lang::En)
@@ -302,7 +301,7 @@ fn nonsense_schedules_are_refused_on_load_naming_the_entry() {
 
 #[test]
 fn sensible_schedules_at_the_edges_load() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let limit = MAX_TRAIN_STEPS.to_string();
     for (i, entries) in [
         vec![("train_steps_T", "1")],
@@ -330,25 +329,25 @@ fn diffuscope(args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+        .expect("could not run diffuscope")
 }
 
 /// Waits for the command to end; kills it and fails if it takes longer than `limit`.
 fn finished_within(mut child: Child, limit: Duration) -> Output {
     let start = Instant::now();
-    while child.try_wait().unwrap_or_else(|e| panic!("{e}")).is_none() {
+    while child.try_wait().unwrap().is_none() {
         if start.elapsed() > limit {
             let _ = child.kill();
             panic!("the command was still running after {limit:?}: it hangs");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    child.wait_with_output().unwrap()
 }
 
 #[test]
 fn with_t_1_the_command_line_says_it_runs_fewer_steps() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let model = with_metadata(dir.path(), "t1.safetensors", &[("train_steps_T", "1")]);
     let png = dir.path().join("out.png");
     let (model, png) = (model.to_string_lossy(), png.to_string_lossy());
@@ -391,19 +390,16 @@ fn with_t_1_the_command_line_says_it_runs_fewer_steps() {
 #[cfg(unix)]
 #[test]
 fn pipes_given_as_inputs_are_refused_at_once() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("input.fifo");
-    let status = Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success(), "mkfifo failed");
     // A training state beside the model that is a pipe too.
     let model = dir.path().join("model.safetensors");
     let state = Command::new("mkfifo")
         .arg(dir.path().join("model.resume.safetensors"))
         .status()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(state.success(), "mkfifo failed");
     let (fifo, out, model) = (
         fifo.to_string_lossy().into_owned(),
@@ -438,7 +434,7 @@ fn pipes_given_as_inputs_are_refused_at_once() {
     std::thread::Builder::new()
         .name("open-run-under-test".to_owned())
         .spawn(move || sender.send(open_run(&path).err().map(|e| e.to_string())))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let error = receiver
         .recv_timeout(Duration::from_secs(20))
         .unwrap_or_else(|_| panic!("opening a run file from a pipe hangs"));
@@ -453,7 +449,7 @@ fn pipes_given_as_inputs_are_refused_at_once() {
     std::thread::Builder::new()
         .name("load-under-test".to_owned())
         .spawn(move || sender.send(load_diffusion_model(&path, &Device::Cpu).err()))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let error = receiver
         .recv_timeout(Duration::from_secs(20))
         .unwrap_or_else(|_| panic!("loading a checkpoint from a pipe hangs"));

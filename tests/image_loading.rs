@@ -4,7 +4,10 @@
 //! All inputs are generated here with the `image` crate's encoders (or crafted byte by byte),
 //! except the progressive JPEG, which the `image` crate cannot write:
 //! `tests/golden/make_progressive_jpeg.py` wrote it with Pillow.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly on setup errors")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::io::Cursor;
 use std::path::Path;

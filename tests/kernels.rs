@@ -3,7 +3,10 @@
 //! shapes: 1×1 images, channel counts that are no multiple of the SIMD width, batch 1 and 64,
 //! stride 2, the fused ×2 upsampling, embedding and residual. Relative error (largest difference
 //! over the largest reference value) at most 1e-5.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::collections::HashMap;
 

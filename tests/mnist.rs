@@ -1,7 +1,10 @@
 //! The MNIST IDX reader: the bundled digits, files on disk (gzip and plain), one crafted bad file
 //! for every error, gzip bombs, and paths that are not ordinary files, each with a sentence in both
 //! languages.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,10 @@
 //!
 //! The golden files and the script that wrote them are in `tests/golden/`
 //! (`python3 tests/golden/make_model_golden.py`).
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -426,7 +429,7 @@ fn held_out_digits(count: usize) -> (Tensor, Vec<u32>) {
 #[test]
 fn shipped_classifier_reads_real_digits() {
     let path = shipped_model_path("digits-classifier")
-        .unwrap_or_else(|| panic!("digits-classifier is shipped in assets/models/"));
+        .expect("digits-classifier is shipped in assets/models/");
     let (info, net) = load_classifier(&path, &Device::Cpu).unwrap();
     // The classifier was trained on the first 9,000 digits and scored on the last 1,000; scoring
     // them again here must give the same accuracy (up to a borderline digit or two).

@@ -4,7 +4,7 @@
 //! t = T is x_t/√ᾱ_T, in the hundreds, where float32 itself only resolves ~3e-5).
 #![expect(
     clippy::unwrap_used,
-    reason = "a golden test: a malformed reference file should fail loudly"
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
 use diffuscope::diffusion::ancestral::{Posterior, euler_step, flow_sigmas};

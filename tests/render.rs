@@ -4,10 +4,6 @@
 //! The renders need a graphics adapter; Mesa's lavapipe (package mesa-vulkan-drivers) serves on a
 //! machine without a GPU. Where none can be opened the render tests print why and pass, unless
 //! `DIFFUSCOPE_REQUIRE_ADAPTER=1` (set by `.ci/run`, which installs lavapipe) makes that a failure.
-#![expect(
-    clippy::expect_used,
-    reason = "tests: a failure should stop the test loudly"
-)]
 
 use std::path::Path;
 

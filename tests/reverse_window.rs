@@ -1,11 +1,6 @@
 //! The Reverse view, driven headlessly through egui_kittest with a fake model (no files, no GPU):
 //! Generate streams frames into the timeline, the keys scrub recorded steps, Esc cancels, a GIF and
 //! a PNG are exported, and the view speaks Chinese.
-#![expect(
-    clippy::unwrap_used,
-    reason = "tests: a failure should stop the test loudly"
-)]
-
 use std::time::Duration;
 
 use diffuscope::diffusion::objectives::Objective;
@@ -98,7 +93,10 @@ fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
 }
 
 fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
-    harness.state().as_ref().unwrap()
+    harness
+        .state()
+        .as_ref()
+        .unwrap_or_else(|| panic!("the app is built on the first frame"))
 }
 
 fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeApp) -> bool) {
@@ -235,7 +233,7 @@ fn slider_value(harness: &Harness<'static, App>, label: &str) -> f64 {
         .get_by_role_and_label(Role::Slider, label)
         .accesskit_node()
         .numeric_value()
-        .unwrap()
+        .unwrap_or_else(|| panic!("the slider “{label}” has no value"))
 }
 
 #[test]

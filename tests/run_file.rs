@@ -1,6 +1,10 @@
 //! Run files: a recorded run saved and opened again is the same run, the file is a valid
 //! safetensors file, and damaged or hostile files give a sentence in both languages — never a
 //! panic, and never an allocation larger than the file.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -94,7 +98,7 @@ fn recorded(
 }
 
 fn folder() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("temporary folder: {e}"))
+    tempfile::tempdir().expect("temporary folder")
 }
 
 fn save(record: &RunRecord, path: &Path) {
@@ -167,7 +171,7 @@ fn a_saved_run_opens_as_the_same_run() {
     assert!(runs[0].frames[0].guidance.is_some() && runs[1].frames[0].guidance.is_none());
     // Nothing but the files asked for is left in the folder.
     let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .filter_map(Result::ok)
         .map(|entry| entry.file_name())
         .collect();
@@ -181,8 +185,7 @@ fn a_run_file_is_a_safetensors_file_with_the_documented_tensors() {
     let path = dir.path().join("run.dsrun");
     save(&record, &path);
     let bytes = read(&path);
-    let tensors = safetensors::SafeTensors::deserialize(&bytes)
-        .unwrap_or_else(|e| panic!("not a safetensors file: {e}"));
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).expect("not a safetensors file");
     let mut names = tensors.names();
     names.sort_unstable();
     assert_eq!(
@@ -200,15 +203,14 @@ fn a_run_file_is_a_safetensors_file_with_the_documented_tensors() {
             "x_t"
         ]
     );
-    let x_t = tensors.tensor("x_t").unwrap_or_else(|e| panic!("{e}"));
+    let x_t = tensors.tensor("x_t").unwrap();
     assert_eq!(x_t.dtype(), safetensors::Dtype::F16);
     assert_eq!(x_t.shape(), [8, 4, SIDE, SIDE]);
     // Step 3's first value, as Python would read it.
     let at = (3 * 4 * SIDE * SIDE) * 2;
     let value = half::f16::from_le_bytes([x_t.data()[at], x_t.data()[at + 1]]);
     assert_eq!(value, record.frames[3].x_t[0]);
-    let (_, metadata) =
-        safetensors::SafeTensors::read_metadata(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let metadata = metadata.metadata().clone().unwrap_or_default();
     assert_eq!(
         metadata.get("diffuscope.kind").map(String::as_str),

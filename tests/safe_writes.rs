@@ -8,6 +8,11 @@
 //! Special files are made only inside temporary folders. `/dev/null` and `/dev/full` are only
 //! looked at, or written into through a link after the check has said they are devices — never
 //! renamed over.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 #![cfg(unix)]
 
 use std::fs;
@@ -27,7 +32,7 @@ use diffuscope::i18n::Lang;
 use image::{Rgb, RgbImage};
 
 fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary folder: {e}"))
+    tempfile::tempdir().expect("no temporary folder")
 }
 
 fn frames(n: usize) -> Vec<RgbImage> {
@@ -49,7 +54,7 @@ fn names_in(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(folder)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", folder.display()))
         .map(|entry| {
-            let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+            let entry = entry.unwrap();
             entry.file_name().to_string_lossy().into_owned()
         })
         .collect();
@@ -69,12 +74,12 @@ fn mkfifo(path: &Path) {
     let status = Command::new("mkfifo")
         .arg(path)
         .status()
-        .unwrap_or_else(|e| panic!("cannot run mkfifo: {e}"));
+        .expect("cannot run mkfifo");
     assert!(status.success(), "mkfifo {} failed", path.display());
 }
 
 fn symlink(target: impl AsRef<Path>, link: &Path) {
-    std::os::unix::fs::symlink(target, link).unwrap_or_else(|e| panic!("cannot link: {e}"));
+    std::os::unix::fs::symlink(target, link).expect("cannot link");
 }
 
 fn is_link(path: &Path) -> bool {
@@ -105,12 +110,11 @@ fn assert_sentences_name(error: &ExportError, place: &Path, words_en: &str) {
 fn the_policy_for_each_kind_of_thing_at_an_output_path() {
     let dir = temp_dir();
     let file = dir.path().join("file");
-    fs::write(&file, "x").unwrap_or_else(|e| panic!("{e}"));
+    fs::write(&file, "x").unwrap();
     let fifo = dir.path().join("pipe");
     mkfifo(&fifo);
     let socket = dir.path().join("socket");
-    let _listener = std::os::unix::net::UnixListener::bind(&socket)
-        .unwrap_or_else(|e| panic!("cannot make a socket: {e}"));
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("cannot make a socket");
     let kind = |path: &Path| {
         fs::metadata(path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -142,9 +146,7 @@ fn a_named_pipe_is_refused_and_stays_a_pipe() {
     let fifo = dir.path().join("walk.gif");
     mkfifo(&fifo);
     for write in [gif, png] {
-        let error = write(&fifo)
-            .err()
-            .unwrap_or_else(|| panic!("a pipe was written"));
+        let error = write(&fifo).expect_err("a pipe was written");
         assert!(
             matches!(
                 error,
@@ -158,7 +160,7 @@ fn a_named_pipe_is_refused_and_stays_a_pipe() {
         assert_sentences_name(&error, &fifo, "named pipe");
     }
     assert!(check_destination(&fifo).is_err());
-    let kind = fs::symlink_metadata(&fifo).unwrap_or_else(|e| panic!("{e}"));
+    let kind = fs::symlink_metadata(&fifo).unwrap();
     assert!(kind.file_type().is_fifo(), "the pipe was replaced");
     assert_eq!(names_in(dir.path()), ["walk.gif"]);
 }
@@ -167,21 +169,20 @@ fn a_named_pipe_is_refused_and_stays_a_pipe() {
 fn a_socket_or_a_folder_at_the_path_is_refused_and_left_alone() {
     let dir = temp_dir();
     let socket = dir.path().join("still.png");
-    let _listener = std::os::unix::net::UnixListener::bind(&socket)
-        .unwrap_or_else(|e| panic!("cannot make a socket: {e}"));
-    let error = png(&socket).err().unwrap_or_else(|| panic!("written"));
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("cannot make a socket");
+    let error = png(&socket).expect_err("written");
     assert_sentences_name(&error, &socket, "socket");
     assert!(fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket()));
 
     let folder = dir.path().join("walk.gif");
-    fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
-    fs::write(folder.join("inside.txt"), "mine").unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir(&folder).unwrap();
+    fs::write(folder.join("inside.txt"), "mine").unwrap();
     for error in [
         gif(&folder).err(),
         png(&folder).err(),
         check_destination(&folder).err(),
     ] {
-        let error = error.unwrap_or_else(|| panic!("a folder was written over"));
+        let error = error.expect("a folder was written over");
         assert!(
             matches!(
                 error,
@@ -202,25 +203,25 @@ fn a_socket_or_a_folder_at_the_path_is_refused_and_left_alone() {
 fn a_link_is_followed_to_the_file_it_names_and_stays_a_link() {
     let dir = temp_dir();
     let real = dir.path().join("real.png");
-    fs::write(&real, "old").unwrap_or_else(|e| panic!("{e}"));
+    fs::write(&real, "old").unwrap();
     let link = dir.path().join("link.png");
     symlink("real.png", &link); // relative to the link's folder
     let chain = dir.path().join("chain.png");
     symlink(&link, &chain);
 
     assert_eq!(
-        check_destination(&chain).unwrap_or_else(|e| panic!("{e:?}")),
+        check_destination(&chain).unwrap(),
         Destination::File(real.clone())
     );
-    png(&chain).unwrap_or_else(|e| panic!("{e:?}"));
+    png(&chain).unwrap();
     assert!(is_link(&link) && is_link(&chain), "a link was replaced");
-    let written = image::open(&real).unwrap_or_else(|e| panic!("{e}"));
+    let written = image::open(&real).unwrap();
     assert_eq!((written.width(), written.height()), (4, 3));
 
     // A dangling link names the file to make.
     let dangling = dir.path().join("walk.gif");
     symlink("made.gif", &dangling);
-    gif(&dangling).unwrap_or_else(|e| panic!("{e:?}"));
+    gif(&dangling).unwrap();
     assert!(is_link(&dangling));
     assert!(read(&dir.path().join("made.gif")).starts_with(b"GIF89a"));
     assert!(leftovers(dir.path()).is_empty());
@@ -228,7 +229,7 @@ fn a_link_is_followed_to_the_file_it_names_and_stays_a_link() {
     // A link into a missing folder names that folder.
     let lost = dir.path().join("lost.png");
     symlink(dir.path().join("nowhere").join("x.png"), &lost);
-    let error = png(&lost).err().unwrap_or_else(|| panic!("written"));
+    let error = png(&lost).expect_err("written");
     assert!(
         matches!(error, ExportError::FolderMissing { .. }),
         "{error:?}"
@@ -242,7 +243,7 @@ fn a_loop_of_links_is_an_error_not_a_hang() {
     let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
     symlink(&b, &a);
     symlink(&a, &b);
-    let error = png(&a).err().unwrap_or_else(|| panic!("written"));
+    let error = png(&a).expect_err("written");
     assert!(matches!(error, ExportError::Write { .. }), "{error:?}");
     assert!(is_link(&a) && is_link(&b));
 }
@@ -253,7 +254,7 @@ fn link_to_device(dir: &Path, device: &str) -> PathBuf {
     let link = dir.join(format!("to-{}.out", device.trim_start_matches("/dev/")));
     symlink(device, &link);
     assert_eq!(
-        check_destination(&link).unwrap_or_else(|e| panic!("{e:?}")),
+        check_destination(&link).unwrap(),
         Destination::Device(PathBuf::from(device)),
         "the check must send {device} writes into the device"
     );
@@ -264,10 +265,10 @@ fn link_to_device(dir: &Path, device: &str) -> PathBuf {
 fn a_character_device_is_written_into_not_replaced() {
     let dir = temp_dir();
     let null = link_to_device(dir.path(), "/dev/null");
-    png(&null).unwrap_or_else(|e| panic!("{e:?}"));
-    gif(&null).unwrap_or_else(|e| panic!("{e:?}"));
+    png(&null).unwrap();
+    gif(&null).unwrap();
     assert!(is_link(&null));
-    let device = fs::symlink_metadata("/dev/null").unwrap_or_else(|e| panic!("{e}"));
+    let device = fs::symlink_metadata("/dev/null").unwrap();
     assert!(device.file_type().is_char_device());
     assert_eq!(
         leftovers(dir.path()),
@@ -297,7 +298,7 @@ fn a_full_disk_reads_the_same_for_gifs_and_pngs() {
             error.sentence(Lang::Zh)
         );
     }
-    let device = fs::symlink_metadata("/dev/full").unwrap_or_else(|e| panic!("{e}"));
+    let device = fs::symlink_metadata("/dev/full").unwrap();
     assert!(device.file_type().is_char_device());
 }
 
@@ -320,7 +321,7 @@ fn the_check_leaves_nothing_behind() {
     let dir = temp_dir();
     let path = dir.path().join("walk.gif");
     assert_eq!(
-        check_destination(&path).unwrap_or_else(|e| panic!("{e:?}")),
+        check_destination(&path).unwrap(),
         Destination::File(path.clone())
     );
     assert!(names_in(dir.path()).is_empty());
@@ -332,14 +333,14 @@ fn the_check_leaves_nothing_behind() {
 fn a_set_of_frames_goes_into_a_new_or_empty_folder_whole() {
     let dir = temp_dir();
     let new = dir.path().join("deeper").join("frames");
-    write_frame_folder(&new, &frames(3), &|_| {}).unwrap_or_else(|e| panic!("{e:?}"));
+    write_frame_folder(&new, &frames(3), &|_| {}).unwrap();
     assert_eq!(
         names_in(&new),
         ["frame-000.png", "frame-001.png", "frame-002.png"]
     );
     let empty = dir.path().join("empty");
-    fs::create_dir(&empty).unwrap_or_else(|e| panic!("{e}"));
-    write_frame_folder(&empty, &frames(2), &|_| {}).unwrap_or_else(|e| panic!("{e:?}"));
+    fs::create_dir(&empty).unwrap();
+    write_frame_folder(&empty, &frames(2), &|_| {}).unwrap();
     assert_eq!(names_in(&empty), ["frame-000.png", "frame-001.png"]);
     assert_eq!(names_in(dir.path()), ["deeper", "empty"]);
 }
@@ -348,13 +349,12 @@ fn a_set_of_frames_goes_into_a_new_or_empty_folder_whole() {
 fn a_folder_that_holds_files_is_refused_and_kept_as_it_was() {
     let dir = temp_dir();
     let folder = dir.path().join("frames");
-    fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir(&folder).unwrap();
     for name in ["frame-000.png", "frame-007.png", "notes.txt"] {
-        fs::write(folder.join(name), name).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(folder.join(name), name).unwrap();
     }
     let error = write_frame_folder(&folder, &frames(2), &|_| {})
-        .err()
-        .unwrap_or_else(|| panic!("frames were mixed with old ones"));
+        .expect_err("frames were mixed with old ones");
     assert!(
         matches!(error, ExportError::FolderNotEmpty { .. }),
         "{error:?}"
@@ -374,9 +374,7 @@ fn a_set_that_fails_part_way_leaves_nothing() {
     let folder = dir.path().join("frames");
     let mut set = frames(3);
     set.insert(2, RgbImage::new(0, 0)); // the PNG encoder refuses an empty picture
-    let error = write_frame_folder(&folder, &set, &|_| {})
-        .err()
-        .unwrap_or_else(|| panic!("an empty frame was written"));
+    let error = write_frame_folder(&folder, &set, &|_| {}).expect_err("an empty frame was written");
     assert!(
         error.sentence(Lang::En).contains("frames"),
         "{}",
@@ -392,11 +390,9 @@ fn a_set_that_fails_part_way_leaves_nothing() {
 
 /// The id of a process that has ended.
 fn dead_pid() -> u32 {
-    let mut child = Command::new("true")
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run true: {e}"));
+    let mut child = Command::new("true").spawn().expect("cannot run true");
     let pid = child.id();
-    child.wait().unwrap_or_else(|e| panic!("{e}"));
+    child.wait().unwrap();
     pid
 }
 
@@ -405,9 +401,9 @@ fn age(path: &Path, by: Duration) {
         .write(true)
         .open(path)
         .or_else(|_| fs::File::open(path))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let past = SystemTime::now() - by;
-    file.set_modified(past).unwrap_or_else(|e| panic!("{e}"));
+    file.set_modified(past).unwrap();
 }
 
 #[test]
@@ -417,7 +413,7 @@ fn stale_leftovers_of_ours_are_removed_by_the_next_write_and_nothing_else() {
     let two_minutes = Duration::from_secs(120);
     let make = |name: &str, by: Duration| {
         let path = dir.path().join(name);
-        fs::write(&path, "partial").unwrap_or_else(|e| panic!("{e}"));
+        fs::write(&path, "partial").unwrap();
         age(&path, by);
     };
     let gone_old = format!(".diffuscope-{dead}-aaaaaa.part");
@@ -434,11 +430,11 @@ fn stale_leftovers_of_ours_are_removed_by_the_next_write_and_nothing_else() {
     make("notes.part", Duration::from_secs(3 * 24 * 3600));
     make(".diffuscope-settings", Duration::from_secs(3 * 24 * 3600));
     let stale_set = dir.path().join(format!(".diffuscope-{dead}-ffffff.part"));
-    fs::create_dir(&stale_set).unwrap_or_else(|e| panic!("{e}"));
-    fs::write(stale_set.join("frame-000.png"), "x").unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir(&stale_set).unwrap();
+    fs::write(stale_set.join("frame-000.png"), "x").unwrap();
     age(&stale_set, two_minutes);
 
-    png(&dir.path().join("still.png")).unwrap_or_else(|e| panic!("{e:?}"));
+    png(&dir.path().join("still.png")).unwrap();
 
     let mut kept = vec![
         gone_fresh,
@@ -462,13 +458,11 @@ fn temporary_names_carry_the_process_id() {
     atomic::write_atomically(&path, |out| {
         use std::io::Write as _;
         out.write_all(b"GIF89a")?;
-        seen.lock()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .extend(leftovers(dir.path()));
+        seen.lock().unwrap().extend(leftovers(dir.path()));
         Ok::<(), std::io::Error>(())
     })
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let seen = seen.into_inner().unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(
         cleanup::owner_of(seen[0].as_ref()),
@@ -483,11 +477,11 @@ fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_diffuscope"))
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+        .expect("could not run diffuscope")
 }
 
 fn text(path: &Path) -> &str {
-    path.to_str().unwrap_or_else(|| panic!("not UTF-8"))
+    path.to_str().expect("not UTF-8")
 }
 
 fn stderr(output: &Output) -> String {
@@ -510,7 +504,7 @@ fn export_refuses_a_pipe_or_a_folder_before_making_frames() {
     let fifo = dir.path().join("out.gif");
     mkfifo(&fifo);
     let folder = dir.path().join("folder.gif");
-    fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir(&folder).unwrap();
     for (out, words) in [(&fifo, "named pipe"), (&folder, "is a folder")] {
         // 1001 frames of the full photo would take minutes; a refusal comes at once.
         let started = Instant::now();
@@ -531,7 +525,7 @@ fn export_refuses_a_pipe_or_a_folder_before_making_frames() {
 fn sample_checks_its_destinations_before_sampling() {
     let dir = temp_dir();
     let folder = dir.path().join("grid.png");
-    fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+    fs::create_dir(&folder).unwrap();
     let cases = [
         ("--png", text(&folder), "is a folder"),
         ("--gif", "/sys/diffuscope-run.gif", "permission"),
@@ -590,14 +584,14 @@ fn spawn(args: &[&str]) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("could not run diffuscope: {e}"))
+        .expect("could not run diffuscope")
 }
 
 fn send(child: &Child, signal: &str) {
     let status = Command::new("kill")
         .args([format!("-{signal}"), child.id().to_string()])
         .status()
-        .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        .expect("cannot run kill");
     assert!(status.success(), "kill -{signal} failed");
 }
 
@@ -630,9 +624,9 @@ fn interrupt_mid_write(
         loop {
             if writing_in(folder) {
                 send(&child, signal);
-                return child.wait().unwrap_or_else(|e| panic!("{e}"));
+                return child.wait().unwrap();
             }
-            if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            if let Some(status) = child.try_wait().unwrap() {
                 assert!(status.success(), "{args:?} failed on its own: {status}");
                 break; // finished before we caught it: try again, larger
             }

@@ -14,7 +14,7 @@
 //! 1/√ᾱ_T ≈ 157 by its end (a real model's ε̂ would follow x and cancel it). v-models stay ~3e-7.
 #![expect(
     clippy::unwrap_used,
-    reason = "a golden test: a malformed reference file should fail loudly"
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
 use diffuscope::diffusion::objectives::Objective;

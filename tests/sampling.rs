@@ -1,11 +1,6 @@
 //! The sampling loop against fake networks (no model files, no GPU): it is deterministic, combines
 //! guidance as promised in one batched call, recovers a known image when the network is an oracle,
 //! stops on NaN naming the step, and tiles grids of the right size.
-#![expect(
-    clippy::unwrap_used,
-    reason = "tests: a failure should stop the test loudly"
-)]
-
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 

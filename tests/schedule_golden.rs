@@ -1,6 +1,10 @@
 //! Our schedules and forward jump against diffusers' `DDPMScheduler` (values in tests/golden/schedules.json,
 //! written by tests/golden/make_schedules.py): diffusers' code run in float64 at ≤ 1e-6, and the stock
 //! float32 scheduler at float32's own accuracy.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use diffuscope::diffusion::forward::jump_to;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
@@ -15,15 +19,15 @@ const FLOAT32_TOLERANCE: f64 = 1e-4;
 
 fn golden() -> Value {
     let text = include_str!("golden/schedules.json");
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("golden file is not JSON: {e}"))
+    serde_json::from_str(text).expect("golden file is not JSON")
 }
 
 fn numbers(value: &Value) -> Vec<f64> {
     value
         .as_array()
-        .unwrap_or_else(|| panic!("expected an array"))
+        .expect("expected an array")
         .iter()
-        .map(|v| v.as_f64().unwrap_or_else(|| panic!("expected a number")))
+        .map(|v| v.as_f64().expect("expected a number"))
         .collect()
 }
 
@@ -35,7 +39,7 @@ fn kind(name: &str) -> ScheduleKind {
 }
 
 fn schedule_of(case: &Value) -> NoiseSchedule {
-    let steps = case["steps"].as_u64().unwrap_or_else(|| panic!("steps")) as usize;
+    let steps = case["steps"].as_u64().expect("steps") as usize;
     let config = ScheduleConfig {
         zero_terminal_snr: case["zero_terminal_snr"] == Value::Bool(true),
         ..ScheduleConfig::new(kind(case["kind"].as_str().unwrap_or_default()), steps)

@@ -3,7 +3,10 @@
 //! random start), the batches pose the problem the shipped models learnt, runs are repeatable,
 //! stopping and resuming continues from the saved step, and bad outputs or settings fail early
 //! with a clear sentence.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::collections::HashMap;
 use std::path::Path;

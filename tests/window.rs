@@ -1,6 +1,11 @@
 //! The window, driven headlessly through egui_kittest: it opens on the cat, the slider and keys move
 //! t and change x_t, the language switch relabels everything, and a bad file gives a sentence while
 //! the previous photo stays.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use diffuscope::data::bundled::BundledPhoto;
 use diffuscope::i18n::Lang;
@@ -35,14 +40,14 @@ fn app<'a>(harness: &'a Harness<'static, Option<DiffuscopeApp>>) -> &'a Diffusco
     harness
         .state()
         .as_ref()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+        .expect("the app is built on the first frame")
 }
 
 fn app_mut<'a>(harness: &'a mut Harness<'static, Option<DiffuscopeApp>>) -> &'a mut DiffuscopeApp {
     harness
         .state_mut()
         .as_mut()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+        .expect("the app is built on the first frame")
 }
 
 /// Steps the harness until `done` holds (background jobs finish on their own threads).
@@ -151,7 +156,7 @@ fn a_bad_file_gives_a_sentence_and_keeps_the_photo() {
         .forward
         .message
         .clone()
-        .unwrap_or_else(|| panic!("a bad file must give a message"));
+        .expect("a bad file must give a message");
     harness.get_by_label(message.sentence(Lang::En));
     assert_eq!(
         app(&harness).forward.state.picture(),
@@ -180,9 +185,7 @@ fn walking_the_chain_fills_in_every_step() {
     harness.run_steps(1);
     let state = &mut app_mut(&mut harness).forward.state;
     let expected = state.expected_noise_std();
-    let image = state
-        .x_t_image()
-        .unwrap_or_else(|| panic!("the walk has finished"));
+    let image = state.x_t_image().expect("the walk has finished");
     assert_eq!(image.t, 50);
     // Walked noise has the spread the closed form promises (within sampling error).
     assert!(
@@ -194,9 +197,9 @@ fn walking_the_chain_fills_in_every_step() {
 
 #[test]
 fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("not-a-folder");
-    std::fs::write(&blocker, "a file where a folder should be").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&blocker, "a file where a folder should be").unwrap();
     let mut harness = harness(english());
     harness.run_steps(2);
     app_mut(&mut harness)
@@ -208,7 +211,7 @@ fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
         .forward
         .message
         .clone()
-        .unwrap_or_else(|| panic!("a failed export must give a message"));
+        .expect("a failed export must give a message");
     assert_eq!(message.tone, diffuscope::ui::message::Tone::Error);
     assert!(
         message.sentence(Lang::En).contains("not-a-folder"),
@@ -216,15 +219,13 @@ fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
         message.sentence(Lang::En)
     );
     harness.get_by_label(message.sentence(Lang::En));
-    let left = std::fs::read_dir(dir.path())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .count();
+    let left = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(left, 1, "nothing but the blocking file is left behind");
 }
 
 #[test]
 fn exporting_from_the_window_writes_the_requested_gif() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("forward.gif");
     let mut settings = english();
     settings.forward.export.frames = 5;
@@ -234,17 +235,11 @@ fn exporting_from_the_window_writes_the_requested_gif() {
     app_mut(&mut harness).forward.export_gif(path.clone());
     run_until(&mut harness, |app| !app.forward.is_exporting());
     harness.run_steps(1);
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}"));
-    let mut decoder = gif::DecodeOptions::new()
-        .read_info(file)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::File::open(&path).unwrap();
+    let mut decoder = gif::DecodeOptions::new().read_info(file).unwrap();
     assert_eq!(decoder.width(), 120);
     let mut frames = 0;
-    while decoder
-        .read_next_frame()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .is_some()
-    {
+    while decoder.read_next_frame().unwrap().is_some() {
         frames += 1;
     }
     assert_eq!(frames, 5);
@@ -341,7 +336,7 @@ fn png_bytes(width: u32, height: u32) -> Vec<u8> {
             &mut std::io::Cursor::new(&mut bytes),
             image::ImageFormat::Png,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     bytes
 }
 
@@ -356,7 +351,7 @@ fn dialog_width(harness: &Harness<'static, Option<DiffuscopeApp>>) -> Option<f64
 
 #[test]
 fn the_export_width_follows_each_picture_until_the_user_chooses_one() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let mut settings = english();
     settings.forward.export.frames = 3;
     let mut harness = harness(settings);
@@ -389,10 +384,8 @@ fn the_export_width_follows_each_picture_until_the_user_chooses_one() {
     let path = dir.path().join("cat.gif");
     app_mut(&mut harness).forward.export_gif(path.clone());
     run_until(&mut harness, |app| !app.forward.is_exporting());
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{e}"));
-    let decoder = gif::DecodeOptions::new()
-        .read_info(file)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::File::open(&path).unwrap();
+    let decoder = gif::DecodeOptions::new().read_info(file).unwrap();
     assert_eq!(decoder.width(), 451, "the cat is exported at its own width");
 
     // A width the user types persists across pictures; "same as the picture" goes back.

@@ -1,5 +1,9 @@
 //! How the window starts when a script prepares a lesson: the command line's window flags replace
 //! the remembered choices, and the window shows them.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
+)]
 
 use std::path::Path;
 
@@ -39,7 +43,7 @@ fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
     harness
         .state()
         .as_ref()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+        .expect("the app is built on the first frame")
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! The worker thread against a tiny deterministic fake model (no files, no GPU): the order of its
-//! events, cancellation, stale runs, panic recovery, many start/cancel cycles, determinism, and the
-//! thread ending when its handle is dropped.
+//! events, cancellation, runs taking turns, models held and released, panic recovery, many
+//! start/cancel cycles, determinism, and the thread ending when its handle is dropped.
 #![expect(
     clippy::unwrap_used,
-    reason = "tests: a failure should stop the test loudly"
+    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
-use diffuscope::sample::{Denoiser, SampleError};
+use diffuscope::sample::{Denoiser, PrepareError, SampleError};
 use diffuscope::worker::{
     Event, LoadedModel, ModelLoader, ModelSource, ModelSummary, Request, RunSettings, Worker,
     WorkerError,
@@ -22,6 +22,8 @@ use diffuscope::worker::{
 
 const SIDE: usize = 4;
 const WAIT: Duration = Duration::from_secs(20);
+/// The number every test loads its model under.
+const MODEL: u64 = 1;
 
 /// A network whose answer is a fixed function of its input; it can be told to panic or to be slow.
 struct Fake {
@@ -78,9 +80,9 @@ impl Drop for FakeLoader {
 impl ModelLoader for FakeLoader {
     fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
         if *source == ModelSource::Shipped("broken".into()) {
-            return Err(WorkerError::UnknownSchedule {
+            return Err(WorkerError::Prepare(PrepareError::UnknownSchedule {
                 name: "broken".into(),
-            });
+            }));
         }
         Ok(LoadedModel {
             denoiser: Box::new(Fake {
@@ -128,7 +130,7 @@ fn setup(panic_on_call: Option<usize>, delay: Duration) -> Setup {
     .unwrap();
     worker
         .send(Request::LoadModel {
-            id: 1,
+            id: MODEL,
             source: ModelSource::Shipped("fake".into()),
         })
         .unwrap();
@@ -176,6 +178,7 @@ fn a_run_streams_frames_and_progress_in_order_then_finishes() {
     s.worker
         .send(Request::Start {
             id: 1,
+            model: MODEL,
             settings: settings(5, 1),
         })
         .unwrap();
@@ -223,6 +226,7 @@ fn cancel_stops_before_the_next_network_call() {
     s.worker
         .send(Request::Start {
             id: 7,
+            model: MODEL,
             settings: settings(100, 1),
         })
         .unwrap();
@@ -256,37 +260,134 @@ fn cancel_stops_before_the_next_network_call() {
     );
 }
 
+/// What a run sent: its frames, and its finished images.
+type Outcome = (Vec<diffuscope::worker::Frame>, Vec<f32>);
+
+/// Every event until all of `ids` have ended: each finished run's outcome, and the order in which
+/// the frames came (run id per frame).
+fn until_all_end(worker: &Worker, ids: &[u64]) -> (Vec<Outcome>, Vec<u64>) {
+    let mut outcomes: Vec<Outcome> = ids.iter().map(|_| (Vec::new(), Vec::new())).collect();
+    let (mut order, mut ended) = (Vec::new(), 0);
+    while ended < ids.len() {
+        let event = worker.recv_timeout(WAIT).unwrap();
+        let index = ids
+            .iter()
+            .position(|&id| event.run_id() == Some(id))
+            .unwrap();
+        match event {
+            Event::Frame { id, frame } => {
+                order.push(id);
+                outcomes[index].0.push(*frame);
+            }
+            Event::Finished { samples, .. } => {
+                outcomes[index].1 = samples;
+                ended += 1;
+            }
+            Event::Progress { .. } => {}
+            other => panic!("expected frames and Finished, got {other:?}"),
+        }
+    }
+    (outcomes, order)
+}
+
+/// Two runs with different samplers on one worker: they take turns, both finish, and each sends
+/// exactly what it sends alone.
+fn runs_alone_and_together(worker: &Worker, first: &RunSettings, second: &RunSettings) {
+    let start = |id, settings: &RunSettings| {
+        worker
+            .send(Request::Start {
+                id,
+                model: MODEL,
+                settings: settings.clone(),
+            })
+            .unwrap();
+    };
+    start(1, first);
+    let (alone_first, _) = until_all_end(worker, &[1]);
+    start(2, second);
+    let (alone_second, _) = until_all_end(worker, &[2]);
+    start(3, first);
+    start(4, second);
+    let (together, order) = until_all_end(worker, &[3, 4]);
+    let first_of_4 = order.iter().position(|&id| id == 4).unwrap();
+    let last_of_3 = order.iter().rposition(|&id| id == 3).unwrap();
+    assert!(first_of_4 < last_of_3, "the runs take turns: {order:?}");
+    assert!(!alone_first[0].1.is_empty() && !alone_second[0].1.is_empty());
+    assert!(
+        together[0] == alone_first[0],
+        "run 1 alone and beside run 2 differ"
+    );
+    assert!(
+        together[1] == alone_second[0],
+        "run 2 alone and beside run 1 differ"
+    );
+}
+
 #[test]
-fn a_newer_run_replaces_the_older_one() {
-    let s = setup(None, Duration::from_millis(5));
+fn two_runs_take_turns_and_each_is_bit_identical_to_itself_alone() {
+    let s = setup(None, Duration::ZERO);
+    let mut ddim = settings(9, 7);
+    ddim.sampler = SamplerSpec::new(SamplerKind::Ddim, 9);
+    runs_alone_and_together(&s.worker, &settings(6, 3), &ddim);
+    assert_eq!(s.calls.load(Ordering::SeqCst), 2 * (6 + 9));
+}
+
+#[test]
+fn cancelling_one_run_leaves_the_others_going() {
+    let s = setup(None, Duration::from_millis(2));
     for id in 1..=3 {
         s.worker
             .send(Request::Start {
                 id,
-                settings: settings(50, id),
+                model: MODEL,
+                settings: settings(30, id),
             })
             .unwrap();
     }
-    let events = until_end(&s.worker, 3);
-    let ends: Vec<(u64, &str)> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Finished { id, .. } => Some((*id, "finished")),
-            Event::Cancelled { id, .. } => Some((*id, "cancelled")),
-            Event::Failed { id, .. } => Some((*id, "failed")),
-            _ => None,
+    s.worker.send(Request::Cancel(2)).unwrap();
+    let mut ends = Vec::new();
+    while ends.len() < 3 {
+        match s.worker.recv_timeout(WAIT).unwrap() {
+            Event::Finished { id, .. } => ends.push((id, "finished")),
+            Event::Cancelled { id, .. } => ends.push((id, "cancelled")),
+            Event::Failed { id, .. } => ends.push((id, "failed")),
+            _ => {}
+        }
+    }
+    ends.sort_unstable();
+    assert_eq!(ends, [(1, "finished"), (2, "cancelled"), (3, "finished")]);
+}
+
+#[test]
+fn a_released_model_serves_its_runs_to_the_end_and_no_new_one() {
+    let s = setup(None, Duration::from_millis(2));
+    s.worker
+        .send(Request::Start {
+            id: 1,
+            model: MODEL,
+            settings: settings(20, 1),
         })
-        .collect();
-    assert_eq!(ends, [(1, "cancelled"), (2, "cancelled"), (3, "finished")]);
-    // Run 3's frames are all there, in order.
-    let steps: Vec<usize> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Frame { id: 3, frame } => Some(frame.step),
-            _ => None,
+        .unwrap();
+    s.worker.send(Request::ReleaseModel(MODEL)).unwrap();
+    s.worker
+        .send(Request::Start {
+            id: 2,
+            model: MODEL,
+            settings: settings(20, 1),
         })
-        .collect();
-    assert_eq!(steps, (0..50).collect::<Vec<_>>());
+        .unwrap();
+    let mut ends = Vec::new();
+    while ends.len() < 2 {
+        match s.worker.recv_timeout(WAIT).unwrap() {
+            Event::Finished { id, .. } => ends.push((id, "finished".to_owned())),
+            Event::Failed { id, error } => ends.push((id, error.sentence(Lang::En))),
+            _ => {}
+        }
+    }
+    ends.sort_unstable();
+    assert_eq!(ends[0], (1, "finished".to_owned()));
+    assert_eq!(ends[1].0, 2);
+    assert!(ends[1].1.contains("No model is loaded"), "{}", ends[1].1);
 }
 
 #[test]
@@ -295,6 +396,7 @@ fn a_panic_becomes_a_failed_event_and_the_worker_carries_on() {
     s.worker
         .send(Request::Start {
             id: 1,
+            model: MODEL,
             settings: settings(5, 1),
         })
         .unwrap();
@@ -312,6 +414,7 @@ fn a_panic_becomes_a_failed_event_and_the_worker_carries_on() {
     s.worker
         .send(Request::Start {
             id: 2,
+            model: MODEL,
             settings: settings(5, 1),
         })
         .unwrap();
@@ -334,6 +437,7 @@ fn runs_need_a_model_and_a_fitting_sampler_and_bad_models_are_reported() {
     worker
         .send(Request::Start {
             id: 1,
+            model: MODEL,
             settings: settings(5, 1),
         })
         .unwrap();
@@ -371,6 +475,7 @@ fn runs_need_a_model_and_a_fitting_sampler_and_bad_models_are_reported() {
     worker
         .send(Request::Start {
             id: 2,
+            model: 3,
             settings: flow_on_eps,
         })
         .unwrap();
@@ -378,7 +483,7 @@ fn runs_need_a_model_and_a_fitting_sampler_and_bad_models_are_reported() {
         worker.recv_timeout(WAIT).unwrap(),
         Event::Failed {
             id: 2,
-            error: WorkerError::SamplerUnsupported { .. }
+            error: WorkerError::Prepare(PrepareError::SamplerUnsupported { .. })
         }
     ));
 }
@@ -391,6 +496,7 @@ fn the_same_settings_give_bit_identical_frames() {
         s.worker
             .send(Request::Start {
                 id,
+                model: MODEL,
                 settings: settings(8, 42),
             })
             .unwrap();
@@ -415,6 +521,7 @@ fn a_thousand_start_cancel_cycles_neither_leak_nor_hang() {
         s.worker
             .send(Request::Start {
                 id,
+                model: MODEL,
                 settings: settings(20, id),
             })
             .unwrap();
@@ -444,6 +551,7 @@ fn dropping_the_handle_ends_the_thread_even_mid_run() {
     s.worker
         .send(Request::Start {
             id: 1,
+            model: MODEL,
             settings: settings(1000, 1),
         })
         .unwrap();
@@ -463,8 +571,10 @@ fn dropping_the_handle_ends_the_thread_even_mid_run() {
     assert_eq!(s.calls.load(Ordering::SeqCst), calls);
 }
 
+/// The shipped model: two runs with different samplers, alone and taking turns, give the same
+/// frames and images to the bit (the network keeps nothing from one call to the next).
 #[test]
-fn the_shipped_model_gives_bit_identical_frames_for_the_same_settings() {
+fn the_shipped_model_gives_bit_identical_runs_alone_and_beside_another() {
     let worker = Worker::spawn(
         Box::new(diffuscope::worker::CandleLoader::default()),
         2,
@@ -473,7 +583,7 @@ fn the_shipped_model_gives_bit_identical_frames_for_the_same_settings() {
     .unwrap();
     worker
         .send(Request::LoadModel {
-            id: 4,
+            id: MODEL,
             source: ModelSource::Shipped("digits-eps".into()),
         })
         .unwrap();
@@ -481,33 +591,17 @@ fn the_shipped_model_gives_bit_identical_frames_for_the_same_settings() {
         Event::ModelLoaded { summary, .. } => assert_eq!(summary.objective, Objective::Eps),
         other => panic!("expected ModelLoaded, got {other:?}"),
     }
-    let run = |id| {
-        worker
-            .send(Request::Start {
-                id,
-                settings: RunSettings {
-                    sampler: SamplerSpec::new(SamplerKind::Ddim, 3),
-                    seed: 5,
-                    labels: vec![Some(1), None],
-                    guidance: 2.0,
-                },
-            })
-            .unwrap();
-        let events = until_end(&worker, id);
-        let mut frames = Vec::new();
-        let mut finished = None;
-        for event in events {
-            match event {
-                Event::Frame { frame, .. } => frames.push(*frame),
-                Event::Finished { samples, .. } => finished = Some(samples),
-                _ => {}
-            }
-        }
-        (frames, finished.unwrap())
+    let run = |kind, steps, labels| RunSettings {
+        sampler: SamplerSpec::new(kind, steps),
+        seed: 5,
+        labels,
+        guidance: 2.0,
     };
-    let (first, second) = (run(1), run(2));
-    assert_eq!(first.0.len(), 3);
-    assert_eq!(first, second);
+    runs_alone_and_together(
+        &worker,
+        &run(SamplerKind::Ddim, 3, vec![Some(1), None]),
+        &run(SamplerKind::Ddpm, 4, vec![Some(7); 3]),
+    );
 }
 
 #[test]
@@ -520,7 +614,7 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
     .unwrap();
     worker
         .send(Request::LoadModel {
-            id: 5,
+            id: MODEL,
             source: ModelSource::Shipped("digits-eps".into()),
         })
         .unwrap();
@@ -533,6 +627,7 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
         worker
             .send(Request::Start {
                 id,
+                model: MODEL,
                 settings: RunSettings {
                     sampler: SamplerSpec::new(SamplerKind::Ddpm, 3),
                     seed: 9,

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use crate::diffusion::objectives::Prediction;
 use crate::diffusion::samplers::{PathPoint, SamplerKind, SamplerSpec};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
+use crate::i18n::Lang;
 use crate::model::{
     CheckpointError, DevicePreference, device_for, load_diffusion_model, resolve_model,
 };
-use crate::sample::network::model_schedule;
-use crate::sample::{GuidanceParts, SampleSettings, StepFrame, sample};
-use crate::worker::{Frame, RunRecord, RunSettings};
+use crate::sample::{GuidanceParts, ModelTraits, RunSettings, StepFrame, sample};
+use crate::worker::{Frame, RunRecord};
 
 /// Digits per run.
 const DIGITS: usize = 16;
@@ -110,21 +110,23 @@ pub fn sample_bench(
             continue;
         }
         let model = load_diffusion_model(&resolve_model(model_name)?, &device)?;
-        let Some(schedule) = model_schedule(&model.info) else {
-            continue;
-        };
-        let Some(objective) = model.info.objective else {
-            continue;
-        };
-        let settings = SampleSettings {
-            objective,
-            schedule,
+        let run = RunSettings {
             sampler: SamplerSpec::new(kind, steps),
             seed: 1,
             labels: (0..DIGITS)
                 .map(|i| guided.then_some((i % 10) as u32))
                 .collect(),
             guidance: 3.0,
+        };
+        let settings = match ModelTraits::of(&model.info).and_then(|m| m.prepare(run)) {
+            Ok(settings) => settings,
+            Err(error) => {
+                println!(
+                    "{model_name:<13} {kind}-{steps}: {}",
+                    error.sentence(Lang::En)
+                );
+                continue;
+            }
         };
         let mut network_calls = 0;
         let started = Instant::now();

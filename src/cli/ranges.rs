@@ -114,9 +114,7 @@ mod tests {
         for bad in ["0", "-1", "NaN", "nan", "inf", "-inf", "1e30", "fast", ""] {
             assert!(fps(bad).is_err(), "{bad} was accepted");
         }
-        let error = fps("0")
-            .err()
-            .unwrap_or_else(|| panic!("0 fps was accepted"));
+        let error = fps("0").expect_err("0 fps was accepted");
         assert_eq!(
             error.sentence("--fps", "0", Lang::En),
             "--fps must be a number from 0.1 to 50, not “0”."
@@ -130,9 +128,7 @@ mod tests {
         for bad in ["0", "1", "-1", "1002", "1.5", "1e3", "65536", "NaN"] {
             assert!(frames(bad).is_err(), "{bad} was accepted");
         }
-        let error = frames("1")
-            .err()
-            .unwrap_or_else(|| panic!("1 was accepted"));
+        let error = frames("1").expect_err("1 was accepted");
         assert_eq!(error.allowed(Lang::En), "a whole number from 2 to 1001");
         assert!(
             error

@@ -10,7 +10,6 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{LangArg, ranges};
-use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::atomic::check_destination;
 use crate::export::budget::ByteSize;
@@ -24,9 +23,11 @@ use crate::model::{
     DiffusionModel, device_for, load_classifier, load_diffusion_model, resolve_model,
 };
 use crate::sample::grid::{tile, tiled_size};
-use crate::sample::network::{judge, model_schedule};
-use crate::sample::{Denoiser, GridSpec, SampleSettings, StepFrame, sample};
-use crate::worker::{Frame, RunRecord, RunSettings};
+use crate::sample::network::judge;
+use crate::sample::{
+    Denoiser, GridSpec, ModelTraits, RunSettings, SampleSettings, StepFrame, sample,
+};
+use crate::worker::{Frame, RunRecord};
 
 /// The shipped classifier that `--judge` asks.
 const CLASSIFIER: &str = "digits-classifier";
@@ -222,32 +223,12 @@ fn run_settings(
     path: &Path,
     lang: Lang,
 ) -> Result<(SampleSettings, usize), String> {
-    let objective = model.info.objective.unwrap_or(Objective::Eps);
-    let schedule = model_schedule(&model.info).ok_or_else(|| {
-        format!(
-            "{} “{}” ({}).",
-            lang.pick(
-                "The model was trained with a noise schedule this program does not know:",
-                "模型使用了本程序不认识的噪声调度："
-            ),
-            model.info.schedule,
-            path.display()
-        )
-    })?;
+    let traits = ModelTraits::of(&model.info)
+        .map_err(|e| format!("{} ({})", e.sentence(lang), path.display()))?;
+    let (objective, schedule) = (traits.objective, &traits.schedule);
     let kind = args
         .sampler
         .unwrap_or_else(|| SamplerKind::default_for(objective));
-    if !kind.supports(objective) {
-        return Err(format!(
-            "{} {kind} {} {objective} {}",
-            lang.pick("The sampler", "采样器"),
-            lang.pick("cannot drive a model trained for", "无法驱动训练目标为"),
-            lang.pick(
-                "(choose another with --sampler).",
-                "的模型（请用 --sampler 另选）。"
-            ),
-        ));
-    }
     let steps = args
         .steps
         .map_or_else(|| kind.default_steps(schedule.steps()), usize::from);
@@ -257,16 +238,16 @@ fn run_settings(
         clip_x0: !args.no_clip,
         ..SamplerSpec::new(kind, steps)
     };
-    let step_count = sampler.build(&schedule).steps();
-    say_if_clamped(args.steps, step_count, schedule.steps(), lang);
-    let settings = SampleSettings {
-        objective,
-        schedule,
-        sampler,
-        seed: args.seed,
-        labels: vec![args.class; args.grid.count()],
-        guidance: args.guidance,
-    };
+    let step_count = sampler.build(schedule).steps();
+    let settings = traits
+        .prepare(RunSettings {
+            sampler,
+            seed: args.seed,
+            labels: vec![args.class; args.grid.count()],
+            guidance: args.guidance,
+        })
+        .map_err(|e| e.sentence(lang))?;
+    say_if_clamped(args.steps, step_count, settings.schedule.steps(), lang);
     Ok((settings, step_count))
 }
 

@@ -2,8 +2,11 @@
 //!
 //! Code map:
 //! - [`guidance`]: classifier-free guidance, conditional and unconditional halves in one network call.
-//! - [`run`]: [`sample`], the loop itself (written to be read by a student), reporting every step;
-//!   the samplers it drives live in [`crate::diffusion::samplers`].
+//! - [`run`]: [`sample`], the loop itself (written to be read by a student), reporting every step,
+//!   and [`SamplingRun`], one run moved a network call at a time (so runs can take turns); the
+//!   samplers it drives live in [`crate::diffusion::samplers`].
+//! - [`prepare`]: a model and the user's [`RunSettings`] made into [`SampleSettings`], in one place
+//!   for the worker, the command line and the bench.
 //! - [`noise`]: the run's random draws, one stream per sample, so sample k of a seed does not
 //!   depend on the batch size.
 //! - [`grid`]: tiling a batch of samples into one picture; [`colormap`]: colours for signed ε̂.
@@ -18,10 +21,14 @@ pub mod grid;
 pub mod guidance;
 pub mod network;
 pub mod noise;
+pub mod prepare;
 pub mod run;
 
 pub use grid::GridSpec;
-pub use run::{GuidanceParts, SampleSettings, StepFrame, sample, starting_noise};
+pub use prepare::{ModelTraits, PrepareError, RunSettings};
+pub use run::{
+    GuidanceParts, RunStatus, SampleSettings, SamplingRun, StepFrame, sample, starting_noise,
+};
 
 use crate::diffusion::samplers::PathPoint;
 use crate::i18n::Lang;

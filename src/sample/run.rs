@@ -20,7 +20,7 @@ use super::{Denoiser, SampleError};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::noise::NoiseStream;
 use crate::diffusion::objectives::{Objective, Prediction};
-use crate::diffusion::samplers::{PathPoint, SamplerSpec};
+use crate::diffusion::samplers::{PathPoint, Sampler, SamplerSpec};
 
 /// Everything that decides a run, besides the network.
 #[derive(Clone, Debug)]
@@ -79,16 +79,88 @@ pub fn sample(
     settings: &SampleSettings,
     on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
 ) -> Result<Vec<f32>, SampleError> {
-    let (height, width) = denoiser.image_size();
-    let (batch, pixels) = (settings.labels.len(), height * width);
-    let mut sampler = settings.sampler.build(&settings.schedule);
-    let steps = sampler.steps();
-    let mut network_calls = 0;
+    let mut run = SamplingRun::new(settings.clone(), denoiser.image_size());
+    loop {
+        if let RunStatus::Finished(images) = run.advance(denoiser, on_step)? {
+            return Ok(images);
+        }
+    }
+}
 
-    // x_T: pure Gaussian noise. Each image's noise depends only on the seed and its place k.
-    let mut x = starting_noise(batch, pixels, settings.seed);
+/// One run in progress: the noisy images x, the sampler's state and the settings. It moves one
+/// network call at a time ([`SamplingRun::advance`]), so several runs can take turns on one
+/// worker; a run's result does not depend on what ran between its calls.
+pub struct SamplingRun {
+    settings: SampleSettings,
+    sampler: Box<dyn Sampler>,
+    /// The current x_t (x_T before the first call, the image after the last).
+    x: Vec<f32>,
+    pixels: usize,
+    network_calls: usize,
+    /// The last step whose frame was shown (0 before any).
+    shown_step: usize,
+}
 
-    while let Some(stage) = sampler.stage() {
+/// Where a run stands after a network call.
+#[derive(Debug)]
+pub enum RunStatus {
+    /// More network calls are needed.
+    Going,
+    /// The run reached the image (batch × height × width values, roughly in [−1, 1]).
+    Finished(Vec<f32>),
+}
+
+impl SamplingRun {
+    /// A run at its start: x_T is pure Gaussian noise, each image's depending only on the seed and
+    /// its place k. `image_size` is (height, width) of one image.
+    pub fn new(settings: SampleSettings, image_size: (usize, usize)) -> Self {
+        let pixels = image_size.0 * image_size.1;
+        let sampler = settings.sampler.build(&settings.schedule);
+        let x = starting_noise(settings.labels.len(), pixels, settings.seed);
+        Self {
+            settings,
+            sampler,
+            x,
+            pixels,
+            network_calls: 0,
+            shown_step: 0,
+        }
+    }
+
+    /// The number of user-visible steps of the run.
+    pub fn steps(&self) -> usize {
+        self.sampler.steps()
+    }
+
+    /// The settings the run was made with.
+    pub fn settings(&self) -> &SampleSettings {
+        &self.settings
+    }
+
+    /// Network calls made so far.
+    pub fn network_calls(&self) -> usize {
+        self.network_calls
+    }
+
+    /// The last step whose frame `on_step` saw (0 before the first).
+    pub fn shown_step(&self) -> usize {
+        self.shown_step
+    }
+
+    /// One network call and the sampler's move after it: the whole of one turn of the loop.
+    ///
+    /// `on_step` sees the call when it begins a step; returning [`ControlFlow::Break`] ends the run
+    /// with [`SampleError::Cancelled`].
+    pub fn advance(
+        &mut self,
+        denoiser: &dyn Denoiser,
+        on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
+    ) -> Result<RunStatus, SampleError> {
+        let Some(stage) = self.sampler.stage() else {
+            return Ok(RunStatus::Finished(std::mem::take(&mut self.x)));
+        };
+        let settings = &self.settings;
+        let (batch, steps) = (settings.labels.len(), self.sampler.steps());
         let not_finite = || SampleError::NotFinite {
             step: stage.step,
             steps,
@@ -98,14 +170,14 @@ pub fn sample(
         // 1–2. What does the model see in x_t?
         let output = guided_output(
             denoiser,
-            &x,
+            &self.x,
             stage.point.network_input,
             &settings.labels,
             settings.guidance,
         )?;
-        network_calls += 1;
+        self.network_calls += 1;
         let at = stage.point.coefficients;
-        let prediction = settings.objective.predict(&output.combined, &x, at);
+        let prediction = settings.objective.predict(&output.combined, &self.x, at);
         if !all_finite(&prediction.x0) || !all_finite(&prediction.eps) {
             return Err(not_finite());
         }
@@ -113,21 +185,25 @@ pub fn sample(
         // 3. Show what the model sees.
         if stage.begins_step {
             let guidance = output.halves.map(|halves| GuidanceParts {
-                eps_conditional: settings.objective.predict(&halves.conditional, &x, at).eps,
+                eps_conditional: settings
+                    .objective
+                    .predict(&halves.conditional, &self.x, at)
+                    .eps,
                 eps_unconditional: settings
                     .objective
-                    .predict(&halves.unconditional, &x, at)
+                    .predict(&halves.unconditional, &self.x, at)
                     .eps,
             });
             let frame = StepFrame {
                 step: stage.step,
                 steps,
                 point: stage.point,
-                x_t: &x,
+                x_t: &self.x,
                 prediction: &prediction,
                 guidance: guidance.as_ref(),
-                network_calls,
+                network_calls: self.network_calls,
             };
+            self.shown_step = stage.step;
             if on_step(&frame).is_break() {
                 return Err(SampleError::Cancelled { step: stage.step });
             }
@@ -137,17 +213,20 @@ pub fn sample(
         let noise = stage.needs_noise.then(|| {
             per_sample_noise(
                 batch,
-                pixels,
+                self.pixels,
                 settings.seed,
                 NoiseStream::SampleStep(stage.step),
             )
         });
-        x = sampler.advance(&x, &prediction, noise.as_deref());
-        if !all_finite(&x) {
+        self.x = self.sampler.advance(&self.x, &prediction, noise.as_deref());
+        if !all_finite(&self.x) {
             return Err(not_finite());
         }
+        Ok(match self.sampler.stage() {
+            Some(_) => RunStatus::Going,
+            None => RunStatus::Finished(std::mem::take(&mut self.x)),
+        })
     }
-    Ok(x)
 }
 
 /// The pure noise x_T a run with `seed` starts from (`batch` images of `pixels` values): the window

@@ -5,10 +5,8 @@ use candle_core::Device;
 
 use super::WorkerError;
 use super::protocol::{ModelSource, ModelSummary};
-use crate::diffusion::objectives::Objective;
 use crate::model::{choose_device, load_diffusion_model, resolve_model};
-use crate::sample::Denoiser;
-use crate::sample::network::model_schedule;
+use crate::sample::{Denoiser, ModelTraits};
 
 /// A model ready to run, and what the window should know about it.
 pub struct LoadedModel {
@@ -39,12 +37,13 @@ impl ModelLoader for CandleLoader {
             ModelSource::File(path) => path.clone(),
         };
         let model = load_diffusion_model(&path, &device)?;
-        let schedule = model_schedule(&model.info).ok_or_else(|| WorkerError::UnknownSchedule {
-            name: model.info.schedule.clone(),
-        })?;
+        let ModelTraits {
+            objective,
+            schedule,
+        } = ModelTraits::of(&model.info)?;
         let summary = ModelSummary {
             source: source.clone(),
-            objective: model.info.objective.unwrap_or(Objective::Eps),
+            objective,
             schedule,
             image_size: model.image_size(),
             device: reason,

@@ -33,11 +33,9 @@ pub use loader::{CandleLoader, LoadedModel, ModelLoader};
 pub use protocol::{Event, LoadId, ModelSource, ModelSummary, Request, RunId, RunSettings};
 pub use record::RunRecord;
 
-use crate::diffusion::objectives::Objective;
-use crate::diffusion::samplers::SamplerKind;
 use crate::i18n::Lang;
 use crate::model::CheckpointError;
-use crate::sample::SampleError;
+use crate::sample::{PrepareError, SampleError};
 
 /// Requests that may wait for the worker (the window sends a handful per click).
 const REQUEST_CAPACITY: usize = 64;
@@ -138,23 +136,12 @@ pub enum WorkerError {
     /// The model file could not be used.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
-    /// The model was trained with a schedule this program does not know.
-    #[error("unknown noise schedule “{name}”")]
-    UnknownSchedule {
-        /// The schedule's name in the checkpoint.
-        name: String,
-    },
-    /// A run was asked for before any model was loaded.
+    /// The model cannot make the run asked for (unknown schedule, unsupported sampler).
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// A run was asked for with a model the worker does not hold (never loaded, or released).
     #[error("no model is loaded")]
     NoModel,
-    /// The sampler cannot drive this kind of model.
-    #[error("the {sampler} sampler cannot drive a {objective} model")]
-    SamplerUnsupported {
-        /// The sampler asked for.
-        sampler: SamplerKind,
-        /// What the loaded model predicts.
-        objective: Objective,
-    },
     /// Sampling stopped with an error (network failure, NaN…).
     #[error(transparent)]
     Sample(#[from] SampleError),
@@ -187,26 +174,13 @@ impl WorkerError {
         match self {
             Self::Checkpoint(error) => error.sentence(lang),
             Self::Sample(error) => error.sentence(lang),
-            Self::UnknownSchedule { name } => match lang {
-                Lang::En => format!(
-                    "The model was trained with a noise schedule this program does not know (“{name}”)."
-                ),
-                Lang::Zh => format!("模型使用了本程序不认识的噪声调度（“{name}”）。"),
-            },
+            Self::Prepare(error) => error.sentence(lang),
             Self::NoModel => lang
                 .pick(
                     "No model is loaded yet: choose one first.",
                     "尚未加载模型：请先选择一个模型。",
                 )
                 .to_owned(),
-            Self::SamplerUnsupported { sampler, objective } => match lang {
-                Lang::En => format!(
-                    "The {sampler} sampler cannot drive a model trained for {objective}; choose another sampler."
-                ),
-                Lang::Zh => {
-                    format!("{sampler} 采样器无法驱动训练目标为 {objective} 的模型，请另选采样器。")
-                }
-            },
             Self::Panicked { message } => match lang {
                 Lang::En => format!(
                     "The run crashed ({message}). The program carries on; try other settings."

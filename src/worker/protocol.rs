@@ -9,7 +9,8 @@ use super::WorkerError;
 use super::frame::Frame;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Objective;
-use crate::diffusion::samplers::SamplerSpec;
+use crate::sample::ModelTraits;
+pub use crate::sample::RunSettings;
 
 /// The number the window gives a run; events of the run carry it back.
 pub type RunId = u64;
@@ -40,40 +41,31 @@ impl ModelSource {
     }
 }
 
-/// What a run should make, besides the model (which is whichever was loaded last).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunSettings {
-    /// The sampler and its steps.
-    pub sampler: SamplerSpec,
-    /// The seed of every random draw.
-    pub seed: u64,
-    /// One entry per image: its class, or `None` for any digit.
-    pub labels: Vec<Option<u32>>,
-    /// Classifier-free guidance scale w.
-    pub guidance: f32,
-}
-
 /// What the window asks of the worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
-    /// Load a model, replacing the current one (a run still going is cancelled first).
+    /// Load a model and hold it under the request's number, beside the models already held.
     /// Answered by [`Event::ModelLoaded`] or [`Event::ModelFailed`] with the same `id`.
     LoadModel {
-        /// The request's number.
+        /// The request's number, and the model's from then on.
         id: LoadId,
         /// The model.
         source: ModelSource,
     },
-    /// Start run `id` with the loaded model (a run still going is cancelled first). Answered by
-    /// frames and progress, then exactly one of [`Event::Finished`], [`Event::Cancelled`] or
-    /// [`Event::Failed`].
+    /// Let model `id` go (runs already using it finish with it).
+    ReleaseModel(LoadId),
+    /// Start run `id` with model `model`, beside any runs going on: runs take turns, one network
+    /// call each. Answered by frames and progress, then exactly one of [`Event::Finished`],
+    /// [`Event::Cancelled`] or [`Event::Failed`].
     Start {
         /// The run's number.
         id: RunId,
+        /// The model, by the number of the request that loaded it.
+        model: LoadId,
         /// What to make.
         settings: RunSettings,
     },
-    /// Stop run `id` before its next network call (ignored if it is not running or queued).
+    /// Stop run `id` before its next network call (ignored if it is not going).
     Cancel(RunId),
     /// End the worker thread (dropping the [`super::Worker`] sends it too).
     Shutdown,
@@ -96,18 +88,27 @@ pub struct ModelSummary {
     pub metadata: Vec<(String, String)>,
 }
 
+impl ModelSummary {
+    /// What a run needs to know of the model.
+    pub fn traits(&self) -> ModelTraits {
+        ModelTraits {
+            objective: self.objective,
+            schedule: self.schedule.clone(),
+        }
+    }
+}
+
 /// What the worker tells the window.
 #[derive(Debug)]
 pub enum Event {
-    /// A model was loaded and is ready to run (it replaces the worker's model, whether or not
-    /// a newer request waits).
+    /// A model was loaded and is held under the request's number, ready to run.
     ModelLoaded {
         /// The request.
         id: LoadId,
         /// The model.
         summary: ModelSummary,
     },
-    /// A model could not be loaded; the previous one (if any) stays.
+    /// A model could not be loaded; the models held before stay.
     ModelFailed {
         /// The request.
         id: LoadId,
@@ -147,7 +148,7 @@ pub enum Event {
         /// Wall time of the whole run.
         elapsed: Duration,
     },
-    /// Run `id` was stopped at a step, on request or because another run or model replaced it.
+    /// Run `id` was stopped at a step, on request.
     Cancelled {
         /// The run.
         id: RunId,

@@ -1,9 +1,10 @@
-//! The worker thread's loop. It takes requests in order; while a run goes on it looks at its
-//! inbox after every step and before every network call, so a cancel, a newer run, a new model or
-//! the window closing stops the run before the model is asked again.
+//! The worker thread's loop. It holds the models it was asked to load (by request number) and the
+//! runs going on; runs take turns, one network call each, and between two calls the worker reads
+//! every request that has arrived, so a cancel, a new run, a new model or the window closing is
+//! seen before the model is asked again. A run's result does not depend on the runs beside it: each
+//! keeps its own x, sampler and random streams ([`SamplingRun`]).
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -15,77 +16,36 @@ use rayon::ThreadPool;
 use super::WorkerError;
 use super::frame::Frame;
 use super::loader::{LoadedModel, ModelLoader};
-use super::protocol::{Event, Request, RunId, RunSettings};
-use crate::sample::{Denoiser, SampleError, SampleSettings, StepFrame, sample};
+use super::protocol::{Event, LoadId, ModelSource, Request, RunId, RunSettings};
+use crate::sample::{RunStatus, SampleError, SamplingRun};
 
 /// Everything the worker thread owns.
 pub struct WorkerThread {
     loader: Box<dyn ModelLoader>,
-    model: Option<LoadedModel>,
+    models: HashMap<LoadId, Arc<LoadedModel>>,
+    /// The runs going on, in the order of their turns.
+    runs: VecDeque<ActiveRun>,
     pool: ThreadPool,
-    inbox: RefCell<Inbox>,
+    requests: Receiver<Request>,
     events: Sender<Event>,
     wake: Arc<dyn Fn() + Send + Sync>,
-}
-
-/// Requests not yet handled, and whether the window has gone.
-struct Inbox {
-    requests: Receiver<Request>,
-    pending: VecDeque<Request>,
     closing: bool,
 }
 
-impl Inbox {
-    /// The next request to handle, waiting for one; `None` once the worker should end.
-    fn next(&mut self) -> Option<Request> {
-        if self.closing {
-            return None;
-        }
-        let request = match self.pending.pop_front() {
-            Some(request) => request,
-            None => self.requests.recv().ok()?,
-        };
-        if request == Request::Shutdown {
-            self.closing = true;
-            return None;
-        }
-        Some(request)
-    }
+/// A run going on, and the model it runs on (kept even if the model is released meanwhile).
+struct ActiveRun {
+    id: RunId,
+    model: Arc<LoadedModel>,
+    run: SamplingRun,
+    started: Instant,
+}
 
-    /// Reads what has arrived while run `current` goes on; true if the run must stop: it was
-    /// cancelled, a newer run or model waits, or the window has gone.
-    fn must_stop(&mut self, current: RunId) -> bool {
-        let mut stop = self.closing || self.superseded();
-        loop {
-            match self.requests.try_recv() {
-                Ok(Request::Cancel(id)) if id == current => stop = true,
-                Ok(Request::Shutdown) | Err(TryRecvError::Disconnected) => {
-                    self.closing = true;
-                    return true;
-                }
-                Ok(request @ (Request::Start { .. } | Request::LoadModel { .. })) => {
-                    self.pending.push_back(request);
-                    stop = true;
-                }
-                Ok(request @ Request::Cancel(_)) => self.pending.push_back(request),
-                Err(TryRecvError::Empty) => return stop,
-            }
-        }
-    }
-
-    /// Whether a newer run or model waits in the queue (which makes a run pointless).
-    fn superseded(&self) -> bool {
-        self.pending
-            .iter()
-            .any(|r| matches!(r, Request::Start { .. } | Request::LoadModel { .. }))
-    }
-
-    /// Takes a queued cancellation of run `id`, if there is one.
-    fn take_cancel(&mut self, id: RunId) -> bool {
-        let before = self.pending.len();
-        self.pending.retain(|r| *r != Request::Cancel(id));
-        self.pending.len() != before
-    }
+/// What one turn of a run ended with.
+enum Turn {
+    /// The run needs more calls; `frame` is the step it showed, if this call began one.
+    Going(Option<Frame>),
+    /// The run ended with this event (after `frame`, if the last call showed one).
+    Ended(Option<Frame>, Event),
 }
 
 impl WorkerThread {
@@ -99,54 +59,72 @@ impl WorkerThread {
     ) -> Self {
         Self {
             loader,
-            model: None,
+            models: HashMap::new(),
+            runs: VecDeque::new(),
             pool,
-            inbox: RefCell::new(Inbox {
-                requests,
-                pending: VecDeque::new(),
-                closing: false,
-            }),
+            requests,
             events,
             wake,
+            closing: false,
         }
     }
 
-    /// Serves requests until told to stop or the window goes.
+    /// Serves requests and runs until told to stop or the window goes.
     pub fn serve(mut self) {
         loop {
-            let Some(request) = self.inbox.borrow_mut().next() else {
+            self.read_requests();
+            if self.closing {
                 return;
-            };
-            match request {
-                Request::LoadModel { id, source } => self.load(id, &source),
-                Request::Start { id, settings } => {
-                    let skip = {
-                        let mut inbox = self.inbox.borrow_mut();
-                        // Take the cancel in any case, so that none lingers in the queue.
-                        inbox.take_cancel(id) | inbox.superseded()
-                    };
-                    if skip {
-                        self.emit(Event::Cancelled { id, step: 0 });
-                    } else {
-                        self.run(id, &settings);
-                    }
-                }
-                // A cancel for a run that is not going: nothing to do.
-                Request::Cancel(_) | Request::Shutdown => {}
+            }
+            if let Some(run) = self.runs.pop_front() {
+                self.take_turn(run);
             }
         }
     }
 
+    /// Handles every request waiting; waits for one first when no run goes on.
+    fn read_requests(&mut self) {
+        if self.runs.is_empty() {
+            match self.requests.recv() {
+                Ok(request) => self.handle(request),
+                Err(_) => self.closing = true,
+            }
+        }
+        while !self.closing {
+            match self.requests.try_recv() {
+                Ok(request) => self.handle(request),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => self.closing = true,
+            }
+        }
+    }
+
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::LoadModel { id, source } => self.load(id, &source),
+            Request::ReleaseModel(id) => {
+                self.models.remove(&id);
+            }
+            Request::Start {
+                id,
+                model,
+                settings,
+            } => self.start(id, model, settings),
+            Request::Cancel(id) => self.cancel(id),
+            Request::Shutdown => self.closing = true,
+        }
+    }
+
     /// Sends an event and wakes the window; a window that has gone ends the worker.
-    fn emit(&self, event: Event) {
+    fn emit(&mut self, event: Event) {
         if self.events.send(event).is_err() {
-            self.inbox.borrow_mut().closing = true;
+            self.closing = true;
         } else {
             (self.wake)();
         }
     }
 
-    fn load(&mut self, id: super::LoadId, source: &super::ModelSource) {
+    fn load(&mut self, id: LoadId, source: &ModelSource) {
         let loaded =
             catch_unwind(AssertUnwindSafe(|| self.loader.load(source))).unwrap_or_else(|panic| {
                 Err(WorkerError::Panicked {
@@ -156,7 +134,7 @@ impl WorkerThread {
         match loaded {
             Ok(model) => {
                 let summary = model.summary.clone();
-                self.model = Some(model);
+                self.models.insert(id, Arc::new(model));
                 self.emit(Event::ModelLoaded { id, summary });
             }
             Err(error) => self.emit(Event::ModelFailed {
@@ -167,122 +145,103 @@ impl WorkerThread {
         }
     }
 
-    fn run(&self, id: RunId, settings: &RunSettings) {
-        let Some(model) = &self.model else {
-            self.emit(Event::Failed {
+    /// Prepares run `id` on model `model` and puts it last in the turns, or says why it cannot run.
+    fn start(&mut self, id: RunId, model: LoadId, settings: RunSettings) {
+        let Some(model) = self.models.get(&model).cloned() else {
+            return self.emit(Event::Failed {
                 id,
                 error: WorkerError::NoModel,
             });
-            return;
         };
-        let summary = &model.summary;
-        if !settings.sampler.kind.supports(summary.objective) {
-            self.emit(Event::Failed {
+        match model.summary.traits().prepare(settings) {
+            Ok(settings) => {
+                let run = SamplingRun::new(settings, model.summary.image_size);
+                self.runs.push_back(ActiveRun {
+                    id,
+                    model,
+                    run,
+                    started: Instant::now(),
+                });
+            }
+            Err(error) => self.emit(Event::Failed {
                 id,
-                error: WorkerError::SamplerUnsupported {
-                    sampler: settings.sampler.kind,
-                    objective: summary.objective,
-                },
-            });
-            return;
+                error: error.into(),
+            }),
         }
-        let sample_settings = SampleSettings {
-            objective: summary.objective,
-            schedule: summary.schedule.clone(),
-            sampler: settings.sampler.clone(),
-            seed: settings.seed,
-            labels: settings.labels.clone(),
-            guidance: settings.guidance,
+    }
+
+    fn cancel(&mut self, id: RunId) {
+        if let Some(index) = self.runs.iter().position(|run| run.id == id) {
+            let step = self.runs[index].run.shown_step();
+            self.runs.remove(index);
+            self.emit(Event::Cancelled { id, step });
+        }
+    }
+
+    /// One network call of `active`; it goes back in line unless it ended.
+    fn take_turn(&mut self, mut active: ActiveRun) {
+        let id = active.id;
+        let turn = self.pool.install(|| advance(&mut active));
+        let (frame, ended) = match turn {
+            Turn::Going(frame) => (frame, None),
+            Turn::Ended(frame, event) => (frame, Some(event)),
         };
-        let batch = settings.labels.len();
-        let started = Instant::now();
-        let mut network_calls = 0;
-        let guarded = Guarded {
-            inner: &*model.denoiser,
-            pool: &self.pool,
-            inbox: &self.inbox,
-            run: id,
-            step: std::cell::Cell::new(0),
-        };
-        let mut on_step = |step: &StepFrame<'_>| {
-            network_calls = step.network_calls;
-            guarded.step.set(step.step);
-            let frame = Frame::record(step, batch, summary.image_size);
+        if let Some(frame) = frame {
+            let (done, total) = (frame.step + 1, active.run.steps());
             self.emit(Event::Frame {
                 id,
                 frame: Box::new(frame),
             });
             self.emit(Event::Progress {
                 id,
-                done: step.step + 1,
-                total: step.steps,
-                network_calls: step.network_calls,
-                elapsed: started.elapsed(),
-            });
-            if self.inbox.borrow_mut().must_stop(id) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            sample(&guarded, &sample_settings, &mut on_step)
-        }));
-        let event = match outcome {
-            Ok(Ok(samples)) => Event::Finished {
-                id,
-                samples,
-                network_calls,
-                elapsed: started.elapsed(),
-            },
-            Ok(Err(SampleError::Cancelled { step })) => Event::Cancelled { id, step },
-            Ok(Err(error)) => Event::Failed {
-                id,
-                error: WorkerError::Sample(error),
-            },
-            Err(panic) => Event::Failed {
-                id,
-                error: WorkerError::Panicked {
-                    message: panic_message(&*panic),
-                },
-            },
-        };
-        self.emit(event);
-    }
-}
-
-/// The loaded network, run in the worker's thread pool, refusing to start a call once its run
-/// must stop.
-struct Guarded<'a> {
-    inner: &'a (dyn Denoiser + Send + Sync),
-    pool: &'a ThreadPool,
-    inbox: &'a RefCell<Inbox>,
-    run: RunId,
-    /// The last step reported, for the cancellation's step number.
-    step: std::cell::Cell<usize>,
-}
-
-impl Denoiser for Guarded<'_> {
-    fn image_size(&self) -> (usize, usize) {
-        self.inner.image_size()
-    }
-
-    fn predict(
-        &self,
-        x_t: &[f32],
-        batch: usize,
-        timestep_input: &[f32],
-        classes: &[u32],
-    ) -> Result<Vec<f32>, SampleError> {
-        if self.inbox.borrow_mut().must_stop(self.run) {
-            return Err(SampleError::Cancelled {
-                step: self.step.get(),
+                done,
+                total,
+                network_calls: active.run.network_calls(),
+                elapsed: active.started.elapsed(),
             });
         }
-        let inner = self.inner;
-        self.pool
-            .install(|| inner.predict(x_t, batch, timestep_input, classes))
+        match ended {
+            Some(event) => self.emit(event),
+            None => self.runs.push_back(active),
+        }
     }
+}
+
+/// Moves `active` on by one network call, recording the step it shows and catching a panic.
+fn advance(active: &mut ActiveRun) -> Turn {
+    let batch = active.run.settings().labels.len();
+    let image_size = active.model.summary.image_size;
+    let mut shown = None;
+    let mut on_step = |step: &crate::sample::StepFrame<'_>| {
+        shown = Some(Frame::record(step, batch, image_size));
+        ControlFlow::Continue(())
+    };
+    let denoiser = &*active.model.denoiser;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        active.run.advance(denoiser, &mut on_step)
+    }));
+    let id = active.id;
+    let ended = match outcome {
+        Ok(Ok(RunStatus::Going)) => return Turn::Going(shown),
+        Ok(Ok(RunStatus::Finished(samples))) => Event::Finished {
+            id,
+            samples,
+            network_calls: active.run.network_calls(),
+            elapsed: active.started.elapsed(),
+        },
+        Ok(Err(SampleError::Cancelled { step })) => Event::Cancelled { id, step },
+        Ok(Err(error)) => Event::Failed {
+            id,
+            error: WorkerError::Sample(error),
+        },
+        Err(panic) => Event::Failed {
+            id,
+            error: WorkerError::Panicked {
+                message: panic_message(&*panic),
+            },
+        },
+    };
+    Turn::Ended(shown, ended)
 }
 
 /// The text of a panic's payload.

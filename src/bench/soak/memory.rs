@@ -190,7 +190,7 @@ mod tests {
                     0
                 }
         });
-        let growth = growth(&flat, 1000.0).unwrap_or_else(|| panic!("no verdict"));
+        let growth = growth(&flat, 1000.0).expect("no verdict");
         assert_eq!(growth.warm_up_peak, 260 * MB);
         assert_eq!(growth.final_peak, 260 * MB);
         assert!(growth.passed());
@@ -202,11 +202,11 @@ mod tests {
         // 1 MB per 10 s grows 80 MB from the warm-up's peak to the last one: within the 100 MB
         // floor. 3 MB per 10 s grows 240 MB: a failure.
         let small = readings(1000, |t| 200 * MB + (t / 10.0) as usize * MB);
-        let growth_small = growth(&small, 1000.0).unwrap_or_else(|| panic!("no verdict"));
+        let growth_small = growth(&small, 1000.0).expect("no verdict");
         assert_eq!(growth_small.grown(), 80 * MB);
         assert!(growth_small.passed());
         let large = readings(1000, |t| 200 * MB + (t / 10.0) as usize * 3 * MB);
-        let growth_large = growth(&large, 1000.0).unwrap_or_else(|| panic!("no verdict"));
+        let growth_large = growth(&large, 1000.0).expect("no verdict");
         assert_eq!(growth_large.grown(), 240 * MB);
         assert!(!growth_large.passed());
         let per_minute = growth_large.slope_per_minute / MB as f64;
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn a_drop_is_no_growth_and_missing_windows_give_no_verdict() {
         let falling = readings(100, |t| 500 * MB - t as usize * MB);
-        let growth_falling = growth(&falling, 100.0).unwrap_or_else(|| panic!("no verdict"));
+        let growth_falling = growth(&falling, 100.0).expect("no verdict");
         assert_eq!(growth_falling.grown(), 0);
         assert!(growth_falling.passed());
         assert_eq!(growth(&[], 100.0), None);

@@ -80,6 +80,7 @@ pub fn soak(options: &SoakOptions) -> Result<(), String> {
         models,
         sizes,
         device,
+        last_load,
     } = discover_models(&worker, options.hang_limit)?;
     let names: Vec<String> = models
         .iter()
@@ -96,7 +97,7 @@ pub fn soak(options: &SoakOptions) -> Result<(), String> {
         last_finished: None,
         model: None,
         next_id: 1,
-        last_load: 0,
+        last_load,
         export: None,
         exports: ExportTally::default(),
         stale: 0,
@@ -135,13 +136,17 @@ struct Discovered {
     sizes: Vec<(usize, usize)>,
     /// Where they run, and why.
     device: String,
+    /// The number of the last model request (each model was let go once seen).
+    last_load: LoadId,
 }
 
 /// Loads every shipped model once: the diffusion models become the schedule's choices, with their
-/// image sizes; the others (the classifier) are named as skipped.
+/// image sizes; the others (the classifier) are named as skipped. Each is let go once seen.
 fn discover_models(worker: &Worker, hang_limit: Duration) -> Result<Discovered, String> {
     let (mut models, mut sizes, mut device) = (Vec::new(), Vec::new(), String::new());
+    let mut last_load = 0;
     for (id, (name, _)) in (1..).zip(shipped_models()) {
+        last_load = id;
         let source = ModelSource::Shipped(name.clone());
         worker
             .send(Request::LoadModel { id, source })
@@ -156,6 +161,9 @@ fn discover_models(worker: &Worker, hang_limit: Duration) -> Result<Discovered, 
         };
         match event {
             Event::ModelLoaded { summary, .. } => {
+                worker
+                    .send(Request::ReleaseModel(id))
+                    .map_err(|e| e.sentence(Lang::En))?;
                 models.push(ModelChoice {
                     name,
                     objective: summary.objective,
@@ -178,6 +186,7 @@ fn discover_models(worker: &Worker, hang_limit: Duration) -> Result<Discovered, 
         models,
         sizes,
         device,
+        last_load,
     })
 }
 
@@ -282,6 +291,10 @@ impl Driver<'_> {
             .get(model)
             .map(|m| m.name.clone())
             .unwrap_or_default();
+        // The runs still going keep the model they started with.
+        if self.model.is_some() {
+            self.send(Request::ReleaseModel(self.last_load))?;
+        }
         self.last_load += 1;
         let (id, source) = (self.last_load, ModelSource::Shipped(name.clone()));
         self.send(Request::LoadModel { id, source })?;
@@ -305,7 +318,17 @@ impl Driver<'_> {
             .unwrap_or_default();
         let mut record = RunRecord::new(name, settings.clone(), size);
         record.start = starting_noise(batch, pixels, settings.seed);
-        self.send(Request::Start { id, settings })?;
+        // As Generate does, the run shown before is stopped (a run that has ended ignores it).
+        if let Some((shown, _)) = &self.shown {
+            let shown = *shown;
+            self.send(Request::Cancel(shown))?;
+        }
+        let model = self.last_load;
+        self.send(Request::Start {
+            id,
+            model,
+            settings,
+        })?;
         let describe = plan.describe(&self.models);
         self.ledger
             .started(id, batch, pixels, describe, must_finish);

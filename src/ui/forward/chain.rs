@@ -154,16 +154,12 @@ mod tests {
     /// clipped to [0, 1]) and every step's statistics must match the closed-form jump's.
     #[test]
     fn a_shrunk_walk_starts_at_the_photo_and_matches_the_jump() {
-        let photo = BundledPhoto::Cat
-            .load()
-            .unwrap_or_else(|e| panic!("{e:?}"))
-            .picture;
+        let photo = BundledPhoto::Cat.load().unwrap().picture;
         let schedule = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Cosine, 50));
         // A budget a quarter of the photo's size per step forces the walk to shrink it.
         let budget = 51 * photo.values.len() / 4;
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(|| {});
-        let mut walk = ChainWalk::start_within(budget, &photo, &schedule, 3, wake)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut walk = ChainWalk::start_within(budget, &photo, &schedule, 3, wake).unwrap();
         assert!(
             walk.width < photo.width,
             "the walk should have shrunk the photo"
@@ -171,7 +167,7 @@ mod tests {
         walk_to_the_end(&mut walk);
 
         let shrunk = photo.resized(walk.width, walk.height);
-        let first = walk.frame(0).unwrap_or_else(|| panic!("no frame at t = 0"));
+        let first = walk.frame(0).expect("no frame at t = 0");
         assert_eq!(
             first.rgb,
             shrunk.to_rgb8(),

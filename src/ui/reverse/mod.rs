@@ -107,8 +107,15 @@ impl ReverseView {
                 let Some(event) = worker.try_recv() else {
                     break;
                 };
-                if let Applied::Error(error) = self.state.apply(event) {
-                    self.message = Some(Message::error_in(|l| error.sentence(l), None));
+                match self.state.apply(event) {
+                    Applied::Nothing => {}
+                    Applied::Error(error) => {
+                        self.message = Some(Message::error_in(|l| error.sentence(l), None));
+                    }
+                    // If the queue is full the model stays held until the window closes.
+                    Applied::Release(id) => {
+                        let _ = worker.send(Request::ReleaseModel(id));
+                    }
                 }
             }
             if !worker.is_alive() && self.message.is_none() {
@@ -299,9 +306,17 @@ impl ReverseView {
     /// Starts a run with the current settings (replacing any run going on).
     pub fn generate(&mut self) {
         match self.state.begin_run() {
-            Some((id, settings)) => {
+            Some(start) => {
                 self.textures.forget();
-                if !self.send(Request::Start { id, settings }) {
+                if let Some(replaced) = start.replaces {
+                    self.send(Request::Cancel(replaced));
+                }
+                let (id, model, settings) = (start.id, start.model, start.settings);
+                if !self.send(Request::Start {
+                    id,
+                    model,
+                    settings,
+                }) {
                     self.state.run_not_sent();
                 }
             }

@@ -194,8 +194,9 @@ pub enum RunStatus {
 pub struct ReverseState {
     /// The user's choices.
     pub settings: ReverseSettings,
-    /// The model in use, once loaded.
+    /// The model in use, once loaded, and the number the worker holds it under.
     pub model: Option<ModelSummary>,
+    held_model: LoadId,
     /// The model being loaded, if any (the latest one asked for).
     pub loading_model: Option<ModelSource>,
     /// The number of the latest model request: only its answer ends the loading.
@@ -255,6 +256,21 @@ pub enum Applied {
     Nothing,
     /// Show this error.
     Error(WorkerError),
+    /// Ask the worker to let this model go: it was replaced, or answers a replaced request.
+    Release(LoadId),
+}
+
+/// A run to ask the worker for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunStart {
+    /// The run's number.
+    pub id: RunId,
+    /// The model, by the number the worker holds it under.
+    pub model: LoadId,
+    /// What to make.
+    pub settings: RunSettings,
+    /// The run it replaces, still going: to be cancelled.
+    pub replaces: Option<RunId>,
 }
 
 impl ReverseState {
@@ -263,6 +279,7 @@ impl ReverseState {
         Self {
             settings,
             model: None,
+            held_model: 0,
             loading_model: None,
             record: None,
             current_run: None,
@@ -287,14 +304,15 @@ impl ReverseState {
         }
     }
 
-    /// Starts recording a new run with the current settings and returns its id and settings, or
-    /// `None` if no model is loaded or one is loading.
-    pub fn begin_run(&mut self) -> Option<(RunId, RunSettings)> {
+    /// Starts recording a new run with the current settings and returns what to ask the worker,
+    /// or `None` if no model is loaded or one is loading.
+    pub fn begin_run(&mut self) -> Option<RunStart> {
         if self.loading_model.is_some() {
             return None;
         }
         let model = self.model.as_ref()?;
         let settings = self.settings.run_settings(model.objective);
+        let replaces = self.current_run;
         self.last_run_id += 1;
         let id = self.last_run_id;
         let mut record = RunRecord::new(model.source.label(), settings.clone(), model.image_size);
@@ -316,7 +334,12 @@ impl ReverseState {
         self.generate_pressed = Some(now);
         self.run_begun = Some(now);
         self.run_generation += 1;
-        Some((id, settings))
+        Some(RunStart {
+            id,
+            model: self.held_model,
+            settings,
+            replaces,
+        })
     }
 
     /// The request for a run could not reach the worker: the run never starts.
@@ -443,11 +466,16 @@ impl ReverseState {
         }
         match event {
             Event::ModelLoaded { id, summary } => {
-                // The worker now holds this model, even if a newer request waits; only the
-                // answer to the latest request ends the loading (the menu keeps naming it).
+                // Only the answer to the latest request is used; the model it replaces, or a
+                // model the user no longer wants, is let go.
+                if id != self.last_load_id {
+                    return Applied::Release(id);
+                }
                 self.model = Some(summary);
-                if id == self.last_load_id {
-                    self.loading_model = None;
+                self.loading_model = None;
+                let replaced = std::mem::replace(&mut self.held_model, id);
+                if replaced != 0 {
+                    return Applied::Release(replaced);
                 }
             }
             Event::ModelFailed { id, error, .. } => {
@@ -632,12 +660,15 @@ mod tests {
             id,
             summary: summary("digits-eps"),
         });
-        let (first, _) = state
-            .begin_run()
-            .unwrap_or_else(|| panic!("a model is loaded"));
-        let (second, _) = state
-            .begin_run()
-            .unwrap_or_else(|| panic!("a model is loaded"));
+        let first = state.begin_run().expect("a model is loaded");
+        assert_eq!((first.model, first.replaces), (id, None));
+        let second = state.begin_run().expect("a model is loaded");
+        assert_eq!(
+            second.replaces,
+            Some(first.id),
+            "the first run is cancelled"
+        );
+        let (first, second) = (first.id, second.id);
         // The first run's late events change nothing.
         state.apply(Event::Cancelled { id: first, step: 3 });
         state.apply(Event::Progress {
@@ -669,58 +700,66 @@ mod tests {
         assert!(state.can_generate());
     }
 
-    /// Model B chosen, then C before B is loaded: B's late answer does not end the loading nor
-    /// change the menu; whatever the worker holds at the end, the menu names it.
+    /// Model B chosen, then C before B is loaded: B's late answer neither ends the loading nor
+    /// changes the model, and the window lets B go; whatever the worker uses at the end, the menu
+    /// names it.
     #[test]
     fn a_late_answer_to_a_replaced_model_request_does_not_end_the_loading() {
         let source = |name: &str| ModelSource::Shipped(name.into());
+        let loaded = |state: &mut ReverseState, id, name: &str| {
+            state.apply(Event::ModelLoaded {
+                id,
+                summary: summary(name),
+            })
+        };
+        let model_name = |state: &ReverseState| state.model.as_ref().map(|m| m.source.label());
         let mut state = ReverseState::new(ReverseSettings::default());
+        let a = state.begin_load(source("digits-a"));
+        assert!(matches!(
+            loaded(&mut state, a, "digits-a"),
+            Applied::Nothing
+        ));
         let b = state.begin_load(source("digits-b"));
         state.settings.model = "digits-c".into();
         let c = state.begin_load(source("digits-c"));
-        state.apply(Event::ModelLoaded {
-            id: b,
-            summary: summary("digits-b"),
-        });
+        let late = loaded(&mut state, b, "digits-b");
+        assert!(matches!(late, Applied::Release(id) if id == b), "{late:?}");
         assert_eq!(state.loading_model, Some(source("digits-c")));
         assert_eq!(state.settings.model, "digits-c");
+        assert_eq!(model_name(&state).as_deref(), Some("digits-a"));
         assert!(!state.can_generate(), "C is still loading");
-        // C loads: the menu, the model and Generate agree.
-        state.apply(Event::ModelLoaded {
-            id: c,
-            summary: summary("digits-c"),
-        });
-        assert_eq!(state.loading_model, None);
-        assert_eq!(
-            state.model.as_ref().map(|m| m.source.label()).as_deref(),
-            Some("digits-c")
+        // C loads: the menu, the model and Generate agree, and A is let go.
+        let replaced = loaded(&mut state, c, "digits-c");
+        assert!(
+            matches!(replaced, Applied::Release(id) if id == a),
+            "{replaced:?}"
         );
-        assert!(state.can_generate());
+        assert_eq!(state.loading_model, None);
+        assert_eq!(model_name(&state).as_deref(), Some("digits-c"));
+        assert_eq!(state.begin_run().map(|run| run.model), Some(c));
 
-        // Had C failed instead, the worker would hold B, and the menu would say B.
+        // Had C failed instead, the window would still use A, and the menu would say A.
         let mut state = ReverseState::new(ReverseSettings::default());
+        let a = state.begin_load(source("digits-a"));
+        loaded(&mut state, a, "digits-a");
         let b = state.begin_load(source("digits-b"));
         let c = state.begin_load(source("digits-c"));
         state.settings.model = "digits-c".into();
         // A failure of a replaced request is not news.
         let stale = state.apply(Event::ModelFailed {
-            id: b - 1,
-            source: source("digits-a"),
+            id: b,
+            source: source("digits-b"),
             error: WorkerError::NoModel,
         });
         assert!(matches!(stale, Applied::Nothing));
-        state.apply(Event::ModelLoaded {
-            id: b,
-            summary: summary("digits-b"),
-        });
         let applied = state.apply(Event::ModelFailed {
             id: c,
             source: source("digits-c"),
             error: WorkerError::NoModel,
         });
         assert!(matches!(applied, Applied::Error(_)));
-        assert_eq!(state.settings.model, "digits-b");
-        assert!(state.can_generate());
+        assert_eq!(state.settings.model, "digits-a");
+        assert_eq!(state.begin_run().map(|run| run.model), Some(a));
     }
 
     /// A finished run of `steps` recorded steps of one 1×1 image.
@@ -790,9 +829,7 @@ mod tests {
         });
         assert!(state.show_opened(tiny_run(5)));
         let opened = state.shown_run;
-        let (id, _) = state
-            .begin_run()
-            .unwrap_or_else(|| panic!("a model is loaded"));
+        let id = state.begin_run().expect("a model is loaded").id;
         assert_eq!(state.history.runs().len(), 1);
         assert!(!state.show_kept(opened), "refused while the run streams");
         state.apply(Event::Cancelled { id, step: 0 });
