@@ -17,7 +17,9 @@ use crate::model::checkpoint::{
     classifier_from_bytes, diffusion_model_from_bytes, model_info_from_bytes,
 };
 use crate::ui::AppSettings;
-use crate::ui::forward::state::{ForwardState, PictureSource};
+use crate::ui::forward::ForwardView;
+use crate::ui::forward::state::{ForwardSettings, ForwardState, PictureSource};
+use crate::ui::reverse::ReverseView;
 use crate::ui::reverse::state::ReverseState;
 use crate::worker::run_file::read_run_bytes;
 
@@ -96,9 +98,7 @@ pub fn settings(data: &[u8]) {
         return;
     };
     let storage = OneValue(text);
-    let Some(settings) = eframe::get_value::<AppSettings>(&storage, SETTINGS_KEY) else {
-        return;
-    };
+    let settings = AppSettings::from_storage(&storage);
     let picture = Picture::filled(4, 3, 0.0);
     let loaded = crate::data::load::LoadedPicture {
         picture,
@@ -106,12 +106,13 @@ pub fn settings(data: &[u8]) {
         original_height: 3,
         scaled_down: false,
     };
-    let photo = settings.forward.photo;
-    let forward = ForwardState::new(settings.forward, loaded, PictureSource::Bundled(photo));
+    let forward_settings: ForwardSettings = settings.view_settings(ForwardView::KEY);
+    let photo = forward_settings.photo;
+    let forward = ForwardState::new(forward_settings, loaded, PictureSource::Bundled(photo));
     let schedule = forward.schedule();
     let _ = schedule.alpha_bar(schedule.steps());
     let _ = forward.settings.sweep_secs();
-    let reverse = ReverseState::new(settings.reverse);
+    let reverse = ReverseState::new(settings.view_settings(ReverseView::KEY));
     let _ = reverse.settings.grid();
     let _ = reverse.settings.gif_stride_for(1000);
     let _ = reverse.settings.replay_speed();
@@ -122,8 +123,6 @@ pub fn settings(data: &[u8]) {
 }
 
 /// The key the window's settings are stored under (as in `ui::app`).
-const SETTINGS_KEY: &str = "diffuscope-settings";
-
 /// A settings store holding one text under every key.
 struct OneValue<'a>(&'a str);
 

@@ -65,13 +65,13 @@ fn without_a_system_dialog_ctrl_o_opens_the_in_window_picker() {
     };
     let mut harness = harness(english);
     harness.run_steps(2);
-    let picker = &mut app_mut(&mut harness).forward.picker;
+    let picker = &mut app_mut(&mut harness).forward_mut().picker;
     picker.set_native(NativeDialogs::unavailable());
     picker.set_folder(folder.path().to_path_buf());
 
     harness.key_press_modifiers(Modifiers::COMMAND, Key::O);
     harness.run_steps(2);
-    assert!(app(&harness).forward.picker.is_in_window());
+    assert!(app(&harness).forward().picker.is_in_window());
     harness.get_by_label_contains("Open an image");
     harness.get_by_label_contains("lesson.png");
     assert!(
@@ -80,13 +80,13 @@ fn without_a_system_dialog_ctrl_o_opens_the_in_window_picker() {
     );
 
     // The picker takes the keys: → does not move t behind it, Esc closes it.
-    let t = app(&harness).forward.state.t;
+    let t = app(&harness).forward().state.t;
     harness.key_press(Key::ArrowRight);
     harness.run_steps(1);
-    assert_eq!(app(&harness).forward.state.t, t);
+    assert_eq!(app(&harness).forward().state.t, t);
     harness.key_press(Key::Escape);
     harness.run_steps(2);
-    assert!(!app(&harness).forward.picker.is_open());
+    assert!(!app(&harness).forward().picker.is_open());
 
     // Again, in Chinese, and by keyboard alone: Tab to the file-name field, type the name, Enter.
     app_mut(&mut harness).set_lang(Lang::Zh);
@@ -115,9 +115,9 @@ fn without_a_system_dialog_ctrl_o_opens_the_in_window_picker() {
     harness.run_steps(1);
     harness.key_press(Key::Enter);
     run_until(&mut harness, |app| {
-        !app.forward.picker.is_open()
-            && !app.forward.is_loading()
-            && app.forward.state.source == PictureSource::File("lesson.png".into())
+        !app.forward().picker.is_open()
+            && !app.forward().is_loading()
+            && app.forward().state.source == PictureSource::File("lesson.png".into())
     });
-    assert_eq!(app(&harness).forward.state.picture().width, 40);
+    assert_eq!(app(&harness).forward().state.picture().width, 40);
 }

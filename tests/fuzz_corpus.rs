@@ -7,6 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use diffuscope::fuzzing;
+use diffuscope::i18n::Lang;
+use diffuscope::ui::forward::ForwardView;
+use diffuscope::ui::forward::state::ForwardSettings;
+use diffuscope::ui::reverse::ReverseView;
+use diffuscope::ui::reverse::state::ReverseSettings;
 
 /// A fuzzed entry point.
 type Target = fn(&[u8]);
@@ -105,7 +110,9 @@ fn seed_settings_are_read_as_the_window_reads_them() {
         fn get_string(&self, _key: &str) -> Option<String> {
             Some(self.0.clone())
         }
-        fn set_string(&mut self, _key: &str, _value: String) {}
+        fn set_string(&mut self, _key: &str, value: String) {
+            self.0 = value;
+        }
         fn remove_string(&mut self, _key: &str) {}
         fn flush(&mut self) {}
     }
@@ -114,11 +121,22 @@ fn seed_settings_are_read_as_the_window_reads_them() {
         .join("settings")
         .join("defaults.ron");
     let text = String::from_utf8(read(&path)).unwrap();
-    let settings: diffuscope::ui::AppSettings =
-        eframe::get_value(&One(text), "diffuscope-settings")
-            .unwrap_or_else(|| panic!("{} is not AppSettings in RON", path.display()));
-    assert_eq!(settings.forward.seed, 3);
-    assert_eq!(settings.reverse.grid_side, 4);
+    // An older version's settings: migrated, not lost.
+    let settings = diffuscope::ui::AppSettings::from_storage(&One(text));
+    let forward: ForwardSettings = settings.view_settings(ForwardView::KEY);
+    let reverse: ReverseSettings = settings.view_settings(ReverseView::KEY);
+    assert_eq!((forward.seed, reverse.grid_side), (3, 4));
+    assert_eq!(
+        (settings.lang, settings.view.as_str()),
+        (Some(Lang::Zh), "reverse")
+    );
+    // This version's, written and read back.
+    let mut written = One(String::new());
+    eframe::set_value(&mut written, "diffuscope-settings", &settings);
+    assert_eq!(
+        diffuscope::ui::AppSettings::from_storage(&written),
+        settings
+    );
 }
 
 /// Found by the `settings` fuzzer: a remembered T of 10¹⁴ made the window ask for 800 TB at start

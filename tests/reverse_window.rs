@@ -7,8 +7,9 @@ use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
 use diffuscope::sample::{Denoiser, SampleError};
+use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
-use diffuscope::ui::{AppSettings, DiffuscopeApp, ViewKind};
+use diffuscope::ui::{AppSettings, DiffuscopeApp};
 use diffuscope::worker::{LoadedModel, ModelLoader, ModelSource, ModelSummary, WorkerError};
 use eframe::egui::Key;
 use egui_kittest::Harness;
@@ -66,14 +67,17 @@ type App = Option<DiffuscopeApp>;
 fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
     let settings = AppSettings {
         lang: Some(lang),
-        view: ViewKind::Reverse,
-        reverse: ReverseSettings {
+        view: ReverseView::KEY.to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(
+        ReverseView::KEY,
+        &ReverseSettings {
             steps,
             grid_side: 2,
             ..ReverseSettings::default()
         },
-        ..AppSettings::default()
-    };
+    );
     Harness::builder()
         .with_size([1400.0, 900.0])
         .build_ui_state(
@@ -111,7 +115,7 @@ fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeApp) 
 }
 
 fn model_loaded(app: &DiffuscopeApp) -> bool {
-    app.reverse.state.model.is_some()
+    app.reverse().state.model.is_some()
 }
 
 #[test]
@@ -120,9 +124,9 @@ fn generate_streams_every_step_and_the_keys_scrub_them() {
     run_until(&mut harness, model_loaded);
     harness.get_by_label("Generate (G)").click();
     run_until(&mut harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+        matches!(app.reverse().state.status, RunStatus::Finished { .. })
     });
-    let state = &app(&harness).reverse.state;
+    let state = &app(&harness).reverse().state;
     let record = state.record.as_ref().unwrap();
     assert_eq!(record.frames.len(), 20);
     assert_eq!(record.batch(), 4);
@@ -138,14 +142,14 @@ fn generate_streams_every_step_and_the_keys_scrub_them() {
 
     harness.key_press(Key::Home);
     harness.run_steps(1);
-    assert_eq!(app(&harness).reverse.state.shown_index(), Some(0));
+    assert_eq!(app(&harness).reverse().state.shown_index(), Some(0));
     harness.key_press(Key::ArrowRight);
     harness.key_press(Key::ArrowRight);
     harness.run_steps(1);
-    assert_eq!(app(&harness).reverse.state.shown_index(), Some(2));
+    assert_eq!(app(&harness).reverse().state.shown_index(), Some(2));
     harness.key_press(Key::End);
     harness.run_steps(1);
-    assert_eq!(app(&harness).reverse.state.shown_index(), Some(20));
+    assert_eq!(app(&harness).reverse().state.shown_index(), Some(20));
     assert!(app(&harness).frame_times.count() > 0);
 }
 
@@ -155,7 +159,7 @@ fn escape_cancels_a_run_before_it_ends() {
     run_until(&mut harness, model_loaded);
     harness.key_press(Key::G);
     run_until(&mut harness, |app| {
-        app.reverse
+        app.reverse()
             .state
             .record
             .as_ref()
@@ -163,14 +167,14 @@ fn escape_cancels_a_run_before_it_ends() {
     });
     harness.key_press(Key::Escape);
     run_until(&mut harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Cancelled { .. })
+        matches!(app.reverse().state.status, RunStatus::Cancelled { .. })
     });
-    let record = app(&harness).reverse.state.record.as_ref().unwrap();
+    let record = app(&harness).reverse().state.record.as_ref().unwrap();
     assert!(record.frames.len() < 500 && record.samples.is_none());
     // The recorded steps can still be scrubbed.
     harness.key_press(Key::Home);
     harness.run_steps(1);
-    assert_eq!(app(&harness).reverse.state.shown_index(), Some(0));
+    assert_eq!(app(&harness).reverse().state.shown_index(), Some(0));
 }
 
 #[test]
@@ -179,15 +183,15 @@ fn the_run_exports_as_a_gif_and_a_png() {
     run_until(&mut harness, model_loaded);
     harness.key_press(Key::G);
     run_until(&mut harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+        matches!(app.reverse().state.status, RunStatus::Finished { .. })
     });
     let folder = tempfile::tempdir().unwrap();
     let gif = folder.path().join("run.gif");
-    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    let reverse = harness.state_mut().as_mut().unwrap().reverse_mut();
     reverse.state.settings.gif_stride = 3;
     reverse.export_gif(gif.clone());
-    run_until(&mut harness, |app| !app.reverse.is_exporting());
-    let message = app(&harness).reverse.message.clone().unwrap();
+    run_until(&mut harness, |app| !app.reverse().is_exporting());
+    let message = app(&harness).reverse().message.clone().unwrap();
     let sentence = message.sentence(Lang::En);
     assert!(sentence.contains("run.gif"), "{sentence}");
     // Stride 3 of 12 steps: steps 1, 4, 7, 10, the 12th, then the finished images.
@@ -204,9 +208,9 @@ fn the_run_exports_as_a_gif_and_a_png() {
         .state_mut()
         .as_mut()
         .unwrap()
-        .reverse
+        .reverse_mut()
         .save_png(png.clone());
-    run_until(&mut harness, |app| !app.reverse.is_exporting());
+    run_until(&mut harness, |app| !app.reverse().is_exporting());
     let picture = image::open(&png).unwrap();
     // A 2×2 grid of 28-pixel digits with a 2-pixel gap, enlarged 8 times.
     assert_eq!((picture.width(), picture.height()), (58 * 8, 58 * 8));
@@ -218,7 +222,7 @@ fn the_view_speaks_chinese() {
     run_until(&mut harness, model_loaded);
     harness.get_by_label("生成 (G)").click();
     run_until(&mut harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+        matches!(app.reverse().state.status, RunStatus::Finished { .. })
     });
     harness.run_steps(2);
     harness.get_by_label("x0 的猜测：最终的图像");
@@ -244,7 +248,7 @@ fn the_stride_slider_shows_the_stride_the_gif_uses() {
     run_until(&mut harness, model_loaded);
     harness.key_press(Key::G);
     run_until(&mut harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+        matches!(app.reverse().state.status, RunStatus::Finished { .. })
     });
     harness.get_by_label("Export").click();
     harness.run_steps(2);
@@ -258,7 +262,7 @@ fn the_stride_slider_shows_the_stride_the_gif_uses() {
     harness.run_steps(2);
     assert_eq!(slider_value(&harness, "Every n-th step"), 20.0);
     harness.get_by_label_contains("one every 20 steps");
-    assert_eq!(app(&harness).reverse.state.settings.gif_stride, 20);
+    assert_eq!(app(&harness).reverse().state.settings.gif_stride, 20);
 }
 
 #[test]
@@ -267,7 +271,7 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
     run_until(&mut harness, model_loaded);
     harness.key_press(Key::G);
     run_until(&mut harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+        matches!(app.reverse().state.status, RunStatus::Finished { .. })
     });
     // The Export section shows the expected size once it is worked out.
     harness.get_by_label("Export").click();
@@ -283,18 +287,18 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
     let folder = tempfile::tempdir().unwrap();
     let full = folder.path().join("full.gif");
     let export = |harness: &mut Harness<'static, App>, path: &std::path::Path| {
-        let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+        let reverse = harness.state_mut().as_mut().unwrap().reverse_mut();
         reverse.export_gif(path.to_path_buf());
         // Writing takes a while in a debug build; wait up to a minute.
         for _ in 0..6000 {
             harness.step();
-            if !app(harness).reverse.is_exporting() {
+            if !app(harness).reverse().is_exporting() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         app(harness)
-            .reverse
+            .reverse()
             .message
             .as_ref()
             .unwrap()
@@ -305,7 +309,13 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
     let full_bytes = std::fs::metadata(&full).unwrap().len();
 
     let limit = full_bytes / 3;
-    let settings = &mut harness.state_mut().as_mut().unwrap().reverse.state.settings;
+    let settings = &mut harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .reverse_mut()
+        .state
+        .settings;
     settings.gif_limit_size = true;
     settings.gif_max_mb = limit as f32 / 1e6;
     let small = folder.path().join("small.gif");
@@ -333,12 +343,12 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
 fn finish_a_run(harness: &mut Harness<'static, App>) {
     harness.key_press(Key::G);
     run_until(harness, |app| {
-        matches!(app.reverse.state.status, RunStatus::Finished { .. })
+        matches!(app.reverse().state.status, RunStatus::Finished { .. })
     });
 }
 
 fn wait_for_run_file(harness: &mut Harness<'static, App>) {
-    run_until(harness, |app| !app.reverse.is_busy_with_run_file());
+    run_until(harness, |app| !app.reverse().is_busy_with_run_file());
     harness.run_steps(2);
 }
 
@@ -347,12 +357,12 @@ fn generate_keeps_the_previous_run_and_a_click_brings_it_back() {
     let mut harness = harness(Lang::En, 8, Duration::ZERO);
     run_until(&mut harness, model_loaded);
     finish_a_run(&mut harness);
-    let first = app(&harness).reverse.state.record.clone().unwrap();
+    let first = app(&harness).reverse().state.record.clone().unwrap();
     harness.get_by_label("New seed").click();
     harness.run_steps(1);
     finish_a_run(&mut harness);
     harness.run_steps(2);
-    let state = &app(&harness).reverse.state;
+    let state = &app(&harness).reverse().state;
     assert_eq!(state.history.runs().len(), 1);
     assert_eq!(state.history.runs()[0].number, 1);
     assert_eq!(state.shown_run, 2);
@@ -363,7 +373,7 @@ fn generate_keeps_the_previous_run_and_a_click_brings_it_back() {
     harness.get_by_label_contains("seed 1 · ");
     harness.get_by_label_contains("run 1 · digits-eps").click();
     harness.run_steps(2);
-    let state = &app(&harness).reverse.state;
+    let state = &app(&harness).reverse().state;
     assert_eq!(state.shown_run, 1);
     assert_eq!(state.record.as_ref().unwrap(), &first);
     assert!(matches!(state.status, RunStatus::Finished { .. }));
@@ -378,7 +388,7 @@ fn generate_keeps_the_previous_run_and_a_click_brings_it_back() {
     assert_eq!(state.settings.seed, 2);
     harness.get_by_label("Use its settings").click();
     harness.run_steps(1);
-    assert_eq!(app(&harness).reverse.state.settings.seed, 1);
+    assert_eq!(app(&harness).reverse().state.settings.seed, 1);
 }
 
 #[test]
@@ -386,20 +396,20 @@ fn a_saved_run_opens_again_and_a_damaged_file_says_so() {
     let mut harness = harness(Lang::En, 6, Duration::ZERO);
     run_until(&mut harness, model_loaded);
     finish_a_run(&mut harness);
-    let made = app(&harness).reverse.state.record.clone().unwrap();
+    let made = app(&harness).reverse().state.record.clone().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("lesson.dsrun");
-    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    let reverse = harness.state_mut().as_mut().unwrap().reverse_mut();
     reverse.save_run(path.clone());
     wait_for_run_file(&mut harness);
-    let message = app(&harness).reverse.message.clone().unwrap();
+    let message = app(&harness).reverse().message.clone().unwrap();
     assert!(message.sentence(Lang::En).contains("lesson.dsrun"));
     assert!(message.sentence(Lang::Zh).contains("lesson.dsrun"));
 
-    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    let reverse = harness.state_mut().as_mut().unwrap().reverse_mut();
     reverse.open_run(path.clone());
     wait_for_run_file(&mut harness);
-    let state = &app(&harness).reverse.state;
+    let state = &app(&harness).reverse().state;
     let mut opened = state.record.clone().unwrap();
     assert_eq!(opened.opened_from.as_deref(), Some("lesson.dsrun"));
     opened.opened_from = None;
@@ -412,10 +422,10 @@ fn a_saved_run_opens_again_and_a_damaged_file_says_so() {
     let bytes = std::fs::read(&path).unwrap();
     let cut = folder.path().join("cut.dsrun");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    let reverse = harness.state_mut().as_mut().unwrap().reverse_mut();
     reverse.open_run(cut);
     wait_for_run_file(&mut harness);
-    let reverse = &app(&harness).reverse;
+    let reverse = app(&harness).reverse();
     assert_eq!(reverse.state.shown_run, 2);
     let message = reverse.message.clone().unwrap();
     assert!(
@@ -433,17 +443,22 @@ fn runs_beyond_the_memory_budget_are_let_go_and_named() {
     finish_a_run(&mut harness);
     // Room for a little more than two runs of this size.
     let one_run = diffuscope::ui::reverse::history::run_bytes(
-        app(&harness).reverse.state.record.as_ref().unwrap(),
+        app(&harness).reverse().state.record.as_ref().unwrap(),
     );
-    harness.state_mut().as_mut().unwrap().reverse.state.history =
-        diffuscope::ui::reverse::history::RunHistory::with_budget(one_run * 5 / 2);
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .reverse_mut()
+        .state
+        .history = diffuscope::ui::reverse::history::RunHistory::with_budget(one_run * 5 / 2);
     finish_a_run(&mut harness);
     harness.run_steps(1);
-    assert_eq!(app(&harness).reverse.state.history.runs().len(), 1);
-    assert!(app(&harness).reverse.message.is_none());
+    assert_eq!(app(&harness).reverse().state.history.runs().len(), 1);
+    assert!(app(&harness).reverse().message.is_none());
     finish_a_run(&mut harness);
     harness.run_steps(2);
-    let reverse = &app(&harness).reverse;
+    let reverse = app(&harness).reverse();
     let kept: Vec<u64> = reverse
         .state
         .history
@@ -464,7 +479,7 @@ fn runs_beyond_the_memory_budget_are_let_go_and_named() {
 fn reset_to_defaults_restores_every_choice_and_the_model() {
     let mut harness = harness(Lang::En, 7, Duration::ZERO);
     run_until(&mut harness, model_loaded);
-    let reverse = &mut harness.state_mut().as_mut().unwrap().reverse;
+    let reverse = harness.state_mut().as_mut().unwrap().reverse_mut();
     reverse.load_model(ModelSource::Shipped("digits-v".into()));
     let settings = &mut reverse.state.settings;
     settings.seed = 42;
@@ -472,16 +487,16 @@ fn reset_to_defaults_restores_every_choice_and_the_model() {
     settings.replay_speed = 4.0;
     settings.gif_fps = 3.0;
     run_until(&mut harness, |app| {
-        app.reverse.state.loading_model.is_none()
-            && app.reverse.state.model.as_ref().unwrap().source.label() == "digits-v"
+        app.reverse().state.loading_model.is_none()
+            && app.reverse().state.model.as_ref().unwrap().source.label() == "digits-v"
     });
     harness.get_by_label("Reset to defaults").click();
     run_until(&mut harness, |app| {
-        app.reverse.state.loading_model.is_none()
-            && app.reverse.state.model.as_ref().unwrap().source.label() == "digits-eps"
+        app.reverse().state.loading_model.is_none()
+            && app.reverse().state.model.as_ref().unwrap().source.label() == "digits-eps"
     });
     assert_eq!(
-        app(&harness).reverse.state.settings,
+        app(&harness).reverse().state.settings,
         ReverseSettings::default()
     );
 }
@@ -507,7 +522,7 @@ fn replay_speed_is_chosen_beside_the_timeline_in_both_languages() {
         harness.run_steps(2);
         harness.get_by_label("2×").click();
         harness.run_steps(2);
-        assert_eq!(app(&harness).reverse.state.settings.replay_speed, 2.0);
+        assert_eq!(app(&harness).reverse().state.settings.replay_speed, 2.0);
     }
 }
 

@@ -10,7 +10,8 @@
 use diffuscope::data::bundled::BundledPhoto;
 use diffuscope::i18n::Lang;
 use diffuscope::render::GpuViews;
-use diffuscope::ui::forward::state::PictureSource;
+use diffuscope::ui::forward::ForwardView;
+use diffuscope::ui::forward::state::{ForwardSettings, PictureSource};
 use diffuscope::ui::{AppSettings, DiffuscopeApp};
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -67,7 +68,7 @@ fn run_until(
 
 fn x_t_bytes(harness: &mut Harness<'static, Option<DiffuscopeApp>>) -> Vec<u8> {
     app_mut(harness)
-        .forward
+        .forward_mut()
         .state
         .x_t_image()
         .map(|image| image.rgb.clone())
@@ -78,7 +79,7 @@ fn x_t_bytes(harness: &mut Harness<'static, Option<DiffuscopeApp>>) -> Vec<u8> {
 fn opens_on_the_cat_with_three_images() {
     let mut harness = harness(english());
     harness.run_steps(2);
-    let state = &app(&harness).forward.state;
+    let state = &app(&harness).forward().state;
     assert_eq!(state.source, PictureSource::Bundled(BundledPhoto::Cat));
     assert_eq!((state.picture().width, state.picture().height), (451, 300));
     harness.get_by_label("x0: the clean image");
@@ -91,7 +92,7 @@ fn opens_on_the_cat_with_three_images() {
 fn the_slider_and_keys_move_t_and_change_the_image() {
     let mut harness = harness(english());
     harness.run_steps(2);
-    let start_t = app(&harness).forward.state.t;
+    let start_t = app(&harness).forward().state.t;
     let before = x_t_bytes(&mut harness);
 
     assert_eq!(start_t, 250, "opens at T/4");
@@ -99,7 +100,7 @@ fn the_slider_and_keys_move_t_and_change_the_image() {
         .get_by_role_and_label(Role::Slider, "Timestep t")
         .set_value_accesskit(800.0);
     harness.run_steps(2);
-    assert_eq!(app(&harness).forward.state.t, 800);
+    assert_eq!(app(&harness).forward().state.t, 800);
     let after = x_t_bytes(&mut harness);
     assert_ne!(before, after, "x_t must change with t");
     assert!(
@@ -111,17 +112,17 @@ fn the_slider_and_keys_move_t_and_change_the_image() {
 
     harness.key_press(egui::Key::ArrowRight);
     harness.run_steps(1);
-    assert_eq!(app(&harness).forward.state.t, 801);
+    assert_eq!(app(&harness).forward().state.t, 801);
     harness.key_press(egui::Key::Home);
     harness.run_steps(1);
-    assert_eq!(app(&harness).forward.state.t, 0);
+    assert_eq!(app(&harness).forward().state.t, 0);
     assert_eq!(
         x_t_bytes(&mut harness),
-        app(&harness).forward.state.picture().to_rgb8()
+        app(&harness).forward().state.picture().to_rgb8()
     );
     harness.key_press(egui::Key::End);
     harness.run_steps(1);
-    assert_eq!(app(&harness).forward.state.t, 1000);
+    assert_eq!(app(&harness).forward().state.t, 1000);
 }
 
 #[test]
@@ -145,45 +146,45 @@ fn switching_language_relabels_the_window() {
 fn a_bad_file_gives_a_sentence_and_keeps_the_photo() {
     let mut harness = harness(english());
     harness.run_steps(2);
-    let before = app(&harness).forward.state.picture().clone();
-    app_mut(&mut harness).forward.open_bytes(
+    let before = app(&harness).forward().state.picture().clone();
+    app_mut(&mut harness).forward_mut().open_bytes(
         "broken.png".into(),
         b"\x89PNG\r\n\x1a\nthis is not really a PNG".to_vec(),
     );
-    run_until(&mut harness, |app| !app.forward.is_loading());
+    run_until(&mut harness, |app| !app.forward().is_loading());
     harness.run_steps(1);
     let message = app(&harness)
-        .forward
+        .forward()
         .message
         .clone()
         .expect("a bad file must give a message");
     harness.get_by_label(message.sentence(Lang::En));
     assert_eq!(
-        app(&harness).forward.state.picture(),
+        app(&harness).forward().state.picture(),
         &before,
         "the previous photo stays"
     );
     assert_eq!(
-        app(&harness).forward.state.source,
+        app(&harness).forward().state.source,
         PictureSource::Bundled(BundledPhoto::Cat)
     );
 }
 
 #[test]
 fn walking_the_chain_fills_in_every_step() {
-    let mut settings = english();
-    settings.forward.noising = diffuscope::diffusion::forward::Noising::Chain;
-    settings.forward.schedule.steps = 50;
-    let mut harness = harness(settings);
+    let mut forward = ForwardSettings::default();
+    forward.noising = diffuscope::diffusion::forward::Noising::Chain;
+    forward.schedule.steps = 50;
+    let mut harness = harness(english().with_view_settings(ForwardView::KEY, &forward));
     run_until(&mut harness, |app| {
-        app.forward
+        app.forward()
             .state
             .chain_progress()
             .is_some_and(|(done, total)| done == total)
     });
-    app_mut(&mut harness).forward.state.t = 50;
+    app_mut(&mut harness).forward_mut().state.t = 50;
     harness.run_steps(1);
-    let state = &mut app_mut(&mut harness).forward.state;
+    let state = &mut app_mut(&mut harness).forward_mut().state;
     let expected = state.expected_noise_std();
     let image = state.x_t_image().expect("the walk has finished");
     assert_eq!(image.t, 50);
@@ -203,12 +204,12 @@ fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
     let mut harness = harness(english());
     harness.run_steps(2);
     app_mut(&mut harness)
-        .forward
+        .forward_mut()
         .export_gif(blocker.join("forward.gif"));
-    run_until(&mut harness, |app| !app.forward.is_exporting());
+    run_until(&mut harness, |app| !app.forward().is_exporting());
     harness.run_steps(1);
     let message = app(&harness)
-        .forward
+        .forward()
         .message
         .clone()
         .expect("a failed export must give a message");
@@ -227,13 +228,13 @@ fn an_unwritable_export_folder_gives_a_sentence_and_no_file() {
 fn exporting_from_the_window_writes_the_requested_gif() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("forward.gif");
-    let mut settings = english();
-    settings.forward.export.frames = 5;
-    settings.forward.export.width = 120;
-    let mut harness = harness(settings);
+    let mut forward = ForwardSettings::default();
+    forward.export.frames = 5;
+    forward.export.width = 120;
+    let mut harness = harness(english().with_view_settings(ForwardView::KEY, &forward));
     harness.run_steps(2);
-    app_mut(&mut harness).forward.export_gif(path.clone());
-    run_until(&mut harness, |app| !app.forward.is_exporting());
+    app_mut(&mut harness).forward_mut().export_gif(path.clone());
+    run_until(&mut harness, |app| !app.forward().is_exporting());
     harness.run_steps(1);
     let file = std::fs::File::open(&path).unwrap();
     let mut decoder = gif::DecodeOptions::new().read_info(file).unwrap();
@@ -250,10 +251,15 @@ fn exporting_from_the_window_writes_the_requested_gif() {
 fn a_shorter_schedule_keeps_t_in_range() {
     let mut harness = harness(english());
     harness.run_steps(2);
-    app_mut(&mut harness).forward.state.t = 900;
-    app_mut(&mut harness).forward.state.settings.schedule.steps = 100;
+    app_mut(&mut harness).forward_mut().state.t = 900;
+    app_mut(&mut harness)
+        .forward_mut()
+        .state
+        .settings
+        .schedule
+        .steps = 100;
     harness.run_steps(2);
-    let state = &app(&harness).forward.state;
+    let state = &app(&harness).forward().state;
     assert_eq!(state.schedule().steps(), 100);
     assert_eq!(state.t, 100);
 }
@@ -268,7 +274,7 @@ fn without_gpu_drawing_the_window_says_so_once_and_carries_on() {
     harness.get_by_label(sentence);
     // The picture is still there, from CPU textures.
     assert!(!x_t_bytes(&mut harness).is_empty());
-    assert!(app(&harness).forward.gpu_texture_limit.is_none());
+    assert!(app(&harness).forward().gpu_texture_limit.is_none());
     // Dismissed, it does not come back on later frames.
     harness.get_by_label("Dismiss").click();
     harness.run_steps(3);
@@ -310,7 +316,7 @@ fn reset_to_defaults_restores_the_forward_settings() {
     let mut harness = harness(english());
     harness.run_steps(2);
     {
-        let state = &mut app_mut(&mut harness).forward.state;
+        let state = &mut app_mut(&mut harness).forward_mut().state;
         state.settings.seed = 7;
         state.settings.play_speed = 4.0;
         state.settings.schedule.steps = 100;
@@ -318,7 +324,7 @@ fn reset_to_defaults_restores_the_forward_settings() {
     harness.run_steps(1);
     harness.get_by_label("Reset to defaults").click();
     harness.run_steps(2);
-    let state = &app(&harness).forward.state;
+    let state = &app(&harness).forward().state;
     assert_eq!(state.settings.seed, 0);
     assert_eq!(state.settings.play_speed, 1.0);
     assert_eq!(state.schedule().steps(), 1000);
@@ -352,38 +358,38 @@ fn dialog_width(harness: &Harness<'static, Option<DiffuscopeApp>>) -> Option<f64
 #[test]
 fn the_export_width_follows_each_picture_until_the_user_chooses_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = english();
-    settings.forward.export.frames = 3;
-    let mut harness = harness(settings);
+    let mut forward = ForwardSettings::default();
+    forward.export.frames = 3;
+    let mut harness = harness(english().with_view_settings(ForwardView::KEY, &forward));
     harness.run_steps(2);
     // A wide photo first, with the dialog open.
     app_mut(&mut harness)
-        .forward
+        .forward_mut()
         .open_bytes("wide.png".into(), png_bytes(900, 200));
-    run_until(&mut harness, |app| !app.forward.is_loading());
-    assert_eq!(app(&harness).forward.state.picture().width, 900);
-    app_mut(&mut harness).forward.open_export_dialog();
+    run_until(&mut harness, |app| !app.forward().is_loading());
+    assert_eq!(app(&harness).forward().state.picture().width, 900);
+    app_mut(&mut harness).forward_mut().open_export_dialog();
     harness.run_steps(2);
     assert_eq!(dialog_width(&harness), Some(900.0));
 
     // Then the cat: the dialog and the export follow it.
     app_mut(&mut harness)
-        .forward
+        .forward_mut()
         .open_bundled(BundledPhoto::Cat);
     run_until(&mut harness, |app| {
-        !app.forward.is_loading()
-            && app.forward.state.source == PictureSource::Bundled(BundledPhoto::Cat)
+        !app.forward().is_loading()
+            && app.forward().state.source == PictureSource::Bundled(BundledPhoto::Cat)
     });
     harness.run_steps(2);
     assert_eq!(dialog_width(&harness), Some(451.0));
     assert_eq!(
-        app(&harness).forward.state.settings.export.width,
+        app(&harness).forward().state.settings.export.width,
         0,
         "showing the picture's width is not a choice that persists"
     );
     let path = dir.path().join("cat.gif");
-    app_mut(&mut harness).forward.export_gif(path.clone());
-    run_until(&mut harness, |app| !app.forward.is_exporting());
+    app_mut(&mut harness).forward_mut().export_gif(path.clone());
+    run_until(&mut harness, |app| !app.forward().is_exporting());
     let file = std::fs::File::open(&path).unwrap();
     let decoder = gif::DecodeOptions::new().read_info(file).unwrap();
     assert_eq!(decoder.width(), 451, "the cat is exported at its own width");
@@ -393,17 +399,17 @@ fn the_export_width_follows_each_picture_until_the_user_chooses_one() {
         .get_by_role_and_label(Role::SpinButton, "Width (pixels)")
         .set_value_accesskit(300.0);
     harness.run_steps(2);
-    assert_eq!(app(&harness).forward.state.settings.export.width, 300);
+    assert_eq!(app(&harness).forward().state.settings.export.width, 300);
     app_mut(&mut harness)
-        .forward
+        .forward_mut()
         .open_bytes("wide.png".into(), png_bytes(900, 200));
     run_until(&mut harness, |app| {
-        !app.forward.is_loading() && app.forward.state.picture().width == 900
+        !app.forward().is_loading() && app.forward().state.picture().width == 900
     });
     harness.run_steps(2);
     assert_eq!(dialog_width(&harness), Some(300.0));
     harness.get_by_label("Same as the picture").click();
     harness.run_steps(2);
-    assert_eq!(app(&harness).forward.state.settings.export.width, 0);
+    assert_eq!(app(&harness).forward().state.settings.export.width, 0);
     assert_eq!(dialog_width(&harness), Some(900.0));
 }

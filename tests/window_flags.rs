@@ -10,8 +10,9 @@ use std::path::Path;
 use diffuscope::diffusion::samplers::SamplerKind;
 use diffuscope::i18n::Lang;
 use diffuscope::ui::forward::state::PictureSource;
+use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::ReverseSettings;
-use diffuscope::ui::{AppSettings, DiffuscopeApp, StartImage, ViewKind, WindowOptions};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, StartImage, WindowOptions};
 use diffuscope::worker::CandleLoader;
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -50,28 +51,32 @@ fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
 fn flags_replace_remembered_choices_and_absent_ones_keep_them() {
     let remembered = AppSettings {
         lang: Some(Lang::En),
-        view: ViewKind::Forward,
-        reverse: ReverseSettings {
+        view: "forward".to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(
+        ReverseView::KEY,
+        &ReverseSettings {
             sampler: SamplerKind::Ddim.cli_name().to_owned(),
             steps: 50,
             seed: 9,
             ..ReverseSettings::default()
         },
-        ..AppSettings::default()
-    };
+    );
     let flags = WindowOptions {
-        view: Some(ViewKind::Reverse),
+        view: Some("reverse".to_owned()),
         sampler: Some(SamplerKind::Ddpm),
         steps: Some(1000),
         samples: Some(16),
         ..WindowOptions::default()
     };
     let applied = flags.apply(remembered.clone());
-    assert_eq!(applied.view, ViewKind::Reverse);
-    assert_eq!(applied.reverse.sampler, "ddpm");
-    assert_eq!(applied.reverse.steps, 1000);
-    assert_eq!(applied.reverse.grid_side, 4);
-    assert_eq!(applied.reverse.seed, 9, "a choice no flag names stays");
+    assert_eq!(applied.view, "reverse");
+    let reverse: ReverseSettings = applied.view_settings(ReverseView::KEY);
+    assert_eq!(reverse.sampler, "ddpm");
+    assert_eq!(reverse.steps, 1000);
+    assert_eq!(reverse.grid_side, 4);
+    assert_eq!(reverse.seed, 9, "a choice no flag names stays");
     assert_eq!(applied.lang, Some(Lang::En));
     assert_eq!(
         WindowOptions::default().apply(remembered.clone()),
@@ -85,7 +90,7 @@ fn the_window_opens_as_the_flags_say() {
     let image = StartImage::load(&photo).unwrap_or_else(|e| panic!("{}", e.sentence(Lang::En)));
     let (width, height) = (image.loaded.picture.width, image.loaded.picture.height);
     let window = WindowOptions {
-        view: Some(ViewKind::Reverse),
+        view: Some("reverse".to_owned()),
         lang: Some(Lang::Zh),
         image: Some(image),
         sampler: Some(SamplerKind::Ddpm),
@@ -99,14 +104,14 @@ fn the_window_opens_as_the_flags_say() {
 
     let shown = app(&harness);
     assert_eq!(shown.lang(), Lang::Zh);
-    assert_eq!(shown.view, ViewKind::Reverse);
-    assert_eq!(shown.reverse.state.settings.sampler, "ddpm");
-    assert_eq!(shown.reverse.state.settings.steps, 1000);
+    assert_eq!(shown.shown_view(), "reverse");
+    assert_eq!(shown.reverse().state.settings.sampler, "ddpm");
+    assert_eq!(shown.reverse().state.settings.steps, 1000);
     assert_eq!(
-        shown.forward.state.source,
+        shown.forward().state.source,
         PictureSource::File("coffee.png".into())
     );
-    let picture = shown.forward.state.picture();
+    let picture = shown.forward().state.picture();
     assert_eq!((picture.width, picture.height), (width, height));
     assert!((harness.ctx.zoom_factor() - 1.25).abs() < 1e-6);
 

@@ -37,9 +37,10 @@ pub struct Cli {
     /// What to do; nothing opens the window.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Window: open on this view.
-    #[arg(long, value_enum)]
-    pub view: Option<ViewArg>,
+    /// Window: open on this view (forward: a photo dissolving into noise; reverse: a model turning
+    /// noise into digits).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::ui::views::view_keys()))]
+    pub view: Option<String>,
     /// Window: the language of the interface.
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
@@ -69,15 +70,6 @@ pub struct Cli {
     /// the first frame and the memory in use.
     #[arg(long)]
     pub frame_stats: bool,
-}
-
-/// The window's views, as named on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ViewArg {
-    /// A photo dissolving into noise.
-    Forward,
-    /// A model turning noise into digits.
-    Reverse,
 }
 
 /// The subcommands.
@@ -326,10 +318,7 @@ fn window_options(cli: Cli) -> Result<crate::ui::WindowOptions, String> {
         })
         .transpose()?;
     Ok(crate::ui::WindowOptions {
-        view: cli.view.map(|view| match view {
-            ViewArg::Forward => crate::ui::ViewKind::Forward,
-            ViewArg::Reverse => crate::ui::ViewKind::Reverse,
-        }),
+        view: cli.view,
         lang,
         image,
         sampler: cli.sampler,

@@ -1,8 +1,11 @@
 //! The eframe application: persisted settings, the top bar (views, language, About), and the views.
 
+use std::any::Any;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::fonts;
@@ -12,6 +15,7 @@ use super::message::Message;
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::timing::FrameTimes;
+use super::views::{VIEWS, View, ViewEntry, ViewSetup, files_not_taken, read_settings};
 use super::window_options::WindowOptions;
 use crate::i18n::{Lang, Text};
 use crate::render::GpuViews;
@@ -21,39 +25,105 @@ use crate::worker::{CandleLoader, ModelLoader};
 const SETTINGS_KEY: &str = "diffuscope-settings";
 
 /// Settings that persist between sessions (never models, frames or handles).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AppSettings {
     /// Interface language; `None` until chosen, meaning "the system's language".
     pub lang: Option<Lang>,
-    /// The view shown.
-    pub view: ViewKind,
-    /// The Forward view's choices.
-    pub forward: ForwardSettings,
-    /// The Reverse view's choices.
-    pub reverse: ReverseSettings,
+    /// The view shown, by [`View::key`].
+    pub view: String,
+    /// Every view's choices, as JSON, by [`View::key`].
+    pub views: BTreeMap<String, String>,
 }
 
-/// The views of the window, in tab order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ViewKind {
-    /// A photo dissolves into noise.
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            lang: None,
+            view: VIEWS[0].key.to_owned(),
+            views: BTreeMap::new(),
+        }
+    }
+}
+
+impl AppSettings {
+    /// The settings remembered in `storage`: this version's, or those of a version before views
+    /// were listed (migrated, so an upgrade keeps the teacher's choices); defaults if neither
+    /// reads.
+    pub fn from_storage(storage: &dyn eframe::Storage) -> Self {
+        eframe::get_value::<Self>(storage, SETTINGS_KEY)
+            .or_else(|| {
+                eframe::get_value::<LegacySettings>(storage, SETTINGS_KEY)
+                    .map(LegacySettings::migrated)
+            })
+            .unwrap_or_default()
+    }
+
+    /// The remembered choices of view `key`, or its defaults where there are none or they no
+    /// longer read (an older or damaged settings file).
+    pub fn view_settings<T: DeserializeOwned + Default>(&self, key: &str) -> T {
+        read_settings(&self.views, key)
+    }
+
+    /// Remembers `settings` as view `key`'s choices.
+    pub fn set_view_settings<T: Serialize>(&mut self, key: &str, settings: &T) {
+        // Settings are plain data: they always serialise.
+        if let Ok(json) = serde_json::to_string(settings) {
+            self.views.insert(key.to_owned(), json);
+        }
+    }
+
+    /// These settings with view `key`'s choices set to `settings`.
+    #[must_use]
+    pub fn with_view_settings<T: Serialize>(mut self, key: &str, settings: &T) -> Self {
+        self.set_view_settings(key, settings);
+        self
+    }
+}
+
+/// The settings of the versions whose window had a fixed pair of views.
+#[derive(Deserialize)]
+#[serde(default)]
+#[derive(Default)]
+struct LegacySettings {
+    lang: Option<Lang>,
+    view: LegacyView,
+    forward: ForwardSettings,
+    reverse: ReverseSettings,
+}
+
+/// The view shown, as those versions named it.
+#[derive(Clone, Copy, Default, Deserialize)]
+enum LegacyView {
     #[default]
     Forward,
-    /// A model turns noise into digits.
     Reverse,
+}
+
+impl LegacySettings {
+    fn migrated(self) -> AppSettings {
+        let view = match self.view {
+            LegacyView::Forward => ForwardView::KEY,
+            LegacyView::Reverse => ReverseView::KEY,
+        };
+        AppSettings {
+            lang: self.lang,
+            view: view.to_owned(),
+            views: BTreeMap::new(),
+        }
+        .with_view_settings(ForwardView::KEY, &self.forward)
+        .with_view_settings(ReverseView::KEY, &self.reverse)
+    }
 }
 
 /// The whole program's window state.
 pub struct DiffuscopeApp {
     lang: Lang,
     lang_chosen: bool,
-    /// The view shown.
-    pub view: ViewKind,
-    /// The Forward view.
-    pub forward: ForwardView,
-    /// The Reverse view.
-    pub reverse: ReverseView,
+    /// The views, in tab order.
+    views: Vec<Box<dyn View>>,
+    /// The view shown (an index into `views`).
+    shown: usize,
     /// Time each window frame spends in our code.
     pub frame_times: FrameTimes,
     /// Start a Reverse run as soon as a model is loaded (once).
@@ -78,15 +148,30 @@ impl DiffuscopeApp {
         settings: AppSettings,
         loader: Box<dyn ModelLoader>,
     ) -> Self {
+        Self::with_views(ctx, settings, loader, &VIEWS)
+    }
+
+    /// [`Self::with_loader`] with the views of `entries` (the tests add one of their own).
+    pub fn with_views(
+        ctx: &egui::Context,
+        settings: AppSettings,
+        loader: Box<dyn ModelLoader>,
+        entries: &[ViewEntry],
+    ) -> Self {
         fonts::install(ctx);
         let repaint = ctx.clone();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
+        let mut setup = ViewSetup::new(wake, settings.views, loader);
+        let views: Vec<Box<dyn View>> = entries.iter().map(|e| (e.build)(&mut setup)).collect();
+        let shown = views
+            .iter()
+            .position(|view| view.key() == settings.view)
+            .unwrap_or(0);
         Self {
             lang: settings.lang.unwrap_or_else(Lang::from_system),
             lang_chosen: settings.lang.is_some(),
-            view: settings.view,
-            forward: ForwardView::new(settings.forward, Arc::clone(&wake)),
-            reverse: ReverseView::new(settings.reverse, loader, wake),
+            views,
+            shown,
             frame_times: FrameTimes::default(),
             generate_when_ready: false,
             print_frame_stats: false,
@@ -106,11 +191,12 @@ impl DiffuscopeApp {
     ) -> Self {
         let mut app = Self::with_loader(ctx, window.apply(settings), loader);
         if let Some(image) = window.image {
-            app.forward.message = image
+            let forward = app.forward_mut();
+            forward.message = image
                 .loaded
                 .scaled_down
                 .then(|| Message::info_in(|l| image.loaded.note(l).unwrap_or_default()));
-            app.forward
+            forward
                 .state
                 .set_picture(image.loaded, PictureSource::File(image.name));
         }
@@ -129,11 +215,8 @@ impl DiffuscopeApp {
     /// pipelines on the window's device) or with CPU textures; says so once where they cannot.
     pub fn use_gpu_views(&mut self, gpu_views: GpuViews) {
         eprintln!("Diffuscope: {}", gpu_views.describe());
-        if let Some(limit) = gpu_views.texture_limit() {
-            self.forward.gpu_texture_limit = Some(limit);
-            self.reverse.draw_signed_panels_on_gpu();
-        } else {
-            self.forward.message = Some(Message::info_in(|l| gpu_views.describe_in(l)));
+        for view in &mut self.views {
+            view.use_gpu_views(&gpu_views);
         }
         self.gpu_views = gpu_views;
     }
@@ -153,23 +236,78 @@ impl DiffuscopeApp {
     pub fn settings(&self) -> AppSettings {
         AppSettings {
             lang: self.lang_chosen.then_some(self.lang),
-            view: self.view,
-            forward: self.forward.state.settings.clone(),
-            reverse: self.reverse.state.settings.clone(),
+            view: self.shown_view().to_owned(),
+            views: self
+                .views
+                .iter()
+                .map(|view| (view.key().to_owned(), view.settings_json()))
+                .collect(),
         }
+    }
+
+    /// The key of the view shown.
+    pub fn shown_view(&self) -> &'static str {
+        self.views[self.shown].key()
+    }
+
+    /// Shows the view whose key is `key` (nothing changes if there is none).
+    pub fn show_view(&mut self, key: &str) {
+        if let Some(index) = self.views.iter().position(|view| view.key() == key) {
+            self.shown = index;
+        }
+    }
+
+    /// The view of type `V`, if the window has one.
+    pub fn view<V: View>(&self) -> Option<&V> {
+        self.views
+            .iter()
+            .find_map(|view| (&**view as &dyn Any).downcast_ref::<V>())
+    }
+
+    /// The view of type `V`, if the window has one, to change.
+    pub fn view_mut<V: View>(&mut self) -> Option<&mut V> {
+        self.views
+            .iter_mut()
+            .find_map(|view| (&mut **view as &mut dyn Any).downcast_mut::<V>())
+    }
+
+    /// The Forward view (every window has it).
+    pub fn forward(&self) -> &ForwardView {
+        self.view()
+            .unwrap_or_else(|| unreachable!("VIEWS lists the Forward view"))
+    }
+
+    /// The Forward view, to change.
+    pub fn forward_mut(&mut self) -> &mut ForwardView {
+        self.view_mut()
+            .unwrap_or_else(|| unreachable!("VIEWS lists the Forward view"))
+    }
+
+    /// The Reverse view (every window has it).
+    pub fn reverse(&self) -> &ReverseView {
+        self.view()
+            .unwrap_or_else(|| unreachable!("VIEWS lists the Reverse view"))
+    }
+
+    /// The Reverse view, to change.
+    pub fn reverse_mut(&mut self) -> &mut ReverseView {
+        self.view_mut()
+            .unwrap_or_else(|| unreachable!("VIEWS lists the Reverse view"))
     }
 
     /// Collects background results and advances time; call before [`Self::ui_root`] each frame.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.frame_times.begin();
-        self.forward.logic(ctx, self.lang);
-        self.reverse.logic(ctx);
-        if self.generate_when_ready && self.reverse.state.model.is_some() {
-            self.generate_when_ready = false;
-            self.view = ViewKind::Reverse;
-            self.reverse.generate();
+        for view in &mut self.views {
+            view.logic(ctx, self.lang);
         }
-        let running = self.reverse.state.is_running();
+        self.hand_dropped_files(ctx);
+        if self.generate_when_ready && self.reverse().state.model.is_some() {
+            self.generate_when_ready = false;
+            self.show_view(ReverseView::KEY);
+            self.reverse_mut().generate();
+        }
+        let running = self.reverse().state.is_running();
         if running && !self.was_running {
             self.frame_times.clear();
         }
@@ -179,10 +317,32 @@ impl DiffuscopeApp {
         self.was_running = running;
     }
 
+    /// Gives the files dropped on the window to the view shown, or says it cannot take them.
+    fn hand_dropped_files(&mut self, ctx: &egui::Context) {
+        let paths: Vec<_> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|file| file.path().to_path_buf())
+                .collect()
+        });
+        if paths.is_empty() {
+            return;
+        }
+        let view = &mut self.views[self.shown];
+        if !view.drop_files(paths) {
+            let (en, zh) = (view.title(Lang::En), view.title(Lang::Zh));
+            view.show_message(Message::error_in(
+                move |lang| files_not_taken(lang.pick(en, zh), lang),
+                None,
+            ));
+        }
+    }
+
     /// Prints what `--frame-stats` promises, for the run that just ended.
     fn report_frame_stats(&self) {
         let ms = |d: Option<std::time::Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
-        let state = &self.reverse.state;
+        let state = &self.reverse().state;
         let record = state.record.as_ref();
         eprintln!(
             "frame stats: {} window frames during the run; time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; starting noise on screen {:.0} ms and first model step {:.0} ms after Generate; {} recorded steps of {} samples = {:.0} MB; resident memory {}",
@@ -209,17 +369,12 @@ impl DiffuscopeApp {
             ui.ctx()
                 .send_viewport_cmd(egui::ViewportCommand::Fullscreen(!fullscreen));
         }
-        match self.view {
-            ViewKind::Forward => self.forward.picker_ui(ui.ctx(), self.lang),
-            ViewKind::Reverse => self.reverse.picker_ui(ui.ctx(), self.lang),
-        }
+        let lang = self.lang;
+        self.views[self.shown].picker_ui(ui.ctx(), lang);
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar_ui(ui));
         egui::CentralPanel::default()
             .frame(egui::Frame::new())
-            .show(ui, |ui| match self.view {
-                ViewKind::Forward => self.forward.ui(ui, self.lang),
-                ViewKind::Reverse => self.reverse.ui(ui, self.lang),
-            });
+            .show(ui, |ui| self.views[self.shown].ui(ui, lang));
         self.about_ui(ui.ctx());
         self.frame_times.end();
     }
@@ -229,14 +384,9 @@ impl DiffuscopeApp {
         ui.horizontal(|ui| {
             ui.label(RichText::new(lang.tr(Text::AppTitle)).size(22.0).strong());
             ui.separator();
-            for (kind, text) in [
-                (ViewKind::Forward, lang.tr(Text::ViewForward)),
-                (
-                    ViewKind::Reverse,
-                    lang.pick("Reverse: noise → digits", "反向：噪声 → 数字"),
-                ),
-            ] {
-                ui.selectable_value(&mut self.view, kind, RichText::new(text).size(16.0));
+            for (index, view) in self.views.iter().enumerate() {
+                let title = RichText::new(view.title(lang)).size(16.0);
+                ui.selectable_value(&mut self.shown, index, title);
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button(lang.tr(Text::About)).clicked() {
@@ -272,6 +422,7 @@ impl DiffuscopeApp {
                 "In every view: Ctrl+= and Ctrl+− zoom the whole window (remembered), Ctrl+0 sets it back; F11 full screen. From a script: diffuscope --zoom 1.5 --fullscreen (diffuscope --help lists every flag).",
                 "在每个视图中：Ctrl+= 和 Ctrl+− 缩放整个窗口（会被记住），Ctrl+0 恢复；F11 全屏。在脚本中：diffuscope --zoom 1.5 --fullscreen（diffuscope --help 列出所有选项）。",
             ));
+            keys_ui(ui, &*self.views[self.shown], lang);
             ui.separator();
             ui.label(RichText::new(lang.tr(Text::Credits)).small());
             ui.separator();
@@ -283,6 +434,25 @@ impl DiffuscopeApp {
             self.about_open = false;
         }
     }
+}
+
+/// The keyboard help of `view`, one line per key.
+fn keys_ui(ui: &mut egui::Ui, view: &dyn View, lang: Lang) {
+    ui.label(
+        RichText::new(format!(
+            "{} — {}",
+            lang.pick("Keys", "按键"),
+            view.title(lang)
+        ))
+        .strong(),
+    );
+    egui::Grid::new("keys").num_columns(2).show(ui, |ui| {
+        for help in view.keys(lang) {
+            ui.label(RichText::new(help.keys).monospace());
+            ui.label(help.action);
+            ui.end_row();
+        }
+    });
 }
 
 impl eframe::App for DiffuscopeApp {
@@ -328,7 +498,7 @@ pub fn run_window(window: WindowOptions) -> eframe::Result {
             // A missing or corrupt settings file simply means defaults.
             let settings = cc
                 .storage
-                .and_then(|s| eframe::get_value::<AppSettings>(s, SETTINGS_KEY))
+                .map(AppSettings::from_storage)
                 .unwrap_or_default();
             let mut app = DiffuscopeApp::with_options(
                 &cc.egui_ctx,

@@ -11,7 +11,9 @@ mod jobs;
 pub mod message;
 pub mod reverse;
 pub mod timing;
+pub mod views;
 mod window_options;
 
-pub use app::{AppSettings, DiffuscopeApp, ViewKind, run_window};
+pub use app::{AppSettings, DiffuscopeApp, run_window};
+pub use views::{KeyHelp, VIEWS, View, ViewEntry, ViewSetup};
 pub use window_options::{StartImage, WindowOptions};

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use super::app::{AppSettings, ViewKind};
+use super::app::AppSettings;
+use super::reverse::ReverseView;
+use super::reverse::state::ReverseSettings;
 use crate::data::load::{LoadError, LoadedPicture, load_picture_from_path};
 use crate::diffusion::samplers::SamplerKind;
 use crate::i18n::Lang;
@@ -13,8 +15,8 @@ use crate::i18n::Lang;
 /// it is remembered in turn); each one left out keeps it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowOptions {
-    /// Open on this view instead of the last one used.
-    pub view: Option<ViewKind>,
+    /// Open on this view (by its key) instead of the last one used.
+    pub view: Option<String>,
     /// The interface language.
     pub lang: Option<Lang>,
     /// Forward view: this photo instead of the last bundled one, read before the window opens.
@@ -39,23 +41,27 @@ pub struct WindowOptions {
 impl WindowOptions {
     /// `settings` with these options applied.
     pub fn apply(&self, mut settings: AppSettings) -> AppSettings {
-        if let Some(view) = self.view {
-            settings.view = view;
+        if let Some(view) = &self.view {
+            settings.view.clone_from(view);
         }
         if let Some(lang) = self.lang {
             settings.lang = Some(lang);
         }
+        if (self.sampler, self.steps, self.samples) == (None, None, None) {
+            return settings;
+        }
+        let mut reverse: ReverseSettings = settings.view_settings(ReverseView::KEY);
         if let Some(sampler) = self.sampler {
-            sampler.cli_name().clone_into(&mut settings.reverse.sampler);
+            sampler.cli_name().clone_into(&mut reverse.sampler);
         }
         if let Some(steps) = self.steps {
-            settings.reverse.steps = steps.max(1);
+            reverse.steps = steps.max(1);
         }
         if let Some(samples) = self.samples {
             let side = (1..=8_u32).find(|side| side * side >= samples).unwrap_or(8);
-            settings.reverse.grid_side = side;
+            reverse.grid_side = side;
         }
-        settings
+        settings.with_view_settings(ReverseView::KEY, &reverse)
     }
 }
 

@@ -21,11 +21,13 @@ use self::textures::Textures;
 use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
+use super::views::{KeyHelp, View, ViewSetup};
 use crate::data::bundled::BundledPhoto;
 use crate::data::load::{
     LoadError, LoadedPicture, load_picture_from_bytes, load_picture_from_path,
 };
 use crate::i18n::{Lang, Text};
+use crate::render::GpuViews;
 use crate::render::forward::ForwardInputs;
 
 type LoadResult = Result<(LoadedPicture, PictureSource), LoadError>;
@@ -42,6 +44,21 @@ pub enum ForwardPick {
     SavePng,
     /// Where to write the sweep as a GIF.
     ExportGif,
+}
+
+/// What the user asked for in the Forward view's drawing, done by [`ForwardView::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardCommand {
+    /// Show a bundled photo.
+    OpenBundled(BundledPhoto),
+    /// Choose a photo file.
+    ChoosePhoto,
+    /// Show the GIF export's settings.
+    OpenExportDialog,
+    /// Choose where to write the GIF, then write it.
+    ExportGif,
+    /// Choose where to save x_t as a PNG, then save it.
+    SavePng,
 }
 
 /// Everything the Forward view owns.
@@ -61,9 +78,19 @@ pub struct ForwardView {
     pub gpu_texture_limit: Option<usize>,
     /// The shader's inputs for the state's current picture and ε, by inputs revision.
     gpu_inputs: Option<(u64, Arc<ForwardInputs>)>,
+    /// What the user asked for while the view was drawn, done right after.
+    asked: Vec<ForwardCommand>,
 }
 
 impl ForwardView {
+    /// [`View::key`] of the Forward view.
+    pub const KEY: &'static str = "forward";
+
+    /// The view as the window builds it, from the remembered settings.
+    pub fn from_setup(setup: &mut ViewSetup) -> Self {
+        Self::new(setup.settings_of(Self::KEY), Arc::clone(&setup.wake))
+    }
+
     /// A view with `settings`, showing the bundled photo they name. `wake` asks the window to repaint
     /// and may be called from any thread.
     pub fn new(settings: ForwardSettings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
@@ -88,6 +115,7 @@ impl ForwardView {
             wake,
             gpu_texture_limit: None,
             gpu_inputs: None,
+            asked: Vec::new(),
         }
     }
 
@@ -111,38 +139,19 @@ impl ForwardView {
         }
     }
 
-    /// Brings state up to date: finished jobs, the background walk, playing time. Call before drawing.
-    pub fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
-        self.finish_loading(lang);
-        if let Some(message) = self.export.poll() {
-            self.message = Some(message);
-        }
-        self.state.sync(&self.wake);
-        self.export.refresh_estimate(&self.state, &self.wake);
-        if self.state.playing {
-            self.state.advance_to(ctx.input(|i| i.time));
-            ctx.request_repaint();
-        }
-        let dropped = ctx.input(|i| i.raw.dropped_files.first().cloned());
-        if let Some(file) = dropped {
-            self.open_path(file.path().to_path_buf());
-        }
+    /// Notes what the user asked for while drawing; it is done once the view is drawn.
+    pub fn ask(&mut self, command: ForwardCommand) {
+        self.asked.push(command);
     }
 
-    /// Draws the view into `ui`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
-        view::forward_ui(self, ui, lang);
-    }
-
-    /// Draws the in-window file picker when it is shown, and acts on the file chosen. The window
-    /// calls it before anything else is drawn, so the picker takes the keys while it is shown and
-    /// Tab starts in it.
-    pub fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
-        match self.picker.ui(ctx, lang) {
-            Some((ForwardPick::OpenImage, path)) => self.open_path(path),
-            Some((ForwardPick::SavePng, path)) => self.save_png(path),
-            Some((ForwardPick::ExportGif, path)) => self.export_gif(path),
-            None => {}
+    /// Does what the user asked for: the one place the view's drawing leads to actions.
+    pub fn apply(&mut self, command: ForwardCommand) {
+        match command {
+            ForwardCommand::OpenBundled(photo) => self.open_bundled(photo),
+            ForwardCommand::ChoosePhoto => self.choose_and_open(),
+            ForwardCommand::OpenExportDialog => self.open_export_dialog(),
+            ForwardCommand::ExportGif => self.choose_and_export_gif(),
+            ForwardCommand::SavePng => self.choose_and_save_png(),
         }
     }
 
@@ -261,5 +270,90 @@ impl ForwardView {
             }
         }
         self.loading = None;
+    }
+}
+
+impl View for ForwardView {
+    fn key(&self) -> &'static str {
+        Self::KEY
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.tr(Text::ViewForward)
+    }
+
+    /// Brings state up to date: finished jobs, the background walk, playing time.
+    fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
+        self.finish_loading(lang);
+        if let Some(message) = self.export.poll() {
+            self.message = Some(message);
+        }
+        self.state.sync(&self.wake);
+        self.export.refresh_estimate(&self.state, &self.wake);
+        if self.state.playing {
+            self.state.advance_to(ctx.input(|i| i.time));
+            ctx.request_repaint();
+        }
+    }
+
+    /// Draws the in-window file picker when it is shown, and acts on the file chosen.
+    fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        match self.picker.ui(ctx, lang) {
+            Some((ForwardPick::OpenImage, path)) => self.open_path(path),
+            Some((ForwardPick::SavePng, path)) => self.save_png(path),
+            Some((ForwardPick::ExportGif, path)) => self.export_gif(path),
+            None => {}
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        view::forward_ui(self, ui, lang);
+        for command in std::mem::take(&mut self.asked) {
+            self.apply(command);
+        }
+    }
+
+    fn settings_json(&self) -> String {
+        serde_json::to_string(&self.state.settings).unwrap_or_default()
+    }
+
+    /// Opens the first file dropped (a photo, or a sentence saying why it is not one).
+    fn drop_files(&mut self, paths: Vec<PathBuf>) -> bool {
+        match paths.into_iter().next() {
+            Some(path) => {
+                self.open_path(path);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn show_message(&mut self, message: Message) {
+        self.message = Some(message);
+    }
+
+    fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
+        let help = |keys, en, zh| KeyHelp {
+            keys,
+            action: lang.pick(en, zh),
+        };
+        vec![
+            help("← →", "step t", "单步移动 t"),
+            help("Shift+← →", "big steps", "大步移动"),
+            help("Home / End", "t = 0 / t = T", "t = 0 / t = T"),
+            help("Space", "play / pause", "播放/暂停"),
+            help("Ctrl+O", "open a photo", "打开"),
+            help("Ctrl+E", "export a GIF", "导出 GIF"),
+            help("Ctrl+S", "save a PNG", "保存 PNG"),
+        ]
+    }
+
+    /// Draws x_t with the forward shader where the window's device built it; otherwise says once
+    /// why the pictures are CPU textures.
+    fn use_gpu_views(&mut self, gpu: &GpuViews) {
+        match gpu.texture_limit() {
+            Some(limit) => self.gpu_texture_limit = Some(limit),
+            None => self.message = Some(Message::info_in(|l| gpu.describe_in(l))),
+        }
     }
 }

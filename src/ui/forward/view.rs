@@ -7,9 +7,9 @@ use egui_plot::{
     Bar, BarChart, Corner, Legend, Line, LineStyle, Plot, PlotBounds, PlotPoints, VLine,
 };
 
-use super::ForwardView;
 use super::export::export_dialog_ui;
 use super::state::{ForwardSettings, PLAY_SPEEDS};
+use super::{ForwardCommand, ForwardView};
 use crate::data::bundled::BundledPhoto;
 use crate::diffusion::forward::Noising;
 use crate::diffusion::stats::standard_normal_pdf;
@@ -64,7 +64,7 @@ pub fn forward_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         &mut view.state.settings.export,
         picture_width,
     ) {
-        view.choose_and_export_gif();
+        view.ask(ForwardCommand::ExportGif);
     }
     drop_hint_ui(ui, lang);
 }
@@ -99,13 +99,13 @@ fn keyboard_ui(view: &mut ForwardView, ui: &mut egui::Ui) {
         }
     }
     if pressed(Modifiers::COMMAND, Key::O) {
-        view.choose_and_open();
+        view.ask(ForwardCommand::ChoosePhoto);
     }
     if pressed(Modifiers::COMMAND, Key::E) {
-        view.open_export_dialog();
+        view.ask(ForwardCommand::OpenExportDialog);
     }
     if pressed(Modifiers::COMMAND, Key::S) {
-        view.choose_and_save_png();
+        view.ask(ForwardCommand::SavePng);
     }
 }
 
@@ -146,10 +146,10 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     });
     ui.add_space(6.0);
     if ui.button(lang.tr(Text::ExportGif)).clicked() {
-        view.open_export_dialog();
+        view.ask(ForwardCommand::OpenExportDialog);
     }
     if ui.button(lang.tr(Text::SavePng)).clicked() {
-        view.choose_and_save_png();
+        view.ask(ForwardCommand::SavePng);
     }
     if let Some((done, total)) = view.export.progress() {
         ui.add(
@@ -182,7 +182,7 @@ fn photo_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         .show_ui(ui, |ui| {
             for photo in BundledPhoto::ALL {
                 if ui.selectable_label(false, photo.name(lang)).clicked() {
-                    view.open_bundled(photo);
+                    view.ask(ForwardCommand::OpenBundled(photo));
                 }
             }
         })
@@ -193,7 +193,7 @@ fn photo_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         .on_hover_text(lang.tr(Text::OpenImageHint))
         .clicked()
     {
-        view.choose_and_open();
+        view.ask(ForwardCommand::ChoosePhoto);
     }
     if view.is_loading() {
         ui.horizontal(|ui| {

@@ -28,9 +28,11 @@ use self::textures::Textures;
 use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
+use super::views::{KeyHelp, View, ViewSetup};
 use crate::i18n::Lang;
+use crate::render::GpuViews;
 use crate::worker::{
-    ModelLoader, ModelSource, Request, Worker, WorkerError, default_model_threads, run_file,
+    ModelLoader, ModelSource, Request, RunId, Worker, WorkerError, default_model_threads, run_file,
 };
 
 /// Most events applied per window frame, so a flood of frames never delays drawing.
@@ -65,9 +67,49 @@ pub struct ReverseView {
     /// The banner message (an error sentence or a confirmation).
     pub message: Option<Message>,
     wake: Arc<dyn Fn() + Send + Sync>,
+    /// What the user asked for while the view was drawn, done right after.
+    asked: Vec<ReverseCommand>,
+}
+
+/// What the user asked for in the Reverse view's drawing, done by [`ReverseView::apply`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReverseCommand {
+    /// Start a run with the current settings (replacing the one going on).
+    Generate,
+    /// Stop the run going on.
+    Cancel,
+    /// Load this model.
+    LoadModel(ModelSource),
+    /// Choose a model file, then load it.
+    ChooseModelFile,
+    /// Choose where to write the run on screen as a GIF, then write it.
+    ExportGif,
+    /// Choose where to save the grid on screen as a PNG, then save it.
+    SavePng,
+    /// Choose where to save the run on screen as a run file, then save it.
+    SaveRun,
+    /// Choose a run file, then show it.
+    OpenRun,
+    /// Show this kept run.
+    ShowKept(RunId),
+    /// Take over the settings the run on screen was made with.
+    UseShownSettings,
+    /// Put the settings back to their defaults.
+    ResetSettings,
 }
 
 impl ReverseView {
+    /// [`View::key`] of the Reverse view.
+    pub const KEY: &'static str = "reverse";
+
+    /// The view as the window builds it, from the remembered settings, with the setup's model
+    /// loader.
+    pub fn from_setup(setup: &mut ViewSetup) -> Self {
+        let settings = setup.settings_of(Self::KEY);
+        let loader = setup.take_loader();
+        Self::new(settings, loader, Arc::clone(&setup.wake))
+    }
+
     /// A view with `settings`; its worker loads models with `loader` and starts loading the
     /// chosen one at once. `wake` asks the window to repaint and may be called from any thread.
     pub fn new(
@@ -85,6 +127,7 @@ impl ReverseView {
             examples: None,
             message: None,
             wake: Arc::clone(&wake),
+            asked: Vec::new(),
         };
         match Worker::spawn(loader, default_model_threads(), wake) {
             Ok(worker) => view.worker = Some(worker),
@@ -98,53 +141,6 @@ impl ReverseView {
         })
         .ok();
         view
-    }
-
-    /// Applies the worker's events and advances playback. Call before drawing.
-    pub fn logic(&mut self, ctx: &egui::Context) {
-        if let Some(worker) = &self.worker {
-            for _ in 0..MAX_EVENTS_PER_FRAME {
-                let Some(event) = worker.try_recv() else {
-                    break;
-                };
-                match self.state.apply(event) {
-                    Applied::Nothing => {}
-                    Applied::Error(error) => {
-                        self.message = Some(Message::error_in(|l| error.sentence(l), None));
-                    }
-                    // If the queue is full the model stays held until the window closes.
-                    Applied::Release(id) => {
-                        let _ = worker.send(Request::ReleaseModel(id));
-                    }
-                }
-            }
-            if !worker.is_alive() && self.message.is_none() {
-                self.message = Some(Message::error_in(|l| WorkerError::Gone.sentence(l), None));
-            }
-        }
-        if let Some(message) = self.export.poll() {
-            self.message = Some(message);
-        }
-        if let Some(job) = &self.examples {
-            match job.poll() {
-                Poll::Running => {}
-                Poll::Done(examples) => {
-                    self.state.set_examples(examples);
-                    self.examples = None;
-                }
-                Poll::Lost => {
-                    self.state.set_examples(Vec::new());
-                    self.examples = None;
-                }
-            }
-        }
-        self.poll_run_files();
-        self.mention_dropped_runs();
-        // Playback follows the wall clock, so a slow or busy window plays as fast as a quick one.
-        self.state.tick(Instant::now());
-        if self.state.playing {
-            ctx.request_repaint();
-        }
     }
 
     /// Collects a finished save or open.
@@ -266,29 +262,31 @@ impl ReverseView {
         self.run_files.is_running()
     }
 
-    /// Draws the view into `ui`.
     /// Draws the signed panels (ε̂, guidance) with the colour-map shader from now on.
     pub fn draw_signed_panels_on_gpu(&mut self) {
         self.textures.signed_on_gpu = true;
         self.textures.forget();
     }
 
-    /// Draws the view into `ui`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
-        view::reverse_ui(self, ui, lang);
+    /// Notes what the user asked for while drawing; it is done once the view is drawn.
+    pub fn ask(&mut self, command: ReverseCommand) {
+        self.asked.push(command);
     }
 
-    /// Draws the in-window file picker when it is shown, and acts on the file chosen. The window
-    /// calls it before anything else is drawn, so the picker takes the keys while it is shown and
-    /// Tab starts in it.
-    pub fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
-        match self.picker.ui(ctx, lang) {
-            Some((ReversePick::OpenModel, path)) => self.load_model(ModelSource::File(path)),
-            Some((ReversePick::ExportGif, path)) => self.export_gif(path),
-            Some((ReversePick::SavePng, path)) => self.save_png(path),
-            Some((ReversePick::SaveRun, path)) => self.save_run(path),
-            Some((ReversePick::OpenRun, path)) => self.open_run(path),
-            None => {}
+    /// Does what the user asked for: the one place the view's drawing leads to actions.
+    pub fn apply(&mut self, command: ReverseCommand) {
+        match command {
+            ReverseCommand::Generate => self.generate(),
+            ReverseCommand::Cancel => self.cancel(),
+            ReverseCommand::LoadModel(source) => self.load_model(source),
+            ReverseCommand::ChooseModelFile => self.choose_and_load(),
+            ReverseCommand::ExportGif => self.choose_and_export_gif(),
+            ReverseCommand::SavePng => self.choose_and_save_png(),
+            ReverseCommand::SaveRun => self.choose_and_save_run(),
+            ReverseCommand::OpenRun => self.choose_and_open_run(),
+            ReverseCommand::ShowKept(number) => self.show_kept(number),
+            ReverseCommand::UseShownSettings => self.use_shown_settings(),
+            ReverseCommand::ResetSettings => self.reset_settings(),
         }
     }
 
@@ -472,6 +470,136 @@ fn example_digits() -> Vec<Vec<f32>> {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+impl View for ReverseView {
+    fn key(&self) -> &'static str {
+        Self::KEY
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("Reverse: noise → digits", "反向：噪声 → 数字")
+    }
+
+    /// Applies the worker's events and advances playback.
+    fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
+        if let Some(worker) = &self.worker {
+            for _ in 0..MAX_EVENTS_PER_FRAME {
+                let Some(event) = worker.try_recv() else {
+                    break;
+                };
+                match self.state.apply(event) {
+                    Applied::Nothing => {}
+                    Applied::Error(error) => {
+                        self.message = Some(Message::error_in(|l| error.sentence(l), None));
+                    }
+                    // If the queue is full the model stays held until the window closes.
+                    Applied::Release(id) => {
+                        let _ = worker.send(Request::ReleaseModel(id));
+                    }
+                }
+            }
+            if !worker.is_alive() && self.message.is_none() {
+                self.message = Some(Message::error_in(|l| WorkerError::Gone.sentence(l), None));
+            }
+        }
+        if let Some(message) = self.export.poll() {
+            self.message = Some(message);
+        }
+        if let Some(job) = &self.examples {
+            match job.poll() {
+                Poll::Running => {}
+                Poll::Done(examples) => {
+                    self.state.set_examples(examples);
+                    self.examples = None;
+                }
+                Poll::Lost => {
+                    self.state.set_examples(Vec::new());
+                    self.examples = None;
+                }
+            }
+        }
+        self.poll_run_files();
+        self.mention_dropped_runs();
+        // Playback follows the wall clock, so a slow or busy window plays as fast as a quick one.
+        self.state.tick(Instant::now());
+        if self.state.playing {
+            ctx.request_repaint();
+        }
+    }
+
+    /// Draws the in-window file picker when it is shown, and acts on the file chosen. The window
+    /// calls it before anything else is drawn, so the picker takes the keys while it is shown and
+    /// Tab starts in it.
+    fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        match self.picker.ui(ctx, lang) {
+            Some((ReversePick::OpenModel, path)) => self.load_model(ModelSource::File(path)),
+            Some((ReversePick::ExportGif, path)) => self.export_gif(path),
+            Some((ReversePick::SavePng, path)) => self.save_png(path),
+            Some((ReversePick::SaveRun, path)) => self.save_run(path),
+            Some((ReversePick::OpenRun, path)) => self.open_run(path),
+            None => {}
+        }
+    }
+
+    /// Draws the view into `ui`, then does what the user asked for.
+    fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        view::reverse_ui(self, ui, lang);
+        for command in std::mem::take(&mut self.asked) {
+            self.apply(command);
+        }
+    }
+
+    fn settings_json(&self) -> String {
+        serde_json::to_string(&self.state.settings).unwrap_or_default()
+    }
+
+    /// Takes a dropped model (`.safetensors`) or run file (`.dsrun`); the first of them is opened.
+    fn drop_files(&mut self, paths: Vec<PathBuf>) -> bool {
+        let extension = |path: &PathBuf| {
+            path.extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default()
+        };
+        for path in paths {
+            match extension(&path).as_str() {
+                "safetensors" => self.load_model(ModelSource::File(path)),
+                "dsrun" => self.open_run(path),
+                _ => continue,
+            }
+            return true;
+        }
+        false
+    }
+
+    fn show_message(&mut self, message: Message) {
+        self.message = Some(message);
+    }
+
+    fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
+        let help = |keys, en, zh| KeyHelp {
+            keys,
+            action: lang.pick(en, zh),
+        };
+        vec![
+            help("G / Enter", "generate", "生成"),
+            help("Esc", "stop the run", "停止"),
+            help("← →", "step through the run", "单步移动"),
+            help("Shift+← →", "ten steps", "大步移动"),
+            help("Home / End", "first / last step", "Home / End"),
+            help("Space", "play / pause", "播放/暂停"),
+            help("Ctrl+E", "export a GIF", "导出 GIF"),
+            help("Ctrl+S", "save a PNG", "保存 PNG"),
+        ]
+    }
+
+    /// Draws the signed panels (ε̂, guidance) with the colour-map shader where the window's
+    /// device built it.
+    fn use_gpu_views(&mut self, gpu: &GpuViews) {
+        if gpu.texture_limit().is_some() {
+            self.draw_signed_panels_on_gpu();
+        }
+    }
 }
 
 fn busy_sentence(lang: Lang) -> &'static str {

@@ -3,8 +3,8 @@
 
 use eframe::egui::{self, RichText};
 
-use super::ReverseView;
 use super::history::run_title;
+use super::{ReverseCommand, ReverseView};
 use crate::i18n::Lang;
 use crate::worker::RunRecord;
 
@@ -49,7 +49,7 @@ fn list_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         }
     });
     if let Some(number) = chosen {
-        view.show_kept(number);
+        view.ask(ReverseCommand::ShowKept(number));
     }
     let kept_mb = view.state.history.memory_bytes() as f64 / 1e6;
     let budget_gb = view.state.history.budget_bytes() as f64 / 1e9;
@@ -109,13 +109,13 @@ fn buttons_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             ))
             .clicked()
         {
-            view.choose_and_save_run();
+            view.ask(ReverseCommand::SaveRun);
         }
         if ui
             .add_enabled(idle, egui::Button::new(lang.pick("Open run…", "打开运行…")))
             .clicked()
         {
-            view.choose_and_open_run();
+            view.ask(ReverseCommand::OpenRun);
         }
         if ui
             .add_enabled(
@@ -128,7 +128,7 @@ fn buttons_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             ))
             .clicked()
         {
-            view.use_shown_settings();
+            view.ask(ReverseCommand::UseShownSettings);
         }
     });
     if view.is_busy_with_run_file() {

@@ -3,10 +3,10 @@
 
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 
-use super::ReverseView;
 use super::runs_view::runs_ui;
 use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus, SHIPPED};
 use super::textures::{PanelPicture, SamplePanels};
+use super::{ReverseCommand, ReverseView};
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
 use crate::i18n::{Lang, Text};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
@@ -44,10 +44,10 @@ fn keyboard_ui(view: &mut ReverseView, ui: &mut egui::Ui) {
     }
     let pressed = |modifiers, key| ui.input_mut(|i| i.consume_key(modifiers, key));
     if pressed(Modifiers::NONE, Key::G) || pressed(Modifiers::NONE, Key::Enter) {
-        view.generate();
+        view.ask(ReverseCommand::Generate);
     }
     if pressed(Modifiers::NONE, Key::Escape) {
-        view.cancel();
+        view.ask(ReverseCommand::Cancel);
     }
     if pressed(Modifiers::SHIFT, Key::ArrowRight) {
         view.state.step_by(10);
@@ -71,10 +71,10 @@ fn keyboard_ui(view: &mut ReverseView, ui: &mut egui::Ui) {
         view.state.toggle_playing();
     }
     if pressed(Modifiers::COMMAND, Key::E) {
-        view.choose_and_export_gif();
+        view.ask(ReverseCommand::ExportGif);
     }
     if pressed(Modifiers::COMMAND, Key::S) {
-        view.choose_and_save_png();
+        view.ask(ReverseCommand::SavePng);
     }
 }
 
@@ -98,12 +98,12 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         let generate =
             egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
         if ui.add_enabled(ready, generate).clicked() {
-            view.generate();
+            view.ask(ReverseCommand::Generate);
         }
         let cancel =
             egui::Button::new(RichText::new(lang.pick("Cancel (Esc)", "停止 (Esc)")).size(18.0));
         if ui.add_enabled(view.state.is_running(), cancel).clicked() {
-            view.cancel();
+            view.ask(ReverseCommand::Cancel);
         }
     });
     status_ui(view, ui, lang);
@@ -128,7 +128,7 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         ))
         .clicked()
     {
-        view.reset_settings();
+        view.ask(ReverseCommand::ResetSettings);
     }
 }
 
@@ -147,13 +147,13 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         });
     combo.response.labelled_by(heading.id);
     if chosen != current {
-        view.load_model(ModelSource::Shipped(chosen));
+        view.ask(ReverseCommand::LoadModel(ModelSource::Shipped(chosen)));
     }
     if ui
         .button(lang.pick("Open a model file…", "打开模型文件…"))
         .clicked()
     {
-        view.choose_and_load();
+        view.ask(ReverseCommand::ChooseModelFile);
     }
     match (&view.state.loading_model, &view.state.model) {
         (Some(source), _) => {
@@ -284,7 +284,7 @@ fn export_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 )
                 .clicked()
             {
-                view.choose_and_export_gif();
+                view.ask(ReverseCommand::ExportGif);
             }
             if ui
                 .add_enabled(
@@ -293,7 +293,7 @@ fn export_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 )
                 .clicked()
             {
-                view.choose_and_save_png();
+                view.ask(ReverseCommand::SavePng);
             }
         });
         if view.is_exporting() {

@@ -1,0 +1,154 @@
+//! The views of the window: the [`View`] trait every view implements, and [`VIEWS`], the one list
+//! that registers them. Adding a view is a module that implements [`View`] plus one entry in
+//! [`VIEWS`]: the tab bar, `--view`, the remembered settings, dropped files and the keyboard help
+//! all come from here.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+use serde::de::DeserializeOwned;
+
+use super::forward::ForwardView;
+use super::message::Message;
+use super::reverse::ReverseView;
+use crate::i18n::Lang;
+use crate::render::GpuViews;
+use crate::worker::{CandleLoader, ModelLoader};
+
+/// One line of a view's keyboard help: the keys, and what they do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyHelp {
+    /// The keys, as printed ("← →", "Ctrl+E").
+    pub keys: &'static str,
+    /// What they do, in the language asked for.
+    pub action: &'static str,
+}
+
+/// A view of the window: a tab with its own state, drawing and settings.
+///
+/// Each window frame the app calls [`View::logic`] on every view (background work goes on while
+/// another tab is shown), then [`View::picker_ui`] and [`View::ui`] on the view shown. Drawing
+/// reads state and changes settings; what the user asks for beyond that is a command of the view's
+/// own, done in one place after drawing.
+pub trait View: Any {
+    /// The view's stable name: `--view`'s value and the key of its remembered settings.
+    fn key(&self) -> &'static str;
+
+    /// The label of its tab.
+    fn title(&self, lang: Lang) -> &'static str;
+
+    /// Collects finished background work and advances time; called every frame, shown or not.
+    fn logic(&mut self, ctx: &egui::Context, lang: Lang);
+
+    /// Draws the in-window file picker while it is shown (before anything else, so it takes the
+    /// keys).
+    fn picker_ui(&mut self, _ctx: &egui::Context, _lang: Lang) {}
+
+    /// Draws the view, then does what the user asked for.
+    fn ui(&mut self, ui: &mut egui::Ui, lang: Lang);
+
+    /// Its settings to remember, as JSON (read back by its entry's `build`).
+    fn settings_json(&self) -> String;
+
+    /// Takes the files dropped on the window while it is shown; `false` if it takes none of them.
+    fn drop_files(&mut self, _paths: Vec<PathBuf>) -> bool {
+        false
+    }
+
+    /// Shows a sentence in the view's banner.
+    fn show_message(&mut self, message: Message);
+
+    /// Its lines in the keyboard help.
+    fn keys(&self, lang: Lang) -> Vec<KeyHelp>;
+
+    /// Draws with the WGSL shaders from now on, where `gpu` built them; the default draws with
+    /// CPU textures in any case.
+    fn use_gpu_views(&mut self, _gpu: &GpuViews) {}
+}
+
+/// What a view is built from: the remembered settings, the window's wake-up call, and the services
+/// the views share.
+pub struct ViewSetup {
+    /// Asks the window to repaint; may be called from any thread.
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// Every view's remembered settings, as JSON, by [`View::key`].
+    pub settings: BTreeMap<String, String>,
+    loader: Option<Box<dyn ModelLoader>>,
+}
+
+impl ViewSetup {
+    /// A setup whose models are loaded by `loader` (the tests give a fake one).
+    pub fn new(
+        wake: Arc<dyn Fn() + Send + Sync>,
+        settings: BTreeMap<String, String>,
+        loader: Box<dyn ModelLoader>,
+    ) -> Self {
+        Self {
+            wake,
+            settings,
+            loader: Some(loader),
+        }
+    }
+
+    /// The remembered settings of view `key`, or its defaults where there are none or they no
+    /// longer read (an older or damaged settings file).
+    pub fn settings_of<T: DeserializeOwned + Default>(&self, key: &str) -> T {
+        read_settings(&self.settings, key)
+    }
+
+    /// The model loader, for the one view that runs models (later callers get candle's).
+    pub fn take_loader(&mut self) -> Box<dyn ModelLoader> {
+        self.loader
+            .take()
+            .unwrap_or_else(|| Box::new(CandleLoader::default()))
+    }
+}
+
+/// A view's entry in [`VIEWS`]: its key and how to build it.
+#[derive(Clone, Copy)]
+pub struct ViewEntry {
+    /// [`View::key`] of the view it builds.
+    pub key: &'static str,
+    /// Builds the view from the setup.
+    pub build: fn(&mut ViewSetup) -> Box<dyn View>,
+}
+
+/// Every view of the window, in tab order.
+pub const VIEWS: [ViewEntry; 2] = [
+    ViewEntry {
+        key: ForwardView::KEY,
+        build: |setup| Box::new(ForwardView::from_setup(setup)),
+    },
+    ViewEntry {
+        key: ReverseView::KEY,
+        build: |setup| Box::new(ReverseView::from_setup(setup)),
+    },
+];
+
+/// View `key`'s settings in `views` (JSON by view key), or its defaults where there are none or
+/// they no longer read.
+pub fn read_settings<T: DeserializeOwned + Default>(
+    views: &BTreeMap<String, String>,
+    key: &str,
+) -> T {
+    views
+        .get(key)
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
+/// The keys of [`VIEWS`], in tab order (`--view`'s values).
+pub fn view_keys() -> Vec<&'static str> {
+    VIEWS.iter().map(|entry| entry.key).collect()
+}
+
+/// The sentence for files dropped on a view that takes none of them.
+pub fn files_not_taken(view: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("The {view} view cannot open the dropped file."),
+        Lang::Zh => format!("“{view}”视图无法打开拖入的文件。"),
+    }
+}
