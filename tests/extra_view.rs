@@ -71,7 +71,7 @@ impl View for Tally {
     }
 
     fn settings_json(&self) -> String {
-        serde_json::to_string(&self.settings).unwrap()
+        serde_json::to_string(&self.settings).unwrap_or_default()
     }
 
     fn drop_files(&mut self, paths: Vec<PathBuf>) -> bool {

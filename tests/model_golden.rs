@@ -16,8 +16,8 @@ use diffuscope::i18n::Lang;
 use diffuscope::model::checkpoint::{CheckpointError, ModelKind};
 use diffuscope::model::layers::{sinusoid_values, sinusoidal_embedding};
 use diffuscope::model::{
-    NULL_CLASS, Objective, UNetConfig, load_classifier, load_diffusion_model, read_model_info,
-    resolve_model, shipped_model_path,
+    ModelDetails, NULL_CLASS, Network, Objective, UNetConfig, load_classifier,
+    load_diffusion_model, read_model_info, resolve_model, shipped_model_path,
 };
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
@@ -52,14 +52,16 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn check_unet(file: &str, expected_config: &UNetConfig) -> f32 {
     let path = golden(file);
     let model = load_diffusion_model(&path, &Device::Cpu).unwrap();
-    assert_eq!(model.info.kind, ModelKind::DigitUNet);
-    assert_eq!(model.info.config.as_ref(), Some(expected_config));
+    assert_eq!(
+        model.info.network,
+        Network::DigitUNet(expected_config.clone())
+    );
     assert_eq!(model.net.config(), expected_config);
-    assert_eq!(model.info.objective, Some(Objective::Eps));
+    assert_eq!(model.info.objective, Objective::Eps);
     assert_eq!(model.info.schedule, "linear");
     assert_eq!(model.info.train_steps_t, 1000);
     assert_eq!(
-        model.info.metadata.get("command").map(String::as_str),
+        model.metadata.get("command").map(String::as_str),
         Some("python3 tests/golden/make_model_golden.py")
     );
 
@@ -105,8 +107,12 @@ fn tiny_unet_matches_pytorch() {
 fn classifier_matches_pytorch_with_bf16_weights() {
     let path = golden("classifier-golden.safetensors");
     let (info, net) = load_classifier(&path, &Device::Cpu).unwrap();
-    assert_eq!(info.kind, ModelKind::DigitClassifier);
-    assert_eq!(info.config, None);
+    assert_eq!(info.kind(), ModelKind::DigitClassifier);
+    assert_eq!(
+        info.details,
+        ModelDetails::Classifier,
+        "no UNet options on a classifier"
+    );
     let g = golden_tensors(&path);
     let logits = net.forward(&g["golden.x"]).unwrap();
     let err = max_abs_diff(&logits, &g["golden.logits"]);
@@ -123,9 +129,13 @@ fn classifier_matches_pytorch_with_bf16_weights() {
 #[test]
 fn model_info_without_building() {
     let info = read_model_info(&golden("classifier-golden.safetensors")).unwrap();
-    assert_eq!(info.kind, ModelKind::DigitClassifier);
+    assert_eq!(info.kind(), ModelKind::DigitClassifier);
     let info = read_model_info(&golden("unet-tiny-golden.safetensors")).unwrap();
-    assert_eq!(info.config, Some(UNetConfig::tiny()));
+    assert_eq!(info.kind(), ModelKind::DigitUNet);
+    assert_eq!(
+        info.diffusion().map(|d| &d.network),
+        Some(&Network::DigitUNet(UNetConfig::tiny()))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,15 +471,35 @@ fn shipped_diffusion_models_load_and_run() {
         let path = shipped_model_path(name)
             .unwrap_or_else(|| panic!("{name} is shipped in assets/models/"));
         let model = load_diffusion_model(&path, &Device::Cpu).unwrap();
-        assert_eq!(
-            model.info.objective.map(|o| o.to_string()).as_deref(),
-            Some(&name[7..])
-        );
+        assert_eq!(model.info.objective.to_string(), name[7..]);
         let x = Tensor::randn(0f32, 1., (2, 1, 28, 28), &Device::Cpu).unwrap();
         let t = Tensor::new(&[500f32, 10.], &Device::Cpu).unwrap();
         let y = Tensor::new(&[4u32, NULL_CLASS], &Device::Cpu).unwrap();
         let out = model.net.forward(&x, &t, &y).unwrap();
         let values = out.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert!(values.iter().all(|v| v.is_finite()));
+    }
+}
+
+/// The docs' tables follow the one table of shipped models: MODELS.md has a row for every file,
+/// and the README names every diffusion model the window's menu offers.
+#[test]
+fn every_shipped_model_is_in_the_docs_tables() {
+    use diffuscope::model::shipped::{SHIPPED_MODELS, shipped_diffusion_models};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let models_md = std::fs::read_to_string(root.join("MODELS.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for model in SHIPPED_MODELS {
+        let row = format!("| `{}` |", model.file_name());
+        assert!(models_md.contains(&row), "MODELS.md has no row {row}");
+        assert!(
+            shipped_model_path(model.name).is_some(),
+            "{} is listed but not in assets/models/",
+            model.name
+        );
+    }
+    for model in shipped_diffusion_models() {
+        let named = format!("`{}`", model.name);
+        assert!(readme.contains(&named), "README.md does not name {named}");
     }
 }

@@ -21,6 +21,7 @@ use diffuscope::export::ExportError;
 use diffuscope::i18n::Lang;
 use diffuscope::model::checkpoint::{load_diffusion_model, read_model_info, resolve_model};
 use diffuscope::model::config::UNetConfig;
+use diffuscope::model::info::Network;
 use diffuscope::model::unet::DigitUNet;
 use diffuscope::train::batch::{BatchSpec, draw_batch};
 use diffuscope::train::files::{loss_log_path, read_resume_state, resume_path};
@@ -142,8 +143,8 @@ fn the_loss_falls_and_the_checkpoint_loads_back() {
 
     // The program's own reader accepts it, with every metadata entry the reference writes.
     let model = load_diffusion_model(&out, &Device::Cpu).unwrap();
-    assert_eq!(model.info.objective, Some(Objective::Eps));
-    assert_eq!(model.info.config, Some(tiny_unet()));
+    assert_eq!(model.info.objective, Objective::Eps);
+    assert_eq!(model.info.network, Network::DigitUNet(tiny_unet()));
     assert_eq!(model.info.schedule, "linear");
     assert_eq!(model.info.train_steps_t, 1000);
     for key in [
@@ -167,9 +168,9 @@ fn the_loss_falls_and_the_checkpoint_loads_back() {
         "trainer",
         "training_data",
     ] {
-        assert!(model.info.metadata.contains_key(key), "missing {key}");
+        assert!(model.metadata.contains_key(key), "missing {key}");
     }
-    let meta = &model.info.metadata;
+    let meta = &model.metadata;
     assert_eq!(meta["steps"], "50");
     assert_eq!(meta["batch"], "16");
     assert_eq!(meta["seed"], "7");
@@ -288,7 +289,7 @@ fn the_shipped_models_score_their_own_loss_on_our_batches() {
     let schedule = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000));
     for name in ["digits-eps", "digits-v"] {
         let model = load_diffusion_model(&resolve_model(name).unwrap(), &Device::Cpu).unwrap();
-        let objective = model.info.objective.unwrap();
+        let objective = model.info.objective;
         let spec = BatchSpec {
             objective,
             schedule: &schedule,
@@ -312,7 +313,7 @@ fn the_shipped_models_score_their_own_loss_on_our_batches() {
                     .unwrap()
             })
             .collect();
-        let recorded: f32 = model.info.metadata["final_loss"].parse().unwrap();
+        let recorded: f32 = model.metadata["final_loss"].parse().unwrap();
         let ours = mean(&losses);
         eprintln!("{name}: loss {ours:.4} on our batches, {recorded:.4} recorded");
         assert!(
@@ -552,7 +553,7 @@ fn v_and_flow_models_are_written_with_their_objective() {
         };
         run(&config, &out, false, None).0.unwrap();
         let model = load_diffusion_model(&out, &Device::Cpu).unwrap();
-        assert_eq!(model.info.objective, Some(objective));
+        assert_eq!(model.info.objective, objective);
         assert_eq!(model.info.schedule, schedule);
     }
 }
@@ -582,8 +583,9 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
     ]);
     assert!(output.status.success(), "{output:?}");
     let info = read_model_info(&out).unwrap();
-    assert_eq!(info.objective, Some(Objective::V));
-    assert_eq!(info.config, Some(UNetConfig::tiny()));
+    let diffusion = info.diffusion().expect("a diffusion model");
+    assert_eq!(diffusion.objective, Objective::V);
+    assert_eq!(diffusion.network, Network::DigitUNet(UNetConfig::tiny()));
     assert!(info.metadata["command"].starts_with("diffuscope train --tiny"));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cli.loss.csv"));
 

@@ -19,6 +19,7 @@ use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation, chosen_fra
 use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
+use crate::model::shipped::shipped;
 use crate::model::{
     DiffusionModel, device_for, load_classifier, load_diffusion_model, resolve_model,
 };
@@ -226,12 +227,15 @@ fn run_settings(
     let traits = ModelTraits::of(&model.info)
         .map_err(|e| format!("{} ({})", e.sentence(lang), path.display()))?;
     let (objective, schedule) = (traits.objective, &traits.schedule);
-    let kind = args
-        .sampler
-        .unwrap_or_else(|| SamplerKind::default_for(objective));
-    let steps = args
-        .steps
-        .map_or_else(|| kind.default_steps(schedule.steps()), usize::from);
+    // A shipped model's own default run, else the objective's.
+    let default_run = shipped(&args.model).and_then(|model| model.default_run);
+    let kind = args.sampler.unwrap_or_else(|| {
+        default_run.map_or_else(|| SamplerKind::default_for(objective), |(kind, _)| kind)
+    });
+    let default_steps = default_run
+        .filter(|&(default, _)| default == kind)
+        .map_or_else(|| kind.default_steps(schedule.steps()), |(_, steps)| steps);
+    let steps = args.steps.map_or(default_steps, usize::from);
     let sampler = SamplerSpec {
         spacing: args.spacing,
         eta: args.eta,

@@ -7,8 +7,8 @@
 //! (the [`UNetConfig`] as JSON), `objective` (`eps` | `v` | `flow`), `schedule`, `train_steps_T`,
 //! `beta_start` and `beta_end` (each checked on load, so a damaged or hostile file is refused with
 //! the entry named instead of sampling NaNs), and descriptive entries (`steps`, `final_loss`,
-//! `date`, `command`, `wall_time_secs`, …) that are kept in [`ModelInfo::metadata`] for the About
-//! box and the inspector.
+//! `date`, `command`, `wall_time_secs`, …) that are kept in [`ModelInfo::metadata`] (and the
+//! worker's `ModelSummary`) for whoever wants to show how a model was made.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,8 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use super::classifier::DigitClassifier;
 use super::config::UNetConfig;
+use super::info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
+use super::shipped::SHIPPED_MODELS;
 use super::unet::DigitUNet;
 use crate::data::file::{FileRefusal, ReadError, read_regular_file};
 pub use crate::diffusion::objectives::Objective;
@@ -52,9 +54,6 @@ pub const MAX_TRAIN_STEPS: usize = 10_000;
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 /// The checkpoint format this program reads and writes.
 pub const FORMAT_VERSION: &str = "1";
-/// The names of the models that ship with the program (in `assets/models/<name>.safetensors`).
-pub const SHIPPED_MODELS: [&str; 4] =
-    ["digits-eps", "digits-v", "digits-flow", "digits-classifier"];
 
 /// What a checkpoint holds (its `diffuscope.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,24 +87,6 @@ impl ModelKind {
             Self::DigitClassifier => lang.pick("a digit classifier", "数字分类器"),
         }
     }
-}
-
-/// What a checkpoint says about itself.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelInfo {
-    /// What the file holds.
-    pub kind: ModelKind,
-    /// The UNet's sizes (diffusion models only).
-    pub config: Option<UNetConfig>,
-    /// The training objective (diffusion models only).
-    pub objective: Option<Objective>,
-    /// The noise schedule's name as written by training (`linear`, `rectified-flow`, …); empty for
-    /// a classifier.
-    pub schedule: String,
-    /// T, the number of training timesteps; 0 for a classifier.
-    pub train_steps_t: usize,
-    /// Every metadata entry of the file, for the About box and the inspector.
-    pub metadata: BTreeMap<String, String>,
 }
 
 /// What is wrong with a metadata entry, in words a user can act on.
@@ -187,7 +168,9 @@ impl MetadataProblem {
 #[derive(Clone, Debug)]
 pub struct DiffusionModel {
     /// What the checkpoint says about the model.
-    pub info: ModelInfo,
+    pub info: DiffusionInfo,
+    /// Every metadata entry of the checkpoint.
+    pub metadata: BTreeMap<String, String>,
     /// The network.
     pub net: DigitUNet,
     /// Where the weights are.
@@ -525,11 +508,16 @@ pub fn diffusion_model_from_bytes(
     device: &Device,
 ) -> Result<DiffusionModel, CheckpointError> {
     let file = parse(path, bytes)?;
-    let info = model_info(path, &file.metadata, ModelKind::DigitUNet)?;
-    let config = info.config.clone().unwrap_or_default();
-    let net = build(path, file.tensors, device, |vb| DigitUNet::new(&config, vb))?;
+    check_header(path, &file.metadata, ModelKind::DigitUNet)?;
+    let info = diffusion_info(path, &file.metadata)?;
+    let net = match &info.network {
+        Network::DigitUNet(config) => {
+            build(path, file.tensors, device, |vb| DigitUNet::new(config, vb))?
+        }
+    };
     Ok(DiffusionModel {
         info,
+        metadata: file.metadata,
         net,
         device: device.clone(),
     })
@@ -599,7 +587,9 @@ pub fn shipped_model_path(name: &str) -> Option<PathBuf> {
 pub fn shipped_models() -> Vec<(String, PathBuf)> {
     SHIPPED_MODELS
         .iter()
-        .filter_map(|name| shipped_model_path(name).map(|path| ((*name).to_owned(), path)))
+        .filter_map(|model| {
+            shipped_model_path(model.name).map(|path| (model.name.to_owned(), path))
+        })
         .collect()
 }
 
@@ -700,12 +690,23 @@ fn model_info(
     metadata: &BTreeMap<String, String>,
     expected: ModelKind,
 ) -> Result<ModelInfo, CheckpointError> {
-    let bad = |key: &str, value: &str, problem: MetadataProblem| CheckpointError::BadMetadata {
-        path: path.to_owned(),
-        key: key.to_owned(),
-        value: value.to_owned(),
-        problem,
+    check_header(path, metadata, expected)?;
+    let details = match expected {
+        ModelKind::DigitUNet => ModelDetails::Diffusion(diffusion_info(path, metadata)?),
+        ModelKind::DigitClassifier => ModelDetails::Classifier,
     };
+    Ok(ModelInfo {
+        details,
+        metadata: metadata.clone(),
+    })
+}
+
+/// Checks that the file holds an `expected` model in the format this program reads.
+fn check_header(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+    expected: ModelKind,
+) -> Result<(), CheckpointError> {
     let kind = required(path, metadata, KEY_KIND)?;
     if kind != expected.metadata_name() {
         return Err(CheckpointError::WrongKind {
@@ -721,55 +722,64 @@ fn model_info(
             found: format.to_owned(),
         });
     }
-    let mut info = ModelInfo {
-        kind: expected,
-        config: None,
-        objective: None,
-        schedule: String::new(),
-        train_steps_t: 0,
-        metadata: metadata.clone(),
+    Ok(())
+}
+
+/// The entries a diffusion model must have, each checked.
+fn diffusion_info(
+    path: &Path,
+    metadata: &BTreeMap<String, String>,
+) -> Result<DiffusionInfo, CheckpointError> {
+    let bad = |key: &str, value: &str, problem: MetadataProblem| CheckpointError::BadMetadata {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: value.to_owned(),
+        problem,
     };
-    if expected == ModelKind::DigitUNet {
-        let architecture = required(path, metadata, KEY_ARCHITECTURE)?;
-        info.config = Some(UNetConfig::from_json(architecture).map_err(|reason| {
-            bad(
-                KEY_ARCHITECTURE,
-                architecture,
-                MetadataProblem::Architecture(reason),
-            )
-        })?);
-        let objective = required(path, metadata, KEY_OBJECTIVE)?;
-        info.objective = Some(
-            objective
-                .trim()
-                .parse()
-                .map_err(|_| bad(KEY_OBJECTIVE, objective, MetadataProblem::UnknownObjective))?,
-        );
-        let schedule = required(path, metadata, KEY_SCHEDULE)?;
-        if !known_schedule(schedule.trim()) {
-            return Err(bad(
-                KEY_SCHEDULE,
-                schedule,
-                MetadataProblem::UnknownSchedule,
-            ));
-        }
-        info.schedule = schedule.trim().to_owned();
-        let steps = required(path, metadata, KEY_TRAIN_STEPS)?;
-        info.train_steps_t = steps
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|t| (1..=MAX_TRAIN_STEPS).contains(t))
-            .ok_or_else(|| {
-                bad(
-                    KEY_TRAIN_STEPS,
-                    steps,
-                    MetadataProblem::TrainStepsOutOfRange,
-                )
-            })?;
-        check_betas(metadata).map_err(|(key, value, problem)| bad(key, value, problem))?;
+    let architecture = required(path, metadata, KEY_ARCHITECTURE)?;
+    let config = UNetConfig::from_json(architecture).map_err(|reason| {
+        bad(
+            KEY_ARCHITECTURE,
+            architecture,
+            MetadataProblem::Architecture(reason),
+        )
+    })?;
+    let objective = required(path, metadata, KEY_OBJECTIVE)?;
+    let objective = objective
+        .trim()
+        .parse()
+        .map_err(|_| bad(KEY_OBJECTIVE, objective, MetadataProblem::UnknownObjective))?;
+    let schedule = required(path, metadata, KEY_SCHEDULE)?;
+    if !known_schedule(schedule.trim()) {
+        return Err(bad(
+            KEY_SCHEDULE,
+            schedule,
+            MetadataProblem::UnknownSchedule,
+        ));
     }
-    Ok(info)
+    let steps = required(path, metadata, KEY_TRAIN_STEPS)?;
+    let train_steps_t = steps
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|t| (1..=MAX_TRAIN_STEPS).contains(t))
+        .ok_or_else(|| {
+            bad(
+                KEY_TRAIN_STEPS,
+                steps,
+                MetadataProblem::TrainStepsOutOfRange,
+            )
+        })?;
+    let [beta_start, beta_end] =
+        check_betas(metadata).map_err(|(key, value, problem)| bad(key, value, problem))?;
+    Ok(DiffusionInfo {
+        network: Network::DigitUNet(config),
+        objective,
+        schedule: schedule.trim().to_owned(),
+        train_steps_t,
+        beta_start,
+        beta_end,
+    })
 }
 
 /// Whether `name` is a schedule this program can rebuild.
@@ -782,7 +792,7 @@ fn known_schedule(name: &str) -> bool {
 /// key, its value and the problem.
 fn check_betas(
     metadata: &BTreeMap<String, String>,
-) -> Result<(), (&'static str, &str, MetadataProblem)> {
+) -> Result<[Option<f64>; 2], (&'static str, &str, MetadataProblem)> {
     let mut betas = [None, None];
     for (slot, key) in betas.iter_mut().zip([KEY_BETA_START, KEY_BETA_END]) {
         let Some(value) = metadata.get(key) else {
@@ -804,7 +814,7 @@ fn check_betas(
         let value = metadata.get(KEY_BETA_START).map_or("", String::as_str);
         return Err((KEY_BETA_START, value, MetadataProblem::BetasOutOfOrder));
     }
-    Ok(())
+    Ok(betas)
 }
 
 /// The first thing wrong with the file's tensors that a network build ran into.

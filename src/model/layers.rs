@@ -31,7 +31,7 @@ pub fn sinusoid_frequencies(dim: usize) -> Vec<f32> {
 }
 
 /// The sinusoidal embedding of one timestep input, as plain numbers: [cos(t·f_i)…, sin(t·f_i)…]
-/// (for the "Clock" view's heat map; the network uses [`sinusoidal_embedding`]).
+/// (checked against the tensor version, [`sinusoidal_embedding`], which the network uses).
 pub fn sinusoid_values(t: f32, dim: usize) -> Vec<f32> {
     let args: Vec<f32> = sinusoid_frequencies(dim)
         .into_iter()

@@ -18,15 +18,18 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod config;
 pub mod device;
+pub mod info;
 pub mod kernels;
 pub mod layers;
+pub mod shipped;
 pub mod unet;
 
 pub use checkpoint::{
-    CheckpointError, DiffusionModel, ModelInfo, ModelKind, Objective, load_classifier,
-    load_diffusion_model, read_model_info, resolve_model, shipped_model_path, shipped_models,
+    CheckpointError, DiffusionModel, ModelKind, Objective, load_classifier, load_diffusion_model,
+    read_model_info, resolve_model, shipped_model_path, shipped_models,
 };
 pub use classifier::DigitClassifier;
 pub use config::{NULL_CLASS, UNetConfig};
 pub use device::{DevicePreference, choose_device, device_for, finish_queued_work};
+pub use info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
 pub use unet::DigitUNet;

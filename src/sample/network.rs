@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use super::{Denoiser, SampleError};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::model::checkpoint::FLOW_SCHEDULE;
-use crate::model::{DiffusionModel, DigitClassifier, ModelInfo};
+use crate::model::{DiffusionInfo, DiffusionModel, DigitClassifier};
 
 /// Side of the digit images the shipped models make, in pixels.
 pub const DIGIT_SIDE: usize = 28;
@@ -41,7 +41,7 @@ impl Denoiser for DiffusionModel {
 ///
 /// Flow-matching models have no β schedule; they get a linear one of the same T, of which the
 /// sampler only uses T (to turn σ into the network's time input).
-pub fn model_schedule(info: &ModelInfo) -> Option<NoiseSchedule> {
+pub fn model_schedule(info: &DiffusionInfo) -> Option<NoiseSchedule> {
     let kind = if info.schedule == FLOW_SCHEDULE {
         ScheduleKind::Linear
     } else {
@@ -50,11 +50,10 @@ pub fn model_schedule(info: &ModelInfo) -> Option<NoiseSchedule> {
             .find(|kind| kind.cli_name() == info.schedule)?
     };
     let mut config = ScheduleConfig::new(kind, info.train_steps_t.max(1));
-    let number = |key: &str| info.metadata.get(key).and_then(|v| v.parse::<f64>().ok());
-    if let Some(beta_start) = number("beta_start") {
+    if let Some(beta_start) = info.beta_start {
         config.beta_start = beta_start;
     }
-    if let Some(beta_end) = number("beta_end") {
+    if let Some(beta_end) = info.beta_end {
         config.beta_end = beta_end;
     }
     Some(NoiseSchedule::new(config))

@@ -7,7 +7,7 @@ use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
-use crate::model::ModelInfo;
+use crate::model::DiffusionInfo;
 
 /// What the user chose for a run, whatever the model: the window sends it to the worker, the
 /// command line builds it from its options.
@@ -34,14 +34,13 @@ pub struct ModelTraits {
 }
 
 impl ModelTraits {
-    /// The traits a checkpoint's information declares (an old checkpoint without an objective
-    /// predicts ε).
-    pub fn of(info: &ModelInfo) -> Result<Self, PrepareError> {
+    /// The traits a diffusion checkpoint declares.
+    pub fn of(info: &DiffusionInfo) -> Result<Self, PrepareError> {
         let schedule = model_schedule(info).ok_or_else(|| PrepareError::UnknownSchedule {
             name: info.schedule.clone(),
         })?;
         Ok(Self {
-            objective: info.objective.unwrap_or(Objective::Eps),
+            objective: info.objective,
             schedule,
         })
     }

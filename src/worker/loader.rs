@@ -48,7 +48,6 @@ impl ModelLoader for CandleLoader {
             image_size: model.image_size(),
             device: reason,
             metadata: model
-                .info
                 .metadata
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))

@@ -84,7 +84,7 @@ pub struct ModelSummary {
     pub image_size: (usize, usize),
     /// Where it runs, and why ("CPU: no GPU support compiled in").
     pub device: String,
-    /// Every metadata entry of the checkpoint (steps, loss, command…), for the inspector.
+    /// Every metadata entry of the checkpoint (steps, loss, command…).
     pub metadata: Vec<(String, String)>,
 }
 

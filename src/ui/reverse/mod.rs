@@ -30,6 +30,7 @@ use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup};
 use crate::i18n::Lang;
+use crate::model::shipped::shipped;
 use crate::render::GpuViews;
 use crate::worker::{
     ModelLoader, ModelSource, Request, RunId, Worker, WorkerError, default_model_threads, run_file,
@@ -217,7 +218,7 @@ impl ReverseView {
         };
         let (settings, model) = (record.settings.clone(), record.model.clone());
         self.state.settings.adopt(&settings);
-        if state::SHIPPED.contains(&model.as_str()) && self.state.settings.model != model {
+        if shipped(&model).is_some() && self.state.settings.model != model {
             self.load_model(ModelSource::Shipped(model));
         }
     }

@@ -11,13 +11,12 @@ use super::history::{RunHistory, run_bytes};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
+use crate::model::shipped::SHIPPED_MODELS;
 use crate::sample::{GridSpec, starting_noise};
 use crate::worker::{
     Event, LoadId, ModelSource, ModelSummary, RunId, RunRecord, RunSettings, WorkerError,
 };
 
-/// The shipped diffusion models, in menu order.
-pub const SHIPPED: [&str; 3] = ["digits-eps", "digits-v", "digits-flow"];
 /// Grid sides offered: 1, 4, 16 or 64 samples.
 pub const GRID_SIDES: [u32; 4] = [1, 2, 4, 8];
 /// Steps a second when playing back a recorded run at 1×, at least (at 1× a long run plays in at
@@ -73,7 +72,7 @@ pub struct ReverseSettings {
 impl Default for ReverseSettings {
     fn default() -> Self {
         Self {
-            model: SHIPPED[0].to_owned(),
+            model: SHIPPED_MODELS[0].name.to_owned(),
             sampler: SamplerKind::Ddim.cli_name().to_owned(),
             steps: 50,
             seed: 1,

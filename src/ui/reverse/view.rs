@@ -4,11 +4,12 @@
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 
 use super::runs_view::runs_ui;
-use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus, SHIPPED};
+use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus};
 use super::textures::{PanelPicture, SamplePanels};
 use super::{ReverseCommand, ReverseView};
 use crate::diffusion::samplers::{PathPoint, Position, SamplerKind};
 use crate::i18n::{Lang, Text};
+use crate::model::shipped::{shipped, shipped_diffusion_models};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::GAP_PX;
 use crate::ui::message::message_ui;
@@ -141,8 +142,8 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         .width(250.0)
         .selected_text(model_label(&current, lang))
         .show_ui(ui, |ui| {
-            for name in SHIPPED {
-                ui.selectable_value(&mut chosen, name.to_owned(), model_label(name, lang));
+            for model in shipped_diffusion_models() {
+                ui.selectable_value(&mut chosen, model.name.to_owned(), model.label(lang));
             }
         });
     combo.response.labelled_by(heading.id);
@@ -310,14 +311,9 @@ fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) {
     ui.add(slider).labelled_by(label.id);
 }
 
+/// A shipped model's name and what it is; any other model's name.
 fn model_label(name: &str, lang: Lang) -> String {
-    let what = match name {
-        "digits-eps" => lang.pick("predicts the noise ε", "预测噪声 ε"),
-        "digits-v" => lang.pick("predicts v", "预测 v"),
-        "digits-flow" => lang.pick("flow matching", "流匹配"),
-        _ => return name.to_owned(),
-    };
-    format!("{name} ({what})")
+    shipped(name).map_or_else(|| name.to_owned(), |model| model.label(lang))
 }
 
 fn status_ui(view: &ReverseView, ui: &mut egui::Ui, lang: Lang) {
