@@ -220,3 +220,52 @@ fn colour_map_shader_matches_the_cpu_within_one_level() {
     }
     println!("colour-map shader vs CPU: largest difference {worst} level(s)");
 }
+
+/// A panel larger than the GPU's textures is refused in the paint callback; the refusal reaches the
+/// panel's lane, so the view can say it in a sentence and draw on the CPU instead.
+#[test]
+fn a_panel_the_gpu_refuses_is_reported_to_its_lane() {
+    use diffuscope::i18n::Lang;
+    use diffuscope::render::lane::{GpuLane, upload_failed_sentence};
+    use diffuscope::render::signed::{SignedCallback, SignedResources};
+    use egui_wgpu::CallbackTrait;
+
+    let Some(gpu) = headless() else { return };
+    let mut resources = egui_wgpu::CallbackResources::default();
+    resources.insert(SignedResources::new(SignedPipeline::new(
+        &gpu.device,
+        TARGET_FORMAT,
+    )));
+    let too_wide = gpu.device.limits().max_texture_dimension_2d as usize + 1;
+    let lane = GpuLane::new();
+    let callback = SignedCallback {
+        lane: lane.clone(),
+        panel: 1,
+        revision: 1,
+        values: std::sync::Arc::new(SignedValues {
+            width: too_wide,
+            height: 1,
+            values: vec![0.0; too_wide],
+        }),
+        range: DIVERGING_RANGE,
+    };
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    let screen = egui_wgpu::ScreenDescriptor {
+        size_in_pixels: [1, 1],
+        pixels_per_point: 1.0,
+    };
+    callback.prepare(
+        &gpu.device,
+        &gpu.queue,
+        &screen,
+        &mut encoder,
+        &mut resources,
+    );
+    let why = lane
+        .take_failure()
+        .unwrap_or_else(|| panic!("the refusal reaches the lane"));
+    assert!(why.contains("larger than this GPU's textures"), "{why}");
+    for lang in Lang::ALL {
+        assert!(upload_failed_sentence(&why, lang).contains("CPU"));
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
+use diffuscope::model::DeviceChoice;
 use diffuscope::sample::{Denoiser, SampleError};
 use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
@@ -55,7 +56,7 @@ impl ModelLoader for FakeLoader {
                 objective: Objective::Eps,
                 schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
                 image_size: (28, 28),
-                device: "CPU (fake)".into(),
+                device: DeviceChoice::CpuAsked,
                 metadata: Vec::new(),
             },
         })

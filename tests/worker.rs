@@ -14,6 +14,7 @@ use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
+use diffuscope::model::DeviceChoice;
 use diffuscope::sample::{Denoiser, PrepareError, SampleError};
 use diffuscope::worker::{
     Event, LoadedModel, ModelLoader, ModelSource, ModelSummary, Request, RunSettings, Worker,
@@ -95,7 +96,7 @@ impl ModelLoader for FakeLoader {
                 objective: Objective::Eps,
                 schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 100)),
                 image_size: (SIDE, SIDE),
-                device: "CPU (fake)".into(),
+                device: DeviceChoice::CpuAsked,
                 metadata: Vec::new(),
             },
         })
@@ -135,7 +136,7 @@ fn setup(panic_on_call: Option<usize>, delay: Duration) -> Setup {
         })
         .unwrap();
     match worker.recv_timeout(WAIT).unwrap() {
-        Event::ModelLoaded { summary, .. } => assert_eq!(summary.device, "CPU (fake)"),
+        Event::ModelLoaded { summary, .. } => assert_eq!(summary.device, DeviceChoice::CpuAsked),
         other => panic!("expected ModelLoaded, got {other:?}"),
     }
     Setup {

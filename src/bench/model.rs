@@ -143,7 +143,7 @@ pub fn model(
         device: if device.is_cpu() {
             "cpu".to_owned()
         } else {
-            reason
+            reason.to_string()
         },
         timings,
     };

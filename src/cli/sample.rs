@@ -154,7 +154,11 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
     check_outputs(args, lang)?;
     let (device, reason) = device_for(args.device.into());
-    eprintln!("{} {reason}", lang.pick("Device:", "设备："));
+    eprintln!(
+        "{} {}",
+        lang.pick("Device:", "设备："),
+        reason.describe(lang)
+    );
     let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
     let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
     let (settings, step_count) = run_settings(args, &model, &path, lang)?;

@@ -169,11 +169,15 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         _ => (load_bundled_digits(), BUNDLED_TRAINING_DATA.to_owned()),
     };
     let data = data.map_err(|e| e.sentence(lang))?;
-    let (device, device_words) = if args.cpu {
-        (candle_core::Device::Cpu, "CPU".to_owned())
+    let (device, device_choice) = if args.cpu {
+        (
+            candle_core::Device::Cpu,
+            crate::model::DeviceChoice::CpuAsked,
+        )
     } else {
         crate::model::choose_device()
     };
+    let device_words = device_choice.describe(lang);
     let config = TrainConfig {
         device,
         training_data,

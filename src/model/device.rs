@@ -1,14 +1,66 @@
 //! Where the networks run: a GPU when the program was built for one and it works, the CPU otherwise.
 
+use std::fmt;
+
 use candle_core::Device;
 
-/// Picks the device for the networks, with a short English reason for the About box and logs
-/// ("CUDA GPU 0", "CPU: built without GPU support", "CUDA not usable (…); using the CPU").
+use crate::i18n::Lang;
+
+/// Where the networks run, and why: shown beside the model in the window (in its language) and
+/// printed by the command line and the benches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// A GPU (`api` is "CUDA" or "Metal") that passed a test computation.
+    Gpu {
+        /// The GPU library.
+        api: &'static str,
+    },
+    /// The CPU, because this build has no GPU support.
+    CpuWithoutGpuSupport,
+    /// The CPU, because the GPU failed (`why`: what its library said, in English).
+    CpuAfterGpuFailed {
+        /// The GPU library.
+        api: &'static str,
+        /// What went wrong.
+        why: String,
+    },
+    /// The CPU, as asked (`sample --device cpu`, `train --cpu`).
+    CpuAsked,
+}
+
+impl DeviceChoice {
+    /// Where the networks run and why, in `lang`.
+    pub fn describe(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Self::Gpu { api }, Lang::En) => format!("{api} GPU 0"),
+            (Self::Gpu { api }, Lang::Zh) => format!("{api} GPU 0"),
+            (Self::CpuWithoutGpuSupport, Lang::En) => "CPU: built without GPU support".to_owned(),
+            (Self::CpuWithoutGpuSupport, Lang::Zh) => "CPU：此版本不能使用 GPU".to_owned(),
+            (Self::CpuAfterGpuFailed { api, why }, Lang::En) => {
+                format!("CPU: {api} is not usable ({why})")
+            }
+            (Self::CpuAfterGpuFailed { api, why }, Lang::Zh) => {
+                format!("CPU：{api} 无法使用（{why}）")
+            }
+            (Self::CpuAsked, Lang::En) => "CPU, as asked".to_owned(),
+            (Self::CpuAsked, Lang::Zh) => "CPU（按要求）".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(Lang::En))
+    }
+}
+
+/// Picks the device for the networks, and why ("CUDA GPU 0", "CPU: built without GPU support",
+/// "CPU: CUDA is not usable (…)").
 ///
 /// A GPU is only tried in builds with the `cuda` or `metal` feature, and only kept after a small
 /// computation on it succeeds. Never panics: a driver library that cannot be loaded (which some
 /// GPU libraries report by panicking) falls back to the CPU.
-pub fn choose_device() -> (Device, String) {
+pub fn choose_device() -> (Device, DeviceChoice) {
     gpu_or_cpu()
 }
 
@@ -23,10 +75,10 @@ pub enum DevicePreference {
 }
 
 /// The device for `preference`, with the reason in words (see [`choose_device`]).
-pub fn device_for(preference: DevicePreference) -> (Device, String) {
+pub fn device_for(preference: DevicePreference) -> (Device, DeviceChoice) {
     match preference {
         DevicePreference::Auto => choose_device(),
-        DevicePreference::Cpu => (Device::Cpu, "CPU (asked for with --device cpu)".to_owned()),
+        DevicePreference::Cpu => (Device::Cpu, DeviceChoice::CpuAsked),
     }
 }
 
@@ -37,30 +89,30 @@ pub fn finish_queued_work(device: &Device) -> candle_core::Result<()> {
 }
 
 #[cfg(feature = "cuda")]
-fn gpu_or_cpu() -> (Device, String) {
+fn gpu_or_cpu() -> (Device, DeviceChoice) {
     match try_gpu(|| Device::new_cuda(0)) {
-        Ok(device) => (device, "CUDA GPU 0".to_owned()),
+        Ok(device) => (device, DeviceChoice::Gpu { api: "CUDA" }),
         Err(why) => (
             Device::Cpu,
-            format!("CUDA not usable ({why}); using the CPU"),
+            DeviceChoice::CpuAfterGpuFailed { api: "CUDA", why },
         ),
     }
 }
 
 #[cfg(all(feature = "metal", not(feature = "cuda")))]
-fn gpu_or_cpu() -> (Device, String) {
+fn gpu_or_cpu() -> (Device, DeviceChoice) {
     match try_gpu(|| Device::new_metal(0)) {
-        Ok(device) => (device, "Metal GPU 0".to_owned()),
+        Ok(device) => (device, DeviceChoice::Gpu { api: "Metal" }),
         Err(why) => (
             Device::Cpu,
-            format!("Metal not usable ({why}); using the CPU"),
+            DeviceChoice::CpuAfterGpuFailed { api: "Metal", why },
         ),
     }
 }
 
 #[cfg(not(any(feature = "cuda", feature = "metal")))]
-fn gpu_or_cpu() -> (Device, String) {
-    (Device::Cpu, "CPU: built without GPU support".to_owned())
+fn gpu_or_cpu() -> (Device, DeviceChoice) {
+    (Device::Cpu, DeviceChoice::CpuWithoutGpuSupport)
 }
 
 /// Opens a GPU and runs a tiny convolution and matrix product on it, catching panics.
@@ -100,7 +152,9 @@ mod tests {
     #[test]
     fn always_gives_a_device_and_a_reason() {
         let (device, reason) = super::choose_device();
-        assert!(!reason.is_empty());
+        for lang in crate::i18n::Lang::ALL {
+            assert!(!reason.describe(lang).is_empty());
+        }
         #[cfg(not(any(feature = "cuda", feature = "metal")))]
         assert!(device.is_cpu());
         let _ = device;

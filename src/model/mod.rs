@@ -30,6 +30,6 @@ pub use checkpoint::{
 };
 pub use classifier::DigitClassifier;
 pub use config::{NULL_CLASS, UNetConfig};
-pub use device::{DevicePreference, choose_device, device_for, finish_queued_work};
+pub use device::{DeviceChoice, DevicePreference, choose_device, device_for, finish_queued_work};
 pub use info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
 pub use unet::DigitUNet;

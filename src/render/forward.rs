@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 use half::f16;
 
+use super::lane::GpuLane;
 use super::{
     check_size, checked, draw_fullscreen, fullscreen_pipeline, texture_with, uniform_buffer,
     uniform_entry,
@@ -205,6 +206,8 @@ impl ForwardResources {
 /// One frame's request to draw x_t: which picture (by revision; uploaded only when it changes)
 /// and where on the path.
 pub struct ForwardCallback {
+    /// The view's lane, where a refused upload is reported.
+    pub lane: GpuLane,
     /// Changes whenever x0 or ε change.
     pub revision: u64,
     /// The picture and its noise.
@@ -227,6 +230,9 @@ impl egui_wgpu::CallbackTrait for ForwardCallback {
         if let Some(resources) = resources.get_mut::<ForwardResources>() {
             if resources.uploaded.as_ref().map(|(r, _)| *r) != Some(self.revision) {
                 let textures = resources.pipeline.upload(device, queue, &self.inputs);
+                if let Err(why) = &textures {
+                    self.lane.report_failure(why.clone());
+                }
                 resources.uploaded = Some((self.revision, textures));
             }
             resources

@@ -4,6 +4,7 @@
 //! - [`forward`]: x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε computed per displayed pixel from two textures
 //!   uploaded once, so scrubbing t costs two numbers per frame.
 //! - [`signed`]: signed values (ε̂, guidance differences) through the diverging colour map.
+//! - [`lane`]: [`lane::GpuLane`], a view's or a run's own textures and its refused uploads.
 //! - [`offscreen`]: a headless device and render-to-bytes, for tests and `diffuscope bench render`.
 //!
 //! The CPU paths (`diffusion::forward`, `sample::colormap`) stay the reference and serve exports;
@@ -12,6 +13,7 @@
 //! once ([`GpuViews`]).
 
 pub mod forward;
+pub mod lane;
 pub mod offscreen;
 pub mod signed;
 

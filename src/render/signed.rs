@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
+use super::lane::{GpuLane, LaneWatch};
 use super::{
     check_size, checked, draw_fullscreen, fullscreen_pipeline, uniform_buffer, uniform_entry,
 };
@@ -149,10 +150,18 @@ impl SignedPipeline {
     }
 }
 
-/// What lives in egui-wgpu's callback resources: the pipeline and one slot per panel.
+/// What lives in egui-wgpu's callback resources: the pipeline and one slot per panel of each lane
+/// (let go once the lane is dropped).
 pub struct SignedResources {
     pipeline: SignedPipeline,
-    slots: HashMap<u64, (u64, SignedSlot)>,
+    slots: HashMap<(u64, u8), PanelSlot>,
+}
+
+/// One panel's texture, the revision of its values, and the lane it belongs to.
+struct PanelSlot {
+    revision: u64,
+    slot: SignedSlot,
+    lane: LaneWatch,
 }
 
 impl SignedResources {
@@ -167,8 +176,10 @@ impl SignedResources {
 
 /// One panel's request to draw signed values.
 pub struct SignedCallback {
-    /// Which panel (each panel keeps its own texture).
-    pub slot: u64,
+    /// The lane the panel belongs to (where a refused upload is reported).
+    pub lane: GpuLane,
+    /// Which of the lane's panels (each keeps its own texture).
+    pub panel: u8,
     /// Changes whenever the values change.
     pub revision: u64,
     /// The values.
@@ -187,26 +198,31 @@ impl egui_wgpu::CallbackTrait for SignedCallback {
         resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         if let Some(resources) = resources.get_mut::<SignedResources>() {
-            let fresh = resources
-                .slots
-                .get(&self.slot)
-                .is_some_and(|(revision, _)| *revision == self.revision);
-            if fresh {
-                if let Some((_, slot)) = resources.slots.get(&self.slot) {
-                    resources.pipeline.set_range(queue, slot, self.range);
+            resources.slots.retain(|_, panel| panel.lane.is_alive());
+            let key = (self.lane.id(), self.panel);
+            match resources.slots.get(&key) {
+                Some(panel) if panel.revision == self.revision => {
+                    resources.pipeline.set_range(queue, &panel.slot, self.range);
                 }
-            } else {
-                match resources
+                _ => match resources
                     .pipeline
                     .slot(device, queue, &self.values, self.range)
                 {
                     Ok(slot) => {
-                        resources.slots.insert(self.slot, (self.revision, slot));
+                        let revision = self.revision;
+                        let lane = self.lane.watch();
+                        let panel = PanelSlot {
+                            revision,
+                            slot,
+                            lane,
+                        };
+                        resources.slots.insert(key, panel);
                     }
-                    Err(_) => {
-                        resources.slots.remove(&self.slot);
+                    Err(why) => {
+                        resources.slots.remove(&key);
+                        self.lane.report_failure(why);
                     }
-                }
+                },
             }
         }
         Vec::new()
@@ -219,9 +235,9 @@ impl egui_wgpu::CallbackTrait for SignedCallback {
         resources: &egui_wgpu::CallbackResources,
     ) {
         if let Some(resources) = resources.get::<SignedResources>()
-            && let Some((_, slot)) = resources.slots.get(&self.slot)
+            && let Some(panel) = resources.slots.get(&(self.lane.id(), self.panel))
         {
-            resources.pipeline.draw(pass, slot);
+            resources.pipeline.draw(pass, &panel.slot);
         }
     }
 }

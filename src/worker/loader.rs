@@ -5,7 +5,7 @@ use candle_core::Device;
 
 use super::WorkerError;
 use super::protocol::{ModelSource, ModelSummary};
-use crate::model::{choose_device, load_diffusion_model, resolve_model};
+use crate::model::{DeviceChoice, choose_device, load_diffusion_model, resolve_model};
 use crate::sample::{Denoiser, ModelTraits};
 
 /// A model ready to run, and what the window should know about it.
@@ -26,7 +26,7 @@ pub trait ModelLoader: Send {
 /// Loads checkpoints with candle onto the best device available (chosen once, on first use).
 #[derive(Default)]
 pub struct CandleLoader {
-    device: Option<(Device, String)>,
+    device: Option<(Device, DeviceChoice)>,
 }
 
 impl ModelLoader for CandleLoader {

@@ -9,6 +9,7 @@ use super::WorkerError;
 use super::frame::Frame;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Objective;
+use crate::model::DeviceChoice;
 use crate::sample::ModelTraits;
 pub use crate::sample::RunSettings;
 
@@ -82,8 +83,8 @@ pub struct ModelSummary {
     pub schedule: NoiseSchedule,
     /// The size of one image, (height, width).
     pub image_size: (usize, usize),
-    /// Where it runs, and why ("CPU: no GPU support compiled in").
-    pub device: String,
+    /// Where it runs, and why.
+    pub device: DeviceChoice,
     /// Every metadata entry of the checkpoint (steps, loss, command…).
     pub metadata: Vec<(String, String)>,
 }

@@ -41,11 +41,11 @@ struct ActiveRun {
 }
 
 /// What one turn of a run ended with.
-enum Turn {
-    /// The run needs more calls; `frame` is the step it showed, if this call began one.
-    Going(Option<Frame>),
-    /// The run ended with this event (after `frame`, if the last call showed one).
-    Ended(Option<Frame>, Event),
+struct Turn {
+    /// The step the call showed, if it began one.
+    frame: Option<Box<Frame>>,
+    /// The run's last event, if it ended (sent after the frame).
+    ended: Option<Event>,
 }
 
 impl WorkerThread {
@@ -181,17 +181,10 @@ impl WorkerThread {
     /// One network call of `active`; it goes back in line unless it ended.
     fn take_turn(&mut self, mut active: ActiveRun) {
         let id = active.id;
-        let turn = self.pool.install(|| advance(&mut active));
-        let (frame, ended) = match turn {
-            Turn::Going(frame) => (frame, None),
-            Turn::Ended(frame, event) => (frame, Some(event)),
-        };
+        let Turn { frame, ended } = self.pool.install(|| advance(&mut active));
         if let Some(frame) = frame {
             let (done, total) = (frame.step + 1, active.run.steps());
-            self.emit(Event::Frame {
-                id,
-                frame: Box::new(frame),
-            });
+            self.emit(Event::Frame { id, frame });
             self.emit(Event::Progress {
                 id,
                 done,
@@ -213,7 +206,7 @@ fn advance(active: &mut ActiveRun) -> Turn {
     let image_size = active.model.summary.image_size;
     let mut shown = None;
     let mut on_step = |step: &crate::sample::StepFrame<'_>| {
-        shown = Some(Frame::record(step, batch, image_size));
+        shown = Some(Box::new(Frame::record(step, batch, image_size)));
         ControlFlow::Continue(())
     };
     let denoiser = &*active.model.denoiser;
@@ -222,7 +215,12 @@ fn advance(active: &mut ActiveRun) -> Turn {
     }));
     let id = active.id;
     let ended = match outcome {
-        Ok(Ok(RunStatus::Going)) => return Turn::Going(shown),
+        Ok(Ok(RunStatus::Going)) => {
+            return Turn {
+                frame: shown,
+                ended: None,
+            };
+        }
         Ok(Ok(RunStatus::Finished(samples))) => Event::Finished {
             id,
             samples,
@@ -241,7 +239,10 @@ fn advance(active: &mut ActiveRun) -> Turn {
             },
         },
     };
-    Turn::Ended(shown, ended)
+    Turn {
+        frame: shown,
+        ended: Some(ended),
+    }
 }
 
 /// The text of a panic's payload.

@@ -169,7 +169,7 @@ fn discover_models(worker: &Worker, hang_limit: Duration) -> Result<Discovered, 
                     objective: summary.objective,
                 });
                 sizes.push(summary.image_size);
-                device = summary.device;
+                device = summary.device.to_string();
             }
             Event::ModelFailed { error, .. } => {
                 println!("{name} skipped: {}", error.sentence(Lang::En));

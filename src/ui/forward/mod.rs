@@ -29,6 +29,7 @@ use crate::data::load::{
 use crate::i18n::{Lang, Text};
 use crate::render::GpuViews;
 use crate::render::forward::ForwardInputs;
+use crate::render::lane::{GpuLane, upload_failed_sentence};
 
 type LoadResult = Result<(LoadedPicture, PictureSource), LoadError>;
 
@@ -80,6 +81,8 @@ pub struct ForwardView {
     gpu_inputs: Option<(u64, Arc<ForwardInputs>)>,
     /// What the user asked for while the view was drawn, done right after.
     asked: Vec<ForwardCommand>,
+    /// The view's place in the GPU resources.
+    gpu_lane: GpuLane,
 }
 
 impl ForwardView {
@@ -116,6 +119,7 @@ impl ForwardView {
             gpu_texture_limit: None,
             gpu_inputs: None,
             asked: Vec::new(),
+            gpu_lane: GpuLane::new(),
         }
     }
 
@@ -285,6 +289,14 @@ impl View for ForwardView {
     /// Brings state up to date: finished jobs, the background walk, playing time.
     fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
         self.finish_loading(lang);
+        if let Some(why) = self.gpu_lane.take_failure() {
+            // The shader cannot take the picture: x_t is uploaded as a CPU texture from now on.
+            self.gpu_texture_limit = None;
+            self.message = Some(Message::error_in(
+                move |l| upload_failed_sentence(&why, l),
+                None,
+            ));
+        }
         if let Some(message) = self.export.poll() {
             self.message = Some(message);
         }

@@ -284,6 +284,7 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         let (revision, inputs) = view.gpu_inputs();
         let schedule = view.state.schedule();
         Some(CardPicture::Shader(ForwardCallback {
+            lane: view.gpu_lane.clone(),
             revision,
             inputs,
             signal_scale: schedule.signal_scale(view.state.t) as f32,

@@ -32,6 +32,7 @@ use super::views::{KeyHelp, View, ViewSetup};
 use crate::i18n::Lang;
 use crate::model::shipped::shipped;
 use crate::render::GpuViews;
+use crate::render::lane::upload_failed_sentence;
 use crate::worker::{
     ModelLoader, ModelSource, Request, RunId, Worker, WorkerError, default_model_threads, run_file,
 };
@@ -484,6 +485,15 @@ impl View for ReverseView {
 
     /// Applies the worker's events and advances playback.
     fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
+        if let Some(why) = self.textures.lane.take_failure() {
+            // The shader cannot take the panels: they are drawn on the CPU from now on.
+            self.textures.signed_on_gpu = false;
+            self.textures.forget();
+            self.message = Some(Message::error_in(
+                move |l| upload_failed_sentence(&why, l),
+                None,
+            ));
+        }
         if let Some(worker) = &self.worker {
             for _ in 0..MAX_EVENTS_PER_FRAME {
                 let Some(event) = worker.try_recv() else {

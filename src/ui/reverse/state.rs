@@ -645,7 +645,7 @@ mod tests {
             objective: Objective::Eps,
             schedule: NoiseSchedule::new(ScheduleConfig::default()),
             image_size: (28, 28),
-            device: "CPU".into(),
+            device: crate::model::DeviceChoice::CpuAsked,
             metadata: Vec::new(),
         }
     }

@@ -8,6 +8,7 @@ use image::RgbImage;
 
 use super::state::ReverseState;
 use crate::diffusion::noise::{NoiseStream, standard_normal};
+use crate::render::lane::GpuLane;
 use crate::render::signed::{SignedCallback, SignedValues};
 use crate::sample::GridSpec;
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
@@ -18,10 +19,12 @@ use crate::worker::frame::to_full;
 pub enum PanelPicture {
     /// Uploaded pixels.
     Texture(TextureHandle),
-    /// Drawn by `shaders/signed.wgsl` in slot `slot`; `revision` changes with the values.
+    /// Drawn by `shaders/signed.wgsl` as panel `panel` of `lane`; `revision` changes with the values.
     Signed {
-        /// Which of the view's signed panels.
-        slot: u64,
+        /// The lane whose textures hold it.
+        lane: GpuLane,
+        /// Which of the lane's signed panels.
+        panel: u8,
         /// Changes whenever the values do.
         revision: u64,
         /// The values.
@@ -35,11 +38,13 @@ impl PanelPicture {
         match self {
             Self::Texture(_) => None,
             Self::Signed {
-                slot,
+                lane,
+                panel,
                 revision,
                 values,
             } => Some(SignedCallback {
-                slot: *slot,
+                lane: lane.clone(),
+                panel: *panel,
                 revision: *revision,
                 values: Arc::clone(values),
                 range: DIVERGING_RANGE,
@@ -67,6 +72,8 @@ pub struct SamplePanels {
 pub struct Textures {
     /// Draw signed panels with the colour-map shader (a wgpu window whose pipelines were built).
     pub signed_on_gpu: bool,
+    /// The view's place in the GPU resources (its signed panels' textures).
+    pub lane: GpuLane,
     /// Counts the panel sets made, so each set of signed values has its own revision.
     revisions: u64,
     key: Option<(u64, usize, usize, bool)>,
@@ -79,6 +86,7 @@ impl Textures {
     pub fn forget(&mut self) {
         *self = Self {
             signed_on_gpu: self.signed_on_gpu,
+            lane: self.lane.clone(),
             revisions: self.revisions,
             ..Self::default()
         };
@@ -102,10 +110,10 @@ impl Textures {
             self.grid = shown_grid(state).map(|picture| upload(ctx, "reverse-grid", &picture));
             self.revisions += 1;
             let signed = SignedPanels {
-                on_gpu: self.signed_on_gpu,
+                lane: self.signed_on_gpu.then(|| self.lane.clone()),
                 revision: self.revisions,
             };
-            self.panels = panels(ctx, state, real, signed);
+            self.panels = panels(ctx, state, real, &signed);
             self.key = key;
         }
         (self.grid.as_ref(), self.panels.as_ref())
@@ -128,24 +136,24 @@ pub fn shown_grid(state: &ReverseState) -> Option<RgbImage> {
     Some(tile(&values, record.image_size, grid, 1))
 }
 
-/// How signed panels are made: on the GPU or not, and the revision of this set.
-#[derive(Clone, Copy)]
+/// How signed panels are made: on the GPU in this lane, or on the CPU; and the revision of this set.
 struct SignedPanels {
-    on_gpu: bool,
+    lane: Option<GpuLane>,
     revision: u64,
 }
 
 impl SignedPanels {
     fn picture(
-        self,
+        &self,
         ctx: &egui::Context,
-        slot: u64,
+        panel: u8,
         values: Vec<f32>,
         (width, height): (usize, usize),
     ) -> PanelPicture {
-        if self.on_gpu {
+        if let Some(lane) = &self.lane {
             PanelPicture::Signed {
-                slot,
+                lane: lane.clone(),
+                panel,
                 revision: self.revision,
                 values: Arc::new(SignedValues {
                     width,
@@ -159,7 +167,7 @@ impl SignedPanels {
                 rows: 1,
             };
             let picture = tile_with(&values, (height, width), one, 1, &diverging);
-            PanelPicture::Texture(upload(ctx, &format!("reverse-signed-{slot}"), &picture))
+            PanelPicture::Texture(upload(ctx, &format!("reverse-signed-{panel}"), &picture))
         }
     }
 }
@@ -168,7 +176,7 @@ fn panels(
     ctx: &egui::Context,
     state: &ReverseState,
     real: Option<&[f32]>,
-    signed: SignedPanels,
+    signed: &SignedPanels,
 ) -> Option<SamplePanels> {
     let record = state.record.as_ref()?;
     let index = state.shown_index()?;

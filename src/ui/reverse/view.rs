@@ -173,7 +173,7 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                     "{} · {} · {}",
                     model.source.label(),
                     model.objective,
-                    model.device
+                    model.device.describe(lang)
                 ))
                 .small(),
             );
