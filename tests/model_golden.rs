@@ -22,7 +22,11 @@ use diffuscope::model::{
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-const TOLERANCE: f32 = 1e-4;
+/// Largest |candle − PyTorch| allowed on a network's output; measured at most 2.2e-6 (the UNets)
+/// and 8.3e-7 (the classifier) with `cargo test --test model_golden -- --nocapture`.
+const TOLERANCE: f32 = 2e-5;
+/// Largest error allowed on the sinusoidal time embedding; measured 6.0e-8.
+const SINUSOID_TOLERANCE: f32 = 6e-7;
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -83,11 +87,11 @@ fn check_unet(file: &str, expected_config: &UNetConfig) -> f32 {
     let dim = expected_config.sinusoid_dim;
     let err = max_abs_diff(&sinusoidal_embedding(t, dim).unwrap(), expected);
     println!("{file} sinusoid: max error {err:.2e}");
-    assert!(err < 1e-5, "sinusoid error {err}");
+    assert!(err < SINUSOID_TOLERANCE, "sinusoid error {err}");
     let rows = expected.to_vec2::<f32>().unwrap();
     for (row, t) in rows.iter().zip(t.to_vec1::<f32>().unwrap()) {
         for (a, b) in row.iter().zip(sinusoid_values(t, dim)) {
-            assert!((a - b).abs() < 1e-5, "t = {t}: {a} vs {b}");
+            assert!((a - b).abs() < SINUSOID_TOLERANCE, "t = {t}: {a} vs {b}");
         }
     }
     worst

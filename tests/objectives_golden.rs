@@ -13,7 +13,8 @@ use diffuscope::diffusion::samplers::Spacing;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use serde_json::Value;
 
-/// The bar: 1e-5, relative to the magnitude of values larger than 1.
+/// 1e-5, relative to the magnitude of values larger than 1; measured at most 6.4e-6 (DDPM ε, 10 of
+/// 1000 steps) with `cargo test --test objectives_golden -- --nocapture`.
 const TOLERANCE: f64 = 1e-5;
 
 fn golden() -> Value {

@@ -22,8 +22,11 @@ use diffuscope::diffusion::samplers::{DdpmVariance, SamplerKind, SamplerSpec};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use serde_json::Value;
 
-/// The bar: 1e-5, relative to the magnitude of values larger than 1.
+/// x after every step: 1e-5, relative to the magnitude of values larger than 1; measured at most
+/// 7.7e-6 (DPM-Solver++(2M)) with `cargo test --test sampler_golden -- --nocapture`.
 const TOLERANCE: f64 = 1e-5;
+/// Where the model is asked to look (time input, a, s); measured at most 4.6e-8 (Euler, Heun).
+const POINT_TOLERANCE: f64 = 5e-7;
 
 fn golden() -> Value {
     serde_json::from_str(include_str!("golden/samplers.json")).unwrap()
@@ -116,7 +119,7 @@ fn replay(run: &Value) -> (f64, f64) {
         ] {
             let e = error(ours, theirs.as_f64().unwrap());
             assert!(
-                e <= TOLERANCE,
+                e <= POINT_TOLERANCE,
                 "{label}, call {k}: {what} {ours} against {theirs}"
             );
             worst_point = worst_point.max(e);

@@ -614,39 +614,3 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
         assert!(help.contains(words), "--help lacks “{words}”:\n{help}");
     }
 }
-
-/// A figure, not a verdict: one training step at batch 64 with the shipped network's size.
-/// `cargo test --test training -- --ignored --nocapture` (add `--release` for the optimised figure).
-#[test]
-#[ignore = "a measurement, run by hand"]
-fn step_time_of_the_shipped_network_at_batch_64() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = TrainConfig {
-        steps: 4,
-        batch: 64,
-        unet: UNetConfig::default(),
-        ..tiny_config(4)
-    };
-    let mut times = Vec::new();
-    let mut last = Instant::now();
-    train(
-        &config,
-        digits(),
-        &dir.path().join("m.safetensors"),
-        false,
-        &mut |_| {
-            times.push(last.elapsed().as_secs_f64());
-            last = Instant::now();
-            true
-        },
-    )
-    .unwrap();
-    eprintln!(
-        "training step, batch 64, UNetConfig::default(): {}",
-        times
-            .iter()
-            .map(|t| format!("{t:.2} s"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-}

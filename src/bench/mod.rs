@@ -2,10 +2,12 @@
 //! except `bench soak`, whose verdict is its exit status).
 //! Each figure is the median of repeated runs after one warm-up run.
 
+pub mod kernels;
 pub mod model;
 pub mod render;
 pub mod sample;
 pub mod soak;
+pub mod train;
 
 use std::time::{Duration, Instant};
 

@@ -122,8 +122,20 @@ pub enum BenchCommand {
         )]
         batches: Vec<u16>,
     },
+    /// Single operations of the digit network (convolutions, group norms): candle's composition
+    /// against our CPU kernel. About 30 s.
+    Kernels,
     /// One scrub frame of the Forward view on a 12-megapixel photo: WGSL shader against the CPU.
     Render,
+    /// Training steps of the shipped network's size on the bundled digits, each step's time.
+    Train {
+        /// Steps to time [1–100].
+        #[arg(long, default_value_t = 4, value_parser = ranges::whole::<u16>(1..=100))]
+        steps: u16,
+        /// Digits per step [1–1024].
+        #[arg(long, default_value_t = 64, value_parser = ranges::whole::<u16>(1..=1024))]
+        batch: u16,
+    },
     /// Whole sampling runs of 16 digits: DDPM-1000, DDIM-50, Euler-20 (flow), DPM-Solver++-20, Heun-20.
     Sample {
         /// Only the runs of at most 50 steps.
@@ -280,6 +292,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             crate::bench::model::model(model.as_deref(), json, device.into(), &batches)
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
+        }
+        Some(Command::Bench(BenchCommand::Kernels)) => {
+            crate::bench::kernels::kernels_bench().map_err(|e| e.to_string())
+        }
+        Some(Command::Bench(BenchCommand::Train { steps, batch })) => {
+            crate::bench::train::train_bench(usize::from(steps), usize::from(batch))
         }
         Some(Command::Bench(BenchCommand::Render)) => {
             crate::bench::render::render_bench().map(drop)
