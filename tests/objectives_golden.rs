@@ -7,10 +7,14 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/golden_json.rs"]
+mod golden_json;
+
 use diffuscope::diffusion::ancestral::{Posterior, euler_step, flow_sigmas};
 use diffuscope::diffusion::objectives::{Coefficients, Objective};
 use diffuscope::diffusion::samplers::Spacing;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use golden_json::{floats, max_scaled_error};
 use serde_json::Value;
 
 /// 1e-5, relative to the magnitude of values larger than 1; measured at most 6.4e-6 (DDPM ε, 10 of
@@ -21,30 +25,8 @@ fn golden() -> Value {
     serde_json::from_str(include_str!("golden/objectives.json")).unwrap()
 }
 
-fn floats(value: &Value) -> Vec<f32> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect()
-}
-
 fn rows(value: &Value) -> Vec<Vec<f32>> {
     value.as_array().unwrap().iter().map(floats).collect()
-}
-
-/// The largest error, each scaled down by the reference's magnitude where that exceeds 1.
-fn max_error(ours: &[f32], reference: &Value) -> f64 {
-    let reference = reference.as_array().unwrap();
-    assert_eq!(ours.len(), reference.len());
-    ours.iter()
-        .zip(reference)
-        .map(|(&a, b)| {
-            let b = b.as_f64().unwrap();
-            (f64::from(a) - b).abs() / b.abs().max(1.0)
-        })
-        .fold(0.0, f64::max)
 }
 
 fn linear(train_steps: usize) -> NoiseSchedule {
@@ -79,7 +61,7 @@ fn eps_and_v_conversions_match_diffusers() {
         ] {
             worst = worst.max(check(
                 &format!("{what} at t = {t}"),
-                max_error(ours, theirs),
+                max_scaled_error(ours, theirs),
             ));
         }
     }
@@ -97,7 +79,7 @@ fn flow_conversion_matches_diffusers() {
         let p = Objective::Flow.predict(&output, &x_t, Coefficients::flow(sigma));
         worst = worst.max(check(
             &format!("flow x̂0 at σ = {sigma}"),
-            max_error(&p.x0, &case["x0"]),
+            max_scaled_error(&p.x0, &case["x0"]),
         ));
     }
     eprintln!("flow conversion: max error {worst:e}");
@@ -139,13 +121,13 @@ fn ddpm_chains_match_diffusers() {
             let label = format!("{objective} {steps}/{train_steps}, step {step} (t = {t})");
             worst = worst.max(check(
                 &format!("{label} x̂0"),
-                max_error(&prediction.x0, &chain["x0_hat"][step]),
+                max_scaled_error(&prediction.x0, &chain["x0_hat"][step]),
             ));
             let posterior = Posterior::new(&schedule, t, t_prev);
             x = posterior.sample(posterior.std, &x, &prediction.x0, Some(&noise[step]));
             worst = worst.max(check(
                 &format!("{label} x_prev"),
-                max_error(&x, &chain["x_prev"][step]),
+                max_scaled_error(&x, &chain["x_prev"][step]),
             ));
         }
         eprintln!("DDPM {objective} {steps}/{train_steps}: max error {worst:e}");
@@ -175,7 +157,7 @@ fn euler_chain_matches_diffusers() {
         x = euler_step(&x, &outputs[step], pair[0], pair[1]);
         worst = worst.max(check(
             &format!("Euler step {step}"),
-            max_error(&x, &chain["x_next"][step]),
+            max_scaled_error(&x, &chain["x_next"][step]),
         ));
     }
     eprintln!("Euler: max error {worst:e}");

@@ -1,67 +1,20 @@
 //! The Reverse view, driven headlessly through egui_kittest with a fake model (no files, no GPU):
 //! Generate streams frames into the timeline, the keys scrub recorded steps, Esc cancels, a GIF and
 //! a PNG are exported, and the view speaks Chinese.
+#[path = "common/fake_model.rs"]
+mod fake_model;
+
 use std::time::Duration;
 
-use diffuscope::diffusion::objectives::Objective;
-use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
-use diffuscope::model::DeviceChoice;
-use diffuscope::sample::{Denoiser, SampleError};
 use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
 use diffuscope::ui::{AppSettings, DiffuscopeApp};
-use diffuscope::worker::{LoadedModel, ModelLoader, ModelSource, ModelSummary, WorkerError};
+use diffuscope::worker::ModelSource;
 use eframe::egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-
-/// A network that answers a fixed function of its input, after `delay`.
-struct Fake {
-    delay: Duration,
-}
-
-impl Denoiser for Fake {
-    fn image_size(&self) -> (usize, usize) {
-        (28, 28)
-    }
-
-    fn predict(
-        &self,
-        x_t: &[f32],
-        _batch: usize,
-        _timestep_input: &[f32],
-        classes: &[u32],
-    ) -> Result<Vec<f32>, SampleError> {
-        std::thread::sleep(self.delay);
-        let pixels = 28 * 28;
-        Ok(x_t
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| 0.8 * x + 0.02 * classes[i / pixels] as f32)
-            .collect())
-    }
-}
-
-struct FakeLoader {
-    delay: Duration,
-}
-
-impl ModelLoader for FakeLoader {
-    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
-        Ok(LoadedModel {
-            denoiser: Box::new(Fake { delay: self.delay }),
-            summary: ModelSummary {
-                source: source.clone(),
-                objective: Objective::Eps,
-                schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
-                image_size: (28, 28),
-                device: DeviceChoice::CpuAsked,
-                metadata: Vec::new(),
-            },
-        })
-    }
-}
+use fake_model::FakeLoader;
 
 type App = Option<DiffuscopeApp>;
 
@@ -87,7 +40,7 @@ fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
                     DiffuscopeApp::with_loader(
                         ui.ctx(),
                         settings.clone(),
-                        Box::new(FakeLoader { delay }),
+                        Box::new(FakeLoader::new(28, 1000).slow(delay)),
                     )
                 });
                 app.logic(ui.ctx());

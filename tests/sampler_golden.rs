@@ -17,9 +17,13 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/golden_json.rs"]
+mod golden_json;
+
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{DdpmVariance, SamplerKind, SamplerSpec};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use golden_json::{floats, max_scaled_error, scaled_error};
 use serde_json::Value;
 
 /// x after every step: 1e-5, relative to the magnitude of values larger than 1; measured at most
@@ -30,29 +34,6 @@ const POINT_TOLERANCE: f64 = 5e-7;
 
 fn golden() -> Value {
     serde_json::from_str(include_str!("golden/samplers.json")).unwrap()
-}
-
-fn floats(value: &Value) -> Vec<f32> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect()
-}
-
-/// The difference of two numbers, scaled down by the reference's magnitude where that exceeds 1.
-fn error(ours: f64, reference: f64) -> f64 {
-    (ours - reference).abs() / reference.abs().max(1.0)
-}
-
-fn max_error(ours: &[f32], reference: &Value) -> f64 {
-    let reference = reference.as_array().unwrap();
-    assert_eq!(ours.len(), reference.len());
-    ours.iter()
-        .zip(reference)
-        .map(|(&a, b)| error(f64::from(a), b.as_f64().unwrap()))
-        .fold(0.0, f64::max)
 }
 
 fn text<'a>(run: &'a Value, key: &str) -> &'a str {
@@ -117,7 +98,7 @@ fn replay(run: &Value) -> (f64, f64) {
             ("a", point.coefficients.signal, &call["a"]),
             ("s", point.coefficients.noise, &call["s"]),
         ] {
-            let e = error(ours, theirs.as_f64().unwrap());
+            let e = scaled_error(ours, theirs.as_f64().unwrap());
             assert!(
                 e <= POINT_TOLERANCE,
                 "{label}, call {k}: {what} {ours} against {theirs}"
@@ -133,7 +114,7 @@ fn replay(run: &Value) -> (f64, f64) {
             floats(&call["noise"])
         });
         x = sampler.advance(&x, &prediction, noise.as_deref());
-        let e = max_error(&x, &call["x"]);
+        let e = max_scaled_error(&x, &call["x"]);
         assert!(
             e <= TOLERANCE,
             "{label}, call {k} ({point}): x off by {e:e}"

@@ -6,8 +6,12 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/golden_json.rs"]
+mod golden_json;
+
 use diffuscope::diffusion::forward::jump_to;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use golden_json::{max_abs_diff, numbers};
 use serde_json::Value;
 
 /// Against the float64 reference: absolute error; measured at most 9.4e-15 with
@@ -24,15 +28,6 @@ const X_T_TOLERANCE: f64 = 2e-6;
 fn golden() -> Value {
     let text = include_str!("golden/schedules.json");
     serde_json::from_str(text).expect("golden file is not JSON")
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    value
-        .as_array()
-        .expect("expected an array")
-        .iter()
-        .map(|v| v.as_f64().expect("expected a number"))
-        .collect()
 }
 
 fn kind(name: &str) -> ScheduleKind {
@@ -56,14 +51,6 @@ fn label(case: &Value) -> String {
         "{} T={} zero_snr={}",
         case["kind"], case["steps"], case["zero_terminal_snr"]
     )
-}
-
-fn max_abs_diff(ours: &[f64], theirs: &[f64]) -> f64 {
-    assert_eq!(ours.len(), theirs.len());
-    ours.iter()
-        .zip(theirs)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max)
 }
 
 fn cases() -> Vec<Value> {

@@ -6,102 +6,25 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/fake_model.rs"]
+mod fake_model;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
-use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
 use diffuscope::model::DeviceChoice;
-use diffuscope::sample::{Denoiser, PrepareError, SampleError};
-use diffuscope::worker::{
-    Event, LoadedModel, ModelLoader, ModelSource, ModelSummary, Request, RunSettings, Worker,
-    WorkerError,
-};
+use diffuscope::sample::PrepareError;
+use diffuscope::worker::{Event, ModelSource, Request, RunSettings, Worker, WorkerError};
+use fake_model::FakeLoader;
 
 const SIDE: usize = 4;
 const WAIT: Duration = Duration::from_secs(20);
 /// The number every test loads its model under.
 const MODEL: u64 = 1;
-
-/// A network whose answer is a fixed function of its input; it can be told to panic or to be slow.
-struct Fake {
-    calls: Arc<AtomicUsize>,
-    panic_on_call: Option<usize>,
-    delay: Duration,
-}
-
-impl Denoiser for Fake {
-    fn image_size(&self) -> (usize, usize) {
-        (SIDE, SIDE)
-    }
-
-    fn predict(
-        &self,
-        x_t: &[f32],
-        batch: usize,
-        timestep_input: &[f32],
-        classes: &[u32],
-    ) -> Result<Vec<f32>, SampleError> {
-        let call = self.calls.fetch_add(1, Ordering::SeqCst);
-        assert_ne!(
-            Some(call),
-            self.panic_on_call,
-            "the fake network was told to panic"
-        );
-        std::thread::sleep(self.delay);
-        let pixels = x_t.len() / batch;
-        Ok(x_t
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| {
-                let image = i / pixels;
-                0.5 * x + 0.01 * classes[image] as f32 + timestep_input[image] * 1e-4
-            })
-            .collect())
-    }
-}
-
-/// Loads fakes; "broken" fails; sets `dropped` when the worker thread lets it go.
-struct FakeLoader {
-    calls: Arc<AtomicUsize>,
-    panic_on_call: Option<usize>,
-    delay: Duration,
-    dropped: Arc<AtomicBool>,
-}
-
-impl Drop for FakeLoader {
-    fn drop(&mut self) {
-        self.dropped.store(true, Ordering::SeqCst);
-    }
-}
-
-impl ModelLoader for FakeLoader {
-    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
-        if *source == ModelSource::Shipped("broken".into()) {
-            return Err(WorkerError::Prepare(PrepareError::UnknownSchedule {
-                name: "broken".into(),
-            }));
-        }
-        Ok(LoadedModel {
-            denoiser: Box::new(Fake {
-                calls: Arc::clone(&self.calls),
-                panic_on_call: self.panic_on_call,
-                delay: self.delay,
-            }),
-            summary: ModelSummary {
-                source: source.clone(),
-                objective: Objective::Eps,
-                schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 100)),
-                image_size: (SIDE, SIDE),
-                device: DeviceChoice::CpuAsked,
-                metadata: Vec::new(),
-            },
-        })
-    }
-}
 
 struct Setup {
     worker: Worker,
@@ -111,16 +34,12 @@ struct Setup {
 }
 
 fn setup(panic_on_call: Option<usize>, delay: Duration) -> Setup {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let dropped = Arc::new(AtomicBool::new(false));
     let wakes = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&wakes);
-    let loader = FakeLoader {
-        calls: Arc::clone(&calls),
-        panic_on_call,
-        delay,
-        dropped: Arc::clone(&dropped),
-    };
+    let loader = FakeLoader::new(SIDE, 100)
+        .slow(delay)
+        .panicking_on(panic_on_call);
+    let (calls, dropped) = (Arc::clone(&loader.calls), Arc::clone(&loader.dropped));
     let worker = Worker::spawn(
         Box::new(loader),
         1,
@@ -427,13 +346,7 @@ fn a_panic_becomes_a_failed_event_and_the_worker_carries_on() {
 
 #[test]
 fn runs_need_a_model_and_a_fitting_sampler_and_bad_models_are_reported() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let loader = FakeLoader {
-        calls,
-        panic_on_call: None,
-        delay: Duration::ZERO,
-        dropped: Arc::new(AtomicBool::new(false)),
-    };
+    let loader = FakeLoader::new(SIDE, 100);
     let worker = Worker::spawn(Box::new(loader), 1, Arc::new(|| {})).unwrap();
     worker
         .send(Request::Start {

@@ -1,0 +1,125 @@
+//! A fake model for the worker and window tests (no files, no GPU): a network whose answer is a
+//! fixed function of its input, which can be told to be slow or to panic, and a loader of it that
+//! fails on the name "broken" and says when the worker lets it go.
+#![allow(dead_code, reason = "each test crate uses the parts it needs")]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use diffuscope::model::DeviceChoice;
+use diffuscope::sample::{Denoiser, PrepareError, SampleError};
+use diffuscope::worker::{LoadedModel, ModelLoader, ModelSource, ModelSummary, WorkerError};
+
+/// A network of `side × side` images: out = 0.5·x + 0.01·class + 1e-4·time input.
+pub struct FakeNetwork {
+    pub side: usize,
+    pub calls: Arc<AtomicUsize>,
+    pub panic_on_call: Option<usize>,
+    pub delay: Duration,
+}
+
+impl Denoiser for FakeNetwork {
+    fn image_size(&self) -> (usize, usize) {
+        (self.side, self.side)
+    }
+
+    fn predict(
+        &self,
+        x_t: &[f32],
+        batch: usize,
+        timestep_input: &[f32],
+        classes: &[u32],
+    ) -> Result<Vec<f32>, SampleError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        assert_ne!(
+            Some(call),
+            self.panic_on_call,
+            "the fake network was told to panic"
+        );
+        std::thread::sleep(self.delay);
+        let pixels = x_t.len() / batch;
+        Ok(x_t
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let image = i / pixels;
+                0.5 * x + 0.01 * classes[image] as f32 + timestep_input[image] * 1e-4
+            })
+            .collect())
+    }
+}
+
+/// Loads [`FakeNetwork`]s: ε models with a linear schedule of `train_steps` steps.
+pub struct FakeLoader {
+    pub side: usize,
+    pub train_steps: usize,
+    pub calls: Arc<AtomicUsize>,
+    pub panic_on_call: Option<usize>,
+    pub delay: Duration,
+    /// Set when the worker thread drops the loader.
+    pub dropped: Arc<AtomicBool>,
+}
+
+impl FakeLoader {
+    /// A loader of quick, well-behaved networks of `side × side` images.
+    pub fn new(side: usize, train_steps: usize) -> Self {
+        Self {
+            side,
+            train_steps,
+            calls: Arc::new(AtomicUsize::new(0)),
+            panic_on_call: None,
+            delay: Duration::ZERO,
+            dropped: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The same loader, whose networks wait `delay` in every call.
+    #[must_use]
+    pub fn slow(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// The same loader, whose networks panic in call number `call` (counted from 0, over all).
+    #[must_use]
+    pub fn panicking_on(mut self, call: Option<usize>) -> Self {
+        self.panic_on_call = call;
+        self
+    }
+}
+
+impl Drop for FakeLoader {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+impl ModelLoader for FakeLoader {
+    fn load(&mut self, source: &ModelSource) -> Result<LoadedModel, WorkerError> {
+        if *source == ModelSource::Shipped("broken".into()) {
+            return Err(WorkerError::Prepare(PrepareError::UnknownSchedule {
+                name: "broken".into(),
+            }));
+        }
+        let schedule = ScheduleConfig::new(ScheduleKind::Linear, self.train_steps);
+        Ok(LoadedModel {
+            denoiser: Box::new(FakeNetwork {
+                side: self.side,
+                calls: Arc::clone(&self.calls),
+                panic_on_call: self.panic_on_call,
+                delay: self.delay,
+            }),
+            summary: ModelSummary {
+                source: source.clone(),
+                objective: Objective::Eps,
+                schedule: NoiseSchedule::new(schedule),
+                image_size: (self.side, self.side),
+                device: DeviceChoice::CpuAsked,
+                metadata: Vec::new(),
+            },
+        })
+    }
+}
