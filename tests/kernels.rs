@@ -327,3 +327,27 @@ fn unet_with_kernels_matches_unet_without() {
         assert!(error <= TOLERANCE, "batch {batch}: error {error:e}");
     }
 }
+
+/// The choice between our kernels and candle's operations belongs to each model: one built inside
+/// `with_candle_ops` keeps to candle's, one built before or after keeps ours, side by side in one
+/// process, and both compute the same function.
+#[test]
+fn each_model_keeps_its_own_choice_of_operations() {
+    use diffuscope::model::layers::{building_with_candle_ops, with_candle_ops};
+    use diffuscope::model::{load_diffusion_model, resolve_model};
+    let path = resolve_model("digits-eps").unwrap();
+    let ours = load_diffusion_model(&path, &Device::Cpu).unwrap();
+    let candle = with_candle_ops(|| load_diffusion_model(&path, &Device::Cpu).unwrap());
+    let ours_again = load_diffusion_model(&path, &Device::Cpu).unwrap();
+    assert!(!building_with_candle_ops(), "the choice ends with the build");
+    assert!(ours.net.uses_our_kernels() && ours_again.net.uses_our_kernels());
+    assert!(!candle.net.uses_our_kernels());
+    let x = tensor(&[2, 1, 28, 28], 9, 1.5, 0.0);
+    let t = Tensor::from_vec(vec![10f32, 700.0], 2, &Device::Cpu).unwrap();
+    let y = Tensor::from_vec(vec![3u32, NULL_CLASS], 2, &Device::Cpu).unwrap();
+    let error = relative_error(
+        &ours.net.forward(&x, &t, &y).unwrap(),
+        &candle.net.forward(&x, &t, &y).unwrap(),
+    );
+    assert!(error <= TOLERANCE, "error {error:e}");
+}

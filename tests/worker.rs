@@ -565,3 +565,44 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
     assert_eq!(alone.len(), 4, "three steps and the finished image");
     assert_eq!(alone, run(2, 4), "sample 0 alone and among four");
 }
+
+/// The shipped model's frames and images are the same to the bit with 1, 2 and 4 model threads.
+#[test]
+fn the_shipped_model_gives_the_same_frames_with_1_2_and_4_threads() {
+    let run_with = |threads| {
+        let worker = Worker::spawn(
+            Box::new(diffuscope::worker::CandleLoader::default()),
+            threads,
+            Arc::new(|| {}),
+        )
+        .unwrap();
+        worker
+            .send(Request::LoadModel {
+                id: MODEL,
+                source: ModelSource::Shipped("digits-eps".into()),
+            })
+            .unwrap();
+        assert!(matches!(
+            worker.recv_timeout(WAIT).unwrap(),
+            Event::ModelLoaded { .. }
+        ));
+        worker
+            .send(Request::Start {
+                id: 1,
+                model: MODEL,
+                settings: RunSettings {
+                    sampler: SamplerSpec::new(SamplerKind::Ddpm, 3),
+                    seed: 11,
+                    labels: vec![Some(2), None, Some(9)],
+                    guidance: 2.5,
+                },
+            })
+            .unwrap();
+        until_all_end(&worker, &[1]).0.remove(0)
+    };
+    let one = run_with(1);
+    assert_eq!(one.0.len(), 3);
+    for threads in [2, 4] {
+        assert!(run_with(threads) == one, "{threads} threads differ from 1");
+    }
+}

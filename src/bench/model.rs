@@ -101,7 +101,7 @@ pub fn model(
         );
         println!(
             "{reason}; {}; CPU threads {threads} (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
-            if crate::model::layers::reference_ops() {
+            if crate::model::layers::building_with_candle_ops() {
                 "candle's plain operations"
             } else {
                 "our kernels"

@@ -287,9 +287,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
             candle_ops,
             batches,
         })) => {
-            crate::model::layers::use_reference_ops(candle_ops);
             let batches: Vec<usize> = batches.into_iter().map(usize::from).collect();
-            crate::bench::model::model(model.as_deref(), json, device.into(), &batches)
+            let bench =
+                || crate::bench::model::model(model.as_deref(), json, device.into(), &batches);
+            with_ops(candle_ops, bench)
                 .map(|_| ())
                 .map_err(|e| e.sentence(Lang::En))
         }
@@ -306,12 +307,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
             quick,
             device,
             candle_ops,
-        })) => {
-            crate::model::layers::use_reference_ops(candle_ops);
+        })) => with_ops(candle_ops, || {
             crate::bench::sample::sample_bench(quick, device.into())
-                .map(|_| ())
-                .map_err(|e| e.sentence(Lang::En))
-        }
+        })
+        .map(|_| ())
+        .map_err(|e| e.sentence(Lang::En)),
         Some(Command::Bench(BenchCommand::Soak {
             minutes,
             seed,
@@ -347,6 +347,15 @@ fn window_options(cli: Cli) -> Result<crate::ui::WindowOptions, String> {
         fullscreen: cli.fullscreen,
         frame_stats: cli.frame_stats,
     })
+}
+
+/// Runs `bench`, whose models keep to candle's plain operations when `candle_ops`.
+fn with_ops<T>(candle_ops: bool, bench: impl FnOnce() -> T) -> T {
+    if candle_ops {
+        crate::model::layers::with_candle_ops(bench)
+    } else {
+        bench()
+    }
 }
 
 fn window_error_sentence(error: &eframe::Error) -> String {

@@ -8,8 +8,8 @@
 //! ([`super::kernels`]) on the CPU for loaded (non-trainable) f32 weights, candle's own operations
 //! otherwise (other devices, and training, which needs autograd).
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use candle_core::{DType, Device, Module, Result, Tensor};
@@ -95,30 +95,41 @@ pub(crate) fn fast_conv(
     FastConv2d::new(conv(cin, cout, kernel, stride, vb)?)
 }
 
-/// Process-wide switch to candle's plain operations everywhere (`bench model --candle-ops`, for
-/// before/after figures).
-static REFERENCE_OPS: AtomicBool = AtomicBool::new(false);
-
-/// Makes every layer use candle's plain operations (`true`) or our faster paths (`false`, the
-/// default) from now on, in the whole process.
-pub fn use_reference_ops(on: bool) {
-    REFERENCE_OPS.store(on, Ordering::Relaxed);
+thread_local! {
+    /// Whether the layers built now, on this thread, keep to candle's plain operations.
+    static BUILDING_WITH_CANDLE_OPS: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether [`use_reference_ops`] switched our faster paths off.
-pub fn reference_ops() -> bool {
-    REFERENCE_OPS.load(Ordering::Relaxed)
+/// Runs `build` so that every layer it makes (on this thread) keeps to candle's plain operations
+/// (`bench model --candle-ops`, for before/after figures). The choice belongs to the models built
+/// inside, not to the process: models built elsewhere keep our kernels.
+pub fn with_candle_ops<T>(build: impl FnOnce() -> T) -> T {
+    /// Puts the previous choice back, even if `build` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUILDING_WITH_CANDLE_OPS.set(self.0);
+        }
+    }
+    let _restore = Restore(BUILDING_WITH_CANDLE_OPS.replace(true));
+    build()
+}
+
+/// Whether layers built now keep to candle's operations (inside [`with_candle_ops`]).
+pub fn building_with_candle_ops() -> bool {
+    BUILDING_WITH_CANDLE_OPS.get()
 }
 
 /// Whether our kernels can take `t`: f32 on the CPU, outside any autograd graph.
 fn kernel_ready(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op() && !reference_ops()
+    t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op()
 }
 
 /// Whether weights can be copied into a kernel once: f32 on the CPU and not trainable (a `Var`
-/// changes under the optimiser, and gradients must flow through candle's operations).
+/// changes under the optimiser, and gradients must flow through candle's operations), in a layer
+/// that may use our kernels.
 fn preparable(t: &Tensor) -> bool {
-    kernel_ready(t) && !t.is_variable()
+    kernel_ready(t) && !t.is_variable() && !building_with_candle_ops()
 }
 
 /// candle's `Conv2d` plus, when its weights are f32 on the CPU and not trainable, a
@@ -217,6 +228,8 @@ pub struct FastGroupNorm {
     bias: Tensor,
     groups: usize,
     /// Ones and zeros of each group length seen, for the layer-norm kernel's own (unit) affine map.
+    /// Built inside [`with_candle_ops`]: candle's operations only, on any device.
+    candle_only: bool,
     unit_affine: Arc<Mutex<HashMap<usize, (Tensor, Tensor)>>>,
 }
 
@@ -244,6 +257,7 @@ impl FastGroupNorm {
         Ok(Self {
             norm,
             fast,
+            candle_only: building_with_candle_ops(),
             weight,
             bias,
             groups,
@@ -259,7 +273,7 @@ impl FastGroupNorm {
     /// GroupNorm(x), followed by SiLU when `silu`; our fused kernel when `x` suits it, the
     /// layer-norm formulation on a GPU.
     pub fn forward(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
-        if reference_ops() {
+        if self.candle_only {
             return self.forward_reference(x, silu);
         }
         match &self.fast {

@@ -128,6 +128,12 @@ impl DigitUNet {
         &self.config
     }
 
+    /// Whether this network runs on our CPU kernels (else candle's operations throughout: trainable
+    /// weights, another device, or built inside [`crate::model::layers::with_candle_ops`]).
+    pub fn uses_our_kernels(&self) -> bool {
+        self.conv_in.is_fast() && self.norm_out.is_fast()
+    }
+
     /// The conditioning vector emb = time_mlp(sinusoid(t)) + class_emb(y), shape `(B, emb_dim)`.
     pub fn conditioning(&self, t: &Tensor, y: &Tensor) -> Result<Tensor> {
         let time = self.time_mlp.forward(t)?;
