@@ -360,7 +360,9 @@ fn image_card_ui(
 
 fn chain_status_ui(view: &ForwardView, ui: &mut egui::Ui, lang: Lang) {
     if let Some(error) = view.state.chain_error() {
-        ui.colored_label(ui.visuals().error_fg_color, error);
+        // The sentence in the view's language; the system's words on hover.
+        ui.colored_label(ui.visuals().error_fg_color, lang.tr(Text::JobNotStarted))
+            .on_hover_text(error);
         return;
     }
     let Some((done, total)) = view.state.chain_progress() else {
