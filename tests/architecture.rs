@@ -17,7 +17,14 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     ("memory_budget", &[], &["i18n"]),
     (
         "diffusion",
-        &["rand", "rand_chacha", "rand_distr", "rayon", "serde", "thiserror"],
+        &[
+            "rand",
+            "rand_chacha",
+            "rand_distr",
+            "rayon",
+            "serde",
+            "thiserror",
+        ],
         &[],
     ),
     (
@@ -84,7 +91,14 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "safetensors",
             "thiserror",
         ],
-        &["data", "diffusion", "export", "i18n", "memory_budget", "model"],
+        &[
+            "data",
+            "diffusion",
+            "export",
+            "i18n",
+            "memory_budget",
+            "model",
+        ],
     ),
     (
         "render",
@@ -109,7 +123,15 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "zbus",
         ],
         &[
-            "data", "diffusion", "export", "i18n", "model", "process", "render", "sample", "worker",
+            "data",
+            "diffusion",
+            "export",
+            "i18n",
+            "model",
+            "process",
+            "render",
+            "sample",
+            "worker",
         ],
     ),
     (
@@ -143,7 +165,15 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "wgpu",
         ],
         &[
-            "data", "diffusion", "export", "i18n", "model", "process", "render", "sample", "train",
+            "data",
+            "diffusion",
+            "export",
+            "i18n",
+            "model",
+            "process",
+            "render",
+            "sample",
+            "train",
             "worker",
         ],
     ),
@@ -186,8 +216,9 @@ fn code_lines(module: &str) -> Vec<(PathBuf, String)> {
 /// The crates the program depends on (Cargo.toml's `[dependencies]` and target dependencies), with
 /// `-` written `_`.
 fn dependencies() -> BTreeSet<String> {
-    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .unwrap_or_else(|e| panic!("Cargo.toml: {e}"));
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("Cargo.toml: {e}"));
     let mut in_dependencies = false;
     let mut crates = BTreeSet::new();
     for line in manifest.lines().map(str::trim) {
@@ -224,7 +255,10 @@ fn path_segments(line: &str) -> Vec<&str> {
 #[test]
 fn every_module_uses_only_what_it_is_allowed() {
     let crates = dependencies();
-    assert!(crates.contains("candle_core") && crates.contains("egui"), "{crates:?}");
+    assert!(
+        crates.contains("candle_core") && crates.contains("egui"),
+        "{crates:?}"
+    );
     for (module, allowed_crates, allowed_modules) in ALLOWED {
         for (file, line) in code_lines(module) {
             for segment in path_segments(&line) {
@@ -254,7 +288,10 @@ fn every_module_has_an_entry() {
     let listed: BTreeSet<&str> = ALLOWED.iter().map(|(module, _, _)| *module).collect();
     for entry in std::fs::read_dir(src()).unwrap_or_else(|e| panic!("src/: {e}")) {
         let path = entry.unwrap_or_else(|e| panic!("src/: {e}")).path();
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         assert!(
             listed.contains(name),
             "src/{name} has no entry in tests/architecture.rs's ALLOWED"
@@ -264,7 +301,14 @@ fn every_module_has_an_entry() {
 
 #[test]
 fn only_the_window_touches_egui_and_wgpu() {
-    let window = ["egui", "eframe", "egui_wgpu", "egui_plot", "egui_file", "wgpu"];
+    let window = [
+        "egui",
+        "eframe",
+        "egui_wgpu",
+        "egui_plot",
+        "egui_file",
+        "wgpu",
+    ];
     for (module, crates, _) in ALLOWED {
         let touches: Vec<_> = crates.iter().filter(|c| window.contains(c)).collect();
         let allowed = matches!(*module, "ui" | "render" | "bench" | "cli" | "fuzzing");

@@ -56,6 +56,7 @@ const SAMPLE: &[&str] = &["sample"];
 const TRAIN: &[&str] = &["train"];
 const BENCH_MODEL: &[&str] = &["bench", "model"];
 const BENCH_SOAK: &[&str] = &["bench", "soak"];
+const BENCH_TRAIN: &[&str] = &["bench", "train"];
 const SEED_MAX: &str = "18446744073709551615";
 
 /// Every numeric option of every command.
@@ -90,6 +91,8 @@ const OPTIONS: &[Ranged] = &[
     ranged(BENCH_SOAK, "--minutes", "0.1", "1440", false),
     ranged(BENCH_SOAK, "--seed", "0", SEED_MAX, true),
     ranged(BENCH_SOAK, "--hang-secs", "5", "3600", true),
+    ranged(BENCH_TRAIN, "--steps", "1", "100", true),
+    ranged(BENCH_TRAIN, "--batch", "1", "1024", true),
 ];
 
 /// Values a careless script passes: zero, negative, not a number, infinite, huge, fractional.

@@ -339,7 +339,10 @@ fn each_model_keeps_its_own_choice_of_operations() {
     let ours = load_diffusion_model(&path, &Device::Cpu).unwrap();
     let candle = with_candle_ops(|| load_diffusion_model(&path, &Device::Cpu).unwrap());
     let ours_again = load_diffusion_model(&path, &Device::Cpu).unwrap();
-    assert!(!building_with_candle_ops(), "the choice ends with the build");
+    assert!(
+        !building_with_candle_ops(),
+        "the choice ends with the build"
+    );
     assert!(ours.net.uses_our_kernels() && ours_again.net.uses_our_kernels());
     assert!(!candle.net.uses_our_kernels());
     let x = tensor(&[2, 1, 28, 28], 9, 1.5, 0.0);

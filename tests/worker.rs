@@ -210,8 +210,8 @@ fn until_all_end(worker: &Worker, ids: &[u64]) -> (Vec<Outcome>, Vec<u64>) {
     (outcomes, order)
 }
 
-/// Two runs with different samplers on one worker: they take turns, both finish, and each sends
-/// exactly what it sends alone.
+/// Two runs with different samplers on one worker: they move on together (their network calls
+/// joined into one), both finish, and each sends exactly what it sends alone.
 fn runs_alone_and_together(worker: &Worker, first: &RunSettings, second: &RunSettings) {
     let start = |id, settings: &RunSettings| {
         worker
@@ -249,7 +249,8 @@ fn two_runs_take_turns_and_each_is_bit_identical_to_itself_alone() {
     let mut ddim = settings(9, 7);
     ddim.sampler = SamplerSpec::new(SamplerKind::Ddim, 9);
     runs_alone_and_together(&s.worker, &settings(6, 3), &ddim);
-    assert_eq!(s.calls.load(Ordering::SeqCst), 2 * (6 + 9));
+    // Alone, 6 and 9 calls; together, runs of one model share each turn's call: 9.
+    assert_eq!(s.calls.load(Ordering::SeqCst), (6 + 9) + 9);
 }
 
 #[test]
@@ -605,4 +606,62 @@ fn the_shipped_model_gives_the_same_frames_with_1_2_and_4_threads() {
     for threads in [2, 4] {
         assert!(run_with(threads) == one, "{threads} threads differ from 1");
     }
+}
+
+/// A joined call that fails is asked again run by run, so each run gets its own answer: here the
+/// network panics once, in the joined call, and both runs still finish.
+#[test]
+fn a_failed_joined_call_is_asked_again_run_by_run() {
+    let s = setup(Some(1), Duration::ZERO);
+    for id in [1, 2] {
+        s.worker
+            .send(Request::Start {
+                id,
+                model: MODEL,
+                settings: settings(4, id),
+            })
+            .unwrap();
+    }
+    let (outcomes, _) = until_all_end(&s.worker, &[1, 2]);
+    assert!(
+        outcomes
+            .iter()
+            .all(|(frames, samples)| frames.len() == 4 && !samples.is_empty())
+    );
+}
+
+/// Runs of different models are not joined: each model answers its own runs, turn about.
+#[test]
+fn runs_of_different_models_take_turns() {
+    let s = setup(None, Duration::ZERO);
+    s.worker
+        .send(Request::LoadModel {
+            id: 2,
+            source: ModelSource::Shipped("another".into()),
+        })
+        .unwrap();
+    assert!(matches!(
+        s.worker.recv_timeout(WAIT).unwrap(),
+        Event::ModelLoaded { id: 2, .. }
+    ));
+    for (id, model) in [(1, MODEL), (2, 2)] {
+        s.worker
+            .send(Request::Start {
+                id,
+                model,
+                settings: settings(5, 1),
+            })
+            .unwrap();
+    }
+    let (outcomes, order) = until_all_end(&s.worker, &[1, 2]);
+    assert_eq!(
+        outcomes[0], outcomes[1],
+        "the same fake and settings: the same run"
+    );
+    assert_eq!(
+        s.calls.load(Ordering::SeqCst),
+        10,
+        "one call per run and step"
+    );
+    assert_eq!(&order[..4], [1, 2, 1, 2], "turn about");
 }

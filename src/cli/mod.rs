@@ -130,10 +130,20 @@ pub enum BenchCommand {
     /// Training steps of the shipped network's size on the bundled digits, each step's time.
     Train {
         /// Steps to time [1–100].
-        #[arg(long, default_value_t = 4, value_parser = ranges::whole::<u16>(1..=100))]
+        #[arg(
+            long,
+            default_value_t = 4,
+            value_parser = ranges::whole::<u16>(1..=100),
+            allow_hyphen_values = true
+        )]
         steps: u16,
         /// Digits per step [1–1024].
-        #[arg(long, default_value_t = 64, value_parser = ranges::whole::<u16>(1..=1024))]
+        #[arg(
+            long,
+            default_value_t = 64,
+            value_parser = ranges::whole::<u16>(1..=1024),
+            allow_hyphen_values = true
+        )]
         batch: u16,
     },
     /// Whole sampling runs of 16 digits: DDPM-1000, DDIM-50, Euler-20 (flow), DPM-Solver++-20, Heun-20.

@@ -38,13 +38,8 @@ pub struct Halves {
     pub unconditional: Vec<f32>,
 }
 
-/// The network's output for the batch `x_t` under guidance of scale `scale`.
-///
-/// `labels` has one entry per image: its class, or `None` for an unconditional sample. When guidance
-/// matters, the conditional and the unconditional halves go through the network together, as one
-/// batch of 2B images, and are then combined with [`combine`]. When it does not (no image has a
-/// class, or w = 1, or w = 0) one batch of B is enough, and the result is exactly the conditional
-/// (or unconditional) output. Either way it is one network call.
+/// The network's output for the batch `x_t` under guidance of scale `scale`: one [`GuidedCall`],
+/// asked of `denoiser` and read back.
 pub fn guided_output(
     denoiser: &dyn Denoiser,
     x_t: &[f32],
@@ -52,52 +47,84 @@ pub fn guided_output(
     labels: &[Option<u32>],
     scale: f32,
 ) -> Result<GuidedOutput, SampleError> {
-    let batch = labels.len();
-    let conditional: Vec<u32> = labels.iter().map(|l| l.unwrap_or(NULL_CLASS)).collect();
-    let unconditional = vec![NULL_CLASS; batch];
-    let any_class = labels.iter().any(Option::is_some);
-
-    let single = |classes: &[u32]| -> Result<GuidedOutput, SampleError> {
-        Ok(GuidedOutput {
-            combined: checked_predict(denoiser, x_t, batch, timestep_input, classes)?,
-            halves: None,
-        })
-    };
-    if !any_class || scale == 1.0 {
-        return single(&conditional);
-    }
-    if scale == 0.0 {
-        return single(&unconditional);
-    }
-    // One call of 2B: the B images with their classes, then the same B images with "no class".
-    let doubled = [x_t, x_t].concat();
-    let classes = [conditional, unconditional].concat();
-    let both = checked_predict(denoiser, &doubled, 2 * batch, timestep_input, &classes)?;
-    let (cond, uncond) = both.split_at(x_t.len());
-    Ok(GuidedOutput {
-        combined: combine(uncond, cond, scale),
-        halves: Some(Halves {
-            conditional: cond.to_vec(),
-            unconditional: uncond.to_vec(),
-        }),
-    })
+    let call = GuidedCall::new(x_t, timestep_input, labels, scale);
+    let output = denoiser.predict(&call.x, call.batch, &call.timestep_inputs, &call.classes)?;
+    call.answer(output)
 }
 
-/// One network call, every image at the same time input, with the output's size checked.
-fn checked_predict(
-    denoiser: &dyn Denoiser,
-    x_t: &[f32],
-    batch: usize,
-    timestep_input: f32,
-    classes: &[u32],
-) -> Result<Vec<f32>, SampleError> {
-    let output = denoiser.predict(x_t, batch, &vec![timestep_input; batch], classes)?;
-    if output.len() == x_t.len() {
-        Ok(output)
-    } else {
-        Err(SampleError::WrongOutputSize {
-            expected: x_t.len(),
-            found: output.len(),
+/// The one network call guidance needs for a batch, and how to read its answer.
+///
+/// `labels` has one entry per image: its class, or `None` for an unconditional sample. When guidance
+/// matters, the conditional and the unconditional halves go through the network together, as one
+/// batch of 2B images, and are then combined with [`combine`]. When it does not (no image has a
+/// class, or w = 1, or w = 0) one batch of B is enough, and the result is exactly the conditional
+/// (or unconditional) output. Either way it is one network call; calls of several runs can be
+/// joined into one (each image's answer depends on that image only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuidedCall {
+    /// The images the network looks at (`batch` × height × width values).
+    pub x: Vec<f32>,
+    /// The number of images.
+    pub batch: usize,
+    /// Each image's time input.
+    pub timestep_inputs: Vec<f32>,
+    /// Each image's class id (0–9 or [`NULL_CLASS`]).
+    pub classes: Vec<u32>,
+    /// The guidance scale, when the answer is two halves to mix.
+    mix: Option<f32>,
+}
+
+impl GuidedCall {
+    /// The call for the images `x_t`, all at `timestep_input`, with `labels` and scale `scale`.
+    pub fn new(x_t: &[f32], timestep_input: f32, labels: &[Option<u32>], scale: f32) -> Self {
+        let batch = labels.len();
+        let conditional: Vec<u32> = labels.iter().map(|l| l.unwrap_or(NULL_CLASS)).collect();
+        let unconditional = vec![NULL_CLASS; batch];
+        let any_class = labels.iter().any(Option::is_some);
+        let single = |classes: Vec<u32>| Self {
+            x: x_t.to_vec(),
+            batch,
+            timestep_inputs: vec![timestep_input; batch],
+            classes,
+            mix: None,
+        };
+        if !any_class || scale == 1.0 {
+            return single(conditional);
+        }
+        if scale == 0.0 {
+            return single(unconditional);
+        }
+        // One call of 2B: the B images with their classes, then the same B images with "no class".
+        Self {
+            x: [x_t, x_t].concat(),
+            batch: 2 * batch,
+            timestep_inputs: vec![timestep_input; 2 * batch],
+            classes: [conditional, unconditional].concat(),
+            mix: Some(scale),
+        }
+    }
+
+    /// Reads the network's answer to this call: checks its size and mixes the halves.
+    pub fn answer(&self, output: Vec<f32>) -> Result<GuidedOutput, SampleError> {
+        if output.len() != self.x.len() {
+            return Err(SampleError::WrongOutputSize {
+                expected: self.x.len(),
+                found: output.len(),
+            });
+        }
+        let Some(scale) = self.mix else {
+            return Ok(GuidedOutput {
+                combined: output,
+                halves: None,
+            });
+        };
+        let (cond, uncond) = output.split_at(output.len() / 2);
+        Ok(GuidedOutput {
+            combined: combine(uncond, cond, scale),
+            halves: Some(Halves {
+                conditional: cond.to_vec(),
+                unconditional: uncond.to_vec(),
+            }),
         })
     }
 }

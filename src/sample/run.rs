@@ -14,7 +14,7 @@
 
 use std::ops::ControlFlow;
 
-use super::guidance::guided_output;
+use super::guidance::GuidedCall;
 use super::noise::per_sample_noise;
 use super::{Denoiser, SampleError};
 use crate::diffusion::NoiseSchedule;
@@ -156,6 +156,35 @@ impl SamplingRun {
         denoiser: &dyn Denoiser,
         on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
     ) -> Result<RunStatus, SampleError> {
+        // 1. What does the model see in x_t? (Guidance asks with and without the class at once.)
+        let Some(call) = self.next_call() else {
+            return Ok(RunStatus::Finished(std::mem::take(&mut self.x)));
+        };
+        let output = denoiser.predict(&call.x, call.batch, &call.timestep_inputs, &call.classes)?;
+        self.answer(&call, output, on_step)
+    }
+
+    /// The network call this turn needs, or `None` once x is the finished image. A worker may
+    /// join the calls of several runs of one model into one network call.
+    pub fn next_call(&self) -> Option<GuidedCall> {
+        let stage = self.sampler.stage()?;
+        let settings = &self.settings;
+        Some(GuidedCall::new(
+            &self.x,
+            stage.point.network_input,
+            &settings.labels,
+            settings.guidance,
+        ))
+    }
+
+    /// The rest of the turn, given the network's answer `output` to `call` (from
+    /// [`Self::next_call`]): the prediction, the frame shown, the sampler's move.
+    pub fn answer(
+        &mut self,
+        call: &GuidedCall,
+        output: Vec<f32>,
+        on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
+    ) -> Result<RunStatus, SampleError> {
         let Some(stage) = self.sampler.stage() else {
             return Ok(RunStatus::Finished(std::mem::take(&mut self.x)));
         };
@@ -167,14 +196,8 @@ impl SamplingRun {
             point: stage.point,
         };
 
-        // 1–2. What does the model see in x_t?
-        let output = guided_output(
-            denoiser,
-            &self.x,
-            stage.point.network_input,
-            &settings.labels,
-            settings.guidance,
-        )?;
+        // 2. Its answer as the model's guess of x0 and of the noise.
+        let output = call.answer(output)?;
         self.network_calls += 1;
         let at = stage.point.coefficients;
         let prediction = settings.objective.predict(&output.combined, &self.x, at);

@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod record;
 pub mod run_file;
 pub mod thread;
+pub mod turn;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -1,11 +1,11 @@
 //! The worker thread's loop. It holds the models it was asked to load (by request number) and the
-//! runs going on; runs take turns, one network call each, and between two calls the worker reads
-//! every request that has arrived, so a cancel, a new run, a new model or the window closing is
-//! seen before the model is asked again. A run's result does not depend on the runs beside it: each
-//! keeps its own x, sampler and random streams ([`SamplingRun`]).
+//! runs going on. Runs take turns, one network call each; the runs of one model share their turn's
+//! call ([`super::turn`]). Between two turns the worker reads every request that has arrived, so a
+//! cancel, a new run, a new model or the window closing is seen before the model is asked again. A
+//! run's result does not depend on the runs beside it: each keeps its own x, sampler and random
+//! streams ([`SamplingRun`]), and each image's answer depends on that image only.
 
 use std::collections::{HashMap, VecDeque};
-use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,10 +14,10 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rayon::ThreadPool;
 
 use super::WorkerError;
-use super::frame::Frame;
 use super::loader::{LoadedModel, ModelLoader};
 use super::protocol::{Event, LoadId, ModelSource, Request, RunId, RunSettings};
-use crate::sample::{RunStatus, SampleError, SamplingRun};
+use super::turn::{ActiveRun, MAX_JOINED_IMAGES, Turn, panic_message, take_turns};
+use crate::sample::SamplingRun;
 
 /// Everything the worker thread owns.
 pub struct WorkerThread {
@@ -30,22 +30,6 @@ pub struct WorkerThread {
     events: Sender<Event>,
     wake: Arc<dyn Fn() + Send + Sync>,
     closing: bool,
-}
-
-/// A run going on, and the model it runs on (kept even if the model is released meanwhile).
-struct ActiveRun {
-    id: RunId,
-    model: Arc<LoadedModel>,
-    run: SamplingRun,
-    started: Instant,
-}
-
-/// What one turn of a run ended with.
-struct Turn {
-    /// The step the call showed, if it began one.
-    frame: Option<Box<Frame>>,
-    /// The run's last event, if it ended (sent after the frame).
-    ended: Option<Event>,
 }
 
 impl WorkerThread {
@@ -76,9 +60,7 @@ impl WorkerThread {
             if self.closing {
                 return;
             }
-            if let Some(run) = self.runs.pop_front() {
-                self.take_turn(run);
-            }
+            self.take_turn();
         }
     }
 
@@ -178,10 +160,35 @@ impl WorkerThread {
         }
     }
 
-    /// One network call of `active`; it goes back in line unless it ended.
-    fn take_turn(&mut self, mut active: ActiveRun) {
+    /// The next run in line, and the others of its model (up to [`MAX_JOINED_IMAGES`] images),
+    /// move on by one joined network call; each goes back in line unless it ended.
+    fn take_turn(&mut self) {
+        let Some(first) = self.runs.pop_front() else {
+            return;
+        };
+        let images = |active: &ActiveRun| active.run.next_call().map_or(0, |call| call.batch);
+        let mut joined = images(&first);
+        let mut group = vec![first];
+        let mut waiting = VecDeque::with_capacity(self.runs.len());
+        for active in self.runs.drain(..) {
+            let same_model = Arc::ptr_eq(&active.model, &group[0].model);
+            if same_model && joined + images(&active) <= MAX_JOINED_IMAGES {
+                joined += images(&active);
+                group.push(active);
+            } else {
+                waiting.push_back(active);
+            }
+        }
+        self.runs = waiting;
+        let turns = self.pool.install(|| take_turns(&mut group));
+        for (active, turn) in group.into_iter().zip(turns) {
+            self.report(active, turn);
+        }
+    }
+
+    /// Sends what a run's turn showed; the run goes back in line unless it ended.
+    fn report(&mut self, active: ActiveRun, Turn { frame, ended }: Turn) {
         let id = active.id;
-        let Turn { frame, ended } = self.pool.install(|| advance(&mut active));
         if let Some(frame) = frame {
             let (done, total) = (frame.step + 1, active.run.steps());
             self.emit(Event::Frame { id, frame });
@@ -198,58 +205,4 @@ impl WorkerThread {
             None => self.runs.push_back(active),
         }
     }
-}
-
-/// Moves `active` on by one network call, recording the step it shows and catching a panic.
-fn advance(active: &mut ActiveRun) -> Turn {
-    let batch = active.run.settings().labels.len();
-    let image_size = active.model.summary.image_size;
-    let mut shown = None;
-    let mut on_step = |step: &crate::sample::StepFrame<'_>| {
-        shown = Some(Box::new(Frame::record(step, batch, image_size)));
-        ControlFlow::Continue(())
-    };
-    let denoiser = &*active.model.denoiser;
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        active.run.advance(denoiser, &mut on_step)
-    }));
-    let id = active.id;
-    let ended = match outcome {
-        Ok(Ok(RunStatus::Going)) => {
-            return Turn {
-                frame: shown,
-                ended: None,
-            };
-        }
-        Ok(Ok(RunStatus::Finished(samples))) => Event::Finished {
-            id,
-            samples,
-            network_calls: active.run.network_calls(),
-            elapsed: active.started.elapsed(),
-        },
-        Ok(Err(SampleError::Cancelled { step })) => Event::Cancelled { id, step },
-        Ok(Err(error)) => Event::Failed {
-            id,
-            error: WorkerError::Sample(error),
-        },
-        Err(panic) => Event::Failed {
-            id,
-            error: WorkerError::Panicked {
-                message: panic_message(&*panic),
-            },
-        },
-    };
-    Turn {
-        frame: shown,
-        ended: Some(ended),
-    }
-}
-
-/// The text of a panic's payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
