@@ -4,6 +4,7 @@
 
 pub mod kernels;
 pub mod model;
+pub mod race;
 pub mod render;
 pub mod sample;
 pub mod soak;

@@ -160,6 +160,9 @@ pub fn sample_bench(
             network_calls,
         });
     }
+    if let Err(error) = super::race::race_figures(DIGITS) {
+        println!("\nfour runs on one worker: {error}");
+    }
     let (counted, growth) = recorded_run_memory();
     println!(
         "\nrecorded frames of a 1000-step run of 64 guided samples: {:.0} MB counted, resident memory grew {}",
