@@ -2,8 +2,10 @@
 //! beside the shipped ones gets a tab, its drawing, its remembered settings, the files dropped
 //! while it is shown and its lines in the keyboard help, with no other change to the app.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[path = "common/dropped_file.rs"]
+mod dropped_file;
+
+use std::path::PathBuf;
 
 use diffuscope::i18n::Lang;
 use diffuscope::ui::forward::ForwardView;
@@ -134,20 +136,6 @@ fn tally<'a>(harness: &'a Harness<'static, App>) -> &'a Tally {
         .unwrap_or_else(|| panic!("the tally view is registered"))
 }
 
-/// A file dropped on the window.
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
 #[test]
 fn a_registered_view_gets_a_tab_its_keys_its_dropped_files_and_its_settings() {
     let english = AppSettings {
@@ -176,7 +164,7 @@ fn a_registered_view_gets_a_tab_its_keys_its_dropped_files_and_its_settings() {
     harness
         .input_mut()
         .dropped_files
-        .push(Arc::new(Dropped(path.clone())));
+        .push(dropped_file::dropped(path.clone()));
     harness.run_steps(2);
     assert_eq!(tally(&harness).dropped, [path]);
     assert_eq!(app(&harness).forward().state.source, source_before);

@@ -1,6 +1,8 @@
 //! The Reverse view, driven headlessly through egui_kittest with a fake model (no files, no GPU):
 //! Generate streams frames into the timeline, the keys scrub recorded steps, Esc cancels, a GIF and
 //! a PNG are exported, and the view speaks Chinese.
+#[path = "common/dropped_file.rs"]
+mod dropped_file;
 #[path = "common/fake_model.rs"]
 mod fake_model;
 
@@ -508,4 +510,34 @@ fn the_export_buttons_fit_the_controls_panel() {
             );
         }
     }
+}
+
+fn drop_file(harness: &mut Harness<'static, App>, path: &str) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(dropped_file::dropped(path));
+    harness.run_steps(2);
+}
+
+/// Files dropped while the Reverse view is shown go to it: a model file is loaded, anything else
+/// gets a sentence naming it, and the Forward view (not on screen) is left alone.
+#[test]
+fn dropped_files_go_to_the_reverse_view_on_screen() {
+    let mut harness = harness(Lang::En, 5, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    let photo = app(&harness).forward().state.source.clone();
+
+    drop_file(&mut harness, "/nonexistent/lesson.txt");
+    harness.get_by_label_contains("view cannot open “lesson.txt”.");
+    assert_eq!(app(&harness).forward().state.source, photo);
+    assert!(app(&harness).forward().message.is_none());
+
+    // A model file is loaded (the fake loader takes any file).
+    drop_file(&mut harness, "/nonexistent/other.safetensors");
+    let dropped = ModelSource::File("/nonexistent/other.safetensors".into());
+    run_until(&mut harness, |app| {
+        app.reverse().state.model.as_ref().map(|m| &m.source) == Some(&dropped)
+    });
+    assert_eq!(app(&harness).forward().state.source, photo);
 }

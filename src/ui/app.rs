@@ -329,11 +329,15 @@ impl DiffuscopeApp {
         if paths.is_empty() {
             return;
         }
+        let file = paths[0].file_name().map_or_else(
+            || paths[0].display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
         let view = &mut self.views[self.shown];
         if !view.drop_files(paths) {
             let (en, zh) = (view.title(Lang::En), view.title(Lang::Zh));
             view.show_message(Message::error_in(
-                move |lang| files_not_taken(lang.pick(en, zh), lang),
+                move |lang| files_not_taken(lang.pick(en, zh), &file, lang),
                 None,
             ));
         }

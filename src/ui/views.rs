@@ -145,10 +145,10 @@ pub fn view_keys() -> Vec<&'static str> {
     VIEWS.iter().map(|entry| entry.key).collect()
 }
 
-/// The sentence for files dropped on a view that takes none of them.
-pub fn files_not_taken(view: &str, lang: Lang) -> String {
+/// The sentence for a file dropped on a view that takes none of the files dropped.
+pub fn files_not_taken(view: &str, file: &str, lang: Lang) -> String {
     match lang {
-        Lang::En => format!("The {view} view cannot open the dropped file."),
-        Lang::Zh => format!("“{view}”视图无法打开拖入的文件。"),
+        Lang::En => format!("The “{view}” view cannot open “{file}”."),
+        Lang::Zh => format!("“{view}”视图无法打开“{file}”。"),
     }
 }
