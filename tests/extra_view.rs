@@ -4,6 +4,8 @@
 
 #[path = "common/dropped_file.rs"]
 mod dropped_file;
+#[path = "common/window.rs"]
+mod window;
 
 use std::path::PathBuf;
 
@@ -16,6 +18,7 @@ use eframe::egui::{self, Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde::{Deserialize, Serialize};
+use window::{App, app};
 
 /// The view's remembered settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -101,33 +104,15 @@ fn entries() -> Vec<ViewEntry> {
     entries
 }
 
-type App = Option<DiffuscopeApp>;
-
 fn window(settings: AppSettings) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            move |ui, app: &mut App| {
-                let app = app.get_or_insert_with(|| {
-                    DiffuscopeApp::with_views(
-                        ui.ctx(),
-                        settings.clone(),
-                        Box::new(CandleLoader::default()),
-                        &entries(),
-                    )
-                });
-                app.logic(ui.ctx());
-                app.ui_root(ui);
-            },
-            None,
+    window::window([1280.0, 800.0], move |ctx| {
+        DiffuscopeApp::with_views(
+            ctx,
+            settings.clone(),
+            Box::new(CandleLoader::default()),
+            &entries(),
         )
-}
-
-fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
-    harness
-        .state()
-        .as_ref()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
+    })
 }
 
 fn tally<'a>(harness: &'a Harness<'static, App>) -> &'a Tally {

@@ -2,6 +2,9 @@
 //! a picker of its own: Ctrl+O opens it, it lists only the files the view can open, it takes the
 //! keys while it is shown, and it works by keyboard alone, in both languages.
 
+#[path = "common/window.rs"]
+mod window;
+
 use diffuscope::i18n::Lang;
 use diffuscope::ui::file_picker::NativeDialogs;
 use diffuscope::ui::forward::state::PictureSource;
@@ -10,46 +13,12 @@ use eframe::egui::accesskit::Role;
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-
-type App = Option<DiffuscopeApp>;
+use window::{App, app, app_mut, run_until};
 
 fn harness(settings: AppSettings) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_ui_state(
-            move |ui, app: &mut App| {
-                let app = app.get_or_insert_with(|| DiffuscopeApp::new(ui.ctx(), settings.clone()));
-                app.logic(ui.ctx());
-                app.ui_root(ui);
-            },
-            None,
-        )
-}
-
-fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
-    harness
-        .state()
-        .as_ref()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
-}
-
-fn app_mut<'a>(harness: &'a mut Harness<'static, App>) -> &'a mut DiffuscopeApp {
-    harness
-        .state_mut()
-        .as_mut()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
-}
-
-/// Steps the harness until `done` holds (background jobs finish on their own threads).
-fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeApp) -> bool) {
-    for _ in 0..500 {
-        harness.step();
-        if done(app(harness)) {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("the window did not reach the expected state");
+    window::window([1400.0, 900.0], move |ctx| {
+        DiffuscopeApp::new(ctx, settings.clone())
+    })
 }
 
 #[test]

@@ -5,6 +5,8 @@
 mod dropped_file;
 #[path = "common/fake_model.rs"]
 mod fake_model;
+#[path = "common/window.rs"]
+mod window;
 
 use std::time::Duration;
 
@@ -17,8 +19,7 @@ use eframe::egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use fake_model::FakeLoader;
-
-type App = Option<DiffuscopeApp>;
+use window::{App, app, run_until};
 
 fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
     let settings = AppSettings {
@@ -34,40 +35,13 @@ fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
             ..ReverseSettings::default()
         },
     );
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_ui_state(
-            move |ui, app: &mut App| {
-                let app = app.get_or_insert_with(|| {
-                    DiffuscopeApp::with_loader(
-                        ui.ctx(),
-                        settings.clone(),
-                        Box::new(FakeLoader::new(28, 1000).slow(delay)),
-                    )
-                });
-                app.logic(ui.ctx());
-                app.ui_root(ui);
-            },
-            None,
+    window::window([1400.0, 900.0], move |ctx| {
+        DiffuscopeApp::with_loader(
+            ctx,
+            settings.clone(),
+            Box::new(FakeLoader::new(28, 1000).slow(delay)),
         )
-}
-
-fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
-    harness
-        .state()
-        .as_ref()
-        .unwrap_or_else(|| panic!("the app is built on the first frame"))
-}
-
-fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeApp) -> bool) {
-    for _ in 0..1000 {
-        harness.step();
-        if harness.state().as_ref().is_some_and(&done) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("the window did not reach the expected state");
+    })
 }
 
 fn model_loaded(app: &DiffuscopeApp) -> bool {

@@ -3,9 +3,11 @@
 //! the previous photo stays.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
+
+#[path = "common/window.rs"]
+mod window;
 
 use diffuscope::data::bundled::BundledPhoto;
 use diffuscope::i18n::Lang;
@@ -16,18 +18,12 @@ use diffuscope::ui::{AppSettings, DiffuscopeApp};
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use window::{App, app, app_mut, run_until};
 
-fn harness(settings: AppSettings) -> Harness<'static, Option<DiffuscopeApp>> {
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_ui_state(
-            move |ui, app: &mut Option<DiffuscopeApp>| {
-                let app = app.get_or_insert_with(|| DiffuscopeApp::new(ui.ctx(), settings.clone()));
-                app.logic(ui.ctx());
-                app.ui_root(ui);
-            },
-            None,
-        )
+fn harness(settings: AppSettings) -> Harness<'static, App> {
+    window::window([1280.0, 800.0], move |ctx| {
+        DiffuscopeApp::new(ctx, settings.clone())
+    })
 }
 
 fn english() -> AppSettings {
@@ -37,36 +33,7 @@ fn english() -> AppSettings {
     }
 }
 
-fn app<'a>(harness: &'a Harness<'static, Option<DiffuscopeApp>>) -> &'a DiffuscopeApp {
-    harness
-        .state()
-        .as_ref()
-        .expect("the app is built on the first frame")
-}
-
-fn app_mut<'a>(harness: &'a mut Harness<'static, Option<DiffuscopeApp>>) -> &'a mut DiffuscopeApp {
-    harness
-        .state_mut()
-        .as_mut()
-        .expect("the app is built on the first frame")
-}
-
-/// Steps the harness until `done` holds (background jobs finish on their own threads).
-fn run_until(
-    harness: &mut Harness<'static, Option<DiffuscopeApp>>,
-    done: impl Fn(&DiffuscopeApp) -> bool,
-) {
-    for _ in 0..500 {
-        harness.step();
-        if done(app(harness)) {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("the window did not reach the expected state");
-}
-
-fn x_t_bytes(harness: &mut Harness<'static, Option<DiffuscopeApp>>) -> Vec<u8> {
+fn x_t_bytes(harness: &mut Harness<'static, App>) -> Vec<u8> {
     app_mut(harness)
         .forward_mut()
         .state
@@ -347,7 +314,7 @@ fn png_bytes(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// The width the export dialog shows.
-fn dialog_width(harness: &Harness<'static, Option<DiffuscopeApp>>) -> Option<f64> {
+fn dialog_width(harness: &Harness<'static, App>) -> Option<f64> {
     use egui_kittest::kittest::NodeT as _;
     harness
         .get_by_role_and_label(Role::SpinButton, "Width (pixels)")

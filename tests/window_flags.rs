@@ -1,9 +1,7 @@
 //! How the window starts when a script prepares a lesson: the command line's window flags replace
 //! the remembered choices, and the window shows them.
-#![expect(
-    clippy::expect_used,
-    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
-)]
+#[path = "common/window.rs"]
+mod window;
 
 use std::path::Path;
 
@@ -17,34 +15,17 @@ use diffuscope::worker::CandleLoader;
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use window::{App, app};
 
-type App = Option<DiffuscopeApp>;
-
-fn harness(settings: AppSettings, window: WindowOptions) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_ui_state(
-            move |ui, app: &mut App| {
-                let app = app.get_or_insert_with(|| {
-                    DiffuscopeApp::with_options(
-                        ui.ctx(),
-                        settings.clone(),
-                        window.clone(),
-                        Box::new(CandleLoader::default()),
-                    )
-                });
-                app.logic(ui.ctx());
-                app.ui_root(ui);
-            },
-            None,
+fn harness(settings: AppSettings, options: WindowOptions) -> Harness<'static, App> {
+    window::window([1400.0, 900.0], move |ctx| {
+        DiffuscopeApp::with_options(
+            ctx,
+            settings.clone(),
+            options.clone(),
+            Box::new(CandleLoader::default()),
         )
-}
-
-fn app<'a>(harness: &'a Harness<'static, App>) -> &'a DiffuscopeApp {
-    harness
-        .state()
-        .as_ref()
-        .expect("the app is built on the first frame")
+    })
 }
 
 #[test]

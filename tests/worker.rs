@@ -75,6 +75,27 @@ fn settings(steps: usize, seed: u64) -> RunSettings {
     }
 }
 
+/// A worker of `threads` model threads holding the shipped ε model under [`MODEL`].
+fn shipped_eps_worker(threads: usize) -> Worker {
+    let worker = Worker::spawn(
+        Box::new(diffuscope::worker::CandleLoader::default()),
+        threads,
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    worker
+        .send(Request::LoadModel {
+            id: MODEL,
+            source: ModelSource::Shipped("digits-eps".into()),
+        })
+        .unwrap();
+    match worker.recv_timeout(WAIT).unwrap() {
+        Event::ModelLoaded { summary, .. } => assert_eq!(summary.objective, Objective::Eps),
+        other => panic!("expected ModelLoaded, got {other:?}"),
+    }
+    worker
+}
+
 /// Every event until run `id` ends (its Finished, Cancelled or Failed included).
 fn until_end(worker: &Worker, id: u64) -> Vec<Event> {
     let mut events = Vec::new();
@@ -490,22 +511,7 @@ fn dropping_the_handle_ends_the_thread_even_mid_run() {
 /// frames and images to the bit (the network keeps nothing from one call to the next).
 #[test]
 fn the_shipped_model_gives_bit_identical_runs_alone_and_beside_another() {
-    let worker = Worker::spawn(
-        Box::new(diffuscope::worker::CandleLoader::default()),
-        2,
-        Arc::new(|| {}),
-    )
-    .unwrap();
-    worker
-        .send(Request::LoadModel {
-            id: MODEL,
-            source: ModelSource::Shipped("digits-eps".into()),
-        })
-        .unwrap();
-    match worker.recv_timeout(WAIT).unwrap() {
-        Event::ModelLoaded { summary, .. } => assert_eq!(summary.objective, Objective::Eps),
-        other => panic!("expected ModelLoaded, got {other:?}"),
-    }
+    let worker = shipped_eps_worker(2);
     let run = |kind, steps, labels| RunSettings {
         sampler: SamplerSpec::new(kind, steps),
         seed: 5,
@@ -521,22 +527,7 @@ fn the_shipped_model_gives_bit_identical_runs_alone_and_beside_another() {
 
 #[test]
 fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
-    let worker = Worker::spawn(
-        Box::new(diffuscope::worker::CandleLoader::default()),
-        2,
-        Arc::new(|| {}),
-    )
-    .unwrap();
-    worker
-        .send(Request::LoadModel {
-            id: MODEL,
-            source: ModelSource::Shipped("digits-eps".into()),
-        })
-        .unwrap();
-    assert!(matches!(
-        worker.recv_timeout(WAIT).unwrap(),
-        Event::ModelLoaded { .. }
-    ));
+    let worker = shipped_eps_worker(2);
     // DDPM draws fresh noise at every step; guided, so the network runs on 2B images.
     let run = |id, batch: usize| {
         worker
@@ -571,22 +562,7 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
 #[test]
 fn the_shipped_model_gives_the_same_frames_with_1_2_and_4_threads() {
     let run_with = |threads| {
-        let worker = Worker::spawn(
-            Box::new(diffuscope::worker::CandleLoader::default()),
-            threads,
-            Arc::new(|| {}),
-        )
-        .unwrap();
-        worker
-            .send(Request::LoadModel {
-                id: MODEL,
-                source: ModelSource::Shipped("digits-eps".into()),
-            })
-            .unwrap();
-        assert!(matches!(
-            worker.recv_timeout(WAIT).unwrap(),
-            Event::ModelLoaded { .. }
-        ));
+        let worker = shipped_eps_worker(threads);
         worker
             .send(Request::Start {
                 id: 1,

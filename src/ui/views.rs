@@ -27,6 +27,19 @@ pub struct KeyHelp {
     pub action: &'static str,
 }
 
+impl KeyHelp {
+    /// The lines of `table` (keys, English, Chinese) in `lang`.
+    pub fn table(lang: Lang, table: &[(&'static str, &'static str, &'static str)]) -> Vec<Self> {
+        table
+            .iter()
+            .map(|&(keys, en, zh)| Self {
+                keys,
+                action: lang.pick(en, zh),
+            })
+            .collect()
+    }
+}
+
 /// A view of the window: a tab with its own state, drawing and settings.
 ///
 /// Each window frame the app calls [`View::logic`] on every view (background work goes on while

@@ -345,19 +345,18 @@ impl View for ForwardView {
     }
 
     fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
-        let help = |keys, en, zh| KeyHelp {
-            keys,
-            action: lang.pick(en, zh),
-        };
-        vec![
-            help("← →", "step t", "单步移动 t"),
-            help("Shift+← →", "big steps", "大步移动"),
-            help("Home / End", "t = 0 / t = T", "t = 0 / t = T"),
-            help("Space", "play / pause", "播放/暂停"),
-            help("Ctrl+O", "open a photo", "打开"),
-            help("Ctrl+E", "export a GIF", "导出 GIF"),
-            help("Ctrl+S", "save a PNG", "保存 PNG"),
-        ]
+        KeyHelp::table(
+            lang,
+            &[
+                ("← →", "step t", "单步移动 t"),
+                ("Shift+← →", "big steps", "大步移动"),
+                ("Home / End", "t = 0 / t = T", "t = 0 / t = T"),
+                ("Space", "play / pause", "播放/暂停"),
+                ("Ctrl+O", "open a photo", "打开"),
+                ("Ctrl+E", "export a GIF", "导出 GIF"),
+                ("Ctrl+S", "save a PNG", "保存 PNG"),
+            ],
+        )
     }
 
     /// Draws x_t with the forward shader where the window's device built it; otherwise says once

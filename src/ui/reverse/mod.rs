@@ -588,20 +588,19 @@ impl View for ReverseView {
     }
 
     fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
-        let help = |keys, en, zh| KeyHelp {
-            keys,
-            action: lang.pick(en, zh),
-        };
-        vec![
-            help("G / Enter", "generate", "生成"),
-            help("Esc", "stop the run", "停止"),
-            help("← →", "step through the run", "单步移动"),
-            help("Shift+← →", "ten steps", "大步移动"),
-            help("Home / End", "first / last step", "Home / End"),
-            help("Space", "play / pause", "播放/暂停"),
-            help("Ctrl+E", "export a GIF", "导出 GIF"),
-            help("Ctrl+S", "save a PNG", "保存 PNG"),
-        ]
+        KeyHelp::table(
+            lang,
+            &[
+                ("G / Enter", "generate", "生成"),
+                ("Esc", "stop the run", "停止"),
+                ("← →", "step through the run", "单步移动"),
+                ("Shift+← →", "ten steps", "大步移动"),
+                ("Home / End", "first / last step", "Home / End"),
+                ("Space", "play / pause", "播放/暂停"),
+                ("Ctrl+E", "export a GIF", "导出 GIF"),
+                ("Ctrl+S", "save a PNG", "保存 PNG"),
+            ],
+        )
     }
 
     /// Draws the signed panels (ε̂, guidance) with the colour-map shader where the window's
