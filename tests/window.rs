@@ -253,6 +253,7 @@ fn gpu_views_describe_themselves_in_both_languages() {
     let shaders = GpuViews::Shaders {
         adapter: "llvmpipe (Vulkan)".to_owned(),
         max_texture_side: 8192,
+        software: true,
     };
     assert_eq!(shaders.texture_limit(), Some(8192));
     assert!(shaders.describe_in(Lang::En).contains("llvmpipe (Vulkan)"));

@@ -37,6 +37,9 @@ pub enum GpuViews {
         adapter: String,
         /// The largest side of a 2-D texture on this device, in pixels.
         max_texture_side: usize,
+        /// Whether the adapter is a software renderer (llvmpipe, SwiftShader): it draws on the
+        /// CPU.
+        software: bool,
     },
     /// The views upload CPU-computed pictures: the window has no wgpu device (`None`), or the
     /// pipelines could not be built on it (the error, in English).
@@ -67,6 +70,7 @@ impl GpuViews {
                 Self::Shaders {
                     adapter: format!("{} ({:?})", info.name, info.backend),
                     max_texture_side: state.device.limits().max_texture_dimension_2d as usize,
+                    software: info.device_type == wgpu::DeviceType::Cpu,
                 }
             }
             Err(why) => Self::CpuTextures(Some(why)),
@@ -80,6 +84,17 @@ impl GpuViews {
                 max_texture_side, ..
             } => Some(*max_texture_side),
             Self::CpuTextures(_) => None,
+        }
+    }
+
+    /// Whether the window is drawn on the CPU: by a software adapter, or by OpenGL where no wgpu
+    /// adapter exists at all (most often a machine without a GPU).
+    pub fn drawn_on_cpu(&self) -> bool {
+        match self {
+            Self::Shaders { software, .. } => *software,
+            Self::CpuTextures(None) => true,
+            // The pipelines failed on a real adapter: it still draws the window.
+            Self::CpuTextures(Some(_)) => false,
         }
     }
 

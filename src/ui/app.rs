@@ -12,6 +12,7 @@ use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
 use super::message::Message;
+use super::pacing::RepaintPacing;
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::timing::FrameTimes;
@@ -124,6 +125,8 @@ pub struct DiffuscopeApp {
     views: Vec<Box<dyn View>>,
     /// The view shown (an index into `views`).
     shown: usize,
+    /// How often background news repaints the window.
+    pacing: Arc<RepaintPacing>,
     /// Time each window frame spends in our code.
     pub frame_times: FrameTimes,
     /// Start a Reverse run as soon as a model is loaded (once).
@@ -160,7 +163,12 @@ impl DiffuscopeApp {
     ) -> Self {
         fonts::install(ctx);
         let repaint = ctx.clone();
-        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
+        // Background work (a run's frames above all) repaints at the pace the renderer allows, so
+        // drawing does not take the model's cores.
+        let pacing = Arc::new(RepaintPacing::default());
+        let paced = Arc::clone(&pacing);
+        let wake: Arc<dyn Fn() + Send + Sync> =
+            Arc::new(move || repaint.request_repaint_after(paced.interval()));
         let mut setup = ViewSetup::new(wake, settings.views, loader);
         let views: Vec<Box<dyn View>> = entries.iter().map(|e| (e.build)(&mut setup)).collect();
         let shown = views
@@ -172,6 +180,7 @@ impl DiffuscopeApp {
             lang_chosen: settings.lang.is_some(),
             views,
             shown,
+            pacing,
             frame_times: FrameTimes::default(),
             generate_when_ready: false,
             print_frame_stats: false,
@@ -218,6 +227,7 @@ impl DiffuscopeApp {
         for view in &mut self.views {
             view.use_gpu_views(&gpu_views);
         }
+        self.pacing.drawn_on_cpu(gpu_views.drawn_on_cpu());
         self.gpu_views = gpu_views;
     }
 
@@ -349,8 +359,13 @@ impl DiffuscopeApp {
         let state = &self.reverse().state;
         let record = state.record.as_ref();
         eprintln!(
-            "frame stats: {} window frames during the run; time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; starting noise on screen {:.0} ms and first model step {:.0} ms after Generate; {} recorded steps of {} samples = {:.0} MB; resident memory {}",
+            "frame stats: the run took {:.1} s with {} model threads; {} window frames during it (news repaints at most every {:.0} ms); time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; starting noise on screen {:.0} ms and first model step {:.0} ms after Generate; {} recorded steps of {} samples = {:.0} MB; resident memory {}",
+            record
+                .and_then(|r| r.elapsed)
+                .map_or(f64::NAN, |d| d.as_secs_f64()),
+            crate::worker::default_model_threads(),
             self.frame_times.count(),
+            self.pacing.interval().as_secs_f64() * 1e3,
             ms(self.frame_times.quantile(0.5)),
             ms(self.frame_times.quantile(0.99)),
             ms(self.frame_times.quantile(1.0)),

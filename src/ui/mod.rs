@@ -9,6 +9,7 @@ pub mod forward;
 pub mod gif_size;
 mod jobs;
 pub mod message;
+mod pacing;
 pub mod reverse;
 pub mod timing;
 pub mod views;
