@@ -12,7 +12,10 @@ layers and attention products; checked against torch.utils.flop_counter below).
 
 With --ours (a file, or - for standard input, holding the JSON that `diffuscope bench model --json`
 prints) the weights are those of the model the Rust bench measured, and a ratio column says how
-many times slower candle is (candle ms / PyTorch ms). Without a model, random weights of the
+many times slower candle is (candle ms / PyTorch ms). On the CPU a second table puts ours beside
+PyTorch, ONNX Runtime (MLAS) and OpenVINO (f32 and bf16) on the same weights, exported with
+torch.onnx, each with the same number of threads and its ratio (ours / it); --no-runtimes leaves
+them out. Each runtime is used where it is installed (pip install onnxruntime openvino). Without a model, random weights of the
 default sizes are used (the time does not depend on the values).
 With --device cuda every timed call ends with torch.cuda.synchronize(); --ddpm adds the wall time
 of a DDPM-1000 run of 16 unguided digits (the network plus the posterior update, all on the device,
@@ -170,6 +173,94 @@ def cuda_graph_forward(model, batch=16):
     return measure(graph.replay)
 
 
+def cpu_name():
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+def export_onnx(model, folder):
+    """The UNet as an ONNX file (batch dimension dynamic), exported by torch.onnx."""
+    path = pathlib.Path(folder) / "unet.onnx"
+    x, t, y = (v.cpu() for v in unet_inputs(2))
+    torch.onnx.export(
+        model.cpu(),
+        (x, t, y),
+        str(path),
+        input_names=["x", "t", "y"],
+        output_names=["out"],
+        dynamic_axes={"x": {0: "batch"}, "t": {0: "batch"}, "y": {0: "batch"}, "out": {0: "batch"}},
+        opset_version=18,
+        dynamo=False,  # the TorchScript exporter: no onnxscript needed
+    )
+    return path
+
+
+def onnx_runtime_rows(path, threads):
+    """{batch: (median s, runs)} for ONNX Runtime (MLAS) on the CPU, `threads` threads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    rows = {}
+    for batch in BATCHES:
+        x, t, y = (v.cpu().numpy() for v in unet_inputs(batch))
+        feed = {"x": x, "t": t, "y": y}
+        rows[batch] = measure(lambda: session.run(None, feed))
+    return f"ONNX Runtime {ort.__version__}", rows
+
+
+def openvino_rows(path, threads, precision):
+    """{batch: (median s, runs)} for OpenVINO on the CPU at `precision` (f32 or bf16)."""
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(str(path))
+    config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": precision}
+    compiled = core.compile_model(model, "CPU", config)
+    rows = {}
+    for batch in BATCHES:
+        x, t, y = (v.cpu().numpy() for v in unet_inputs(batch))
+        request = compiled.create_infer_request()
+        rows[batch] = measure(lambda: request.infer({"x": x, "t": t, "y": y}))
+    return f"OpenVINO {ov.__version__.split('-')[0]} {precision}", rows
+
+
+def other_runtimes(model, threads):
+    """The UNet's forward pass in ONNX Runtime and OpenVINO, where installed: [(name, rows)]."""
+    import tempfile
+
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = export_onnx(model, folder)
+        except Exception as error:  # noqa: BLE001 — a maintainer's tool: say why and go on
+            print(f"(no ONNX export: {error})")
+            return results
+        for name, run in [
+            ("ONNX Runtime", lambda: onnx_runtime_rows(path, threads)),
+            ("OpenVINO f32", lambda: openvino_rows(path, threads, "f32")),
+            ("OpenVINO bf16", lambda: openvino_rows(path, threads, "bf16")),
+        ]:
+            try:
+                results.append(run())
+            except ImportError:
+                print(f"({name}: not installed)")
+            except Exception as error:  # noqa: BLE001
+                print(f"({name}: {error})")
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a .safetensors diffusion checkpoint (default: from --ours, else random)")
@@ -177,6 +268,9 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--ddpm", action="store_true", help="also time DDPM-1000 on 16 digits")
+    parser.add_argument(
+        "--no-runtimes", action="store_true", help="leave out ONNX Runtime and OpenVINO (CPU only)"
+    )
     args = parser.parse_args()
     global DEVICE
     DEVICE = torch.device(args.device)
@@ -198,7 +292,7 @@ def main():
         f"PyTorch {torch.__version__} reference — DigitUNet {config['channels']} "
         f"({model_path or 'random weights'}), {params:,} parameters, {flops / 1e9:.3f} GFLOP per 28×28 image"
     )
-    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "CPU"
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else cpu_name()
     print(f"{where}, torch.set_num_threads({args.threads}); median of repeated runs after warm-up")
     if ours:
         print(f"candle figures from the Rust bench: {ours.get('threads')} threads, device {ours.get('device')}")
@@ -229,11 +323,34 @@ def main():
         if mine:
             line += f" {mine['median_ms']:>11.3f} {mine['median_ms'] / ms:>14.2f}×"
         print(line)
+    if DEVICE.type == "cpu" and not args.no_runtimes:
+        runtimes_table(model, args.threads, rows, theirs)
     if DEVICE.type == "cuda":
         median, runs = cuda_graph_forward(model)
         print(f"unet, batch 16, replayed as a CUDA graph: {median * 1e3:.3f} ms (median of {runs})")
     if args.ddpm:
         print(f"DDPM-1000, 16 unguided digits: {ddpm_1000(model):.2f} s wall")
+
+
+def runtimes_table(model, threads, torch_rows, ours):
+    """The UNet's forward pass side by side: ours (from --ours), PyTorch, ONNX Runtime, OpenVINO;
+    and ours / each runtime (below 1: ours is faster)."""
+    runtimes = [("PyTorch", {b: (m, r) for n, b, _, m, r in torch_rows if n == "unet"})]
+    runtimes += other_runtimes(model, threads)
+    model.to(DEVICE)
+    print(f"\nUNet forward pass, median ms, {threads} threads, {cpu_name()}:")
+    names = ["ours"] + [name for name, _ in runtimes]
+    print("batch " + "".join(f"{name:>24}" for name in names))
+    for batch in BATCHES:
+        mine = ours.get(("unet", batch))
+        cells = [f"{mine['median_ms']:>24.3f}" if mine else f"{'—':>24}"]
+        for _, rows in runtimes:
+            ms = rows[batch][0] * 1e3
+            ratio = f" ({mine['median_ms'] / ms:.2f}×)" if mine else ""
+            cells.append(f"{ms:>14.3f}{ratio:>10}")
+        print(f"{batch:>5} " + "".join(cells))
+    if ours:
+        print("(×: ours / that runtime; below 1.00 ours is faster)")
 
 
 if __name__ == "__main__":
