@@ -99,7 +99,6 @@ pub enum Text {
     SignalLeftWarning,
     WhatAmILookingAt,
     ForwardExplanation,
-    KeyboardHelp,
     Details,
     Dismiss,
     Loading,
@@ -231,10 +230,6 @@ impl Lang {
                  也可以每次只加一点噪声，一步接一步（“一步一步走”）。结果在每个像素上看起来不同，但在统计上是一样的：\
                  噪声部分的标准差与公式相符。这就是训练时可以一次跳到任意 t 的原因。\n\n\
                  直方图显示 x_t 的像素值：在 t = T 时，它们服从图上画出的钟形曲线 N(0, 1)。生成过程正是从这条钟形曲线开始的。",
-            ),
-            Text::KeyboardHelp => (
-                "Keys: ← → step t · Shift+← → big steps · Home/End · Space play/pause · Ctrl+O open · Ctrl+E export GIF · Ctrl+S save PNG",
-                "按键：← → 单步移动 t · Shift+← → 大步移动 · Home/End · 空格 播放/暂停 · Ctrl+O 打开 · Ctrl+E 导出 GIF · Ctrl+S 保存 PNG",
             ),
             Text::Details => ("Details", "详细信息"),
             Text::Dismiss => ("Dismiss", "关闭提示"),

@@ -40,6 +40,15 @@ impl KeyHelp {
     }
 }
 
+/// `keys` on one line, for beside a view's controls ("Keys: ← → step t · Space play / pause").
+pub fn key_line(keys: &[KeyHelp], lang: Lang) -> String {
+    let items: Vec<String> = keys
+        .iter()
+        .map(|help| format!("{} {}", help.keys, help.action))
+        .collect();
+    format!("{}{}", lang.pick("Keys: ", "按键："), items.join(" · "))
+}
+
 /// A view of the window: a tab with its own state, drawing and settings.
 ///
 /// Each window frame the app calls [`View::logic`] on every view (background work goes on while
@@ -163,5 +172,30 @@ pub fn files_not_taken(view: &str, file: &str, lang: Lang) -> String {
     match lang {
         Lang::En => format!("The “{view}” view cannot open “{file}”."),
         Lang::Zh => format!("“{view}”视图无法打开“{file}”。"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_table_reads_in_both_languages_and_on_one_line() {
+        let table = [
+            ("Space", "play / pause", "播放/暂停"),
+            ("Ctrl+S", "save a PNG", "保存 PNG"),
+        ];
+        let english = KeyHelp::table(Lang::En, &table);
+        assert_eq!(english[1].action, "save a PNG");
+        assert_eq!(
+            key_line(&english, Lang::En),
+            "Keys: Space play / pause · Ctrl+S save a PNG"
+        );
+        let chinese = KeyHelp::table(Lang::Zh, &table);
+        assert_eq!(
+            key_line(&chinese, Lang::Zh),
+            "按键：Space 播放/暂停 · Ctrl+S 保存 PNG"
+        );
+        assert_eq!(view_keys(), ["forward", "reverse"]);
     }
 }

@@ -17,6 +17,7 @@ use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::{Lang, Text};
 use crate::render::forward::ForwardCallback;
 use crate::ui::message::message_ui;
+use crate::ui::views::{View as _, key_line};
 
 /// Colour of √ᾱ_t (the photo) in plots and labels.
 const SIGNAL_COLOR: Color32 = Color32::from_rgb(86, 180, 233);
@@ -166,7 +167,11 @@ fn controls_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         view.state.reset_to_defaults();
     }
     ui.add_space(10.0);
-    ui.label(RichText::new(lang.tr(Text::KeyboardHelp)).small().weak());
+    ui.label(
+        RichText::new(key_line(&view.keys(lang), lang))
+            .small()
+            .weak(),
+    );
 }
 
 /// The photo: the bundled ones, a file of the user's, and whether one is loading.
