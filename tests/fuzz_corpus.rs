@@ -137,6 +137,13 @@ fn seed_settings_are_read_as_the_window_reads_them() {
         diffuscope::ui::AppSettings::from_storage(&written),
         settings
     );
+    // The seed of this version's format (views.ron) reads the same choices.
+    let path = fuzz_dir().join("corpus").join("settings").join("views.ron");
+    let current = String::from_utf8(read(&path)).unwrap();
+    assert_eq!(
+        diffuscope::ui::AppSettings::from_storage(&One(current)),
+        settings
+    );
 }
 
 /// Found by the `settings` fuzzer: a remembered T of 10¹⁴ made the window ask for 800 TB at start
