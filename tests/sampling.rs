@@ -423,3 +423,17 @@ fn grids_parse_and_tile_to_the_right_size() {
     assert_eq!(picture.get_pixel(x4 + 56, y4).0, [128; 3]);
     assert_eq!(picture.get_pixel(28 * 2, 0).0, [128; 3]);
 }
+
+/// The worker sizes its joined calls without making them: the count agrees with the call made.
+#[test]
+fn a_calls_image_count_is_known_without_making_it() {
+    use diffuscope::sample::guidance::GuidedCall;
+    let x = vec![0.5; 3 * 4];
+    for labels in [vec![None; 3], vec![Some(1), None, Some(2)]] {
+        for scale in [0.0, 1.0, 3.0] {
+            let made = GuidedCall::new(&x, 10.0, &labels, scale);
+            assert_eq!(GuidedCall::images(&labels, scale), made.batch);
+            assert_eq!(made.x.len(), made.batch * 4);
+        }
+    }
+}

@@ -80,7 +80,6 @@ impl GuidedCall {
         let batch = labels.len();
         let conditional: Vec<u32> = labels.iter().map(|l| l.unwrap_or(NULL_CLASS)).collect();
         let unconditional = vec![NULL_CLASS; batch];
-        let any_class = labels.iter().any(Option::is_some);
         let single = |classes: Vec<u32>| Self {
             x: x_t.to_vec(),
             batch,
@@ -88,11 +87,12 @@ impl GuidedCall {
             classes,
             mix: None,
         };
-        if !any_class || scale == 1.0 {
-            return single(conditional);
-        }
-        if scale == 0.0 {
-            return single(unconditional);
+        if !Self::mixes(labels, scale) {
+            return single(if scale == 0.0 {
+                unconditional
+            } else {
+                conditional
+            });
         }
         // One call of 2B: the B images with their classes, then the same B images with "no class".
         Self {
@@ -102,6 +102,17 @@ impl GuidedCall {
             classes: [conditional, unconditional].concat(),
             mix: Some(scale),
         }
+    }
+
+    /// Whether the call for `labels` at scale `scale` asks with and without the class (2B images):
+    /// some image has a class, and w is neither 0 nor 1.
+    fn mixes(labels: &[Option<u32>], scale: f32) -> bool {
+        labels.iter().any(Option::is_some) && scale != 0.0 && scale != 1.0
+    }
+
+    /// The number of images the call for `labels` at scale `scale` holds, without making it.
+    pub fn images(labels: &[Option<u32>], scale: f32) -> usize {
+        labels.len() * if Self::mixes(labels, scale) { 2 } else { 1 }
     }
 
     /// Reads the network's answer to this call: checks its size and mixes the halves.

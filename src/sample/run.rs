@@ -177,6 +177,14 @@ impl SamplingRun {
         ))
     }
 
+    /// The number of images of [`Self::next_call`]'s call (0 once finished), without making it.
+    pub fn next_call_images(&self) -> usize {
+        if self.sampler.stage().is_none() {
+            return 0;
+        }
+        GuidedCall::images(&self.settings.labels, self.settings.guidance)
+    }
+
     /// The rest of the turn, given the network's answer `output` to `call` (from
     /// [`Self::next_call`]): the prediction, the frame shown, the sampler's move.
     pub fn answer(

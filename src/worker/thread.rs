@@ -166,14 +166,14 @@ impl WorkerThread {
         let Some(first) = self.runs.pop_front() else {
             return;
         };
-        let images = |active: &ActiveRun| active.run.next_call().map_or(0, |call| call.batch);
-        let mut joined = images(&first);
+        let mut joined = first.run.next_call_images();
         let mut group = vec![first];
         let mut waiting = VecDeque::with_capacity(self.runs.len());
         for active in self.runs.drain(..) {
+            let images = active.run.next_call_images();
             let same_model = Arc::ptr_eq(&active.model, &group[0].model);
-            if same_model && joined + images(&active) <= MAX_JOINED_IMAGES {
-                joined += images(&active);
+            if same_model && joined + images <= MAX_JOINED_IMAGES {
+                joined += images;
                 group.push(active);
             } else {
                 waiting.push_back(active);
