@@ -4,6 +4,8 @@
 
 #[path = "common/dropped_file.rs"]
 mod dropped_file;
+#[path = "common/fake_model.rs"]
+mod fake_model;
 #[path = "common/window.rs"]
 mod window;
 
@@ -13,10 +15,10 @@ use diffuscope::i18n::Lang;
 use diffuscope::ui::forward::ForwardView;
 use diffuscope::ui::message::Message;
 use diffuscope::ui::{AppSettings, DiffuscopeApp, KeyHelp, VIEWS, View, ViewEntry, ViewSetup};
-use diffuscope::worker::CandleLoader;
 use eframe::egui::{self, Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use fake_model::FakeLoader;
 use serde::{Deserialize, Serialize};
 use window::{App, app};
 
@@ -109,7 +111,7 @@ fn window(settings: AppSettings) -> Harness<'static, App> {
         DiffuscopeApp::with_views(
             ctx,
             settings.clone(),
-            Box::new(CandleLoader::default()),
+            Box::new(FakeLoader::new(28, 1000)),
             &entries(),
         )
     })

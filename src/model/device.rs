@@ -32,8 +32,7 @@ impl DeviceChoice {
     /// Where the networks run and why, in `lang`.
     pub fn describe(&self, lang: Lang) -> String {
         match (self, lang) {
-            (Self::Gpu { api }, Lang::En) => format!("{api} GPU 0"),
-            (Self::Gpu { api }, Lang::Zh) => format!("{api} GPU 0"),
+            (Self::Gpu { api }, _) => format!("{api} GPU 0"),
             (Self::CpuWithoutGpuSupport, Lang::En) => "CPU: built without GPU support".to_owned(),
             (Self::CpuWithoutGpuSupport, Lang::Zh) => "CPU：此版本不能使用 GPU".to_owned(),
             (Self::CpuAfterGpuFailed { api, why }, Lang::En) => {
