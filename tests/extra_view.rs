@@ -174,3 +174,23 @@ fn a_registered_view_gets_a_tab_its_keys_its_dropped_files_and_its_settings() {
     assert_eq!(app(&reopened).shown_view(), Tally::KEY);
     reopened.get_by_label("count 2");
 }
+
+/// A window of other views than the shipped two draws and steps without them.
+#[test]
+fn a_window_without_the_shipped_views_runs() {
+    let only_tally = [ViewEntry {
+        key: Tally::KEY,
+        build: |setup| Box::new(Tally::from_setup(setup)),
+    }];
+    let mut harness = window::window([800.0, 600.0], move |ctx| {
+        DiffuscopeApp::with_views(
+            ctx,
+            AppSettings::default(),
+            Box::new(FakeLoader::new(28, 1000)),
+            &only_tally,
+        )
+    });
+    harness.run_steps(3);
+    assert_eq!(app(&harness).shown_view(), Tally::KEY);
+    harness.get_by_label("count 0");
+}

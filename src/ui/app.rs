@@ -281,28 +281,28 @@ impl DiffuscopeApp {
             .find_map(|view| (&mut **view as &mut dyn Any).downcast_mut::<V>())
     }
 
-    /// The Forward view (every window has it).
+    /// The Forward view. Panics in a window built (with [`Self::with_views`]) without it.
     pub fn forward(&self) -> &ForwardView {
         self.view()
-            .unwrap_or_else(|| unreachable!("VIEWS lists the Forward view"))
+            .unwrap_or_else(|| panic!("this window has no Forward view"))
     }
 
-    /// The Forward view, to change.
+    /// The Forward view, to change. Panics in a window built without it.
     pub fn forward_mut(&mut self) -> &mut ForwardView {
         self.view_mut()
-            .unwrap_or_else(|| unreachable!("VIEWS lists the Forward view"))
+            .unwrap_or_else(|| panic!("this window has no Forward view"))
     }
 
-    /// The Reverse view (every window has it).
+    /// The Reverse view. Panics in a window built (with [`Self::with_views`]) without it.
     pub fn reverse(&self) -> &ReverseView {
         self.view()
-            .unwrap_or_else(|| unreachable!("VIEWS lists the Reverse view"))
+            .unwrap_or_else(|| panic!("this window has no Reverse view"))
     }
 
-    /// The Reverse view, to change.
+    /// The Reverse view, to change. Panics in a window built without it.
     pub fn reverse_mut(&mut self) -> &mut ReverseView {
         self.view_mut()
-            .unwrap_or_else(|| unreachable!("VIEWS lists the Reverse view"))
+            .unwrap_or_else(|| panic!("this window has no Reverse view"))
     }
 
     /// Collects background results and advances time; call before [`Self::ui_root`] each frame.
@@ -312,10 +312,15 @@ impl DiffuscopeApp {
             view.logic(ctx, self.lang);
         }
         self.hand_dropped_files(ctx);
-        if self.generate_when_ready && self.reverse().state.model.is_some() {
+        // A window built without the Reverse view (`with_views`) has no runs to start or time.
+        let generate_now = self.generate_when_ready;
+        let Some(reverse) = self.view_mut::<ReverseView>() else {
+            return;
+        };
+        if generate_now && reverse.state.model.is_some() {
+            reverse.generate();
             self.generate_when_ready = false;
             self.show_view(ReverseView::KEY);
-            self.reverse_mut().generate();
         }
         let running = self.reverse().state.is_running();
         if running && !self.was_running {
