@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
+use crate::model::DevicePreference;
 use crate::worker::{
     CandleLoader, Event, ModelSource, Request, RunId, RunSettings, Worker, default_model_threads,
 };
@@ -22,10 +23,13 @@ const SAMPLERS: [SamplerKind; 4] = [
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// Wall time of the four runs one after another, and all at once; prints both.
-pub fn race_figures(digits: usize) -> Result<(Duration, Duration), String> {
+pub fn race_figures(
+    digits: usize,
+    preference: DevicePreference,
+) -> Result<(Duration, Duration), String> {
     let sentence = |e: crate::worker::WorkerError| e.sentence(Lang::En);
     let worker = Worker::spawn(
-        Box::new(CandleLoader::default()),
+        Box::new(CandleLoader::on(preference)),
         default_model_threads(),
         Arc::new(|| {}),
     )

@@ -5,7 +5,9 @@ use candle_core::Device;
 
 use super::WorkerError;
 use super::protocol::{ModelSource, ModelSummary};
-use crate::model::{DeviceChoice, choose_device, load_diffusion_model, resolve_model};
+use crate::model::{
+    DeviceChoice, DevicePreference, choose_device, device_for, load_diffusion_model, resolve_model,
+};
 use crate::sample::{Denoiser, ModelTraits};
 
 /// A model ready to run, and what the window should know about it.
@@ -27,6 +29,15 @@ pub trait ModelLoader: Send {
 #[derive(Default)]
 pub struct CandleLoader {
     device: Option<(Device, DeviceChoice)>,
+}
+
+impl CandleLoader {
+    /// A loader onto the device `preference` picks (the benches' `--device`).
+    pub fn on(preference: DevicePreference) -> Self {
+        Self {
+            device: Some(device_for(preference)),
+        }
+    }
 }
 
 impl ModelLoader for CandleLoader {
