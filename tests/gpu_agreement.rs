@@ -18,8 +18,8 @@ use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
 use diffuscope::model::{
     DiffusionModel, choose_device, load_classifier, load_diffusion_model, resolve_model,
 };
-use diffuscope::sample::network::{judge, model_schedule};
-use diffuscope::sample::{Denoiser, SampleSettings, sample};
+use diffuscope::sample::network::judge;
+use diffuscope::sample::{Denoiser, ModelTraits, RunSettings, sample};
 
 /// Largest difference allowed between GPU and CPU images in [−1, 1] after a whole run; measured at
 /// most 4.9e-5 (DDIM-50) on an H100 (docs/gpu/h100-gpu-check.txt).
@@ -88,14 +88,16 @@ fn a_seeded_run_agrees_on_gpu_and_cpu() {
     let classifier_path = resolve_model("digits-classifier").expect("the shipped classifier");
     let (_, classifier) = load_classifier(&classifier_path, &Device::Cpu).expect("classifier");
     for (kind, steps) in [(SamplerKind::Ddim, 50), (SamplerKind::Ddpm, 200)] {
-        let settings = SampleSettings {
-            objective: on_cpu.info.objective,
-            schedule: model_schedule(&on_cpu.info).expect("a known schedule"),
-            sampler: SamplerSpec::new(kind, steps),
-            seed: 1,
-            labels: (0..batch).map(|i| Some((i % 10) as u32)).collect(),
-            guidance: 3.0,
-        };
+        let settings = ModelTraits::of(&on_cpu.info)
+            .and_then(|model| {
+                model.prepare(RunSettings {
+                    sampler: SamplerSpec::new(kind, steps),
+                    seed: 1,
+                    labels: (0..batch).map(|i| Some((i % 10) as u32)).collect(),
+                    guidance: 3.0,
+                })
+            })
+            .expect("the ε model runs DDIM and DDPM");
         let run = |model: &DiffusionModel| {
             sample(model, &settings, &mut |_| ControlFlow::Continue(())).expect("a whole run")
         };
