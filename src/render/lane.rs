@@ -23,10 +23,10 @@ struct LaneInner {
     failure: Mutex<Option<String>>,
 }
 
-/// What the GPU resources keep of a lane: its number, and whether it still exists.
+/// What the GPU resources keep of a lane (they key its textures by its number): whether it still
+/// exists.
 #[derive(Clone, Debug)]
 pub struct LaneWatch {
-    id: u64,
     alive: Weak<LaneInner>,
 }
 
@@ -55,7 +55,6 @@ impl GpuLane {
     /// What the GPU resources keep to know when the lane is gone.
     pub fn watch(&self) -> LaneWatch {
         LaneWatch {
-            id: self.inner.id,
             alive: Arc::downgrade(&self.inner),
         }
     }
@@ -80,11 +79,6 @@ impl GpuLane {
 }
 
 impl LaneWatch {
-    /// The lane's number.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     /// Whether the view still holds the lane.
     pub fn is_alive(&self) -> bool {
         self.alive.strong_count() > 0
