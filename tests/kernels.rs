@@ -104,6 +104,12 @@ fn convolution_matches_candle() {
         case(3, 8, (5, 3), 6, 3, 1, (true, false, true)),
         case(2, 11, (3, 5), 7, 3, 1, (false, false, true)),
         case(1, 8, (1, 2), 3, 3, 1, (true, true, false)),
+        // Odd widths without a thrown-away tile, blocks across samples, and channel blocks that
+        // are no multiple of the product's six rows.
+        case(5, 16, (7, 7), 24, 3, 1, (false, true, true)),
+        case(3, 10, (9, 11), 13, 3, 1, (true, false, false)),
+        case(1, 20, (11, 11), 50, 3, 1, (false, true, true)),
+        case(2, 70, (13, 5), 9, 3, 1, (false, false, true)),
     ];
     for (seed, c) in cases.iter().enumerate() {
         let seed = 1000 * seed as u64;

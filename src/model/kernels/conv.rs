@@ -28,7 +28,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::contiguous_f32;
-use super::matmul::{Product, gemm_acc};
+use super::product::{self, PackedLhs, Product, multiply_on_this_cpu};
 use winograd::WinogradChunk;
 
 mod winograd;
@@ -50,13 +50,14 @@ pub struct PreparedConv {
     kernel: usize,
     stride: usize,
     padding: usize,
-    /// `(Cout, Cin·k·k)`, row-major.
-    weight: Arc<[f32]>,
+    /// The weights as the matrix `(Cout, Cin·k·k)` (row o, column (c, i, j)), packed.
+    weight: PackedLhs,
     /// `(Cout,)`, zeros when the layer has no bias.
     bias: Arc<[f32]>,
     /// For 3×3, stride 1, padding 1 and at least [`WINOGRAD_MIN_CIN`] input channels: the
-    /// Winograd-transformed weights U[ξ][o][c] = (G w[o, c] Gᵀ)[ξ], `(16, Cout, Cin)`.
-    winograd: Option<Arc<[f32]>>,
+    /// Winograd-transformed weights U[ξ][o][c] = (G w[o, c] Gᵀ)[ξ]: 16 matrices `(Cout, Cin)`,
+    /// packed.
+    winograd: Option<Arc<[PackedLhs]>>,
 }
 
 /// Fewer input channels than this use im2col (the products would be too thin).
@@ -88,14 +89,15 @@ impl PreparedConv {
             );
         }
         let winograd = (kh == 3 && stride == 1 && padding == 1 && cin >= WINOGRAD_MIN_CIN)
-            .then(|| winograd::weights(&weight, cout, cin).into());
+            .then(|| winograd::weights(&weight, cout, cin));
+        let patch = cin * kh * kw;
         Ok(Self {
             cout,
             cin,
             kernel: kh,
             stride,
             padding,
-            weight: weight.into(),
+            weight: PackedLhs::new(&weight, cout, patch),
             bias: bias.into(),
             winograd,
         })
@@ -370,7 +372,11 @@ fn convolve(
     } else {
         (g.cout / 16).clamp(1, MIN_ITEMS)
     };
-    let channels_per_block = g.cout.div_ceil(channel_blocks);
+    // Blocks start on a multiple of the product's row block.
+    let channels_per_block = g
+        .cout
+        .div_ceil(channel_blocks)
+        .next_multiple_of(product::ROWS);
     let mut items: Vec<(Rows, usize, usize)> = Vec::new();
     for sample in 0..g.batch {
         for first in (0..g.ho).step_by(rows_per_block) {
@@ -448,19 +454,16 @@ fn chunk(
     let k = g.patch_len();
     let n: usize = segments.iter().map(|r| (r.end - r.first) * g.wo).sum();
     let product = |rhs: &[f32], rhs_rs: usize, dst: &mut [f32]| {
-        gemm_acc(
-            Product {
-                m,
-                n,
-                k,
-                lhs_rs: k,
-                rhs_rs,
-                dst_rs: n,
-            },
-            &conv.weight[c0 * k..],
+        multiply_on_this_cpu(Product {
+            lhs: &conv.weight,
+            rows: (c0, c1),
             rhs,
+            rhs_rs,
+            n,
             dst,
-        )
+            dst_rs: n,
+            accumulate: true,
+        })
     };
     if let [rows] = segments {
         // One segment: its (channels, columns) matrix is `dst` itself.

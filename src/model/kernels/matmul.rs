@@ -49,11 +49,6 @@ pub(super) fn gemm_acc(p: Product, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) ->
     gemm_checked(p, lhs, rhs, dst, true)
 }
 
-/// The same product written over `dst` (`=` instead of `+=`; `dst`'s old values are not read).
-pub(super) fn gemm_set(p: Product, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) -> Result<()> {
-    gemm_checked(p, lhs, rhs, dst, false)
-}
-
 fn gemm_checked(
     p: Product,
     lhs: &[f32],
@@ -106,7 +101,7 @@ fn gemm_checked(
             dst.as_mut_ptr(),
             1,
             dst_rs,
-            accumulate,
+            true,
             lhs.as_ptr(),
             1,
             lhs_rs,

@@ -2,16 +2,19 @@
 //! CPU convolution and GroupNorm are several times slower than PyTorch's at these sizes (see the
 //! speed section of MODELS.md).
 //!
-//! - [`PreparedConv`]: 2-D convolution as matrix products (`gemm`) on Winograd-transformed
-//!   tiles (3×3, stride 1) or packed im2col patches (the rest), with the bias, the timestep
-//!   embedding, the residual and a ×2 nearest upsampling of the input fused in.
+//! - [`PreparedConv`]: 2-D convolution as matrix products on Winograd-transformed tiles (3×3,
+//!   stride 1) or im2col patches (the rest), with the bias, the timestep embedding, the residual
+//!   and a ×2 nearest upsampling of the input fused in. The products are our own (`product.rs`:
+//!   the weights packed once, the right-hand side read in place), faster than `gemm`'s at these
+//!   thin shapes.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
 //!
 //! A plain build targets the x86-64 baseline (SSE2); the Winograd convolution and GroupNorm are
 //! compiled once more for AVX2+FMA and once for AVX-512 and chosen at run time through
-//! `pulp::Arch::dispatch` (safe: pulp checks the CPU), as are `gemm`'s microkernels (its `x86-v4`
-//! feature), so the same binary runs everywhere and 8 or 16 floats wide where it can.
+//! `pulp::Arch::dispatch` (safe: pulp checks the CPU), as are the products' microkernel and
+//! `gemm`'s (its `x86-v4` feature, for the linear layers), so the same binary runs everywhere and
+//! 8 or 16 floats wide where it can.
 //!
 //! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
 //! the CPU only, without autograd; the layers in [`super::layers`] fall back to candle's own
@@ -23,6 +26,7 @@ mod conv;
 mod linear;
 mod matmul;
 mod norm;
+mod product;
 
 pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};

@@ -18,18 +18,25 @@
 //! all tiles of a block. The price is one tile per row (tx = S − 1) computed and thrown away. With
 //! a ×2 nearest upsampled input the phase planes are the stored rows shifted by one, so the
 //! upsampling costs nothing.
+//!
+//! **Odd widths** (the 7×7 level) need no thrown-away tile: there S = tiles per row, and the last
+//! tile's column q = 3 reads the next row's first odd-phase value instead of the padding zero. Only
+//! that tile's second output column depends on q = 3 (Y[·][1] uses M's columns 1–3, Y[·][0] only
+//! 0–2), and for an odd width that column lies outside the image and is never written.
+
+use std::sync::Arc;
 
 use candle_core::Result;
 
-use super::super::matmul::{Product, gemm_set};
+use super::super::product::{PackedLhs, Product, multiply};
 use super::{Geometry, PreparedConv, Rows, Scratch, start_value};
 
 /// Tiles (of 2×2 outputs) whose 16 transformed inputs one block holds, at most, per input channel:
 /// 16·Cin·tiles values stay within the core's cache.
 const BLOCK_VALUES: usize = 1 << 16;
 
-/// U = G g Gᵀ for every (o, c): `(16, Cout, Cin)`, computed in f64.
-pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+/// U = G g Gᵀ for every (o, c), computed in f64: 16 matrices `(Cout, Cin)`, packed.
+pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Arc<[PackedLhs]> {
     let mut u = vec![0f32; 16 * cout * cin];
     for o in 0..cout {
         for c in 0..cin {
@@ -47,7 +54,9 @@ pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
             }
         }
     }
-    u
+    u.chunks_exact(cout * cin)
+        .map(|u| PackedLhs::new(u, cout, cin))
+        .collect()
 }
 
 /// [`chunk`]'s arguments (those of `conv::chunk`, plus the transformed weights `u`), and the
@@ -55,7 +64,7 @@ pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
 /// the CPU's best instruction set, and `chunk` into it.
 pub(super) struct WinogradChunk<'a> {
     pub conv: &'a PreparedConv,
-    pub u: &'a [f32],
+    pub u: &'a [PackedLhs],
     pub g: &'a Geometry,
     pub x: &'a [f32],
     pub segments: &'a [Rows],
@@ -68,8 +77,8 @@ impl pulp::WithSimd for WinogradChunk<'_> {
     type Output = Result<()>;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Result<()> {
-        chunk(self)
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> Result<()> {
+        chunk(simd, self)
     }
 }
 
@@ -115,7 +124,7 @@ fn blocks(segments: &[Rows], rows_per_block: usize, stride: usize) -> Vec<Vec<Pi
 /// Fills `dst`, laid out `[segment][channel c0..c1][(y − first)·Wo + x]`, with β + add + the
 /// convolution (see the module documentation).
 #[inline(always)]
-fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
+fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
     let WinogradChunk {
         conv,
         u,
@@ -127,7 +136,7 @@ fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
         dst,
     } = chunk;
     let (m, cin) = (c1 - c0, g.cin);
-    let stride = g.wo.div_ceil(2) + 1;
+    let stride = phase_stride(g);
     // Output offsets of the segments in `dst`.
     let mut offsets = Vec::with_capacity(segments.len());
     let mut at = 0;
@@ -161,19 +170,19 @@ fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
             }
         }
         // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
-        for xi in 0..16 {
-            gemm_set(
+        for (xi, u) in u.iter().enumerate() {
+            multiply(
+                simd,
                 Product {
-                    m,
-                    n: t,
-                    k: cin,
-                    lhs_rs: cin,
+                    lhs: u,
+                    rows: (c0, c1),
+                    rhs: &v[xi * cin * t..],
                     rhs_rs: t,
+                    n: t,
+                    dst: &mut mm[xi * m * t..],
                     dst_rs: t,
+                    accumulate: false,
                 },
-                &u[(xi * conv.cout + c0) * cin..],
-                &v[xi * cin * t..],
-                &mut mm[xi * m * t..],
             )?;
         }
         for o in 0..m {
@@ -204,6 +213,13 @@ fn chunk(chunk: WinogradChunk<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// S, the row stride of the phase planes: tiles per row, plus one for an even width (see the
+/// module documentation). For a stored odd width the input is not upsampled (that doubles it).
+fn phase_stride(g: &Geometry) -> usize {
+    let tiles = g.wo.div_ceil(2);
+    if g.wo % 2 == 1 { tiles } else { tiles + 1 }
 }
 
 /// The four phase planes of input channel `plane` for the tile rows of `piece`:

@@ -1,0 +1,347 @@
+//! Matrix products `dst = A·B` and `dst += A·B` in the convolutions' shapes, without packing B.
+//!
+//! A is a layer's weights (16–64 rows): constant, so it is packed once, when the network is
+//! built ([`PackedLhs`]). B is read where it lies, one contiguous row per p: the im2col patches,
+//! the Winograd-transformed tiles, or the input itself for a 1×1 convolution. With so few rows in
+//! A, a general `gemm` spends about as long packing B as multiplying it (each value of B is used
+//! only m times); here a block of B's columns (k rows of [`VECTORS`] SIMD vectors) stays in the
+//! L1 cache while every block of [`ROWS`] rows of A passes over it.
+//!
+//! The microkernel keeps a `ROWS × VECTORS` block of dst in registers (12 of AVX2's 16) and, for
+//! each p, loads `VECTORS` vectors of B's row p and broadcasts `ROWS` values of A: 12 fused
+//! multiply-adds for 7 loads. Each dst value is the sum over p in order, whatever the cut into
+//! blocks and threads, so results do not depend on the thread count.
+
+use std::sync::Arc;
+
+use candle_core::{Result, bail};
+use pulp::Simd;
+
+/// Rows of A (and dst) per microkernel block; a product starts on a multiple of it.
+pub(super) const ROWS: usize = 6;
+/// SIMD vectors of B's columns per microkernel block: `ROWS × VECTORS` accumulators, plus
+/// `VECTORS` of B and one broadcast value, must fit the registers (16 with AVX2, 32 with
+/// AVX-512) or the compiler spills them.
+fn vectors_per_block<S: Simd>() -> usize {
+    if S::F32_LANES >= 16 { 3 } else { 2 }
+}
+
+/// An `m × k` matrix packed for [`multiply`]: blocks of [`ROWS`] rows, each stored column by
+/// column (`[block][p][r]`), the last block padded with zero rows.
+#[derive(Clone, Debug)]
+pub(super) struct PackedLhs {
+    m: usize,
+    k: usize,
+    values: Arc<[f32]>,
+}
+
+impl PackedLhs {
+    /// Packs the row-major `m × k` matrix `a` (row stride k).
+    pub fn new(a: &[f32], m: usize, k: usize) -> Self {
+        let blocks = m.div_ceil(ROWS);
+        let mut values = vec![0f32; blocks * k * ROWS];
+        for (i, row) in a.chunks_exact(k.max(1)).take(m).enumerate() {
+            let block = &mut values[(i / ROWS) * k * ROWS..][..k * ROWS];
+            for (p, &value) in row.iter().enumerate() {
+                block[p * ROWS + i % ROWS] = value;
+            }
+        }
+        Self {
+            m,
+            k,
+            values: values.into(),
+        }
+    }
+}
+
+/// One product: rows `first..end` of A (`first` a multiple of [`ROWS`]) times the `k × n` matrix
+/// B, whose row p starts at `rhs[p·rhs_rs]`, into the `(end − first) × n` matrix whose row i starts
+/// at `dst[i·dst_rs]`: `=` or, with `accumulate`, `+=`.
+pub(super) struct Product<'a> {
+    pub lhs: &'a PackedLhs,
+    pub rows: (usize, usize),
+    pub rhs: &'a [f32],
+    pub rhs_rs: usize,
+    pub n: usize,
+    pub dst: &'a mut [f32],
+    pub dst_rs: usize,
+    pub accumulate: bool,
+}
+
+impl Product<'_> {
+    /// Checks that every index the product touches lies inside its slice.
+    fn check(&self) -> Result<()> {
+        let (first, end) = self.rows;
+        let (k, n) = (self.lhs.k, self.n);
+        let fits = |len: usize, rows: usize, stride: usize| {
+            rows == 0
+                || n == 0
+                || (n <= stride
+                    && (rows - 1)
+                        .checked_mul(stride)
+                        .and_then(|s| s.checked_add(n))
+                        .is_some_and(|need| need <= len))
+        };
+        if !first.is_multiple_of(ROWS) || first > end || end > self.lhs.m {
+            bail!("product: rows {first}..{end} of {} do not fit", self.lhs.m);
+        }
+        if !fits(self.rhs.len(), k, self.rhs_rs) || !fits(self.dst.len(), end - first, self.dst_rs)
+        {
+            bail!(
+                "product: {k}×{n} times {}×{n} does not fit slices of {} and {} values",
+                end - first,
+                self.rhs.len(),
+                self.dst.len()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Computes `product` with the CPU's widest vectors (`simd`); fails, touching nothing, when the
+/// sizes do not fit the slices.
+#[inline(always)]
+pub(super) fn multiply<S: Simd>(simd: S, product: Product<'_>) -> Result<()> {
+    product.check()?;
+    let Product {
+        lhs,
+        rows: (first, end),
+        rhs,
+        rhs_rs,
+        n,
+        dst,
+        dst_rs,
+        accumulate,
+    } = product;
+    let k = lhs.k;
+    if k == 0 {
+        if !accumulate {
+            for row in dst.chunks_mut(dst_rs.max(1)).take(end - first) {
+                row[..n].fill(0.0);
+            }
+        }
+        return Ok(());
+    }
+    let lanes = S::F32_LANES;
+    let wide = vectors_per_block::<S>() * lanes;
+    let mut j = 0;
+    while j < n {
+        let width = if n - j >= wide {
+            wide
+        } else {
+            lanes.min(n - j)
+        };
+        for block in (first..end).step_by(ROWS) {
+            let a = &lhs.values[(block / ROWS) * k * ROWS..][..k * ROWS];
+            let tile = Tile {
+                j,
+                width,
+                rows: ROWS.min(end - block),
+                dst_at: (block - first) * dst_rs + j,
+                dst_rs,
+                accumulate,
+            };
+            if width == wide && wide == 3 * lanes {
+                tile_kernel::<S, 3>(simd, a, rhs, rhs_rs, &tile, dst);
+            } else if width == wide && wide == 2 * lanes {
+                tile_kernel::<S, 2>(simd, a, rhs, rhs_rs, &tile, dst);
+            } else {
+                tile_kernel::<S, 1>(simd, a, rhs, rhs_rs, &tile, dst);
+            }
+        }
+        j += width;
+    }
+    Ok(())
+}
+
+/// [`multiply`] with the widest vectors the CPU has (AVX-512, AVX2+FMA or the baseline).
+pub(super) fn multiply_on_this_cpu(product: Product<'_>) -> Result<()> {
+    /// The call [`pulp::Arch::dispatch`] compiles once per instruction set.
+    struct Run<'a>(Product<'a>);
+    impl pulp::WithSimd for Run<'_> {
+        type Output = Result<()>;
+
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) -> Result<()> {
+            multiply(simd, self.0)
+        }
+    }
+    pulp::Arch::new().dispatch(Run(product))
+}
+
+/// Where one microkernel block reads and writes: columns `j..j + width` (width V·lanes, or at
+/// most one vector), the first `rows` of a block of [`ROWS`] rows, dst's block at `dst_at`.
+struct Tile {
+    j: usize,
+    width: usize,
+    rows: usize,
+    dst_at: usize,
+    dst_rs: usize,
+    accumulate: bool,
+}
+
+/// dst (=, +=) A-block · B[:, j..j + width] with a `ROWS × V` block of vectors in registers;
+/// `V · lanes` columns, or (with `V` = 1) fewer, through masked loads and stores.
+#[inline(always)]
+fn tile_kernel<S: Simd, const V: usize>(
+    simd: S,
+    a: &[f32],
+    rhs: &[f32],
+    rhs_rs: usize,
+    tile: &Tile,
+    dst: &mut [f32],
+) {
+    let full = V * S::F32_LANES == tile.width;
+    // Full vectors where the block has them (no masks: their calls would spill the registers).
+    let load = |slice: &[f32]| -> [S::f32s; V] {
+        if full {
+            let (vectors, _) = S::as_simd_f32s(slice);
+            std::array::from_fn(|v| vectors[v])
+        } else {
+            std::array::from_fn(|_| simd.partial_load_f32s(slice))
+        }
+    };
+    let mut acc = [[simd.splat_f32s(0.0); V]; ROWS];
+    if tile.accumulate {
+        for (r, acc) in acc.iter_mut().enumerate().take(tile.rows) {
+            *acc = load(&dst[tile.dst_at + r * tile.dst_rs..][..tile.width]);
+        }
+    }
+    let columns = a.chunks_exact(ROWS);
+    let rows = rhs[tile.j..].chunks(rhs_rs.max(1));
+    if full {
+        for (column, row) in columns.zip(rows) {
+            let (b, _) = S::as_simd_f32s(&row[..tile.width]);
+            let b: [S::f32s; V] = std::array::from_fn(|v| b[v]);
+            fma_block(simd, column, &b, &mut acc);
+        }
+    } else {
+        for (column, row) in columns.zip(rows) {
+            let b = [simd.partial_load_f32s(&row[..tile.width]); V];
+            fma_block(simd, column, &b, &mut acc);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(tile.rows) {
+        let out = &mut dst[tile.dst_at + r * tile.dst_rs..][..tile.width];
+        if full {
+            let (vectors, _) = S::as_mut_simd_f32s(out);
+            vectors.copy_from_slice(acc);
+        } else {
+            simd.partial_store_f32s(out, acc[0]);
+        }
+    }
+}
+
+/// acc[r][v] += a[r] · b[v].
+#[inline(always)]
+fn fma_block<S: Simd, const V: usize>(
+    simd: S,
+    a: &[f32],
+    b: &[S::f32s; V],
+    acc: &mut [[S::f32s; V]; ROWS],
+) {
+    for (acc, &value) in acc.iter_mut().zip(a) {
+        let value = simd.splat_f32s(value);
+        for (acc, b) in acc.iter_mut().zip(b) {
+            *acc = simd.mul_add_e_f32s(value, *b, *acc);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PackedLhs, Product, ROWS, multiply, multiply_on_this_cpu};
+
+    /// The plain triple loop.
+    fn reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0f32; m * n];
+        for i in 0..m {
+            for p in 0..k {
+                for j in 0..n {
+                    out[i * n + j] += a[i * k + p] * b[p * n + j];
+                }
+            }
+        }
+        out
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32)
+            .map(|v| v / (1 << 24) as f32 - 0.5)
+            .collect()
+    }
+
+    /// B `k × n` and dst with rows n apart.
+    fn whole<'a>(
+        lhs: &'a PackedLhs,
+        rows: (usize, usize),
+        rhs: &'a [f32],
+        n: usize,
+        dst: &'a mut [f32],
+        accumulate: bool,
+    ) -> Product<'a> {
+        Product {
+            lhs,
+            rows,
+            rhs,
+            rhs_rs: n,
+            n,
+            dst,
+            dst_rs: n,
+            accumulate,
+        }
+    }
+
+    #[test]
+    fn matches_the_triple_loop_on_odd_shapes_and_row_ranges() {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (5, 3, 7),
+            (16, 9, 25),
+            (7, 17, 49),
+            (64, 40, 100),
+        ] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let expected = reference(&a, &b, m, k, n);
+            let packed = PackedLhs::new(&a, m, k);
+            let ranges: &[(usize, usize)] = if m > ROWS {
+                &[(0, m), (ROWS, m)]
+            } else {
+                &[(0, m)]
+            };
+            for &(first, end) in ranges {
+                let mut dst = vec![1f32; (end - first) * n];
+                let rows = (first, end);
+                let mut scalar = dst.clone();
+                multiply_on_this_cpu(whole(&packed, rows, &b, n, &mut dst, true)).unwrap();
+                multiply(
+                    pulp::Scalar::new(),
+                    whole(&packed, rows, &b, n, &mut scalar, true),
+                )
+                .unwrap();
+                let mut set = vec![f32::NAN; (end - first) * n];
+                multiply_on_this_cpu(whole(&packed, rows, &b, n, &mut set, false)).unwrap();
+                for (i, ((row, scalar), set)) in dst
+                    .chunks(n)
+                    .zip(scalar.chunks(n))
+                    .zip(set.chunks(n))
+                    .enumerate()
+                {
+                    for j in 0..n {
+                        let want = expected[(first + i) * n + j];
+                        for (got, start) in [(row[j], 1.0), (scalar[j], 1.0), (set[j], 0.0)] {
+                            let close = (got - start - want).abs() < 1e-5;
+                            assert!(close, "{m}×{k}×{n} [{i}, {j}]: {got} vs {want} + {start}");
+                        }
+                    }
+                }
+                let too_short = Product {
+                    rhs: &b[1..],
+                    ..whole(&packed, rows, &b, n, &mut dst, true)
+                };
+                assert!(multiply_on_this_cpu(too_short).is_err());
+            }
+        }
+    }
+}
