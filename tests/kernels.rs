@@ -178,6 +178,70 @@ fn convolution_takes_strided_inputs_and_refuses_wrong_shapes() {
 }
 
 #[test]
+fn norm_applied_inside_the_convolution_gives_the_same_bits() {
+    // (batch, channels in, h, w, groups, channels out, add, residual): the UNet's own (ResBlock
+    // norm1/conv1 and norm2/conv2 at 28, 14 and 7, norm_out/conv_out), odd sizes, several samples
+    // and row blocks per call.
+    let cases = [
+        (1, 48, 28, 28, 8, 16, true, false),
+        (64, 16, 28, 28, 8, 16, false, true),
+        (16, 96, 14, 14, 8, 32, true, false),
+        (2, 64, 7, 7, 8, 64, false, true),
+        (3, 16, 28, 28, 8, 1, false, false),
+        (5, 12, 9, 11, 4, 7, true, true),
+        (1, 8, 1, 1, 2, 3, false, false),
+        (2, 10, 3, 6, 5, 9, true, true),
+    ];
+    for (seed, &(b, cin, h, w, groups, cout, add, residual)) in cases.iter().enumerate() {
+        let seed = 10_000 + 100 * seed as u64;
+        let norm = FastGroupNorm::new(
+            tensor(&[cin], seed + 1, 0.5, 1.0),
+            tensor(&[cin], seed + 2, 0.5, 0.0),
+            groups,
+        )
+        .unwrap();
+        let bound = 1.0 / ((cin * 9) as f32).sqrt();
+        let weight = tensor(&[cout, cin, 3, 3], seed + 3, bound, 0.0);
+        let bias = tensor(&[cout], seed + 4, 0.5, 0.0);
+        let cfg = Conv2dConfig {
+            padding: 1,
+            ..Conv2dConfig::default()
+        };
+        let conv = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        let x = tensor(&[b, cin, h, w], seed + 5, 3.0, 2.0);
+        let add = add.then(|| tensor(&[b, cout], seed + 6, 2.0, 0.0));
+        let residual = residual.then(|| tensor(&[b, cout, h, w], seed + 7, 1.0, -0.3));
+        let (add, residual) = (add.as_ref(), residual.as_ref());
+        let fused = conv.forward_after_norm(&norm, &x, add, residual).unwrap();
+        let apart = conv
+            .forward_with(&norm.forward(&x, true).unwrap(), false, add, residual)
+            .unwrap();
+        let fused: Vec<f32> = fused.flatten_all().unwrap().to_vec1().unwrap();
+        let apart: Vec<f32> = apart.flatten_all().unwrap().to_vec1().unwrap();
+        assert!(
+            fused
+                .iter()
+                .zip(&apart)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "case {seed}: ({b}, {cin}, {h}, {w}) → {cout}: the fused norm changed the result"
+        );
+        let reference = conv
+            .forward_reference(
+                &norm.forward_reference(&x, true).unwrap(),
+                false,
+                add,
+                residual,
+            )
+            .unwrap();
+        let fused = Tensor::from_vec(fused, reference.dims(), &Device::Cpu).unwrap();
+        assert!(
+            relative_error(&fused, &reference) <= TOLERANCE,
+            "case {seed}"
+        );
+    }
+}
+
+#[test]
 fn group_norm_matches_candle() {
     // (batch, channels, h, w, groups)
     let cases = [

@@ -188,6 +188,29 @@ impl FastConv2d {
         }
     }
 
+    /// conv(SiLU(`norm`(x))) + `add` + `residual`: the norm applied by our convolution as it reads
+    /// x where both layers and every input suit our kernels (the norm's output is then never
+    /// written out), else `norm` and then [`FastConv2d::forward_with`]. The same values either way.
+    pub fn forward_after_norm(
+        &self,
+        norm: &FastGroupNorm,
+        x: &Tensor,
+        add: Option<&Tensor>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        match (&self.fast, norm.prepared()) {
+            (Some(fast), Some(prepared))
+                if fast.takes_a_norm()
+                    && kernel_ready(x)
+                    && add.is_none_or(kernel_ready)
+                    && residual.is_none_or(kernel_ready) =>
+            {
+                fast.forward_after_norm(prepared, x, add, residual)
+            }
+            _ => self.forward_with(&norm.forward(x, true)?, false, add, residual),
+        }
+    }
+
     /// The same function with candle's operations (the reference, and the path for autograd and
     /// other devices).
     pub fn forward_reference(
@@ -268,6 +291,11 @@ impl FastGroupNorm {
     /// Whether this layer has our kernel.
     pub fn is_fast(&self) -> bool {
         self.fast.is_some()
+    }
+
+    /// Our kernel's parameters, where this layer uses our kernels.
+    fn prepared(&self) -> Option<&PreparedGroupNorm> {
+        self.fast.as_ref().filter(|_| !self.candle_only)
     }
 
     /// GroupNorm(x), followed by SiLU when `silu`; our fused kernel when `x` suits it, the
@@ -462,13 +490,13 @@ impl ResBlock {
         let e = self.emb.forward(emb_silu)?;
         let h = self
             .conv1
-            .forward_with(&self.norm1.forward(x, true)?, false, Some(&e), None)?;
+            .forward_after_norm(&self.norm1, x, Some(&e), None)?;
         let residual = match &self.skip {
             Some(skip) => skip.forward(x)?,
             None => x.clone(),
         };
         self.conv2
-            .forward_with(&self.norm2.forward(&h, true)?, false, None, Some(&residual))
+            .forward_after_norm(&self.norm2, &h, None, Some(&residual))
     }
 }
 

@@ -187,7 +187,8 @@ impl DigitUNet {
                 h = upsample.forward_with(&h, true, None, None)?;
             }
         }
-        self.conv_out.forward(&self.norm_out.forward(&h, true)?)
+        self.conv_out
+            .forward_after_norm(&self.norm_out, &h, None, None)
     }
 }
 

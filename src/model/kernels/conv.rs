@@ -28,6 +28,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::contiguous_f32;
+use super::norm::{ChannelNorm, PreparedGroupNorm};
 use super::product::{PackedLhs, Product, multiply_on_this_cpu};
 use winograd::WinogradChunk;
 
@@ -117,6 +118,46 @@ impl PreparedConv {
         add: Option<&Tensor>,
         residual: Option<&Tensor>,
     ) -> Result<Tensor> {
+        self.forward_fused(x, None, upsample, add, residual)
+    }
+
+    /// Whether [`PreparedConv::forward_after_norm`] applies: a Winograd convolution, whose input
+    /// transform reads every input value where the norm can be applied on the way.
+    pub fn takes_a_norm(&self) -> bool {
+        self.winograd.is_some()
+    }
+
+    /// conv(SiLU(norm(x))) + `add` + `residual`, the norm and SiLU applied while the input is
+    /// read (its statistics first, in one pass of their own) instead of written out and read
+    /// back: the same values as [`PreparedGroupNorm::forward`] followed by
+    /// [`PreparedConv::forward`]. Fails unless [`PreparedConv::takes_a_norm`].
+    pub fn forward_after_norm(
+        &self,
+        norm: &PreparedGroupNorm,
+        x: &Tensor,
+        add: Option<&Tensor>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        if !self.takes_a_norm() || norm.channels() != self.cin {
+            bail!(
+                "convolution: a norm of {} channels cannot go into this {}×{} convolution of {}",
+                norm.channels(),
+                self.kernel,
+                self.kernel,
+                self.cin
+            );
+        }
+        self.forward_fused(x, Some(norm), false, add, residual)
+    }
+
+    fn forward_fused(
+        &self,
+        x: &Tensor,
+        norm: Option<&PreparedGroupNorm>,
+        upsample: bool,
+        add: Option<&Tensor>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let x = x.contiguous()?;
         let add: Option<Vec<f32>> = match add {
             Some(a) => {
@@ -130,6 +171,7 @@ impl PreparedConv {
         };
         let op = ConvOp {
             conv: self,
+            norm,
             upsample,
             add: add.as_deref(),
         };
@@ -209,6 +251,14 @@ impl Geometry {
     }
 }
 
+/// The input x, `(B, Cin, H, W)` values, and the norm to apply to each (sample, channel) as it
+/// is read (Winograd only: [`PreparedConv::takes_a_norm`]).
+#[derive(Clone, Copy, Debug)]
+struct Input<'a> {
+    values: &'a [f32],
+    norms: Option<&'a [ChannelNorm]>,
+}
+
 /// Output rows `rows` of sample `sample`: the unit the im2col copies.
 #[derive(Clone, Copy, Debug)]
 struct Rows {
@@ -220,6 +270,8 @@ struct Rows {
 /// The custom operation: input x (and, as `CustomOp2`, the residual).
 struct ConvOp<'a> {
     conv: &'a PreparedConv,
+    /// A GroupNorm (and SiLU) to apply to x as it is read.
+    norm: Option<&'a PreparedGroupNorm>,
     upsample: bool,
     add: Option<&'a [f32]>,
 }
@@ -242,6 +294,11 @@ impl ConvOp<'_> {
                 Some(contiguous_f32("convolution", s, l)?)
             }
             None => None,
+        };
+        let norms = self.norm.map(|norm| norm.channel_norms(x, g.h * g.w));
+        let x = Input {
+            values: x,
+            norms: norms.as_deref(),
         };
         let out = convolve(self.conv, &g, x, self.add, residual)?;
         Ok((CpuStorage::F32(out), Shape::from(out_dims.to_vec())))
@@ -316,7 +373,7 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 fn convolve(
     conv: &PreparedConv,
     g: &Geometry,
-    x: &[f32],
+    x: Input<'_>,
     add: Option<&[f32]>,
     residual: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
@@ -417,7 +474,7 @@ fn start_value(conv: &PreparedConv, add: Option<&[f32]>, sample: usize, o: usize
 fn chunk(
     conv: &PreparedConv,
     g: &Geometry,
-    x: &[f32],
+    x: Input<'_>,
     segments: &[Rows],
     (c0, c1): (usize, usize),
     add: Option<&[f32]>,
@@ -430,12 +487,17 @@ fn chunk(
             conv,
             u,
             g,
-            x,
+            x: x.values,
+            norms: x.norms,
             segments,
             channels: (c0, c1),
             add,
             dst,
         });
+    }
+    let Input { values: x, norms } = x;
+    if norms.is_some() {
+        bail!("convolution: only a Winograd convolution applies a norm to its input");
     }
     let m = c1 - c0;
     let k = g.patch_len();

@@ -178,10 +178,7 @@ fn normalise_group(group: NormGroup<'_>) {
         dst,
         silu,
     } = group;
-    let count = src.len().max(1) as f64;
-    let mean = (lane_sum(src, |v| v) / count) as f32;
-    let var = lane_sum(src, |v| (v - mean) * (v - mean)) / count;
-    let inv_std = (1.0 / (var + f64::from(norm.eps)).sqrt()) as f32;
+    let (mean, inv_std) = group_statistics(src, norm.eps);
     for (c, (d, s)) in dst
         .chunks_mut(n.max(1))
         .zip(src.chunks(n.max(1)))
@@ -199,6 +196,63 @@ fn normalise_group(group: NormGroup<'_>) {
                 *o = (v - mean) * a + shift;
             }
         }
+    }
+}
+
+/// μ and 1/√(σ² + ε) of one group's values.
+#[inline(always)]
+fn group_statistics(values: &[f32], eps: f32) -> (f32, f32) {
+    let count = values.len().max(1) as f64;
+    let mean = (lane_sum(values, |v| v) / count) as f32;
+    let var = lane_sum(values, |v| (v - mean) * (v - mean)) / count;
+    (mean, (1.0 / (var + f64::from(eps)).sqrt()) as f32)
+}
+
+/// One channel of one sample's GroupNorm as the affine map y = (x − μ)·a + β, kept apart so that
+/// a convolution can apply it (and the SiLU) while it reads its input: the same operations in the
+/// same order as [`PreparedGroupNorm::forward`], so the same bits.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelNorm {
+    mean: f32,
+    scale: f32,
+    shift: f32,
+}
+
+impl ChannelNorm {
+    /// SiLU((v − μ)·a + β).
+    #[inline(always)]
+    pub(super) fn silu_of_norm(self, v: f32) -> f32 {
+        silu_of((v - self.mean) * self.scale + self.shift)
+    }
+}
+
+impl PreparedGroupNorm {
+    /// The norm of `x` `(B, C, n)` (contiguous f32 values) as one [`ChannelNorm`] per (sample,
+    /// channel), in that order, without applying it.
+    pub(super) fn channel_norms(&self, x: &[f32], n: usize) -> Vec<ChannelNorm> {
+        let per_group = self.channels() / self.groups;
+        let group_len = (per_group * n).max(1);
+        let one = |(index, src): (usize, &[f32])| -> Vec<ChannelNorm> {
+            let (mean, inv_std) = pulp::Arch::new().dispatch(|| group_statistics(src, self.eps));
+            let first = (index % self.groups) * per_group;
+            (first..first + per_group)
+                .map(|c| ChannelNorm {
+                    mean,
+                    scale: self.gamma[c] * inv_std,
+                    shift: self.beta[c],
+                })
+                .collect()
+        };
+        let groups: Vec<Vec<ChannelNorm>> = if x.len() < PARALLEL_MIN {
+            x.chunks(group_len).enumerate().map(one).collect()
+        } else {
+            x.par_chunks(group_len)
+                .with_min_len((PARALLEL_MIN / 4 / group_len).max(1))
+                .enumerate()
+                .map(one)
+                .collect()
+        };
+        groups.into_iter().flatten().collect()
     }
 }
 

@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use candle_core::Result;
 
+use super::super::norm::ChannelNorm;
 use super::super::product::{PackedLhs, Product, multiply};
 use super::{Geometry, PreparedConv, Rows, Scratch, start_value};
 
@@ -67,6 +68,8 @@ pub(super) struct WinogradChunk<'a> {
     pub u: &'a [PackedLhs],
     pub g: &'a Geometry,
     pub x: &'a [f32],
+    /// The norm (and SiLU) of each (sample, input channel), applied as x is read.
+    pub norms: Option<&'a [ChannelNorm]>,
     pub segments: &'a [Rows],
     pub channels: (usize, usize),
     pub add: Option<&'a [f32]>,
@@ -130,6 +133,7 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
         u,
         g,
         x,
+        norms,
         segments,
         channels: (c0, c1),
         add,
@@ -148,23 +152,34 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
     let blocks = blocks(segments, rows_per_block, stride);
     let most = rows_per_block * stride;
     // Scratch: V and M; the phase planes (four, one extra row and value each) and the
-    // row-transformed planes (eight); the output transform's ten partial sums and its two
-    // interleaved rows of 2t values.
+    // row-transformed planes (eight); one normalised input plane; the output transform's ten
+    // partial sums and its two interleaved rows of 2t values.
     let plane_len = (rows_per_block + 1) * stride + 1;
     let row_len = rows_per_block * stride + 1;
     // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
-    let len = 16 * (cin + m) * most + 4 * plane_len + 8 * row_len + (10 + 4) * most;
+    let len = 16 * (cin + m) * most + 4 * plane_len + 8 * row_len + g.h * g.w + (10 + 4) * most;
     let mut buffer = Scratch::take(len);
     let (v, rest) = buffer.0[..len].split_at_mut(16 * cin * most);
     let (mm, rest) = rest.split_at_mut(16 * m * most);
     let (phases, rest) = rest.split_at_mut(4 * plane_len);
-    let (row_planes, output_scratch) = rest.split_at_mut(8 * row_len);
+    let (row_planes, rest) = rest.split_at_mut(8 * row_len);
+    let (normalised, output_scratch) = rest.split_at_mut(g.h * g.w);
     for block in &blocks {
         let t: usize = block.iter().map(|p| (p.end - p.first) * stride).sum();
         for piece in block {
             let sample = segments[piece.segment].sample;
             for c in 0..cin {
-                let plane = &x[(sample * cin + c) * g.h * g.w..][..g.h * g.w];
+                let mut plane = &x[(sample * cin + c) * g.h * g.w..][..g.h * g.w];
+                if let Some(norms) = norms {
+                    // The rows this piece reads, normalised in one long (vectorised) loop.
+                    let rows = (2 * piece.first).saturating_sub(1)..(2 * piece.end + 1).min(g.h);
+                    let span = rows.start * g.w..rows.end * g.w;
+                    let norm = norms[sample * cin + c];
+                    for (out, &v) in normalised[span.clone()].iter_mut().zip(&plane[span]) {
+                        *out = norm.silu_of_norm(v);
+                    }
+                    plane = normalised;
+                }
                 fill_phases(g, plane, piece, stride, phases);
                 transform_input(piece, stride, phases, row_planes, v, (cin, c, t));
             }
