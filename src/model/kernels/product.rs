@@ -102,6 +102,13 @@ impl Product<'_> {
 /// sizes do not fit the slices.
 #[inline(always)]
 pub(super) fn multiply<S: Simd>(simd: S, product: Product<'_>) -> Result<()> {
+    multiply_in_blocks(simd, product, vectors_per_block::<S>())
+}
+
+/// [`multiply`] with register blocks of `ROWS × vectors` (2 or 3) SIMD vectors: the shape AVX-512
+/// uses can be tested on an AVX2 machine.
+#[inline(always)]
+fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) -> Result<()> {
     product.check()?;
     let Product {
         lhs,
@@ -123,7 +130,7 @@ pub(super) fn multiply<S: Simd>(simd: S, product: Product<'_>) -> Result<()> {
         return Ok(());
     }
     let lanes = S::F32_LANES;
-    let wide = vectors_per_block::<S>() * lanes;
+    let wide = vectors * lanes;
     let mut j = 0;
     while j < n {
         let width = if n - j >= wide {
@@ -250,7 +257,7 @@ fn fma_block<S: Simd, const V: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::{PackedLhs, Product, ROWS, multiply, multiply_on_this_cpu};
+    use super::{PackedLhs, Product, ROWS, multiply, multiply_in_blocks, multiply_on_this_cpu};
 
     /// The plain triple loop.
     fn reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
@@ -270,6 +277,17 @@ mod tests {
             .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32)
             .map(|v| v / (1 << 24) as f32 - 0.5)
             .collect()
+    }
+
+    /// [`multiply_in_blocks`] with three vectors per block and the CPU's own vectors.
+    struct ThreeVectors<'a>(Product<'a>);
+
+    impl pulp::WithSimd for ThreeVectors<'_> {
+        type Output = candle_core::Result<()>;
+
+        fn with_simd<S: pulp::Simd>(self, simd: S) -> Self::Output {
+            multiply_in_blocks(simd, self.0, 3)
+        }
     }
 
     /// B `k × n` and dst with rows n apart.
@@ -314,7 +332,11 @@ mod tests {
                 let mut dst = vec![1f32; (end - first) * n];
                 let rows = (first, end);
                 let mut scalar = dst.clone();
+                let mut three = dst.clone();
                 multiply_on_this_cpu(whole(&packed, rows, &b, n, &mut dst, true)).unwrap();
+                // The AVX-512 block shape (three vectors), here with this CPU's vectors.
+                let product = whole(&packed, rows, &b, n, &mut three, true);
+                pulp::Arch::new().dispatch(ThreeVectors(product)).unwrap();
                 multiply(
                     pulp::Scalar::new(),
                     whole(&packed, rows, &b, n, &mut scalar, true),
@@ -322,15 +344,22 @@ mod tests {
                 .unwrap();
                 let mut set = vec![f32::NAN; (end - first) * n];
                 multiply_on_this_cpu(whole(&packed, rows, &b, n, &mut set, false)).unwrap();
-                for (i, ((row, scalar), set)) in dst
+                for (i, (((row, scalar), three), set)) in dst
                     .chunks(n)
                     .zip(scalar.chunks(n))
+                    .zip(three.chunks(n))
                     .zip(set.chunks(n))
                     .enumerate()
                 {
                     for j in 0..n {
                         let want = expected[(first + i) * n + j];
-                        for (got, start) in [(row[j], 1.0), (scalar[j], 1.0), (set[j], 0.0)] {
+                        let results = [
+                            (row[j], 1.0),
+                            (scalar[j], 1.0),
+                            (three[j], 1.0),
+                            (set[j], 0.0),
+                        ];
+                        for (got, start) in results {
                             let close = (got - start - want).abs() < 1e-5;
                             assert!(close, "{m}×{k}×{n} [{i}, {j}]: {got} vs {want} + {start}");
                         }
