@@ -14,7 +14,8 @@ With --ours (a file, or - for standard input, holding the JSON that `diffuscope 
 prints) the weights are those of the model the Rust bench measured, and a ratio column says how
 many times slower candle is (candle ms / PyTorch ms). On the CPU a second table puts ours beside
 PyTorch, ONNX Runtime (MLAS) and OpenVINO (f32 and bf16) on the same weights, exported with
-torch.onnx, each with the same number of threads and its ratio (ours / it); --no-runtimes leaves
+torch.onnx, each with the same number of threads, in a process of its own, and its ratio (ours /
+it); --no-runtimes leaves
 them out. Each runtime is used where it is installed (pip install onnxruntime openvino). Without a model, random weights of the
 default sizes are used (the time does not depend on the values).
 With --device cuda every timed call ends with torch.cuda.synchronize(); --ddpm adds the wall time
@@ -236,8 +237,19 @@ def openvino_rows(path, threads, precision):
     return f"OpenVINO {ov.__version__.split('-')[0]} {precision}", rows
 
 
+def in_fresh_process(function, *args):
+    """function(*args) in a new Python process, so that each runtime is timed alone, not beside
+    PyTorch's thread pool, which has just run in this one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def other_runtimes(model, threads):
-    """The UNet's forward pass in ONNX Runtime and OpenVINO, where installed: [(name, rows)]."""
+    """The UNet's forward pass in ONNX Runtime and OpenVINO, where installed, each in a process of
+    its own: [(name, rows)]."""
     import tempfile
 
     results = []
@@ -248,9 +260,9 @@ def other_runtimes(model, threads):
             print(f"(no ONNX export: {error})")
             return results
         for name, run in [
-            ("ONNX Runtime", lambda: onnx_runtime_rows(path, threads)),
-            ("OpenVINO f32", lambda: openvino_rows(path, threads, "f32")),
-            ("OpenVINO bf16", lambda: openvino_rows(path, threads, "bf16")),
+            ("ONNX Runtime", lambda: in_fresh_process(onnx_runtime_rows, path, threads)),
+            ("OpenVINO f32", lambda: in_fresh_process(openvino_rows, path, threads, "f32")),
+            ("OpenVINO bf16", lambda: in_fresh_process(openvino_rows, path, threads, "bf16")),
         ]:
             try:
                 results.append(run())
