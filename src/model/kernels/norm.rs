@@ -9,8 +9,10 @@
 //! out      = y, or SiLU(y) = y / (1 + e^(−y)) when fused
 //! ```
 //! One pass over a group's values (contiguous in memory: C/G·n of them) for μ, one for σ², one
-//! writing the output; groups run in parallel. `e^x` is a branch-free polynomial ([`exp`]) that
-//! the compiler vectorises, within 2 ulp of the library's.
+//! writing the output; groups run in parallel. Before a Winograd convolution the last pass is
+//! left to the convolution: [`PreparedGroupNorm::channel_norms`] hands it (μ, a, β) per channel.
+//! `e^x` is a branch-free polynomial ([`exp`]) that the compiler vectorises, within 2 ulp of the
+//! library's.
 
 use std::sync::Arc;
 
@@ -212,7 +214,7 @@ fn group_statistics(values: &[f32], eps: f32) -> (f32, f32) {
 /// a convolution can apply it (and the SiLU) while it reads its input: the same operations in the
 /// same order as [`PreparedGroupNorm::forward`], so the same bits.
 #[derive(Clone, Copy, Debug)]
-pub struct ChannelNorm {
+pub(super) struct ChannelNorm {
     mean: f32,
     scale: f32,
     shift: f32,

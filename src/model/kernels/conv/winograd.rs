@@ -23,6 +23,10 @@
 //! tile's column q = 3 reads the next row's first odd-phase value instead of the padding zero. Only
 //! that tile's second output column depends on q = 3 (Y[·][1] uses M's columns 1–3, Y[·][0] only
 //! 0–2), and for an odd width that column lies outside the image and is never written.
+//!
+//! **A norm on the way in.** Given a [`ChannelNorm`] per (sample, input channel), the rows a block
+//! reads are first written normalised (and through the SiLU) into a scratch plane, in one long
+//! loop, and the phase planes filled from there: the norm's output is never stored whole.
 
 use std::sync::Arc;
 
@@ -157,13 +161,15 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
     let plane_len = (rows_per_block + 1) * stride + 1;
     let row_len = rows_per_block * stride + 1;
     // No closure here: the body must be inlined into `WinogradChunk::with_simd`.
-    let len = 16 * (cin + m) * most + 4 * plane_len + 8 * row_len + g.h * g.w + (10 + 4) * most;
+    let normalised_len = if norms.is_some() { g.h * g.w } else { 0 };
+    let len =
+        16 * (cin + m) * most + 4 * plane_len + 8 * row_len + normalised_len + (10 + 4) * most;
     let mut buffer = Scratch::take(len);
     let (v, rest) = buffer.0[..len].split_at_mut(16 * cin * most);
     let (mm, rest) = rest.split_at_mut(16 * m * most);
     let (phases, rest) = rest.split_at_mut(4 * plane_len);
     let (row_planes, rest) = rest.split_at_mut(8 * row_len);
-    let (normalised, output_scratch) = rest.split_at_mut(g.h * g.w);
+    let (normalised, output_scratch) = rest.split_at_mut(normalised_len);
     for block in &blocks {
         let t: usize = block.iter().map(|p| (p.end - p.first) * stride).sum();
         for piece in block {
