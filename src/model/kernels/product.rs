@@ -4,13 +4,14 @@
 //! built ([`PackedLhs`]). B is read where it lies, one contiguous row per p: the im2col patches,
 //! the Winograd-transformed tiles, or the input itself for a 1×1 convolution. With so few rows in
 //! A, a general `gemm` spends about as long packing B as multiplying it (each value of B is used
-//! only m times); here a block of B's columns (k rows of [`VECTORS`] SIMD vectors) stays in the
-//! L1 cache while every block of [`ROWS`] rows of A passes over it.
+//! only m times); here a block of B's columns (k rows of V SIMD vectors) stays in the L1 cache
+//! while every block of [`ROWS`] rows of A passes over it.
 //!
-//! The microkernel keeps a `ROWS × VECTORS` block of dst in registers (12 of AVX2's 16) and, for
-//! each p, loads `VECTORS` vectors of B's row p and broadcasts `ROWS` values of A: 12 fused
-//! multiply-adds for 7 loads. Each dst value is the sum over p in order, whatever the cut into
-//! blocks and threads, so results do not depend on the thread count.
+//! The microkernel keeps a `ROWS × V` block of dst in registers and, for each p, loads V vectors
+//! of B's row p and broadcasts `ROWS` values of A: with AVX2, V = 2 (12 accumulators, 12 fused
+//! multiply-adds for 8 loads: 15 of the 16 registers); with AVX-512, V = 3. Each dst value is the
+//! sum over p in order, whatever the cut into blocks and threads, so results do not depend on the
+//! thread count.
 
 use std::sync::Arc;
 
