@@ -1,8 +1,10 @@
 //! How often background news (a run's frames above all) repaints the window. Where a GPU draws the
 //! window, 30 frames a second. Where a software renderer draws it (llvmpipe under Xvfb, a virtual
-//! machine), every frame costs the cores the model needs (about 40 ms of CPU for a 1280×800 frame
-//! on a 2-core Zen 3, which made a guided DDPM-1000 run 1.6× slower than on the command line), so
-//! a few frames a second: the run still visibly moves. Input always repaints at once.
+//! machine), every frame costs the cores the model needs, so twice a second: the run still visibly
+//! moves. On a 2-core AMD EPYC a 1280×800 frame of the Reverse view cost llvmpipe's threads about
+//! 105 ms of CPU; during a guided DDPM-1000 run (the model's threads: 70–72 s of CPU) they took
+//! 17.8 s at four frames a second and 9.3 s at two (per-thread times from `/proc`). Input always
+//! repaints at once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -10,7 +12,7 @@ use std::time::Duration;
 /// The wait between repaints for background news where a GPU draws the window.
 pub const WITH_A_GPU: Duration = Duration::from_millis(33);
 /// The wait where the window is drawn on the CPU.
-pub const ON_THE_CPU: Duration = Duration::from_millis(250);
+pub const ON_THE_CPU: Duration = Duration::from_millis(500);
 
 /// The current wait between repaints for background news; shared with the threads that wake the
 /// window.
