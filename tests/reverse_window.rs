@@ -95,10 +95,16 @@ fn escape_cancels_a_run_before_it_ends() {
             .as_ref()
             .is_some_and(|r| r.frames.len() >= 3)
     });
+    // The runs list says the run on screen is running, then where it stopped.
+    harness.run_steps(1);
+    harness.get_by_label_contains("running: step");
     harness.key_press(Key::Escape);
     run_until(&mut harness, |app| {
         matches!(app.reverse().state.status, RunStatus::Cancelled { .. })
     });
+    harness.run_steps(1);
+    harness.get_by_label_contains("stopped at step");
+    assert!(harness.query_by_label_contains("running: step").is_none());
     let record = app(&harness).reverse().state.record.as_ref().unwrap();
     assert!(record.frames.len() < 500 && record.samples.is_none());
     // The recorded steps can still be scrubbed.

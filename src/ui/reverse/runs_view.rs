@@ -32,12 +32,13 @@ fn list_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     let mut chosen = None;
     if let Some(record) = &view.state.record {
         // The run on screen, highlighted (clicking it changes nothing).
-        let _ = ui.selectable_label(true, row_text(view.state.shown_run, record, lang));
+        let text = row_text(view.state.shown_run, record, running, lang);
+        let _ = ui.selectable_label(true, text);
     }
     ui.add_enabled_ui(!running, |ui| {
         for run in view.state.history.runs() {
             let response = ui
-                .selectable_label(false, row_text(run.number, &run.record, lang))
+                .selectable_label(false, row_text(run.number, &run.record, false, lang))
                 .on_hover_text(lang.pick("Show this run", "显示这次运行"))
                 .on_disabled_hover_text(lang.pick(
                     "A run is being made: stop it or let it finish first.",
@@ -66,8 +67,9 @@ fn list_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     );
 }
 
-/// Two lines: "run 3 · digits-eps · 16 × 7" and "DDIM · 50 steps · w = 3 · seed 1 · 2.1 s".
-fn row_text(number: u64, record: &RunRecord, lang: Lang) -> String {
+/// Two lines: "run 3 · digits-eps · 16 × 7" and "DDIM · 50 steps · w = 3 · seed 1 · 2.1 s"
+/// ("running: step 295 of 1000" while `running`, "stopped at step …" for one that was stopped).
+fn row_text(number: u64, record: &RunRecord, running: bool, lang: Lang) -> String {
     let digit = match record.settings.labels.first().copied().flatten() {
         Some(digit) => digit.to_string(),
         None => lang.pick("any digit", "任意数字").to_owned(),
@@ -75,9 +77,13 @@ fn row_text(number: u64, record: &RunRecord, lang: Lang) -> String {
     let ending = match (&record.samples, record.elapsed, record.frames.last()) {
         (Some(_), Some(elapsed), _) => format!("{:.1} s", elapsed.as_secs_f64()),
         (Some(_), None, _) => lang.pick("finished", "已完成").to_owned(),
-        (None, _, Some(frame)) => match lang {
-            Lang::En => format!("stopped at step {} of {}", frame.step + 1, frame.steps),
-            Lang::Zh => format!("停在第 {} 步（共 {} 步）", frame.step + 1, frame.steps),
+        (None, _, Some(frame)) => match (lang, running) {
+            (Lang::En, true) => format!("running: step {} of {}", frame.step + 1, frame.steps),
+            (Lang::Zh, true) => {
+                format!("运行中：第 {} 步（共 {} 步）", frame.step + 1, frame.steps)
+            }
+            (Lang::En, false) => format!("stopped at step {} of {}", frame.step + 1, frame.steps),
+            (Lang::Zh, false) => format!("停在第 {} 步（共 {} 步）", frame.step + 1, frame.steps),
         },
         (None, _, None) => lang.pick("not started", "未开始").to_owned(),
     };
