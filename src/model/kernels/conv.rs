@@ -17,7 +17,7 @@
 //!   2.25× fewer multiplications; see the `winograd` module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few
-//! samples, each is cut into row blocks (and output-channel blocks). How the work is cut depends
+//! samples, each is cut into row blocks. How the work is cut depends
 //! only on the shapes, never on the number of threads, so results are the same bits whatever the
 //! thread count.
 
@@ -36,7 +36,7 @@ mod winograd;
 
 /// Columns (output pixels) one matrix product aims for when several samples are packed together.
 const PACK_COLUMNS: usize = 512;
-/// With fewer packed groups than this, work is cut within samples (rows, output channels).
+/// With fewer packed groups than this, work is cut within samples (row blocks).
 const MIN_ITEMS: usize = 4;
 /// Output pixels per row block when a sample is cut.
 const BLOCK_COLUMNS: usize = 160;
@@ -398,7 +398,7 @@ fn convolve(
                     end: g.ho,
                 })
                 .collect();
-            chunk(conv, g, x, &rows, (0, g.cout), add, dst)?;
+            chunk(conv, g, x, &rows, add, dst)?;
             if let Some(res) = residual {
                 let res = &res[first * g.cout * pixels..][..dst.len()];
                 for (d, r) in dst.iter_mut().zip(res) {
@@ -424,7 +424,7 @@ fn convolve(
     // block: measured slower at batch 1 than leaving a 7×7 layer on one thread.)
     let row_blocks = pixels.div_ceil(BLOCK_COLUMNS).clamp(1, g.ho);
     let rows_per_block = g.ho.div_ceil(row_blocks).next_multiple_of(2);
-    let items: Vec<(Rows, usize, usize)> = (0..g.batch)
+    let items: Vec<Rows> = (0..g.batch)
         .flat_map(|sample| {
             (0..g.ho).step_by(rows_per_block).map(move |first| Rows {
                 sample,
@@ -432,25 +432,24 @@ fn convolve(
                 end: (first + rows_per_block).min(g.ho),
             })
         })
-        .map(|rows| (rows, 0, g.cout))
         .collect();
     let parts: Vec<Vec<f32>> = items
         .par_iter()
-        .map(|&(rows, c0, c1)| {
-            let mut part = vec![0f32; (c1 - c0) * (rows.end - rows.first) * g.wo];
-            chunk(conv, g, x, &[rows], (c0, c1), add, &mut part)?;
+        .map(|&rows| {
+            let mut part = vec![0f32; g.cout * (rows.end - rows.first) * g.wo];
+            chunk(conv, g, x, &[rows], add, &mut part)?;
             Ok(part)
         })
         .collect::<Result<_>>()?;
     // Few samples, so little to copy: on this thread.
     out.chunks_mut(pixels).enumerate().for_each(|(plane, dst)| {
         let (sample, channel) = (plane / g.cout, plane % g.cout);
-        for ((rows, c0, c1), part) in items.iter().zip(&parts) {
-            if rows.sample != sample || channel < *c0 || channel >= *c1 {
+        for (rows, part) in items.iter().zip(&parts) {
+            if rows.sample != sample {
                 continue;
             }
             let n = (rows.end - rows.first) * g.wo;
-            let src = &part[(channel - c0) * n..][..n];
+            let src = &part[channel * n..][..n];
             let at = rows.first * g.wo;
             dst[at..at + n].copy_from_slice(src);
         }
@@ -469,14 +468,13 @@ fn start_value(conv: &PreparedConv, add: Option<&[f32]>, sample: usize, o: usize
     conv.bias[o] + add.map_or(0.0, |a| a[sample * conv.cout + o])
 }
 
-/// Fills `dst`, laid out `[segment][channel c0..c1][(y − first)·Wo + x]`, with β + add + the
-/// convolution for the output rows `segments` and channels `c0..c1` (no residual).
+/// Fills `dst`, laid out `[segment][channel][(y − first)·Wo + x]`, with β + add + the
+/// convolution for the output rows `segments` (no residual).
 fn chunk(
     conv: &PreparedConv,
     g: &Geometry,
     x: Input<'_>,
     segments: &[Rows],
-    (c0, c1): (usize, usize),
     add: Option<&[f32]>,
     dst: &mut [f32],
 ) -> Result<()> {
@@ -490,7 +488,6 @@ fn chunk(
             x: x.values,
             norms: x.norms,
             segments,
-            channels: (c0, c1),
             add,
             dst,
         });
@@ -499,13 +496,12 @@ fn chunk(
     if norms.is_some() {
         bail!("convolution: only a Winograd convolution applies a norm to its input");
     }
-    let m = c1 - c0;
+    let m = g.cout;
     let k = g.patch_len();
     let n: usize = segments.iter().map(|r| (r.end - r.first) * g.wo).sum();
     let product = |rhs: &[f32], rhs_rs: usize, dst: &mut [f32]| {
         multiply_on_this_cpu(Product {
             lhs: &conv.weight,
-            rows: (c0, c1),
             rhs,
             rhs_rs,
             n,
@@ -516,7 +512,7 @@ fn chunk(
     };
     if let [rows] = segments {
         // One segment: its (channels, columns) matrix is `dst` itself.
-        for (o, row) in (c0..c1).zip(dst.chunks_mut(n.max(1))) {
+        for (o, row) in dst.chunks_mut(n.max(1)).take(m).enumerate() {
             row.fill(start_value(conv, add, rows.sample, o));
         }
         if g.is_pointwise() {
@@ -531,7 +527,7 @@ fn chunk(
     }
     // Several segments side by side: (channels, all columns), then scattered into `dst`.
     let mut packed = vec![0f32; m * n];
-    for (o, row) in (c0..c1).zip(packed.chunks_mut(n)) {
+    for (o, row) in packed.chunks_mut(n).enumerate() {
         let mut at = 0;
         for rows in segments {
             let len = (rows.end - rows.first) * g.wo;

@@ -46,26 +46,8 @@ fn needed(rows: usize, cols: usize, stride: usize) -> Option<usize> {
 /// computed by `gemm::gemm` on the calling thread. Fails (without touching `dst`) if a slice is
 /// too short or a stride too small for the sizes.
 pub(super) fn gemm_acc(p: Product, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) -> Result<()> {
-    gemm_checked(p, lhs, rhs, dst, true)
-}
-
-fn gemm_checked(
-    p: Product,
-    lhs: &[f32],
-    rhs: &[f32],
-    dst: &mut [f32],
-    accumulate: bool,
-) -> Result<()> {
-    if p.m == 0 || p.n == 0 {
-        return Ok(());
-    }
-    if p.k == 0 {
-        // An empty sum: `+=` leaves dst alone, `=` writes zeros.
-        if !accumulate {
-            for row in dst.chunks_mut(p.dst_rs.max(1)).take(p.m) {
-                row.iter_mut().take(p.n).for_each(|v| *v = 0.0);
-            }
-        }
+    if p.m == 0 || p.n == 0 || p.k == 0 {
+        // Nothing to add.
         return Ok(());
     }
     let fits = |len: usize, rows: usize, cols: usize, stride: usize| {

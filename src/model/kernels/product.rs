@@ -18,8 +18,8 @@ use std::sync::Arc;
 use candle_core::{Result, bail};
 use pulp::Simd;
 
-/// Rows of A (and dst) per microkernel block; a product starts on a multiple of it.
-pub(super) const ROWS: usize = 6;
+/// Rows of A (and dst) per microkernel block.
+const ROWS: usize = 6;
 /// SIMD vectors of B's columns per microkernel block: `ROWS × VECTORS` accumulators, plus
 /// `VECTORS` of B and one broadcast value, must fit the registers (16 with AVX2, 32 with
 /// AVX-512) or the compiler spills them.
@@ -55,12 +55,10 @@ impl PackedLhs {
     }
 }
 
-/// One product: rows `first..end` of A (`first` a multiple of [`ROWS`]) times the `k × n` matrix
-/// B, whose row p starts at `rhs[p·rhs_rs]`, into the `(end − first) × n` matrix whose row i starts
-/// at `dst[i·dst_rs]`: `=` or, with `accumulate`, `+=`.
+/// One product: A (`m × k`) times the `k × n` matrix B, whose row p starts at `rhs[p·rhs_rs]`,
+/// into the `m × n` matrix whose row i starts at `dst[i·dst_rs]`: `=` or, with `accumulate`, `+=`.
 pub(super) struct Product<'a> {
     pub lhs: &'a PackedLhs,
-    pub rows: (usize, usize),
     pub rhs: &'a [f32],
     pub rhs_rs: usize,
     pub n: usize,
@@ -72,8 +70,7 @@ pub(super) struct Product<'a> {
 impl Product<'_> {
     /// Checks that every index the product touches lies inside its slice.
     fn check(&self) -> Result<()> {
-        let (first, end) = self.rows;
-        let (k, n) = (self.lhs.k, self.n);
+        let (m, k, n) = (self.lhs.m, self.lhs.k, self.n);
         let fits = |len: usize, rows: usize, stride: usize| {
             rows == 0
                 || n == 0
@@ -83,14 +80,9 @@ impl Product<'_> {
                         .and_then(|s| s.checked_add(n))
                         .is_some_and(|need| need <= len))
         };
-        if !first.is_multiple_of(ROWS) || first > end || end > self.lhs.m {
-            bail!("product: rows {first}..{end} of {} do not fit", self.lhs.m);
-        }
-        if !fits(self.rhs.len(), k, self.rhs_rs) || !fits(self.dst.len(), end - first, self.dst_rs)
-        {
+        if !fits(self.rhs.len(), k, self.rhs_rs) || !fits(self.dst.len(), m, self.dst_rs) {
             bail!(
-                "product: {k}×{n} times {}×{n} does not fit slices of {} and {} values",
-                end - first,
+                "product: {m}×{k} times {k}×{n} does not fit slices of {} and {} values",
                 self.rhs.len(),
                 self.dst.len()
             );
@@ -113,7 +105,6 @@ fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) ->
     product.check()?;
     let Product {
         lhs,
-        rows: (first, end),
         rhs,
         rhs_rs,
         n,
@@ -121,10 +112,10 @@ fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) ->
         dst_rs,
         accumulate,
     } = product;
-    let k = lhs.k;
+    let (m, k) = (lhs.m, lhs.k);
     if k == 0 {
         if !accumulate {
-            for row in dst.chunks_mut(dst_rs.max(1)).take(end - first) {
+            for row in dst.chunks_mut(dst_rs.max(1)).take(m) {
                 row[..n].fill(0.0);
             }
         }
@@ -139,13 +130,13 @@ fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) ->
         } else {
             lanes.min(n - j)
         };
-        for block in (first..end).step_by(ROWS) {
+        for block in (0..m).step_by(ROWS) {
             let a = &lhs.values[(block / ROWS) * k * ROWS..][..k * ROWS];
             let tile = Tile {
                 j,
                 width,
-                rows: ROWS.min(end - block),
-                dst_at: (block - first) * dst_rs + j,
+                rows: ROWS.min(m - block),
+                dst_at: block * dst_rs + j,
                 dst_rs,
                 accumulate,
             };
@@ -258,7 +249,7 @@ fn fma_block<S: Simd, const V: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::{PackedLhs, Product, ROWS, multiply, multiply_in_blocks, multiply_on_this_cpu};
+    use super::{PackedLhs, Product, multiply, multiply_in_blocks, multiply_on_this_cpu};
 
     /// The plain triple loop.
     fn reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
@@ -294,7 +285,6 @@ mod tests {
     /// B `k × n` and dst with rows n apart.
     fn whole<'a>(
         lhs: &'a PackedLhs,
-        rows: (usize, usize),
         rhs: &'a [f32],
         n: usize,
         dst: &'a mut [f32],
@@ -302,7 +292,6 @@ mod tests {
     ) -> Product<'a> {
         Product {
             lhs,
-            rows,
             rhs,
             rhs_rs: n,
             n,
@@ -313,65 +302,49 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_triple_loop_on_odd_shapes_and_row_ranges() {
+    fn matches_the_triple_loop_on_odd_shapes() {
         for (m, k, n) in [
             (1, 1, 1),
             (5, 3, 7),
             (16, 9, 25),
             (7, 17, 49),
+            (13, 64, 61),
             (64, 40, 100),
         ] {
             let (a, b) = (values(m * k, 1), values(k * n, 2));
             let expected = reference(&a, &b, m, k, n);
             let packed = PackedLhs::new(&a, m, k);
-            let ranges: &[(usize, usize)] = if m > ROWS {
-                &[(0, m), (ROWS, m)]
-            } else {
-                &[(0, m)]
-            };
-            for &(first, end) in ranges {
-                let mut dst = vec![1f32; (end - first) * n];
-                let rows = (first, end);
-                let mut scalar = dst.clone();
-                let mut three = dst.clone();
-                multiply_on_this_cpu(whole(&packed, rows, &b, n, &mut dst, true)).unwrap();
-                // The AVX-512 block shape (three vectors), here with this CPU's vectors.
-                let product = whole(&packed, rows, &b, n, &mut three, true);
-                pulp::Arch::new().dispatch(ThreeVectors(product)).unwrap();
-                multiply(
-                    pulp::Scalar::new(),
-                    whole(&packed, rows, &b, n, &mut scalar, true),
-                )
-                .unwrap();
-                let mut set = vec![f32::NAN; (end - first) * n];
-                multiply_on_this_cpu(whole(&packed, rows, &b, n, &mut set, false)).unwrap();
-                for (i, (((row, scalar), three), set)) in dst
-                    .chunks(n)
-                    .zip(scalar.chunks(n))
-                    .zip(three.chunks(n))
-                    .zip(set.chunks(n))
-                    .enumerate()
-                {
-                    for j in 0..n {
-                        let want = expected[(first + i) * n + j];
-                        let results = [
-                            (row[j], 1.0),
-                            (scalar[j], 1.0),
-                            (three[j], 1.0),
-                            (set[j], 0.0),
-                        ];
-                        for (got, start) in results {
-                            let close = (got - start - want).abs() < 1e-5;
-                            assert!(close, "{m}×{k}×{n} [{i}, {j}]: {got} vs {want} + {start}");
-                        }
-                    }
+            let mut dst = vec![1f32; m * n];
+            let mut scalar = dst.clone();
+            let mut three = dst.clone();
+            multiply_on_this_cpu(whole(&packed, &b, n, &mut dst, true)).unwrap();
+            // The AVX-512 block shape (three vectors), here with this CPU's vectors.
+            let product = whole(&packed, &b, n, &mut three, true);
+            pulp::Arch::new().dispatch(ThreeVectors(product)).unwrap();
+            multiply(
+                pulp::Scalar::new(),
+                whole(&packed, &b, n, &mut scalar, true),
+            )
+            .unwrap();
+            let mut set = vec![f32::NAN; m * n];
+            multiply_on_this_cpu(whole(&packed, &b, n, &mut set, false)).unwrap();
+            for (i, want) in expected.iter().enumerate() {
+                let results = [
+                    (dst[i], 1.0),
+                    (scalar[i], 1.0),
+                    (three[i], 1.0),
+                    (set[i], 0.0),
+                ];
+                for (got, start) in results {
+                    let close = (got - start - want).abs() < 1e-5;
+                    assert!(close, "{m}×{k}×{n} [{i}]: {got} vs {want} + {start}");
                 }
-                let too_short = Product {
-                    rhs: &b[1..],
-                    ..whole(&packed, rows, &b, n, &mut dst, true)
-                };
-                assert!(multiply_on_this_cpu(too_short).is_err());
             }
+            let too_short = Product {
+                rhs: &b[1..],
+                ..whole(&packed, &b, n, &mut dst, true)
+            };
+            assert!(multiply_on_this_cpu(too_short).is_err());
         }
     }
 }

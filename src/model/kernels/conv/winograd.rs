@@ -75,7 +75,6 @@ pub(super) struct WinogradChunk<'a> {
     /// The norm (and SiLU) of each (sample, input channel), applied as x is read.
     pub norms: Option<&'a [ChannelNorm]>,
     pub segments: &'a [Rows],
-    pub channels: (usize, usize),
     pub add: Option<&'a [f32]>,
     pub dst: &'a mut [f32],
 }
@@ -128,7 +127,7 @@ fn blocks(segments: &[Rows], rows_per_block: usize, stride: usize) -> Vec<Vec<Pi
     blocks
 }
 
-/// Fills `dst`, laid out `[segment][channel c0..c1][(y − first)·Wo + x]`, with β + add + the
+/// Fills `dst`, laid out `[segment][channel][(y − first)·Wo + x]`, with β + add + the
 /// convolution (see the module documentation).
 #[inline(always)]
 fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
@@ -139,11 +138,10 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
         x,
         norms,
         segments,
-        channels: (c0, c1),
         add,
         dst,
     } = chunk;
-    let (m, cin) = (c1 - c0, g.cin);
+    let (m, cin) = (g.cout, g.cin);
     let stride = phase_stride(g);
     // Output offsets of the segments in `dst`.
     let mut offsets = Vec::with_capacity(segments.len());
@@ -196,7 +194,6 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
                 simd,
                 Product {
                     lhs: u,
-                    rows: (c0, c1),
                     rhs: &v[xi * cin * t..],
                     rhs_rs: t,
                     n: t,
@@ -214,7 +211,7 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
             for piece in block {
                 let rows = segments[piece.segment];
                 let seg_rows = rows.end - rows.first;
-                let start = start_value(conv, add, rows.sample, c0 + o);
+                let start = start_value(conv, add, rows.sample, o);
                 let out =
                     &mut dst[offsets[piece.segment] + o * seg_rows * g.wo..][..seg_rows * g.wo];
                 for ty in piece.first..piece.end {
