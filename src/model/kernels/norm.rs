@@ -234,27 +234,29 @@ impl PreparedGroupNorm {
     pub(super) fn channel_norms(&self, x: &[f32], n: usize) -> Vec<ChannelNorm> {
         let per_group = self.channels() / self.groups;
         let group_len = (per_group * n).max(1);
-        let one = |(index, src): (usize, &[f32])| -> Vec<ChannelNorm> {
-            let (mean, inv_std) = pulp::Arch::new().dispatch(|| group_statistics(src, self.eps));
-            let first = (index % self.groups) * per_group;
-            (first..first + per_group)
-                .map(|c| ChannelNorm {
-                    mean,
-                    scale: self.gamma[c] * inv_std,
-                    shift: self.beta[c],
-                })
-                .collect()
-        };
-        let groups: Vec<Vec<ChannelNorm>> = if x.len() < PARALLEL_MIN {
-            x.chunks(group_len).enumerate().map(one).collect()
+        let statistics =
+            |src: &[f32]| pulp::Arch::new().dispatch(|| group_statistics(src, self.eps));
+        // (μ, 1/σ) of each (sample, group), in order.
+        let groups: Vec<(f32, f32)> = if x.len() < PARALLEL_MIN {
+            x.chunks(group_len).map(statistics).collect()
         } else {
             x.par_chunks(group_len)
                 .with_min_len((PARALLEL_MIN / 4 / group_len).max(1))
-                .enumerate()
-                .map(one)
+                .map(statistics)
                 .collect()
         };
-        groups.into_iter().flatten().collect()
+        let channels = self.channels();
+        (0..groups.len() * per_group)
+            .map(|index| {
+                let (mean, inv_std) = groups[index / per_group];
+                let c = index % channels;
+                ChannelNorm {
+                    mean,
+                    scale: self.gamma[c] * inv_std,
+                    shift: self.beta[c],
+                }
+            })
+            .collect()
     }
 }
 
