@@ -242,6 +242,55 @@ fn norm_applied_inside_the_convolution_gives_the_same_bits() {
 }
 
 #[test]
+fn a_sample_gives_the_same_bits_alone_in_a_batch_and_on_any_number_of_threads() {
+    // (channels in, h, w, channels out, upsample): a sample alone spreads its work over the pool
+    // when it is small (7×7), is cut into parts of tile rows when it is large (28×28); in a batch
+    // it is one part of many. The arithmetic per output must not change with any of it.
+    let cases = [
+        (64, 7, 7, 64, false),
+        (48, 28, 28, 16, false),
+        (32, 14, 14, 32, true),
+        (24, 7, 9, 40, true),
+    ];
+    for (seed, &(cin, h, w, cout, upsample)) in cases.iter().enumerate() {
+        let seed = 20_000 + 100 * seed as u64;
+        let bound = 1.0 / ((cin * 9) as f32).sqrt();
+        let weight = tensor(&[cout, cin, 3, 3], seed + 1, bound, 0.0);
+        let bias = tensor(&[cout], seed + 2, 0.5, 0.0);
+        let cfg = Conv2dConfig {
+            padding: 1,
+            ..Conv2dConfig::default()
+        };
+        let conv = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        let batch = tensor(&[5, cin, h, w], seed + 3, 1.5, 0.2);
+        let bits = |x: &Tensor, threads: usize| -> Vec<u32> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let out = pool.install(|| conv.forward_with(x, upsample, None, None).unwrap());
+            let out: Vec<f32> = out.flatten_all().unwrap().to_vec1().unwrap();
+            out.iter().map(|v| v.to_bits()).collect()
+        };
+        let in_a_batch = bits(&batch, 2);
+        let alone = bits(&batch.narrow(0, 3, 1).unwrap().contiguous().unwrap(), 1);
+        let per_sample = alone.len();
+        assert_eq!(
+            alone,
+            in_a_batch[3 * per_sample..4 * per_sample],
+            "case {seed}: sample 3 alone differs from sample 3 in a batch of 5"
+        );
+        for threads in [2, 3] {
+            let alone_on = bits(
+                &batch.narrow(0, 3, 1).unwrap().contiguous().unwrap(),
+                threads,
+            );
+            assert_eq!(alone, alone_on, "case {seed}: 1 thread against {threads}");
+        }
+    }
+}
+
+#[test]
 fn group_norm_matches_candle() {
     // (batch, channels, h, w, groups)
     let cases = [

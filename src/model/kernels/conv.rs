@@ -17,9 +17,10 @@
 //!   2.25× fewer multiplications; see the `winograd` module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few
-//! samples, each is cut into row blocks. How the work is cut depends
-//! only on the shapes, never on the number of threads, so results are the same bits whatever the
-//! thread count.
+//! samples, each is cut into parts of whole tile rows, and a single small sample (batch 1 at 7×7)
+//! is one chunk that spreads its Winograd products and output transform over the pool. How the
+//! work is cut depends only on the shapes, never on the number of threads, and no cut changes the
+//! arithmetic of an output, so results are the same bits whatever the thread count and batch.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -398,7 +399,7 @@ fn convolve(
                     end: g.ho,
                 })
                 .collect();
-            chunk(conv, g, x, &rows, add, dst)?;
+            chunk(conv, g, x, &rows, add, false, dst)?;
             if let Some(res) = residual {
                 let res = &res[first * g.cout * pixels..][..dst.len()];
                 for (d, r) in dst.iter_mut().zip(res) {
@@ -418,26 +419,31 @@ fn convolve(
         }
         return Ok(out);
     }
-    // Few samples: cut each into row blocks (an even number of rows, for Winograd's 2×2 tiles);
-    // every item fills its own small matrix, then the matrices are copied into place. (Cutting
-    // the output channels too would redo the im2col or the Winograd input transform in every
-    // block: measured slower at batch 1 than leaving a 7×7 layer on one thread.)
-    let row_blocks = pixels.div_ceil(BLOCK_COLUMNS).clamp(1, g.ho);
-    let rows_per_block = g.ho.div_ceil(row_blocks).next_multiple_of(2);
+    // Few samples: cut each into parts of whole tile rows (two output rows: Winograd's tiles are
+    // 2×2), as even in size as whole rows allow, and an even number of them where there are
+    // several, so that halves of the list are halves of the work. A sample left whole is the
+    // layer's only chunk, which spreads its own work over the pool. (Cutting the output channels
+    // instead would redo the im2col or the Winograd input transform in every part.)
+    let tile_rows = g.ho.div_ceil(2);
+    let mut parts = pixels.div_ceil(BLOCK_COLUMNS).min(tile_rows);
+    if parts > 1 && parts % 2 == 1 && parts < tile_rows {
+        parts += 1;
+    }
     let items: Vec<Rows> = (0..g.batch)
         .flat_map(|sample| {
-            (0..g.ho).step_by(rows_per_block).map(move |first| Rows {
+            (0..parts).map(move |part| Rows {
                 sample,
-                first,
-                end: (first + rows_per_block).min(g.ho),
+                first: 2 * (part * tile_rows / parts),
+                end: (2 * ((part + 1) * tile_rows / parts)).min(g.ho),
             })
         })
         .collect();
+    let spread = items.len() == 1;
     let parts: Vec<Vec<f32>> = items
         .par_iter()
         .map(|&rows| {
             let mut part = vec![0f32; g.cout * (rows.end - rows.first) * g.wo];
-            chunk(conv, g, x, &[rows], add, &mut part)?;
+            chunk(conv, g, x, &[rows], add, spread, &mut part)?;
             Ok(part)
         })
         .collect::<Result<_>>()?;
@@ -476,6 +482,7 @@ fn chunk(
     x: Input<'_>,
     segments: &[Rows],
     add: Option<&[f32]>,
+    spread: bool,
     dst: &mut [f32],
 ) -> Result<()> {
     if let Some(u) = conv.winograd.as_deref().filter(|_| g.suits_winograd()) {
@@ -489,6 +496,7 @@ fn chunk(
             norms: x.norms,
             segments,
             add,
+            spread,
             dst,
         });
     }

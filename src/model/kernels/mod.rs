@@ -9,6 +9,8 @@
 //!   thin shapes.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
+//! - [`with_warm_workers`]: the pool's threads spin through a forward pass instead of sleeping
+//!   between its layers.
 //!
 //! A plain build targets the x86-64 baseline (SSE2); the Winograd convolution and GroupNorm are
 //! compiled once more for AVX2+FMA and once for AVX-512 and chosen at run time through
@@ -27,10 +29,12 @@ mod linear;
 mod matmul;
 mod norm;
 mod product;
+mod warm;
 
 pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
+pub use warm::with_warm_workers;
 
 /// The f32 values a custom operation `name` was given, which must be contiguous (every kernel
 /// here asks for its inputs so).

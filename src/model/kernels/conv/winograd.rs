@@ -27,13 +27,20 @@
 //! **A norm on the way in.** Given a [`ChannelNorm`] per (sample, input channel), the rows a block
 //! reads are first written normalised (and through the SiLU) into a scratch plane, in one long
 //! loop, and the phase planes filled from there: the norm's output is never stored whole.
+//!
+//! **A chunk spread over the pool.** A layer's only chunk (one small sample) runs its input
+//! transform on the calling thread, then its 16 products and its output channels as tasks of the
+//! pool: the same arithmetic per output, in another order of tasks. Each task enters the CPU's
+//! instruction set again through `pulp` (a closure handed to rayon is compiled without it, and
+//! ran 30× slower).
 
 use std::sync::Arc;
 
 use candle_core::Result;
+use rayon::prelude::*;
 
 use super::super::norm::ChannelNorm;
-use super::super::product::{PackedLhs, Product, multiply};
+use super::super::product::{PackedLhs, Product, multiply, multiply_on_this_cpu};
 use super::{Geometry, PreparedConv, Rows, Scratch, start_value};
 
 /// Tiles (of 2×2 outputs) whose 16 transformed inputs one block holds, at most, per input channel:
@@ -76,6 +83,9 @@ pub(super) struct WinogradChunk<'a> {
     pub norms: Option<&'a [ChannelNorm]>,
     pub segments: &'a [Rows],
     pub add: Option<&'a [f32]>,
+    /// The layer's only chunk: its products and output transform are spread over the pool (one
+    /// segment only).
+    pub spread: bool,
     pub dst: &'a mut [f32],
 }
 
@@ -139,8 +149,12 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
         norms,
         segments,
         add,
+        spread,
         dst,
     } = chunk;
+    if spread && segments.len() != 1 {
+        candle_core::bail!("Winograd: only a chunk of one segment spreads its work");
+    }
     let (m, cin) = (g.cout, g.cin);
     let stride = phase_stride(g);
     // Output offsets of the segments in `dst`.
@@ -188,6 +202,25 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
                 transform_input(piece, stride, phases, row_planes, v, (cin, c, t));
             }
         }
+        if spread {
+            let mm = spread_products(u, v, (m, cin, t), mm)?;
+            let output = BlockOutput {
+                conv,
+                add,
+                g,
+                segment: segments[0],
+                block,
+                mm,
+                shape: (m, t),
+                stride,
+            };
+            let plane = (segments[0].end - segments[0].first) * g.wo;
+            dst.par_chunks_mut(plane)
+                .take(m)
+                .enumerate()
+                .for_each(|(o, channel)| output.channel_on_this_cpu(o, channel));
+            continue;
+        }
         // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
         for (xi, u) in u.iter().enumerate() {
             multiply(
@@ -203,34 +236,110 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
                 },
             )?;
         }
+        // Y = Aᵀ M A, channel by channel, into the output rows with the start value.
         for o in 0..m {
-            let (sums, rows) = output_scratch.split_at_mut(10 * t);
-            let (even, odd) = rows[..4 * t].split_at_mut(2 * t);
-            transform_output(mm, (m, o, t), sums, even, odd);
-            // Rows of the output from the interleaved rows, with the start value.
+            let rows = transform_output(mm, (m, o, t), output_scratch);
             for piece in block {
-                let rows = segments[piece.segment];
-                let seg_rows = rows.end - rows.first;
-                let start = start_value(conv, add, rows.sample, o);
-                let out =
-                    &mut dst[offsets[piece.segment] + o * seg_rows * g.wo..][..seg_rows * g.wo];
-                for ty in piece.first..piece.end {
-                    let from = 2 * (piece.at + (ty - piece.first) * stride);
-                    for (dy, source) in [&*even, &*odd].into_iter().enumerate() {
-                        let y = 2 * ty + dy;
-                        if y >= rows.end {
-                            continue;
-                        }
-                        let line = &mut out[(y - rows.first) * g.wo..][..g.wo];
-                        for (d, s) in line.iter_mut().zip(&source[from..from + g.wo]) {
-                            *d = start + s;
-                        }
-                    }
-                }
+                let segment = segments[piece.segment];
+                let start = start_value(conv, add, segment.sample, o);
+                let plane = (segment.end - segment.first) * g.wo;
+                let channel = &mut dst[offsets[piece.segment] + o * plane..][..plane];
+                write_rows(g, piece, segment, stride, start, rows, channel);
             }
         }
     }
     Ok(())
+}
+
+/// M[ξ] = U[ξ] · V[ξ] for the 16 ξ at once, one product per task of the pool; returns M.
+fn spread_products<'m>(
+    u: &[PackedLhs],
+    v: &[f32],
+    (m, cin, t): (usize, usize, usize),
+    mm: &'m mut [f32],
+) -> Result<&'m [f32]> {
+    mm.par_chunks_mut(m * t)
+        .zip(u.par_iter())
+        .enumerate()
+        .try_for_each(|(xi, (dst, u))| {
+            multiply_on_this_cpu(Product {
+                lhs: u,
+                rhs: &v[xi * cin * t..],
+                rhs_rs: t,
+                n: t,
+                dst,
+                dst_rs: t,
+                accumulate: false,
+            })
+        })?;
+    Ok(mm)
+}
+
+/// The output transform of a spread block (one segment), channel by channel on any thread.
+#[derive(Clone, Copy)]
+struct BlockOutput<'a> {
+    conv: &'a PreparedConv,
+    add: Option<&'a [f32]>,
+    g: &'a Geometry,
+    segment: Rows,
+    block: &'a [Piece],
+    mm: &'a [f32],
+    /// (m, t): output channels, tiles in the block.
+    shape: (usize, usize),
+    stride: usize,
+}
+
+impl BlockOutput<'_> {
+    /// Channel `o` of the block into `channel`, its plane of the output, compiled for the CPU's
+    /// best instruction set (a closure handed to rayon would not be).
+    fn channel_on_this_cpu(self, o: usize, channel: &mut [f32]) {
+        /// The call [`pulp::Arch::dispatch`] compiles once per instruction set.
+        struct Run<'a>(BlockOutput<'a>, usize, &'a mut [f32]);
+        impl pulp::WithSimd for Run<'_> {
+            type Output = ();
+
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _: S) {
+                let Run(output, o, channel) = self;
+                let (m, t) = output.shape;
+                let mut scratch = Scratch::take(14 * t);
+                let rows = transform_output(output.mm, (m, o, t), &mut scratch.0);
+                let start = start_value(output.conv, output.add, output.segment.sample, o);
+                for piece in output.block {
+                    let (g, segment, stride) = (output.g, output.segment, output.stride);
+                    write_rows(g, piece, segment, stride, start, rows, channel);
+                }
+            }
+        }
+        pulp::Arch::new().dispatch(Run(self, o, channel));
+    }
+}
+
+/// The output rows of `piece` in channel plane `channel` of its segment `segment`: the interleaved
+/// transformed rows `[even, odd]` (see [`transform_output`]) plus the start value.
+#[inline(always)]
+fn write_rows(
+    g: &Geometry,
+    piece: &Piece,
+    segment: Rows,
+    stride: usize,
+    start: f32,
+    [even, odd]: [&[f32]; 2],
+    channel: &mut [f32],
+) {
+    for ty in piece.first..piece.end {
+        let from = 2 * (piece.at + (ty - piece.first) * stride);
+        for (dy, source) in [even, odd].into_iter().enumerate() {
+            let y = 2 * ty + dy;
+            if y >= segment.end {
+                continue;
+            }
+            let line = &mut channel[(y - segment.first) * g.wo..][..g.wo];
+            for (d, s) in line.iter_mut().zip(&source[from..from + g.wo]) {
+                *d = start + s;
+            }
+        }
+    }
 }
 
 /// S, the row stride of the phase planes: tiles per row, plus one for an even width (see the
@@ -347,17 +456,17 @@ fn transform_input(
     }
 }
 
-/// Y = Aᵀ M A for output channel `o` of every tile k < t of a block, written interleaved the way
-/// the output rows hold it: even[2k + dx] = Y[0][dx], odd[2k + dx] = Y[1][dx]. `scratch` holds
-/// 10t values.
+/// Y = Aᵀ M A for output channel `o` of every tile k < t of a block, returned interleaved the way
+/// the output rows hold it, `[even, odd]`: even[2k + dx] = Y[0][dx], odd[2k + dx] = Y[1][dx].
+/// `scratch` holds 14t values.
 #[inline(always)]
-fn transform_output(
+fn transform_output<'s>(
     mm: &[f32],
     (m, o, t): (usize, usize, usize),
-    scratch: &mut [f32],
-    even: &mut [f32],
-    odd: &mut [f32],
-) {
+    scratch: &'s mut [f32],
+) -> [&'s [f32]; 2] {
+    let (scratch, rows) = scratch.split_at_mut(10 * t);
+    let (even, odd) = rows[..4 * t].split_at_mut(2 * t);
     let q = |xi: usize| &mm[(xi * m + o) * t..][..t];
     let mut parts = scratch.chunks_exact_mut(t);
     let mut next = || parts.next().unwrap_or_default();
@@ -376,6 +485,7 @@ fn transform_output(
         minus3(row[1], row[2], row[3], right);
         interleave(left, right, &mut out[..2 * t]);
     }
+    [even, odd]
 }
 
 /// out = a + b + c.

@@ -1,0 +1,110 @@
+//! Keeping the pool's other threads awake through a forward pass.
+//!
+//! rayon's idle workers sleep after a few rounds without work, and waking one again (a futex; on a
+//! virtual machine, an interrupt to a halted virtual CPU) costs tens of microseconds: as much as
+//! many layers of a batch-1 forward pass take. ONNX Runtime's threads spin between operations for
+//! the same reason. While [`with_warm_workers`] runs its function, one job per other thread of
+//! the pool loops on [`rayon::yield_now`], which runs any pending work of the pool (the halves of
+//! the kernels' parallel loops), and spins in between; the jobs end when the function returns (or
+//! panics), or after [`MOST_SPIN`] at the latest.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The longest a helper spins: a bound for a function that never returns.
+const MOST_SPIN: Duration = Duration::from_secs(1);
+
+/// Spins between two looks at the clock (a look costs more than a spin).
+const SPINS_PER_CLOCK_LOOK: u32 = 64;
+
+/// Runs `f` on this thread with the pool's other threads spinning, ready for the work `f` hands
+/// out, instead of sleeping. Outside a rayon pool, or in a pool of one thread, just runs `f`.
+pub fn with_warm_workers<R>(f: impl FnOnce() -> R) -> R {
+    let Some(caller) = rayon::current_thread_index() else {
+        return f();
+    };
+    let finished = Finished(Arc::new(AtomicBool::new(false)));
+    for _ in 1..rayon::current_num_threads() {
+        let finished = Arc::clone(&finished.0);
+        rayon::spawn(move || {
+            // The caller may pick this job up itself while it waits inside `f`: spinning there
+            // would wait for its own return.
+            if rayon::current_thread_index() != Some(caller) {
+                spin_until(&finished);
+            }
+        });
+    }
+    f()
+    // `finished` drops here, after `f`, and tells the helpers to stop.
+}
+
+/// Runs the pool's pending work, or spins, until `finished` (or for [`MOST_SPIN`]).
+fn spin_until(finished: &AtomicBool) {
+    let start = Instant::now();
+    loop {
+        for _ in 0..SPINS_PER_CLOCK_LOOK {
+            if finished.load(Ordering::Acquire) {
+                return;
+            }
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                std::hint::spin_loop();
+            }
+        }
+        if start.elapsed() > MOST_SPIN {
+            return;
+        }
+    }
+}
+
+/// Set when dropped: the helpers stop when the function returns and when it panics.
+struct Finished(Arc<AtomicBool>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("a pool of {threads} threads: {e}"))
+    }
+
+    #[test]
+    fn returns_what_the_function_computes_and_frees_the_pool() {
+        let pool = pool(3);
+        let started = Instant::now();
+        let sum = pool.install(|| {
+            with_warm_workers(|| (0..10_000u64).into_par_iter().map(|i| i * i).sum::<u64>())
+        });
+        assert_eq!(sum, (0..10_000u64).map(|i| i * i).sum::<u64>());
+        // Every thread takes new work at once: the helpers stopped when the function returned.
+        pool.broadcast(|_| ());
+        assert!(started.elapsed() < MOST_SPIN / 2, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_panic_in_the_function_stops_the_helpers_too() {
+        let pool = pool(2);
+        let started = Instant::now();
+        let outcome = pool.install(|| {
+            std::panic::catch_unwind(|| with_warm_workers(|| panic!("a broken layer")))
+        });
+        assert!(outcome.is_err());
+        pool.broadcast(|_| ());
+        assert!(started.elapsed() < MOST_SPIN / 2, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn outside_a_pool_it_just_runs_the_function() {
+        assert_eq!(with_warm_workers(|| 6 * 7), 42);
+    }
+}
