@@ -304,9 +304,9 @@ impl BlockOutput<'_> {
                 let (m, t) = output.shape;
                 let mut scratch = Scratch::take(14 * t);
                 let rows = transform_output(output.mm, (m, o, t), &mut scratch.0);
-                let start = start_value(output.conv, output.add, output.segment.sample, o);
+                let (g, segment, stride) = (output.g, output.segment, output.stride);
+                let start = start_value(output.conv, output.add, segment.sample, o);
                 for piece in output.block {
-                    let (g, segment, stride) = (output.g, output.segment, output.stride);
                     write_rows(g, piece, segment, stride, start, rows, channel);
                 }
             }
