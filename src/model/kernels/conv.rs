@@ -395,8 +395,12 @@ fn convolve(
     }
     let groups = g.batch.div_ceil(per_group);
     let macs = out.len() * g.patch_len();
-    if groups >= MIN_ITEMS || macs < PARALLEL_MIN_MACS {
-        // Whole samples per item; each item owns a contiguous slice of `out`.
+    let parts = parts_per_sample(g);
+    if groups >= MIN_ITEMS || macs < PARALLEL_MIN_MACS || parts == 1 {
+        // Whole samples per item; each item owns a contiguous slice of `out`. (With fewer than
+        // MIN_ITEMS groups, a group is one sample.) A lone sample is the layer's only chunk, which
+        // spreads its own work over the pool.
+        let spread = groups == 1 && macs >= PARALLEL_MIN_MACS;
         let item = |(index, dst): (usize, &mut [f32])| -> Result<()> {
             let first = index * per_group;
             let rows: Vec<Rows> = (first..first + dst.len() / (g.cout * pixels))
@@ -406,7 +410,7 @@ fn convolve(
                     end: g.ho,
                 })
                 .collect();
-            chunk(conv, g, x, &rows, add, false, dst)?;
+            chunk(conv, g, x, &rows, add, spread, dst)?;
             if let Some(res) = residual {
                 let res = &res[first * g.cout * pixels..][..dst.len()];
                 for (d, r) in dst.iter_mut().zip(res) {
@@ -426,16 +430,8 @@ fn convolve(
         }
         return Ok(out);
     }
-    // Few samples: cut each into parts of whole tile rows (two output rows: Winograd's tiles are
-    // 2×2), as even in size as whole rows allow, and an even number of them where there are
-    // several, so that halves of the list are halves of the work. A sample left whole is the
-    // layer's only chunk, which spreads its own work over the pool. (Cutting the output channels
-    // instead would redo the im2col or the Winograd input transform in every part.)
+    // Few large samples: each cut into `parts` (see `parts_per_sample`).
     let tile_rows = g.ho.div_ceil(2);
-    let mut parts = pixels.div_ceil(BLOCK_COLUMNS).min(tile_rows);
-    if parts > 1 && parts % 2 == 1 && parts < tile_rows {
-        parts += 1;
-    }
     let items: Vec<Rows> = (0..g.batch)
         .flat_map(|sample| {
             (0..parts).map(move |part| Rows {
@@ -445,12 +441,11 @@ fn convolve(
             })
         })
         .collect();
-    let spread = items.len() == 1;
     let parts: Vec<Vec<f32>> = items
         .par_iter()
         .map(|&rows| {
             let mut part = vec![0f32; g.cout * (rows.end - rows.first) * g.wo];
-            chunk(conv, g, x, &[rows], add, spread, &mut part)?;
+            chunk(conv, g, x, &[rows], add, false, &mut part)?;
             Ok(part)
         })
         .collect::<Result<_>>()?;
@@ -474,6 +469,21 @@ fn convolve(
         }
     });
     Ok(out)
+}
+
+/// Into how many parts a sample is cut when there are few: whole tile rows each (two output rows:
+/// Winograd's tiles are 2×2), about [`BLOCK_COLUMNS`] pixels, as even in size as whole rows allow,
+/// and an even number of them where there are several, so that halves of the list are halves of
+/// the work. (Cutting the output channels instead would redo the im2col or the Winograd input
+/// transform in every part.)
+fn parts_per_sample(g: &Geometry) -> usize {
+    let tile_rows = g.ho.div_ceil(2);
+    let parts = g.pixels().div_ceil(BLOCK_COLUMNS).min(tile_rows);
+    if parts > 1 && parts % 2 == 1 && parts < tile_rows {
+        parts + 1
+    } else {
+        parts
+    }
 }
 
 /// β[o] + add[b, o], the value every output of channel `o` of sample `b` starts from.
