@@ -177,6 +177,18 @@ fn convolution_takes_strided_inputs_and_refuses_wrong_shapes() {
     assert!(layer.forward_with(&x, false, Some(&bad_add), None).is_err());
 }
 
+/// A 3×3, padding-1 convolution `cin → cout` with seeded weights (seed + 1) and bias (seed + 2).
+fn conv3x3(cin: usize, cout: usize, seed: u64) -> FastConv2d {
+    let bound = 1.0 / ((cin * 9) as f32).sqrt();
+    let weight = tensor(&[cout, cin, 3, 3], seed + 1, bound, 0.0);
+    let bias = tensor(&[cout], seed + 2, 0.5, 0.0);
+    let cfg = Conv2dConfig {
+        padding: 1,
+        ..Conv2dConfig::default()
+    };
+    FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap()
+}
+
 #[test]
 fn norm_applied_inside_the_convolution_gives_the_same_bits() {
     // (batch, channels in, h, w, groups, channels out, add, residual): the UNet's own (ResBlock
@@ -200,14 +212,7 @@ fn norm_applied_inside_the_convolution_gives_the_same_bits() {
             groups,
         )
         .unwrap();
-        let bound = 1.0 / ((cin * 9) as f32).sqrt();
-        let weight = tensor(&[cout, cin, 3, 3], seed + 3, bound, 0.0);
-        let bias = tensor(&[cout], seed + 4, 0.5, 0.0);
-        let cfg = Conv2dConfig {
-            padding: 1,
-            ..Conv2dConfig::default()
-        };
-        let conv = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        let conv = conv3x3(cin, cout, seed + 2);
         let x = tensor(&[b, cin, h, w], seed + 5, 3.0, 2.0);
         let add = add.then(|| tensor(&[b, cout], seed + 6, 2.0, 0.0));
         let residual = residual.then(|| tensor(&[b, cout, h, w], seed + 7, 1.0, -0.3));
@@ -255,14 +260,7 @@ fn a_sample_gives_the_same_bits_alone_in_a_batch_and_on_any_number_of_threads() 
     ];
     for (seed, &(batch, cin, h, w, cout, upsample)) in cases.iter().enumerate() {
         let seed = 20_000 + 100 * seed as u64;
-        let bound = 1.0 / ((cin * 9) as f32).sqrt();
-        let weight = tensor(&[cout, cin, 3, 3], seed + 1, bound, 0.0);
-        let bias = tensor(&[cout], seed + 2, 0.5, 0.0);
-        let cfg = Conv2dConfig {
-            padding: 1,
-            ..Conv2dConfig::default()
-        };
-        let conv = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        let conv = conv3x3(cin, cout, seed);
         let batch = tensor(&[batch, cin, h, w], seed + 3, 1.5, 0.2);
         let bits = |x: &Tensor, threads: usize| -> Vec<u32> {
             let pool = rayon::ThreadPoolBuilder::new()

@@ -15,9 +15,9 @@ prints) the weights are those of the model the Rust bench measured, and a ratio 
 many times slower candle is (candle ms / PyTorch ms). On the CPU a second table puts ours beside
 PyTorch, ONNX Runtime (MLAS) and OpenVINO (f32 and bf16) on the same weights, exported with
 torch.onnx, each with the same number of threads, in a process of its own, and its ratio (ours /
-it); --no-runtimes leaves
-them out. Each runtime is used where it is installed (pip install onnxruntime openvino). Without a model, random weights of the
-default sizes are used (the time does not depend on the values).
+it); --no-runtimes leaves them out. Each runtime is used where it is installed (pip install
+onnxruntime openvino). Without a model, random weights of the default sizes are used (the time
+does not depend on the values).
 With --device cuda every timed call ends with torch.cuda.synchronize(); --ddpm adds the wall time
 of a DDPM-1000 run of 16 unguided digits (the network plus the posterior update, all on the device,
 the same loop as `diffuscope bench sample`'s first row) and, on CUDA, the forward pass at batch 16
