@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod memory_budget;
 pub mod model;
 pub mod process;
+pub mod quality;
 pub mod render;
 pub mod sample;
 pub mod train;

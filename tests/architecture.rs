@@ -53,6 +53,11 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
         &["diffusion", "i18n", "model"],
     ),
     (
+        "quality",
+        &["candle_core", "nalgebra", "rayon"],
+        &["model", "sample"],
+    ),
+    (
         "export",
         &[
             "ab_glyph",

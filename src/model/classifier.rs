@@ -12,6 +12,9 @@ use super::layers::{FastConv2d, FastLinear, fast_conv, fast_linear};
 /// Number of digit classes the classifier tells apart.
 pub const DIGIT_CLASSES: usize = 10;
 
+/// Width of the classifier's penultimate layer, the evaluation lab's features.
+pub const FEATURE_WIDTH: usize = 128;
+
 /// The digit classifier.
 #[derive(Clone, Debug)]
 pub struct DigitClassifier {
@@ -33,13 +36,20 @@ impl DigitClassifier {
             conv1: fast_conv(1, 32, 3, 1, vb.pp("conv1"))?,
             conv2: fast_conv(32, 64, 3, 1, vb.pp("conv2"))?,
             conv3: fast_conv(64, 64, 3, 1, vb.pp("conv3"))?,
-            fc1: fast_linear(64 * 7 * 7, 128, vb.pp("fc1"))?,
-            fc2: fast_linear(128, DIGIT_CLASSES, vb.pp("fc2"))?,
+            fc1: fast_linear(64 * 7 * 7, FEATURE_WIDTH, vb.pp("fc1"))?,
+            fc2: fast_linear(FEATURE_WIDTH, DIGIT_CLASSES, vb.pp("fc2"))?,
         })
     }
 
     /// Logits `(B, 10)` for images `(B, 1, 28, 28)` with values in [−1, 1].
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.features_and_logits(x)?.1)
+    }
+
+    /// The penultimate layer (fc1 after its ReLU: `(B, 128)`) and the logits `(B, 10)` of images
+    /// `(B, 1, 28, 28)` or `(B, 28, 28)` in [−1, 1]: the features the evaluation lab measures
+    /// distances on, and the digit it reads, from one pass.
+    pub fn features_and_logits(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let x = match x.dims() {
             [b, 28, 28] => x.reshape((*b, 1, 28, 28))?,
             [_, 1, 28, 28] => x.clone(),
@@ -52,7 +62,9 @@ impl DigitClassifier {
             .max_pool2d(2)?;
         let h = self.conv2.forward(&h)?.relu()?.max_pool2d(2)?;
         let h = self.conv3.forward(&h)?.relu()?.flatten_from(1)?;
-        self.fc2.forward(&self.fc1.forward(&h)?.relu()?)
+        let features = self.fc1.forward(&h)?.relu()?;
+        let logits = self.fc2.forward(&features)?;
+        Ok((features, logits))
     }
 
     /// The most likely digit for each image of `images` (`(B, 1, 28, 28)` or `(B, 28, 28)`,

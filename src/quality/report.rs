@@ -1,0 +1,107 @@
+//! A set of samples measured against the real digits, and the real-vs-real floor beside it.
+//!
+//! The bundled digits are cut in two halves. The first is the [`Reference`]: its Gaussian (FID),
+//! its own KID term and its manifold (precision, recall) are computed once. Samples are measured
+//! against it; so are as many digits of the second half, which gives the floor: what the same
+//! measures say about *real* digits of the same number. FID in particular is biased upwards on
+//! few samples, so a figure means something only beside its floor.
+
+use super::classes::ClassReading;
+use super::features::Reading;
+use super::frechet::{GaussianStats, frechet_distance};
+use super::kid::{mmd2_with, within_term};
+use super::manifold::{Manifold, NEIGHBOUR, precision_recall};
+use crate::model::classifier::DIGIT_CLASSES;
+
+/// What one set of samples measures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QualityReport {
+    /// Number of samples measured.
+    pub count: usize,
+    /// Fréchet distance to the reference's Gaussian.
+    pub fid: f64,
+    /// Kernel distance (unbiased squared MMD) to the reference.
+    pub kid: f64,
+    /// Share of samples inside the real manifold.
+    pub precision: f64,
+    /// Share of real digits inside the samples' manifold.
+    pub recall: f64,
+    /// Agreement with the asked digits, class shares.
+    pub classes: ClassReading,
+}
+
+/// The real digits every set of samples is measured against.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    stats: GaussianStats,
+    kid_within: f64,
+    manifold: Manifold,
+    shares: [f64; DIGIT_CLASSES],
+    held_out: Reading,
+    held_out_labels: Vec<u32>,
+}
+
+impl Reference {
+    /// The reference made of the first half of `real` (labelled `labels`), keeping the second
+    /// half for the floor; `None` with too few digits to measure (fewer than 2·(k + 1)).
+    pub fn new(real: &Reading, labels: &[u32]) -> Option<Self> {
+        let half = real.digits.len().min(labels.len()) / 2;
+        if half <= NEIGHBOUR {
+            return None;
+        }
+        let first = real.first(half);
+        let mut shares = [0.0; DIGIT_CLASSES];
+        for &label in &labels[..half] {
+            if let Some(share) = shares.get_mut(label as usize) {
+                *share += 1.0 / half as f64;
+            }
+        }
+        Some(Self {
+            stats: GaussianStats::of(&first.features)?,
+            kid_within: within_term(&first.features)?,
+            manifold: Manifold::new(first.features, NEIGHBOUR)?,
+            shares,
+            held_out: real.from_image(half).first(half),
+            held_out_labels: labels[half..2 * half].to_vec(),
+        })
+    }
+
+    /// How many reference digits there are.
+    pub fn size(&self) -> usize {
+        self.manifold.points().count()
+    }
+
+    /// The share of each digit among the reference digits' labels.
+    pub fn class_shares(&self) -> &[f64; DIGIT_CLASSES] {
+        &self.shares
+    }
+
+    /// Measures `samples`, asked to be `asked` (one entry per sample); `None` with no more than k
+    /// samples.
+    pub fn measure(&self, samples: &Reading, asked: &[Option<u32>]) -> Option<QualityReport> {
+        let count = samples.digits.len();
+        let stats = GaussianStats::of(&samples.features)?;
+        let manifold = Manifold::new(samples.features.clone(), NEIGHBOUR)?;
+        let reference = self.manifold.points();
+        let (precision, recall) = precision_recall(&self.manifold, &manifold);
+        Some(QualityReport {
+            count,
+            fid: frechet_distance(&stats, &self.stats),
+            kid: mmd2_with(&samples.features, reference, self.kid_within)?,
+            precision,
+            recall,
+            classes: ClassReading::new(&samples.digits, asked),
+        })
+    }
+
+    /// The floor: `count` held-out real digits (at most half the set), measured as samples asked
+    /// to be their own labels.
+    pub fn floor(&self, count: usize) -> Option<QualityReport> {
+        let real = self.held_out.first(count);
+        let asked: Vec<Option<u32>> = self.held_out_labels[..real.digits.len()]
+            .iter()
+            .map(|&label| Some(label))
+            .collect();
+        self.measure(&real, &asked)
+    }
+}
