@@ -54,8 +54,8 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "quality",
-        &["candle_core", "nalgebra", "rayon"],
-        &["model", "sample"],
+        &["candle_core", "nalgebra", "rayon", "thiserror"],
+        &["diffusion", "i18n", "model", "sample"],
     ),
     (
         "export",
@@ -150,6 +150,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "i18n",
             "memory_budget",
             "model",
+            "quality",
             "sample",
             "train",
             "ui",

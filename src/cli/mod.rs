@@ -3,6 +3,7 @@
 
 mod arg_error;
 mod display;
+mod eval;
 mod export;
 pub mod ranges;
 mod sample;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use self::arg_error::{one_line, parse, try_parse};
+pub use self::eval::EvalArgs;
 pub use self::export::ForwardExportArgs;
 pub use self::sample::SampleArgs;
 pub use self::train::TrainArgs;
@@ -80,6 +82,9 @@ pub enum Command {
     Export(ExportCommand),
     /// Draw digits with a trained model and save them as one grid picture.
     Sample(SampleArgs),
+    /// Measure quality against the number of steps: FID, KID, precision, recall and agreement of a
+    /// sampler's digits, beside the real digits' floor.
+    Eval(EvalArgs),
     /// Train a digit model (ε, v or flow matching) on the bundled digits and save it as a checkpoint.
     Train(TrainArgs),
     /// Measure how fast the program is on this machine and print the figures.
@@ -285,6 +290,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
         Some(Command::Sample(args)) => sample::run_sample(&args),
+        Some(Command::Eval(args)) => eval::run_eval(&args),
         Some(Command::Train(args)) => train::train_command(&args),
         Some(Command::Bench(BenchCommand::Forward)) => {
             crate::bench::forward();

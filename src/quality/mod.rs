@@ -10,7 +10,8 @@
 //! - [`classes`]: the digit the classifier reads in each sample: agreement with the requested
 //!   digit (our CLIPScore: does the picture match the prompt?), class shares and their entropy;
 //! - [`report`]: the real digits as a [`report::Reference`] (computed once), and one
-//!   [`report::QualityReport`] per set of samples, the real-vs-real floor beside it.
+//!   [`report::QualityReport`] per set of samples, the real-vs-real floor beside it;
+//! - [`lab`]: one point of a quality-against-steps chart, made and measured.
 //!
 //! Everything but [`features`] sees plain numbers (no candle), so it is tested on known
 //! distributions and against numpy/scipy golden values (`tests/golden/make_quality.py`).
@@ -19,6 +20,7 @@ pub mod classes;
 pub mod features;
 pub mod frechet;
 pub mod kid;
+pub mod lab;
 pub mod manifold;
 pub mod report;
 
@@ -61,6 +63,14 @@ impl Features {
         Self {
             width: self.width,
             values: self.values[..count * self.width].to_vec(),
+        }
+    }
+
+    /// Every value multiplied by `factor`.
+    pub fn scaled(&self, factor: f32) -> Self {
+        Self {
+            width: self.width,
+            values: self.values.iter().map(|v| v * factor).collect(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! measures say about *real* digits of the same number. FID in particular is biased upwards on
 //! few samples, so a figure means something only beside its floor.
 
+use super::Features;
 use super::classes::ClassReading;
 use super::features::Reading;
 use super::frechet::{GaussianStats, frechet_distance};
@@ -20,7 +21,8 @@ pub struct QualityReport {
     pub count: usize,
     /// Fréchet distance to the reference's Gaussian.
     pub fid: f64,
-    /// Kernel distance (unbiased squared MMD) to the reference.
+    /// Kernel distance (unbiased squared MMD) to the reference, on features scaled to a root mean
+    /// square of 1 over the reference.
     pub kid: f64,
     /// Share of samples inside the real manifold.
     pub precision: f64,
@@ -34,6 +36,10 @@ pub struct QualityReport {
 #[derive(Clone, Debug)]
 pub struct Reference {
     stats: GaussianStats,
+    /// 1 / the reference features' root mean square: KID's kernel (x·y/d + 1)³ assumes features
+    /// of about unit size (as Inception's are), the classifier's are far larger, and the cubic
+    /// term of large dot products made KID mostly noise (a floor of −26 against 11 for samples).
+    kid_scale: f32,
     kid_within: f64,
     manifold: Manifold,
     shares: [f64; DIGIT_CLASSES],
@@ -56,9 +62,11 @@ impl Reference {
                 *share += 1.0 / half as f64;
             }
         }
+        let kid_scale = 1.0 / root_mean_square(&first.features)?;
         Some(Self {
             stats: GaussianStats::of(&first.features)?,
-            kid_within: within_term(&first.features)?,
+            kid_scale,
+            kid_within: within_term(&first.features.scaled(kid_scale))?,
             manifold: Manifold::new(first.features, NEIGHBOUR)?,
             shares,
             held_out: real.from_image(half).first(half),
@@ -87,7 +95,11 @@ impl Reference {
         Some(QualityReport {
             count,
             fid: frechet_distance(&stats, &self.stats),
-            kid: mmd2_with(&samples.features, reference, self.kid_within)?,
+            kid: mmd2_with(
+                &samples.features.scaled(self.kid_scale),
+                &reference.scaled(self.kid_scale),
+                self.kid_within,
+            )?,
             precision,
             recall,
             classes: ClassReading::new(&samples.digits, asked),
@@ -104,4 +116,14 @@ impl Reference {
             .collect();
         self.measure(&real, &asked)
     }
+}
+
+/// The root mean square of all values of `features` (`None` when it is 0 or not finite).
+fn root_mean_square(features: &Features) -> Option<f32> {
+    let values = features.rows().flatten();
+    let count = features.count() * features.width();
+    let mean_square =
+        values.map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / count.max(1) as f64;
+    let rms = mean_square.sqrt() as f32;
+    (rms.is_finite() && rms > 0.0).then_some(rms)
 }
