@@ -5,6 +5,7 @@ mod arg_error;
 mod display;
 mod eval;
 mod export;
+mod race;
 pub mod ranges;
 mod sample;
 mod train;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub use self::arg_error::{one_line, parse, try_parse};
 pub use self::eval::EvalArgs;
 pub use self::export::ForwardExportArgs;
+pub use self::race::RaceArgs;
 pub use self::sample::SampleArgs;
 pub use self::train::TrainArgs;
 use crate::diffusion::ScheduleKind;
@@ -82,6 +84,8 @@ pub enum Command {
     Export(ExportCommand),
     /// Draw digits with a trained model and save them as one grid picture.
     Sample(SampleArgs),
+    /// Race samplers from the same noise on one clock of network calls, as a GIF and/or PNG.
+    Race(RaceArgs),
     /// Measure quality against the number of steps: FID, KID, precision, recall and agreement of a
     /// sampler's digits, beside the real digits' floor.
     Eval(EvalArgs),
@@ -291,6 +295,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
         Some(Command::Sample(args)) => sample::run_sample(&args),
         Some(Command::Eval(args)) => eval::run_eval(&args),
+        Some(Command::Race(args)) => race::run_race(&args),
         Some(Command::Train(args)) => train::train_command(&args),
         Some(Command::Bench(BenchCommand::Forward)) => {
             crate::bench::forward();

@@ -54,8 +54,15 @@ pub fn add_caption(image: &RgbImage, text: &str) -> RgbImage {
 /// [`add_caption`] without a copy: the band is added to `image`'s own buffer (which grows in place
 /// when it has room, see [`crate::sample::grid::tile_reserving`]).
 pub fn with_caption(image: RgbImage, text: &str) -> RgbImage {
+    let band = caption_height(image.width());
+    with_caption_band(image, text, band)
+}
+
+/// [`with_caption`] with a band `band` pixels high (at least [`MIN_BAND_PX`]), for captions that
+/// must read at a set size whatever the picture's width (a race lane's).
+pub fn with_caption_band(image: RgbImage, text: &str, band: u32) -> RgbImage {
     let (width, height) = image.dimensions();
-    let band = caption_height(width);
+    let band = band.max(MIN_BAND_PX);
     let mut raw = image.into_raw();
     raw.extend(std::iter::repeat_n(BAND.0, width as usize * band as usize).flatten());
     let Some(mut out) = RgbImage::from_raw(width, height.saturating_add(band), raw) else {

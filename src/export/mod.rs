@@ -15,9 +15,10 @@ pub mod gif_stream;
 mod gif_writer;
 mod png_writer;
 mod quantise;
+pub mod race;
 pub mod reverse;
 
-pub use caption::{add_caption, caption_height, with_caption};
+pub use caption::{add_caption, caption_height, with_caption, with_caption_band};
 pub use error::{ExportError, SpecialFile};
 pub use frame_folder::{FrameFolder, check_frame_folder, frame_name, write_frame_folder};
 pub use gif_writer::{GifSettings, Repeat, write_gif};

@@ -22,6 +22,7 @@ pub mod guidance;
 pub mod network;
 pub mod noise;
 pub mod prepare;
+pub mod race;
 pub mod run;
 
 pub use grid::GridSpec;
