@@ -29,9 +29,13 @@ pub struct LaneSpec {
 }
 
 impl LaneSpec {
-    /// "DDIM 50", "DDIM 20 · w 7".
+    /// "DDIM 50", "DDIM 20 · w 7", "DPM-Solver++ 20" (short enough for a lane's heading).
     pub fn title(&self) -> String {
-        let mut title = format!("{} {}", self.sampler, self.steps);
+        let name = match self.sampler {
+            SamplerKind::DpmSolver2M => "DPM-Solver++",
+            other => other.display_name(),
+        };
+        let mut title = format!("{name} {}", self.steps);
         if let Some(w) = self.guidance {
             title.push_str(&format!(" · w {w}"));
         }
@@ -179,11 +183,15 @@ impl LaneTrace {
     }
 
     /// For every step, (its network calls, the RMS distance of its x̂0 from the finished images):
-    /// how far from done the lane's guess was.
+    /// how far from done the lane's guess was. x̂0 is taken within [−1, 1], as it is shown (an
+    /// ε-model's raw guess at t = T is x_t/√ᾱ_T, hundreds of times too large).
     pub fn distance_to_finish(&self) -> Vec<(usize, f64)> {
         self.steps
             .iter()
-            .map(|s| (s.network_calls, rms_distance(&s.x0, &self.finished)))
+            .map(|s| {
+                let shown: Vec<f32> = s.x0.iter().map(|v| v.clamp(-1.0, 1.0)).collect();
+                (s.network_calls, rms_distance(&shown, &self.finished))
+            })
             .collect()
     }
 }

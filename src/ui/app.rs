@@ -8,6 +8,7 @@ use eframe::egui::{self, RichText};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::compare::CompareView;
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
@@ -303,6 +304,18 @@ impl DiffuscopeApp {
     pub fn reverse_mut(&mut self) -> &mut ReverseView {
         self.view_mut()
             .unwrap_or_else(|| panic!("this window has no Reverse view"))
+    }
+
+    /// The Compare view. Panics in a window built without it.
+    pub fn compare(&self) -> &CompareView {
+        self.view()
+            .unwrap_or_else(|| panic!("this window has no Compare view"))
+    }
+
+    /// The Compare view, to change. Panics in a window built without it.
+    pub fn compare_mut(&mut self) -> &mut CompareView {
+        self.view_mut()
+            .unwrap_or_else(|| panic!("this window has no Compare view"))
     }
 
     /// Collects background results and advances time; call before [`Self::ui_root`] each frame.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use eframe::egui;
 use serde::de::DeserializeOwned;
 
+use super::compare::CompareView;
 use super::forward::ForwardView;
 use super::message::Message;
 use super::reverse::ReverseView;
@@ -139,7 +140,7 @@ pub struct ViewEntry {
 }
 
 /// Every view of the window, in tab order.
-pub const VIEWS: [ViewEntry; 2] = [
+pub const VIEWS: [ViewEntry; 3] = [
     ViewEntry {
         key: ForwardView::KEY,
         build: |setup| Box::new(ForwardView::from_setup(setup)),
@@ -147,6 +148,10 @@ pub const VIEWS: [ViewEntry; 2] = [
     ViewEntry {
         key: ReverseView::KEY,
         build: |setup| Box::new(ReverseView::from_setup(setup)),
+    },
+    ViewEntry {
+        key: CompareView::KEY,
+        build: |setup| Box::new(CompareView::from_setup(setup)),
     },
 ];
 
@@ -196,6 +201,6 @@ mod tests {
             key_line(&chinese, Lang::Zh),
             "按键：Space 播放/暂停 · Ctrl+S 保存 PNG"
         );
-        assert_eq!(view_keys(), ["forward", "reverse"]);
+        assert_eq!(view_keys(), ["forward", "reverse", "compare"]);
     }
 }

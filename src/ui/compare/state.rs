@@ -1,0 +1,463 @@
+//! The Compare view's state, free of egui: the race's lanes, the worker's events applied to them,
+//! and the one clock every lane is shown at, in network calls (NFE).
+//!
+//! A race loads each model its lanes name once, then starts every lane at the same moment from
+//! the same seed; the worker's runs take turns a network call each, so the lanes advance in
+//! lockstep by NFE by construction (and runs of one model are joined into one call).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diffusion::samplers::SamplerSpec;
+use crate::i18n::Lang;
+use crate::sample::race::{LaneSpec, LaneStep, LaneTrace, parse_lanes, race_clock};
+use crate::worker::frame::to_full;
+use crate::worker::{Event, LoadId, ModelSource, Request, RunId, RunSettings};
+
+/// A race the teacher can pick: its name in both languages and its lanes.
+#[derive(Clone, Copy, Debug)]
+pub struct Preset {
+    /// (English, Chinese).
+    pub name: (&'static str, &'static str),
+    /// The lanes, as `diffuscope race --lanes` reads them.
+    pub lanes: &'static str,
+}
+
+/// The races of the view's menu.
+pub const PRESETS: [Preset; 3] = [
+    Preset {
+        name: (
+            "DDPM 1000 · DDIM 50 · DPM-Solver++ 20 · Euler 20",
+            "DDPM 1000 · DDIM 50 · DPM-Solver++ 20 · Euler 20",
+        ),
+        lanes: "ddpm:1000,ddim:50,dpm:20,euler:20",
+    },
+    Preset {
+        name: ("ε · v · flow, 20 steps each", "ε · v · 流匹配，各 20 步"),
+        lanes: "ddim:20@digits-eps,ddim:20@digits-v,flow-euler:20@digits-flow",
+    },
+    Preset {
+        name: ("guidance 0 · 1 · 3 · 7", "引导 0 · 1 · 3 · 7"),
+        lanes: "ddim:50:0,ddim:50:1,ddim:50:3,ddim:50:7",
+    },
+];
+
+/// The model of lanes that name none.
+pub const DEFAULT_MODEL: &str = "digits-eps";
+
+/// Frames a second while the clock plays.
+const PLAY_FPS: f64 = 10.0;
+/// Clock values a played race (and its GIF) shows, about.
+pub const CLOCK_FRAMES: usize = 60;
+
+/// What the teacher chose, remembered between sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CompareSettings {
+    /// The race, by its place in [`PRESETS`].
+    pub preset: usize,
+    /// The digit every lane draws (`None`: any).
+    pub class: Option<u32>,
+    /// The seed of the noise every lane starts from.
+    pub seed: u64,
+    /// Guidance w of the lanes that set none.
+    pub guidance: f32,
+    /// Samples per lane: a square grid of this side.
+    pub grid_side: usize,
+    /// The sample whose x̂0 each lane shows.
+    pub selected: usize,
+}
+
+impl Default for CompareSettings {
+    fn default() -> Self {
+        Self {
+            preset: 0,
+            class: Some(7),
+            seed: 1,
+            guidance: 3.0,
+            grid_side: 2,
+            selected: 0,
+        }
+    }
+}
+
+impl CompareSettings {
+    /// The lanes of the chosen race.
+    pub fn lanes(&self) -> Vec<LaneSpec> {
+        let preset = PRESETS.get(self.preset).unwrap_or(&PRESETS[0]);
+        // The presets are written in the program and tested to read.
+        parse_lanes(preset.lanes).unwrap_or_default()
+    }
+
+    /// Samples per lane.
+    pub fn samples(&self) -> usize {
+        self.grid_side.clamp(1, 4).pow(2)
+    }
+}
+
+/// Where a lane stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LaneStatus {
+    /// Waiting for its model.
+    Loading,
+    /// Making network calls.
+    Running,
+    /// Done.
+    Finished,
+    /// Stopped on request.
+    Cancelled,
+    /// Failed: why, in both languages.
+    Failed(String, String),
+}
+
+/// One lane of the race.
+#[derive(Clone, Debug)]
+pub struct Lane {
+    /// What it runs.
+    pub spec: LaneSpec,
+    /// Its model's name.
+    pub model: String,
+    /// Its run, once started.
+    pub run: Option<RunId>,
+    /// Every step it showed, and its finished images.
+    pub trace: LaneTrace,
+    /// Where it stands.
+    pub status: LaneStatus,
+    /// Network calls so far.
+    pub calls: usize,
+    /// Time since its run started.
+    pub elapsed: Duration,
+}
+
+/// The race on screen.
+#[derive(Clone, Debug)]
+pub struct Race {
+    /// Its lanes, in order.
+    pub lanes: Vec<Lane>,
+    /// Each model's load request, by name, and the size of its images once loaded.
+    pub models: BTreeMap<String, (LoadId, Option<(usize, usize)>)>,
+    /// The settings it was started with.
+    pub settings: CompareSettings,
+}
+
+impl Race {
+    /// The size of one image (that of the first model loaded; the shipped ones are all 28×28).
+    pub fn image_size(&self) -> (usize, usize) {
+        self.models
+            .values()
+            .find_map(|(_, size)| *size)
+            .unwrap_or((28, 28))
+    }
+
+    /// The most network calls any lane has made.
+    pub fn live_clock(&self) -> usize {
+        self.lanes.iter().map(|l| l.calls).max().unwrap_or(0)
+    }
+
+    /// Whether any lane is still loading or running.
+    pub fn is_going(&self) -> bool {
+        self.lanes
+            .iter()
+            .any(|l| matches!(l.status, LaneStatus::Loading | LaneStatus::Running))
+    }
+
+    /// The clock values the race shows when played (and in its GIF).
+    pub fn clock_values(&self) -> Vec<usize> {
+        let finishes: Vec<usize> = self.lanes.iter().map(|l| l.calls).collect();
+        race_clock(&finishes, CLOCK_FRAMES)
+    }
+}
+
+/// What applying an event asks of the view.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Requests to send to the worker.
+    pub requests: Vec<Request>,
+    /// A sentence for the banner (English, Chinese).
+    pub error: Option<(String, String)>,
+}
+
+/// Everything the Compare view shows.
+pub struct CompareState {
+    /// The teacher's choices.
+    pub settings: CompareSettings,
+    /// The race, once one was started.
+    pub race: Option<Race>,
+    /// The clock shown, in network calls.
+    pub clock: usize,
+    /// The clock follows the race as it runs (until the teacher moves it).
+    pub follow: bool,
+    /// The clock plays through the race's clock values.
+    pub playing: bool,
+    last_tick: Option<Instant>,
+    next_id: u64,
+}
+
+impl CompareState {
+    /// A state with `settings` and no race.
+    pub fn new(settings: CompareSettings) -> Self {
+        Self {
+            settings,
+            race: None,
+            clock: 0,
+            follow: true,
+            playing: false,
+            last_tick: None,
+            next_id: 1,
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Starts a race of the chosen lanes: the requests that cancel the old one's runs and load
+    /// each model once (the lanes start when all are loaded).
+    pub fn start_race(&mut self) -> Vec<Request> {
+        let mut requests = self.cancel_requests();
+        let settings = self.settings.clone();
+        let mut models = BTreeMap::new();
+        let lanes: Vec<Lane> = settings
+            .lanes()
+            .into_iter()
+            .map(|spec| {
+                let model = spec.model.clone().unwrap_or_else(|| DEFAULT_MODEL.into());
+                if !models.contains_key(&model) {
+                    let id = self.next_id();
+                    requests.push(Request::LoadModel {
+                        id,
+                        source: ModelSource::Shipped(model.clone()),
+                    });
+                    models.insert(model.clone(), (id, None));
+                }
+                Lane {
+                    spec,
+                    model,
+                    run: None,
+                    trace: LaneTrace::default(),
+                    status: LaneStatus::Loading,
+                    calls: 0,
+                    elapsed: Duration::ZERO,
+                }
+            })
+            .collect();
+        self.race = Some(Race {
+            lanes,
+            models,
+            settings,
+        });
+        (self.clock, self.follow, self.playing) = (0, true, false);
+        requests
+    }
+
+    /// The requests that stop the race's runs still going.
+    pub fn cancel_requests(&self) -> Vec<Request> {
+        let Some(race) = &self.race else {
+            return Vec::new();
+        };
+        race.lanes
+            .iter()
+            .filter(|l| matches!(l.status, LaneStatus::Running | LaneStatus::Loading))
+            .filter_map(|l| l.run.map(Request::Cancel))
+            .collect()
+    }
+
+    /// Applies one event of the worker.
+    pub fn apply(&mut self, event: Event) -> Applied {
+        let mut applied = Applied::default();
+        match event {
+            Event::ModelLoaded { id, summary } => {
+                let Some(race) = &mut self.race else {
+                    applied.requests.push(Request::ReleaseModel(id));
+                    return applied;
+                };
+                let Some(entry) = race.models.values_mut().find(|(load, _)| *load == id) else {
+                    applied.requests.push(Request::ReleaseModel(id));
+                    return applied;
+                };
+                entry.1 = Some(summary.image_size);
+                if race.models.values().all(|(_, size)| size.is_some()) {
+                    applied.requests = self.start_lanes();
+                }
+            }
+            Event::ModelFailed { id, source, error } => {
+                if let Some(race) = &mut self.race
+                    && let Some((name, _)) = race.models.iter().find(|(_, (load, _))| *load == id)
+                {
+                    let name = name.clone();
+                    let why = (error.sentence(Lang::En), error.sentence(Lang::Zh));
+                    for lane in race.lanes.iter_mut().filter(|l| l.model == name) {
+                        lane.status = LaneStatus::Failed(why.0.clone(), why.1.clone());
+                    }
+                    applied.error = Some(why);
+                    let _ = source;
+                }
+            }
+            Event::Frame { id, frame } => {
+                if let Some(lane) = self.lane_of(id) {
+                    lane.trace.steps.push(LaneStep {
+                        network_calls: frame.network_calls,
+                        point: frame.point,
+                        x_t: to_full(&frame.x_t),
+                        x0: to_full(&frame.x0),
+                    });
+                }
+            }
+            Event::Progress {
+                id,
+                network_calls,
+                elapsed,
+                ..
+            } => {
+                if let Some(lane) = self.lane_of(id) {
+                    (lane.calls, lane.elapsed) = (network_calls, elapsed);
+                }
+            }
+            Event::Finished {
+                id,
+                samples,
+                network_calls,
+                elapsed,
+            } => {
+                if let Some(lane) = self.lane_of(id) {
+                    lane.trace.finish(samples, network_calls);
+                    (lane.calls, lane.elapsed) = (network_calls, elapsed);
+                    lane.status = LaneStatus::Finished;
+                }
+            }
+            Event::Cancelled { id, .. } => {
+                if let Some(lane) = self.lane_of(id) {
+                    lane.status = LaneStatus::Cancelled;
+                }
+            }
+            Event::Failed { id, error } => {
+                let why = (error.sentence(Lang::En), error.sentence(Lang::Zh));
+                if let Some(lane) = self.lane_of(id) {
+                    lane.status = LaneStatus::Failed(why.0.clone(), why.1.clone());
+                    applied.error = Some(why);
+                }
+            }
+        }
+        if self.follow
+            && let Some(race) = &self.race
+        {
+            self.clock = race.live_clock();
+        }
+        applied
+    }
+
+    /// The lane running `run`.
+    fn lane_of(&mut self, run: RunId) -> Option<&mut Lane> {
+        self.race
+            .as_mut()?
+            .lanes
+            .iter_mut()
+            .find(|l| l.run == Some(run))
+    }
+
+    /// Starts every lane: the same seed, the same labels, each its sampler, steps and guidance.
+    fn start_lanes(&mut self) -> Vec<Request> {
+        let ids: Vec<RunId> = (0..self.race.as_ref().map_or(0, |r| r.lanes.len()))
+            .map(|_| self.next_id())
+            .collect();
+        let Some(race) = &mut self.race else {
+            return Vec::new();
+        };
+        let settings = &race.settings;
+        let labels = vec![settings.class; settings.samples()];
+        let mut requests = Vec::new();
+        for (lane, id) in race.lanes.iter_mut().zip(ids) {
+            let Some(&(model, _)) = race.models.get(&lane.model) else {
+                continue;
+            };
+            lane.run = Some(id);
+            lane.status = LaneStatus::Running;
+            requests.push(Request::Start {
+                id,
+                model,
+                settings: RunSettings {
+                    sampler: SamplerSpec::new(lane.spec.sampler, lane.spec.steps),
+                    seed: settings.seed,
+                    labels: labels.clone(),
+                    guidance: lane.spec.guidance.unwrap_or(settings.guidance),
+                },
+            });
+        }
+        requests
+    }
+
+    /// Moves the clock by `calls` (negative: back), within the race; the clock stops following.
+    pub fn step_clock(&mut self, calls: isize) {
+        let last = self.race.as_ref().map_or(0, Race::live_clock);
+        self.clock = self.clock.saturating_add_signed(calls).min(last);
+        self.follow = false;
+        self.playing = false;
+    }
+
+    /// Starts or stops playing (from the start when the clock is at the end).
+    pub fn toggle_play(&mut self, now: Instant) {
+        self.playing = !self.playing;
+        self.follow = false;
+        self.last_tick = Some(now);
+        let last = self.race.as_ref().map_or(0, Race::live_clock);
+        if self.playing && self.clock >= last {
+            self.clock = 0;
+        }
+    }
+
+    /// Advances a playing clock to the next clock value every 1/[`PLAY_FPS`] s.
+    pub fn tick(&mut self, now: Instant) {
+        if !self.playing {
+            return;
+        }
+        let due = self
+            .last_tick
+            .is_none_or(|last| now.duration_since(last).as_secs_f64() >= 1.0 / PLAY_FPS);
+        if !due {
+            return;
+        }
+        self.last_tick = Some(now);
+        let values = self
+            .race
+            .as_ref()
+            .map(Race::clock_values)
+            .unwrap_or_default();
+        match values.iter().find(|&&c| c > self.clock) {
+            Some(&next) => self.clock = next,
+            None => self.playing = false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_reads_as_two_to_four_lanes() {
+        for (index, preset) in PRESETS.iter().enumerate() {
+            let settings = CompareSettings {
+                preset: index,
+                ..CompareSettings::default()
+            };
+            let lanes = parse_lanes(preset.lanes).expect(preset.lanes);
+            assert_eq!(settings.lanes(), lanes);
+        }
+    }
+
+    #[test]
+    fn a_race_loads_each_model_once() {
+        let mut state = CompareState::new(CompareSettings {
+            preset: 1,
+            ..CompareSettings::default()
+        });
+        let loads = state.start_race();
+        assert_eq!(loads.len(), 3, "three models, one load each");
+        let mut state = CompareState::new(CompareSettings::default());
+        assert_eq!(state.start_race().len(), 1, "four lanes of one model");
+    }
+}
