@@ -47,10 +47,13 @@ fn harness(lang: Lang, preset: usize, delay: Duration) -> Harness<'static, App> 
     })
 }
 
+/// Where lane `lane` of the race stands (Loading before any race).
 fn lane_status(app: &DiffuscopeApp, lane: usize) -> LaneStatus {
-    app.compare().state.race.as_ref().unwrap().lanes[lane]
-        .status
-        .clone()
+    app.compare()
+        .state
+        .race
+        .as_ref()
+        .map_or(LaneStatus::Loading, |race| race.lanes[lane].status.clone())
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub struct Features {
 impl Features {
     /// Rows of `width` values from `values` (its length a multiple of `width`), or `None`.
     pub fn new(width: usize, values: Vec<f32>) -> Option<Self> {
-        (width > 0 && values.len() % width == 0).then_some(Self { width, values })
+        (width > 0 && values.len().is_multiple_of(width)).then_some(Self { width, values })
     }
 
     /// Values per row.

@@ -75,6 +75,15 @@ fn keyboard_ui(view: &mut CompareView, ui: &mut egui::Ui) {
 }
 
 fn controls_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
+    choices_ui(view, ui, lang);
+    race_buttons_ui(view, ui, lang);
+    export_ui(view, ui, lang);
+    ui.add_space(8.0);
+    ui.label(RichText::new(key_line(&view.keys(lang), lang)).small());
+}
+
+/// The race, the digit, w, the samples and the seed.
+fn choices_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(6.0);
     ui.heading(lang.pick("The race", "比赛"));
     let settings = &mut view.state.settings;
@@ -129,6 +138,10 @@ fn controls_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
             settings.seed = settings.seed.wrapping_add(1);
         }
     });
+}
+
+/// Race and Stop.
+fn race_buttons_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(8.0);
     let going = view.state.race.as_ref().is_some_and(Race::is_going);
     ui.horizontal_wrapped(|ui| {
@@ -146,6 +159,10 @@ fn controls_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
             view.ask(CompareCommand::Stop);
         }
     });
+}
+
+/// Export GIF and Save PNG, and whether an export is being written.
+fn export_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(8.0);
     ui.collapsing(lang.pick("Export", "导出"), |ui| {
         let has_race =
@@ -177,8 +194,6 @@ fn controls_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
             });
         }
     });
-    ui.add_space(8.0);
-    ui.label(RichText::new(key_line(&view.keys(lang), lang)).small());
 }
 
 fn race_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
