@@ -32,8 +32,9 @@ WINDOW_SECS = 20
 REDUCTIONS = [
     (r"^diffuscope train\b", (r"--steps \d+", "--steps 20"), "a real run takes minutes"),
     (r"^diffuscope bench sample$", (r"$", " --quick"), "DDPM-1000 runs take a minute or more"),
+    (r"^diffuscope eval\b", (r"--samples \d+", "--samples 20"), "hundreds of samples per point take minutes"),
 ]
-OUTPUT_FLAGS = ("--out", "--gif", "--png", "--png-dir")
+OUTPUT_FLAGS = ("--out", "--gif", "--png", "--png-dir", "--csv")
 
 
 def readme_commands():

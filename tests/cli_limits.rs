@@ -54,6 +54,8 @@ const WINDOW: &[&str] = &[];
 const EXPORT: &[&str] = &["export", "forward"];
 const SAMPLE: &[&str] = &["sample"];
 const TRAIN: &[&str] = &["train"];
+const RACE: &[&str] = &["race"];
+const EVAL: &[&str] = &["eval"];
 const BENCH_MODEL: &[&str] = &["bench", "model"];
 const BENCH_SOAK: &[&str] = &["bench", "soak"];
 const BENCH_TRAIN: &[&str] = &["bench", "train"];
@@ -79,6 +81,17 @@ const OPTIONS: &[Ranged] = &[
     ranged(SAMPLE, "--hold", "0", "60", false),
     ranged(SAMPLE, "--gif-sample", "0", "255", true),
     ranged(SAMPLE, "--scale", "1", "16", true),
+    ranged(RACE, "--class", "0", "9", true),
+    ranged(RACE, "--guidance", "0", "20", false),
+    ranged(RACE, "--seed", "0", SEED_MAX, true),
+    ranged(RACE, "--frames", "2", "400", true),
+    ranged(RACE, "--fps", "0.1", "50", false),
+    ranged(RACE, "--scale", "1", "16", true),
+    ranged(EVAL, "--steps", "1", "1000", true),
+    ranged(EVAL, "--samples", "10", "10000", true),
+    ranged(EVAL, "--guidance", "0", "20", false),
+    ranged(EVAL, "--seed", "0", SEED_MAX, true),
+    ranged(EVAL, "--repeats", "1", "20", true),
     ranged(TRAIN, "--steps", "1", "1000000", true),
     ranged(TRAIN, "--batch", "1", "4096", true),
     ranged(TRAIN, "--lr", "0.000001", "1", false),
