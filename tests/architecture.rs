@@ -55,7 +55,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     (
         "quality",
         &["candle_core", "nalgebra", "rayon", "thiserror"],
-        &["diffusion", "i18n", "model", "sample"],
+        &["data", "diffusion", "i18n", "model", "sample"],
     ),
     (
         "export",
@@ -134,6 +134,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "i18n",
             "model",
             "process",
+            "quality",
             "render",
             "sample",
             "worker",

@@ -11,7 +11,8 @@
 //!   digit (our CLIPScore: does the picture match the prompt?), class shares and their entropy;
 //! - [`report`]: the real digits as a [`report::Reference`] (computed once), and one
 //!   [`report::QualityReport`] per set of samples, the real-vs-real floor beside it;
-//! - [`lab`]: one point of a quality-against-steps chart, made and measured.
+//! - [`lab`]: one point of a quality-against-steps chart, made and measured;
+//! - [`session`]: many points of one model, as the window's evaluation job runs them.
 //!
 //! Everything but [`features`] sees plain numbers (no candle), so it is tested on known
 //! distributions and against numpy/scipy golden values (`tests/golden/make_quality.py`).
@@ -23,6 +24,7 @@ pub mod kid;
 pub mod lab;
 pub mod manifold;
 pub mod report;
+pub mod session;
 
 /// A set of feature vectors: `count` rows of `width` values, one row per image.
 #[derive(Clone, Debug, PartialEq)]

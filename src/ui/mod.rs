@@ -4,6 +4,7 @@
 
 mod app;
 pub mod compare;
+pub mod evaluate;
 pub mod file_picker;
 mod fonts;
 pub mod forward;

@@ -12,6 +12,7 @@ use eframe::egui;
 use serde::de::DeserializeOwned;
 
 use super::compare::CompareView;
+use super::evaluate::EvaluateView;
 use super::forward::ForwardView;
 use super::message::Message;
 use super::reverse::ReverseView;
@@ -140,7 +141,7 @@ pub struct ViewEntry {
 }
 
 /// Every view of the window, in tab order.
-pub const VIEWS: [ViewEntry; 3] = [
+pub const VIEWS: [ViewEntry; 4] = [
     ViewEntry {
         key: ForwardView::KEY,
         build: |setup| Box::new(ForwardView::from_setup(setup)),
@@ -152,6 +153,10 @@ pub const VIEWS: [ViewEntry; 3] = [
     ViewEntry {
         key: CompareView::KEY,
         build: |setup| Box::new(CompareView::from_setup(setup)),
+    },
+    ViewEntry {
+        key: EvaluateView::KEY,
+        build: |setup| Box::new(EvaluateView::from_setup(setup)),
     },
 ];
 
@@ -201,6 +206,6 @@ mod tests {
             key_line(&chinese, Lang::Zh),
             "按键：Space 播放/暂停 · Ctrl+S 保存 PNG"
         );
-        assert_eq!(view_keys(), ["forward", "reverse", "compare"]);
+        assert_eq!(view_keys(), ["forward", "reverse", "compare", "evaluate"]);
     }
 }
