@@ -153,6 +153,31 @@ fn the_race_exports_as_a_gif_of_the_lanes_side_by_side() {
 }
 
 #[test]
+fn the_class_votes_with_1_and_2_and_the_tally_counts_each_lane() {
+    let mut harness = harness(Lang::En, 2, Duration::ZERO);
+    harness.run_steps(1);
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        (0..4).all(|lane| lane_status(app, lane) == LaneStatus::Finished)
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("The vote: which picture is better?");
+    // Six pairs of four lanes; the left picture wins the first three, the right the next three.
+    for key in [Key::Num1, Key::Num1, Key::Num1, Key::Num2, Key::Num2, Key::Num2] {
+        harness.key_press(key);
+        harness.run_steps(1);
+    }
+    let vote = &app(&harness).compare().state.vote;
+    assert_eq!(vote.round, 6);
+    let shown: usize = vote.tally.values().map(|&(_, shown)| shown).sum();
+    let wins: usize = vote.tally.values().map(|&(wins, _)| wins).sum();
+    assert_eq!((wins, shown), (6, 12));
+    // w 0 was on the left of pairs 1–3 and won them all.
+    assert_eq!(vote.tally["DDIM 50 · w 0"], (3, 3));
+    harness.get_by_label("win rate");
+}
+
+#[test]
 fn the_view_speaks_chinese() {
     let mut harness = harness(Lang::Zh, 2, Duration::ZERO);
     harness.run_steps(1);

@@ -52,6 +52,8 @@ pub enum CompareCommand {
     ExportGif,
     /// Ask where to save the PNG.
     SavePng,
+    /// A vote for the left (`false`) or right picture.
+    Vote(bool),
 }
 
 /// Everything the Compare view owns.
@@ -120,6 +122,7 @@ impl CompareView {
                 let requests = self.state.cancel_requests();
                 self.send_all(requests);
             }
+            CompareCommand::Vote(right) => self.state.cast_vote(right),
             CompareCommand::ExportGif => self.ask_file(
                 ComparePick::ExportGif,
                 FileRequest::save(
@@ -348,6 +351,11 @@ impl View for CompareView {
                 ("← →", "one network call back / on", "后退/前进一次网络调用"),
                 ("Shift+← →", "ten calls", "十次调用"),
                 ("Space", "play / pause", "播放/暂停"),
+                (
+                    "1 / 2",
+                    "vote for the left / right picture",
+                    "投票给左边/右边的图",
+                ),
                 ("Ctrl+E", "export a GIF", "导出 GIF"),
                 ("Ctrl+S", "save a PNG", "保存 PNG"),
             ],

@@ -179,6 +179,26 @@ pub struct Applied {
     pub error: Option<(String, String)>,
 }
 
+/// The class's blind vote between two finished lanes' pictures: the human-preference lesson.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Vote {
+    /// Votes cast so far (the pair shown follows from it).
+    pub round: usize,
+    /// Each lane's title: (votes won, pairs it was in).
+    pub tally: BTreeMap<String, (usize, usize)>,
+}
+
+/// A pair to vote on: the lanes on the left and the right, and the sample shown of both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VotePair {
+    /// The lane shown on the left.
+    pub left: usize,
+    /// The lane shown on the right.
+    pub right: usize,
+    /// The sample of both.
+    pub sample: usize,
+}
+
 /// Everything the Compare view shows.
 pub struct CompareState {
     /// The teacher's choices.
@@ -191,6 +211,8 @@ pub struct CompareState {
     pub follow: bool,
     /// The clock plays through the race's clock values.
     pub playing: bool,
+    /// The vote on the race's finished pictures.
+    pub vote: Vote,
     last_tick: Option<Instant>,
     next_id: u64,
 }
@@ -204,6 +226,7 @@ impl CompareState {
             clock: 0,
             follow: true,
             playing: false,
+            vote: Vote::default(),
             last_tick: None,
             next_id: 1,
         }
@@ -251,7 +274,49 @@ impl CompareState {
             settings,
         });
         (self.clock, self.follow, self.playing) = (0, true, false);
+        self.vote = Vote::default();
         requests
+    }
+
+    /// The pair to vote on now: every two finished lanes in turn, then the next sample, sides
+    /// swapped every other round of pairs (so the left is not always the same sampler); `None`
+    /// with fewer than two finished lanes.
+    pub fn vote_pair(&self) -> Option<VotePair> {
+        let race = self.race.as_ref()?;
+        let finished: Vec<usize> = (0..race.lanes.len())
+            .filter(|&i| race.lanes[i].status == LaneStatus::Finished)
+            .collect();
+        let pairs: Vec<(usize, usize)> = finished
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &a)| finished[k + 1..].iter().map(move |&b| (a, b)))
+            .collect();
+        let pair = *pairs.get(self.vote.round % pairs.len().max(1))?;
+        let lap = self.vote.round / pairs.len();
+        let (left, right) = if lap % 2 == 0 { pair } else { (pair.1, pair.0) };
+        Some(VotePair {
+            left,
+            right,
+            sample: lap % race.settings.samples(),
+        })
+    }
+
+    /// Counts a vote for the left (`right` false) or right picture, and moves to the next pair.
+    pub fn cast_vote(&mut self, right: bool) {
+        let (Some(pair), Some(race)) = (self.vote_pair(), self.race.as_ref()) else {
+            return;
+        };
+        let title = |lane: usize| race.lanes[lane].spec.title();
+        let (winner, loser) = if right {
+            (pair.right, pair.left)
+        } else {
+            (pair.left, pair.right)
+        };
+        let (winner, loser) = (title(winner), title(loser));
+        let entry = self.vote.tally.entry(winner).or_default();
+        (entry.0, entry.1) = (entry.0 + 1, entry.1 + 1);
+        self.vote.tally.entry(loser).or_default().1 += 1;
+        self.vote.round += 1;
     }
 
     /// The requests that stop the race's runs still going.
@@ -447,6 +512,37 @@ mod tests {
             let lanes = parse_lanes(preset.lanes).expect(preset.lanes);
             assert_eq!(settings.lanes(), lanes);
         }
+    }
+
+    #[test]
+    fn the_vote_goes_through_every_pair_and_counts_wins() {
+        let mut state = CompareState::new(CompareSettings::default());
+        let _ = state.start_race();
+        assert_eq!(state.vote_pair(), None, "nothing finished yet");
+        let race = state.race.as_mut().unwrap();
+        for lane in &mut race.lanes[..3] {
+            lane.status = LaneStatus::Finished;
+        }
+        let pairs: Vec<VotePair> = (0..4)
+            .map(|_| {
+                let pair = state.vote_pair().unwrap();
+                state.cast_vote(false);
+                pair
+            })
+            .collect();
+        let pair = |left, right, sample| VotePair {
+            left,
+            right,
+            sample,
+        };
+        assert_eq!(
+            pairs,
+            [pair(0, 1, 0), pair(0, 2, 0), pair(1, 2, 0), pair(1, 0, 1)]
+        );
+        // Left won each time: DDPM 1000 twice of three, DDIM 50 once of three, ...
+        assert_eq!(state.vote.tally["DDPM 1000"], (2, 3));
+        assert_eq!(state.vote.tally["DDIM 50"], (2, 3));
+        assert_eq!(state.vote.tally["DPM-Solver++ 20"], (0, 2));
     }
 
     #[test]

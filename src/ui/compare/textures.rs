@@ -3,7 +3,7 @@
 
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
 
-use super::state::Race;
+use super::state::{Race, VotePair};
 use crate::sample::GridSpec;
 use crate::sample::grid::tile;
 use crate::sample::race::LaneAt;
@@ -25,16 +25,61 @@ pub struct LaneTexture {
     pub x0: TextureHandle,
 }
 
-/// Every lane's textures.
+/// Every lane's textures, and the vote's two pictures.
 #[derive(Default)]
 pub struct LaneTextures {
     lanes: Vec<Option<LaneTexture>>,
+    vote: Option<(VotePair, [TextureHandle; 2])>,
 }
 
 impl LaneTextures {
     /// Forgets every texture (a new race).
     pub fn forget(&mut self) {
         self.lanes.clear();
+        self.vote = None;
+    }
+
+    /// The vote's two pictures (the left and the right lane's finished sample), enlarged.
+    pub fn vote(
+        &mut self,
+        ctx: &egui::Context,
+        race: &Race,
+        pair: VotePair,
+    ) -> &[TextureHandle; 2] {
+        let make = || {
+            let size = race.image_size();
+            let pixels = size.0 * size.1;
+            let single = GridSpec {
+                columns: 1,
+                rows: 1,
+            };
+            let picture = |lane: usize, name: &str| {
+                let finished = &race.lanes[lane].trace.finished;
+                let one = finished
+                    .get(pair.sample * pixels..(pair.sample + 1) * pixels)
+                    .unwrap_or(&[]);
+                let picture = tile(one, size, single, 4 * SCALE);
+                let dims = [picture.width() as usize, picture.height() as usize];
+                ctx.load_texture(
+                    name,
+                    ColorImage::from_rgb(dims, picture.as_raw()),
+                    TextureOptions::NEAREST,
+                )
+            };
+            (
+                pair,
+                [
+                    picture(pair.left, "compare-vote-left"),
+                    picture(pair.right, "compare-vote-right"),
+                ],
+            )
+        };
+        let vote = self
+            .vote
+            .take()
+            .filter(|(shown, _)| *shown == pair)
+            .unwrap_or_else(make);
+        &self.vote.insert(vote).1
     }
 
     /// The textures of every lane of `race` at clock `clock`, sample `selected` for x̂0; `None`

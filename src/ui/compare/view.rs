@@ -66,6 +66,12 @@ fn keyboard_ui(view: &mut CompareView, ui: &mut egui::Ui) {
     if pressed(Modifiers::NONE, Key::Space) {
         view.state.toggle_play(std::time::Instant::now());
     }
+    if pressed(Modifiers::NONE, Key::Num1) {
+        view.ask(CompareCommand::Vote(false));
+    }
+    if pressed(Modifiers::NONE, Key::Num2) {
+        view.ask(CompareCommand::Vote(true));
+    }
     if pressed(Modifiers::COMMAND, Key::E) {
         view.ask(CompareCommand::ExportGif);
     }
@@ -223,6 +229,60 @@ fn race_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(10.0);
     distance_chart_ui(ui, race, clock, lang);
     final_distances_ui(ui, race, lang);
+    vote_ui(view, ui, lang);
+}
+
+/// Two finished lanes' pictures of one sample, unnamed; the class votes for the better (1 or 2),
+/// and the tally shows each lane's share of wins.
+fn vote_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
+    let (Some(pair), Some(race)) = (view.state.vote_pair(), view.state.race.as_ref()) else {
+        return;
+    };
+    ui.add_space(10.0);
+    ui.label(RichText::new(lang.pick(
+        "The vote: which picture is better? (press 1 or 2; the samplers are named only in the tally)",
+        "投票：哪张图更好？（按 1 或 2；只有在计票中才显示采样器）",
+    )).strong());
+    let textures = view.textures.vote(ui.ctx(), race, pair);
+    let mut voted = None;
+    ui.horizontal(|ui| {
+        for (index, texture) in textures.iter().enumerate() {
+            ui.vertical(|ui| {
+                ui.add(egui::Image::new(texture).fit_to_exact_size(egui::vec2(140.0, 140.0)));
+                if ui
+                    .button(RichText::new((index + 1).to_string()).size(20.0))
+                    .clicked()
+                {
+                    voted = Some(index == 1);
+                }
+            });
+        }
+        ui.add_space(20.0);
+        egui::Grid::new("compare-vote-tally")
+            .striped(true)
+            .show(ui, |ui| {
+                for heading in [
+                    lang.pick("lane", "赛道"),
+                    lang.pick("wins", "获胜"),
+                    lang.pick("win rate", "胜率"),
+                ] {
+                    ui.label(RichText::new(heading).strong());
+                }
+                ui.end_row();
+                for (title, (wins, shown)) in &view.state.vote.tally {
+                    ui.label(title);
+                    ui.label(format!("{wins} / {shown}"));
+                    ui.label(format!(
+                        "{:.0} %",
+                        100.0 * *wins as f64 / (*shown).max(1) as f64
+                    ));
+                    ui.end_row();
+                }
+            });
+    });
+    if let Some(right) = voted {
+        view.ask(CompareCommand::Vote(right));
+    }
 }
 
 /// Play/pause and the one scrubber of network calls every lane is shown at.
@@ -299,8 +359,8 @@ fn lane_ui(
             let side = (width * 0.35).clamp(32.0, 120.0);
             ui.add(egui::Image::new(&texture.x0).fit_to_exact_size(egui::vec2(side, side)));
             ui.label(lang.pick(
-                "x̂0: its guess of\nthe finished digit",
-                "x̂0：它对最终\n数字的猜测",
+                "its guess of x0:\nthe finished digit",
+                "它对 x0 的猜测：\n最终的数字",
             ));
         });
     }
