@@ -163,7 +163,14 @@ fn the_class_votes_with_1_and_2_and_the_tally_counts_each_lane() {
     harness.run_steps(2);
     harness.get_by_label_contains("The vote: which picture is better?");
     // Six pairs of four lanes; the left picture wins the first three, the right the next three.
-    for key in [Key::Num1, Key::Num1, Key::Num1, Key::Num2, Key::Num2, Key::Num2] {
+    for key in [
+        Key::Num1,
+        Key::Num1,
+        Key::Num1,
+        Key::Num2,
+        Key::Num2,
+        Key::Num2,
+    ] {
         harness.key_press(key);
         harness.run_steps(1);
     }

@@ -400,7 +400,10 @@ fn distance_chart_ui(ui: &mut egui::Ui, race: &Race, clock: usize, lang: Lang) {
                         .width(2.5),
                 );
             }
-            plot.vline(VLine::new("clock", (clock.max(1) as f64).log10()).color(Color32::GRAY));
+            plot.vline(
+                VLine::new(lang.pick("clock", "时钟"), (clock.max(1) as f64).log10())
+                    .color(Color32::GRAY),
+            );
         });
 }
 

@@ -3,7 +3,7 @@
 //! means (right).
 
 use eframe::egui::{self, Color32, Key, Modifiers, RichText};
-use egui_plot::{HLine, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Corner, HLine, Legend, Line, Plot, PlotPoints, Points};
 
 use super::{EvaluateCommand, EvaluateView, STEP_CHOICES};
 use crate::diffusion::samplers::SamplerKind;
@@ -221,36 +221,40 @@ fn chart_ui(
     lang: Lang,
 ) {
     ui.label(RichText::new(title).strong());
-    Plot::new(id)
+    let mut plot = Plot::new(id)
         .height(240.0)
-        .legend(Legend::default())
+        .legend(Legend::default().position(Corner::RightBottom))
         .x_axis_label(lang.pick("network calls (log scale)", "网络调用次数（对数刻度）"))
         .x_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)))
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            for ((kind, values), colour) in series.iter().zip(COLOURS.iter().cycle()) {
-                if values.is_empty() {
-                    continue;
-                }
-                let name = kind.display_name();
-                plot.points(
-                    Points::new(name, PlotPoints::from(values.clone()))
-                        .color(*colour)
-                        .radius(3.0),
-                );
-                plot.line(
-                    Line::new(name, PlotPoints::from(means(values)))
-                        .color(*colour)
-                        .width(2.5),
-                );
+        .allow_scroll(false);
+    if let Some(floor) = floor {
+        // The floor's line is drawn only where the plot reaches it.
+        plot = plot.include_y(floor);
+    }
+    plot.show(ui, |plot| {
+        for ((kind, values), colour) in series.iter().zip(COLOURS.iter().cycle()) {
+            if values.is_empty() {
+                continue;
             }
-            if let Some(floor) = floor {
-                plot.hline(
-                    HLine::new(lang.pick("real digits (floor)", "真实数字（下限）"), floor)
-                        .color(Color32::GRAY),
-                );
-            }
-        });
+            let name = kind.display_name();
+            plot.points(
+                Points::new(name, PlotPoints::from(values.clone()))
+                    .color(*colour)
+                    .radius(3.0),
+            );
+            plot.line(
+                Line::new(name, PlotPoints::from(means(values)))
+                    .color(*colour)
+                    .width(2.5),
+            );
+        }
+        if let Some(floor) = floor {
+            plot.hline(
+                HLine::new(lang.pick("real digits (floor)", "真实数字（下限）"), floor)
+                    .color(Color32::GRAY),
+            );
+        }
+    });
 }
 
 /// The mean y of the points at each x, in order of x.
