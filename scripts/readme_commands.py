@@ -34,7 +34,7 @@ REDUCTIONS = [
     (r"^diffuscope bench sample$", (r"$", " --quick"), "DDPM-1000 runs take a minute or more"),
     (r"^diffuscope eval\b", (r"--samples \d+", "--samples 20"), "hundreds of samples per point take minutes"),
 ]
-OUTPUT_FLAGS = ("--out", "--gif", "--png", "--png-dir", "--csv")
+OUTPUT_FLAGS = ("--out", "--gif", "--png", "--png-dir", "--csv", "--chart")
 
 
 def readme_commands():

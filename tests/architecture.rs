@@ -68,6 +68,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "signal_hook",
             "tempfile",
             "thiserror",
+            "plotters",
         ],
         &["data", "diffusion", "i18n", "sample", "worker"],
     ),

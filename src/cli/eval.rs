@@ -18,6 +18,8 @@ use super::{DeviceArg, LangArg, ranges};
 use crate::data::mnist::load_bundled_digits;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::export::atomic::{WriteFailure, check_destination, write_atomically};
+use crate::export::chart::{Panel, Series, chart_picture};
+use crate::export::write_png;
 use crate::i18n::Lang;
 use crate::model::shipped::shipped;
 use crate::model::{
@@ -59,6 +61,10 @@ pub struct EvalArgs {
     /// Where to write the table as CSV.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Where to write FID and agreement against network calls as a PNG chart (beside the real
+    /// digits' floor).
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
     /// Where the network runs: auto (a GPU when built for one and it works) or cpu.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
@@ -80,8 +86,8 @@ struct Row {
 /// Runs `diffuscope eval`.
 pub fn run_eval(args: &EvalArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
-    if let Some(csv) = &args.csv {
-        check_destination(csv).map_err(|e| e.sentence(lang))?;
+    for path in [&args.csv, &args.chart].into_iter().flatten() {
+        check_destination(path).map_err(|e| e.sentence(lang))?;
     }
     let (device, reason) = device_for(args.device.into());
     eprintln!(
@@ -167,7 +173,53 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), String> {
         .map_err(|e| e.sentence(lang))?;
         eprintln!("{} {}", lang.pick("Wrote", "已写入"), csv.display());
     }
+    if let Some(chart) = &args.chart {
+        let picture = chart_picture(&chart_panels(&rows), 1200, 480).map_err(|detail| {
+            format!(
+                "{} ({detail})",
+                lang.pick("The chart could not be drawn", "无法绘制图表")
+            )
+        })?;
+        write_png(chart, &picture).map_err(|e| e.sentence(lang))?;
+        eprintln!("{} {}", lang.pick("Wrote", "已写入"), chart.display());
+    }
     Ok(())
+}
+
+/// FID and agreement against network calls, one series per sampler (the first row is the
+/// floor).
+fn chart_panels(rows: &[Row]) -> [Panel; 2] {
+    let (floor, points) = rows
+        .split_first()
+        .map_or((None, rows), |(f, rest)| (Some(f), rest));
+    let series = |metric: fn(&QualityReport) -> Option<f64>| -> Vec<Series> {
+        let mut series: Vec<Series> = Vec::new();
+        for row in points {
+            let (Ok(nfe), Some(value)) = (row.nfe.parse::<f64>(), metric(&row.report)) else {
+                continue;
+            };
+            match series.iter_mut().find(|s| s.name == row.label) {
+                Some(s) => s.points.push((nfe, value)),
+                None => series.push(Series {
+                    name: row.label.clone(),
+                    points: vec![(nfe, value)],
+                }),
+            }
+        }
+        series
+    };
+    [
+        Panel {
+            title: "FID (lower is better)".into(),
+            series: series(|r| Some(r.fid)),
+            floor: floor.map(|f| f.report.fid),
+        },
+        Panel {
+            title: "agreement with the asked digit".into(),
+            series: series(|r| r.classes.agreement),
+            floor: floor.and_then(|f| f.report.classes.agreement),
+        },
+    ]
 }
 
 /// The bundled digits read by the classifier, cut into the reference and the floor's half.

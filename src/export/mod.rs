@@ -6,6 +6,7 @@
 pub mod atomic;
 pub mod budget;
 mod caption;
+pub mod chart;
 pub mod cleanup;
 mod delta;
 mod error;
