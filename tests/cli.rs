@@ -257,3 +257,47 @@ fn a_window_image_that_is_not_one_stops_with_the_loaders_sentence() {
     assert!(!output.status.success());
     assert_eq!(stderr(&output).trim(), format!("diffuscope: {expected}"));
 }
+
+#[test]
+fn race_writes_the_lanes_side_by_side_as_a_gif_and_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let gif = dir.path().join("race.gif");
+    let png = dir.path().join("race.png");
+    let output = diffuscope(&[
+        "race",
+        "--lanes",
+        "ddim:3,dpm:2",
+        "--class",
+        "7",
+        "--grid",
+        "1x1",
+        "--seed",
+        "1",
+        "--scale",
+        "2",
+        "--gif",
+        gif.to_str().unwrap_or_default(),
+        "--png",
+        png.to_str().unwrap_or_default(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The clock: calls 1, 2, 3 (the 2-call lane finishes at 2).
+    let (frames, width, _, _) = gif_facts(&gif);
+    assert_eq!(frames, 3);
+    // Two lanes of one 28-pixel digit enlarged twice, 8 pixels apart.
+    assert_eq!(width, 2 * 56 + 8);
+    assert_eq!(image::open(&png).unwrap().width(), u32::from(width));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("DDIM 3 ↔ DPM-Solver++ 2"), "{stdout}");
+}
+
+#[test]
+fn a_race_of_one_lane_or_a_lane_that_does_not_read_is_refused_by_name() {
+    for lanes in ["ddim:5", "ddim:5,euler-a:5", "ddim:0,ddim:5"] {
+        let output = diffuscope(&["race", "--lanes", lanes, "--gif", "x.gif"]);
+        assert_eq!(output.status.code(), Some(2), "{lanes}");
+        let message = stderr(&output);
+        assert!(message.contains("--lanes"), "{lanes}: {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{lanes}: {message}");
+    }
+}
