@@ -228,8 +228,9 @@ fn chart_ui(
         .x_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)))
         .allow_scroll(false);
     if let Some(floor) = floor {
-        // The floor's line is drawn only where the plot reaches it.
-        plot = plot.include_y(floor);
+        // The floor's line is drawn only where the plot reaches it: a little past it, so it is
+        // not lost on the frame.
+        plot = plot.include_y(floor - (floor.abs() * 0.03).max(0.005));
     }
     plot.show(ui, |plot| {
         for ((kind, values), colour) in series.iter().zip(COLOURS.iter().cycle()) {
