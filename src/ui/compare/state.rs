@@ -293,7 +293,11 @@ impl CompareState {
             .collect();
         let pair = *pairs.get(self.vote.round % pairs.len().max(1))?;
         let lap = self.vote.round / pairs.len();
-        let (left, right) = if lap.is_multiple_of(2) { pair } else { (pair.1, pair.0) };
+        let (left, right) = if lap.is_multiple_of(2) {
+            pair
+        } else {
+            (pair.1, pair.0)
+        };
         Some(VotePair {
             left,
             right,

@@ -136,6 +136,13 @@ fn choices_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     })
     .response
     .labelled_by(label.id);
+    let last = settings.samples() - 1;
+    settings.selected = settings.selected.min(last);
+    ui.add_enabled_ui(last > 0, |ui| {
+        let label = ui.label(lang.pick("Sample whose x0 guess is shown", "显示其 x0 猜测的样本"));
+        ui.add(egui::Slider::new(&mut settings.selected, 0..=last.max(1)))
+            .labelled_by(label.id);
+    });
     ui.horizontal(|ui| {
         let label = ui.label(lang.pick("Seed", "种子"));
         ui.add(egui::DragValue::new(&mut settings.seed))
