@@ -22,9 +22,7 @@ use crate::export::chart::{Panel, Series, chart_picture};
 use crate::export::write_png;
 use crate::i18n::Lang;
 use crate::model::shipped::shipped;
-use crate::model::{
-    DigitClassifier, device_for, load_classifier, load_diffusion_model, resolve_model,
-};
+use crate::model::{DigitClassifier, load_classifier, resolve_model};
 use crate::quality::features::read_images;
 use crate::quality::lab::{PointSpec, measure_point};
 use crate::quality::report::{QualityReport, Reference};
@@ -89,14 +87,8 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), String> {
     for path in [&args.csv, &args.chart].into_iter().flatten() {
         check_destination(path).map_err(|e| e.sentence(lang))?;
     }
-    let (device, reason) = device_for(args.device.into());
-    eprintln!(
-        "{} {}",
-        lang.pick("Device:", "设备："),
-        reason.describe(lang)
-    );
-    let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
-    let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
+    let device = super::announced_device(args.device, lang);
+    let (model, _) = super::open_model(&args.model, &device, lang)?;
     let traits = ModelTraits::of(&model.info).map_err(|e| e.sentence(lang))?;
     let kind = args.sampler.unwrap_or_else(|| {
         shipped(&args.model)

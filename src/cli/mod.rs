@@ -384,3 +384,25 @@ fn window_error_sentence(error: &eframe::Error) -> String {
         "The window could not open ({error}). Is there a display? The export and bench commands work without one."
     )
 }
+
+/// The device `choice` picks, said on the terminal ("Device: CPU: built without GPU support").
+fn announced_device(choice: DeviceArg, lang: Lang) -> candle_core::Device {
+    let (device, reason) = crate::model::device_for(choice.into());
+    eprintln!(
+        "{} {}",
+        lang.pick("Device:", "设备："),
+        reason.describe(lang)
+    );
+    device
+}
+
+/// The diffusion model `name` (a shipped name or a file) on `device`, or why not, in a sentence.
+fn open_model(
+    name: &str,
+    device: &candle_core::Device,
+    lang: Lang,
+) -> Result<(crate::model::DiffusionModel, PathBuf), String> {
+    let path = crate::model::resolve_model(name).map_err(|e| e.sentence(lang))?;
+    let model = crate::model::load_diffusion_model(&path, device).map_err(|e| e.sentence(lang))?;
+    Ok((model, path))
+}

@@ -14,7 +14,7 @@ use crate::export::race::{RaceLane, RaceLayout, race_frame, race_frames};
 use crate::export::{GifSettings, Repeat, write_gif, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Work};
-use crate::model::{DiffusionModel, device_for, load_diffusion_model, resolve_model};
+use crate::model::DiffusionModel;
 use crate::sample::race::{LaneSpec, LaneTrace, parse_lanes, race_clock, rms_distance};
 use crate::sample::{Denoiser, GridSpec, ModelTraits, RunSettings, StepFrame, sample};
 
@@ -90,17 +90,11 @@ pub fn run_race(args: &RaceArgs) -> Result<(), String> {
     let needed =
         (lanes.iter().map(|l| l.steps).sum::<usize>() * 2 * args.grid.count() * pixels * 4) as u64;
     memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
-    let (device, reason) = device_for(args.device.into());
-    eprintln!(
-        "{} {}",
-        lang.pick("Device:", "设备："),
-        reason.describe(lang)
-    );
+    let device = super::announced_device(args.device, lang);
     let mut traces = Vec::with_capacity(lanes.len());
     for lane in lanes {
         let name = lane.model.as_deref().unwrap_or(&args.model);
-        let path = resolve_model(name).map_err(|e| e.sentence(lang))?;
-        let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
+        let (model, _) = super::open_model(name, &device, lang)?;
         traces.push(run_lane(args, lane, &model, lang)?);
         eprintln!(
             "{} {} ({} {})",

@@ -20,9 +20,7 @@ use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
 use crate::model::shipped::shipped;
-use crate::model::{
-    DiffusionModel, device_for, load_classifier, load_diffusion_model, resolve_model,
-};
+use crate::model::{DiffusionModel, load_classifier, resolve_model};
 use crate::sample::grid::{tile, tiled_size};
 use crate::sample::network::judge;
 use crate::sample::{
@@ -153,14 +151,8 @@ pub(super) fn steps_parser()
 pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
     check_outputs(args, lang)?;
-    let (device, reason) = device_for(args.device.into());
-    eprintln!(
-        "{} {}",
-        lang.pick("Device:", "设备："),
-        reason.describe(lang)
-    );
-    let path = resolve_model(&args.model).map_err(|e| e.sentence(lang))?;
-    let model = load_diffusion_model(&path, &device).map_err(|e| e.sentence(lang))?;
+    let device = super::announced_device(args.device, lang);
+    let (model, path) = super::open_model(&args.model, &device, lang)?;
     let (settings, step_count) = run_settings(args, &model, &path, lang)?;
     let needed = memory_needed(args, step_count, model.image_size());
     memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;

@@ -46,39 +46,19 @@ impl LaneTextures {
         race: &Race,
         pair: VotePair,
     ) -> &[TextureHandle; 2] {
-        let make = || {
-            let size = race.image_size();
-            let pixels = size.0 * size.1;
-            let single = GridSpec {
-                columns: 1,
-                rows: 1,
-            };
-            let picture = |lane: usize, name: &str| {
-                let finished = &race.lanes[lane].trace.finished;
-                let one = finished
-                    .get(pair.sample * pixels..(pair.sample + 1) * pixels)
-                    .unwrap_or(&[]);
-                let picture = tile(one, size, single, 4 * SCALE);
-                let dims = [picture.width() as usize, picture.height() as usize];
-                ctx.load_texture(
-                    name,
-                    ColorImage::from_rgb(dims, picture.as_raw()),
-                    TextureOptions::NEAREST,
-                )
-            };
-            (
-                pair,
-                [
-                    picture(pair.left, "compare-vote-left"),
-                    picture(pair.right, "compare-vote-right"),
-                ],
-            )
+        let size = race.image_size();
+        let picture = |lane: usize, name: &str| {
+            let one = sample_of(&race.lanes[lane].trace.finished, size, pair.sample);
+            upload(ctx, name, &tile(one, size, SINGLE, 4 * SCALE))
         };
         let vote = self
             .vote
             .take()
             .filter(|(shown, _)| *shown == pair)
-            .unwrap_or_else(make);
+            .unwrap_or_else(|| {
+                let left = picture(pair.left, "compare-vote-left");
+                (pair, [left, picture(pair.right, "compare-vote-right")])
+            });
         &self.vote.insert(vote).1
     }
 
@@ -93,7 +73,6 @@ impl LaneTextures {
     ) -> &[Option<LaneTexture>] {
         self.lanes.resize_with(race.lanes.len(), || None);
         let size = race.image_size();
-        let pixels = size.0 * size.1;
         let side = race.settings.grid_side.clamp(1, 4) as u32;
         let grid = GridSpec {
             columns: side,
@@ -115,33 +94,45 @@ impl LaneTextures {
             if slot.as_ref().is_some_and(|t| t.shown == shown) {
                 continue;
             }
-            let one = x0
-                .get(selected * pixels..(selected + 1) * pixels)
-                .unwrap_or(&[]);
-            let single = GridSpec {
-                columns: 1,
-                rows: 1,
-            };
-            let upload = |name: String, picture: image::RgbImage| {
-                let dims = [picture.width() as usize, picture.height() as usize];
-                ctx.load_texture(
-                    name,
-                    ColorImage::from_rgb(dims, picture.as_raw()),
-                    TextureOptions::NEAREST,
-                )
-            };
+            let one = sample_of(x0, size, selected);
             *slot = Some(LaneTexture {
                 shown,
                 grid: upload(
-                    format!("compare-grid-{index}"),
-                    tile(images, size, grid, SCALE),
+                    ctx,
+                    &format!("compare-grid-{index}"),
+                    &tile(images, size, grid, SCALE),
                 ),
                 x0: upload(
-                    format!("compare-x0-{index}"),
-                    tile(one, size, single, SCALE),
+                    ctx,
+                    &format!("compare-x0-{index}"),
+                    &tile(one, size, SINGLE, SCALE),
                 ),
             });
         }
         &self.lanes
     }
+}
+
+/// One picture alone.
+const SINGLE: GridSpec = GridSpec {
+    columns: 1,
+    rows: 1,
+};
+
+/// Sample `index` of `images` (samples of `size` one after another; none past the end).
+fn sample_of(images: &[f32], size: (usize, usize), index: usize) -> &[f32] {
+    let pixels = size.0 * size.1;
+    images
+        .get(index * pixels..(index + 1) * pixels)
+        .unwrap_or(&[])
+}
+
+/// `picture` as a texture named `name`, drawn with crisp pixels.
+fn upload(ctx: &egui::Context, name: &str, picture: &image::RgbImage) -> TextureHandle {
+    let dims = [picture.width() as usize, picture.height() as usize];
+    ctx.load_texture(
+        name,
+        ColorImage::from_rgb(dims, picture.as_raw()),
+        TextureOptions::NEAREST,
+    )
 }
