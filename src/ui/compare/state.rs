@@ -238,10 +238,14 @@ impl CompareState {
         id
     }
 
-    /// Starts a race of the chosen lanes: the requests that cancel the old one's runs and load
-    /// each model once (the lanes start when all are loaded).
+    /// Starts a race of the chosen lanes: the requests that cancel the old one's runs and let
+    /// its models go, and load each model once (the lanes start when all are loaded).
     pub fn start_race(&mut self) -> Vec<Request> {
         let mut requests = self.cancel_requests();
+        if let Some(old) = &self.race {
+            // Runs still using them finish with them (the worker's promise).
+            requests.extend(old.models.values().map(|&(id, _)| Request::ReleaseModel(id)));
+        }
         let settings = self.settings.clone();
         let mut models = BTreeMap::new();
         let lanes: Vec<Lane> = settings
@@ -559,5 +563,9 @@ mod tests {
         assert_eq!(loads.len(), 3, "three models, one load each");
         let mut state = CompareState::new(CompareSettings::default());
         assert_eq!(state.start_race().len(), 1, "four lanes of one model");
+        // A second race lets the first one's model go and loads it afresh.
+        let again = state.start_race();
+        assert!(matches!(again[0], Request::ReleaseModel(_)), "{again:?}");
+        assert!(matches!(again[1], Request::LoadModel { .. }), "{again:?}");
     }
 }

@@ -219,6 +219,19 @@ impl EvaluateView {
         if self.is_measuring() {
             return;
         }
+        if self.settings.points().is_empty() {
+            self.message = Some(Message::error_in(
+                |l| {
+                    l.pick(
+                        "Choose at least one sampler and one step count.",
+                        "请至少选择一个采样器和一个步数。",
+                    )
+                    .to_owned()
+                },
+                None,
+            ));
+            return;
+        }
         let missing: Vec<(SamplerKind, PointSpec)> = self
             .settings
             .points()
