@@ -88,7 +88,7 @@ const OPTIONS: &[Ranged] = &[
     ranged(RACE, "--fps", "0.1", "50", false),
     ranged(RACE, "--scale", "1", "16", true),
     ranged(EVAL, "--steps", "1", "1000", true),
-    ranged(EVAL, "--samples", "10", "10000", true),
+    ranged(EVAL, "--samples", "10", "5000", true),
     ranged(EVAL, "--guidance", "0", "20", false),
     ranged(EVAL, "--seed", "0", SEED_MAX, true),
     ranged(EVAL, "--repeats", "1", "20", true),

@@ -43,8 +43,9 @@ pub struct EvalArgs {
     /// The step counts to measure, comma-separated, each [1–1000].
     #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64", value_parser = steps_parser(), allow_hyphen_values = true)]
     pub steps: Vec<u16>,
-    /// Digits made per point [10–10000]; FID needs hundreds to mean much.
-    #[arg(long, default_value_t = 500, value_parser = ranges::whole::<usize>(10..=10_000), allow_hyphen_values = true)]
+    /// Digits made per point [10–5000] (the floor measures as many real digits, of the 5,000 the
+    /// reference leaves); FID needs hundreds to mean much.
+    #[arg(long, default_value_t = 500, value_parser = ranges::whole::<usize>(10..=5_000), allow_hyphen_values = true)]
     pub samples: usize,
     /// Classifier-free guidance w [0–20]; 0 makes unconditional digits, otherwise sample k asks
     /// for digit k mod 10.

@@ -244,7 +244,11 @@ impl CompareState {
         let mut requests = self.cancel_requests();
         if let Some(old) = &self.race {
             // Runs still using them finish with them (the worker's promise).
-            requests.extend(old.models.values().map(|&(id, _)| Request::ReleaseModel(id)));
+            requests.extend(
+                old.models
+                    .values()
+                    .map(|&(id, _)| Request::ReleaseModel(id)),
+            );
         }
         let settings = self.settings.clone();
         let mut models = BTreeMap::new();
