@@ -135,6 +135,8 @@ pub struct DiffuscopeApp {
     /// Print frame-time statistics on stderr after each run.
     pub print_frame_stats: bool,
     was_running: bool,
+    /// Whether the Compare view was racing at the last frame.
+    was_racing: bool,
     about_open: bool,
     gpu_views: GpuViews,
 }
@@ -186,6 +188,7 @@ impl DiffuscopeApp {
             generate_when_ready: false,
             print_frame_stats: false,
             was_running: false,
+            was_racing: false,
             about_open: false,
             gpu_views: GpuViews::CpuTextures(None),
         }
@@ -325,6 +328,7 @@ impl DiffuscopeApp {
             view.logic(ctx, self.lang);
         }
         self.hand_dropped_files(ctx);
+        self.time_races();
         // A window built without the Reverse view (`with_views`) has no runs to start or time.
         let generate_now = self.generate_when_ready;
         let Some(reverse) = self.view_mut::<ReverseView>() else {
@@ -343,6 +347,34 @@ impl DiffuscopeApp {
             self.report_frame_stats();
         }
         self.was_running = running;
+    }
+
+    /// With `--frame-stats`, times the window's frames during each race of the Compare view and
+    /// prints them when it ends.
+    fn time_races(&mut self) {
+        let racing = self
+            .view::<CompareView>()
+            .and_then(|compare| compare.state.race.as_ref())
+            .is_some_and(super::compare::state::Race::is_going);
+        if racing && !self.was_racing {
+            self.frame_times.clear();
+        }
+        if !racing && self.was_racing && self.print_frame_stats {
+            let ms = |q| {
+                self.frame_times
+                    .quantile(q)
+                    .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+            };
+            eprintln!(
+                "frame stats: the race took {} window frames (news repaints at most every {:.0} ms); time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                self.frame_times.count(),
+                self.pacing.interval().as_secs_f64() * 1e3,
+                ms(0.5),
+                ms(0.99),
+                ms(1.0),
+            );
+        }
+        self.was_racing = racing;
     }
 
     /// Gives the files dropped on the window to the view shown, or says it cannot take them.
