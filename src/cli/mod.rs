@@ -70,8 +70,8 @@ pub struct Cli {
     /// Window: open full screen (F11 leaves it).
     #[arg(long)]
     pub fullscreen: bool,
-    /// Window: after each run, print the time each frame spent in our code (p50/p99), the time to
-    /// the first frame and the memory in use.
+    /// Window: after each run (and each race of the Compare view), print the time each frame spent
+    /// in our code (p50/p99), the time to the first frame and the memory in use.
     #[arg(long)]
     pub frame_stats: bool,
 }
