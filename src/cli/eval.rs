@@ -15,7 +15,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::sample::{sampler_parser, steps_parser};
 use super::{DeviceArg, LangArg, ranges};
-use crate::data::mnist::load_bundled_digits;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::export::atomic::{WriteFailure, check_destination, write_atomically};
 use crate::export::chart::{Panel, Series, chart_picture};
@@ -23,9 +22,9 @@ use crate::export::write_png;
 use crate::i18n::Lang;
 use crate::model::shipped::shipped;
 use crate::model::{DigitClassifier, load_classifier, resolve_model};
-use crate::quality::features::read_images;
 use crate::quality::lab::{PointSpec, measure_point};
 use crate::quality::report::{QualityReport, Reference};
+use crate::quality::session::bundled_reference;
 use crate::sample::ModelTraits;
 
 /// The shipped classifier whose features every measure uses.
@@ -215,7 +214,7 @@ fn chart_panels(rows: &[Row]) -> [Panel; 2] {
     ]
 }
 
-/// The bundled digits read by the classifier, cut into the reference and the floor's half.
+/// All the bundled digits read by the classifier, cut into the reference and the floor's half.
 fn real_reference(
     classifier: &DigitClassifier,
     device: &Device,
@@ -225,21 +224,7 @@ fn real_reference(
         "{}",
         lang.pick("Reading the real digits…", "正在读取真实数字……")
     );
-    let digits = load_bundled_digits().map_err(|e| e.sentence(lang))?;
-    let images: Vec<f32> = digits
-        .images
-        .iter()
-        .map(|&b| crate::data::mnist::byte_to_unit(b))
-        .collect();
-    let reading = read_images(classifier, device, &images).map_err(|e| e.to_string())?;
-    let labels: Vec<u32> = digits.labels.iter().map(|&l| u32::from(l)).collect();
-    Reference::new(&reading, &labels).ok_or_else(|| {
-        lang.pick(
-            "Too few real digits to measure against.",
-            "真实数字太少，无法评估。",
-        )
-        .to_owned()
-    })
+    bundled_reference(classifier, device, usize::MAX).map_err(|e| e.sentence(lang))
 }
 
 /// The sentence for more samples than the floor's half of the real digits holds.

@@ -40,6 +40,8 @@ pub struct Reference {
     /// of about unit size (as Inception's are), the classifier's are far larger, and the cubic
     /// term of large dot products made KID mostly noise (a floor of −26 against 11 for samples).
     kid_scale: f32,
+    /// The reference's features so scaled, and their own KID term, both made once.
+    kid_features: Features,
     kid_within: f64,
     manifold: Manifold,
     shares: [f64; DIGIT_CLASSES],
@@ -63,10 +65,12 @@ impl Reference {
             }
         }
         let kid_scale = 1.0 / root_mean_square(&first.features)?;
+        let kid_features = first.features.scaled(kid_scale);
         Some(Self {
             stats: GaussianStats::of(&first.features)?,
             kid_scale,
-            kid_within: within_term(&first.features.scaled(kid_scale))?,
+            kid_within: within_term(&kid_features)?,
+            kid_features,
             manifold: Manifold::new(first.features, NEIGHBOUR)?,
             shares,
             held_out: real.from_image(half).first(half),
@@ -90,14 +94,13 @@ impl Reference {
         let count = samples.digits.len();
         let stats = GaussianStats::of(&samples.features)?;
         let manifold = Manifold::new(samples.features.clone(), NEIGHBOUR)?;
-        let reference = self.manifold.points();
         let (precision, recall) = precision_recall(&self.manifold, &manifold);
         Some(QualityReport {
             count,
             fid: frechet_distance(&stats, &self.stats),
             kid: mmd2_with(
                 &samples.features.scaled(self.kid_scale),
-                &reference.scaled(self.kid_scale),
+                &self.kid_features,
                 self.kid_within,
             )?,
             precision,

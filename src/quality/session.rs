@@ -12,7 +12,7 @@ use candle_core::Device;
 use super::features::read_images;
 use super::lab::{PointResult, PointSpec, measure_point};
 use super::report::{QualityReport, Reference};
-use crate::data::mnist::{byte_to_unit, load_bundled_digits};
+use crate::data::mnist::{MnistError, PIXELS, byte_to_unit, load_bundled_digits};
 use crate::i18n::Lang;
 use crate::model::{DigitClassifier, load_classifier, resolve_model};
 use crate::sample::{Denoiser, ModelTraits};
@@ -89,10 +89,10 @@ pub fn run_lab(
             }
         };
     if outcome.reference.is_none() {
-        match real_reference(&classifier, &device, request.real_digits) {
+        match bundled_reference(&classifier, &device, request.real_digits) {
             Ok(reference) => outcome.reference = Some(Arc::new(reference)),
-            Err(why) => {
-                outcome.stopped = Some(why);
+            Err(error) => {
+                outcome.stopped = Some((error.sentence(Lang::En), error.sentence(Lang::Zh)));
                 return outcome;
             }
         }
@@ -142,30 +142,61 @@ pub fn run_lab(
     outcome
 }
 
-/// The first `count` bundled digits read by the classifier, made into the reference.
-fn real_reference(
+/// Why the real digits could not be made into a reference.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    /// The bundled digits could not be read.
+    #[error(transparent)]
+    Digits(#[from] MnistError),
+    /// The classifier failed on them.
+    #[error("the classifier failed: {0}")]
+    Classifier(String),
+    /// Too few digits to measure against.
+    #[error("too few real digits")]
+    TooFew,
+}
+
+impl ReferenceError {
+    /// One clear sentence for the user.
+    pub fn sentence(&self, lang: Lang) -> String {
+        match self {
+            Self::Digits(error) => error.sentence(lang),
+            Self::Classifier(detail) => match lang {
+                Lang::En => {
+                    format!("The digit classifier could not read the real digits ({detail}).")
+                }
+                Lang::Zh => format!("数字分类器无法读取真实数字（{detail}）。"),
+            },
+            Self::TooFew => lang
+                .pick(
+                    "Too few real digits to measure against.",
+                    "真实数字太少，无法评估。",
+                )
+                .to_owned(),
+        }
+    }
+}
+
+/// The first `count` bundled digits (all of them, at most) read by the classifier and made into
+/// the reference: the first half measured against, the second kept for the floor.
+pub fn bundled_reference(
     classifier: &DigitClassifier,
     device: &Device,
     count: usize,
-) -> Result<Reference, (String, String)> {
-    let digits = load_bundled_digits().map_err(|e| (e.sentence(Lang::En), e.sentence(Lang::Zh)))?;
+) -> Result<Reference, ReferenceError> {
+    let digits = load_bundled_digits()?;
     let count = count.min(digits.count);
-    let images: Vec<f32> = digits.images[..count * 784]
+    let images: Vec<f32> = digits.images[..count * PIXELS]
         .iter()
         .map(|&b| byte_to_unit(b))
         .collect();
-    let reading =
-        read_images(classifier, device, &images).map_err(|e| (e.to_string(), e.to_string()))?;
+    let reading = read_images(classifier, device, &images)
+        .map_err(|e| ReferenceError::Classifier(e.to_string()))?;
     let labels: Vec<u32> = digits.labels[..count]
         .iter()
         .map(|&l| u32::from(l))
         .collect();
-    Reference::new(&reading, &labels).ok_or_else(|| {
-        (
-            "Too few real digits to measure against.".to_owned(),
-            "真实数字太少，无法评估。".to_owned(),
-        )
-    })
+    Reference::new(&reading, &labels).ok_or(ReferenceError::TooFew)
 }
 
 /// Opens the shipped models (or model files) with candle on the CPU.
