@@ -15,6 +15,7 @@ use crate::export::{GifSettings, Repeat, write_gif, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Work};
 use crate::model::DiffusionModel;
+use crate::sample::network::DIGIT_SIDE;
 use crate::sample::race::{LaneSpec, LaneTrace, parse_lanes, race_clock, rms_distance};
 use crate::sample::{Denoiser, GridSpec, ModelTraits, RunSettings, StepFrame, sample};
 
@@ -86,7 +87,8 @@ pub fn run_race(args: &RaceArgs) -> Result<(), String> {
         check_destination(path).map_err(|e| e.sentence(lang))?;
     }
     let lanes = &args.lanes.0;
-    let pixels = 28 * 28;
+    // x_t and the guess of x0 of every step of every lane, in f32 (the shipped models' digits).
+    let pixels = DIGIT_SIDE * DIGIT_SIDE;
     let needed =
         (lanes.iter().map(|l| l.steps).sum::<usize>() * 2 * args.grid.count() * pixels * 4) as u64;
     memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
@@ -113,7 +115,7 @@ pub fn run_race(args: &RaceArgs) -> Result<(), String> {
         })
         .collect();
     print_final_distances(&race, lang);
-    let image_size = (28, 28);
+    let image_size = (DIGIT_SIDE, DIGIT_SIDE);
     let layout = RaceLayout {
         grid: args.grid,
         image_size,

@@ -58,8 +58,8 @@ pub fn chart_picture(panels: &[Panel], width: u32, height: u32) -> Result<RgbIma
     RgbImage::from_raw(width, height, buffer).ok_or_else(|| "chart buffer of a wrong size".into())
 }
 
-/// The mean value at each number of calls, in order.
-fn means(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+/// The mean value at each number of calls, in order (the line through a series' seeds).
+pub fn means(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut xs: Vec<f64> = points.iter().map(|p| p.0).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();

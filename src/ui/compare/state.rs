@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diffusion::samplers::SamplerSpec;
 use crate::i18n::Lang;
+use crate::sample::network::DIGIT_SIDE;
 use crate::sample::race::{LaneSpec, LaneStep, LaneTrace, parse_lanes, race_clock};
 use crate::worker::frame::to_full;
 use crate::worker::{Event, LoadId, ModelSource, Request, RunId, RunSettings};
@@ -129,6 +130,9 @@ pub struct Lane {
     pub calls: usize,
     /// Time since its run started.
     pub elapsed: Duration,
+    /// Once done, (network calls, distance of the guess of x0 from the finished picture) of
+    /// every step: the chart's line, worked out once rather than every frame.
+    pub distances: Vec<(usize, f64)>,
 }
 
 /// The race on screen.
@@ -148,7 +152,7 @@ impl Race {
         self.models
             .values()
             .find_map(|(_, size)| *size)
-            .unwrap_or((28, 28))
+            .unwrap_or((DIGIT_SIDE, DIGIT_SIDE))
     }
 
     /// The most network calls any lane has made.
@@ -273,6 +277,7 @@ impl CompareState {
                     status: LaneStatus::Loading,
                     calls: 0,
                     elapsed: Duration::ZERO,
+                    distances: Vec::new(),
                 }
             })
             .collect();
@@ -402,6 +407,7 @@ impl CompareState {
             } => {
                 if let Some(lane) = self.lane_of(id) {
                     lane.trace.finish(samples, network_calls);
+                    lane.distances = lane.trace.distance_to_finish();
                     (lane.calls, lane.elapsed) = (network_calls, elapsed);
                     lane.status = LaneStatus::Finished;
                 }

@@ -392,14 +392,13 @@ fn distance_chart_ui(ui: &mut egui::Ui, race: &Race, clock: usize, lang: Lang) {
         .allow_scroll(false)
         .show(ui, |plot| {
             for (lane, colour) in race.lanes.iter().zip(LANE_COLOURS.iter().cycle()) {
-                if lane.trace.finished.is_empty() {
+                if lane.distances.is_empty() {
                     continue;
                 }
                 let points: PlotPoints<'_> = lane
-                    .trace
-                    .distance_to_finish()
-                    .into_iter()
-                    .map(|(calls, d)| [(calls.max(1) as f64).log10(), d])
+                    .distances
+                    .iter()
+                    .map(|&(calls, d)| [(calls.max(1) as f64).log10(), d])
                     .collect();
                 plot.line(
                     Line::new(lane.spec.title(), points)

@@ -258,16 +258,13 @@ fn chart_ui(
     });
 }
 
-/// The mean y of the points at each x, in order of x.
+/// The mean of each step count's seeds ([`crate::export::chart::means`], as the command line's
+/// chart draws them).
 fn means(values: &[[f64; 2]]) -> Vec<[f64; 2]> {
-    let mut xs: Vec<f64> = values.iter().map(|v| v[0]).collect();
-    xs.sort_by(f64::total_cmp);
-    xs.dedup();
-    xs.into_iter()
-        .map(|x| {
-            let ys: Vec<f64> = values.iter().filter(|v| v[0] == x).map(|v| v[1]).collect();
-            [x, ys.iter().sum::<f64>() / ys.len() as f64]
-        })
+    let pairs: Vec<(f64, f64)> = values.iter().map(|v| (v[0], v[1])).collect();
+    crate::export::chart::means(&pairs)
+        .into_iter()
+        .map(|(x, y)| [x, y])
         .collect()
 }
 
