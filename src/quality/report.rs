@@ -12,7 +12,6 @@ use super::features::Reading;
 use super::frechet::{GaussianStats, frechet_distance};
 use super::kid::{mmd2_with, within_term};
 use super::manifold::{Manifold, NEIGHBOUR, precision_recall};
-use crate::model::classifier::DIGIT_CLASSES;
 
 /// What one set of samples measures.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +43,6 @@ pub struct Reference {
     kid_features: Features,
     kid_within: f64,
     manifold: Manifold,
-    shares: [f64; DIGIT_CLASSES],
     held_out: Reading,
     held_out_labels: Vec<u32>,
 }
@@ -58,12 +56,6 @@ impl Reference {
             return None;
         }
         let first = real.first(half);
-        let mut shares = [0.0; DIGIT_CLASSES];
-        for &label in &labels[..half] {
-            if let Some(share) = shares.get_mut(label as usize) {
-                *share += 1.0 / half as f64;
-            }
-        }
         let kid_scale = 1.0 / root_mean_square(&first.features)?;
         let kid_features = first.features.scaled(kid_scale);
         Some(Self {
@@ -72,7 +64,6 @@ impl Reference {
             kid_within: within_term(&kid_features)?,
             kid_features,
             manifold: Manifold::new(first.features, NEIGHBOUR)?,
-            shares,
             held_out: real.from_image(half).first(half),
             held_out_labels: labels[half..2 * half].to_vec(),
         })
@@ -81,11 +72,6 @@ impl Reference {
     /// How many reference digits there are.
     pub fn size(&self) -> usize {
         self.manifold.points().count()
-    }
-
-    /// The share of each digit among the reference digits' labels.
-    pub fn class_shares(&self) -> &[f64; DIGIT_CLASSES] {
-        &self.shares
     }
 
     /// Measures `samples`, asked to be `asked` (one entry per sample); `None` with no more than k
