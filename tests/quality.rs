@@ -113,6 +113,52 @@ fn real_digits_measured_against_real_digits_sit_at_the_floor() {
         worse.precision < floor.precision && worse.recall < floor.recall,
         "{worse:?}"
     );
+    // Real digits leave the border ring dark (0.52 % lit over all 10,000) and their classes
+    // near the data's; strokes shifted into the margin light it.
+    assert!(floor.border_share < 0.02, "{floor:?}");
+    assert!(worse.border_share > 2.0 * floor.border_share, "{worse:?}");
+    assert!(floor.share_gap.unwrap() < 0.06, "{floor:?}");
+    assert_eq!(worse.share_gap, None, "asked for digits: no class gap");
+}
+
+#[test]
+fn unguided_samples_of_one_digit_show_a_class_gap_and_speckle_a_lit_border() {
+    let digits = load_bundled_digits().unwrap();
+    let (_, classifier) =
+        load_classifier(&resolve_model("digits-classifier").unwrap(), &Device::Cpu).unwrap();
+    let images: Vec<f32> = (0..400)
+        .flat_map(|i| digits.image_unit(i).unwrap())
+        .collect();
+    let labels: Vec<u32> = digits.labels[..400].iter().map(|&l| u32::from(l)).collect();
+    let reference = Reference::new(
+        &read_images(&classifier, &Device::Cpu, &images).unwrap(),
+        &labels,
+    )
+    .unwrap();
+    // Only the 1s of the other half, drawn "without a class", every other pixel of the top
+    // three rows lit: half the ring's top band, 42 of its 300 pixels.
+    let ones: Vec<f32> = (200..400)
+        .filter(|&i| labels[i] == 1)
+        .flat_map(|i| {
+            let mut image = digits.image_unit(i).unwrap();
+            image[..3 * 28].iter_mut().step_by(2).for_each(|p| *p = 1.0);
+            image
+        })
+        .collect();
+    let count = ones.len() / 784;
+    let report = reference
+        .measure(
+            &read_images(&classifier, &Device::Cpu, &ones).unwrap(),
+            &vec![None; count],
+        )
+        .unwrap();
+    println!("{report:?}");
+    assert!(report.share_gap.unwrap() > 0.8, "{report:?}");
+    assert!(report.classes.agreement.is_none());
+    assert!(
+        (report.border_share - 42.0 / 300.0).abs() < 0.02,
+        "{report:?}"
+    );
 }
 
 /// The labels of the digits the floor measures (the second half's first 200), as asked digits.

@@ -13,6 +13,8 @@ Objectives (the network's target given x0, ε and t):
 AdamW with linear warm-up then cosine decay, an exponential moving average of the weights (the EMA
 weights are saved), 10 % of labels replaced by the "no class" token for classifier-free guidance.
 Seeded; resumable from scratch/<name>.resume.pt (saved every 200 steps; git-ignored).
+`--snapshot PATH` writes the EMA weights of that resume point to PATH and stops, so a run can be
+measured (`diffuscope eval --model PATH`) while it trains.
 A maintainer's tool: the program never needs Python. Pinned: see training/requirements.txt.
 """
 import argparse
@@ -65,6 +67,37 @@ def noisy_batch(objective, x0, alpha_bars, generator):
     return x_t, t.float(), target
 
 
+def write_model(out, ema, args, steps, final_loss, wall):
+    """Writes the EMA weights to `out` (through a temporary file) with the full metadata."""
+    metadata = {
+        "diffuscope.kind": "digit-unet",
+        "diffuscope.format": "1",
+        "architecture": json.dumps(ema.config),
+        "objective": args.objective,
+        "schedule": "linear" if args.objective != "flow" else "rectified-flow",
+        "train_steps_T": str(T),
+        "beta_start": "0.0001",
+        "beta_end": "0.02",
+        "timestep_input": "t (1..1000)" if args.objective != "flow" else "1000·s, s in [0, 1]",
+        "training_data": "assets/data/mnist10k (10,000 MNIST digits, scaled to [-1, 1])",
+        "steps": str(steps),
+        "batch": str(args.batch),
+        "final_loss": f"{final_loss:.5f}",
+        "ema": str(args.ema),
+        "label_dropout": str(args.label_dropout),
+        "seed": str(args.seed),
+        "wall_time_secs": f"{wall:.0f}",
+        "date": datetime.date.today().isoformat(),
+        "command": " ".join(["python3", "training/train_diffusion.py"] + sys.argv[1:]),
+        "trainer": f"PyTorch {torch.__version__}, {args.threads} CPU threads",
+    }
+    tensors = {k: v.contiguous() for k, v in ema.state_dict().items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.replace(out)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--objective", choices=["eps", "v", "flow"], required=True)
@@ -77,6 +110,7 @@ def main():
     parser.add_argument("--label-dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--snapshot", help="write the resume point's EMA weights here and stop")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -106,6 +140,11 @@ def main():
         generator.set_state(state["generator"])
         start, elapsed, losses = state["step"], state["elapsed"], state["losses"]
         print(f"resumed at step {start}", flush=True)
+    if args.snapshot:
+        final_loss = sum(losses[-100:]) / max(1, min(100, len(losses)))
+        write_model(pathlib.Path(args.snapshot), ema, args, start, final_loss, elapsed)
+        print(f"wrote {args.snapshot} at step {start}: loss {final_loss:.5f}", flush=True)
+        return
 
     began = time.time() - elapsed
     for step in range(start, args.steps):
@@ -138,33 +177,7 @@ def main():
 
     wall = time.time() - began
     final_loss = sum(losses[-100:]) / min(100, len(losses))
-    metadata = {
-        "diffuscope.kind": "digit-unet",
-        "diffuscope.format": "1",
-        "architecture": json.dumps(ema.config),
-        "objective": args.objective,
-        "schedule": "linear" if args.objective != "flow" else "rectified-flow",
-        "train_steps_T": str(T),
-        "beta_start": "0.0001",
-        "beta_end": "0.02",
-        "timestep_input": "t (1..1000)" if args.objective != "flow" else "1000·s, s in [0, 1]",
-        "training_data": "assets/data/mnist10k (10,000 MNIST digits, scaled to [-1, 1])",
-        "steps": str(args.steps),
-        "batch": str(args.batch),
-        "final_loss": f"{final_loss:.5f}",
-        "ema": str(args.ema),
-        "label_dropout": str(args.label_dropout),
-        "seed": str(args.seed),
-        "wall_time_secs": f"{wall:.0f}",
-        "date": datetime.date.today().isoformat(),
-        "command": " ".join(["python3", "training/train_diffusion.py"] + sys.argv[1:]),
-        "trainer": f"PyTorch {torch.__version__}, {args.threads} CPU threads",
-    }
-    tensors = {k: v.contiguous() for k, v in ema.state_dict().items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(out)
+    write_model(out, ema, args, args.steps, final_loss, wall)
     resume.unlink(missing_ok=True)
     print(f"wrote {out}: final loss {final_loss:.5f}, {wall:.0f} s", flush=True)
 

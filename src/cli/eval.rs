@@ -1,7 +1,8 @@
 //! `diffuscope eval`: quality against the number of steps. For each step count, a few hundred
 //! digits are made with one sampler and measured against the bundled real digits (FID, KID,
-//! precision, recall, agreement with the asked digit, entropy of the digits read), beside the
-//! real-vs-real floor; the table is printed and, with `--csv`, written.
+//! precision, recall, agreement with the asked digit, entropy of the digits read, for unguided
+//! digits the largest gap to the data's class shares, and the lit share of the border ring),
+//! beside the real-vs-real floor; the table is printed and, with `--csv`, written.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -249,7 +250,7 @@ fn progress_bar(length: u64) -> ProgressBar {
 }
 
 /// The columns of the table and the CSV.
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 14] = [
     "sampler",
     "steps",
     "nfe",
@@ -260,12 +261,14 @@ const COLUMNS: [&str; 12] = [
     "recall",
     "agreement",
     "entropy_bits",
+    "share_gap",
+    "border",
     "samples",
     "seconds",
 ];
 
 /// The values of one row, as the CSV writes them.
-fn values(row: &Row) -> [String; 12] {
+fn values(row: &Row) -> [String; 14] {
     let r = &row.report;
     [
         row.label.clone(),
@@ -280,6 +283,9 @@ fn values(row: &Row) -> [String; 12] {
             .agreement
             .map_or_else(|| "-".into(), |a| format!("{a:.3}")),
         format!("{:.3}", r.classes.entropy_bits()),
+        r.share_gap
+            .map_or_else(|| "-".into(), |g| format!("{g:.3}")),
+        format!("{:.4}", r.border_share),
         r.count.to_string(),
         format!("{:.1}", row.seconds),
     ]
@@ -287,7 +293,7 @@ fn values(row: &Row) -> [String; 12] {
 
 /// The rows as an aligned table.
 fn table(rows: &[Row]) -> String {
-    let cells: Vec<[String; 12]> = rows.iter().map(values).collect();
+    let cells: Vec<[String; 14]> = rows.iter().map(values).collect();
     let width = |c: usize| {
         cells
             .iter()

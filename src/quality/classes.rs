@@ -39,6 +39,15 @@ impl ClassReading {
     pub fn entropy_bits(&self) -> f64 {
         entropy_bits(&self.shares)
     }
+
+    /// The largest gap between a digit's share here and in `other` (e.g. the real digits').
+    pub fn largest_share_gap(&self, other: &[f64; DIGIT_CLASSES]) -> f64 {
+        self.shares
+            .iter()
+            .zip(other)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+    }
 }
 
 /// −Σ p log₂ p over the shares (terms with p = 0 are 0).
@@ -71,5 +80,6 @@ mod tests {
             ClassReading::new(&[4, 4, 4], &[None; 3]).entropy_bits(),
             0.0
         );
+        assert!((even.largest_share_gap(&[0.1; 10])).abs() < 1e-12);
     }
 }

@@ -1,9 +1,11 @@
 //! The classifier's reading of a set of 28×28 images: its penultimate layer (the features every
-//! measure works on) and the digit it sees, from one pass per batch.
+//! measure works on) and the digit it sees, from one pass per batch; beside it, each image's lit
+//! border ring ([`super::background`]), read from the pixels themselves.
 
 use candle_core::{D, Device, Tensor};
 
 use super::Features;
+use super::background::ring_share;
 use crate::model::DigitClassifier;
 use crate::model::classifier::FEATURE_WIDTH;
 use crate::sample::network::DIGIT_SIDE;
@@ -18,6 +20,8 @@ pub struct Reading {
     pub features: Features,
     /// The digit the classifier reads in each image.
     pub digits: Vec<u32>,
+    /// The share of each image's border ring that is lit.
+    pub ring_shares: Vec<f32>,
 }
 
 impl Reading {
@@ -26,6 +30,7 @@ impl Reading {
         Self {
             features: self.features.first(count),
             digits: self.digits[..count.min(self.digits.len())].to_vec(),
+            ring_shares: self.ring_shares[..count.min(self.ring_shares.len())].to_vec(),
         }
     }
 
@@ -34,6 +39,7 @@ impl Reading {
         Self {
             features: self.features.from_row(start),
             digits: self.digits[start.min(self.digits.len())..].to_vec(),
+            ring_shares: self.ring_shares[start.min(self.ring_shares.len())..].to_vec(),
         }
     }
 }
@@ -60,5 +66,10 @@ pub fn read_images(
     }
     let features = Features::new(FEATURE_WIDTH, features)
         .ok_or_else(|| candle_core::Error::Msg("classifier features of an odd width".into()))?;
-    Ok(Reading { features, digits })
+    let ring_shares = images.chunks_exact(pixels).map(ring_share).collect();
+    Ok(Reading {
+        features,
+        digits,
+        ring_shares,
+    })
 }

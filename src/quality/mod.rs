@@ -9,6 +9,7 @@
 //! - [`manifold`]: precision and recall on k-nearest-neighbour balls (Kynkäänniemi et al. 2019);
 //! - [`classes`]: the digit the classifier reads in each sample: agreement with the requested
 //!   digit (our CLIPScore: does the picture match the prompt?), class shares and their entropy;
+//! - [`background`]: clean backgrounds, the share of lit pixels in a ring along each digit's edge;
 //! - [`report`]: the real digits as a [`report::Reference`] (computed once), and one
 //!   [`report::QualityReport`] per set of samples, the real-vs-real floor beside it;
 //! - [`lab`]: one point of a quality-against-steps chart, made and measured;
@@ -17,6 +18,7 @@
 //! Everything but [`features`] sees plain numbers (no candle), so it is tested on known
 //! distributions and against numpy/scipy golden values (`tests/golden/make_quality.py`).
 
+pub mod background;
 pub mod classes;
 pub mod features;
 pub mod frechet;

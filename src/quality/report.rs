@@ -7,11 +7,13 @@
 //! few samples, so a figure means something only beside its floor.
 
 use super::Features;
+use super::background::mean_share;
 use super::classes::ClassReading;
 use super::features::Reading;
 use super::frechet::{GaussianStats, frechet_distance};
 use super::kid::{mmd2_with, within_term};
 use super::manifold::{Manifold, NEIGHBOUR, precision_recall};
+use crate::model::classifier::DIGIT_CLASSES;
 
 /// What one set of samples measures.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +31,11 @@ pub struct QualityReport {
     pub recall: f64,
     /// Agreement with the asked digits, class shares.
     pub classes: ClassReading,
+    /// For samples drawn without a class: the largest gap between a digit's share among them
+    /// and among the reference's labels (`None` when any sample was asked for a digit).
+    pub share_gap: Option<f64>,
+    /// The mean share of each sample's border ring that is lit ([`super::background`]).
+    pub border_share: f64,
 }
 
 /// The real digits every set of samples is measured against.
@@ -43,6 +50,7 @@ pub struct Reference {
     kid_features: Features,
     kid_within: f64,
     manifold: Manifold,
+    shares: [f64; DIGIT_CLASSES],
     held_out: Reading,
     held_out_labels: Vec<u32>,
 }
@@ -56,6 +64,12 @@ impl Reference {
             return None;
         }
         let first = real.first(half);
+        let mut shares = [0.0; DIGIT_CLASSES];
+        for &label in &labels[..half] {
+            if let Some(share) = shares.get_mut(label as usize) {
+                *share += 1.0 / half as f64;
+            }
+        }
         let kid_scale = 1.0 / root_mean_square(&first.features)?;
         let kid_features = first.features.scaled(kid_scale);
         Some(Self {
@@ -64,6 +78,7 @@ impl Reference {
             kid_within: within_term(&kid_features)?,
             kid_features,
             manifold: Manifold::new(first.features, NEIGHBOUR)?,
+            shares,
             held_out: real.from_image(half).first(half),
             held_out_labels: labels[half..2 * half].to_vec(),
         })
@@ -81,6 +96,8 @@ impl Reference {
         let stats = GaussianStats::of(&samples.features)?;
         let manifold = Manifold::new(samples.features.clone(), NEIGHBOUR)?;
         let (precision, recall) = precision_recall(&self.manifold, &manifold);
+        let classes = ClassReading::new(&samples.digits, asked);
+        let unguided = asked.iter().all(Option::is_none);
         Some(QualityReport {
             count,
             fid: frechet_distance(&stats, &self.stats),
@@ -91,19 +108,24 @@ impl Reference {
             )?,
             precision,
             recall,
-            classes: ClassReading::new(&samples.digits, asked),
+            share_gap: unguided.then(|| classes.largest_share_gap(&self.shares)),
+            classes,
+            border_share: mean_share(&samples.ring_shares),
         })
     }
 
     /// The floor: `count` held-out real digits (at most half the set), measured as samples asked
-    /// to be their own labels.
+    /// to be their own labels; their share gap is that of the digits the classifier reads in
+    /// them, as for unguided samples.
     pub fn floor(&self, count: usize) -> Option<QualityReport> {
         let real = self.held_out.first(count);
         let asked: Vec<Option<u32>> = self.held_out_labels[..real.digits.len()]
             .iter()
             .map(|&label| Some(label))
             .collect();
-        self.measure(&real, &asked)
+        let mut report = self.measure(&real, &asked)?;
+        report.share_gap = Some(report.classes.largest_share_gap(&self.shares));
+        Some(report)
     }
 }
 

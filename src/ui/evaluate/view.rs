@@ -284,6 +284,11 @@ fn table_ui(view: &EvaluateView, ui: &mut egui::Ui, floor: Option<&QualityReport
                 .map_or_else(|| "–".into(), |a| format!("{a:.3}")),
         );
         ui.label(format!("{:.2}", r.classes.entropy_bits()));
+        ui.label(
+            r.share_gap
+                .map_or_else(|| "–".into(), |g| format!("{g:.3}")),
+        );
+        ui.label(format!("{:.1} %", 100.0 * r.border_share));
         ui.end_row();
     };
     egui::Grid::new("evaluate-table")
@@ -299,6 +304,8 @@ fn table_ui(view: &EvaluateView, ui: &mut egui::Ui, floor: Option<&QualityReport
                 lang.pick("recall", "召回率"),
                 lang.pick("agreement", "一致率"),
                 lang.pick("entropy (bits)", "熵（比特）"),
+                lang.pick("class gap", "类别偏差"),
+                lang.pick("lit border", "边缘亮点"),
             ] {
                 ui.label(RichText::new(heading).strong());
             }
@@ -331,10 +338,12 @@ const EXPLANATION_EN: &str = "Every measure compares the digits made with real o
 FID fits a bell curve (mean and spread) to each set and measures how far apart they are. It needs many samples: with a few hundred it is biased upwards, so read it beside the floor, two sets of real digits measured the same way. The dots are seeds; their spread is how much to trust a difference.\n\n\
 KID compares the sets without the bias (about 0 for real digits), but it is noisy on few samples.\n\n\
 Precision: the share of generated digits that look like some real digit. Recall: the share of real digits the model's digits come near. Strong guidance raises precision and lowers recall: every 7 becomes the same tidy 7.\n\n\
-Agreement: how often the classifier reads the digit that was asked for (our stand-in for CLIPScore: does the picture match the prompt?). Entropy: how evenly the digits read spread over 0–9 (3.32 bits when all ten are equally common).";
+Agreement: how often the classifier reads the digit that was asked for (our stand-in for CLIPScore: does the picture match the prompt?). Entropy: how evenly the digits read spread over 0–9 (3.32 bits when all ten are equally common). Class gap (digits drawn without a class, w = 0): the largest difference between a digit's share and its share in the real data.\n\n\
+Lit border: the share of pixels in a 3-pixel ring along each picture's edge brighter than 0.1. Real digits leave that margin empty (about 0.5 %); speckle over the background shows here first.";
 
 const EXPLANATION_ZH: &str = "每个指标都借数字分类器的“眼睛”来比较生成的数字和真实数字：它最后一个隐藏层（每张图 128 个数）起到 Inception 网络在照片上的作用。\n\n\
 FID 给每组数字拟合一个钟形分布（均值和离散程度），再衡量两者相距多远。它需要很多样本：只有几百个时它偏高，所以要和下限一起看——下限是用同样方法比较两组真实数字的结果。图中的点是不同的种子，它们的离散程度说明差别有多可信。\n\n\
 KID 比较两组数字时没有这种偏差（真实数字约为 0），但样本少时波动大。\n\n\
 精确率：生成的数字中像某个真实数字的比例。召回率：真实数字中被模型的数字覆盖到的比例。强引导会提高精确率、降低召回率：每个 7 都变成同一个工整的 7。\n\n\
-一致率：分类器读出的数字就是所要求数字的比例（相当于 CLIPScore：图像是否符合提示？）。熵：读出的数字在 0–9 上分布得多均匀（十个数字一样多时为 3.32 比特）。";
+一致率：分类器读出的数字就是所要求数字的比例（相当于 CLIPScore：图像是否符合提示？）。熵：读出的数字在 0–9 上分布得多均匀（十个数字一样多时为 3.32 比特）。类别偏差（不指定类别、w = 0 时）：某个数字所占比例与真实数据中比例的最大差值。\n\n\
+边缘亮点：每张图边缘 3 像素宽的一圈中亮度超过 0.1 的像素比例。真实数字的边缘是空的（约 0.5 %）；背景上的噪点最先在这里显现。";
