@@ -9,11 +9,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::compare::CompareView;
+use super::evaluate::EvaluateView;
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
 use super::message::Message;
 use super::pacing::RepaintPacing;
+use super::presentation::{self, Presentation, PresentationSettings};
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::timing::FrameTimes;
@@ -36,6 +38,8 @@ pub struct AppSettings {
     pub view: String,
     /// Every view's choices, as JSON, by [`View::key`].
     pub views: BTreeMap<String, String>,
+    /// Presentation mode: on or off, and its zoom.
+    pub presentation: PresentationSettings,
 }
 
 impl Default for AppSettings {
@@ -44,6 +48,7 @@ impl Default for AppSettings {
             lang: None,
             view: VIEWS[0].key.to_owned(),
             views: BTreeMap::new(),
+            presentation: PresentationSettings::default(),
         }
     }
 }
@@ -111,7 +116,7 @@ impl LegacySettings {
         AppSettings {
             lang: self.lang,
             view: view.to_owned(),
-            views: BTreeMap::new(),
+            ..AppSettings::default()
         }
         .with_view_settings(ForwardView::KEY, &self.forward)
         .with_view_settings(ReverseView::KEY, &self.reverse)
@@ -135,10 +140,12 @@ pub struct DiffuscopeApp {
     /// Print frame-time statistics on stderr after each run.
     pub print_frame_stats: bool,
     was_running: bool,
-    /// Whether the Compare view was racing at the last frame.
-    was_racing: bool,
+    /// The background job whose frames are being timed (a race, an evaluation job), as of the
+    /// last frame.
+    timed_job: Option<&'static str>,
     about_open: bool,
     gpu_views: GpuViews,
+    presentation: Presentation,
 }
 
 impl DiffuscopeApp {
@@ -172,6 +179,8 @@ impl DiffuscopeApp {
         let paced = Arc::clone(&pacing);
         let wake: Arc<dyn Fn() + Send + Sync> =
             Arc::new(move || repaint.request_repaint_after(paced.interval()));
+        let mut presentation = Presentation::new(settings.presentation);
+        presentation.restore(ctx);
         let mut setup = ViewSetup::new(wake, settings.views, loader);
         let views: Vec<Box<dyn View>> = entries.iter().map(|e| (e.build)(&mut setup)).collect();
         let shown = views
@@ -188,9 +197,10 @@ impl DiffuscopeApp {
             generate_when_ready: false,
             print_frame_stats: false,
             was_running: false,
-            was_racing: false,
+            timed_job: None,
             about_open: false,
             gpu_views: GpuViews::CpuTextures(None),
+            presentation,
         }
     }
 
@@ -256,6 +266,7 @@ impl DiffuscopeApp {
                 .iter()
                 .map(|view| (view.key().to_owned(), view.settings_json()))
                 .collect(),
+            presentation: self.presentation.settings(),
         }
     }
 
@@ -328,7 +339,7 @@ impl DiffuscopeApp {
             view.logic(ctx, self.lang);
         }
         self.hand_dropped_files(ctx);
-        self.time_races();
+        self.time_background_jobs();
         // A window built without the Reverse view (`with_views`) has no runs to start or time.
         let generate_now = self.generate_when_ready;
         let Some(reverse) = self.view_mut::<ReverseView>() else {
@@ -350,23 +361,33 @@ impl DiffuscopeApp {
     }
 
     /// With `--frame-stats`, times the window's frames during each race of the Compare view and
-    /// prints them when it ends.
-    fn time_races(&mut self) {
+    /// each measurement of the Evaluate view, and prints them when it ends.
+    fn time_background_jobs(&mut self) {
         let racing = self
             .view::<CompareView>()
             .and_then(|compare| compare.state.race.as_ref())
             .is_some_and(super::compare::state::Race::is_going);
-        if racing && !self.was_racing {
+        let measuring = self
+            .view::<EvaluateView>()
+            .is_some_and(EvaluateView::is_measuring);
+        let job = match (racing, measuring) {
+            (true, _) => Some("race"),
+            (false, true) => Some("evaluation job"),
+            (false, false) => None,
+        };
+        if job.is_some() && self.timed_job.is_none() {
             self.frame_times.clear();
         }
-        if !racing && self.was_racing && self.print_frame_stats {
+        if let (None, Some(ended)) = (job, self.timed_job)
+            && self.print_frame_stats
+        {
             let ms = |q| {
                 self.frame_times
                     .quantile(q)
                     .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
             };
             eprintln!(
-                "frame stats: the race took {} window frames (news repaints at most every {:.0} ms); time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                "frame stats: the {ended} took {} window frames (news repaints at most every {:.0} ms); time in our code p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
                 self.frame_times.count(),
                 self.pacing.interval().as_secs_f64() * 1e3,
                 ms(0.5),
@@ -374,7 +395,7 @@ impl DiffuscopeApp {
                 ms(1.0),
             );
         }
-        self.was_racing = racing;
+        self.timed_job = job;
     }
 
     /// Gives the files dropped on the window to the view shown, or says it cannot take them.
@@ -431,8 +452,14 @@ impl DiffuscopeApp {
         );
     }
 
+    /// Whether the window presents (presentation mode, F5).
+    pub fn is_presenting(&self) -> bool {
+        self.presentation.is_on()
+    }
+
     /// Draws the window's contents.
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        self.presentation.frame(ui.ctx());
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F11)) {
             let fullscreen = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
             ui.ctx()
@@ -461,6 +488,7 @@ impl DiffuscopeApp {
                 if ui.button(lang.tr(Text::About)).clicked() {
                     self.about_open = true;
                 }
+                self.presentation_buttons_ui(ui);
                 let mut chosen = lang;
                 let combo = egui::ComboBox::from_id_salt("language")
                     .selected_text(lang.native_name())
@@ -478,6 +506,30 @@ impl DiffuscopeApp {
         });
     }
 
+    /// The presentation button and, while presenting, the side panels' toggle.
+    fn presentation_buttons_ui(&mut self, ui: &mut egui::Ui) {
+        let lang = self.lang;
+        let presenting = self.presentation.is_on();
+        let present = ui
+            .selectable_label(presenting, lang.pick("Present (F5)", "演示 (F5)"))
+            .on_hover_text(lang.pick(
+                "Full screen, twice as large, high contrast, side panels folded away; Ctrl+= and Ctrl+− change the size (remembered).",
+                "全屏、放大两倍、高对比度、收起侧栏；Ctrl+= 和 Ctrl+− 调整大小（会被记住）。",
+            ));
+        if present.clicked() {
+            self.presentation.toggle(ui.ctx());
+        }
+        if presenting {
+            let mut shown = presentation::side_panels_shown(ui.ctx());
+            if ui
+                .toggle_value(&mut shown, lang.pick("Side panels", "侧栏"))
+                .changed()
+            {
+                self.presentation.set_panels(ui.ctx(), shown);
+            }
+        }
+    }
+
     fn about_ui(&mut self, ctx: &egui::Context) {
         if !self.about_open {
             return;
@@ -488,8 +540,8 @@ impl DiffuscopeApp {
             ui.heading(format!("Diffuscope {}", env!("CARGO_PKG_VERSION")));
             ui.label(lang.tr(Text::AboutText));
             ui.label(lang.pick(
-                "In every view: Ctrl+= and Ctrl+− zoom the whole window (remembered), Ctrl+0 sets it back; F11 full screen. From a script: diffuscope --zoom 1.5 --fullscreen (diffuscope --help lists every flag).",
-                "在每个视图中：Ctrl+= 和 Ctrl+− 缩放整个窗口（会被记住），Ctrl+0 恢复；F11 全屏。在脚本中：diffuscope --zoom 1.5 --fullscreen（diffuscope --help 列出所有选项）。",
+                "In every view: Ctrl+= and Ctrl+− zoom the whole window (remembered), Ctrl+0 sets it back; F11 full screen; F5 presentation mode (full screen, twice as large, high contrast; its size is remembered apart). From a script: diffuscope --zoom 1.5 --fullscreen (diffuscope --help lists every flag).",
+                "在每个视图中：Ctrl+= 和 Ctrl+− 缩放整个窗口（会被记住），Ctrl+0 恢复；F11 全屏；F5 演示模式（全屏、放大两倍、高对比度；其大小单独记住）。在脚本中：diffuscope --zoom 1.5 --fullscreen（diffuscope --help 列出所有选项）。",
             ));
             keys_ui(ui, &*self.views[self.shown], lang);
             ui.separator();

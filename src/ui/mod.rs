@@ -12,6 +12,7 @@ pub mod gif_size;
 mod jobs;
 pub mod message;
 mod pacing;
+pub mod presentation;
 pub mod reverse;
 pub mod timing;
 pub mod views;

@@ -11,6 +11,7 @@ use crate::i18n::Lang;
 use crate::sample::race::{LaneAt, rms_distance};
 use crate::ui::View as _;
 use crate::ui::message::message_ui;
+use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::views::key_line;
 
 /// The lanes' colours in the chart (Okabe–Ito: told apart by colour-blind students too).
@@ -24,20 +25,17 @@ const LANE_COLOURS: [Color32; 4] = [
 /// Draws the whole view.
 pub fn compare_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     keyboard_ui(view, ui);
-    egui::Panel::left("compare-controls")
-        .resizable(false)
-        .exact_size(290.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(view, ui, lang));
-        });
-    egui::Panel::right("compare-explanation")
-        .resizable(true)
-        .default_size(300.0)
-        .show(ui, |ui| explanation_ui(ui, lang));
-    egui::CentralPanel::default().show(ui, |ui| {
-        message_ui(ui, lang, &mut view.message);
-        egui::ScrollArea::vertical().show(ui, |ui| race_ui(view, ui, lang));
-    });
+    view_panels(
+        ui,
+        ("compare", 290.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| explanation_ui(ui, lang),
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::vertical().show(ui, |ui| race_ui(view, ui, lang));
+        },
+    );
 }
 
 /// Keys: G or Enter race, Esc stops, ←/→ (Shift: ten) move the clock, Space plays, Ctrl+E
@@ -403,7 +401,7 @@ fn distance_chart_ui(ui: &mut egui::Ui, race: &Race, clock: usize, lang: Lang) {
                 plot.line(
                     Line::new(lane.spec.title(), points)
                         .color(*colour)
-                        .width(2.5),
+                        .width(line_width(plot.ctx(), 2.5)),
                 );
             }
             plot.vline(

@@ -12,6 +12,7 @@ use crate::model::ModelKind;
 use crate::model::shipped::SHIPPED_MODELS;
 use crate::quality::report::QualityReport;
 use crate::ui::message::message_ui;
+use crate::ui::presentation::{line_width, view_panels};
 
 /// Colours of the samplers' lines (Okabe–Ito).
 const COLOURS: [Color32; 7] = [
@@ -35,26 +36,23 @@ pub fn evaluate_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
             view.ask(EvaluateCommand::Cancel);
         }
     }
-    egui::Panel::left("evaluate-controls")
-        .resizable(false)
-        .exact_size(290.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(view, ui, lang));
-        });
-    egui::Panel::right("evaluate-explanation")
-        .resizable(true)
-        .default_size(300.0)
-        .show(ui, |ui| {
+    view_panels(
+        ui,
+        ("evaluate", 290.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| {
             ui.add_space(6.0);
             ui.heading(lang.pick("What do the numbers say?", "这些数字说明什么？"));
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
             });
-        });
-    egui::CentralPanel::default().show(ui, |ui| {
-        message_ui(ui, lang, &mut view.message);
-        egui::ScrollArea::vertical().show(ui, |ui| results_ui(view, ui, lang));
-    });
+        },
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::both().show(ui, |ui| results_ui(view, ui, lang));
+        },
+    );
 }
 
 fn controls_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
@@ -246,7 +244,7 @@ fn chart_ui(
             plot.line(
                 Line::new(name, PlotPoints::from(means(values)))
                     .color(*colour)
-                    .width(2.5),
+                    .width(line_width(plot.ctx(), 2.5)),
             );
         }
         if let Some(floor) = floor {

@@ -17,6 +17,7 @@ use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::{Lang, Text};
 use crate::render::forward::ForwardCallback;
 use crate::ui::message::message_ui;
+use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::views::{View as _, key_line};
 
 /// Colour of √ᾱ_t (the photo) in plots and labels.
@@ -39,24 +40,21 @@ pub fn schedule_name(lang: Lang, kind: ScheduleKind) -> &'static str {
 /// Draws the whole view.
 pub fn forward_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     keyboard_ui(view, ui);
-    egui::Panel::left("forward-controls")
-        .resizable(false)
-        .exact_size(270.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(view, ui, lang));
-        });
-    egui::Panel::right("forward-explanation")
-        .resizable(true)
-        .default_size(300.0)
-        .show(ui, |ui| explanation_ui(ui, lang));
-    egui::CentralPanel::default().show(ui, |ui| {
-        message_ui(ui, lang, &mut view.message);
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            images_ui(view, ui, lang);
-            timestep_ui(view, ui, lang);
-            plots_ui(view, ui, lang);
-        });
-    });
+    view_panels(
+        ui,
+        ("forward", 270.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| explanation_ui(ui, lang),
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                images_ui(view, ui, lang);
+                timestep_ui(view, ui, lang);
+                plots_ui(view, ui, lang);
+            });
+        },
+    );
     let picture_width = view.state.picture().width;
     if export_dialog_ui(
         ui.ctx(),
@@ -491,9 +489,10 @@ fn compare_color(kind: ScheduleKind) -> Color32 {
     }
 }
 
-/// Faint dashed curves `f(schedule, t)` of the other schedules, named for the legend.
+/// Faint dashed curves `f(schedule, t)` of the other schedules, `width` wide, named for the
+/// legend.
 fn comparison_lines<'a>(
-    lang: Lang,
+    (lang, width): (Lang, f32),
     others: &'a [(ScheduleKind, NoiseSchedule)],
     f: impl Fn(&NoiseSchedule, usize) -> f64 + Copy + 'a,
 ) -> impl Iterator<Item = Line<'static>> + 'a {
@@ -504,7 +503,7 @@ fn comparison_lines<'a>(
         )
         .color(compare_color(*kind).gamma_multiply(0.8))
         .style(LineStyle::dashed_loose())
-        .width(1.5)
+        .width(width)
     })
 }
 
@@ -585,7 +584,11 @@ fn weights_plot_ui(
         .include_y(1.0)
         .show(ui, |plot| {
             // The others' √ᾱ_t only: their √(1−ᾱ_t) mirrors it and would double the clutter.
-            for line in comparison_lines(lang, others, NoiseSchedule::signal_scale) {
+            for line in comparison_lines(
+                (lang, line_width(plot.ctx(), 1.5)),
+                others,
+                NoiseSchedule::signal_scale,
+            ) {
                 plot.line(line);
             }
             plot.line(
@@ -594,7 +597,7 @@ fn weights_plot_ui(
                     curve(schedule, |s| schedule.signal_scale(s)),
                 )
                 .color(SIGNAL_COLOR)
-                .width(2.5),
+                .width(line_width(plot.ctx(), 2.5)),
             );
             plot.line(
                 Line::new(
@@ -602,7 +605,7 @@ fn weights_plot_ui(
                     curve(schedule, |s| schedule.noise_scale(s)),
                 )
                 .color(NOISE_COLOR)
-                .width(2.5),
+                .width(line_width(plot.ctx(), 2.5)),
             );
             plot.vline(VLine::new("t", t).color(Color32::GRAY));
         });
@@ -617,7 +620,11 @@ fn log_snr_plot_ui(
     height: f32,
 ) {
     schedule_plot("forward-log-snr", height).show(ui, |plot| {
-        for line in comparison_lines(lang, others, NoiseSchedule::log_snr) {
+        for line in comparison_lines(
+            (lang, line_width(plot.ctx(), 1.5)),
+            others,
+            NoiseSchedule::log_snr,
+        ) {
             plot.line(line);
         }
         plot.line(
@@ -626,7 +633,7 @@ fn log_snr_plot_ui(
                 curve(schedule, |s| schedule.log_snr(s)),
             )
             .color(Color32::from_rgb(0, 158, 115))
-            .width(2.5),
+            .width(line_width(plot.ctx(), 2.5)),
         );
         plot.vline(VLine::new("t", t).color(Color32::GRAY));
     });
@@ -666,7 +673,7 @@ fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang, height: f
             plot.line(
                 Line::new(lang.tr(Text::StandardNormal), normal)
                     .color(NOISE_COLOR)
-                    .width(2.0),
+                    .width(line_width(plot.ctx(), 2.0)),
             );
         });
 }

@@ -13,28 +13,26 @@ use crate::model::shipped::{shipped, shipped_diffusion_models};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::GAP_PX;
 use crate::ui::message::message_ui;
+use crate::ui::presentation::view_panels;
 use crate::worker::ModelSource;
 
 /// Draws the whole view.
 pub fn reverse_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     keyboard_ui(view, ui);
-    egui::Panel::left("reverse-controls")
-        .resizable(false)
-        .exact_size(290.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| controls_ui(view, ui, lang));
-        });
-    egui::Panel::right("reverse-explanation")
-        .resizable(true)
-        .default_size(300.0)
-        .show(ui, |ui| explanation_ui(ui, lang));
-    egui::CentralPanel::default().show(ui, |ui| {
-        message_ui(ui, lang, &mut view.message);
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            images_ui(view, ui, lang);
-            timeline_ui(view, ui, lang);
-        });
-    });
+    view_panels(
+        ui,
+        ("reverse", 290.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| explanation_ui(ui, lang),
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                images_ui(view, ui, lang);
+                timeline_ui(view, ui, lang);
+            });
+        },
+    );
 }
 
 /// Keys: G or Enter generate, Esc cancels, ←/→ (Shift: ten) scrub, Home/End, Space plays,
