@@ -114,6 +114,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     (
         "ui",
         &[
+            "base64",
             "crossbeam_channel",
             "eframe",
             "egui",
@@ -126,6 +127,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "rfd",
             "serde",
             "serde_json",
+            "thiserror",
             "zbus",
         ],
         &[

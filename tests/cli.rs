@@ -96,6 +96,21 @@ fn a_non_image_gives_a_sentence_and_no_file() {
 }
 
 #[test]
+fn a_lesson_that_is_not_one_stops_before_the_window_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dir.path().join("week9.diffuscope.json");
+    std::fs::write(&newer, r#"{"format": "diffuscope-lesson", "version": 99}"#).unwrap();
+    let output = diffuscope(&[newer.to_str().unwrap_or_default()]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("newer Diffuscope"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    // In Chinese with --lang zh.
+    let output = diffuscope(&["--lang", "zh", newer.to_str().unwrap_or_default()]);
+    assert!(stderr(&output).contains("更新版本"), "{}", stderr(&output));
+}
+
+#[test]
 fn an_unwritable_destination_gives_a_sentence_and_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("not-a-folder");

@@ -1,6 +1,7 @@
 //! Adding a view is one module and one entry in the list of views: a minimal view registered
 //! beside the shipped ones gets a tab, its drawing, its remembered settings, the files dropped
-//! while it is shown and its lines in the keyboard help, with no other change to the app.
+//! while it is shown, its lines in the keyboard help and its part of a lesson's slides, with no
+//! other change to the app.
 
 #[path = "common/dropped_file.rs"]
 mod dropped_file;
@@ -13,7 +14,9 @@ use std::path::PathBuf;
 
 use diffuscope::i18n::Lang;
 use diffuscope::ui::forward::ForwardView;
+use diffuscope::ui::lesson::Lesson;
 use diffuscope::ui::message::Message;
+use diffuscope::ui::views::{read_settings_slide, settings_slide};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, KeyHelp, VIEWS, View, ViewEntry, ViewSetup};
 use eframe::egui::{self, Key, Modifiers};
 use egui_kittest::Harness;
@@ -79,6 +82,20 @@ impl View for Tally {
 
     fn settings_json(&self) -> String {
         serde_json::to_string(&self.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        settings_slide(&self.settings)
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        read_settings_slide::<TallySettings>(state).is_some()
+    }
+
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        if let Some(settings) = read_settings_slide(state) {
+            self.settings = settings;
+        }
     }
 
     fn drop_files(&mut self, paths: Vec<PathBuf>) -> bool {
@@ -173,6 +190,33 @@ fn a_registered_view_gets_a_tab_its_keys_its_dropped_files_and_its_settings() {
     reopened.run_steps(2);
     assert_eq!(app(&reopened).shown_view(), Tally::KEY);
     reopened.get_by_label("count 2");
+}
+
+#[test]
+fn a_registered_view_takes_part_in_lessons() {
+    let mut harness = window(AppSettings::default());
+    harness.run_steps(2);
+    harness.key_press(Key::T);
+    harness.get_by_label("Tally").click();
+    harness.run_steps(2);
+    harness.key_press(Key::T);
+    harness.key_press(Key::T);
+    harness.run_steps(2);
+    let slide = app(&harness).current_slide();
+    assert_eq!(slide.view, Tally::KEY);
+    assert_eq!(
+        slide.views[Tally::KEY],
+        serde_json::json!({ "settings": { "count": 2 } })
+    );
+
+    let mut other = window(AppSettings::default());
+    other.run_steps(2);
+    window::app_mut(&mut other)
+        .open_lesson(Lesson::new("tally", vec![slide]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    other.run_steps(2);
+    assert_eq!(app(&other).shown_view(), Tally::KEY);
+    other.get_by_label("count 2");
 }
 
 /// A window of other views than the shipped two draws and steps without them.

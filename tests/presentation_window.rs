@@ -1,10 +1,6 @@
 //! Presentation mode through egui_kittest: F5 and the top bar's button enter and leave it (twice
 //! the size, high contrast, side panels folded away and back on demand), the view's keys still
 //! work, and the mode and its zoom are remembered into the next session.
-#![expect(
-    clippy::unwrap_used,
-    reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
-)]
 
 #[path = "common/window.rs"]
 mod window;

@@ -41,6 +41,11 @@ pub struct Cli {
     /// What to do; nothing opens the window.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Window: open this lesson (a `….diffuscope.json` file saved from the window's Lesson
+    /// menu) on its first slide. A file that is not one stops the program with a sentence
+    /// before the window opens.
+    #[arg(value_name = "LESSON")]
+    pub lesson: Option<PathBuf>,
     /// Window: open on this view (forward: a photo dissolving into noise; reverse: a model turning
     /// noise into digits).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::ui::views::view_keys()))]
@@ -356,7 +361,17 @@ fn window_options(cli: Cli) -> Result<crate::ui::WindowOptions, String> {
                 .map_err(|e| e.sentence(lang.unwrap_or_else(Lang::from_system)))
         })
         .transpose()?;
+    let lesson = cli
+        .lesson
+        .map(|path| {
+            let name = path.display().to_string();
+            crate::ui::lesson::Lesson::read(&path)
+                .map(|lesson| (name.clone(), lesson))
+                .map_err(|e| e.sentence(&name, lang.unwrap_or_else(Lang::from_system)))
+        })
+        .transpose()?;
     Ok(crate::ui::WindowOptions {
+        lesson,
         view: cli.view,
         lang,
         image,

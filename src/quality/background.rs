@@ -27,7 +27,7 @@ pub fn ring_share(image: &[f32]) -> f32 {
 
 /// Whether a row (or column) index lies within [`RING`] of either edge.
 fn in_ring(index: usize) -> bool {
-    index < RING || index >= DIGIT_SIDE - RING
+    !(RING..DIGIT_SIDE - RING).contains(&index)
 }
 
 /// The mean of per-image ring shares (0 for none).

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
@@ -13,6 +14,8 @@ use super::evaluate::EvaluateView;
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
+use super::lesson::{Lesson, LessonError, Slide, is_lesson_path};
+use super::lesson_deck::{LessonDeck, LessonPick};
 use super::message::Message;
 use super::pacing::RepaintPacing;
 use super::presentation::{self, Presentation, PresentationSettings};
@@ -146,6 +149,7 @@ pub struct DiffuscopeApp {
     about_open: bool,
     gpu_views: GpuViews,
     presentation: Presentation,
+    deck: LessonDeck,
 }
 
 impl DiffuscopeApp {
@@ -181,6 +185,7 @@ impl DiffuscopeApp {
             Arc::new(move || repaint.request_repaint_after(paced.interval()));
         let mut presentation = Presentation::new(settings.presentation);
         presentation.restore(ctx);
+        let deck = LessonDeck::new(Arc::clone(&wake));
         let mut setup = ViewSetup::new(wake, settings.views, loader);
         let views: Vec<Box<dyn View>> = entries.iter().map(|e| (e.build)(&mut setup)).collect();
         let shown = views
@@ -201,6 +206,7 @@ impl DiffuscopeApp {
             about_open: false,
             gpu_views: GpuViews::CpuTextures(None),
             presentation,
+            deck,
         }
     }
 
@@ -231,6 +237,12 @@ impl DiffuscopeApp {
         }
         app.generate_when_ready = window.generate;
         app.print_frame_stats = window.frame_stats;
+        if let Some((name, lesson)) = window.lesson
+            && let Err(error) = app.open_lesson(lesson)
+        {
+            let view = &mut app.views[app.shown];
+            view.show_message(Message::error_in(|l| error.sentence(&name, l), None));
+        }
         app
     }
 
@@ -414,6 +426,11 @@ impl DiffuscopeApp {
             || paths[0].display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
+        if let Some(lesson) = paths.iter().find(|path| is_lesson_path(path)) {
+            self.deck
+                .open_path(lesson, &mut self.views, &mut self.shown);
+            return;
+        }
         let view = &mut self.views[self.shown];
         if !view.drop_files(paths) {
             let (en, zh) = (view.title(Lang::En), view.title(Lang::Zh));
@@ -460,12 +477,20 @@ impl DiffuscopeApp {
     /// Draws the window's contents.
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
         self.presentation.frame(ui.ctx());
+        self.lesson_keys(ui.ctx());
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F11)) {
             let fullscreen = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
             ui.ctx()
                 .send_viewport_cmd(egui::ViewportCommand::Fullscreen(!fullscreen));
         }
         let lang = self.lang;
+        match self.deck.picker_ui(ui.ctx(), lang) {
+            Some((LessonPick::Open, path)) => {
+                self.deck.open_path(&path, &mut self.views, &mut self.shown);
+            }
+            Some((LessonPick::Save, path)) => self.deck.save(&path, &mut self.views, self.shown),
+            None => {}
+        }
         self.views[self.shown].picker_ui(ui.ctx(), lang);
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar_ui(ui));
         egui::CentralPanel::default()
@@ -475,35 +500,124 @@ impl DiffuscopeApp {
         self.frame_times.end();
     }
 
+    /// The title and the views' tabs, then the window's own controls, in one row that wraps onto
+    /// a second where the window is too narrow (or the zoom too large), so nothing is hidden.
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
         let lang = self.lang;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(lang.tr(Text::AppTitle)).size(22.0).strong());
             ui.separator();
             for (index, view) in self.views.iter().enumerate() {
                 let title = RichText::new(view.title(lang)).size(16.0);
                 ui.selectable_value(&mut self.shown, index, title);
             }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button(lang.tr(Text::About)).clicked() {
-                    self.about_open = true;
-                }
-                self.presentation_buttons_ui(ui);
-                let mut chosen = lang;
-                let combo = egui::ComboBox::from_id_salt("language")
-                    .selected_text(lang.native_name())
-                    .show_ui(ui, |ui| {
-                        for option in Lang::ALL {
-                            ui.selectable_value(&mut chosen, option, option.native_name());
-                        }
-                    });
-                let label = ui.label(lang.tr(Text::Language));
-                combo.response.labelled_by(label.id);
-                if chosen != lang {
-                    self.set_lang(chosen);
+            ui.separator();
+            self.language_ui(ui);
+            self.lesson_menu_ui(ui);
+            self.presentation_buttons_ui(ui);
+            if ui.button(lang.tr(Text::About)).clicked() {
+                self.about_open = true;
+            }
+        });
+    }
+
+    /// The language of the interface.
+    fn language_ui(&mut self, ui: &mut egui::Ui) {
+        let lang = self.lang;
+        let mut chosen = lang;
+        let combo = egui::ComboBox::from_id_salt("language")
+            .selected_text(lang.native_name())
+            .show_ui(ui, |ui| {
+                for option in Lang::ALL {
+                    ui.selectable_value(&mut chosen, option, option.native_name());
                 }
             });
+        // Named for screen readers without a label beside it, which the top bar has no room for.
+        let name = lang.tr(Text::Language);
+        combo
+            .response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, name));
+        combo.response.on_hover_text(name);
+        if chosen != lang {
+            self.set_lang(chosen);
+        }
+    }
+
+    /// PageUp / PageDown step through the open lesson's slides.
+    fn lesson_keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        for (key, delta) in [(egui::Key::PageUp, -1), (egui::Key::PageDown, 1)] {
+            if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, key)) {
+                self.step_lesson(delta);
+            }
+        }
+    }
+
+    /// The Lesson menu, and the slide shown with buttons to step while a lesson is open.
+    fn lesson_menu_ui(&mut self, ui: &mut egui::Ui) {
+        let lang = self.lang;
+        ui.menu_button(lang.pick("Lesson", "课程"), |ui| {
+            if ui.button(lang.pick("Open lesson…", "打开课程…")).clicked() {
+                self.deck.choose_and_open();
+            }
+            if ui.button(lang.pick("Save lesson…", "保存课程…")).clicked() {
+                self.deck.choose_and_save();
+            }
+            if ui
+                .button(lang.pick("Add this as a slide", "把当前状态添加为幻灯片"))
+                .clicked()
+            {
+                self.deck.add_slide(&self.views, self.shown);
+            }
         });
+        if let Some((slide, slides)) = self.deck.position() {
+            if ui.button("◀").on_hover_text("PageUp").clicked() {
+                self.step_lesson(-1);
+            }
+            ui.label(format!("{slide} / {slides}"));
+            if ui.button("▶").on_hover_text("PageDown").clicked() {
+                self.step_lesson(1);
+            }
+        }
+    }
+
+    /// Opens `lesson` and shows its first slide; a lesson that does not fit this window changes
+    /// nothing.
+    pub fn open_lesson(&mut self, lesson: Lesson) -> Result<(), LessonError> {
+        self.deck.open(lesson, &mut self.views, &mut self.shown)
+    }
+
+    /// Reads and opens the lesson file `path`, or says why not in the banner of the view shown.
+    pub fn open_lesson_path(&mut self, path: &Path) {
+        self.deck.open_path(path, &mut self.views, &mut self.shown);
+    }
+
+    /// Saves the lesson (the open one with the slide shown as on screen, or the state alone) to
+    /// `path`, saying how it went in the banner of the view shown.
+    pub fn save_lesson(&mut self, path: &Path) {
+        self.deck.save(path, &mut self.views, self.shown);
+    }
+
+    /// Shows the slide `delta` places on in the open lesson.
+    pub fn step_lesson(&mut self, delta: isize) {
+        self.deck.step(delta, &mut self.views, &mut self.shown);
+    }
+
+    /// Adds the state on screen as a slide after the one shown.
+    pub fn add_slide(&mut self) {
+        self.deck.add_slide(&self.views, self.shown);
+    }
+
+    /// The state on screen as a lesson's slide.
+    pub fn current_slide(&self) -> Slide {
+        super::lesson_deck::capture(&self.views, self.shown)
+    }
+
+    /// (slide shown counted from 1, slides) of the open lesson.
+    pub fn lesson_position(&self) -> Option<(usize, usize)> {
+        self.deck.position()
     }
 
     /// The presentation button and, while presenting, the side panels' toggle.

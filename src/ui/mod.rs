@@ -10,6 +10,8 @@ mod fonts;
 pub mod forward;
 pub mod gif_size;
 mod jobs;
+pub mod lesson;
+mod lesson_deck;
 pub mod message;
 mod pacing;
 pub mod presentation;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub const ZOOM_RANGE: RangeInclusive<f32> = 2.0..=4.0;
 
 /// What presentation mode remembers between sessions.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PresentationSettings {
     /// Whether the window presents (it opens so again).
@@ -81,7 +81,7 @@ impl Presentation {
 
     /// What to remember.
     pub fn settings(&self) -> PresentationSettings {
-        self.settings.clone()
+        self.settings
     }
 
     /// Whether the window presents.

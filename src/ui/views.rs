@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use eframe::egui;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::compare::CompareView;
@@ -76,6 +77,16 @@ pub trait View: Any {
 
     /// Its settings to remember, as JSON (read back by its entry's `build`).
     fn settings_json(&self) -> String;
+
+    /// Where the view stands, for a lesson's slide: its settings and whatever else a slide sets
+    /// (t, the photo, …), as JSON.
+    fn slide_state(&self) -> serde_json::Value;
+
+    /// Whether `state`, from a lesson file, reads as this view's part of a slide.
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool;
+
+    /// Shows the view's part of a slide; a state that does not read changes nothing.
+    fn show_slide_state(&mut self, state: &serde_json::Value);
 
     /// Takes the files dropped on the window while it is shown; `false` if it takes none of them.
     fn drop_files(&mut self, _paths: Vec<PathBuf>) -> bool {
@@ -170,6 +181,16 @@ pub fn read_settings<T: DeserializeOwned + Default>(
         .get(key)
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default()
+}
+
+/// The slide state of a view whose settings say all a slide sets: `{"settings": …}`.
+pub fn settings_slide<T: Serialize>(settings: &T) -> serde_json::Value {
+    serde_json::json!({ "settings": settings })
+}
+
+/// The settings in a slide state made by [`settings_slide`], if they read.
+pub fn read_settings_slide<T: DeserializeOwned>(state: &serde_json::Value) -> Option<T> {
+    state.get("settings").and_then(|s| T::deserialize(s).ok())
 }
 
 /// The keys of [`VIEWS`], in tab order (`--view`'s values).

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::app::AppSettings;
+use super::lesson::Lesson;
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use crate::data::load::{LoadError, LoadedPicture, load_picture_from_path};
@@ -15,6 +16,8 @@ use crate::i18n::Lang;
 /// it is remembered in turn); each one left out keeps it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowOptions {
+    /// Open this lesson (its file's name, the lesson) on its first slide, after the other flags.
+    pub lesson: Option<(String, Lesson)>,
     /// Open on this view (by its key) instead of the last one used.
     pub view: Option<String>,
     /// The interface language.

@@ -22,7 +22,7 @@ use self::textures::LaneTextures;
 use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
-use super::views::{KeyHelp, View, ViewSetup};
+use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::export::race::{RaceLane, RaceLayout, race_frame, race_frames};
 use crate::export::{ExportError, GifSettings, Repeat, write_gif, write_png};
 use crate::i18n::Lang;
@@ -336,6 +336,20 @@ impl View for CompareView {
 
     fn settings_json(&self) -> String {
         serde_json::to_string(&self.state.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        settings_slide(&self.state.settings)
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        read_settings_slide::<CompareSettings>(state).is_some()
+    }
+
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        if let Some(settings) = read_settings_slide(state) {
+            self.state.settings = settings;
+        }
     }
 
     fn show_message(&mut self, message: Message) {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
-use super::views::{KeyHelp, View, ViewSetup};
+use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
 use crate::quality::lab::{PointResult, PointSpec};
@@ -342,6 +342,20 @@ impl View for EvaluateView {
 
     fn settings_json(&self) -> String {
         serde_json::to_string(&self.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        settings_slide(&self.settings)
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        read_settings_slide::<EvaluateSettings>(state).is_some()
+    }
+
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        if let Some(settings) = read_settings_slide(state) {
+            self.settings = settings;
+        }
     }
 
     fn show_message(&mut self, message: Message) {

@@ -6,6 +6,7 @@
 
 mod chain;
 pub(crate) mod export;
+pub mod slide;
 pub mod state;
 mod textures;
 mod view;
@@ -327,6 +328,20 @@ impl View for ForwardView {
 
     fn settings_json(&self) -> String {
         serde_json::to_string(&self.state.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        serde_json::to_value(self.slide()).unwrap_or_default()
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        slide::read_slide(state).is_some()
+    }
+
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        if let Some(slide) = slide::read_slide(state) {
+            self.show(slide);
+        }
     }
 
     /// Opens the first file dropped (a photo, or a sentence saying why it is not one).

@@ -325,6 +325,17 @@ impl ForwardState {
         self.t = self.schedule.steps() / 4;
     }
 
+    /// Takes a lesson slide's `settings` (the schedule brought into the offered ranges) and `t`
+    /// (at most T), paused.
+    pub fn show_slide(&mut self, mut settings: ForwardSettings, t: usize) {
+        settings.schedule = settings.schedule.within_offered();
+        self.settings = settings;
+        self.playing = false;
+        self.play_anchor = None;
+        self.sync_schedule();
+        self.t = t.min(self.schedule.steps());
+    }
+
     /// Moves t by `delta` steps, staying within 0..=T.
     pub fn step_by(&mut self, delta: isize) {
         self.t = self

@@ -28,7 +28,7 @@ use self::textures::Textures;
 use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll, job_not_started};
 use super::message::Message;
-use super::views::{KeyHelp, View, ViewSetup};
+use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::i18n::Lang;
 use crate::model::shipped::shipped;
 use crate::render::GpuViews;
@@ -563,6 +563,27 @@ impl View for ReverseView {
 
     fn settings_json(&self) -> String {
         serde_json::to_string(&self.state.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        settings_slide(&self.state.settings)
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        read_settings_slide::<ReverseSettings>(state).is_some()
+    }
+
+    /// Takes the slide's settings; a different shipped model is loaded (a model file's name is
+    /// not a path, so the model loaded stays).
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        let Some(mut settings) = read_settings_slide::<ReverseSettings>(state) else {
+            return;
+        };
+        let model = std::mem::replace(&mut settings.model, self.state.settings.model.clone());
+        self.state.settings = settings;
+        if model != self.state.settings.model && shipped(&model).is_some() {
+            self.load_model(ModelSource::Shipped(model));
+        }
     }
 
     /// Takes a dropped model (`.safetensors`) or run file (`.dsrun`); the first of them is opened.
