@@ -22,6 +22,7 @@ use super::presentation::{self, Presentation, PresentationSettings};
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::timing::FrameTimes;
+use super::tour;
 use super::views::{VIEWS, View, ViewEntry, ViewSetup, files_not_taken, read_settings};
 use super::window_options::WindowOptions;
 use crate::i18n::{Lang, Text};
@@ -478,6 +479,9 @@ impl DiffuscopeApp {
     pub fn ui_root(&mut self, ui: &mut egui::Ui) {
         self.presentation.frame(ui.ctx());
         self.lesson_keys(ui.ctx());
+        tour::begin_frame(ui.ctx());
+        let target = self.deck.card().and_then(|(_, card)| card.target.clone());
+        tour::set_highlight(ui.ctx(), target);
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F11)) {
             let fullscreen = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
             ui.ctx()
@@ -496,6 +500,7 @@ impl DiffuscopeApp {
         egui::CentralPanel::default()
             .frame(egui::Frame::new())
             .show(ui, |ui| self.views[self.shown].ui(ui, lang));
+        self.card_ui(ui.ctx());
         self.about_ui(ui.ctx());
         self.frame_times.end();
     }
@@ -571,6 +576,13 @@ impl DiffuscopeApp {
             {
                 self.deck.add_slide(&self.views, self.shown);
             }
+            ui.separator();
+            ui.label(RichText::new(lang.pick("Guided tours", "导览")).strong());
+            for tour in tour::BUILT_IN {
+                if ui.button(lang.pick(tour.title.0, tour.title.1)).clicked() {
+                    self.start_tour(tour);
+                }
+            }
         });
         if let Some((slide, slides)) = self.deck.position() {
             if ui.button("◀").on_hover_text("PageUp").clicked() {
@@ -608,6 +620,58 @@ impl DiffuscopeApp {
     /// Adds the state on screen as a slide after the one shown.
     pub fn add_slide(&mut self) {
         self.deck.add_slide(&self.views, self.shown);
+    }
+
+    /// Opens a built-in tour on its first card.
+    pub fn start_tour(&mut self, tour: tour::BuiltIn) {
+        let lesson = tour.lesson(self.lang);
+        if let Err(error) = self.open_lesson(lesson) {
+            // A built-in tour always fits the window it was made for; a test window may lack a view.
+            let view = &mut self.views[self.shown];
+            view.show_message(Message::error_in(|l| error.sentence("tour", l), None));
+        }
+    }
+
+    /// The card of the tour's slide shown, over the bottom of the view: its text, the slide, and
+    /// buttons to step and to end the tour.
+    fn card_ui(&mut self, ctx: &egui::Context) {
+        let Some((title, card)) = self.deck.card() else {
+            return;
+        };
+        let lang = self.lang;
+        let (title, text) = (title.to_owned(), card.text(lang).to_owned());
+        let (slide, slides) = self.deck.position().unwrap_or((1, 1));
+        let mut step = 0;
+        let mut close = false;
+        egui::Window::new(title)
+            .id(egui::Id::unique("diffuscope-tour-card"))
+            .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -16.0])
+            .collapsible(false)
+            .resizable(false)
+            .default_width(560.0)
+            .show(ctx, |ui| {
+                ui.label(RichText::new(text).size(18.0));
+                ui.horizontal(|ui| {
+                    let back = egui::Button::new(lang.pick("◀ Back", "◀ 上一张"));
+                    if ui.add_enabled(slide > 1, back).clicked() {
+                        step = -1;
+                    }
+                    ui.label(format!("{slide} / {slides}"));
+                    let next = egui::Button::new(lang.pick("Next ▶", "下一张 ▶"));
+                    if ui.add_enabled(slide < slides, next).clicked() {
+                        step = 1;
+                    }
+                    if ui.button(lang.pick("End the tour", "结束导览")).clicked() {
+                        close = true;
+                    }
+                });
+            });
+        if step != 0 {
+            self.step_lesson(step);
+        }
+        if close {
+            self.deck.close();
+        }
     }
 
     /// The state on screen as a lesson's slide.

@@ -57,6 +57,31 @@ pub struct Slide {
     pub view: String,
     /// Each view's state, by key (views left out keep theirs).
     pub views: BTreeMap<String, Value>,
+    /// What a guided tour says on this slide, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Card>,
+}
+
+/// A tour's card: what to look for, in both languages, and the control or panel it points at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    /// The text in English.
+    pub en: String,
+    /// The text in Simplified Chinese.
+    pub zh: String,
+    /// The name of the control or panel highlighted (such as `forward.schedule`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+impl Card {
+    /// The text in `lang`.
+    pub fn text(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
 }
 
 impl Lesson {
@@ -204,6 +229,7 @@ mod tests {
             vec![Slide {
                 view: "forward".into(),
                 views,
+                card: None,
             }],
         )
     }

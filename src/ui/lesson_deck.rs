@@ -11,7 +11,7 @@ use std::sync::Arc;
 use eframe::egui;
 
 use super::file_picker::{FilePicker, FileRequest};
-use super::lesson::{FILE_ENDING, Lesson, LessonError, Slide};
+use super::lesson::{Card, FILE_ENDING, Lesson, LessonError, Slide};
 use super::message::Message;
 use super::views::View;
 use crate::i18n::Lang;
@@ -53,6 +53,18 @@ impl LessonDeck {
         self.open
             .as_ref()
             .map(|open| (open.index + 1, open.lesson.slides.len()))
+    }
+
+    /// The open lesson's title and the card of the slide shown, if it has one.
+    pub fn card(&self) -> Option<(&str, &Card)> {
+        let open = self.open.as_ref()?;
+        let card = open.lesson.slides[open.index].card.as_ref()?;
+        Some((&open.lesson.title, card))
+    }
+
+    /// Closes the lesson (the state on screen stays).
+    pub fn close(&mut self) {
+        self.open = None;
     }
 
     /// Asks for a lesson file to open.
@@ -133,10 +145,12 @@ impl LessonDeck {
     /// The lesson to save: the open one with the slide shown replaced by the program's state
     /// (what is on screen is what is saved), or the state alone as a one-slide lesson.
     pub fn lesson_to_save(&mut self, views: &[Box<dyn View>], shown: usize) -> Lesson {
-        let slide = capture(views, shown);
+        let mut slide = capture(views, shown);
         match &mut self.open {
             Some(open) => {
-                open.lesson.slides[open.index] = slide;
+                let replaced = &mut open.lesson.slides[open.index];
+                slide.card = replaced.card.take();
+                *replaced = slide;
                 open.lesson.clone()
             }
             None => Lesson::new("", vec![slide]),
@@ -204,6 +218,7 @@ pub fn capture(views: &[Box<dyn View>], shown: usize) -> Slide {
             .iter()
             .map(|view| (view.key().to_owned(), view.slide_state()))
             .collect(),
+        card: None,
     }
 }
 

@@ -17,6 +17,7 @@ mod pacing;
 pub mod presentation;
 pub mod reverse;
 pub mod timing;
+pub mod tour;
 pub mod views;
 mod window_options;
 

@@ -12,6 +12,7 @@ use crate::sample::race::{LaneAt, rms_distance};
 use crate::ui::View as _;
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
+use crate::ui::tour;
 use crate::ui::views::key_line;
 
 /// The lanes' colours in the chart (Okabe–Ito: told apart by colour-blind students too).
@@ -157,7 +158,9 @@ fn race_buttons_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
     let going = view.state.race.as_ref().is_some_and(Race::is_going);
     ui.horizontal_wrapped(|ui| {
         let text = RichText::new(lang.pick("Race (G)", "开始比赛 (G)")).size(18.0);
-        if ui.button(text).clicked() {
+        let race = ui.button(text);
+        tour::mark(ui, "compare.race", &race);
+        if race.clicked() {
             view.ask(CompareCommand::Race);
         }
         if ui

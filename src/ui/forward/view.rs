@@ -18,6 +18,7 @@ use crate::i18n::{Lang, Text};
 use crate::render::forward::ForwardCallback;
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
+use crate::ui::tour;
 use crate::ui::views::{View as _, key_line};
 
 /// Colour of √ᾱ_t (the photo) in plots and labels.
@@ -209,7 +210,7 @@ fn photo_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
 /// The noise schedule: its shape, T, zero terminal SNR, and the comparison of shapes.
 fn schedule_ui(settings: &mut ForwardSettings, ui: &mut egui::Ui, lang: Lang) {
     let schedule_heading = ui.heading(lang.tr(Text::Schedule));
-    egui::ComboBox::from_id_salt("schedule")
+    let combo = egui::ComboBox::from_id_salt("schedule")
         .selected_text(schedule_name(lang, settings.schedule.kind))
         .width(240.0)
         .show_ui(ui, |ui| {
@@ -226,11 +227,13 @@ fn schedule_ui(settings: &mut ForwardSettings, ui: &mut egui::Ui, lang: Lang) {
         })
         .response
         .labelled_by(schedule_heading.id);
-    ui.add(
+    tour::mark(ui, "forward.schedule", &combo);
+    let steps = ui.add(
         egui::Slider::new(&mut settings.schedule.steps, ScheduleConfig::STEPS_RANGE)
             .logarithmic(true)
             .text(lang.tr(Text::Steps)),
     );
+    tour::mark(ui, "forward.steps", &steps);
     ui.checkbox(
         &mut settings.schedule.zero_terminal_snr,
         lang.tr(Text::ZeroTerminalSnr),
@@ -310,7 +313,8 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
         let note = x_t.as_ref().map_or_else(String::new, |image| {
             format!("t = {} / {}", image.t, view.state.schedule().steps())
         });
-        image_card_ui(ui, lang.tr(Text::NoisyImage), x_t_picture, size, note);
+        let x_t_card = image_card_ui(ui, lang.tr(Text::NoisyImage), x_t_picture, size, note);
+        tour::mark(ui, "forward.x_t", &x_t_card);
         image_card_ui(
             ui,
             lang.tr(Text::Noise),
@@ -337,7 +341,7 @@ fn image_card_ui(
     picture: Option<CardPicture>,
     size: Vec2,
     note: String,
-) {
+) -> egui::Response {
     ui.vertical(|ui| {
         ui.set_width(size.x);
         ui.label(RichText::new(title).size(16.0).strong());
@@ -358,7 +362,8 @@ fn image_card_ui(
             }
         }
         ui.label(RichText::new(note).monospace());
-    });
+    })
+    .response
 }
 
 fn chain_status_ui(view: &ForwardView, ui: &mut egui::Ui, lang: Lang) {
@@ -397,8 +402,10 @@ fn timestep_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
     ui.horizontal(|ui| {
         let label = ui.label(RichText::new(lang.tr(Text::Timestep)).size(18.0).strong());
         ui.spacing_mut().slider_width = (ui.available_width() - 90.0).max(100.0);
-        ui.add(egui::Slider::new(&mut view.state.t, 0..=steps).integer())
+        let slider = ui
+            .add(egui::Slider::new(&mut view.state.t, 0..=steps).integer())
             .labelled_by(label.id);
+        tour::mark(ui, "forward.t", &slider);
     });
     let schedule = view.state.schedule();
     let t = view.state.t;

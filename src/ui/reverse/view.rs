@@ -14,6 +14,7 @@ use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::GAP_PX;
 use crate::ui::message::message_ui;
 use crate::ui::presentation::view_panels;
+use crate::ui::tour;
 use crate::worker::ModelSource;
 
 /// Draws the whole view.
@@ -96,7 +97,9 @@ fn controls_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         let ready = view.state.can_generate();
         let generate =
             egui::Button::new(RichText::new(lang.pick("Generate (G)", "生成 (G)")).size(18.0));
-        if ui.add_enabled(ready, generate).clicked() {
+        let generate = ui.add_enabled(ready, generate);
+        tour::mark(ui, "reverse.generate", &generate);
+        if generate.clicked() {
             view.ask(ReverseCommand::Generate);
         }
         let cancel =
@@ -217,11 +220,12 @@ fn sampler_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         .model
         .as_ref()
         .map_or(1000, |m| m.schedule.steps());
-    labelled_slider(
+    let steps = labelled_slider(
         ui,
         lang.pick("Steps", "步数"),
         egui::Slider::new(&mut view.state.settings.steps, 1..=max_steps).logarithmic(true),
     );
+    tour::mark(ui, "reverse.steps", &steps);
 }
 
 /// What to draw: the digit, the guidance, how many samples, the seed.
@@ -304,9 +308,9 @@ fn export_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     });
 }
 
-fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) {
+fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) -> egui::Response {
     let label = ui.label(text);
-    ui.add(slider).labelled_by(label.id);
+    ui.add(slider).labelled_by(label.id)
 }
 
 /// A shipped model's name and what it is; any other model's name.
