@@ -125,16 +125,16 @@ pub const BUILT_IN: [BuiltIn; 6] = [
     },
 ];
 
-fn card(en: &str, zh: &str, target: &str) -> Option<Card> {
-    Some(Card {
+fn card(en: &str, zh: &str, target: &str) -> Card {
+    Card {
         en: en.to_owned(),
         zh: zh.to_owned(),
         target: Some(target.to_owned()),
-    })
+    }
 }
 
 /// A Forward slide on the cat: `kind` with T steps, at t.
-fn forward_slide(kind: ScheduleKind, steps: usize, t: usize, card: Option<Card>) -> Slide {
+fn forward_slide(kind: ScheduleKind, steps: usize, t: usize, card: Card) -> Slide {
     let (beta_start, beta_end) = kind.default_beta_range();
     let settings = ForwardSettings {
         schedule: ScheduleConfig {
@@ -158,7 +158,7 @@ fn forward_slide(kind: ScheduleKind, steps: usize, t: usize, card: Option<Card>)
             serde_json::to_value(state).unwrap_or_default(),
         )]
         .into(),
-        card,
+        card: Some(card),
     }
 }
 
@@ -229,7 +229,7 @@ fn linear_vs_cosine() -> Lesson {
 }
 
 /// A Reverse slide: the sampler with `steps`, digit 7, guidance 3.
-fn reverse_slide(sampler: &str, steps: usize, card: Option<Card>) -> Slide {
+fn reverse_slide(sampler: &str, steps: usize, card: Card) -> Slide {
     let settings = ReverseSettings {
         sampler: sampler.to_owned(),
         steps,
@@ -238,7 +238,7 @@ fn reverse_slide(sampler: &str, steps: usize, card: Option<Card>) -> Slide {
     Slide {
         view: ReverseView::KEY.to_owned(),
         views: [(ReverseView::KEY.to_owned(), settings_slide(&settings))].into(),
-        card,
+        card: Some(card),
     }
 }
 
@@ -278,7 +278,7 @@ fn too_few_ddpm_steps() -> Lesson {
 }
 
 /// A Compare slide racing preset `preset` for digit 7.
-fn race_slide(preset: usize, card: Option<Card>) -> Slide {
+fn race_slide(preset: usize, card: Card) -> Slide {
     let settings = CompareSettings {
         preset,
         ..CompareSettings::default()
@@ -286,7 +286,7 @@ fn race_slide(preset: usize, card: Option<Card>) -> Slide {
     Slide {
         view: CompareView::KEY.to_owned(),
         views: [(CompareView::KEY.to_owned(), settings_slide(&settings))].into(),
-        card,
+        card: Some(card),
     }
 }
 
