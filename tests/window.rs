@@ -14,7 +14,7 @@ use diffuscope::i18n::Lang;
 use diffuscope::render::GpuViews;
 use diffuscope::ui::forward::ForwardView;
 use diffuscope::ui::forward::state::{ForwardSettings, PictureSource};
-use diffuscope::ui::{AppSettings, DiffuscopeApp};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, View};
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -380,4 +380,28 @@ fn the_export_width_follows_each_picture_until_the_user_chooses_one() {
     harness.run_steps(2);
     assert_eq!(app(&harness).forward().state.settings.export.width, 0);
     assert_eq!(dialog_width(&harness), Some(900.0));
+}
+
+#[test]
+fn question_mark_shows_every_key_of_the_view_and_the_window() {
+    let mut harness = harness(english());
+    harness.run_steps(2);
+    harness.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Questionmark);
+    harness.run_steps(2);
+    harness.get_by_label("Keys — Forward: adding noise");
+    harness.get_by_label("presentation mode");
+    harness.get_by_label("previous / next slide of the lesson");
+    for help in app(&harness).forward().keys(Lang::En) {
+        assert!(
+            harness.query_all_by_label(help.action).count() >= 1,
+            "{} is listed",
+            help.action
+        );
+    }
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(harness.query_by_label("presentation mode").is_none());
+    harness.key_press(egui::Key::F1);
+    harness.run_steps(2);
+    harness.get_by_label("presentation mode");
 }

@@ -14,6 +14,7 @@ use super::evaluate::EvaluateView;
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
+use super::key_help;
 use super::lesson::{Lesson, LessonError, Slide, is_lesson_path};
 use super::lesson_deck::{LessonDeck, LessonPick};
 use super::message::Message;
@@ -148,6 +149,7 @@ pub struct DiffuscopeApp {
     /// last frame.
     timed_job: Option<&'static str>,
     about_open: bool,
+    keys_open: bool,
     gpu_views: GpuViews,
     presentation: Presentation,
     deck: LessonDeck,
@@ -205,6 +207,7 @@ impl DiffuscopeApp {
             was_running: false,
             timed_job: None,
             about_open: false,
+            keys_open: false,
             gpu_views: GpuViews::CpuTextures(None),
             presentation,
             deck,
@@ -501,6 +504,17 @@ impl DiffuscopeApp {
             .frame(egui::Frame::new())
             .show(ui, |ui| self.views[self.shown].ui(ui, lang));
         self.card_ui(ui.ctx());
+        if key_help::asked(ui.ctx()) {
+            self.keys_open = !self.keys_open;
+        }
+        if self.keys_open {
+            key_help::overlay_ui(
+                ui.ctx(),
+                &*self.views[self.shown],
+                lang,
+                &mut self.keys_open,
+            );
+        }
         self.about_ui(ui.ctx());
         self.frame_times.end();
     }
@@ -721,7 +735,7 @@ impl DiffuscopeApp {
                 "In every view: Ctrl+= and Ctrl+− zoom the whole window (remembered), Ctrl+0 sets it back; F11 full screen; F5 presentation mode (full screen, twice as large, high contrast; its size is remembered apart). From a script: diffuscope --zoom 1.5 --fullscreen (diffuscope --help lists every flag).",
                 "在每个视图中：Ctrl+= 和 Ctrl+− 缩放整个窗口（会被记住），Ctrl+0 恢复；F11 全屏；F5 演示模式（全屏、放大两倍、高对比度；其大小单独记住）。在脚本中：diffuscope --zoom 1.5 --fullscreen（diffuscope --help 列出所有选项）。",
             ));
-            keys_ui(ui, &*self.views[self.shown], lang);
+            key_help::keys_ui(ui, &*self.views[self.shown], lang);
             ui.separator();
             ui.label(RichText::new(lang.tr(Text::Credits)).small());
             ui.separator();
@@ -733,25 +747,6 @@ impl DiffuscopeApp {
             self.about_open = false;
         }
     }
-}
-
-/// The keyboard help of `view`, one line per key.
-fn keys_ui(ui: &mut egui::Ui, view: &dyn View, lang: Lang) {
-    ui.label(
-        RichText::new(format!(
-            "{} — {}",
-            lang.pick("Keys", "按键"),
-            view.title(lang)
-        ))
-        .strong(),
-    );
-    egui::Grid::new("keys").num_columns(2).show(ui, |ui| {
-        for help in view.keys(lang) {
-            ui.label(RichText::new(help.keys).monospace());
-            ui.label(help.action);
-            ui.end_row();
-        }
-    });
 }
 
 impl eframe::App for DiffuscopeApp {

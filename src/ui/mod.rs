@@ -10,6 +10,7 @@ mod fonts;
 pub mod forward;
 pub mod gif_size;
 mod jobs;
+pub mod key_help;
 pub mod lesson;
 mod lesson_deck;
 pub mod message;
