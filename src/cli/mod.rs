@@ -75,6 +75,10 @@ pub struct Cli {
     /// Window: open full screen (F11 leaves it).
     #[arg(long)]
     pub fullscreen: bool,
+    /// Window: open in presentation mode (F5 leaves it): full screen, twice as large, high
+    /// contrast, side panels folded away.
+    #[arg(long)]
+    pub present: bool,
     /// Window: after each run (and each race of the Compare view), print the time each frame spent
     /// in our code (p50/p99), the time to the first frame and the memory in use.
     #[arg(long)]
@@ -381,6 +385,7 @@ fn window_options(cli: Cli) -> Result<crate::ui::WindowOptions, String> {
         generate: cli.generate,
         zoom: cli.zoom,
         fullscreen: cli.fullscreen,
+        present: cli.present,
         frame_stats: cli.frame_stats,
     })
 }

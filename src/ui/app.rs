@@ -782,7 +782,7 @@ pub fn run_window(window: WindowOptions) -> eframe::Result {
             .with_inner_size([1280.0, 760.0])
             .with_min_inner_size([900.0, 560.0])
             .with_drag_and_drop(true)
-            .with_fullscreen(window.fullscreen),
+            .with_fullscreen(window.fullscreen || window.present),
         ..Default::default()
     };
     eframe::run_native(

@@ -36,6 +36,8 @@ pub struct WindowOptions {
     pub zoom: Option<f32>,
     /// Open full screen.
     pub fullscreen: bool,
+    /// Open in presentation mode.
+    pub present: bool,
     /// Print, after each run, the time each window frame spent in our code during it (p50/p99),
     /// the time to the first frame and the memory in use, on stderr.
     pub frame_stats: bool,
@@ -49,6 +51,9 @@ impl WindowOptions {
         }
         if let Some(lang) = self.lang {
             settings.lang = Some(lang);
+        }
+        if self.present {
+            settings.presentation.on = true;
         }
         if (self.sampler, self.steps, self.samples) == (None, None, None) {
             return settings;
