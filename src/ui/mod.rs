@@ -15,6 +15,7 @@ pub mod lesson;
 mod lesson_deck;
 pub mod message;
 mod pacing;
+pub mod palette;
 pub mod presentation;
 pub mod reverse;
 pub mod timing;

@@ -11,16 +11,17 @@ use crate::i18n::Lang;
 use crate::sample::race::{LaneAt, rms_distance};
 use crate::ui::View as _;
 use crate::ui::message::message_ui;
+use crate::ui::palette::categorical;
 use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::tour;
 use crate::ui::views::key_line;
 
 /// The lanes' colours in the chart (Okabe–Ito: told apart by colour-blind students too).
 const LANE_COLOURS: [Color32; 4] = [
-    Color32::from_rgb(230, 159, 0),
-    Color32::from_rgb(86, 180, 233),
-    Color32::from_rgb(0, 158, 115),
-    Color32::from_rgb(204, 121, 167),
+    categorical(0),
+    categorical(1),
+    categorical(2),
+    categorical(3),
 ];
 
 /// Draws the whole view.

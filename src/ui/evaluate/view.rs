@@ -12,17 +12,18 @@ use crate::model::ModelKind;
 use crate::model::shipped::SHIPPED_MODELS;
 use crate::quality::report::QualityReport;
 use crate::ui::message::message_ui;
+use crate::ui::palette::categorical;
 use crate::ui::presentation::{line_width, view_panels};
 
 /// Colours of the samplers' lines (Okabe–Ito).
 const COLOURS: [Color32; 7] = [
-    Color32::from_rgb(230, 159, 0),
-    Color32::from_rgb(86, 180, 233),
-    Color32::from_rgb(0, 158, 115),
-    Color32::from_rgb(204, 121, 167),
-    Color32::from_rgb(213, 94, 0),
-    Color32::from_rgb(0, 114, 178),
-    Color32::from_rgb(240, 228, 66),
+    categorical(0),
+    categorical(1),
+    categorical(2),
+    categorical(3),
+    categorical(4),
+    categorical(5),
+    categorical(6),
 ];
 
 /// Draws the whole view.
