@@ -9,6 +9,7 @@ mod window;
 
 use diffuscope::i18n::Lang;
 use diffuscope::ui::{AppSettings, DiffuscopeApp, VIEWS};
+use eframe::egui::Key;
 use eframe::egui::accesskit::Role;
 use egui_kittest::kittest::{Queryable, by};
 use fake_model::FakeLoader;
@@ -89,7 +90,7 @@ fn tab_walks_the_keyboard_through_the_controls_of_every_view() {
         harness.run_steps(2);
         let mut reached = std::collections::BTreeSet::new();
         for _ in 0..40 {
-            harness.key_press(eframe::egui::Key::Tab);
+            harness.key_press(Key::Tab);
             harness.run_steps(1);
             let focused: Vec<String> = harness
                 .query_all(by().predicate(|node| node.is_focused()))
