@@ -10,6 +10,7 @@ pub mod chart;
 pub mod cleanup;
 mod delta;
 mod error;
+pub mod figure;
 pub mod forward;
 mod frame_folder;
 pub mod gif_stream;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::CompareView;
 use super::evaluate::EvaluateView;
+use super::figure_plot::take_request;
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
@@ -22,6 +23,7 @@ use super::pacing::RepaintPacing;
 use super::presentation::{self, Presentation, PresentationSettings};
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
+use super::slide_pictures::SlidePictures;
 use super::timing::FrameTimes;
 use super::tour;
 use super::views::{VIEWS, View, ViewEntry, ViewSetup, files_not_taken, read_settings};
@@ -153,6 +155,7 @@ pub struct DiffuscopeApp {
     gpu_views: GpuViews,
     presentation: Presentation,
     deck: LessonDeck,
+    pictures: SlidePictures,
 }
 
 impl DiffuscopeApp {
@@ -189,6 +192,7 @@ impl DiffuscopeApp {
         let mut presentation = Presentation::new(settings.presentation);
         presentation.restore(ctx);
         let deck = LessonDeck::new(Arc::clone(&wake));
+        let pictures = SlidePictures::new(Arc::clone(&wake));
         let mut setup = ViewSetup::new(wake, settings.views, loader);
         let views: Vec<Box<dyn View>> = entries.iter().map(|e| (e.build)(&mut setup)).collect();
         let shown = views
@@ -211,6 +215,7 @@ impl DiffuscopeApp {
             gpu_views: GpuViews::CpuTextures(None),
             presentation,
             deck,
+            pictures,
         }
     }
 
@@ -498,11 +503,16 @@ impl DiffuscopeApp {
             Some((LessonPick::Save, path)) => self.deck.save(&path, &mut self.views, self.shown),
             None => {}
         }
+        self.pictures
+            .picker_ui(ui.ctx(), &mut *self.views[self.shown], lang);
         self.views[self.shown].picker_ui(ui.ctx(), lang);
         egui::Panel::top("top-bar").show(ui, |ui| self.top_bar_ui(ui));
         egui::CentralPanel::default()
             .frame(egui::Frame::new())
             .show(ui, |ui| self.views[self.shown].ui(ui, lang));
+        if let Some(request) = take_request(ui.ctx()) {
+            self.pictures.ask(request, &*self.views[self.shown], lang);
+        }
         self.card_ui(ui.ctx());
         if key_help::asked(ui.ctx()) {
             self.keys_open = !self.keys_open;

@@ -5,6 +5,7 @@
 mod app;
 pub mod compare;
 pub mod evaluate;
+pub mod figure_plot;
 pub mod file_picker;
 mod fonts;
 pub mod forward;
@@ -15,9 +16,9 @@ pub mod lesson;
 mod lesson_deck;
 pub mod message;
 mod pacing;
-pub mod palette;
 pub mod presentation;
 pub mod reverse;
+pub mod slide_pictures;
 pub mod timing;
 pub mod tour;
 pub mod views;

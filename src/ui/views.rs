@@ -96,6 +96,11 @@ pub trait View: Any {
     /// Shows a sentence in the view's banner.
     fn show_message(&mut self, message: Message);
 
+    /// Its plots as they are now, for slides (right click on a plot saves it as SVG or PNG).
+    fn figures(&self, _lang: Lang) -> Vec<crate::export::figure::Figure> {
+        Vec::new()
+    }
+
     /// Its lines in the keyboard help.
     fn keys(&self, lang: Lang) -> Vec<KeyHelp>;
 

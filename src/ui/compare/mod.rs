@@ -346,6 +346,14 @@ impl View for CompareView {
         read_settings_slide::<CompareSettings>(state).is_some()
     }
 
+    fn figures(&self, lang: Lang) -> Vec<crate::export::figure::Figure> {
+        self.state
+            .race
+            .as_ref()
+            .map(|race| vec![view::distance_figure(race, lang)])
+            .unwrap_or_default()
+    }
+
     fn show_slide_state(&mut self, state: &serde_json::Value) {
         if let Some(settings) = read_settings_slide(state) {
             self.state.settings = settings;

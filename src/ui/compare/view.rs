@@ -3,26 +3,20 @@
 //! finished pictures (centre), and what to look for (right).
 
 use eframe::egui::{self, Color32, Key, Modifiers, RichText};
-use egui_plot::{Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::VLine;
 
 use super::state::{Lane, LaneStatus, PRESETS, Race};
 use super::{CompareCommand, CompareView};
+use crate::export::figure::{Curve, Figure, Mark};
 use crate::i18n::Lang;
+use crate::sample::colormap::OKABE_ITO;
 use crate::sample::race::{LaneAt, rms_distance};
 use crate::ui::View as _;
+use crate::ui::figure_plot::figure_plot_ui;
 use crate::ui::message::message_ui;
-use crate::ui::palette::categorical;
-use crate::ui::presentation::{line_width, view_panels};
+use crate::ui::presentation::view_panels;
 use crate::ui::tour;
 use crate::ui::views::key_line;
-
-/// The lanes' colours in the chart (Okabe–Ito: told apart by colour-blind students too).
-const LANE_COLOURS: [Color32; 4] = [
-    categorical(0),
-    categorical(1),
-    categorical(2),
-    categorical(3),
-];
 
 /// Draws the whole view.
 pub fn compare_ui(view: &mut CompareView, ui: &mut egui::Ui, lang: Lang) {
@@ -376,43 +370,49 @@ fn lane_ui(
 }
 
 /// For each finished lane, the distance of its x̂0 from its own finished picture against the
-/// network calls (on a log scale), and the clock.
+/// network calls (on a log scale), as the view draws it and exports it.
+pub fn distance_figure(race: &Race, lang: Lang) -> Figure {
+    let curves = race
+        .lanes
+        .iter()
+        .enumerate()
+        .filter(|(_, lane)| !lane.distances.is_empty())
+        .map(|(index, lane)| Curve {
+            name: lane.spec.title(),
+            points: lane
+                .distances
+                .iter()
+                .map(|&(calls, d)| (calls.max(1) as f64, d))
+                .collect(),
+            colour: OKABE_ITO[index % OKABE_ITO.len()],
+            mark: Mark::Line,
+        })
+        .collect();
+    Figure {
+        title: lang
+            .pick(
+                "How far from done: distance of each lane's guess of x0 from its own final picture (RMS)",
+                "离完成还有多远：各赛道对 x0 的猜测与其最终图像的距离（均方根）",
+            )
+            .to_owned(),
+        x_label: lang
+            .pick("network calls (log scale)", "网络调用次数（对数刻度）")
+            .to_owned(),
+        log_x: true,
+        curves,
+        reference: None,
+    }
+}
+
+/// The distance chart, with the clock.
 fn distance_chart_ui(ui: &mut egui::Ui, race: &Race, clock: usize, lang: Lang) {
-    ui.label(
-        RichText::new(lang.pick(
-            "How far from done: distance of each lane's guess of x0 from its own final picture (RMS)",
-            "离完成还有多远：各赛道对 x0 的猜测与其最终图像的距离（均方根）",
-        ))
-        .strong(),
-    );
-    Plot::new("compare-distance")
-        .height(220.0)
-        .legend(Legend::default())
-        .include_y(0.0)
-        .x_axis_label(lang.pick("network calls (log scale)", "网络调用次数（对数刻度）"))
-        .x_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)))
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            for (lane, colour) in race.lanes.iter().zip(LANE_COLOURS.iter().cycle()) {
-                if lane.distances.is_empty() {
-                    continue;
-                }
-                let points: PlotPoints<'_> = lane
-                    .distances
-                    .iter()
-                    .map(|&(calls, d)| [(calls.max(1) as f64).log10(), d])
-                    .collect();
-                plot.line(
-                    Line::new(lane.spec.title(), points)
-                        .color(*colour)
-                        .width(line_width(plot.ctx(), 2.5)),
-                );
-            }
-            plot.vline(
-                VLine::new(lang.pick("clock", "时钟"), (clock.max(1) as f64).log10())
-                    .color(Color32::GRAY),
-            );
-        });
+    let figure = distance_figure(race, lang);
+    figure_plot_ui(ui, (&figure, 0), 220.0, lang, |plot| {
+        plot.vline(
+            VLine::new(lang.pick("clock", "时钟"), (clock.max(1) as f64).log10())
+                .color(Color32::GRAY),
+        );
+    });
 }
 
 /// The RMS distance between every two finished lanes' pictures.

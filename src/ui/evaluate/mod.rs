@@ -352,6 +352,10 @@ impl View for EvaluateView {
         read_settings_slide::<EvaluateSettings>(state).is_some()
     }
 
+    fn figures(&self, lang: Lang) -> Vec<crate::export::figure::Figure> {
+        view::quality_figures(self, lang).into()
+    }
+
     fn show_slide_state(&mut self, state: &serde_json::Value) {
         if let Some(settings) = read_settings_slide(state) {
             self.settings = settings;

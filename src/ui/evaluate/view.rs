@@ -2,29 +2,20 @@
 //! calls with the real-vs-real floor, and the table of every point (centre), what each measure
 //! means (right).
 
-use eframe::egui::{self, Color32, Key, Modifiers, RichText};
-use egui_plot::{Corner, HLine, Legend, Line, Plot, PlotPoints, Points};
+use eframe::egui::{self, Key, Modifiers, RichText};
 
 use super::{EvaluateCommand, EvaluateView, STEP_CHOICES};
 use crate::diffusion::samplers::SamplerKind;
+use crate::export::chart::means;
+use crate::export::figure::{Curve, Figure, Mark};
 use crate::i18n::Lang;
 use crate::model::ModelKind;
 use crate::model::shipped::SHIPPED_MODELS;
 use crate::quality::report::QualityReport;
+use crate::sample::colormap::OKABE_ITO;
+use crate::ui::figure_plot::figure_plot_ui;
 use crate::ui::message::message_ui;
-use crate::ui::palette::categorical;
-use crate::ui::presentation::{line_width, view_panels};
-
-/// Colours of the samplers' lines (Okabe–Ito).
-const COLOURS: [Color32; 7] = [
-    categorical(0),
-    categorical(1),
-    categorical(2),
-    categorical(3),
-    categorical(4),
-    categorical(5),
-    categorical(6),
-];
+use crate::ui::presentation::view_panels;
 
 /// Draws the whole view.
 pub fn evaluate_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
@@ -160,7 +151,6 @@ fn measure_buttons_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
 /// The charts and the table of the points of the current settings that are measured.
 fn results_ui(view: &EvaluateView, ui: &mut egui::Ui, lang: Lang) {
     let floor = view.floors.get(&view.settings.samples);
-    let kinds = view.settings.sampler_kinds();
     let points = view.settings.points();
     if points
         .iter()
@@ -173,98 +163,73 @@ fn results_ui(view: &EvaluateView, ui: &mut egui::Ui, lang: Lang) {
         )).size(18.0));
         return;
     }
-    let series = |metric: fn(&QualityReport) -> Option<f64>| -> Vec<(SamplerKind, Vec<[f64; 2]>)> {
-        kinds
-            .iter()
-            .map(|&kind| {
-                let values: Vec<[f64; 2]> = points
-                    .iter()
-                    .filter(|(k, _)| *k == kind)
-                    .filter_map(|(k, spec)| view.result(*k, spec))
-                    .filter_map(|r| {
-                        Some([(r.network_calls.max(1) as f64).log10(), metric(&r.report)?])
-                    })
-                    .collect();
-                (kind, values)
-            })
-            .collect()
-    };
+    let figures = quality_figures(view, lang);
     ui.columns(2, |columns| {
-        chart_ui(
-            &mut columns[0],
-            "evaluate-fid",
-            lang.pick("FID (lower is better)", "FID（越低越好）"),
-            &series(|r| Some(r.fid)),
-            floor.map(|f| f.fid),
-            lang,
-        );
-        chart_ui(
-            &mut columns[1],
-            "evaluate-agreement",
-            lang.pick("Agreement with the asked digit", "与所要求数字的一致率"),
-            &series(|r| r.classes.agreement),
-            floor.and_then(|f| f.classes.agreement),
-            lang,
-        );
+        for (index, (column, figure)) in columns.iter_mut().zip(&figures).enumerate() {
+            figure_plot_ui(column, (figure, index), 240.0, lang, |_| {});
+        }
     });
     table_ui(view, ui, floor, lang);
 }
 
-/// One chart: a line per sampler through the mean of its seeds, a dot per seed, the floor.
-fn chart_ui(
-    ui: &mut egui::Ui,
-    id: &str,
-    title: &str,
-    series: &[(SamplerKind, Vec<[f64; 2]>)],
-    floor: Option<f64>,
-    lang: Lang,
-) {
-    ui.label(RichText::new(title).strong());
-    let mut plot = Plot::new(id)
-        .height(240.0)
-        .legend(Legend::default().position(Corner::RightBottom))
-        .x_axis_label(lang.pick("network calls (log scale)", "网络调用次数（对数刻度）"))
-        .x_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)))
-        .allow_scroll(false);
-    if let Some(floor) = floor {
-        // The floor's line is drawn only where the plot reaches it: a little past it, so it is
-        // not lost on the frame.
-        plot = plot.include_y(floor - (floor.abs() * 0.03).max(0.005));
-    }
-    plot.show(ui, |plot| {
-        for ((kind, values), colour) in series.iter().zip(COLOURS.iter().cycle()) {
-            if values.is_empty() {
+/// FID and agreement against network calls, as the view draws them and exports them: a dot per
+/// seed and a line through their mean for each sampler, the real digits' floor across.
+pub fn quality_figures(view: &EvaluateView, lang: Lang) -> [Figure; 2] {
+    let floor = view.floors.get(&view.settings.samples);
+    let points = view.settings.points();
+    let curves = |metric: fn(&QualityReport) -> Option<f64>| -> Vec<Curve> {
+        let mut curves = Vec::new();
+        for (index, kind) in view.settings.sampler_kinds().into_iter().enumerate() {
+            let seeds: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .filter_map(|(k, spec)| view.result(*k, spec))
+                .filter_map(|r| Some((r.network_calls.max(1) as f64, metric(&r.report)?)))
+                .collect();
+            if seeds.is_empty() {
                 continue;
             }
-            let name = kind.display_name();
-            plot.points(
-                Points::new(name, PlotPoints::from(values.clone()))
-                    .color(*colour)
-                    .radius(3.0),
-            );
-            plot.line(
-                Line::new(name, PlotPoints::from(means(values)))
-                    .color(*colour)
-                    .width(line_width(plot.ctx(), 2.5)),
-            );
+            let colour = OKABE_ITO[index % OKABE_ITO.len()];
+            let name = kind.display_name().to_owned();
+            curves.push(Curve {
+                name: name.clone(),
+                points: means(&seeds),
+                colour,
+                mark: Mark::Line,
+            });
+            curves.push(Curve {
+                name,
+                points: seeds,
+                colour,
+                mark: Mark::Points,
+            });
         }
-        if let Some(floor) = floor {
-            plot.hline(
-                HLine::new(lang.pick("real digits (floor)", "真实数字（下限）"), floor)
-                    .color(Color32::GRAY),
-            );
-        }
-    });
-}
-
-/// The mean of each step count's seeds ([`crate::export::chart::means`], as the command line's
-/// chart draws them).
-fn means(values: &[[f64; 2]]) -> Vec<[f64; 2]> {
-    let pairs: Vec<(f64, f64)> = values.iter().map(|v| (v[0], v[1])).collect();
-    crate::export::chart::means(&pairs)
-        .into_iter()
-        .map(|(x, y)| [x, y])
-        .collect()
+        curves
+    };
+    let floor_name = lang
+        .pick("real digits (floor)", "真实数字（下限）")
+        .to_owned();
+    let figure = |title: &str, curves, floor: Option<f64>| Figure {
+        title: title.to_owned(),
+        x_label: lang
+            .pick("network calls (log scale)", "网络调用次数（对数刻度）")
+            .to_owned(),
+        log_x: true,
+        curves,
+        reference: floor.map(|y| (floor_name.clone(), y)),
+    };
+    [
+        figure(
+            lang.pick("FID (lower is better)", "FID（越低越好）"),
+            curves(|r| Some(r.fid)),
+            floor.map(|f| f.fid),
+        ),
+        figure(
+            lang.pick("Agreement with the asked digit", "与所要求数字的一致率"),
+            curves(|r| r.classes.agreement),
+            floor.and_then(|f| f.classes.agreement),
+        ),
+    ]
 }
 
 /// Every measured point of the settings, and the floor, as a table.

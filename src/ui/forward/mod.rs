@@ -6,6 +6,7 @@
 
 mod chain;
 pub(crate) mod export;
+mod figures;
 pub mod slide;
 pub mod state;
 mod textures;
@@ -336,6 +337,10 @@ impl View for ForwardView {
 
     fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
         slide::read_slide(state).is_some()
+    }
+
+    fn figures(&self, lang: Lang) -> Vec<crate::export::figure::Figure> {
+        figures::figures(self, lang)
     }
 
     fn show_slide_state(&mut self, state: &serde_json::Value) {

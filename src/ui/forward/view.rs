@@ -16,15 +16,18 @@ use crate::diffusion::stats::standard_normal_pdf;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::{Lang, Text};
 use crate::render::forward::ForwardCallback;
+use crate::ui::figure_plot::save_menu;
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::tour;
 use crate::ui::views::{View as _, key_line};
 
 /// Colour of √ᾱ_t (the photo) in plots and labels.
-const SIGNAL_COLOR: Color32 = Color32::from_rgb(86, 180, 233);
+pub(super) const SIGNAL_COLOR: Color32 = Color32::from_rgb(86, 180, 233);
 /// Colour of √(1−ᾱ_t) (the noise); blue/orange stay distinct for colour-blind viewers.
-const NOISE_COLOR: Color32 = Color32::from_rgb(230, 159, 0);
+pub(super) const NOISE_COLOR: Color32 = Color32::from_rgb(230, 159, 0);
+/// Colour of the log-SNR curve.
+pub(super) const LOG_SNR_COLOR: Color32 = Color32::from_rgb(0, 158, 115);
 /// Smallest and largest height of the plots, which otherwise fill the height left under the images.
 const PLOT_HEIGHTS: (f32, f32) = (170.0, 340.0);
 
@@ -467,7 +470,7 @@ fn format_log_snr(value: f64) -> String {
 
 /// The other schedule shapes with the same T and terminal-SNR choice, each with its plot colour,
 /// drawn faintly behind the current one when comparing.
-fn other_schedules(view: &ForwardView) -> Vec<(ScheduleKind, NoiseSchedule)> {
+pub(super) fn other_schedules(view: &ForwardView) -> Vec<(ScheduleKind, NoiseSchedule)> {
     let current = view.state.settings.schedule;
     if !view.state.settings.compare_schedules {
         return Vec::new();
@@ -487,7 +490,7 @@ fn other_schedules(view: &ForwardView) -> Vec<(ScheduleKind, NoiseSchedule)> {
 
 /// A colour per schedule shape for the comparison curves (Okabe–Ito, distinct for colour-blind
 /// viewers and from the signal, noise and log-SNR colours).
-fn compare_color(kind: ScheduleKind) -> Color32 {
+pub(super) fn compare_color(kind: ScheduleKind) -> Color32 {
     match kind {
         ScheduleKind::Linear => Color32::from_rgb(0, 114, 178),
         ScheduleKind::Cosine => Color32::from_rgb(204, 121, 167),
@@ -586,7 +589,7 @@ fn weights_plot_ui(
     t: f64,
     height: f32,
 ) {
-    schedule_plot("forward-weights", height)
+    let plot = schedule_plot("forward-weights", height)
         .include_y(0.0)
         .include_y(1.0)
         .show(ui, |plot| {
@@ -616,6 +619,7 @@ fn weights_plot_ui(
             );
             plot.vline(VLine::new("t", t).color(Color32::GRAY));
         });
+    save_menu(&plot.response, 0, lang);
 }
 
 fn log_snr_plot_ui(
@@ -626,7 +630,7 @@ fn log_snr_plot_ui(
     t: f64,
     height: f32,
 ) {
-    schedule_plot("forward-log-snr", height).show(ui, |plot| {
+    let plot = schedule_plot("forward-log-snr", height).show(ui, |plot| {
         for line in comparison_lines(
             (lang, line_width(plot.ctx(), 1.5)),
             others,
@@ -639,11 +643,12 @@ fn log_snr_plot_ui(
                 lang.tr(Text::LogSnr),
                 curve(schedule, |s| schedule.log_snr(s)),
             )
-            .color(Color32::from_rgb(0, 158, 115))
+            .color(LOG_SNR_COLOR)
             .width(line_width(plot.ctx(), 2.5)),
         );
         plot.vline(VLine::new("t", t).color(Color32::GRAY));
     });
+    save_menu(&plot.response, 1, lang);
 }
 
 fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang, height: f32) {
@@ -664,7 +669,7 @@ fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang, height: f
             [x, standard_normal_pdf(x)]
         })
         .collect();
-    Plot::new("forward-histogram")
+    let plot = Plot::new("forward-histogram")
         .height(height)
         .legend(Legend::default().position(Corner::LeftTop))
         .auto_bounds(false)
@@ -683,6 +688,7 @@ fn histogram_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang, height: f
                     .width(line_width(plot.ctx(), 2.0)),
             );
         });
+    save_menu(&plot.response, 2, lang);
 }
 
 fn drop_hint_ui(ui: &mut egui::Ui, lang: Lang) {

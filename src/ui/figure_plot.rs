@@ -1,0 +1,130 @@
+//! A [`Figure`] drawn in the window with egui_plot — the same data its SVG and PNG exports draw —
+//! and the right-click menu that asks for it as a file ([`take_request`], answered by the app).
+
+use eframe::egui::{self, Color32, Id};
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points};
+
+use super::presentation::line_width;
+use crate::export::figure::{Figure, Mark};
+use crate::i18n::Lang;
+
+/// What the user asked to save from a view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PictureRequest {
+    /// Plot `index` of the view's [`super::View::figures`], as SVG (else PNG).
+    Figure {
+        /// Which plot.
+        index: usize,
+        /// SVG or PNG.
+        svg: bool,
+    },
+}
+
+fn request_id() -> Id {
+    Id::unique("diffuscope-picture-request")
+}
+
+/// The request made this frame, if any (taken: asked once).
+pub fn take_request(ctx: &egui::Context) -> Option<PictureRequest> {
+    ctx.data_mut(|d| {
+        let request = d.get_temp::<PictureRequest>(request_id());
+        d.remove::<PictureRequest>(request_id());
+        request
+    })
+}
+
+/// Draws `figure` (plot `index` of its view) under its title, `height` points high; `extra` draws what only the
+/// window shows (a clock). A right click offers to save it as SVG or PNG.
+pub fn figure_plot_ui(
+    ui: &mut egui::Ui,
+    (figure, index): (&Figure, usize),
+    height: f32,
+    lang: Lang,
+    extra: impl FnOnce(&mut PlotUi<'_>),
+) {
+    ui.label(egui::RichText::new(figure.title.as_str()).strong());
+    let mut plot = Plot::new(("figure", figure.title.as_str()))
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label(figure.x_label.as_str())
+        .allow_scroll(false);
+    if figure.log_x {
+        plot = plot.x_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)));
+    }
+    if let Some((_, y)) = figure.reference {
+        // Drawn only where the plot reaches it: a little past it, so it is not lost on the frame.
+        plot = plot.include_y(y - (y.abs() * 0.03).max(0.005));
+    }
+    let response = plot
+        .show(ui, |plot| {
+            draw_curves(plot, figure);
+            extra(plot);
+        })
+        .response;
+    save_menu(&response, index, lang);
+}
+
+/// The right-click menu of plot `index` of the view shown: save it as SVG or PNG.
+pub fn save_menu(response: &egui::Response, index: usize, lang: Lang) {
+    response.context_menu(|ui| {
+        for (svg, label) in [
+            (true, lang.pick("Save as SVG…", "保存为 SVG…")),
+            (false, lang.pick("Save as PNG…", "保存为 PNG…")),
+        ] {
+            if ui.button(label).clicked() {
+                let request = PictureRequest::Figure { index, svg };
+                ui.ctx().data_mut(|d| d.insert_temp(request_id(), request));
+                ui.close();
+            }
+        }
+    });
+}
+
+fn draw_curves(plot: &mut PlotUi<'_>, figure: &Figure) {
+    let x = |value: f64| {
+        if figure.log_x {
+            value.max(1e-9).log10()
+        } else {
+            value
+        }
+    };
+    for curve in &figure.curves {
+        let [r, g, b] = curve.colour;
+        let colour = Color32::from_rgb(r, g, b);
+        let points: Vec<[f64; 2]> = curve.points.iter().map(|&(px, py)| [x(px), py]).collect();
+        let name = curve.name.as_str();
+        match curve.mark {
+            Mark::Line => plot.line(
+                Line::new(name, PlotPoints::from(points))
+                    .color(colour)
+                    .width(line_width(plot.ctx(), 2.5)),
+            ),
+            Mark::Dashed => plot.line(
+                Line::new(name, PlotPoints::from(points))
+                    .color(colour.gamma_multiply(0.8))
+                    .style(LineStyle::dashed_loose())
+                    .width(line_width(plot.ctx(), 1.5)),
+            ),
+            Mark::Points => plot.points(
+                Points::new(name, PlotPoints::from(points))
+                    .color(colour)
+                    .radius(3.0),
+            ),
+            Mark::Bars => {
+                let width = points
+                    .windows(2)
+                    .map(|w| (w[1][0] - w[0][0]).abs())
+                    .fold(f64::INFINITY, f64::min);
+                let width = if width.is_finite() { width } else { 1.0 };
+                let bars = points
+                    .iter()
+                    .map(|p| Bar::new(p[0], p[1]).width(width))
+                    .collect();
+                plot.bar_chart(BarChart::new(name, bars).color(colour));
+            }
+        }
+    }
+    if let Some((name, y)) = &figure.reference {
+        plot.hline(HLine::new(name.as_str(), *y).color(Color32::GRAY));
+    }
+}
