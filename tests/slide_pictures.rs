@@ -147,3 +147,51 @@ fn a_plots_right_click_offers_svg_and_png() {
     harness.get_by_label("Save as SVG…");
     harness.get_by_label("Save as PNG…");
 }
+
+#[test]
+fn pictures_save_enlarged_and_the_whole_view_as_a_panel_sheet() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut harness = harness(Lang::En);
+    harness.run_steps(3);
+    let forward = app(&harness).forward();
+    let x0 = folder.path().join("x0.png");
+    save(
+        PictureRequest::Picture { index: 0, scale: 2 },
+        &x0,
+        forward,
+        Lang::En,
+    );
+    let (width, height) = (
+        forward.state.picture().width,
+        forward.state.picture().height,
+    );
+    let saved = image::open(&x0).unwrap().to_rgb8();
+    assert_eq!(saved.dimensions(), (2 * width as u32, 2 * height as u32));
+
+    let sheet_path = folder.path().join("sheet.png");
+    let message = save(PictureRequest::Sheet, &sheet_path, forward, Lang::En);
+    assert!(
+        message.sentence(Lang::En).starts_with("Saved"),
+        "{message:?}"
+    );
+    let sheet = image::open(&sheet_path).unwrap().to_rgb8();
+    assert_eq!(sheet.width(), diffuscope::export::sheet::SHEET_WIDTH);
+    // The three pictures and the three plots: the plots' blue line and the pictures' band.
+    let blue = sheet.pixels().filter(|p| p.0 == [86, 180, 233]).count();
+    assert!(blue > 10_000, "{blue}");
+    assert!(sheet.height() > 1_000, "{}", sheet.height());
+
+    // A right click on a picture offers it at three sizes.
+    let card = harness.get_by_label("x0: the clean image").rect().center();
+    let at = card + egui::vec2(0.0, 60.0);
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    harness.run_steps(2);
+    harness.get_by_label("Save as PNG at 2×…");
+}

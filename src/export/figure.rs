@@ -83,14 +83,24 @@ impl Figure {
             ))
     }
 
-    /// The figure as a picture of `width × height` pixels.
-    pub fn to_picture(&self, (width, height): (u32, u32), lang: Lang) -> Result<RgbImage, String> {
+    /// The figure as a picture of `width × height` pixels, its text and lines in proportion (as
+    /// they are on an SVG 800 points across).
+    pub fn to_picture(&self, size: (u32, u32), lang: Lang) -> Result<RgbImage, String> {
+        self.to_picture_scaled(size, f64::from(size.0) / 800.0, lang)
+    }
+
+    /// The figure as a picture of `width × height` pixels, its text and lines `scale` times their
+    /// size on an SVG.
+    pub fn to_picture_scaled(
+        &self,
+        (width, height): (u32, u32),
+        scale: f64,
+        lang: Lang,
+    ) -> Result<RgbImage, String> {
         let family = register_fonts(lang);
         let mut buffer = vec![255u8; width as usize * height as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
-            // Text and lines in proportion to the picture (sized for 800 points across).
-            let scale = f64::from(width) / 800.0;
             draw(self, &root, (family, scale)).map_err(|e| e.to_string())?;
             root.present().map_err(|e| e.to_string())?;
         }

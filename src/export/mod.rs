@@ -19,6 +19,7 @@ mod png_writer;
 mod quantise;
 pub mod race;
 pub mod reverse;
+pub mod sheet;
 
 pub use caption::{add_caption, caption_height, with_caption, with_caption_band};
 pub use error::{ExportError, SpecialFile};

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::CompareView;
 use super::evaluate::EvaluateView;
-use super::figure_plot::take_request;
+use super::figure_plot::{self, PictureRequest, take_request};
 use super::fonts;
 use super::forward::ForwardView;
 use super::forward::state::{ForwardSettings, PictureSource};
@@ -599,6 +599,19 @@ impl DiffuscopeApp {
                 .clicked()
             {
                 self.deck.add_slide(&self.views, self.shown);
+            }
+            if ui
+                .button(lang.pick(
+                    "Panel sheet of this view (PNG, 2×)…",
+                    "当前视图的面板总览（PNG，2×）…",
+                ))
+                .on_hover_text(lang.pick(
+                    "Its pictures and plots on one page, for handouts. A right click on a plot or a picture saves that one alone.",
+                    "把它的图片和图表放在一页上，用于讲义。在图表或图片上点击右键可单独保存。",
+                ))
+                .clicked()
+            {
+                figure_plot::ask(ui.ctx(), PictureRequest::Sheet);
             }
             ui.separator();
             ui.label(RichText::new(lang.pick("Guided tours", "导览")).strong());

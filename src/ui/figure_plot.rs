@@ -18,6 +18,20 @@ pub enum PictureRequest {
         /// SVG or PNG.
         svg: bool,
     },
+    /// Picture `index` of the view's [`super::View::pictures`] as a PNG, `scale` times its size.
+    Picture {
+        /// Which picture.
+        index: usize,
+        /// 1, 2 or 4.
+        scale: u32,
+    },
+    /// Every picture and plot of the view on one sheet, at 2×.
+    Sheet,
+}
+
+/// Asks for `request` (the app answers after the frame).
+pub fn ask(ctx: &egui::Context, request: PictureRequest) {
+    ctx.data_mut(|d| d.insert_temp(request_id(), request));
 }
 
 fn request_id() -> Id {
@@ -72,8 +86,24 @@ pub fn save_menu(response: &egui::Response, index: usize, lang: Lang) {
             (false, lang.pick("Save as PNG…", "保存为 PNG…")),
         ] {
             if ui.button(label).clicked() {
-                let request = PictureRequest::Figure { index, svg };
-                ui.ctx().data_mut(|d| d.insert_temp(request_id(), request));
+                ask(ui.ctx(), PictureRequest::Figure { index, svg });
+                ui.close();
+            }
+        }
+    });
+}
+
+/// The right-click menu of picture `index` of the view shown: save it as a PNG at 1×, 2× or 4×
+/// its size.
+pub fn picture_menu(response: &egui::Response, index: usize, lang: Lang) {
+    response.context_menu(|ui| {
+        for scale in [1, 2, 4] {
+            let label = match lang {
+                Lang::En => format!("Save as PNG at {scale}×…"),
+                Lang::Zh => format!("以 {scale}× 大小保存为 PNG…"),
+            };
+            if ui.button(label).clicked() {
+                ask(ui.ctx(), PictureRequest::Picture { index, scale });
                 ui.close();
             }
         }

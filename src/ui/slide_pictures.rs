@@ -1,6 +1,7 @@
 //! Pictures for slides: a plot of the view shown saved as SVG (800 × 500 points, its text
-//! editable) or PNG (1600 × 1000 pixels), asked for with a plot's right-click menu
-//! ([`super::figure_plot`]) and written through a temporary file.
+//! editable) or PNG (1600 × 1000 pixels), a picture as a PNG at 1×, 2× or 4×, both asked for with
+//! a right-click menu ([`super::figure_plot`]), and the panel sheet of the whole view at 2× (the
+//! Lesson menu); each written through a temporary file.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -12,7 +13,10 @@ use super::figure_plot::PictureRequest;
 use super::file_picker::{FilePicker, FileRequest};
 use super::message::Message;
 use super::views::View;
+use crate::export::ExportError;
 use crate::export::atomic::{WriteFailure, write_atomically};
+use crate::export::figure::Figure;
+use crate::export::sheet::{enlarged, panel_sheet};
 use crate::export::write_png;
 use crate::i18n::Lang;
 
@@ -36,18 +40,29 @@ impl SlidePictures {
 
     /// Asks where to save what `request` names from `view`.
     pub fn ask(&mut self, request: PictureRequest, view: &dyn View, lang: Lang) {
-        let PictureRequest::Figure { index, svg } = request;
-        let title = view
-            .figures(lang)
-            .get(index)
-            .map_or_else(|| "plot".to_owned(), |f| f.title.clone());
+        let title = match request {
+            PictureRequest::Figure { index, .. } => {
+                view.figures(lang).get(index).map(|f| f.title.clone())
+            }
+            PictureRequest::Picture { index, .. } => {
+                view.pictures(lang).get(index).map(|p| p.0.clone())
+            }
+            PictureRequest::Sheet => Some("sheet".to_owned()),
+        };
+        let svg = matches!(request, PictureRequest::Figure { svg: true, .. });
         let (kind, extension): (&'static str, &'static [&'static str]) = if svg {
             ("SVG", &["svg"])
         } else {
             ("PNG", &["png"])
         };
-        let name = format!("{}-{}.{}", view.key(), file_stem(&title), extension[0]);
-        let request_file = FileRequest::save(("Save the plot", "保存图表"), kind, extension, name);
+        let stem = file_stem(title.as_deref().unwrap_or("picture"));
+        let name = format!("{}-{stem}.{}", view.key(), extension[0]);
+        let request_file = FileRequest::save(
+            ("Save a picture for slides", "保存用于幻灯片的图片"),
+            kind,
+            extension,
+            name,
+        );
         self.picker.ask(request, request_file);
     }
 
@@ -63,17 +78,55 @@ impl SlidePictures {
 
 /// Writes what `request` names from `view` to `path`; the banner's message.
 pub fn save(request: PictureRequest, path: &Path, view: &dyn View, lang: Lang) -> Message {
-    let PictureRequest::Figure { index, svg } = request;
-    let Some(figure) = view.figures(lang).into_iter().nth(index) else {
-        return Message::error_in(
-            |l| {
-                l.pick("That plot is no longer shown.", "该图表已不再显示。")
-                    .into()
-            },
-            None,
-        );
+    let written = match request {
+        PictureRequest::Figure { index, svg } => view
+            .figures(lang)
+            .into_iter()
+            .nth(index)
+            .ok_or_else(gone)
+            .and_then(|figure| write_figure(&figure, svg, path, lang)),
+        PictureRequest::Picture { index, scale } => view
+            .pictures(lang)
+            .into_iter()
+            .nth(index)
+            .ok_or_else(gone)
+            .map(|(_, picture)| write_png(path, &enlarged(&picture, scale))),
+        PictureRequest::Sheet => panel_sheet(&view.pictures(lang), &view.figures(lang), lang)
+            .map(|sheet| write_png(path, &sheet)),
     };
-    let written = if svg {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    match written {
+        Ok(Ok(())) => Message::info_in(|l| match l {
+            Lang::En => format!("Saved “{name}”."),
+            Lang::Zh => format!("已保存“{name}”。"),
+        }),
+        Ok(Err(error)) => Message::error_in(|l| error.sentence(l), None),
+        Err(detail) => Message::error_in(
+            |l| match l {
+                Lang::En => "That picture could not be drawn.".into(),
+                Lang::Zh => "无法绘制该图片。".into(),
+            },
+            Some(detail.clone()),
+        ),
+    }
+}
+
+/// Why there is nothing to save: the view no longer shows it.
+fn gone() -> String {
+    "no longer shown".to_owned()
+}
+
+/// `figure` written to `path` as SVG or PNG.
+fn write_figure(
+    figure: &Figure,
+    svg: bool,
+    path: &Path,
+    lang: Lang,
+) -> Result<Result<(), ExportError>, String> {
+    if svg {
         figure.to_svg(SVG_SIZE, lang).map(|text| {
             write_atomically(path, |file| {
                 file.write_all(text.as_bytes()).map_err(WriteFailure::from)
@@ -83,24 +136,6 @@ pub fn save(request: PictureRequest, path: &Path, view: &dyn View, lang: Lang) -
         figure
             .to_picture(PNG_SIZE, lang)
             .map(|picture| write_png(path, &picture))
-    };
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    match written {
-        Ok(Ok(())) => Message::info_in(|l| match l {
-            Lang::En => format!("Saved the plot to “{name}”."),
-            Lang::Zh => format!("图表已保存到“{name}”。"),
-        }),
-        Ok(Err(error)) => Message::error_in(|l| error.sentence(l), None),
-        Err(detail) => Message::error_in(
-            |l| match l {
-                Lang::En => "The plot could not be drawn.".into(),
-                Lang::Zh => "无法绘制该图表。".into(),
-            },
-            Some(detail.clone()),
-        ),
     }
 }
 

@@ -96,6 +96,12 @@ pub trait View: Any {
     /// Shows a sentence in the view's banner.
     fn show_message(&mut self, message: Message);
 
+    /// Its image panels as they are now, captioned, for slides (each saved as a PNG at a chosen
+    /// size, or all of them on a panel sheet).
+    fn pictures(&self, _lang: Lang) -> Vec<(String, image::RgbImage)> {
+        Vec::new()
+    }
+
     /// Its plots as they are now, for slides (right click on a plot saves it as SVG or PNG).
     fn figures(&self, _lang: Lang) -> Vec<crate::export::figure::Figure> {
         Vec::new()

@@ -241,7 +241,25 @@ fn write_race(
     clock: usize,
     path: &std::path::Path,
 ) -> Result<(), ExportError> {
-    let lanes: Vec<RaceLane<'_>> = race
+    match pick {
+        ComparePick::ExportGif => {
+            let (lanes, layout) = race_lanes(race);
+            let frames = race_frames(&lanes, &layout, &race.clock_values());
+            let settings = GifSettings {
+                fps: 10.0,
+                repeat: Repeat::Forever,
+                hold_last_s: 2.0,
+                ..GifSettings::default()
+            };
+            write_gif(path, &frames, &settings, &|_| {}).map(|_| ())
+        }
+        ComparePick::SavePng => write_png(path, &race_picture(race, clock)),
+    }
+}
+
+/// The race's lanes as the export draws them, and their layout (samples 3× enlarged).
+fn race_lanes(race: &Race) -> (Vec<RaceLane<'_>>, RaceLayout) {
+    let lanes = race
         .lanes
         .iter()
         .map(|lane| RaceLane {
@@ -258,19 +276,13 @@ fn write_race(
         image_size: race.image_size(),
         scale: 3,
     };
-    match pick {
-        ComparePick::ExportGif => {
-            let frames = race_frames(&lanes, &layout, &race.clock_values());
-            let settings = GifSettings {
-                fps: 10.0,
-                repeat: Repeat::Forever,
-                hold_last_s: 2.0,
-                ..GifSettings::default()
-            };
-            write_gif(path, &frames, &settings, &|_| {}).map(|_| ())
-        }
-        ComparePick::SavePng => write_png(path, &race_frame(&lanes, &layout, clock)),
-    }
+    (lanes, layout)
+}
+
+/// The race at `clock`: the lanes side by side, captioned, as its PNG.
+pub fn race_picture(race: &Race, clock: usize) -> image::RgbImage {
+    let (lanes, layout) = race_lanes(race);
+    race_frame(&lanes, &layout, clock)
 }
 
 fn nothing_to_export(lang: Lang) -> &'static str {
@@ -344,6 +356,18 @@ impl View for CompareView {
 
     fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
         read_settings_slide::<CompareSettings>(state).is_some()
+    }
+
+    fn pictures(&self, lang: Lang) -> Vec<(String, image::RgbImage)> {
+        self.state
+            .race
+            .as_ref()
+            .map(|race| {
+                let title = lang.pick("The race", "比赛");
+                let caption = format!("{title} · {} NFE", self.state.clock);
+                vec![(caption, race_picture(race, self.state.clock))]
+            })
+            .unwrap_or_default()
     }
 
     fn figures(&self, lang: Lang) -> Vec<crate::export::figure::Figure> {

@@ -1,6 +1,6 @@
 //! The Forward view's plots as [`Figure`]s, for slides: the weights of photo and noise, log-SNR
 //! (each with the other schedules dashed when they are shown) and the histogram of x_t beside
-//! N(0, 1).
+//! N(0, 1); and its three pictures, x0, x_t and ε.
 
 use eframe::egui::Color32;
 
@@ -8,6 +8,7 @@ use super::ForwardView;
 use super::view::{
     LOG_SNR_COLOR, NOISE_COLOR, SIGNAL_COLOR, compare_color, other_schedules, schedule_name,
 };
+use crate::data::picture::values_to_rgb8;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::stats::standard_normal_pdf;
 use crate::export::figure::{Curve, Figure, Mark};
@@ -102,4 +103,30 @@ pub fn figures(view: &ForwardView, lang: Lang) -> Vec<Figure> {
         ));
     }
     figures
+}
+
+/// x0, x_t and ε as the view shows them, captioned.
+pub fn pictures(view: &ForwardView, lang: Lang) -> Vec<(String, image::RgbImage)> {
+    let state = &view.state;
+    let picture = state.picture();
+    let mut pictures = vec![(lang.tr(Text::CleanImage).to_owned(), picture.to_rgb_image())];
+    if let Some(x_t) = state.x_t_image_cached()
+        && let Some(image) =
+            image::RgbImage::from_raw(x_t.width as u32, x_t.height as u32, x_t.rgb.clone())
+    {
+        let caption = format!(
+            "{} (t = {} / {})",
+            lang.tr(Text::NoisyImage),
+            x_t.t,
+            state.schedule().steps()
+        );
+        pictures.push((caption, image));
+    }
+    let mut eps = vec![0; state.eps().len()];
+    values_to_rgb8(state.eps(), &mut eps);
+    if let Some(image) = image::RgbImage::from_raw(picture.width as u32, picture.height as u32, eps)
+    {
+        pictures.push((lang.tr(Text::Noise).to_owned(), image));
+    }
+    pictures
 }

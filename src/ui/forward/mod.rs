@@ -343,6 +343,10 @@ impl View for ForwardView {
         figures::figures(self, lang)
     }
 
+    fn pictures(&self, lang: Lang) -> Vec<(String, image::RgbImage)> {
+        figures::pictures(self, lang)
+    }
+
     fn show_slide_state(&mut self, state: &serde_json::Value) {
         if let Some(slide) = slide::read_slide(state) {
             self.show(slide);

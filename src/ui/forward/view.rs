@@ -16,7 +16,7 @@ use crate::diffusion::stats::standard_normal_pdf;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::{Lang, Text};
 use crate::render::forward::ForwardCallback;
-use crate::ui::figure_plot::save_menu;
+use crate::ui::figure_plot::{picture_menu, save_menu};
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::tour;
@@ -306,25 +306,28 @@ fn images_ui(view: &mut ForwardView, ui: &mut egui::Ui, lang: Lang) {
 
     ui.horizontal_top(|ui| {
         ui.spacing_mut().item_spacing.x = gap;
-        image_card_ui(
+        let x0_card = image_card_ui(
             ui,
             lang.tr(Text::CleanImage),
             Some(CardPicture::Texture(x0)),
             size,
             "t = 0".to_owned(),
         );
+        picture_menu(&x0_card, 0, lang);
         let note = x_t.as_ref().map_or_else(String::new, |image| {
             format!("t = {} / {}", image.t, view.state.schedule().steps())
         });
         let x_t_card = image_card_ui(ui, lang.tr(Text::NoisyImage), x_t_picture, size, note);
         tour::mark(ui, "forward.x_t", &x_t_card);
-        image_card_ui(
+        picture_menu(&x_t_card, 1, lang);
+        let eps_card = image_card_ui(
             ui,
             lang.tr(Text::Noise),
             Some(CardPicture::Texture(eps)),
             size,
             "N(0, 1)".to_owned(),
         );
+        picture_menu(&eps_card, 2, lang);
     });
 
     if view.state.settings.noising == Noising::Chain {
@@ -367,6 +370,8 @@ fn image_card_ui(
         ui.label(RichText::new(note).monospace());
     })
     .response
+    // A right click offers the picture as a PNG.
+    .interact(egui::Sense::click())
 }
 
 fn chain_status_ui(view: &ForwardView, ui: &mut egui::Ui, lang: Lang) {

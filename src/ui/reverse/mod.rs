@@ -573,6 +573,12 @@ impl View for ReverseView {
         read_settings_slide::<ReverseSettings>(state).is_some()
     }
 
+    fn pictures(&self, lang: Lang) -> Vec<(String, image::RgbImage)> {
+        textures::shown_grid(&self.state)
+            .map(|grid| vec![(lang.pick("The samples", "样本").to_owned(), grid)])
+            .unwrap_or_default()
+    }
+
     /// Takes the slide's settings; a different shipped model is loaded (a model file's name is
     /// not a path, so the model loaded stays).
     fn show_slide_state(&mut self, state: &serde_json::Value) {

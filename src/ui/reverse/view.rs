@@ -12,6 +12,7 @@ use crate::i18n::{Lang, Text};
 use crate::model::shipped::{shipped, shipped_diffusion_models};
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::GAP_PX;
+use crate::ui::figure_plot::picture_menu;
 use crate::ui::message::message_ui;
 use crate::ui::presentation::view_panels;
 use crate::ui::tour;
@@ -437,6 +438,7 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                         .fit_to_exact_size(Vec2::splat(side))
                         .sense(Sense::click()),
                 );
+                picture_menu(&response, 0, lang);
                 // Outline the selected sample. Tiles are `pitch` image pixels apart (digit + gap).
                 let columns = grid_spec.columns as usize;
                 let (tile_px, _) = record.image_size;
