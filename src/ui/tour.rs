@@ -10,6 +10,7 @@ use eframe::egui::{self, Color32, Id, Stroke, StrokeKind};
 
 use super::compare::CompareView;
 use super::compare::state::CompareSettings;
+use super::evaluate::{EvaluateSettings, EvaluateView};
 use super::forward::ForwardView;
 use super::forward::slide::{ForwardSlide, SlidePhoto};
 use super::forward::state::ForwardSettings;
@@ -89,7 +90,7 @@ impl BuiltIn {
 }
 
 /// The built-in tours, in the order of the course.
-pub const BUILT_IN: [BuiltIn; 6] = [
+pub const BUILT_IN: [BuiltIn; 7] = [
     BuiltIn {
         title: (
             "The photo is never fully gone at T = 50",
@@ -122,6 +123,10 @@ pub const BUILT_IN: [BuiltIn; 6] = [
     BuiltIn {
         title: ("DPM-Solver++ in 20 calls", "DPM-Solver++ 只需 20 次调用"),
         make: solver_race,
+    },
+    BuiltIn {
+        title: ("Why FID needs many samples", "为什么 FID 需要很多样本"),
+        make: fid_needs_samples,
     },
 ];
 
@@ -329,6 +334,45 @@ fn solver_race() -> Lesson {
                 "compare.race",
             ),
         )],
+    )
+}
+
+/// An Evaluate slide: DDIM at 4–32 steps, `samples` digits per point, three seeds.
+fn evaluate_slide(samples: usize, card: Card) -> Slide {
+    let settings = EvaluateSettings {
+        samplers: vec!["ddim".into()],
+        samples,
+        repeats: 3,
+        ..EvaluateSettings::default()
+    };
+    Slide {
+        view: EvaluateView::KEY.to_owned(),
+        views: [(EvaluateView::KEY.to_owned(), settings_slide(&settings))].into(),
+        card: Some(card),
+    }
+}
+
+fn fid_needs_samples() -> Lesson {
+    Lesson::new(
+        "",
+        vec![
+            evaluate_slide(
+                50,
+                card(
+                    "50 digits per point, three seeds: press M. The three dots of one step count lie far apart, and the real digits' own floor is high: on 50 samples FID mostly measures chance.",
+                    "每个点 50 个数字、三个种子：按 M。同一步数的三个点相距很远，真实数字自身的下限也很高：只有 50 个样本时，FID 主要衡量的是偶然。",
+                    "evaluate.measure",
+                ),
+            ),
+            evaluate_slide(
+                300,
+                card(
+                    "300 digits per point: press M again. The dots close up and the floor drops; only differences larger than the spread of the dots mean anything.",
+                    "每个点 300 个数字：再按 M。各点靠拢，下限降低；只有大于点之间离散程度的差别才有意义。",
+                    "evaluate.measure",
+                ),
+            ),
+        ],
     )
 }
 

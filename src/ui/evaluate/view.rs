@@ -16,6 +16,7 @@ use crate::sample::colormap::OKABE_ITO;
 use crate::ui::figure_plot::figure_plot_ui;
 use crate::ui::message::message_ui;
 use crate::ui::presentation::view_panels;
+use crate::ui::tour;
 
 /// Draws the whole view.
 pub fn evaluate_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
@@ -125,7 +126,9 @@ fn measure_buttons_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
     match view.progress() {
         None => {
             let text = RichText::new(lang.pick("Measure (M)", "开始评估 (M)")).size(18.0);
-            if ui.button(text).clicked() {
+            let measure = ui.button(text);
+            tour::mark(ui, "evaluate.measure", &measure);
+            if measure.clicked() {
                 view.ask(EvaluateCommand::Measure);
             }
             ui.label(
