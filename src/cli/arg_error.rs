@@ -144,6 +144,7 @@ mod tests {
             assert!(!line.contains("Usage:"), "{args:?}: {line}");
         }
         assert!(error_of(&["train"]).contains("--out"));
+        assert!(error_of(&["bogus"]).contains("neither a command"));
         assert!(error_of(&["--sampler", "euler-a"]).contains("flow-heun"));
     }
 }

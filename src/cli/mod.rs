@@ -44,7 +44,7 @@ pub struct Cli {
     /// Window: open this lesson (a `….diffuscope.json` file saved from the window's Lesson
     /// menu) on its first slide. A file that is not one stops the program with a sentence
     /// before the window opens.
-    #[arg(value_name = "LESSON")]
+    #[arg(value_name = "LESSON", value_parser = lesson_path)]
     pub lesson: Option<PathBuf>,
     /// Window: open on this view (forward: a photo dissolving into noise; reverse: a model turning
     /// noise into digits).
@@ -351,6 +351,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
             seed,
             hang_limit: std::time::Duration::from_secs(hang_secs),
         }),
+    }
+}
+
+/// A lesson file's path (`….json`); anything else was meant as a command, and says so.
+fn lesson_path(value: &str) -> Result<PathBuf, String> {
+    if value.to_ascii_lowercase().ends_with(".json") {
+        Ok(PathBuf::from(value))
+    } else {
+        Err("neither a command (export, sample, race, eval, train, bench) nor a lesson file (….diffuscope.json)".into())
     }
 }
 
