@@ -58,6 +58,18 @@ pub struct Figure {
     pub curves: Vec<Curve>,
     /// A labelled horizontal reference line (the real digits' floor).
     pub reference: Option<(String, f64)>,
+    /// Where the legend goes: in the corner the curves leave empty.
+    pub legend: LegendCorner,
+}
+
+/// A corner of the plot, for its legend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LegendCorner {
+    /// Upper right (the default).
+    #[default]
+    TopRight,
+    /// Lower right.
+    BottomRight,
 }
 
 impl Figure {
@@ -177,12 +189,12 @@ fn draw<DB: DrawingBackend>(
         let mut chart = builder.build_cartesian_2d((x_low..x_high).log_scale(), y_low..y_high)?;
         mesh(&mut chart, figure, look)?;
         curves(&mut chart, figure, (x_low, x_high), look)?;
-        legend(&mut chart, look)
+        legend(&mut chart, figure.legend, look)
     } else {
         let mut chart = builder.build_cartesian_2d(x_low..x_high, y_low..y_high)?;
         mesh(&mut chart, figure, look)?;
         curves(&mut chart, figure, (x_low, x_high), look)?;
-        legend(&mut chart, look)
+        legend(&mut chart, figure.legend, look)
     }
 }
 
@@ -276,6 +288,7 @@ where
 
 fn legend<'a, DB, X>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+    corner: LegendCorner,
     look: Look,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
@@ -288,7 +301,10 @@ where
         .border_style(BLACK)
         .label_font((look.0, scaled(look, 15.0)))
         .legend_area_size(scaled(look, 30.0))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(match corner {
+            LegendCorner::TopRight => SeriesLabelPosition::UpperRight,
+            LegendCorner::BottomRight => SeriesLabelPosition::LowerRight,
+        })
         .draw()
 }
 
@@ -334,6 +350,7 @@ mod tests {
                 },
             ],
             reference: Some(("floor".into(), 0.25)),
+            legend: LegendCorner::BottomRight,
         }
     }
 

@@ -94,7 +94,7 @@ fn place_row(sheet: &mut RgbImage, images: &[RgbImage], cell: u32, y: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::figure::{Curve, Mark};
+    use crate::export::figure::{Curve, LegendCorner, Mark};
 
     #[test]
     fn a_sheet_holds_every_picture_and_plot_at_twice_the_window() {
@@ -111,6 +111,7 @@ mod tests {
                 mark: Mark::Line,
             }],
             reference: None,
+            legend: LegendCorner::TopRight,
         };
         let sheet = panel_sheet(
             &[("red".into(), red), ("blue".into(), blue)],

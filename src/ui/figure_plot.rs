@@ -2,10 +2,12 @@
 //! and the right-click menu that asks for it as a file ([`take_request`], answered by the app).
 
 use eframe::egui::{self, Color32, Id};
-use egui_plot::{Bar, BarChart, HLine, Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points};
+use egui_plot::{
+    Bar, BarChart, Corner, HLine, Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points,
+};
 
 use super::presentation::line_width;
-use crate::export::figure::{Figure, Mark};
+use crate::export::figure::{Figure, LegendCorner, Mark};
 use crate::i18n::Lang;
 
 /// What the user asked to save from a view.
@@ -59,7 +61,10 @@ pub fn figure_plot_ui(
     ui.label(egui::RichText::new(figure.title.as_str()).strong());
     let mut plot = Plot::new(("figure", figure.title.as_str()))
         .height(height)
-        .legend(Legend::default())
+        .legend(Legend::default().position(match figure.legend {
+            LegendCorner::TopRight => Corner::RightTop,
+            LegendCorner::BottomRight => Corner::RightBottom,
+        }))
         .x_axis_label(figure.x_label.as_str())
         .allow_scroll(false);
     if figure.log_x {

@@ -7,7 +7,7 @@ use egui_plot::VLine;
 
 use super::state::{Lane, LaneStatus, PRESETS, Race};
 use super::{CompareCommand, CompareView};
-use crate::export::figure::{Curve, Figure, Mark};
+use crate::export::figure::{Curve, Figure, LegendCorner, Mark};
 use crate::i18n::Lang;
 use crate::sample::colormap::OKABE_ITO;
 use crate::sample::race::{LaneAt, rms_distance};
@@ -401,6 +401,7 @@ pub fn distance_figure(race: &Race, lang: Lang) -> Figure {
         log_x: true,
         curves,
         reference: None,
+        legend: LegendCorner::TopRight,
     }
 }
 

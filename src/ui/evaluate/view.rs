@@ -7,7 +7,7 @@ use eframe::egui::{self, Key, Modifiers, RichText};
 use super::{EvaluateCommand, EvaluateView, STEP_CHOICES};
 use crate::diffusion::samplers::SamplerKind;
 use crate::export::chart::means;
-use crate::export::figure::{Curve, Figure, Mark};
+use crate::export::figure::{Curve, Figure, LegendCorner, Mark};
 use crate::i18n::Lang;
 use crate::model::ModelKind;
 use crate::model::shipped::SHIPPED_MODELS;
@@ -220,6 +220,7 @@ pub fn quality_figures(view: &EvaluateView, lang: Lang) -> [Figure; 2] {
         log_x: true,
         curves,
         reference: floor.map(|y| (floor_name.clone(), y)),
+        legend: LegendCorner::BottomRight,
     };
     [
         figure(

@@ -11,7 +11,7 @@ use super::view::{
 use crate::data::picture::values_to_rgb8;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::stats::standard_normal_pdf;
-use crate::export::figure::{Curve, Figure, Mark};
+use crate::export::figure::{Curve, Figure, LegendCorner, Mark};
 use crate::i18n::{Lang, Text};
 
 fn rgb(colour: Color32) -> [u8; 3] {
@@ -75,6 +75,7 @@ pub fn figures(view: &ForwardView, lang: Lang) -> Vec<Figure> {
         log_x: false,
         curves,
         reference: None,
+        legend: LegendCorner::TopRight,
     };
     let mut figures = vec![
         titled(Text::SignalAndNoise, "t", weights),
