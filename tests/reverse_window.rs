@@ -13,7 +13,7 @@ use std::time::Duration;
 use diffuscope::i18n::Lang;
 use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
-use diffuscope::ui::{AppSettings, DiffuscopeApp};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, View};
 use diffuscope::worker::ModelSource;
 use eframe::egui::Key;
 use egui_kittest::Harness;
@@ -69,6 +69,11 @@ fn generate_streams_every_step_and_the_keys_scrub_them() {
     harness.get_by_label("guess of x0: the finished picture");
     harness.get_by_label("guess of ε: the noise it sees");
     harness.get_by_label("ε guessed with the digit");
+    // For slides: the grid, then the chosen sample's three panels at one pixel per value.
+    let pictures = View::pictures(app(&harness).reverse(), Lang::En);
+    let sizes: Vec<(u32, u32)> = pictures.iter().map(|(_, p)| p.dimensions()).collect();
+    assert_eq!(sizes.len(), 4, "{sizes:?}");
+    assert_eq!(sizes[1..], [(28, 28); 3]);
 
     harness.key_press(Key::Home);
     harness.run_steps(1);

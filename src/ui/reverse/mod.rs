@@ -573,10 +573,25 @@ impl View for ReverseView {
         read_settings_slide::<ReverseSettings>(state).is_some()
     }
 
+    /// The grid, then the selected sample's x_t, guess of x0 and guess of ε (as the panels under
+    /// the grid, in that order).
     fn pictures(&self, lang: Lang) -> Vec<(String, image::RgbImage)> {
-        textures::shown_grid(&self.state)
-            .map(|grid| vec![(lang.pick("The samples", "样本").to_owned(), grid)])
-            .unwrap_or_default()
+        let mut pictures: Vec<(String, image::RgbImage)> = textures::shown_grid(&self.state)
+            .map(|grid| (lang.pick("The samples", "样本").to_owned(), grid))
+            .into_iter()
+            .collect();
+        if let Some([x_t, x0, eps]) = textures::sample_pictures(&self.state) {
+            pictures.extend([
+                (
+                    lang.pick("x_t: what the model sees", "x_t：模型看到的")
+                        .to_owned(),
+                    x_t,
+                ),
+                (lang.pick("guess of x0", "x0 的猜测").to_owned(), x0),
+                (lang.pick("guess of ε", "ε 的猜测").to_owned(), eps),
+            ]);
+        }
+        pictures
     }
 
     /// Takes the slide's settings; a different shipped model is loaded (a model file's name is

@@ -172,6 +172,53 @@ impl SignedPanels {
     }
 }
 
+/// The selected sample at the step shown: its x_t, the model's guess of x0 and of ε, and the
+/// recorded frame they come from (the finished images with the last step's guesses).
+struct SampleValues<'a> {
+    frame: &'a crate::worker::Frame,
+    finished: bool,
+    x_t: Vec<f32>,
+    x0: Vec<f32>,
+    eps: Vec<f32>,
+}
+
+fn sample_values(state: &ReverseState) -> Option<SampleValues<'_>> {
+    let record = state.record.as_ref()?;
+    let index = state.shown_index()?;
+    let size = record.image_size;
+    let sample = state.selected;
+    let frame = record.frames.get(index).or_else(|| record.frames.last())?;
+    let finished = index >= record.frames.len();
+    let x_t = if finished {
+        GridSpec::image_of(record.samples.as_ref()?, size.0 * size.1, sample)?.to_vec()
+    } else {
+        frame.image(&frame.x_t, sample)
+    };
+    Some(SampleValues {
+        frame,
+        finished,
+        x_t,
+        x0: frame.image(&frame.x0, sample),
+        eps: frame.image(&frame.eps, sample),
+    })
+}
+
+/// The selected sample's x_t, guess of x0 and guess of ε (in the diverging colour map) as
+/// pictures one pixel per value, for slides.
+pub fn sample_pictures(state: &ReverseState) -> Option<[RgbImage; 3]> {
+    let size = state.record.as_ref()?.image_size;
+    let values = sample_values(state)?;
+    let one = GridSpec {
+        columns: 1,
+        rows: 1,
+    };
+    Some([
+        tile(&values.x_t, size, one, 1),
+        tile(&values.x0, size, one, 1),
+        tile_with(&values.eps, size, one, 1, &diverging),
+    ])
+}
+
 fn panels(
     ctx: &egui::Context,
     state: &ReverseState,
@@ -179,7 +226,6 @@ fn panels(
     signed: &SignedPanels,
 ) -> Option<SamplePanels> {
     let record = state.record.as_ref()?;
-    let index = state.shown_index()?;
     let one = GridSpec {
         columns: 1,
         rows: 1,
@@ -188,14 +234,13 @@ fn panels(
     let sample = state.selected;
     let grey = |values: &[f32]| tile(values, size, one, 1);
     let (height, width) = size;
-    // The finished images are shown with the last recorded step's guesses.
-    let frame = record.frames.get(index).or_else(|| record.frames.last())?;
-    let finished = index >= record.frames.len();
-    let x_t = if finished {
-        GridSpec::image_of(record.samples.as_ref()?, size.0 * size.1, sample)?.to_vec()
-    } else {
-        frame.image(&frame.x_t, sample)
-    };
+    let SampleValues {
+        frame,
+        finished,
+        x_t,
+        x0,
+        eps,
+    } = sample_values(state)?;
     let guidance = frame.guidance.as_ref().map(|parts| {
         let uncond = frame.image(&parts.eps_unconditional, sample);
         let cond = frame.image(&parts.eps_conditional, sample);
@@ -230,8 +275,8 @@ fn panels(
     Some(SamplePanels {
         real,
         x_t: upload(ctx, "reverse-x_t", &grey(&x_t)),
-        x0: upload(ctx, "reverse-x0", &grey(&frame.image(&frame.x0, sample))),
-        eps: signed.picture(ctx, 1, frame.image(&frame.eps, sample), (width, height)),
+        x0: upload(ctx, "reverse-x0", &grey(&x0)),
+        eps: signed.picture(ctx, 1, eps, (width, height)),
         guidance,
     })
 }

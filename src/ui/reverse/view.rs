@@ -482,24 +482,28 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
 /// it, and the guidance's two guesses and their difference; each `panel` points wide.
 fn panels_ui(ui: &mut egui::Ui, panels: &SamplePanels, panel: f32, class: u32, lang: Lang) {
     ui.horizontal_top(|ui| {
-        panel_ui(
+        // A right click saves each panel alone (pictures 1–3 of the view, after the grid).
+        let x_t = panel_ui(
             ui,
             panel,
             &panels.x_t,
             lang.pick("x_t: what the model sees", "x_t：模型看到的"),
         );
-        panel_ui(
+        picture_menu(&x_t, 1, lang);
+        let x0 = panel_ui(
             ui,
             panel,
             &panels.x0,
             lang.pick("guess of x0: the finished picture", "x0 的猜测：最终的图像"),
         );
-        signed_panel_ui(
+        picture_menu(&x0, 2, lang);
+        let eps = signed_panel_ui(
             ui,
             panel,
             &panels.eps,
             lang.pick("guess of ε: the noise it sees", "ε 的猜测：它看到的噪声"),
         );
+        picture_menu(&eps, 3, lang);
     });
     legend_ui(ui, panel);
     if let Some(real) = &panels.real {
@@ -540,20 +544,32 @@ fn panels_ui(ui: &mut egui::Ui, panels: &SamplePanels, panel: f32, class: u32, l
     }
 }
 
-fn panel_ui(ui: &mut egui::Ui, panel: f32, texture: &egui::TextureHandle, caption: &str) {
+fn panel_ui(
+    ui: &mut egui::Ui,
+    panel: f32,
+    texture: &egui::TextureHandle,
+    caption: &str,
+) -> egui::Response {
     ui.vertical(|ui| {
         ui.set_width(panel);
         ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(panel)));
         ui.label(RichText::new(caption).size(14.0));
-    });
+    })
+    .response
+    .interact(Sense::click())
 }
 
 /// A panel of signed values: drawn by the colour-map shader, or an uploaded texture.
-fn signed_panel_ui(ui: &mut egui::Ui, panel: f32, picture: &PanelPicture, caption: &str) {
+fn signed_panel_ui(
+    ui: &mut egui::Ui,
+    panel: f32,
+    picture: &PanelPicture,
+    caption: &str,
+) -> egui::Response {
     match picture {
         PanelPicture::Texture(texture) => panel_ui(ui, panel, texture, caption),
-        PanelPicture::Signed { .. } => {
-            ui.vertical(|ui| {
+        PanelPicture::Signed { .. } => ui
+            .vertical(|ui| {
                 ui.set_width(panel);
                 let (rect, _) = ui.allocate_exact_size(Vec2::splat(panel), Sense::hover());
                 if let Some(callback) = picture.shader_callback() {
@@ -561,8 +577,9 @@ fn signed_panel_ui(ui: &mut egui::Ui, panel: f32, picture: &PanelPicture, captio
                         .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
                 }
                 ui.label(RichText::new(caption).size(14.0));
-            });
-        }
+            })
+            .response
+            .interact(Sense::click()),
     }
 }
 
