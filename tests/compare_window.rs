@@ -11,7 +11,7 @@ use std::time::Duration;
 use diffuscope::i18n::Lang;
 use diffuscope::ui::compare::CompareView;
 use diffuscope::ui::compare::state::{CompareSettings, LaneStatus};
-use diffuscope::ui::{AppSettings, DiffuscopeApp, VIEWS};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, VIEWS, View};
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -121,6 +121,12 @@ fn the_race_exports_as_a_gif_of_the_lanes_side_by_side() {
     let race = app(&harness).compare().state.race.clone().unwrap();
     let guidance: Vec<Option<f32>> = race.lanes.iter().map(|l| l.spec.guidance).collect();
     assert_eq!(guidance, [Some(0.0), Some(1.0), Some(3.0), Some(7.0)]);
+    // For slides: the race as one picture, and the distance chart with a curve per lane.
+    let compare = app(&harness).compare();
+    assert_eq!(View::pictures(compare, Lang::En).len(), 1);
+    let figures = View::figures(compare, Lang::En);
+    assert_eq!(figures.len(), 1);
+    assert_eq!(figures[0].curves.len(), 4);
     let folder = tempfile::tempdir().unwrap();
     let gif = folder.path().join("race.gif");
     app_mut(&mut harness).compare_mut().export_gif(gif.clone());

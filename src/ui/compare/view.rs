@@ -12,7 +12,7 @@ use crate::i18n::Lang;
 use crate::sample::colormap::OKABE_ITO;
 use crate::sample::race::{LaneAt, rms_distance};
 use crate::ui::View as _;
-use crate::ui::figure_plot::figure_plot_ui;
+use crate::ui::figure_plot::{figure_plot_ui, picture_menu};
 use crate::ui::message::message_ui;
 use crate::ui::presentation::view_panels;
 use crate::ui::tour;
@@ -325,7 +325,13 @@ fn lane_ui(
     let width = ui.available_width();
     match texture {
         Some(texture) => {
-            ui.add(egui::Image::new(&texture.grid).fit_to_exact_size(egui::vec2(width, width)));
+            let grid = ui.add(
+                egui::Image::new(&texture.grid)
+                    .fit_to_exact_size(egui::vec2(width, width))
+                    .sense(egui::Sense::click()),
+            );
+            // A right click saves the whole race at this clock (the view's one picture).
+            picture_menu(&grid, 0, lang);
         }
         None => {
             ui.add_space(width);
