@@ -14,4 +14,4 @@ train() {
 }
 train eps 6000 128 0.2
 train v 2500 128 0.1
-train flow 1500 64 0.1
+train flow 6000 128 0.2
