@@ -240,9 +240,14 @@ fn reverse_slide(sampler: &str, steps: usize, card: Card) -> Slide {
         steps,
         ..ReverseSettings::default()
     };
+    settings_only_slide(ReverseView::KEY, &settings, card)
+}
+
+/// A slide that shows view `key` with `settings` (the other views keep theirs).
+fn settings_only_slide(key: &str, settings: &impl serde::Serialize, card: Card) -> Slide {
     Slide {
-        view: ReverseView::KEY.to_owned(),
-        views: [(ReverseView::KEY.to_owned(), settings_slide(&settings))].into(),
+        view: key.to_owned(),
+        views: [(key.to_owned(), settings_slide(settings))].into(),
         card: Some(card),
     }
 }
@@ -288,11 +293,7 @@ fn race_slide(preset: usize, card: Card) -> Slide {
         preset,
         ..CompareSettings::default()
     };
-    Slide {
-        view: CompareView::KEY.to_owned(),
-        views: [(CompareView::KEY.to_owned(), settings_slide(&settings))].into(),
-        card: Some(card),
-    }
+    settings_only_slide(CompareView::KEY, &settings, card)
 }
 
 fn guidance_race() -> Lesson {
@@ -345,11 +346,7 @@ fn evaluate_slide(samples: usize, card: Card) -> Slide {
         repeats: 3,
         ..EvaluateSettings::default()
     };
-    Slide {
-        view: EvaluateView::KEY.to_owned(),
-        views: [(EvaluateView::KEY.to_owned(), settings_slide(&settings))].into(),
-        card: Some(card),
-    }
+    settings_only_slide(EvaluateView::KEY, &settings, card)
 }
 
 fn fid_needs_samples() -> Lesson {
