@@ -84,3 +84,20 @@ fn the_cards_buttons_step_the_tour_and_ending_it_clears_the_frame() {
     assert!(harness.query_by_label_contains("ᾱ_T ≈ 0.6").is_none());
     assert_eq!(forward(&harness), (1000, 1000), "the state on screen stays");
 }
+
+#[test]
+fn a_tour_while_presenting_unfolds_the_side_panels_to_frame_its_control() {
+    let mut harness = harness(Lang::En);
+    harness.run_steps(2);
+    harness.key_press(Key::F5);
+    harness.run_steps(2);
+    assert!(harness.query_by_label("What am I looking at?").is_none());
+    app_mut(&mut harness).start_tour(BUILT_IN[1]);
+    harness.run_steps(3);
+    assert!(app(&harness).is_presenting());
+    harness.get_by_label("What am I looking at?");
+    assert_eq!(
+        tour::drawn_highlight(&harness.ctx).as_deref(),
+        Some("forward.schedule")
+    );
+}

@@ -485,6 +485,10 @@ impl DiffuscopeApp {
         self.lesson_keys(ui.ctx());
         tour::begin_frame(ui.ctx());
         let target = self.deck.card().and_then(|(_, card)| card.target.clone());
+        if target.is_some() {
+            // The control a card frames may sit in a side panel: presenting, unfold them.
+            self.presentation.set_panels(ui.ctx(), true);
+        }
         tour::set_highlight(ui.ctx(), target);
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F11)) {
             let fullscreen = ui.input(|i| i.viewport().fullscreen.unwrap_or(false));
