@@ -379,8 +379,8 @@ impl View for CompareView {
     }
 
     fn show_slide_state(&mut self, state: &serde_json::Value) {
-        if let Some(settings) = read_settings_slide(state) {
-            self.state.settings = settings;
+        if let Some(settings) = read_settings_slide::<CompareSettings>(state) {
+            self.state.settings = settings.within_offered();
         }
     }
 

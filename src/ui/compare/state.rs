@@ -85,6 +85,19 @@ impl Default for CompareSettings {
 }
 
 impl CompareSettings {
+    /// These settings brought into what the view offers (remembered settings and lessons are
+    /// files someone may have edited): a digit 0–9 or none, w [0–10] (NaN: the default).
+    #[must_use]
+    pub fn within_offered(mut self) -> Self {
+        self.class = self.class.filter(|&digit| digit < 10);
+        self.guidance = if self.guidance.is_finite() {
+            self.guidance.clamp(0.0, 10.0)
+        } else {
+            Self::default().guidance
+        };
+        self
+    }
+
     /// The lanes of the chosen race.
     pub fn lanes(&self) -> Vec<LaneSpec> {
         let preset = PRESETS.get(self.preset).unwrap_or(&PRESETS[0]);
@@ -225,7 +238,7 @@ impl CompareState {
     /// A state with `settings` and no race.
     pub fn new(settings: CompareSettings) -> Self {
         Self {
-            settings,
+            settings: settings.within_offered(),
             race: None,
             clock: 0,
             follow: true,
@@ -519,6 +532,19 @@ impl CompareState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edited_settings_keep_to_a_digit_and_a_finite_guidance() {
+        let wild = CompareSettings {
+            class: Some(99),
+            guidance: f32::INFINITY,
+            ..CompareSettings::default()
+        }
+        .within_offered();
+        assert_eq!((wild.class, wild.guidance), (None, 3.0));
+        let kept = CompareSettings::default().within_offered();
+        assert_eq!(kept, CompareSettings::default());
+    }
 
     #[test]
     fn every_preset_reads_as_two_to_four_lanes() {

@@ -20,7 +20,7 @@ use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::i18n::Lang;
-use crate::quality::lab::{PointResult, PointSpec};
+use crate::quality::lab::{LEAST_SAMPLES, PointResult, PointSpec};
 use crate::quality::report::{QualityReport, Reference};
 use crate::quality::session::{
     LabOutcome, LabProgress, LabRequest, ModelOpener, candle_opener, run_lab,
@@ -64,6 +64,22 @@ impl Default for EvaluateSettings {
 }
 
 impl EvaluateSettings {
+    /// These settings brought into what the view offers: remembered settings and lessons are files
+    /// someone may have edited, and a million samples a point would fill the memory. Samples
+    /// [10–5000] (as `eval --samples`), steps [1–1000], w [0–10] (NaN: the default), seeds [1–5].
+    #[must_use]
+    pub fn within_offered(mut self) -> Self {
+        self.samples = self.samples.clamp(LEAST_SAMPLES, 5_000);
+        self.steps.retain(|steps| (1..=1_000).contains(steps));
+        self.guidance = if self.guidance.is_finite() {
+            self.guidance.clamp(0.0, 10.0)
+        } else {
+            Self::default().guidance
+        };
+        self.repeats = self.repeats.clamp(1, 5);
+        self
+    }
+
     /// The samplers chosen, in menu order.
     pub fn sampler_kinds(&self) -> Vec<SamplerKind> {
         SamplerKind::ALL
@@ -168,7 +184,7 @@ impl EvaluateView {
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         Self {
-            settings,
+            settings: settings.within_offered(),
             results: BTreeMap::new(),
             floors: BTreeMap::new(),
             message: None,
@@ -357,8 +373,8 @@ impl View for EvaluateView {
     }
 
     fn show_slide_state(&mut self, state: &serde_json::Value) {
-        if let Some(settings) = read_settings_slide(state) {
-            self.settings = settings;
+        if let Some(settings) = read_settings_slide::<EvaluateSettings>(state) {
+            self.settings = settings.within_offered();
         }
     }
 
@@ -374,5 +390,33 @@ impl View for EvaluateView {
                 ("Esc", "cancel", "取消"),
             ],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edited_settings_are_brought_into_what_the_view_offers() {
+        let wild = EvaluateSettings {
+            samples: 1_000_000_000,
+            steps: vec![0, 8, 50_000],
+            guidance: f32::NAN,
+            repeats: 1_000,
+            ..EvaluateSettings::default()
+        }
+        .within_offered();
+        assert_eq!(
+            (wild.samples, wild.steps, wild.guidance, wild.repeats),
+            (5_000, vec![8], 3.0, 5)
+        );
+        let few = EvaluateSettings {
+            samples: 0,
+            guidance: -4.0,
+            ..EvaluateSettings::default()
+        }
+        .within_offered();
+        assert_eq!((few.samples, few.guidance), (LEAST_SAMPLES, 0.0));
     }
 }
