@@ -35,7 +35,7 @@ pub enum Mark {
 /// One curve of a figure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curve {
-    /// The legend's name.
+    /// The legend's name (empty: not in the legend, as a line's own dots).
     pub name: String,
     /// (x, y) points.
     pub points: Vec<(f64, f64)>,
@@ -121,6 +121,26 @@ impl Figure {
     }
 }
 
+/// `figures` side by side in one picture of `width × height` pixels (`diffuscope eval --chart`).
+pub fn figures_picture(
+    figures: &[Figure],
+    (width, height): (u32, u32),
+    lang: Lang,
+) -> Result<RgbImage, String> {
+    let family = register_fonts(lang);
+    let mut buffer = vec![255u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (width, height)).into_drawing_area();
+        let areas = root.split_evenly((1, figures.len().max(1)));
+        let scale = f64::from(width) / figures.len().max(1) as f64 / 800.0;
+        for (figure, area) in figures.iter().zip(&areas) {
+            draw(figure, area, (family, scale.max(0.75))).map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    RgbImage::from_raw(width, height, buffer).ok_or_else(|| "figure buffer of a wrong size".into())
+}
+
 /// Registers the shipped fonts with plotters; returns the family for `lang`'s text.
 fn register_fonts(lang: Lang) -> &'static str {
     let _ = plotters::style::register_font(LATIN_FAMILY, FontStyle::Normal, LATIN_FONT);
@@ -198,9 +218,9 @@ fn draw<DB: DrawingBackend>(
     }
 }
 
-/// A tick's number: as few digits as it needs (100, 0.5, 12.3).
+/// A tick's number: as few digits as it needs (100, 0.5, 0.9995).
 fn tick(value: &f64) -> String {
-    let rounded = (value * 1000.0).round() / 1000.0;
+    let rounded = (value * 1e5).round() / 1e5;
     format!("{}", if rounded == 0.0 { 0.0 } else { rounded })
 }
 
@@ -265,9 +285,12 @@ where
                 }))?
             }
         };
-        drawn
-            .label(curve.name.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + legend_width, y)], style));
+        // An unnamed curve (a line's own dots) stays out of the legend.
+        if !curve.name.is_empty() {
+            drawn
+                .label(curve.name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + legend_width, y)], style));
+        }
     }
     if let Some((name, y)) = &figure.reference {
         let legend_width = scaled(look, 22.0) as i32;

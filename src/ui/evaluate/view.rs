@@ -195,13 +195,14 @@ pub fn quality_figures(view: &EvaluateView, lang: Lang) -> [Figure; 2] {
             let colour = OKABE_ITO[index % OKABE_ITO.len()];
             let name = kind.display_name().to_owned();
             curves.push(Curve {
-                name: name.clone(),
+                name,
                 points: means(&seeds),
                 colour,
                 mark: Mark::Line,
             });
+            // The dots go unnamed: the legend names the line once.
             curves.push(Curve {
-                name,
+                name: String::new(),
                 points: seeds,
                 colour,
                 mark: Mark::Points,
