@@ -38,8 +38,8 @@ impl Lang {
         }
     }
 
-    /// Picks the string for this language.
-    pub fn pick(self, en: &'static str, zh: &'static str) -> &'static str {
+    /// Picks the text for this language (fixed strings, or sentences formatted for each).
+    pub fn pick<T>(self, en: T, zh: T) -> T {
         match self {
             Self::En => en,
             Self::Zh => zh,

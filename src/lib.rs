@@ -18,6 +18,7 @@ pub mod process;
 pub mod quality;
 pub mod render;
 pub mod sample;
+pub mod toy;
 pub mod train;
 pub mod ui;
 pub mod worker;

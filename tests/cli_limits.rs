@@ -59,6 +59,7 @@ const EVAL: &[&str] = &["eval"];
 const BENCH_MODEL: &[&str] = &["bench", "model"];
 const BENCH_SOAK: &[&str] = &["bench", "soak"];
 const BENCH_TRAIN: &[&str] = &["bench", "train"];
+const TOY: &[&str] = &["toy"];
 const SEED_MAX: &str = "18446744073709551615";
 
 /// Every numeric option of every command.
@@ -106,6 +107,15 @@ const OPTIONS: &[Ranged] = &[
     ranged(BENCH_SOAK, "--hang-secs", "5", "3600", true),
     ranged(BENCH_TRAIN, "--steps", "1", "100", true),
     ranged(BENCH_TRAIN, "--batch", "1", "1024", true),
+    ranged(TOY, "--count", "10", "100000", true),
+    ranged(TOY, "--timesteps", "2", "1000", true),
+    ranged(TOY, "--seconds", "0.1", "600", false),
+    ranged(TOY, "--steps", "1", "1000000", true),
+    ranged(TOY, "--batch", "1", "4096", true),
+    ranged(TOY, "--lr", "0.000001", "1", false),
+    ranged(TOY, "--seed", "0", SEED_MAX, true),
+    ranged(TOY, "--samples", "1", "100000", true),
+    ranged(TOY, "--sample-steps", "1", "1000", true),
 ];
 
 /// Values a careless script passes: zero, negative, not a number, infinite, huge, fractional.

@@ -13,6 +13,8 @@ Objectives (the network's target given x0, ε and t):
 AdamW with linear warm-up then cosine decay, an exponential moving average of the weights (the EMA
 weights are saved), 10 % of labels replaced by the "no class" token for classifier-free guidance.
 Seeded; resumable from scratch/<name>.resume.pt (saved every 200 steps; git-ignored).
+`--init MODEL` starts from the weights of a model written by this script (fine-tuning: the optimiser
+and the moving average start afresh from those weights; the metadata names the model it started from).
 `--snapshot PATH` writes the EMA weights of that resume point to PATH and stops, so a run can be
 measured (`diffuscope eval --model PATH`) while it trains.
 A maintainer's tool: the program never needs Python. Pinned: see training/requirements.txt.
@@ -29,7 +31,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from unet import NULL_CLASS, DigitUNet  # noqa: E402
@@ -89,6 +91,7 @@ def write_model(out, ema, args, steps, final_loss, wall):
         "wall_time_secs": f"{wall:.0f}",
         "date": datetime.date.today().isoformat(),
         "command": " ".join(["python3", "training/train_diffusion.py"] + sys.argv[1:]),
+        "init_from": args.init or "random (seeded)",
         "trainer": f"PyTorch {torch.__version__}, {args.threads} CPU threads",
     }
     tensors = {k: v.contiguous() for k, v in ema.state_dict().items()}
@@ -110,6 +113,7 @@ def main():
     parser.add_argument("--label-dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", help="start from this model's weights (a .safetensors written here)")
     parser.add_argument("--snapshot", help="write the resume point's EMA weights here and stop")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -118,6 +122,8 @@ def main():
 
     x_all, y_all = load_mnist()
     model = DigitUNet()
+    if args.init:
+        model.load_state_dict(load_file(args.init))
     ema = DigitUNet()
     ema.load_state_dict(model.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)

@@ -8,6 +8,7 @@ mod export;
 mod race;
 pub mod ranges;
 mod sample;
+mod toy;
 mod train;
 
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ pub use self::eval::EvalArgs;
 pub use self::export::ForwardExportArgs;
 pub use self::race::RaceArgs;
 pub use self::sample::SampleArgs;
+pub use self::toy::ToyArgs;
 pub use self::train::TrainArgs;
 use crate::diffusion::ScheduleKind;
 use crate::diffusion::samplers::SamplerKind;
@@ -100,6 +102,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Train a digit model (ε, v or flow matching) on the bundled digits and save it as a checkpoint.
     Train(TrainArgs),
+    /// The playground without a window: a diffusion model of points in the plane, trained and
+    /// sampled, the samples measured against the data and written as CSV.
+    Toy(ToyArgs),
     /// Measure how fast the program is on this machine and print the figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -306,6 +311,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Eval(args)) => eval::run_eval(&args),
         Some(Command::Race(args)) => race::run_race(&args),
         Some(Command::Train(args)) => train::train_command(&args),
+        Some(Command::Toy(args)) => toy::run_toy(&args),
         Some(Command::Bench(BenchCommand::Forward)) => {
             crate::bench::forward();
             Ok(())
@@ -359,7 +365,7 @@ fn lesson_path(value: &str) -> Result<PathBuf, String> {
     if value.to_ascii_lowercase().ends_with(".json") {
         Ok(PathBuf::from(value))
     } else {
-        Err("neither a command (export, sample, race, eval, train, bench) nor a lesson file (….diffuscope.json)".into())
+        Err("neither a command (export, sample, race, eval, train, toy, bench) nor a lesson file (….diffuscope.json)".into())
     }
 }
 

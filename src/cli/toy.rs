@@ -1,0 +1,240 @@
+//! `diffuscope toy`: the playground without a window. Trains a diffusion model of points in the
+//! plane for a set time (or number of steps), samples it, prints how close the samples come to the
+//! data, and writes them as CSV.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use clap::builder::PossibleValuesParser;
+
+use super::{LangArg, ScheduleArg, ranges};
+use crate::diffusion::objectives::Objective;
+use crate::diffusion::{ScheduleConfig, ScheduleKind};
+use crate::export::atomic::check_destination;
+use crate::i18n::Lang;
+use crate::toy::data::Shape;
+use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein};
+use crate::toy::points_file::{read_points, write_points};
+use crate::toy::{Point, ToyDiffusion, ToyDiffusionSpec, ToyNetSize};
+
+/// Options of `diffuscope toy`.
+#[derive(Debug, Args)]
+pub struct ToyArgs {
+    /// The data: a shape, or a CSV file of points (x,y per line) with --points.
+    #[arg(long, default_value = "two-moons", value_parser = PossibleValuesParser::new(Shape::ALL.map(Shape::cli_name)))]
+    pub data: String,
+    /// Learn the points of this CSV file (x,y per line) instead of a shape.
+    #[arg(long)]
+    pub points: Option<PathBuf>,
+    /// Points drawn from the shape [10–100000].
+    #[arg(long, default_value_t = 4000, value_parser = ranges::whole::<usize>(10..=100_000), allow_hyphen_values = true)]
+    pub count: usize,
+    /// The model trained (the GAN and the VAE of the playground's comparison are not built yet).
+    #[arg(long, default_value = "diffusion", value_parser = PossibleValuesParser::new(["diffusion"]))]
+    pub model: String,
+    /// What the network learns to predict: the noise (eps), v, or the flow velocity (flow).
+    #[arg(long, default_value = "flow", value_parser = PossibleValuesParser::new(["eps", "v", "flow"]))]
+    pub objective: String,
+    /// Shape of the noise schedule (ε and v).
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Linear)]
+    pub schedule: ScheduleArg,
+    /// Diffusion steps T of the schedule [2–1000].
+    #[arg(long, default_value_t = 1000, value_parser = ranges::whole::<usize>(2..=1000), allow_hyphen_values = true)]
+    pub timesteps: usize,
+    /// Seconds of training [0.1–600] (unless --steps is given).
+    #[arg(long, default_value_t = 5.0, value_parser = ranges::finite_f64(0.1..=600.0), allow_hyphen_values = true)]
+    pub seconds: f64,
+    /// Train exactly this many steps [1–1000000] instead of for --seconds: the same on every machine.
+    #[arg(long, value_parser = ranges::whole::<usize>(1..=1_000_000), allow_hyphen_values = true)]
+    pub steps: Option<usize>,
+    /// Points per training step [1–4096].
+    #[arg(long, default_value_t = 256, value_parser = ranges::whole::<usize>(1..=4096), allow_hyphen_values = true)]
+    pub batch: usize,
+    /// AdamW's learning rate [0.000001–1].
+    #[arg(long, default_value_t = 1e-2, value_parser = ranges::finite_f64(1e-6..=1.0), allow_hyphen_values = true)]
+    pub lr: f64,
+    /// Seeds the data, the weights, training and sampling [0–18446744073709551615].
+    #[arg(long, default_value_t = 1, value_parser = ranges::seed(), allow_hyphen_values = true)]
+    pub seed: u64,
+    /// Points sampled from the trained model [1–100000].
+    #[arg(long, default_value_t = 2000, value_parser = ranges::whole::<usize>(1..=100_000), allow_hyphen_values = true)]
+    pub samples: usize,
+    /// Sampler steps (DDIM for ε and v, Euler for flow) [1–1000].
+    #[arg(long, default_value_t = 50, value_parser = ranges::whole::<usize>(1..=1000), allow_hyphen_values = true)]
+    pub sample_steps: usize,
+    /// Where to write the samples as CSV (x,y per line).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Language of messages.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: LangArg,
+}
+
+/// Runs `diffuscope toy`.
+pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
+    let lang = Lang::from(args.lang);
+    if let Some(csv) = &args.csv {
+        check_destination(csv).map_err(|e| e.sentence(lang))?;
+    }
+    let data = toy_data(args, lang)?;
+    let objective: Objective = args.objective.parse().map_err(|e| format!("{e}"))?;
+    let spec = ToyDiffusionSpec {
+        objective,
+        schedule: ScheduleConfig::new(ScheduleKind::from(args.schedule), args.timesteps),
+        batch: args.batch,
+        learning_rate: args.lr,
+        size: ToyNetSize::default(),
+        seed: args.seed,
+    };
+    let mut model = ToyDiffusion::new(data.clone(), spec).map_err(|e| e.to_string())?;
+    let (losses, took) = train_for(&mut model, args)?;
+    let recent = &losses[losses.len().saturating_sub(100)..];
+    let loss = recent.iter().sum::<f32>() / recent.len().max(1) as f32;
+    println!(
+        "{}",
+        lang.pick(
+            format!(
+                "trained {} steps in {:.1} s ({:.0} steps/s), loss {loss:.4}",
+                losses.len(),
+                took.as_secs_f64(),
+                losses.len() as f64 / took.as_secs_f64().max(1e-9)
+            ),
+            format!(
+                "训练 {} 步，用时 {:.1} 秒（每秒 {:.0} 步），损失 {loss:.4}",
+                losses.len(),
+                took.as_secs_f64(),
+                losses.len() as f64 / took.as_secs_f64().max(1e-9)
+            ),
+        )
+    );
+    let sampler = model.snapshot().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let samples = sampler
+        .sample(
+            sampler.default_sampler(args.sample_steps),
+            args.samples,
+            args.seed,
+        )
+        .map_err(|e| e.sentence(lang))?;
+    println!(
+        "{}",
+        lang.pick(
+            format!(
+                "sampled {} points in {:.2} s",
+                samples.len(),
+                started.elapsed().as_secs_f64()
+            ),
+            format!(
+                "采样 {} 个点，用时 {:.2} 秒",
+                samples.len(),
+                started.elapsed().as_secs_f64()
+            ),
+        )
+    );
+    report_distance(&samples, &data, args, lang);
+    if let Some(csv) = &args.csv {
+        write_points(csv, &samples).map_err(|e| e.sentence(lang))?;
+        println!(
+            "{}",
+            lang.pick(
+                format!("wrote {}", csv.display()),
+                format!("已写入 {}", csv.display())
+            )
+        );
+    }
+    Ok(())
+}
+
+/// The points to learn: the CSV file's, or the shape's.
+fn toy_data(args: &ToyArgs, lang: Lang) -> Result<Vec<Point>, String> {
+    if let Some(path) = &args.points {
+        return read_points(path).map_err(|e| e.sentence(&path.display().to_string(), lang));
+    }
+    let shape = Shape::from_cli_name(&args.data).ok_or_else(|| args.data.clone())?;
+    Ok(shape.points(args.count, args.seed))
+}
+
+/// Trains for `--steps` steps or `--seconds` seconds; returns every step's loss and the time taken.
+fn train_for(model: &mut ToyDiffusion, args: &ToyArgs) -> Result<(Vec<f32>, Duration), String> {
+    let started = Instant::now();
+    let budget = Duration::from_secs_f64(args.seconds);
+    let mut losses = Vec::new();
+    loop {
+        let done = match args.steps {
+            Some(steps) => losses.len() >= steps,
+            None => started.elapsed() >= budget,
+        };
+        if done {
+            return Ok((losses, started.elapsed()));
+        }
+        let loss = model.train_step().map_err(|e| e.to_string())?;
+        if !loss.is_finite() {
+            return Err(Lang::from(args.lang)
+                .pick(
+                    "Training diverged (the loss is no longer a number): lower --lr.",
+                    "训练发散（损失已不是有限数）：请调低 --lr。",
+                )
+                .to_owned());
+        }
+        losses.push(loss);
+    }
+}
+
+/// Prints the distances between samples and fresh data, and the coverage of a mixture's modes.
+fn report_distance(samples: &[Point], data: &[Point], args: &ToyArgs, lang: Lang) {
+    let shape = Shape::from_cli_name(&args.data).filter(|_| args.points.is_none());
+    let fresh = match shape {
+        Some(shape) => shape.points(samples.len().max(2), args.seed.wrapping_add(1)),
+        None => data.to_vec(),
+    };
+    let (first, second) = (
+        &samples[..samples.len().min(2000)],
+        &fresh[..fresh.len().min(2000)],
+    );
+    println!(
+        "{}",
+        lang.pick(
+            format!(
+                "sliced Wasserstein to the data {:.4}, MMD² {:.5}",
+                sliced_wasserstein(samples, &fresh),
+                mmd_squared(first, second, 0.5)
+            ),
+            format!(
+                "与数据的切片 Wasserstein 距离 {:.4}，MMD² {:.5}",
+                sliced_wasserstein(samples, &fresh),
+                mmd_squared(first, second, 0.5)
+            ),
+        )
+    );
+    if let Some(shape) = shape.filter(|s| !s.modes().is_empty()) {
+        let coverage = mode_coverage(samples, &shape.modes(), 0.5);
+        println!(
+            "{}",
+            lang.pick(
+                format!(
+                    "modes covered {}/{}, shares {:?}, between modes {:.3}",
+                    coverage.covered,
+                    coverage.shares.len(),
+                    coverage
+                        .shares
+                        .iter()
+                        .map(|s| (s * 1000.0).round() / 1000.0)
+                        .collect::<Vec<_>>(),
+                    coverage.between
+                ),
+                format!(
+                    "覆盖的模式 {}/{}，各模式占比 {:?}，模式之间 {:.3}",
+                    coverage.covered,
+                    coverage.shares.len(),
+                    coverage
+                        .shares
+                        .iter()
+                        .map(|s| (s * 1000.0).round() / 1000.0)
+                        .collect::<Vec<_>>(),
+                    coverage.between
+                ),
+            )
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! The playground: diffusion in the plane. Data sets of points, a small MLP denoiser trained a step
+//! at a time, sampled by the digits' own samplers (a point is a 1 × 2 "image"), and measures of how
+//! close samples come to the data. Never imports egui or wgpu.
+//!
+//! Code map:
+//! - [`data`]: the shapes (two moons, Swiss roll, eight Gaussians, …), seeded.
+//! - [`points_file`]: points as CSV, read with limits and written atomically.
+//! - [`net`]: [`ToyNet`], the MLP denoiser, a [`crate::sample::Denoiser`].
+//! - [`diffusion`]: [`ToyDiffusion`], training one step at a time; [`ToySampler`], the frozen
+//!   network sampled (final points, or every step of their paths).
+//! - [`measure`]: sliced Wasserstein distance, MMD², coverage of a mixture's modes.
+
+pub mod data;
+pub mod diffusion;
+pub mod measure;
+pub mod net;
+pub mod points_file;
+
+pub use data::{Point, Shape};
+pub use diffusion::{ToyDiffusion, ToyDiffusionSpec, ToySampler};
+pub use net::{ToyNet, ToyNetSize};
