@@ -16,6 +16,7 @@ pub mod lesson;
 mod lesson_deck;
 pub mod message;
 mod pacing;
+pub mod playground;
 pub mod presentation;
 pub mod reverse;
 pub mod slide_pictures;

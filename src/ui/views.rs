@@ -16,6 +16,7 @@ use super::compare::CompareView;
 use super::evaluate::EvaluateView;
 use super::forward::ForwardView;
 use super::message::Message;
+use super::playground::PlaygroundView;
 use super::reverse::ReverseView;
 use crate::i18n::Lang;
 use crate::render::GpuViews;
@@ -163,7 +164,7 @@ pub struct ViewEntry {
 }
 
 /// Every view of the window, in tab order.
-pub const VIEWS: [ViewEntry; 4] = [
+pub const VIEWS: [ViewEntry; 5] = [
     ViewEntry {
         key: ForwardView::KEY,
         build: |setup| Box::new(ForwardView::from_setup(setup)),
@@ -179,6 +180,10 @@ pub const VIEWS: [ViewEntry; 4] = [
     ViewEntry {
         key: EvaluateView::KEY,
         build: |setup| Box::new(EvaluateView::from_setup(setup)),
+    },
+    ViewEntry {
+        key: PlaygroundView::KEY,
+        build: |setup| Box::new(PlaygroundView::from_setup(setup)),
     },
 ];
 

@@ -1,0 +1,224 @@
+//! Training a playground model on a thread of its own while the window watches: the thread takes
+//! training steps until told to stop, and every few hundred milliseconds samples the current model
+//! (the paths of a set of points from fixed noise) and publishes what the window draws. Stopping
+//! keeps the model: its last snapshot stays for the window to sample and scrub.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::toy::{Point, ToyDiffusion, ToyDiffusionSpec, ToySampler};
+
+/// The fewest milliseconds between two published snapshots.
+const PUBLISH_EVERY: Duration = Duration::from_millis(300);
+/// The most losses kept: past this, every other one is dropped (the curve keeps its shape).
+const MAX_LOSSES: usize = 20_000;
+
+/// What the training thread has published for the window.
+#[derive(Clone, Default)]
+pub struct Published {
+    /// Losses, one per kept step (see `loss_stride`).
+    pub losses: Vec<f32>,
+    /// Training steps a kept loss stands for (doubles each time the list is thinned).
+    pub loss_stride: usize,
+    /// Losses received, kept or not.
+    losses_seen: usize,
+    /// Training steps taken.
+    pub steps: usize,
+    /// Seconds spent training.
+    pub seconds: f64,
+    /// The model at the last snapshot.
+    pub model: Option<ToySampler>,
+    /// Every step of the sampled points' paths at the last snapshot (x_T first, samples last).
+    pub paths: Vec<Vec<Point>>,
+    /// Counts snapshots, so the window knows when to redraw what depends on the model.
+    pub revision: u64,
+    /// Why training stopped early (English, Chinese).
+    pub failed: Option<(String, String)>,
+    /// Whether the thread is still training.
+    pub running: bool,
+}
+
+/// How the window samples each snapshot.
+#[derive(Clone, Copy, Debug)]
+pub struct Preview {
+    /// Points sampled.
+    pub samples: usize,
+    /// Sampler steps.
+    pub steps: usize,
+    /// Seed of the starting noise (fixed, so the class sees the same points sharpen).
+    pub seed: u64,
+}
+
+/// A training run going on (or stopped, its last snapshot kept).
+pub struct LiveTraining {
+    shared: Arc<Mutex<Published>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl LiveTraining {
+    /// Starts training a model of `data` with `spec` on a thread of its own; `wake` is called
+    /// after each snapshot.
+    pub fn start(
+        data: Vec<Point>,
+        spec: ToyDiffusionSpec,
+        preview: Preview,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Mutex::new(Published {
+            running: true,
+            loss_stride: 1,
+            ..Published::default()
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (thread_shared, thread_stop) = (Arc::clone(&shared), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("playground-training".into())
+            .spawn(move || {
+                let failed = train(data, spec, preview, &thread_shared, &thread_stop, &*wake).err();
+                let mut published = lock(&thread_shared);
+                published.running = false;
+                published.failed = failed;
+                drop(published);
+                wake();
+            })?;
+        Ok(Self { shared, stop })
+    }
+
+    /// Asks the thread to stop after its current step (the model is kept).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// A copy of what the thread has published.
+    pub fn published(&self) -> Published {
+        lock(&self.shared).clone()
+    }
+
+    /// Whether the thread is still training.
+    pub fn is_running(&self) -> bool {
+        lock(&self.shared).running
+    }
+}
+
+impl Drop for LiveTraining {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn lock(shared: &Mutex<Published>) -> std::sync::MutexGuard<'_, Published> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The thread's loop: steps until stopped, snapshots on the way and at the end.
+fn train(
+    data: Vec<Point>,
+    spec: ToyDiffusionSpec,
+    preview: Preview,
+    shared: &Mutex<Published>,
+    stop: &AtomicBool,
+    wake: &(dyn Fn() + Send + Sync),
+) -> Result<(), (String, String)> {
+    let failure = |e: &dyn std::fmt::Display| {
+        (
+            format!("Training stopped: {e}."),
+            format!("训练已停止：{e}。"),
+        )
+    };
+    let mut model = ToyDiffusion::new(data, spec).map_err(|e| failure(&e))?;
+    let started = Instant::now();
+    let mut last_publish = Instant::now();
+    let mut sampling_took = Duration::ZERO;
+    let mut fresh = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let loss = model.train_step().map_err(|e| failure(&e))?;
+        if !loss.is_finite() {
+            return Err((
+                "Training diverged (the loss is no longer a number): choose a smaller learning rate.".into(),
+                "训练发散（损失已不是有限数）：请选择更小的学习率。".into(),
+            ));
+        }
+        fresh.push(loss);
+        // Sampling a snapshot takes time from training: at most a third of it.
+        if last_publish.elapsed() >= PUBLISH_EVERY.max(2 * sampling_took) {
+            let began = Instant::now();
+            publish(&model, preview, std::mem::take(&mut fresh), started, shared)?;
+            sampling_took = began.elapsed();
+            last_publish = Instant::now();
+            wake();
+        }
+    }
+    publish(&model, preview, fresh, started, shared)
+}
+
+/// Samples the model's paths and hands them, with the new losses, to the window.
+fn publish(
+    model: &ToyDiffusion,
+    preview: Preview,
+    losses: Vec<f32>,
+    started: Instant,
+    shared: &Mutex<Published>,
+) -> Result<(), (String, String)> {
+    let sampler = model
+        .snapshot()
+        .map_err(|e| (e.to_string(), e.to_string()))?;
+    let paths = sampler
+        .paths(
+            sampler.default_sampler(preview.steps),
+            preview.samples,
+            preview.seed,
+            true,
+        )
+        .map_err(|e| {
+            (
+                e.sentence(crate::i18n::Lang::En),
+                e.sentence(crate::i18n::Lang::Zh),
+            )
+        })?;
+    let mut published = lock(shared);
+    for loss in losses {
+        add_loss(&mut published, loss);
+    }
+    published.steps = model.steps_done();
+    published.seconds = started.elapsed().as_secs_f64();
+    published.model = Some(sampler);
+    published.paths = paths;
+    published.revision += 1;
+    Ok(())
+}
+
+/// Keeps one loss per `loss_stride` steps, thinning the list when it grows past [`MAX_LOSSES`].
+fn add_loss(published: &mut Published, loss: f32) {
+    let stride = published.loss_stride.max(1);
+    if published.losses_seen.is_multiple_of(stride) {
+        published.losses.push(loss);
+    }
+    published.losses_seen += 1;
+    if published.losses.len() > MAX_LOSSES {
+        published.losses = published.losses.iter().step_by(2).copied().collect();
+        published.loss_stride = 2 * stride;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_loss_curve_is_thinned_not_grown() {
+        let mut published = Published {
+            loss_stride: 1,
+            ..Published::default()
+        };
+        for step in 0..3 * MAX_LOSSES {
+            add_loss(&mut published, step as f32);
+        }
+        assert!(published.losses.len() <= MAX_LOSSES);
+        assert_eq!(published.loss_stride, 4);
+        // Each kept loss is that of step (index × stride).
+        for (index, &loss) in published.losses.iter().enumerate() {
+            assert_eq!(loss as usize, index * published.loss_stride);
+        }
+    }
+}

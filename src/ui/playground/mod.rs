@@ -1,0 +1,404 @@
+//! The Playground view: diffusion in the plane, trained live. The class picks a data set (or draws
+//! one), presses Train and watches the loss fall and the samples gather onto the data; the t
+//! slider shows the forward process carrying the data to a Gaussian, the step scrubber the reverse
+//! process carrying noise back, with the paths of a few points and the learned field of arrows.
+//!
+//! `live` trains on a thread of its own; `view` draws. The model and sampling are
+//! [`crate::toy`], the digits' own objectives and samplers.
+
+mod live;
+mod view;
+
+use std::sync::Arc;
+
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use self::live::{LiveTraining, Preview, Published};
+use super::jobs::job_not_started;
+use super::message::Message;
+use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
+use crate::diffusion::noise::{NoiseStream, standard_normal};
+use crate::diffusion::objectives::{Coefficients, Objective};
+use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use crate::i18n::Lang;
+use crate::toy::data::{MAX_POINTS, unflatten};
+use crate::toy::{Point, Shape, ToyDiffusionSpec, ToyNetSize};
+
+/// The data: a shape, or the points the class drew.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataChoice {
+    /// One of the shapes.
+    Shape(Shape),
+    /// The points drawn on the plot.
+    Drawn,
+}
+
+/// The most points kept in a drawing (and remembered with the settings).
+pub const MAX_DRAWN: usize = 5_000;
+
+/// What the teacher chose, remembered between sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlaygroundSettings {
+    /// The data.
+    pub data: DataChoice,
+    /// Points drawn from a shape.
+    pub count: usize,
+    /// The points drawn by hand.
+    pub drawn: Vec<Point>,
+    /// What the network predicts.
+    pub objective: Objective,
+    /// The schedule's shape (ε and v).
+    pub schedule: ScheduleKind,
+    /// The schedule's T.
+    pub timesteps: usize,
+    /// AdamW's learning rate.
+    pub learning_rate: f64,
+    /// Seeds the data, the weights, training and the samples' noise.
+    pub seed: u64,
+    /// Sampler steps of the preview.
+    pub sample_steps: usize,
+    /// Points sampled in the preview.
+    pub samples: usize,
+    /// What the plot shows.
+    pub layers: Layers,
+}
+
+/// The layers of the plot, each on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Layers {
+    /// The data (at the forward slider's t).
+    pub data: bool,
+    /// The samples (at the reverse scrubber's step).
+    pub samples: bool,
+    /// The paths of a few samples, up to the scrubber's step.
+    pub paths: bool,
+    /// The model's field of arrows at the forward slider's t: from x towards its guess of x0.
+    pub field: bool,
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Self {
+            data: true,
+            samples: true,
+            paths: true,
+            field: false,
+        }
+    }
+}
+
+impl Default for PlaygroundSettings {
+    fn default() -> Self {
+        Self {
+            data: DataChoice::Shape(Shape::TwoMoons),
+            count: 4000,
+            drawn: Vec::new(),
+            objective: Objective::Flow,
+            schedule: ScheduleKind::Linear,
+            timesteps: 1000,
+            learning_rate: 1e-2,
+            seed: 1,
+            sample_steps: 50,
+            samples: 1000,
+            layers: Layers::default(),
+        }
+    }
+}
+
+/// The learning rates offered.
+pub const LEARNING_RATES: [f64; 4] = [1e-3, 3e-3, 1e-2, 3e-2];
+/// The schedule lengths T offered.
+pub const TIMESTEPS: [usize; 5] = [10, 50, 100, 250, 1000];
+
+impl PlaygroundSettings {
+    /// The settings brought into what the view offers (a lesson or an old settings file may
+    /// hold anything).
+    pub fn within_offered(mut self) -> Self {
+        self.count = self.count.clamp(100, 20_000);
+        self.drawn.truncate(MAX_DRAWN);
+        self.drawn
+            .retain(|p| p.iter().all(|v| v.is_finite() && v.abs() <= 10.0));
+        if !TIMESTEPS.contains(&self.timesteps) {
+            self.timesteps = 1000;
+        }
+        if !LEARNING_RATES.contains(&self.learning_rate) {
+            self.learning_rate = 1e-2;
+        }
+        self.sample_steps = self.sample_steps.clamp(1, 200);
+        self.samples = self.samples.clamp(100, 4000);
+        self
+    }
+
+    /// The points to learn.
+    pub fn points(&self) -> Vec<Point> {
+        match self.data {
+            DataChoice::Shape(shape) => shape.points(self.count, self.seed),
+            DataChoice::Drawn => self.drawn.clone(),
+        }
+    }
+
+    /// The schedule the model is trained on (flow matching uses only its T).
+    pub fn schedule(&self) -> NoiseSchedule {
+        NoiseSchedule::new(ScheduleConfig::new(self.schedule, self.timesteps))
+    }
+
+    /// The weights of x0 and ε at forward step t (0..=T).
+    pub fn coefficients(&self, t: usize) -> Coefficients {
+        match self.objective {
+            Objective::Flow => Coefficients::flow(t as f64 / self.timesteps as f64),
+            Objective::Eps | Objective::V => Coefficients::discrete(&self.schedule(), t),
+        }
+    }
+}
+
+/// What the user asked for while the view was drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaygroundCommand {
+    /// Start training a fresh model (stopping one going on).
+    Train,
+    /// Stop training, keeping the model.
+    Stop,
+    /// Forget the drawn points.
+    ClearDrawing,
+}
+
+/// Everything the Playground view owns.
+pub struct PlaygroundView {
+    /// The teacher's choices.
+    pub settings: PlaygroundSettings,
+    /// The forward slider: t in 0..=T.
+    pub t: usize,
+    /// The reverse scrubber: the sampler's step shown (0 is pure noise; the last, the samples).
+    pub step: Option<usize>,
+    /// The banner's sentence.
+    pub message: Option<Message>,
+    training: Option<LiveTraining>,
+    /// The latest of what the training thread published.
+    pub shown: Published,
+    /// The data points and their fixed noise (for the forward slider), by settings.
+    data_cache: Option<(PlaygroundSettings, Vec<Point>, Vec<Point>)>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    asked: Vec<PlaygroundCommand>,
+}
+
+impl PlaygroundView {
+    /// [`View::key`] of the Playground view.
+    pub const KEY: &'static str = "playground";
+
+    /// The view as the window builds it.
+    pub fn from_setup(setup: &mut ViewSetup) -> Self {
+        Self::new(setup.settings_of(Self::KEY), Arc::clone(&setup.wake))
+    }
+
+    /// A view with `settings`; `wake` repaints the window.
+    pub fn new(settings: PlaygroundSettings, wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            settings: settings.within_offered(),
+            t: 0,
+            step: None,
+            message: None,
+            training: None,
+            shown: Published::default(),
+            data_cache: None,
+            wake,
+            asked: Vec::new(),
+        }
+    }
+
+    /// Asks for `command`, done once the view is drawn.
+    pub fn ask(&mut self, command: PlaygroundCommand) {
+        self.asked.push(command);
+    }
+
+    /// Whether a model is training.
+    pub fn is_training(&self) -> bool {
+        self.training.as_ref().is_some_and(LiveTraining::is_running)
+    }
+
+    /// The data points and, for each, its fixed noise ε (seeded), recomputed when the settings
+    /// that decide them change.
+    pub fn data_and_noise(&mut self) -> (&[Point], &[Point]) {
+        let stale = self.data_cache.as_ref().is_none_or(|(settings, _, _)| {
+            settings.data != self.settings.data
+                || settings.count != self.settings.count
+                || settings.seed != self.settings.seed
+                || settings.drawn != self.settings.drawn
+        });
+        if stale {
+            let points = self.settings.points();
+            let noise = unflatten(&standard_normal(
+                2 * points.len(),
+                self.settings.seed,
+                NoiseStream::Jump,
+            ));
+            self.data_cache = Some((self.settings.clone(), points, noise));
+        }
+        match &self.data_cache {
+            Some((_, points, noise)) => (points, noise),
+            None => (&[], &[]),
+        }
+    }
+
+    /// The data carried to the forward slider's t: x_t = a·x0 + s·ε for each point.
+    pub fn noised_data(&mut self) -> Vec<Point> {
+        let at = self
+            .settings
+            .coefficients(self.t.min(self.settings.timesteps));
+        let (points, noise) = self.data_and_noise();
+        points
+            .iter()
+            .zip(noise)
+            .map(|(x0, eps)| {
+                let (a, s) = (at.signal as f32, at.noise as f32);
+                [a * x0[0] + s * eps[0], a * x0[1] + s * eps[1]]
+            })
+            .collect()
+    }
+
+    fn apply(&mut self, command: PlaygroundCommand) {
+        match command {
+            PlaygroundCommand::Train => self.train(),
+            PlaygroundCommand::Stop => {
+                if let Some(training) = &self.training {
+                    training.stop();
+                }
+            }
+            PlaygroundCommand::ClearDrawing => self.settings.drawn.clear(),
+        }
+    }
+
+    /// Starts a fresh model on the current data.
+    fn train(&mut self) {
+        if let Some(old) = self.training.take() {
+            old.stop();
+        }
+        let data = self.settings.points();
+        if data.len() < 2 {
+            self.message = Some(Message::error_in(
+                |l| {
+                    l.pick(
+                        "Draw some points on the plot first (hold the mouse button and move).",
+                        "请先在图上画一些点（按住鼠标左键并移动）。",
+                    )
+                    .to_owned()
+                },
+                None,
+            ));
+            return;
+        }
+        let settings = &self.settings;
+        let spec = ToyDiffusionSpec {
+            objective: settings.objective,
+            schedule: ScheduleConfig::new(settings.schedule, settings.timesteps),
+            batch: 256,
+            learning_rate: settings.learning_rate,
+            size: ToyNetSize::default(),
+            seed: settings.seed,
+        };
+        let preview = Preview {
+            samples: settings.samples,
+            steps: settings.sample_steps,
+            seed: settings.seed.wrapping_add(1),
+        };
+        match LiveTraining::start(data, spec, preview, Arc::clone(&self.wake)) {
+            Ok(training) => {
+                self.training = Some(training);
+                self.shown = Published::default();
+                self.step = None;
+                self.message = None;
+            }
+            Err(error) => self.message = Some(job_not_started(&error)),
+        }
+    }
+
+    /// Adds `point` to the drawing (with a few neighbours, as a spray can does), up to
+    /// [`MAX_DRAWN`] points.
+    pub fn draw_at(&mut self, point: Point) {
+        let drawn = &mut self.settings.drawn;
+        let k = drawn.len();
+        for i in 0..3 {
+            if drawn.len() >= MAX_DRAWN.min(MAX_POINTS) {
+                return;
+            }
+            // A fixed scatter around the pointer (golden-angle spiral), no randomness needed.
+            let angle = (k + i) as f32 * 2.399_963;
+            let radius = 0.04 * ((k + i) % 5) as f32;
+            drawn.push([
+                point[0] + radius * angle.cos(),
+                point[1] + radius * angle.sin(),
+            ]);
+        }
+    }
+}
+
+impl View for PlaygroundView {
+    fn key(&self) -> &'static str {
+        Self::KEY
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("Playground: 2D", "演练场：二维")
+    }
+
+    fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
+        let Some(training) = &self.training else {
+            return;
+        };
+        let published = training.published();
+        if published.revision != self.shown.revision || published.running != self.shown.running {
+            if let Some((en, zh)) = published.failed.clone() {
+                self.message = Some(Message::error_in(
+                    move |l| l.pick(en.clone(), zh.clone()),
+                    None,
+                ));
+            }
+            self.shown = published;
+        }
+        if self.shown.running {
+            ctx.request_repaint_after(std::time::Duration::from_millis(300));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        view::playground_ui(self, ui, lang);
+        for command in std::mem::take(&mut self.asked) {
+            self.apply(command);
+        }
+    }
+
+    fn settings_json(&self) -> String {
+        serde_json::to_string(&self.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        settings_slide(&self.settings)
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        read_settings_slide::<PlaygroundSettings>(state).is_some()
+    }
+
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        if let Some(settings) = read_settings_slide::<PlaygroundSettings>(state) {
+            self.settings = settings.within_offered();
+        }
+    }
+
+    fn show_message(&mut self, message: Message) {
+        self.message = Some(message);
+    }
+
+    fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
+        KeyHelp::table(
+            lang,
+            &[
+                ("Space", "train / stop", "训练 / 停止"),
+                ("← →", "forward t", "前向 t"),
+                ("[ ]", "reverse step", "反向步"),
+            ],
+        )
+    }
+}

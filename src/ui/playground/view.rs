@@ -1,0 +1,452 @@
+//! Drawing the Playground view: the data and the model's choices with Train / Stop (left), the
+//! plane with the data, the samples, their paths and the field of arrows, and the loss curve
+//! (centre), what the class is looking at (right).
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText};
+use egui_plot::{Arrows, Line, Plot, PlotPoints, Points};
+
+use super::{DataChoice, LEARNING_RATES, PlaygroundCommand, PlaygroundView, TIMESTEPS};
+use crate::diffusion::ScheduleKind;
+use crate::diffusion::objectives::Objective;
+use crate::i18n::Lang;
+use crate::toy::{Point, Shape};
+use crate::ui::message::message_ui;
+use crate::ui::presentation::{line_width, view_panels};
+use crate::ui::tour;
+
+/// The plane shown: −4…4 on both axes.
+const EXTENT: f64 = 4.0;
+/// Samples whose whole paths are drawn.
+const TRACED: usize = 24;
+/// Arrows per side of the field's grid.
+const FIELD_SIDE: usize = 17;
+
+const DATA_COLOUR: Color32 = Color32::from_rgb(150, 150, 150);
+const SAMPLE_COLOUR: Color32 = Color32::from_rgb(0, 114, 178);
+const PATH_COLOUR: Color32 = Color32::from_rgb(230, 159, 0);
+const FIELD_COLOUR: Color32 = Color32::from_rgb(0, 158, 115);
+
+/// Draws the whole view.
+pub fn playground_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    keys(view, ui);
+    view_panels(
+        ui,
+        ("playground", 290.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| {
+            ui.add_space(6.0);
+            ui.heading(lang.pick("What are we looking at?", "我们在看什么？"));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
+            });
+        },
+        |view, ui| centre_ui(view, ui, lang),
+    );
+}
+
+fn keys(view: &mut PlaygroundView, ui: &egui::Ui) {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return;
+    }
+    let pressed = |key| ui.input_mut(|i| i.consume_key(Modifiers::NONE, key));
+    if pressed(Key::Space) {
+        view.ask(if view.is_training() {
+            PlaygroundCommand::Stop
+        } else {
+            PlaygroundCommand::Train
+        });
+    }
+    let timesteps = view.settings.timesteps;
+    if pressed(Key::ArrowRight) {
+        view.t = (view.t + (timesteps / 50).max(1)).min(timesteps);
+    }
+    if pressed(Key::ArrowLeft) {
+        view.t = view.t.saturating_sub((timesteps / 50).max(1));
+    }
+    let last = view.shown.paths.len().saturating_sub(1);
+    let step = view.step.unwrap_or(last);
+    if pressed(Key::OpenBracket) {
+        view.step = Some(step.saturating_sub(1));
+    }
+    if pressed(Key::CloseBracket) {
+        view.step = (step + 1 < last).then_some(step + 1);
+    }
+}
+
+fn controls_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    ui.heading(lang.pick("The data", "数据"));
+    data_ui(view, ui, lang);
+    ui.separator();
+    ui.heading(lang.pick("The model", "模型"));
+    model_ui(view, ui, lang);
+    ui.add_space(8.0);
+    let (label, command) = if view.is_training() {
+        (
+            lang.pick("■ Stop (Space)", "■ 停止（空格）"),
+            PlaygroundCommand::Stop,
+        )
+    } else {
+        (
+            lang.pick("▶ Train (Space)", "▶ 训练（空格）"),
+            PlaygroundCommand::Train,
+        )
+    };
+    let button = ui.add_sized(
+        [200.0, 36.0],
+        egui::Button::new(RichText::new(label).size(18.0)),
+    );
+    tour::mark(ui, "playground.train", &button);
+    if button.clicked() {
+        view.ask(command);
+    }
+    ui.separator();
+    ui.heading(lang.pick("Show", "显示"));
+    let layers = &mut view.settings.layers;
+    ui.checkbox(
+        &mut layers.data,
+        lang.pick("the data, at t", "数据（在 t 处）"),
+    );
+    ui.checkbox(
+        &mut layers.samples,
+        lang.pick("the samples, at the step", "样本（在当前步）"),
+    );
+    ui.checkbox(
+        &mut layers.paths,
+        lang.pick("the paths of 24 samples", "24 个样本的路径"),
+    );
+    let field = ui.checkbox(
+        &mut layers.field,
+        lang.pick("the field at t: x → x̂0", "t 处的场：x → x̂0"),
+    );
+    tour::mark(ui, "playground.field", &field);
+}
+
+fn data_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    let settings = &mut view.settings;
+    let name = |choice: DataChoice| match choice {
+        DataChoice::Shape(shape) => shape.label(lang),
+        DataChoice::Drawn => lang.pick("Draw your own", "自己画"),
+    };
+    let label = ui.label(RichText::new(lang.pick("Data set", "数据集")).strong());
+    egui::ComboBox::from_id_salt("playground-data")
+        .selected_text(name(settings.data))
+        .show_ui(ui, |ui| {
+            for choice in Shape::ALL
+                .into_iter()
+                .map(DataChoice::Shape)
+                .chain([DataChoice::Drawn])
+            {
+                ui.selectable_value(&mut settings.data, choice, name(choice));
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    match settings.data {
+        DataChoice::Shape(_) => {
+            ui.add(
+                egui::Slider::new(&mut settings.count, 100..=20_000)
+                    .logarithmic(true)
+                    .text(lang.pick("points", "个点")),
+            );
+        }
+        DataChoice::Drawn => {
+            ui.label(lang.pick(
+                "Hold the mouse button on the plane and move to draw.",
+                "在平面上按住鼠标左键并移动即可绘制。",
+            ));
+            let drawn = settings.drawn.len();
+            ui.horizontal(|ui| {
+                ui.label(format!("{drawn} {}", lang.pick("points", "个点")));
+                if ui.button(lang.pick("Clear", "清除")).clicked() {
+                    view.ask(PlaygroundCommand::ClearDrawing);
+                }
+            });
+        }
+    }
+}
+
+fn model_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    let settings = &mut view.settings;
+    ui.horizontal(|ui| {
+        for (objective, text) in [
+            (Objective::Eps, lang.pick("predict ε", "预测 ε")),
+            (Objective::V, lang.pick("predict v", "预测 v")),
+            (Objective::Flow, lang.pick("flow", "流匹配")),
+        ] {
+            ui.radio_value(&mut settings.objective, objective, text);
+        }
+    });
+    ui.add_enabled_ui(settings.objective != Objective::Flow, |ui| {
+        egui::ComboBox::from_label(lang.pick("schedule", "噪声日程"))
+            .selected_text(settings.schedule.cli_name())
+            .show_ui(ui, |ui| {
+                for kind in [ScheduleKind::Linear, ScheduleKind::Cosine] {
+                    ui.selectable_value(&mut settings.schedule, kind, kind.cli_name());
+                }
+            });
+    });
+    let steps = egui::ComboBox::from_label(lang.pick("T, diffusion steps", "T，扩散步数"))
+        .selected_text(settings.timesteps.to_string())
+        .show_ui(ui, |ui| {
+            for t in TIMESTEPS {
+                ui.selectable_value(&mut settings.timesteps, t, t.to_string());
+            }
+        });
+    tour::mark(ui, "playground.timesteps", &steps.response);
+    egui::ComboBox::from_label(lang.pick("learning rate", "学习率"))
+        .selected_text(format!("{}", settings.learning_rate))
+        .show_ui(ui, |ui| {
+            for rate in LEARNING_RATES {
+                ui.selectable_value(&mut settings.learning_rate, rate, format!("{rate}"));
+            }
+        });
+    ui.add(
+        egui::Slider::new(&mut settings.sample_steps, 1..=200)
+            .logarithmic(true)
+            .text(lang.pick("sampler steps", "采样步数")),
+    );
+    ui.horizontal(|ui| {
+        ui.label(lang.pick("seed", "种子"));
+        ui.add(egui::DragValue::new(&mut settings.seed));
+    });
+    view.t = view.t.min(settings.timesteps);
+}
+
+fn centre_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    message_ui(ui, lang, &mut view.message);
+    ui.label(RichText::new(status(view, lang)).size(16.0));
+    let timesteps = view.settings.timesteps;
+    let slider = ui.add(
+        egui::Slider::new(&mut view.t, 0..=timesteps)
+            .text(lang.pick("forward: t (← →)", "前向：t（← →）")),
+    );
+    tour::mark(ui, "playground.t", &slider);
+    let last = view.shown.paths.len().saturating_sub(1);
+    if last > 0 {
+        let mut step = view.step.unwrap_or(last);
+        ui.add(
+            egui::Slider::new(&mut step, 0..=last)
+                .text(lang.pick("reverse: sampler step ([ ])", "反向：采样步（[ ]）")),
+        );
+        view.step = (step < last).then_some(step);
+    }
+    let loss_height = 150.0;
+    let side = (ui.available_height() - loss_height - 20.0)
+        .min(ui.available_width())
+        .max(200.0);
+    plane_ui(view, ui, lang, side);
+    loss_ui(view, ui, lang, loss_height);
+}
+
+fn status(view: &PlaygroundView, lang: Lang) -> String {
+    let shown = &view.shown;
+    if shown.steps == 0 {
+        return if view.is_training() {
+            lang.pick("Starting…", "正在开始……").to_owned()
+        } else {
+            lang.pick(
+                "Press Train: the model learns the data while you watch.",
+                "按“训练”：模型在你眼前学习这些数据。",
+            )
+            .to_owned()
+        };
+    }
+    let rate = shown.steps as f64 / shown.seconds.max(1e-9);
+    let loss = shown.losses.last().copied().unwrap_or(f32::NAN);
+    lang.pick(
+        format!(
+            "{} training steps in {:.1} s ({rate:.0} a second) · loss {loss:.3}{}",
+            shown.steps,
+            shown.seconds,
+            if shown.running { "" } else { " · stopped" }
+        ),
+        format!(
+            "已训练 {} 步，用时 {:.1} 秒（每秒 {rate:.0} 步）· 损失 {loss:.3}{}",
+            shown.steps,
+            shown.seconds,
+            if shown.running { "" } else { " · 已停止" }
+        ),
+    )
+}
+
+fn as_plot(points: &[Point]) -> PlotPoints<'static> {
+    PlotPoints::from(
+        points
+            .iter()
+            .map(|p| [f64::from(p[0]), f64::from(p[1])])
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn plane_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang, side: f32) {
+    let drawing = view.settings.data == DataChoice::Drawn;
+    let data = if view.settings.layers.data {
+        view.noised_data()
+    } else {
+        Vec::new()
+    };
+    let field = if view.settings.layers.field {
+        field_arrows(view)
+    } else {
+        None
+    };
+    let last = view.shown.paths.len().saturating_sub(1);
+    let step = view.step.unwrap_or(last);
+    let layers = view.settings.layers;
+    let paths = &view.shown.paths;
+    let response = Plot::new("playground-plane")
+        .width(side)
+        .height(side)
+        .data_aspect(1.0)
+        .include_x(-EXTENT)
+        .include_x(EXTENT)
+        .include_y(-EXTENT)
+        .include_y(EXTENT)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .show(ui, |plot| {
+            let radius = line_width(plot.ctx(), 1.5);
+            if !data.is_empty() {
+                plot.points(
+                    Points::new(lang.pick("data", "数据"), as_plot(&data))
+                        .color(DATA_COLOUR)
+                        .radius(radius),
+                );
+            }
+            if let Some((origins, tips)) = field {
+                plot.arrows(
+                    Arrows::new(
+                        lang.pick("x → x̂0", "x → x̂0"),
+                        as_plot(&origins),
+                        as_plot(&tips),
+                    )
+                    .color(FIELD_COLOUR),
+                );
+            }
+            if layers.paths && step > 0 {
+                for k in 0..TRACED.min(paths.first().map_or(0, Vec::len)) {
+                    let path: Vec<Point> = paths[..=step].iter().map(|points| points[k]).collect();
+                    plot.line(
+                        Line::new("", as_plot(&path))
+                            .color(PATH_COLOUR)
+                            .width(line_width(plot.ctx(), 1.5)),
+                    );
+                }
+            }
+            if layers.samples
+                && let Some(points) = paths.get(step)
+            {
+                plot.points(
+                    Points::new(lang.pick("samples", "样本"), as_plot(points))
+                        .color(SAMPLE_COLOUR)
+                        .radius(radius),
+                );
+            }
+            plot.pointer_coordinate()
+                .filter(|_| drawing && plot.response().is_pointer_button_down_on())
+        });
+    if let Some(at) = response.inner {
+        view.draw_at([at.x as f32, at.y as f32]);
+    }
+}
+
+/// The field of arrows at the forward slider's t: from each grid point x towards the model's
+/// guess of x0, a third of the way; `None` before there is a model.
+fn field_arrows(view: &PlaygroundView) -> Option<(Vec<Point>, Vec<Point>)> {
+    let model = view.shown.model.as_ref()?;
+    let t = view.t.clamp(1, view.settings.timesteps);
+    let grid: Vec<Point> = (0..FIELD_SIDE * FIELD_SIDE)
+        .map(|i| {
+            let at =
+                |k: usize| (-EXTENT + 2.0 * EXTENT * k as f64 / (FIELD_SIDE - 1) as f64) as f32;
+            [at(i % FIELD_SIDE), at(i / FIELD_SIDE)]
+        })
+        .collect();
+    let flat = grid.as_flattened();
+    // The network's time input is t for every objective (flow: σ·T with σ = t/T).
+    let output = model
+        .net
+        .predict_points(flat, &vec![t as f32; grid.len()])
+        .ok()?;
+    let prediction = model
+        .objective
+        .predict(&output, flat, view.settings.coefficients(t));
+    let tips = grid
+        .iter()
+        .zip(prediction.x0.chunks_exact(2))
+        .map(|(x, x0)| [x[0] + (x0[0] - x[0]) / 3.0, x[1] + (x0[1] - x[1]) / 3.0])
+        .collect();
+    Some((grid, tips))
+}
+
+fn loss_ui(view: &PlaygroundView, ui: &mut egui::Ui, lang: Lang, height: f32) {
+    let shown = &view.shown;
+    let stride = shown.loss_stride.max(1) as f64;
+    let raw: Vec<[f64; 2]> = shown
+        .losses
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| [i as f64 * stride, f64::from(l)])
+        .collect();
+    // A running mean over 50 kept losses: the trend through the noise of single batches.
+    let window = 50;
+    let smooth: Vec<[f64; 2]> = shown
+        .losses
+        .windows(window)
+        .enumerate()
+        .map(|(i, w)| {
+            let mean = w.iter().map(|&l| f64::from(l)).sum::<f64>() / window as f64;
+            [(i + window - 1) as f64 * stride, mean]
+        })
+        .collect();
+    Plot::new("playground-loss")
+        .height(height)
+        .include_y(0.0)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .x_axis_label(lang.pick("training step", "训练步"))
+        .y_axis_label(lang.pick("loss", "损失"))
+        .show(ui, |plot| {
+            plot.line(
+                Line::new(lang.pick("loss", "损失"), PlotPoints::from(raw)).color(DATA_COLOUR),
+            );
+            plot.line(
+                Line::new(
+                    lang.pick("mean of 50", "50 步均值"),
+                    PlotPoints::from(smooth),
+                )
+                .color(SAMPLE_COLOUR)
+                .width(line_width(plot.ctx(), 2.0)),
+            );
+        });
+}
+
+const EXPLANATION_EN: &str = "Each grey dot is one data point: a 2-D \"image\" with two pixels. \
+Drag t to the right: every point moves a little towards the origin and a little along its own \
+fixed noise, x_t = a·x0 + s·ε, until at t = T the data is a round Gaussian cloud. With T = 10 or \
+50 the end is not yet a Gaussian: the reverse process then starts from noise that is not what it \
+saw in training.\n\n\
+Train teaches a small network (three residual layers of 64 units) to undo one noise level at a \
+time, with the same objectives as the digit models: predict the noise ε, predict v, or predict \
+the flow velocity ε − x0. Blue dots are samples drawn from fixed noise by the model as it is now, \
+redrawn as it learns; orange lines are the paths of 24 of them, from noise (step 0) to the end. \
+Drag the reverse scrubber to watch the cloud fold onto the data.\n\n\
+The loss does not go to zero: from a noisy point the network can only guess the average of the \
+clean points that could have made it. That average, x̂0, is what the arrows of the field point \
+at: near t = T they all point to the middle of the data, near t = 0 to the nearest data point.";
+
+const EXPLANATION_ZH: &str = "每个灰点是一个数据点：一张只有两个像素的二维“图像”。\
+向右拖动 t：每个点都向原点靠近一点，并沿着它自己固定的噪声方向移动一点，x_t = a·x0 + s·ε，\
+直到 t = T 时数据变成一团圆形的高斯云。若 T = 10 或 50，终点还不是高斯分布：\
+反向过程就要从训练时没见过的噪声出发。\n\n\
+“训练”教一个小网络（三层 64 单元的残差层）一次去掉一个噪声等级，目标与数字模型相同：\
+预测噪声 ε、预测 v，或预测流速度 ε − x0。蓝点是模型以当前状态从固定噪声采样得到的样本，\
+随着学习不断重画；橙线是其中 24 个样本从噪声（第 0 步）到终点的路径。\
+拖动反向滑块，看噪声云如何折叠到数据上。\n\n\
+损失不会降到零：从一个带噪的点出发，网络只能猜测可能产生它的所有干净点的平均值。\
+这个平均值 x̂0 就是场中箭头所指之处：接近 t = T 时它们都指向数据的中心，接近 t = 0 时指向最近的数据点。";
