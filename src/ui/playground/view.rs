@@ -208,8 +208,9 @@ fn model_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
             .text(lang.pick("sampler steps", "采样步数")),
     );
     ui.horizontal(|ui| {
-        ui.label(lang.pick("seed", "种子"));
-        ui.add(egui::DragValue::new(&mut settings.seed));
+        let label = ui.label(lang.pick("seed", "种子"));
+        ui.add(egui::DragValue::new(&mut settings.seed))
+            .labelled_by(label.id);
     });
     view.t = view.t.min(settings.timesteps);
 }

@@ -1,0 +1,122 @@
+//! The Playground view driven headlessly through egui_kittest: Train starts a model learning on a
+//! thread of its own and the window receives snapshots (loss, steps, sampled paths) as it learns;
+//! Space stops it and the model is kept; drawing on the plane adds points, and training an empty
+//! drawing says so in one sentence.
+#[path = "common/fake_model.rs"]
+mod fake_model;
+#[path = "common/window.rs"]
+mod window;
+
+use diffuscope::i18n::Lang;
+use diffuscope::ui::playground::{DataChoice, PlaygroundSettings, PlaygroundView};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
+use eframe::egui::{Key, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use window::{App, app, run_until};
+
+fn build(setup: &mut ViewSetup) -> Box<dyn View> {
+    Box::new(PlaygroundView::from_setup(setup))
+}
+
+fn harness(settings: &PlaygroundSettings) -> Harness<'static, App> {
+    let settings = AppSettings {
+        lang: Some(Lang::En),
+        view: PlaygroundView::KEY.to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(PlaygroundView::KEY, settings);
+    let entries = [ViewEntry {
+        key: PlaygroundView::KEY,
+        build,
+    }];
+    window::window([1400.0, 900.0], move |ctx| {
+        DiffuscopeApp::with_views(
+            ctx,
+            settings.clone(),
+            Box::new(fake_model::FakeLoader::new(28, 1000)),
+            &entries,
+        )
+    })
+}
+
+fn playground(app: &DiffuscopeApp) -> &PlaygroundView {
+    app.view().unwrap_or_else(|| panic!("no Playground view"))
+}
+
+#[test]
+fn train_streams_snapshots_and_space_stops_keeping_the_model() {
+    let settings = PlaygroundSettings {
+        count: 500,
+        samples: 100,
+        sample_steps: 10,
+        ..PlaygroundSettings::default()
+    };
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    harness.get_by_label("▶ Train (Space)").click();
+    harness.run_steps(1);
+    assert!(playground(app(&harness)).is_training());
+    // Two snapshots: the model has been sampled while it learns.
+    run_until(&mut harness, |app| playground(app).shown.revision >= 2);
+    let shown = &playground(app(&harness)).shown;
+    assert!(shown.steps > 0 && !shown.losses.is_empty());
+    // x_T, then one frame per sampler step, then the samples; 100 points each.
+    assert_eq!(shown.paths.len(), 11);
+    assert!(shown.paths.iter().all(|points| points.len() == 100));
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| !playground(app).is_training());
+    let view = playground(app(&harness));
+    let (steps, revision) = (view.shown.steps, view.shown.revision);
+    assert!(view.shown.model.is_some(), "Stop keeps the model");
+    assert!(view.message.is_none());
+    for _ in 0..20 {
+        harness.step();
+    }
+    let view = playground(app(&harness));
+    assert_eq!(
+        (view.shown.steps, view.shown.revision),
+        (steps, revision),
+        "stopped means stopped"
+    );
+    assert!(harness.query_by_label("▶ Train (Space)").is_some());
+}
+
+#[test]
+fn drawing_adds_points_and_an_empty_drawing_is_refused_in_a_sentence() {
+    let settings = PlaygroundSettings {
+        data: DataChoice::Drawn,
+        ..PlaygroundSettings::default()
+    };
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    harness.get_by_label("▶ Train (Space)").click();
+    harness.run_steps(2);
+    let view = playground(app(&harness));
+    assert!(!view.is_training());
+    let sentence = view
+        .message
+        .as_ref()
+        .map(|m| m.sentence(Lang::En).to_owned());
+    assert!(
+        sentence
+            .as_deref()
+            .is_some_and(|s| s.starts_with("Draw some points")),
+        "{sentence:?}"
+    );
+    // Hold the button down on the middle of the plane and move.
+    let centre = Pos2::new(700.0, 420.0);
+    harness.hover_at(centre);
+    harness.drag_at(centre);
+    for dx in 0..10 {
+        harness.hover_at(centre + eframe::egui::vec2(dx as f32 * 5.0, 0.0));
+        harness.step();
+    }
+    harness.drop_at(centre);
+    harness.step();
+    let drawn = playground(app(&harness)).settings.drawn.len();
+    assert!(drawn >= 10, "{drawn} points drawn");
+    harness.get_by_label("Clear").click();
+    harness.run_steps(1);
+    assert!(playground(app(&harness)).settings.drawn.is_empty());
+}
