@@ -15,6 +15,7 @@ use super::forward::ForwardView;
 use super::forward::slide::{ForwardSlide, SlidePhoto};
 use super::forward::state::ForwardSettings;
 use super::lesson::{Card, Lesson, Slide};
+use super::playground::{PlaygroundSettings, PlaygroundView};
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
 use super::views::settings_slide;
@@ -90,7 +91,7 @@ impl BuiltIn {
 }
 
 /// The built-in tours, in the order of the course.
-pub const BUILT_IN: [BuiltIn; 7] = [
+pub const BUILT_IN: [BuiltIn; 8] = [
     BuiltIn {
         title: (
             "The photo is never fully gone at T = 50",
@@ -127,6 +128,13 @@ pub const BUILT_IN: [BuiltIn; 7] = [
     BuiltIn {
         title: ("Why FID needs many samples", "为什么 FID 需要很多样本"),
         make: fid_needs_samples,
+    },
+    BuiltIn {
+        title: (
+            "Points in the plane: too few noise steps, and the learned field",
+            "平面上的点：噪声步数太少，以及学到的场",
+        ),
+        make: playground_steps,
     },
 ];
 
@@ -367,6 +375,52 @@ fn fid_needs_samples() -> Lesson {
                     "300 digits per point: press M again. The dots close up and the floor drops; only differences larger than the spread of the dots mean anything.",
                     "每个点 300 个数字：再按 M。各点靠拢，下限降低；只有大于点之间离散程度的差别才有意义。",
                     "evaluate.measure",
+                ),
+            ),
+        ],
+    )
+}
+
+/// A Playground slide: ε-prediction on the two moons with T steps.
+fn playground_slide(timesteps: usize, field: bool, card: Card) -> Slide {
+    let mut settings = PlaygroundSettings {
+        objective: crate::diffusion::objectives::Objective::Eps,
+        timesteps,
+        ..PlaygroundSettings::default()
+    };
+    settings.layers.field = field;
+    settings_only_slide(PlaygroundView::KEY, &settings, card)
+}
+
+fn playground_steps() -> Lesson {
+    Lesson::new(
+        "",
+        vec![
+            playground_slide(
+                1000,
+                false,
+                card(
+                    "Two moons, T = 1000: drag t to the end (or hold →). Every point drifts along its own noise until the moons are a round Gaussian cloud. Then press Space: the model learns, and the blue samples gather onto the moons.",
+                    "双月数据，T = 1000：把 t 拖到最右（或按住 →）。每个点沿着自己的噪声漂移，直到双月变成一团圆形的高斯云。然后按空格：模型开始学习，蓝色样本逐渐聚到双月上。",
+                    "playground.t",
+                ),
+            ),
+            playground_slide(
+                50,
+                false,
+                card(
+                    "The same data with T = 50: drag t to the end. The moons are still there: 50 small steps of the same β do not reach noise. Train: sampling starts from pure noise, which the model never saw, and its samples miss.",
+                    "同样的数据，T = 50：把 t 拖到最右。双月依然可见：50 个同样大小的 β 小步到不了纯噪声。训练：采样从模型从未见过的纯噪声出发，样本就会偏离。",
+                    "playground.timesteps",
+                ),
+            ),
+            playground_slide(
+                1000,
+                true,
+                card(
+                    "The field: from each point x, an arrow towards the model's guess of the clean point x̂0. Train, then move t: near T every arrow points to the middle of the data, near 0 to the nearest moon.",
+                    "场：从每个点 x 指向模型对干净点 x̂0 的猜测。先训练，再移动 t：接近 T 时所有箭头都指向数据中心，接近 0 时指向最近的那一弯月。",
+                    "playground.field",
                 ),
             ),
         ],

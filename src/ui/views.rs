@@ -243,6 +243,9 @@ mod tests {
             key_line(&chinese, Lang::Zh),
             "按键：Space 播放/暂停 · Ctrl+S 保存 PNG"
         );
-        assert_eq!(view_keys(), ["forward", "reverse", "compare", "evaluate"]);
+        assert_eq!(
+            view_keys(),
+            ["forward", "reverse", "compare", "evaluate", "playground"]
+        );
     }
 }
