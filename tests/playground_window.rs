@@ -10,7 +10,7 @@ mod window;
 use diffuscope::i18n::Lang;
 use diffuscope::ui::playground::{DataChoice, PlaygroundSettings, PlaygroundView};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
-use eframe::egui::{Key, Pos2};
+use eframe::egui::{Key, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use window::{App, app, run_until};
@@ -109,7 +109,7 @@ fn drawing_adds_points_and_an_empty_drawing_is_refused_in_a_sentence() {
     harness.hover_at(centre);
     harness.drag_at(centre);
     for dx in 0..10 {
-        harness.hover_at(centre + eframe::egui::vec2(dx as f32 * 5.0, 0.0));
+        harness.hover_at(centre + vec2(dx as f32 * 5.0, 0.0));
         harness.step();
     }
     harness.drop_at(centre);
