@@ -1,5 +1,5 @@
-//! `diffuscope toy`: the playground without a window. Trains a diffusion model of points in the
-//! plane for a set time (or number of steps), samples it, prints how close the samples come to the
+//! `diffuscope toy`: the playground without a window. Trains a model of points in the plane (a
+//! diffusion model, a GAN or a VAE) for a set time (or number of steps), samples it, prints how close the samples come to the
 //! data, and writes them as CSV.
 
 use std::path::PathBuf;
@@ -9,14 +9,15 @@ use clap::Args;
 use clap::builder::PossibleValuesParser;
 
 use super::{LangArg, ScheduleArg, ranges};
-use crate::diffusion::objectives::Objective;
 use crate::diffusion::{ScheduleConfig, ScheduleKind};
 use crate::export::atomic::check_destination;
 use crate::i18n::Lang;
 use crate::toy::data::Shape;
+use crate::toy::gan::ToyGan;
 use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein};
 use crate::toy::points_file::{read_points, write_points};
-use crate::toy::{Point, ToyDiffusion, ToyDiffusionSpec, ToyNetSize};
+use crate::toy::vae::ToyVae;
+use crate::toy::{ModelKind, Point, ToyDiffusion, ToyDiffusionSpec, ToyModel, ToyNetSize};
 
 /// Options of `diffuscope toy`.
 #[derive(Debug, Args)]
@@ -30,10 +31,10 @@ pub struct ToyArgs {
     /// Points drawn from the shape [10–100000].
     #[arg(long, default_value_t = 4000, value_parser = ranges::whole::<usize>(10..=100_000), allow_hyphen_values = true)]
     pub count: usize,
-    /// The model trained (the GAN and the VAE of the playground's comparison are not built yet).
-    #[arg(long, default_value = "diffusion", value_parser = PossibleValuesParser::new(["diffusion"]))]
+    /// The model trained: a diffusion model, a GAN or a VAE (MLPs of about the same size).
+    #[arg(long, default_value = "diffusion", value_parser = PossibleValuesParser::new(ModelKind::ALL.map(ModelKind::cli_name)))]
     pub model: String,
-    /// What the network learns to predict: the noise (eps), v, or the flow velocity (flow).
+    /// Diffusion: what the network learns to predict: the noise (eps), v, or the flow velocity (flow).
     #[arg(long, default_value = "flow", value_parser = PossibleValuesParser::new(["eps", "v", "flow"]))]
     pub objective: String,
     /// Shape of the noise schedule (ε and v).
@@ -51,16 +52,16 @@ pub struct ToyArgs {
     /// Points per training step [1–4096].
     #[arg(long, default_value_t = 256, value_parser = ranges::whole::<usize>(1..=4096), allow_hyphen_values = true)]
     pub batch: usize,
-    /// AdamW's learning rate [0.000001–1].
-    #[arg(long, default_value_t = 1e-2, value_parser = ranges::finite_f64(1e-6..=1.0), allow_hyphen_values = true)]
-    pub lr: f64,
+    /// AdamW's learning rate [0.000001–1] (default 0.01 for diffusion, 0.001 for the GAN and the VAE).
+    #[arg(long, value_parser = ranges::finite_f64(1e-6..=1.0), allow_hyphen_values = true)]
+    pub lr: Option<f64>,
     /// Seeds the data, the weights, training and sampling [0–18446744073709551615].
     #[arg(long, default_value_t = 1, value_parser = ranges::seed(), allow_hyphen_values = true)]
     pub seed: u64,
     /// Points sampled from the trained model [1–100000].
     #[arg(long, default_value_t = 2000, value_parser = ranges::whole::<usize>(1..=100_000), allow_hyphen_values = true)]
     pub samples: usize,
-    /// Sampler steps (DDIM for ε and v, Euler for flow) [1–1000].
+    /// Diffusion: sampler steps (DDIM for ε and v, Euler for flow) [1–1000].
     #[arg(long, default_value_t = 50, value_parser = ranges::whole::<usize>(1..=1000), allow_hyphen_values = true)]
     pub sample_steps: usize,
     /// Where to write the samples as CSV (x,y per line).
@@ -78,58 +79,28 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
         check_destination(csv).map_err(|e| e.sentence(lang))?;
     }
     let data = toy_data(args, lang)?;
-    let objective: Objective = args.objective.parse().map_err(|e| format!("{e}"))?;
-    let spec = ToyDiffusionSpec {
-        objective,
-        schedule: ScheduleConfig::new(ScheduleKind::from(args.schedule), args.timesteps),
-        batch: args.batch,
-        learning_rate: args.lr,
-        size: ToyNetSize::default(),
-        seed: args.seed,
-    };
-    let mut model = ToyDiffusion::new(data.clone(), spec).map_err(|e| e.to_string())?;
-    let (losses, took) = train_for(&mut model, args)?;
+    let mut model = toy_model(args, data.clone())?;
+    let (losses, took) = train_for(model.as_mut(), args)?;
     let recent = &losses[losses.len().saturating_sub(100)..];
     let loss = recent.iter().sum::<f32>() / recent.len().max(1) as f32;
+    let (steps, seconds) = (losses.len(), took.as_secs_f64());
+    let (rate, weights) = (steps as f64 / seconds.max(1e-9), model.parameters());
     println!(
         "{}",
         lang.pick(
-            format!(
-                "trained {} steps in {:.1} s ({:.0} steps/s), loss {loss:.4}",
-                losses.len(),
-                took.as_secs_f64(),
-                losses.len() as f64 / took.as_secs_f64().max(1e-9)
-            ),
-            format!(
-                "训练 {} 步，用时 {:.1} 秒（每秒 {:.0} 步），损失 {loss:.4}",
-                losses.len(),
-                took.as_secs_f64(),
-                losses.len() as f64 / took.as_secs_f64().max(1e-9)
-            ),
+            format!("trained {steps} steps in {seconds:.1} s ({rate:.0} steps/s), loss {loss:.4}, {weights} weights"),
+            format!("训练 {steps} 步，用时 {seconds:.1} 秒（每秒 {rate:.0} 步），损失 {loss:.4}，{weights} 个权重"),
         )
     );
-    let sampler = model.snapshot().map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let samples = sampler
-        .sample(
-            sampler.default_sampler(args.sample_steps),
-            args.samples,
-            args.seed,
-        )
-        .map_err(|e| e.sentence(lang))?;
+    let samples = model.sample(args.samples, args.seed, args.sample_steps)?;
+    let (count, seconds) = (samples.len(), started.elapsed().as_secs_f64());
+    let calls = model.network_calls(args.sample_steps);
     println!(
         "{}",
         lang.pick(
-            format!(
-                "sampled {} points in {:.2} s",
-                samples.len(),
-                started.elapsed().as_secs_f64()
-            ),
-            format!(
-                "采样 {} 个点，用时 {:.2} 秒",
-                samples.len(),
-                started.elapsed().as_secs_f64()
-            ),
+            format!("sampled {count} points in {seconds:.2} s, {calls} network calls each"),
+            format!("采样 {count} 个点，用时 {seconds:.2} 秒，每个点调用网络 {calls} 次"),
         )
     );
     report_distance(&samples, &data, args, lang);
@@ -146,6 +117,31 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The model `--model` asks for, fresh.
+fn toy_model(args: &ToyArgs, data: Vec<Point>) -> Result<Box<dyn ToyModel>, String> {
+    let kind = ModelKind::from_cli_name(&args.model).ok_or_else(|| args.model.clone())?;
+    let lr = args.lr.unwrap_or(match kind {
+        ModelKind::Diffusion => 1e-2,
+        ModelKind::Gan | ModelKind::Vae => 1e-3,
+    });
+    let failed = |e: candle_core::Error| e.to_string();
+    Ok(match kind {
+        ModelKind::Diffusion => {
+            let spec = ToyDiffusionSpec {
+                objective: args.objective.parse().map_err(|e| format!("{e}"))?,
+                schedule: ScheduleConfig::new(ScheduleKind::from(args.schedule), args.timesteps),
+                batch: args.batch,
+                learning_rate: lr,
+                size: ToyNetSize::default(),
+                seed: args.seed,
+            };
+            Box::new(ToyDiffusion::new(data, spec).map_err(failed)?)
+        }
+        ModelKind::Gan => Box::new(ToyGan::new(data, args.batch, lr, args.seed).map_err(failed)?),
+        ModelKind::Vae => Box::new(ToyVae::new(data, args.batch, lr, args.seed).map_err(failed)?),
+    })
+}
+
 /// The points to learn: the CSV file's, or the shape's.
 fn toy_data(args: &ToyArgs, lang: Lang) -> Result<Vec<Point>, String> {
     if let Some(path) = &args.points {
@@ -156,7 +152,7 @@ fn toy_data(args: &ToyArgs, lang: Lang) -> Result<Vec<Point>, String> {
 }
 
 /// Trains for `--steps` steps or `--seconds` seconds; returns every step's loss and the time taken.
-fn train_for(model: &mut ToyDiffusion, args: &ToyArgs) -> Result<(Vec<f32>, Duration), String> {
+fn train_for(model: &mut dyn ToyModel, args: &ToyArgs) -> Result<(Vec<f32>, Duration), String> {
     let started = Instant::now();
     let budget = Duration::from_secs_f64(args.seconds);
     let mut losses = Vec::new();

@@ -14,9 +14,10 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use rayon::{ThreadPool, ThreadPoolBuilder};
+use rayon::ThreadPool;
 
 use super::data::{Point, unflatten};
+use super::models::{ModelKind, ToyModel, one_thread_pool};
 use super::net::{ToyNet, ToyNetSize};
 use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
@@ -89,13 +90,7 @@ impl ToyDiffusion {
             data,
             rng: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x746f_7921),
             steps_done: 0,
-            one_thread: Arc::new(
-                ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .thread_name(|_| "toy-training".to_owned())
-                    .build()
-                    .map_err(|e| candle_core::Error::Msg(e.to_string()))?,
-            ),
+            one_thread: one_thread_pool()?,
         })
     }
 
@@ -174,6 +169,36 @@ impl ToyDiffusion {
             objective: self.spec.objective,
             schedule: self.schedule.clone(),
         })
+    }
+}
+
+impl ToyModel for ToyDiffusion {
+    fn kind(&self) -> ModelKind {
+        ModelKind::Diffusion
+    }
+
+    fn train_step(&mut self) -> candle_core::Result<f32> {
+        ToyDiffusion::train_step(self)
+    }
+
+    fn steps_done(&self) -> usize {
+        self.steps_done
+    }
+
+    fn sample(&self, count: usize, seed: u64, steps: usize) -> Result<Vec<Point>, String> {
+        let sampler = self.snapshot().map_err(|e| e.to_string())?;
+        sampler
+            .sample(sampler.default_sampler(steps), count, seed)
+            .map_err(|e| e.sentence(crate::i18n::Lang::En))
+    }
+
+    fn network_calls(&self, steps: usize) -> usize {
+        // DDIM and flow Euler ask the network once a step.
+        steps.clamp(1, self.schedule.steps())
+    }
+
+    fn parameters(&self) -> usize {
+        self.spec.size.parameters()
     }
 }
 

@@ -8,14 +8,21 @@
 //! - [`net`]: [`ToyNet`], the MLP denoiser, a [`crate::sample::Denoiser`].
 //! - [`diffusion`]: [`ToyDiffusion`], training one step at a time; [`ToySampler`], the frozen
 //!   network sampled (final points, or every step of their paths).
+//! - [`gan`], [`vae`]: the two older generative models, on MLPs of [`mlp`] with about the same
+//!   number of weights, for the comparison; [`models`]: [`ToyModel`], what the three share.
 //! - [`measure`]: sliced Wasserstein distance, MMD², coverage of a mixture's modes.
 
 pub mod data;
 pub mod diffusion;
+pub mod gan;
 pub mod measure;
+pub mod mlp;
+pub mod models;
 pub mod net;
 pub mod points_file;
+pub mod vae;
 
 pub use data::{Point, Shape};
 pub use diffusion::{ToyDiffusion, ToyDiffusionSpec, ToySampler};
+pub use models::{ModelKind, ToyModel};
 pub use net::{ToyNet, ToyNetSize};

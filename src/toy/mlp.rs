@@ -1,0 +1,56 @@
+//! A plain multilayer perceptron in candle, the building block of the GAN and the VAE:
+//! `inputs → hidden → … → hidden → outputs`, SiLU between layers, none after the last.
+
+use candle_core::{Result, Tensor};
+use candle_nn::{Linear, Module, VarBuilder};
+
+/// An MLP with seeded weights held by the var builder it was made from.
+pub struct Mlp {
+    layers: Vec<Linear>,
+}
+
+impl Mlp {
+    /// `inputs → hidden (× depth) → outputs`, its weights named `{prefix}.layer{i}`.
+    pub fn new(
+        vb: &VarBuilder<'_>,
+        prefix: &str,
+        (inputs, hidden, depth, outputs): (usize, usize, usize, usize),
+    ) -> Result<Self> {
+        let mut sizes = vec![inputs];
+        sizes.extend(std::iter::repeat_n(hidden, depth));
+        sizes.push(outputs);
+        let layers = sizes
+            .windows(2)
+            .enumerate()
+            .map(|(i, pair)| {
+                candle_nn::linear(pair[0], pair[1], vb.pp(format!("{prefix}.layer{i}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { layers })
+    }
+
+    /// The number of weights and biases of `inputs → hidden (× depth) → outputs`.
+    pub fn parameters((inputs, hidden, depth, outputs): (usize, usize, usize, usize)) -> usize {
+        let mut sizes = vec![inputs];
+        sizes.extend(std::iter::repeat_n(hidden, depth));
+        sizes.push(outputs);
+        sizes
+            .windows(2)
+            .map(|pair| pair[0] * pair[1] + pair[1])
+            .sum()
+    }
+}
+
+impl Module for Mlp {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let last = self.layers.len().saturating_sub(1);
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if i < last {
+                h = h.silu()?;
+            }
+        }
+        Ok(h)
+    }
+}

@@ -1,0 +1,117 @@
+//! The three kinds of generative model the playground trains side by side, behind one trait: a
+//! diffusion model, a GAN and a VAE, each trained a step at a time and sampled to points.
+
+use std::sync::Arc;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::data::Point;
+use crate::i18n::Lang;
+
+/// Which kind of model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelKind {
+    /// A diffusion model ([`super::ToyDiffusion`]).
+    Diffusion,
+    /// A generative adversarial network ([`super::gan::ToyGan`]).
+    Gan,
+    /// A variational autoencoder ([`super::vae::ToyVae`]).
+    Vae,
+}
+
+impl ModelKind {
+    /// All three, in the order the playground shows them.
+    pub const ALL: [Self; 3] = [Self::Gan, Self::Vae, Self::Diffusion];
+
+    /// The command-line name (`--model`).
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Self::Diffusion => "diffusion",
+            Self::Gan => "gan",
+            Self::Vae => "vae",
+        }
+    }
+
+    /// The kind of a command-line name.
+    pub fn from_cli_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.cli_name() == name)
+    }
+
+    /// The panel's title.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Diffusion => lang.pick("Diffusion", "扩散模型"),
+            Self::Gan => lang.pick("GAN", "生成对抗网络（GAN）"),
+            Self::Vae => lang.pick("VAE", "变分自编码器（VAE）"),
+        }
+    }
+}
+
+/// A model of points in the plane that learns a step at a time.
+pub trait ToyModel: Send {
+    /// Which kind it is.
+    fn kind(&self) -> ModelKind;
+
+    /// Takes one training step; returns its loss (the objective the kind minimises).
+    fn train_step(&mut self) -> candle_core::Result<f32>;
+
+    /// Training steps taken.
+    fn steps_done(&self) -> usize;
+
+    /// `count` points sampled from seeded noise; a diffusion model takes `steps` sampler steps.
+    fn sample(&self, count: usize, seed: u64, steps: usize) -> Result<Vec<Point>, String>;
+
+    /// Network calls one sample costs (a diffusion model: one per sampler step).
+    fn network_calls(&self, steps: usize) -> usize;
+
+    /// Its weights and biases, every network counted.
+    fn parameters(&self) -> usize;
+}
+
+/// A pool of one thread for the small products of a training step: at this size spreading them
+/// over the cores costs more than it gains (measured in `toy/diffusion.rs`).
+pub fn one_thread_pool() -> candle_core::Result<Arc<ThreadPool>> {
+    ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "toy-training".to_owned())
+        .build()
+        .map(Arc::new)
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))
+}
+
+/// The draws of a training run: data points and normal noise, from one seeded stream.
+pub struct Draws {
+    rng: ChaCha8Rng,
+}
+
+impl Draws {
+    /// A stream seeded by `seed` (mixed with `salt`, so two models of one seed draw apart).
+    pub fn new(seed: u64, salt: u64) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ salt),
+        }
+    }
+
+    /// `count` points drawn from `data` with replacement, flattened (x, y, x, y, …).
+    pub fn points(&mut self, data: &[Point], count: usize) -> Vec<f32> {
+        (0..count)
+            .flat_map(|_| data[self.rng.random_range(0..data.len())])
+            .collect()
+    }
+
+    /// `count` N(0, 1) numbers.
+    pub fn normal(&mut self, count: usize) -> Vec<f32> {
+        (0..count)
+            .map(|_| self.rng.sample(StandardNormal))
+            .collect()
+    }
+
+    /// The generator itself, for draws of other kinds.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+}
