@@ -8,6 +8,7 @@ mod fake_model;
 mod window;
 
 use diffuscope::i18n::Lang;
+use diffuscope::toy::ModelKind;
 use diffuscope::ui::playground::{DataChoice, PlaygroundSettings, PlaygroundView};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
 use eframe::egui::{Key, Pos2, vec2};
@@ -58,8 +59,10 @@ fn train_streams_snapshots_and_space_stops_keeping_the_model() {
     harness.run_steps(1);
     assert!(playground(app(&harness)).is_training());
     // Two snapshots: the model has been sampled while it learns.
-    run_until(&mut harness, |app| playground(app).shown.revision >= 2);
-    let shown = &playground(app(&harness)).shown;
+    run_until(&mut harness, |app| {
+        playground(app).diffusion().revision >= 2
+    });
+    let shown = playground(app(&harness)).diffusion();
     assert!(shown.steps > 0 && !shown.losses.is_empty());
     // x_T, then one frame per sampler step, then the samples; 100 points each.
     assert_eq!(shown.paths.len(), 11);
@@ -67,15 +70,15 @@ fn train_streams_snapshots_and_space_stops_keeping_the_model() {
     harness.key_press(Key::Space);
     run_until(&mut harness, |app| !playground(app).is_training());
     let view = playground(app(&harness));
-    let (steps, revision) = (view.shown.steps, view.shown.revision);
-    assert!(view.shown.model.is_some(), "Stop keeps the model");
+    let (steps, revision) = (view.diffusion().steps, view.diffusion().revision);
+    assert!(view.diffusion().model.is_some(), "Stop keeps the model");
     assert!(view.message.is_none());
     for _ in 0..20 {
         harness.step();
     }
     let view = playground(app(&harness));
     assert_eq!(
-        (view.shown.steps, view.shown.revision),
+        (view.diffusion().steps, view.diffusion().revision),
         (steps, revision),
         "stopped means stopped"
     );
@@ -119,4 +122,47 @@ fn drawing_adds_points_and_an_empty_drawing_is_refused_in_a_sentence() {
     harness.get_by_label("Clear").click();
     harness.run_steps(1);
     assert!(playground(app(&harness)).settings.drawn.is_empty());
+}
+
+#[test]
+fn the_three_models_train_side_by_side_and_stop_together() {
+    let settings = PlaygroundSettings {
+        data: DataChoice::Shape(diffuscope::toy::Shape::EightGaussians),
+        comparing: true,
+        count: 400,
+        samples: 200,
+        sample_steps: 5,
+        ..PlaygroundSettings::default()
+    };
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    harness.get_by_label("▶ Train (Space)").click();
+    run_until(&mut harness, |app| {
+        let view = playground(app);
+        view.lanes.len() == 3 && view.lanes.iter().all(|lane| lane.shown.figures.is_some())
+    });
+    let view = playground(app(&harness));
+    for lane in &view.lanes {
+        let figures = lane
+            .shown
+            .figures
+            .as_ref()
+            .unwrap_or_else(|| panic!("{:?}", lane.kind));
+        let coverage = figures.coverage.as_ref().map(|c| c.shares.len());
+        assert_eq!(
+            coverage,
+            Some(8),
+            "{:?}: the eight modes are counted",
+            lane.kind
+        );
+        let calls = if lane.kind == ModelKind::Diffusion {
+            5
+        } else {
+            1
+        };
+        assert_eq!(figures.calls, calls, "{:?}", lane.kind);
+        assert_eq!(lane.shown.realness.is_some(), lane.kind == ModelKind::Gan);
+    }
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| !playground(app).is_training());
 }

@@ -13,11 +13,10 @@ use crate::diffusion::{ScheduleConfig, ScheduleKind};
 use crate::export::atomic::check_destination;
 use crate::i18n::Lang;
 use crate::toy::data::Shape;
-use crate::toy::gan::ToyGan;
 use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein};
+use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
 use crate::toy::points_file::{read_points, write_points};
-use crate::toy::vae::ToyVae;
-use crate::toy::{ModelKind, Point, ToyDiffusion, ToyDiffusionSpec, ToyModel, ToyNetSize};
+use crate::toy::{ModelKind, Point, ToyDiffusionSpec, ToyModel, ToyNetSize};
 
 /// Options of `diffuscope toy`.
 #[derive(Debug, Args)]
@@ -120,26 +119,16 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
 /// The model `--model` asks for, fresh.
 fn toy_model(args: &ToyArgs, data: Vec<Point>) -> Result<Box<dyn ToyModel>, String> {
     let kind = ModelKind::from_cli_name(&args.model).ok_or_else(|| args.model.clone())?;
-    let lr = args.lr.unwrap_or(match kind {
-        ModelKind::Diffusion => 1e-2,
-        ModelKind::Gan | ModelKind::Vae => 1e-3,
-    });
-    let failed = |e: candle_core::Error| e.to_string();
-    Ok(match kind {
-        ModelKind::Diffusion => {
-            let spec = ToyDiffusionSpec {
-                objective: args.objective.parse().map_err(|e| format!("{e}"))?,
-                schedule: ScheduleConfig::new(ScheduleKind::from(args.schedule), args.timesteps),
-                batch: args.batch,
-                learning_rate: lr,
-                size: ToyNetSize::default(),
-                seed: args.seed,
-            };
-            Box::new(ToyDiffusion::new(data, spec).map_err(failed)?)
-        }
-        ModelKind::Gan => Box::new(ToyGan::new(data, args.batch, lr, args.seed).map_err(failed)?),
-        ModelKind::Vae => Box::new(ToyVae::new(data, args.batch, lr, args.seed).map_err(failed)?),
-    })
+    let spec = ToyDiffusionSpec {
+        objective: args.objective.parse().map_err(|e| format!("{e}"))?,
+        schedule: ScheduleConfig::new(ScheduleKind::from(args.schedule), args.timesteps),
+        batch: args.batch,
+        learning_rate: args.lr.unwrap_or(1e-2),
+        size: ToyNetSize::default(),
+        seed: args.seed,
+    };
+    let older = args.lr.unwrap_or(OLDER_MODELS_LEARNING_RATE);
+    fresh_model(kind, data, spec, older).map_err(|e| e.to_string())
 }
 
 /// The points to learn: the CSV file's, or the shape's.

@@ -200,6 +200,17 @@ impl ToyModel for ToyDiffusion {
     fn parameters(&self) -> usize {
         self.spec.size.parameters()
     }
+
+    fn paths(&self, count: usize, seed: u64, steps: usize) -> Result<Vec<Vec<Point>>, String> {
+        let sampler = self.snapshot().map_err(|e| e.to_string())?;
+        sampler
+            .paths(sampler.default_sampler(steps), count, seed, true)
+            .map_err(|e| e.sentence(crate::i18n::Lang::En))
+    }
+
+    fn diffusion_sampler(&self) -> Option<ToySampler> {
+        self.snapshot().ok()
+    }
 }
 
 /// A trained network frozen for sampling, with what its samplers need to know.

@@ -150,6 +150,10 @@ impl ToyModel for ToyGan {
         let (hidden, depth) = HIDDEN;
         Mlp::parameters((2, hidden, depth, 2)) + Mlp::parameters((2, hidden, depth, 1))
     }
+
+    fn realness(&self, points: &[Point]) -> Option<Vec<f32>> {
+        ToyGan::realness(self, points).ok()
+    }
 }
 
 #[cfg(test)]

@@ -70,7 +70,53 @@ pub trait ToyModel: Send {
 
     /// Its weights and biases, every network counted.
     fn parameters(&self) -> usize;
+
+    /// Every step of `count` points' way from noise to samples (x_T first, the samples last); a
+    /// model that samples in one call has only the samples.
+    fn paths(&self, count: usize, seed: u64, steps: usize) -> Result<Vec<Vec<Point>>, String> {
+        Ok(vec![self.sample(count, seed, steps)?])
+    }
+
+    /// The network as a diffusion sampler, for the field of arrows (diffusion models only).
+    fn diffusion_sampler(&self) -> Option<super::ToySampler> {
+        None
+    }
+
+    /// A discriminator's probability that each of `points` is real (GANs only).
+    fn realness(&self, _points: &[Point]) -> Option<Vec<f32>> {
+        None
+    }
 }
+
+/// A fresh model of `kind` learning `data`: a diffusion model as `spec` says, or a GAN or a VAE
+/// with `spec`'s batch and seed and their own `older_learning_rate` (they diverge at the
+/// diffusion model's usual 0.01).
+pub fn fresh_model(
+    kind: ModelKind,
+    data: Vec<Point>,
+    spec: super::ToyDiffusionSpec,
+    older_learning_rate: f64,
+) -> candle_core::Result<Box<dyn ToyModel>> {
+    let (batch, seed) = (spec.batch, spec.seed);
+    Ok(match kind {
+        ModelKind::Diffusion => Box::new(super::ToyDiffusion::new(data, spec)?),
+        ModelKind::Gan => Box::new(super::gan::ToyGan::new(
+            data,
+            batch,
+            older_learning_rate,
+            seed,
+        )?),
+        ModelKind::Vae => Box::new(super::vae::ToyVae::new(
+            data,
+            batch,
+            older_learning_rate,
+            seed,
+        )?),
+    })
+}
+
+/// The learning rate of the GAN and the VAE unless asked otherwise.
+pub const OLDER_MODELS_LEARNING_RATE: f64 = 1e-3;
 
 /// A pool of one thread for the small products of a training step: at this size spreading them
 /// over the cores costs more than it gains (measured in `toy/diffusion.rs`).

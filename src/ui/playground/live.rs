@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::toy::{Point, ToyDiffusion, ToyDiffusionSpec, ToySampler};
+use crate::toy::measure::{ModeCoverage, mmd_squared, mode_coverage, sliced_wasserstein};
+use crate::toy::{Point, ToyModel, ToySampler};
 
 /// The fewest milliseconds between two published snapshots.
 const PUBLISH_EVERY: Duration = Duration::from_millis(300);
@@ -27,8 +28,13 @@ pub struct Published {
     pub steps: usize,
     /// Seconds spent training.
     pub seconds: f64,
-    /// The model at the last snapshot.
+    /// The network at the last snapshot, as a diffusion sampler (diffusion models only).
     pub model: Option<ToySampler>,
+    /// How close the last snapshot's samples are to the data.
+    pub figures: Option<Figures>,
+    /// A GAN's discriminator on the [`REALNESS_SIDE`]² grid over the plane (row by row from the
+    /// bottom), at the last snapshot.
+    pub realness: Option<Vec<f32>>,
     /// Every step of the sampled points' paths at the last snapshot (x_T first, samples last).
     pub paths: Vec<Vec<Point>>,
     /// Counts snapshots, so the window knows when to redraw what depends on the model.
@@ -37,6 +43,35 @@ pub struct Published {
     pub failed: Option<(String, String)>,
     /// Whether the thread is still training.
     pub running: bool,
+}
+
+/// Cells per side of the grid a GAN's discriminator is asked about.
+pub const REALNESS_SIDE: usize = 40;
+/// The half-width of the plane the grid covers.
+pub const PLANE_EXTENT: f32 = 4.0;
+
+/// How close a snapshot's samples are to the data, and what they cost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    /// Sliced Wasserstein distance to the data.
+    pub sliced_wasserstein: f64,
+    /// MMD² to the data (Gaussian kernel of width 0.5, 1000 points of each).
+    pub mmd: f64,
+    /// The share of samples at each mode, for data with separate modes.
+    pub coverage: Option<ModeCoverage>,
+    /// Network calls per sample.
+    pub calls: usize,
+    /// Weights of the model's networks.
+    pub weights: usize,
+}
+
+/// What a snapshot is measured against.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    /// The data.
+    pub data: Vec<Point>,
+    /// The data's modes, where it has separate ones.
+    pub modes: Vec<Point>,
 }
 
 /// How the window samples each snapshot.
@@ -57,11 +92,11 @@ pub struct LiveTraining {
 }
 
 impl LiveTraining {
-    /// Starts training a model of `data` with `spec` on a thread of its own; `wake` is called
-    /// after each snapshot.
+    /// Starts training `model` on a thread of its own; each snapshot is measured against
+    /// `target`, and `wake` is called after it.
     pub fn start(
-        data: Vec<Point>,
-        spec: ToyDiffusionSpec,
+        model: Box<dyn ToyModel>,
+        target: Target,
         preview: Preview,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> std::io::Result<Self> {
@@ -75,7 +110,12 @@ impl LiveTraining {
         std::thread::Builder::new()
             .name("playground-training".into())
             .spawn(move || {
-                let failed = train(data, spec, preview, &thread_shared, &thread_stop, &*wake).err();
+                let work = Work {
+                    target: &target,
+                    preview,
+                    shared: &thread_shared,
+                };
+                let failed = train(model, &work, &thread_stop, &*wake).err();
                 let mut published = lock(&thread_shared);
                 published.running = false;
                 published.failed = failed;
@@ -111,12 +151,17 @@ fn lock(shared: &Mutex<Published>) -> std::sync::MutexGuard<'_, Published> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What the training thread works towards and where it publishes.
+struct Work<'a> {
+    target: &'a Target,
+    preview: Preview,
+    shared: &'a Mutex<Published>,
+}
+
 /// The thread's loop: steps until stopped, snapshots on the way and at the end.
 fn train(
-    data: Vec<Point>,
-    spec: ToyDiffusionSpec,
-    preview: Preview,
-    shared: &Mutex<Published>,
+    mut model: Box<dyn ToyModel>,
+    work: &Work<'_>,
     stop: &AtomicBool,
     wake: &(dyn Fn() + Send + Sync),
 ) -> Result<(), (String, String)> {
@@ -126,7 +171,6 @@ fn train(
             format!("训练已停止：{e}。"),
         )
     };
-    let mut model = ToyDiffusion::new(data, spec).map_err(|e| failure(&e))?;
     let started = Instant::now();
     let mut last_publish = Instant::now();
     let mut sampling_took = Duration::ZERO;
@@ -143,49 +187,70 @@ fn train(
         // Sampling a snapshot takes time from training: at most a third of it.
         if last_publish.elapsed() >= PUBLISH_EVERY.max(2 * sampling_took) {
             let began = Instant::now();
-            publish(&model, preview, std::mem::take(&mut fresh), started, shared)?;
+            publish(model.as_ref(), work, std::mem::take(&mut fresh), started)?;
             sampling_took = began.elapsed();
             last_publish = Instant::now();
             wake();
         }
     }
-    publish(&model, preview, fresh, started, shared)
+    publish(model.as_ref(), work, fresh, started)
 }
 
-/// Samples the model's paths and hands them, with the new losses, to the window.
+/// Samples the model's paths, measures them, and hands them with the new losses to the window.
 fn publish(
-    model: &ToyDiffusion,
-    preview: Preview,
+    model: &dyn ToyModel,
+    work: &Work<'_>,
     losses: Vec<f32>,
     started: Instant,
-    shared: &Mutex<Published>,
 ) -> Result<(), (String, String)> {
-    let sampler = model
-        .snapshot()
-        .map_err(|e| (e.to_string(), e.to_string()))?;
-    let paths = sampler
-        .paths(
-            sampler.default_sampler(preview.steps),
-            preview.samples,
-            preview.seed,
-            true,
-        )
-        .map_err(|e| {
-            (
-                e.sentence(crate::i18n::Lang::En),
-                e.sentence(crate::i18n::Lang::Zh),
-            )
-        })?;
-    let mut published = lock(shared);
+    let preview = work.preview;
+    let paths = model
+        .paths(preview.samples, preview.seed, preview.steps)
+        .map_err(|e| (e.clone(), e))?;
+    let figures = paths
+        .last()
+        .map(|samples| measure(samples, work.target, model, preview.steps));
+    let realness = model.realness(&realness_grid());
+    let sampler = model.diffusion_sampler();
+    let mut published = lock(work.shared);
     for loss in losses {
         add_loss(&mut published, loss);
     }
     published.steps = model.steps_done();
     published.seconds = started.elapsed().as_secs_f64();
-    published.model = Some(sampler);
+    published.model = sampler;
     published.paths = paths;
+    published.figures = figures;
+    published.realness = realness;
     published.revision += 1;
     Ok(())
+}
+
+/// The figures of `samples` against the target.
+fn measure(samples: &[Point], target: &Target, model: &dyn ToyModel, steps: usize) -> Figures {
+    let (some_samples, some_data) = (
+        &samples[..samples.len().min(1000)],
+        &target.data[..target.data.len().min(1000)],
+    );
+    Figures {
+        sliced_wasserstein: sliced_wasserstein(samples, &target.data),
+        mmd: mmd_squared(some_samples, some_data, 0.5),
+        coverage: (!target.modes.is_empty()).then(|| mode_coverage(samples, &target.modes, 0.5)),
+        calls: model.network_calls(steps),
+        weights: model.parameters(),
+    }
+}
+
+/// The centres of the [`REALNESS_SIDE`]² cells over −[`PLANE_EXTENT`]…[`PLANE_EXTENT`], row by
+/// row from the bottom.
+pub fn realness_grid() -> Vec<Point> {
+    let cell = 2.0 * PLANE_EXTENT / REALNESS_SIDE as f32;
+    (0..REALNESS_SIDE * REALNESS_SIDE)
+        .map(|i| {
+            let centre = |k: usize| -PLANE_EXTENT + (k as f32 + 0.5) * cell;
+            [centre(i % REALNESS_SIDE), centre(i / REALNESS_SIDE)]
+        })
+        .collect()
 }
 
 /// Keeps one loss per `loss_stride` steps, thinning the list when it grows past [`MAX_LOSSES`].

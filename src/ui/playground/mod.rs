@@ -14,7 +14,7 @@ use std::sync::Arc;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use self::live::{LiveTraining, Preview, Published};
+use self::live::{LiveTraining, Preview, Published, Target};
 use super::jobs::job_not_started;
 use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
@@ -23,7 +23,8 @@ use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
 use crate::toy::data::{MAX_POINTS, unflatten};
-use crate::toy::{Point, Shape, ToyDiffusionSpec, ToyNetSize};
+use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
+use crate::toy::{ModelKind, Point, Shape, ToyDiffusionSpec, ToyModel, ToyNetSize};
 
 /// The data: a shape, or the points the class drew.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,8 @@ pub struct PlaygroundSettings {
     pub samples: usize,
     /// What the plot shows.
     pub layers: Layers,
+    /// Train a GAN, a VAE and the diffusion model side by side on the same data.
+    pub comparing: bool,
 }
 
 /// The layers of the plot, each on or off.
@@ -104,6 +107,7 @@ impl Default for PlaygroundSettings {
             sample_steps: 50,
             samples: 1000,
             layers: Layers::default(),
+            comparing: false,
         }
     }
 }
@@ -165,6 +169,15 @@ pub enum PlaygroundCommand {
     ClearDrawing,
 }
 
+/// One model training on a thread of its own, and what it last published.
+pub struct Lane {
+    /// Which kind of model.
+    pub kind: ModelKind,
+    training: LiveTraining,
+    /// The latest of what the training thread published.
+    pub shown: Published,
+}
+
 /// Everything the Playground view owns.
 pub struct PlaygroundView {
     /// The teacher's choices.
@@ -175,9 +188,10 @@ pub struct PlaygroundView {
     pub step: Option<usize>,
     /// The banner's sentence.
     pub message: Option<Message>,
-    training: Option<LiveTraining>,
-    /// The latest of what the training thread published.
-    pub shown: Published,
+    /// The models training or trained: the diffusion model alone, or the three side by side.
+    pub lanes: Vec<Lane>,
+    /// The GAN's discriminator drawn as a picture, with the revision it shows.
+    realness_texture: Option<(u64, egui::TextureHandle)>,
     /// The data points and their fixed noise (for the forward slider), by settings.
     data_cache: Option<(PlaygroundSettings, Vec<Point>, Vec<Point>)>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -200,8 +214,8 @@ impl PlaygroundView {
             t: 0,
             step: None,
             message: None,
-            training: None,
-            shown: Published::default(),
+            lanes: Vec::new(),
+            realness_texture: None,
             data_cache: None,
             wake,
             asked: Vec::new(),
@@ -215,7 +229,19 @@ impl PlaygroundView {
 
     /// Whether a model is training.
     pub fn is_training(&self) -> bool {
-        self.training.as_ref().is_some_and(LiveTraining::is_running)
+        self.lanes.iter().any(|lane| lane.training.is_running())
+    }
+
+    /// What the diffusion model last published (empty before any).
+    pub fn diffusion(&self) -> &Published {
+        static NOTHING: std::sync::OnceLock<Published> = std::sync::OnceLock::new();
+        self.lanes
+            .iter()
+            .find(|lane| lane.kind == ModelKind::Diffusion)
+            .map_or_else(
+                || NOTHING.get_or_init(Published::default),
+                |lane| &lane.shown,
+            )
     }
 
     /// The data points and, for each, its fixed noise ε (seeded), recomputed when the settings
@@ -262,18 +288,18 @@ impl PlaygroundView {
         match command {
             PlaygroundCommand::Train => self.train(),
             PlaygroundCommand::Stop => {
-                if let Some(training) = &self.training {
-                    training.stop();
+                for lane in &self.lanes {
+                    lane.training.stop();
                 }
             }
             PlaygroundCommand::ClearDrawing => self.settings.drawn.clear(),
         }
     }
 
-    /// Starts a fresh model on the current data.
+    /// Starts fresh models on the current data: the diffusion model, or all three.
     fn train(&mut self) {
-        if let Some(old) = self.training.take() {
-            old.stop();
+        for lane in self.lanes.drain(..) {
+            lane.training.stop();
         }
         let data = self.settings.points();
         if data.len() < 2 {
@@ -289,6 +315,57 @@ impl PlaygroundView {
             ));
             return;
         }
+        let kinds: &[ModelKind] = if self.settings.comparing {
+            &ModelKind::ALL
+        } else {
+            &[ModelKind::Diffusion]
+        };
+        self.message = None;
+        for &kind in kinds {
+            if let Err(message) = self.start_lane(kind, &data) {
+                self.message = Some(message);
+                return;
+            }
+        }
+        self.step = None;
+    }
+
+    /// Starts training a fresh model of `kind` on `data`.
+    fn start_lane(&mut self, kind: ModelKind, data: &[Point]) -> Result<(), Message> {
+        let settings = &self.settings;
+        let model = self.fresh_model(kind, data).map_err(|e| {
+            Message::error_in(
+                move |l| {
+                    l.pick("The model could not be made.", "无法创建模型。")
+                        .to_owned()
+                },
+                Some(e),
+            )
+        })?;
+        let target = Target {
+            data: data.to_vec(),
+            modes: match settings.data {
+                DataChoice::Shape(shape) => shape.modes(),
+                DataChoice::Drawn => Vec::new(),
+            },
+        };
+        let preview = Preview {
+            samples: settings.samples,
+            steps: settings.sample_steps,
+            seed: settings.seed.wrapping_add(1),
+        };
+        let training = LiveTraining::start(model, target, preview, Arc::clone(&self.wake))
+            .map_err(|e| job_not_started(&e))?;
+        self.lanes.push(Lane {
+            kind,
+            training,
+            shown: Published::default(),
+        });
+        Ok(())
+    }
+
+    /// A fresh model of `kind`, seeded and sized by the settings.
+    fn fresh_model(&self, kind: ModelKind, data: &[Point]) -> Result<Box<dyn ToyModel>, String> {
         let settings = &self.settings;
         let spec = ToyDiffusionSpec {
             objective: settings.objective,
@@ -298,20 +375,8 @@ impl PlaygroundView {
             size: ToyNetSize::default(),
             seed: settings.seed,
         };
-        let preview = Preview {
-            samples: settings.samples,
-            steps: settings.sample_steps,
-            seed: settings.seed.wrapping_add(1),
-        };
-        match LiveTraining::start(data, spec, preview, Arc::clone(&self.wake)) {
-            Ok(training) => {
-                self.training = Some(training);
-                self.shown = Published::default();
-                self.step = None;
-                self.message = None;
-            }
-            Err(error) => self.message = Some(job_not_started(&error)),
-        }
+        fresh_model(kind, data.to_vec(), spec, OLDER_MODELS_LEARNING_RATE)
+            .map_err(|e| e.to_string())
     }
 
     /// Adds `point` to the drawing (with a few neighbours, as a spray can does), up to
@@ -344,20 +409,22 @@ impl View for PlaygroundView {
     }
 
     fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
-        let Some(training) = &self.training else {
-            return;
-        };
-        let published = training.published();
-        if published.revision != self.shown.revision || published.running != self.shown.running {
+        for lane in &mut self.lanes {
+            let published = lane.training.published();
+            if published.revision == lane.shown.revision && published.running == lane.shown.running
+            {
+                continue;
+            }
             if let Some((en, zh)) = published.failed.clone() {
+                let kind = lane.kind;
                 self.message = Some(Message::error_in(
-                    move |l| l.pick(en.clone(), zh.clone()),
+                    move |l| format!("{}: {}", kind.label(l), l.pick(en.clone(), zh.clone())),
                     None,
                 ));
             }
-            self.shown = published;
+            lane.shown = published;
         }
-        if self.shown.running {
+        if self.is_training() {
             ctx.request_repaint_after(std::time::Duration::from_millis(300));
         }
     }

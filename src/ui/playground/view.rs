@@ -5,11 +5,12 @@
 use eframe::egui::{self, Color32, Key, Modifiers, RichText};
 use egui_plot::{Arrows, Line, Plot, PlotPoints, Points};
 
-use super::{DataChoice, LEARNING_RATES, PlaygroundCommand, PlaygroundView, TIMESTEPS};
+use super::live::{PLANE_EXTENT, REALNESS_SIDE};
+use super::{DataChoice, LEARNING_RATES, Lane, PlaygroundCommand, PlaygroundView, TIMESTEPS};
 use crate::diffusion::ScheduleKind;
 use crate::diffusion::objectives::Objective;
 use crate::i18n::Lang;
-use crate::toy::{Point, Shape};
+use crate::toy::{ModelKind, Point, Shape};
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::tour;
@@ -29,6 +30,7 @@ const FIELD_COLOUR: Color32 = Color32::from_rgb(0, 158, 115);
 /// Draws the whole view.
 pub fn playground_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     keys(view, ui);
+    let comparing = view.settings.comparing;
     view_panels(
         ui,
         ("playground", 290.0),
@@ -38,7 +40,12 @@ pub fn playground_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
             ui.add_space(6.0);
             ui.heading(lang.pick("What are we looking at?", "我们在看什么？"));
             egui::ScrollArea::vertical().show(ui, |ui| {
-                ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
+                let text = if comparing {
+                    lang.pick(COMPARISON_EN, COMPARISON_ZH)
+                } else {
+                    lang.pick(EXPLANATION_EN, EXPLANATION_ZH)
+                };
+                ui.label(RichText::new(text).size(15.0));
             });
         },
         |view, ui| centre_ui(view, ui, lang),
@@ -64,7 +71,7 @@ fn keys(view: &mut PlaygroundView, ui: &egui::Ui) {
     if pressed(Key::ArrowLeft) {
         view.t = view.t.saturating_sub((timesteps / 50).max(1));
     }
-    let last = view.shown.paths.len().saturating_sub(1);
+    let last = view.diffusion().paths.len().saturating_sub(1);
     let step = view.step.unwrap_or(last);
     if pressed(Key::OpenBracket) {
         view.step = Some(step.saturating_sub(1));
@@ -76,6 +83,17 @@ fn keys(view: &mut PlaygroundView, ui: &egui::Ui) {
 
 fn controls_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(6.0);
+    let comparing = &mut view.settings.comparing;
+    ui.horizontal_wrapped(|ui| {
+        ui.selectable_value(comparing, false, lang.pick("Diffusion", "扩散"));
+        let compare = ui.selectable_value(
+            comparing,
+            true,
+            lang.pick("GAN · VAE · diffusion", "GAN · VAE · 扩散"),
+        );
+        tour::mark(ui, "playground.compare", &compare);
+    });
+    ui.separator();
     ui.heading(lang.pick("The data", "数据"));
     data_ui(view, ui, lang);
     ui.separator();
@@ -224,7 +242,11 @@ fn centre_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
             .text(lang.pick("forward: t (← →)", "前向：t（← →）")),
     );
     tour::mark(ui, "playground.t", &slider);
-    let last = view.shown.paths.len().saturating_sub(1);
+    if view.settings.comparing {
+        compare_ui(view, ui, lang);
+        return;
+    }
+    let last = view.diffusion().paths.len().saturating_sub(1);
     if last > 0 {
         let mut step = view.step.unwrap_or(last);
         ui.add(
@@ -241,8 +263,169 @@ fn centre_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     loss_ui(view, ui, lang, loss_height);
 }
 
+/// The three models side by side: each one's samples over the data (the GAN's over its
+/// discriminator's verdict), and its figures under it.
+fn compare_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    let data = view.data_and_noise().0.to_vec();
+    update_realness_texture(view, ui.ctx());
+    let width = (ui.available_width() / 3.0 - 8.0).max(150.0);
+    let side = width.min(ui.available_height() - 190.0).max(150.0);
+    ui.horizontal_top(|ui| {
+        for kind in ModelKind::ALL {
+            ui.vertical(|ui| {
+                ui.set_width(width);
+                ui.label(RichText::new(kind.label(lang)).size(18.0).strong());
+                let lane = view.lanes.iter().find(|lane| lane.kind == kind);
+                let samples = lane.and_then(|lane| lane.shown.paths.last());
+                let heat = (kind == ModelKind::Gan)
+                    .then(|| {
+                        view.realness_texture
+                            .as_ref()
+                            .map(|(_, texture)| texture.id())
+                    })
+                    .flatten();
+                small_plane(
+                    ui,
+                    (kind, side),
+                    &data,
+                    samples.map(Vec::as_slice),
+                    heat,
+                    lang,
+                );
+                ui.label(RichText::new(lane_figures(lane, kind, lang)).size(14.0));
+            });
+        }
+    });
+}
+
+/// A plane of `side` points with the data in grey, the samples in colour and, for the GAN, its
+/// discriminator's verdict behind them.
+fn small_plane(
+    ui: &mut egui::Ui,
+    (kind, side): (ModelKind, f32),
+    data: &[Point],
+    samples: Option<&[Point]>,
+    heat: Option<egui::TextureId>,
+    lang: Lang,
+) {
+    Plot::new(("playground-compare", kind.cli_name()))
+        .width(side)
+        .height(side)
+        .data_aspect(1.0)
+        .include_x(-EXTENT)
+        .include_x(EXTENT)
+        .include_y(-EXTENT)
+        .include_y(EXTENT)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .show(ui, |plot| {
+            if let Some(texture) = heat {
+                let size = 2.0 * PLANE_EXTENT;
+                plot.image(egui_plot::PlotImage::new(
+                    lang.pick("discriminator: real?", "判别器：真实？"),
+                    texture,
+                    egui_plot::PlotPoint::new(0.0, 0.0),
+                    [size, size],
+                ));
+            }
+            let radius = line_width(plot.ctx(), 1.2);
+            plot.points(
+                Points::new(lang.pick("data", "数据"), as_plot(data))
+                    .color(DATA_COLOUR)
+                    .radius(radius),
+            );
+            if let Some(samples) = samples {
+                plot.points(
+                    Points::new(lang.pick("samples", "样本"), as_plot(samples))
+                        .color(SAMPLE_COLOUR)
+                        .radius(radius),
+                );
+            }
+        });
+}
+
+/// The figures under a model's plane.
+fn lane_figures(lane: Option<&Lane>, kind: ModelKind, lang: Lang) -> String {
+    let Some(lane) = lane else {
+        return lang.pick("Press Train.", "按“训练”。").to_owned();
+    };
+    let shown = &lane.shown;
+    let Some(figures) = &shown.figures else {
+        return lang.pick("Starting…", "正在开始……").to_owned();
+    };
+    let coverage = figures.coverage.as_ref().map_or_else(String::new, |c| {
+        lang.pick(
+            format!(
+                "\nmodes covered {}/{}, between modes {:.0} %",
+                c.covered,
+                c.shares.len(),
+                100.0 * c.between
+            ),
+            format!(
+                "\n覆盖的模式 {}/{}，落在模式之间 {:.0} %",
+                c.covered,
+                c.shares.len(),
+                100.0 * c.between
+            ),
+        )
+    });
+    let calls = figures.calls;
+    let unit = if kind == ModelKind::Diffusion {
+        lang.pick("calls", "次调用")
+    } else {
+        lang.pick("call", "次调用")
+    };
+    lang.pick(
+        format!(
+            "{} steps · {} weights\ndistance to the data {:.3} (sliced W), MMD² {:.4}{coverage}\n{calls} network {unit} a sample",
+            shown.steps, figures.weights, figures.sliced_wasserstein, figures.mmd
+        ),
+        format!(
+            "{} 步 · {} 个权重\n与数据的距离 {:.3}（切片 W），MMD² {:.4}{coverage}\n每个样本 {calls} {unit}网络",
+            shown.steps, figures.weights, figures.sliced_wasserstein, figures.mmd
+        ),
+    )
+}
+
+/// Makes the GAN's discriminator a picture when it has published a new verdict: green where it
+/// says "real", red where it says "generated".
+fn update_realness_texture(view: &mut PlaygroundView, ctx: &egui::Context) {
+    let Some(lane) = view.lanes.iter().find(|lane| lane.kind == ModelKind::Gan) else {
+        return;
+    };
+    let Some(realness) = &lane.shown.realness else {
+        return;
+    };
+    let revision = lane.shown.revision;
+    if view
+        .realness_texture
+        .as_ref()
+        .is_some_and(|(shown, _)| *shown == revision)
+    {
+        return;
+    }
+    let side = REALNESS_SIDE;
+    // The grid runs from the bottom row up; a picture from the top row down.
+    let pixels = (0..side * side)
+        .map(|i| {
+            let (row, column) = (side - 1 - i / side, i % side);
+            let p = realness[row * side + column].clamp(0.0, 1.0);
+            let mix = |fake: f32, real: f32| (fake + (real - fake) * p) as u8;
+            Color32::from_rgb(mix(90.0, 20.0), mix(25.0, 80.0), mix(25.0, 45.0))
+        })
+        .collect();
+    let image = egui::ColorImage::new([side, side], pixels);
+    let texture = ctx.load_texture("playground-realness", image, egui::TextureOptions::LINEAR);
+    view.realness_texture = Some((revision, texture));
+}
+
 fn status(view: &PlaygroundView, lang: Lang) -> String {
-    let shown = &view.shown;
+    let shown = view
+        .lanes
+        .first()
+        .map_or_else(|| view.diffusion(), |lane| &lane.shown);
     if shown.steps == 0 {
         return if view.is_training() {
             lang.pick("Starting…", "正在开始……").to_owned()
@@ -293,10 +476,10 @@ fn plane_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang, side: f32)
     } else {
         None
     };
-    let last = view.shown.paths.len().saturating_sub(1);
+    let last = view.diffusion().paths.len().saturating_sub(1);
     let step = view.step.unwrap_or(last);
     let layers = view.settings.layers;
-    let paths = &view.shown.paths;
+    let paths = &view.diffusion().paths;
     let response = Plot::new("playground-plane")
         .width(side)
         .height(side)
@@ -358,7 +541,7 @@ fn plane_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang, side: f32)
 /// The field of arrows at the forward slider's t: from each grid point x towards the model's
 /// guess of x0, a third of the way; `None` before there is a model.
 fn field_arrows(view: &PlaygroundView) -> Option<(Vec<Point>, Vec<Point>)> {
-    let model = view.shown.model.as_ref()?;
+    let model = view.diffusion().model.as_ref()?;
     let t = view.t.clamp(1, view.settings.timesteps);
     let grid: Vec<Point> = (0..FIELD_SIDE * FIELD_SIDE)
         .map(|i| {
@@ -385,7 +568,7 @@ fn field_arrows(view: &PlaygroundView) -> Option<(Vec<Point>, Vec<Point>)> {
 }
 
 fn loss_ui(view: &PlaygroundView, ui: &mut egui::Ui, lang: Lang, height: f32) {
-    let shown = &view.shown;
+    let shown = view.diffusion();
     let stride = shown.loss_stride.max(1) as f64;
     let raw: Vec<[f64; 2]> = shown
         .losses
@@ -451,3 +634,25 @@ const EXPLANATION_ZH: &str = "每个灰点是一个数据点：一张只有两�
 拖动反向滑块，看噪声云如何折叠到数据上。\n\n\
 损失不会降到零：从一个带噪的点出发，网络只能猜测可能产生它的所有干净点的平均值。\
 这个平均值 x̂0 就是场中箭头所指之处：接近 t = T 时它们都指向数据的中心，接近 t = 0 时指向最近的数据点。";
+
+const COMPARISON_EN: &str = "Three ways to learn the same points, trained at once on the same data \
+with about the same number of weights.\n\n\
+GAN: a generator turns 2-D noise into points in one network call; a discriminator (the \
+background: green where it says \"real\", red where it says \"made up\") learns to tell them \
+from the data, and the generator learns to fool it. Nothing rewards covering every mode: on the \
+eight Gaussians it often settles on a few, with strings of points between them (mode collapse). \
+Try other seeds.\n\n\
+VAE: an encoder squeezes each point into a 2-D Gaussian code, a decoder turns codes back into \
+points. Sampling decodes random codes in one call, but codes between two modes decode to points \
+between them: the VAE smears the modes together.\n\n\
+Diffusion: one network asked many times (here 50 calls a sample) removes noise a little at a \
+time. It is slower to sample but covers every mode: the slow, careful way is why diffusion won.";
+
+const COMPARISON_ZH: &str = "用三种方法学习同一组点：在同一份数据上同时训练，权重数量大致相同。\n\n\
+GAN：生成器用一次网络调用把二维噪声变成点；判别器（背景：绿色表示它认为“真实”，红色表示“伪造”）\
+学习把它们和数据区分开，生成器则学习骗过判别器。没有任何东西奖励覆盖所有模式：在八个高斯上，\
+它常常只停在其中几个，中间拖着一串点（模式坍塌）。换几个种子试试。\n\n\
+VAE：编码器把每个点压缩成二维高斯编码，解码器再把编码变回点。采样时一次调用解码随机编码，\
+但位于两个模式之间的编码会被解码成两者之间的点：VAE 把各个模式抹在了一起。\n\n\
+扩散：同一个网络被反复调用（这里每个样本 50 次），每次去掉一点噪声。采样更慢，\
+但能覆盖每一个模式：这种缓慢而细致的方式正是扩散模型胜出的原因。";
