@@ -111,6 +111,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
         &[
             "candle_core",
             "candle_nn",
+            "image",
             "rand",
             "rand_chacha",
             "rand_distr",

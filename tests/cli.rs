@@ -316,3 +316,72 @@ fn a_race_of_one_lane_or_a_lane_that_does_not_read_is_refused_by_name() {
         assert_eq!(message.trim_end().lines().count(), 1, "{lanes}: {message}");
     }
 }
+
+#[test]
+fn toy_trains_samples_and_writes_csv_and_gif() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, gif) = (dir.path().join("toy.csv"), dir.path().join("toy.gif"));
+    let output = diffuscope(&[
+        "toy",
+        "--data",
+        "eight-gaussians",
+        "--steps",
+        "100",
+        "--samples",
+        "300",
+        "--sample-steps",
+        "10",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--gif",
+        gif.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("trained 100 steps") && stdout.contains("modes covered"),
+        "{stdout}"
+    );
+    let points = diffuscope::toy::points_file::read_points(&csv).unwrap();
+    assert_eq!(points.len(), 300);
+    // 16 forward frames, then x_T and one frame per sampler step; 480 + the caption band high.
+    let (frames, width, height, delays) = gif_facts(&gif);
+    assert_eq!((frames, width), (16 + 11, 480));
+    assert!(height > 480);
+    assert!(
+        delays.last() > delays.first(),
+        "the last frame is held: {delays:?}"
+    );
+}
+
+#[test]
+fn toy_refuses_bad_points_files_in_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    for (text, expected) in [
+        ("x,y\n1,2\n3,oops\n", "Line 3 of"),
+        ("", "holds no points"),
+        ("\u{0}\u{ff}\u{fe}", "is not a point"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let output = diffuscope(&["toy", "--points", bad.to_str().unwrap(), "--steps", "1"]);
+        assert!(!output.status.success());
+        let said = stderr(&output);
+        assert!(
+            said.contains(expected) && said.trim().lines().count() == 1,
+            "{said}"
+        );
+    }
+    let output = diffuscope(&["toy", "--points", dir.path().to_str().unwrap()]);
+    assert!(
+        stderr(&output).contains("is a folder"),
+        "{}",
+        stderr(&output)
+    );
+    let output = diffuscope(&["toy", "--model", "vae", "--gif", "x.gif", "--steps", "1"]);
+    assert!(
+        stderr(&output).contains("--model diffusion"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -2,17 +2,22 @@
 //! diffusion model, a GAN or a VAE) for a set time (or number of steps), samples it, prints how close the samples come to the
 //! data, and writes them as CSV.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 
 use super::{LangArg, ScheduleArg, ranges};
+use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::diffusion::{ScheduleConfig, ScheduleKind};
 use crate::export::atomic::check_destination;
+use crate::export::{GifSettings, write_gif};
 use crate::i18n::Lang;
+use crate::toy::animation::{Animation, frames as animation_frames};
 use crate::toy::data::Shape;
+use crate::toy::data::unflatten;
+use crate::toy::diffusion::forward_coefficients;
 use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein};
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
 use crate::toy::points_file::{read_points, write_points};
@@ -66,6 +71,9 @@ pub struct ToyArgs {
     /// Where to write the samples as CSV (x,y per line).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Diffusion: where to write the forward and reverse processes as an animated GIF.
+    #[arg(long)]
+    pub gif: Option<PathBuf>,
     /// Language of messages.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: LangArg,
@@ -74,8 +82,16 @@ pub struct ToyArgs {
 /// Runs `diffuscope toy`.
 pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
-    if let Some(csv) = &args.csv {
-        check_destination(csv).map_err(|e| e.sentence(lang))?;
+    for path in [&args.csv, &args.gif].into_iter().flatten() {
+        check_destination(path).map_err(|e| e.sentence(lang))?;
+    }
+    if args.gif.is_some() && args.model != ModelKind::Diffusion.cli_name() {
+        return Err(lang
+            .pick(
+                "--gif shows the forward and reverse processes of a diffusion model: use it with --model diffusion.",
+                "--gif 展示扩散模型的前向与反向过程：请与 --model diffusion 一起使用。",
+            )
+            .to_owned());
     }
     let data = toy_data(args, lang)?;
     let mut model = toy_model(args, data.clone())?;
@@ -103,6 +119,9 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
         )
     );
     report_distance(&samples, &data, args, lang);
+    if let Some(gif) = &args.gif {
+        write_animation(gif, model.as_ref(), &data, args, lang)?;
+    }
     if let Some(csv) = &args.csv {
         write_points(csv, &samples).map_err(|e| e.sentence(lang))?;
         println!(
@@ -129,6 +148,49 @@ fn toy_model(args: &ToyArgs, data: Vec<Point>) -> Result<Box<dyn ToyModel>, Stri
     };
     let older = args.lr.unwrap_or(OLDER_MODELS_LEARNING_RATE);
     fresh_model(kind, data, spec, older).map_err(|e| e.to_string())
+}
+
+/// Writes the forward and reverse processes of a trained diffusion model as a GIF: 2000 data
+/// points at most, 500 samples' paths.
+fn write_animation(
+    path: &Path,
+    model: &dyn ToyModel,
+    data: &[Point],
+    args: &ToyArgs,
+    lang: Lang,
+) -> Result<(), String> {
+    let sampler = model.diffusion_sampler().ok_or("not a diffusion model")?;
+    let data = &data[..data.len().min(2000)];
+    let noise = unflatten(&standard_normal(
+        2 * data.len(),
+        args.seed,
+        NoiseStream::Jump,
+    ));
+    let paths = model.paths(500, args.seed, args.sample_steps)?;
+    let coefficients = |t| forward_coefficients(sampler.objective, &sampler.schedule, t);
+    let animation = Animation {
+        data,
+        noise: &noise,
+        timesteps: sampler.schedule.steps(),
+        coefficients: &coefficients,
+        paths: &paths,
+        side: 480,
+    };
+    let frames = animation_frames(&animation, lang);
+    let settings = GifSettings {
+        hold_last_s: 2.0,
+        ..GifSettings::default()
+    };
+    let bytes = write_gif(path, &frames, &settings, &|_| {}).map_err(|e| e.sentence(lang))?;
+    let (count, kb) = (frames.len(), bytes / 1024);
+    println!(
+        "{}",
+        lang.pick(
+            format!("wrote {} ({count} frames, {kb} KB)", path.display()),
+            format!("已写入 {}（{count} 帧，{kb} KB）", path.display()),
+        )
+    );
+    Ok(())
 }
 
 /// The points to learn: the CSV file's, or the shape's.

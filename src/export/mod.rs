@@ -15,6 +15,7 @@ pub mod forward;
 mod frame_folder;
 pub mod gif_stream;
 mod gif_writer;
+pub mod plane;
 mod png_writer;
 mod quantise;
 pub mod race;

@@ -213,6 +213,20 @@ impl ToyModel for ToyDiffusion {
     }
 }
 
+/// The weights (a, s) of x0 and ε at forward step t (0..=T) of a model trained with `objective`
+/// on `schedule`: √ᾱ_t and √(1−ᾱ_t), or 1 − σ and σ with σ = t/T for flow matching.
+pub fn forward_coefficients(
+    objective: Objective,
+    schedule: &NoiseSchedule,
+    t: usize,
+) -> Coefficients {
+    let t = t.min(schedule.steps());
+    match objective {
+        Objective::Flow => Coefficients::flow(t as f64 / schedule.steps().max(1) as f64),
+        Objective::Eps | Objective::V => Coefficients::discrete(schedule, t),
+    }
+}
+
 /// A trained network frozen for sampling, with what its samplers need to know.
 #[derive(Clone)]
 pub struct ToySampler {

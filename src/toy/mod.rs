@@ -11,7 +11,9 @@
 //! - [`gan`], [`vae`]: the two older generative models, on MLPs of [`mlp`] with about the same
 //!   number of weights, for the comparison; [`models`]: [`ToyModel`], what the three share.
 //! - [`measure`]: sliced Wasserstein distance, MMD², coverage of a mixture's modes.
+//! - [`animation`]: the forward and reverse processes as captioned frames, for GIFs.
 
+pub mod animation;
 pub mod data;
 pub mod diffusion;
 pub mod gan;

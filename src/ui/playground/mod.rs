@@ -23,6 +23,7 @@ use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
 use crate::toy::data::{MAX_POINTS, unflatten};
+use crate::toy::diffusion::forward_coefficients;
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
 use crate::toy::{ModelKind, Point, Shape, ToyDiffusionSpec, ToyModel, ToyNetSize};
 
@@ -151,10 +152,7 @@ impl PlaygroundSettings {
 
     /// The weights of x0 and ε at forward step t (0..=T).
     pub fn coefficients(&self, t: usize) -> Coefficients {
-        match self.objective {
-            Objective::Flow => Coefficients::flow(t as f64 / self.timesteps as f64),
-            Objective::Eps | Objective::V => Coefficients::discrete(&self.schedule(), t),
-        }
+        forward_coefficients(self.objective, &self.schedule(), t)
     }
 }
 
