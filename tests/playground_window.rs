@@ -2,6 +2,8 @@
 //! thread of its own and the window receives snapshots (loss, steps, sampled paths) as it learns;
 //! Space stops it and the model is kept; drawing on the plane adds points, and training an empty
 //! drawing says so in one sentence.
+#[path = "common/dropped_file.rs"]
+mod dropped_file;
 #[path = "common/fake_model.rs"]
 mod fake_model;
 #[path = "common/window.rs"]
@@ -9,12 +11,12 @@ mod window;
 
 use diffuscope::i18n::Lang;
 use diffuscope::toy::ModelKind;
-use diffuscope::ui::playground::{DataChoice, PlaygroundSettings, PlaygroundView};
+use diffuscope::ui::playground::{DataChoice, PlaygroundPick, PlaygroundSettings, PlaygroundView};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
 use eframe::egui::{Key, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use window::{App, app, run_until};
+use window::{App, app, app_mut, run_until};
 
 fn build(setup: &mut ViewSetup) -> Box<dyn View> {
     Box::new(PlaygroundView::from_setup(setup))
@@ -165,4 +167,69 @@ fn the_three_models_train_side_by_side_and_stop_together() {
     }
     harness.key_press(Key::Space);
     run_until(&mut harness, |app| !playground(app).is_training());
+}
+
+#[test]
+fn points_open_by_dropping_save_as_csv_and_the_animation_exports_as_gif() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let csv = dir.path().join("mine.csv");
+    std::fs::write(&csv, "x,y\n0,0\n1,1\n2,0.5\n-1,2\n").unwrap_or_else(|e| panic!("{e}"));
+    let settings = PlaygroundSettings {
+        samples: 100,
+        sample_steps: 8,
+        ..PlaygroundSettings::default()
+    };
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    harness
+        .input_mut()
+        .dropped_files
+        .push(dropped_file::dropped(csv.clone()));
+    run_until(&mut harness, |app| {
+        playground(app).settings.drawn.len() == 4
+    });
+    assert_eq!(playground(app(&harness)).settings.data, DataChoice::Drawn);
+    let saved = dir.path().join("saved.csv");
+    app_mut(&mut harness)
+        .view_mut::<PlaygroundView>()
+        .unwrap_or_else(|| panic!("no Playground view"))
+        .use_file(PlaygroundPick::SavePoints, saved.clone());
+    run_until(&mut harness, |app| !playground(app).is_busy_with_a_file());
+    let back = diffuscope::toy::points_file::read_points(&saved).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, vec![[0.0, 0.0], [1.0, 1.0], [2.0, 0.5], [-1.0, 2.0]]);
+    // Train a little, stop, and export.
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| {
+        playground(app).diffusion().revision >= 1
+    });
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| !playground(app).is_training());
+    let gif = dir.path().join("playground.gif");
+    app_mut(&mut harness)
+        .view_mut::<PlaygroundView>()
+        .unwrap_or_else(|| panic!("no Playground view"))
+        .use_file(PlaygroundPick::ExportGif, gif.clone());
+    run_until(&mut harness, |app| !playground(app).is_busy_with_a_file());
+    let sentence = playground(app(&harness))
+        .message
+        .as_ref()
+        .map(|m| m.sentence(Lang::En).to_owned());
+    assert!(
+        sentence.as_deref().is_some_and(|s| s.contains("25 frames")),
+        "{sentence:?}"
+    );
+    let file = std::fs::File::open(&gif).unwrap_or_else(|e| panic!("{e}"));
+    let mut decoder = gif::DecodeOptions::new()
+        .read_info(file)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut frames = 0;
+    while decoder
+        .read_next_frame()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_some()
+    {
+        frames += 1;
+    }
+    // 16 forward frames, then x_T and one per sampler step.
+    assert_eq!(frames, 16 + 9);
 }

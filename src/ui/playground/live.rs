@@ -45,6 +45,17 @@ pub struct Published {
     pub running: bool,
 }
 
+impl Published {
+    /// What a training run has published before its first snapshot: nothing, but running.
+    pub fn starting() -> Self {
+        Self {
+            running: true,
+            loss_stride: 1,
+            ..Self::default()
+        }
+    }
+}
+
 /// Cells per side of the grid a GAN's discriminator is asked about.
 pub const REALNESS_SIDE: usize = 40;
 /// The half-width of the plane the grid covers.
@@ -100,11 +111,7 @@ impl LiveTraining {
         preview: Preview,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> std::io::Result<Self> {
-        let shared = Arc::new(Mutex::new(Published {
-            running: true,
-            loss_stride: 1,
-            ..Published::default()
-        }));
+        let shared = Arc::new(Mutex::new(Published::starting()));
         let stop = Arc::new(AtomicBool::new(false));
         let (thread_shared, thread_stop) = (Arc::clone(&shared), Arc::clone(&stop));
         std::thread::Builder::new()
@@ -133,11 +140,6 @@ impl LiveTraining {
     /// A copy of what the thread has published.
     pub fn published(&self) -> Published {
         lock(&self.shared).clone()
-    }
-
-    /// Whether the thread is still training.
-    pub fn is_running(&self) -> bool {
-        lock(&self.shared).running
     }
 }
 

@@ -6,16 +6,22 @@
 //! `live` trains on a thread of its own; `view` draws. The model and sampling are
 //! [`crate::toy`], the digits' own objectives and samplers.
 
+mod files;
 mod live;
 mod view;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+pub use self::files::PlaygroundPick;
+use self::files::{FileOutcome, GifJob};
 use self::live::{LiveTraining, Preview, Published, Target};
+use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::job_not_started;
+use super::jobs::{Job, Poll};
 use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::diffusion::noise::{NoiseStream, standard_normal};
@@ -165,6 +171,12 @@ pub enum PlaygroundCommand {
     Stop,
     /// Forget the drawn points.
     ClearDrawing,
+    /// Ask for a CSV file of points to learn.
+    OpenPoints,
+    /// Ask where to save the data as CSV.
+    SavePoints,
+    /// Ask where to write the trained model's forward and reverse processes as a GIF.
+    ExportGif,
 }
 
 /// One model training on a thread of its own, and what it last published.
@@ -190,10 +202,16 @@ pub struct PlaygroundView {
     pub lanes: Vec<Lane>,
     /// The GAN's discriminator drawn as a picture, with the revision it shows.
     realness_texture: Option<(u64, egui::TextureHandle)>,
+    /// Asks for files: the system's dialog, or a picker in the window where there is none.
+    pub picker: FilePicker<PlaygroundPick>,
+    /// The file being read or written.
+    file_job: Option<Job<FileOutcome>>,
     /// The data points and their fixed noise (for the forward slider), by settings.
     data_cache: Option<(PlaygroundSettings, Vec<Point>, Vec<Point>)>,
     wake: Arc<dyn Fn() + Send + Sync>,
     asked: Vec<PlaygroundCommand>,
+    /// The window's language, for the GIF's captions.
+    lang: Lang,
 }
 
 impl PlaygroundView {
@@ -214,9 +232,12 @@ impl PlaygroundView {
             message: None,
             lanes: Vec::new(),
             realness_texture: None,
+            picker: FilePicker::new(Arc::clone(&wake)),
+            file_job: None,
             data_cache: None,
             wake,
             asked: Vec::new(),
+            lang: Lang::En,
         }
     }
 
@@ -225,9 +246,10 @@ impl PlaygroundView {
         self.asked.push(command);
     }
 
-    /// Whether a model is training.
+    /// Whether a model is training, as far as the window has heard (so what is drawn and what
+    /// this says agree).
     pub fn is_training(&self) -> bool {
-        self.lanes.iter().any(|lane| lane.training.is_running())
+        self.lanes.iter().any(|lane| lane.shown.running)
     }
 
     /// What the diffusion model last published (empty before any).
@@ -291,6 +313,117 @@ impl PlaygroundView {
                 }
             }
             PlaygroundCommand::ClearDrawing => self.settings.drawn.clear(),
+            PlaygroundCommand::OpenPoints => self.picker.ask(
+                PlaygroundPick::OpenPoints,
+                FileRequest::open(("Open points (CSV)", "打开点集（CSV）"), "CSV", &["csv"]),
+            ),
+            PlaygroundCommand::SavePoints => self.picker.ask(
+                PlaygroundPick::SavePoints,
+                FileRequest::save(
+                    ("Save the data as CSV", "把数据保存为 CSV"),
+                    "CSV",
+                    &["csv"],
+                    "points.csv",
+                ),
+            ),
+            PlaygroundCommand::ExportGif => {
+                if self.diffusion().model.is_none() {
+                    self.message = Some(Message::error_in(
+                        |l| {
+                            l.pick(
+                                "Train the diffusion model first: the GIF shows what it learned.",
+                                "请先训练扩散模型：GIF 展示的是它学到的东西。",
+                            )
+                            .to_owned()
+                        },
+                        None,
+                    ));
+                    return;
+                }
+                self.picker.ask(
+                    PlaygroundPick::ExportGif,
+                    FileRequest::save(
+                        ("Export the animation as GIF", "把动画导出为 GIF"),
+                        "GIF",
+                        &["gif"],
+                        "playground.gif",
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Whether a file is being read or written.
+    pub fn is_busy_with_a_file(&self) -> bool {
+        self.file_job.is_some()
+    }
+
+    /// Reads or writes `path` for `pick` on a job of its own (what choosing it in the picker does).
+    pub fn use_file(&mut self, pick: PlaygroundPick, path: PathBuf) {
+        if self.file_job.is_some() {
+            return;
+        }
+        let work: Box<dyn FnOnce() -> FileOutcome + Send> = match pick {
+            PlaygroundPick::OpenPoints => Box::new(move || files::open_points(&path)),
+            PlaygroundPick::SavePoints => {
+                let points = self.settings.points();
+                Box::new(move || files::save_points(&path, &points))
+            }
+            PlaygroundPick::ExportGif => {
+                let Some(sampler) = self.diffusion().model.clone() else {
+                    return;
+                };
+                let job = GifJob {
+                    data: self.settings.points(),
+                    sampler,
+                    steps: self.settings.sample_steps,
+                    seed: self.settings.seed,
+                    lang: self.lang,
+                };
+                Box::new(move || files::export_gif(&path, &job))
+            }
+        };
+        match Job::spawn("playground-file", Arc::clone(&self.wake), move |_| work()) {
+            Ok(job) => self.file_job = Some(job),
+            Err(error) => self.message = Some(job_not_started(&error)),
+        }
+    }
+
+    /// Takes what a finished file job handed back.
+    fn collect_file_job(&mut self) {
+        let Some(job) = &self.file_job else {
+            return;
+        };
+        let outcome = match job.poll() {
+            Poll::Running => return,
+            Poll::Done(outcome) => outcome,
+            Poll::Lost => FileOutcome::Failed(Message::error_in(
+                |l| {
+                    l.pick("The file could not be handled.", "无法处理该文件。")
+                        .to_owned()
+                },
+                None,
+            )),
+        };
+        self.file_job = None;
+        match outcome {
+            FileOutcome::Opened(mut points) => {
+                let total = points.len();
+                points.truncate(MAX_DRAWN);
+                self.settings.data = DataChoice::Drawn;
+                self.settings.drawn = points;
+                self.message = (total > MAX_DRAWN).then(|| {
+                    Message::info_in(move |l| {
+                        l.pick(
+                            format!("The file holds {total} points; the playground learns the first {MAX_DRAWN}."),
+                            format!("文件中有 {total} 个点；演练场学习其中前 {MAX_DRAWN} 个。"),
+                        )
+                    })
+                });
+            }
+            FileOutcome::Written(message) | FileOutcome::Failed(message) => {
+                self.message = Some(message);
+            }
         }
     }
 
@@ -357,7 +490,7 @@ impl PlaygroundView {
         self.lanes.push(Lane {
             kind,
             training,
-            shown: Published::default(),
+            shown: Published::starting(),
         });
         Ok(())
     }
@@ -406,7 +539,9 @@ impl View for PlaygroundView {
         lang.pick("Playground: 2D", "演练场：二维")
     }
 
-    fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
+    fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
+        self.lang = lang;
+        self.collect_file_job();
         for lane in &mut self.lanes {
             let published = lane.training.published();
             if published.revision == lane.shown.revision && published.running == lane.shown.running
@@ -424,6 +559,27 @@ impl View for PlaygroundView {
         }
         if self.is_training() {
             ctx.request_repaint_after(std::time::Duration::from_millis(300));
+        }
+    }
+
+    fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        if let Some((pick, path)) = self.picker.ui(ctx, lang) {
+            self.use_file(pick, path);
+        }
+    }
+
+    fn drop_files(&mut self, paths: Vec<PathBuf>) -> bool {
+        let csv = paths.into_iter().find(|path| {
+            path.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        });
+        match csv {
+            Some(path) => {
+                self.use_file(PlaygroundPick::OpenPoints, path);
+                true
+            }
+            None => false,
         }
     }
 

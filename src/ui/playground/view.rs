@@ -119,6 +119,16 @@ fn controls_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     if button.clicked() {
         view.ask(command);
     }
+    let trained = view.diffusion().model.is_some();
+    if ui
+        .add_enabled(
+            trained,
+            egui::Button::new(lang.pick("Save the animation as GIF…", "把动画保存为 GIF…")),
+        )
+        .clicked()
+    {
+        view.ask(PlaygroundCommand::ExportGif);
+    }
     ui.separator();
     ui.heading(lang.pick("Show", "显示"));
     let layers = &mut view.settings.layers;
@@ -161,6 +171,18 @@ fn data_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
         })
         .response
         .labelled_by(label.id);
+    ui.horizontal(|ui| {
+        if ui.button(lang.pick("Open points…", "打开点集…")).clicked() {
+            view.ask(PlaygroundCommand::OpenPoints);
+        }
+        if ui
+            .button(lang.pick("Save as CSV…", "保存为 CSV…"))
+            .clicked()
+        {
+            view.ask(PlaygroundCommand::SavePoints);
+        }
+    });
+    let settings = &mut view.settings;
     match settings.data {
         DataChoice::Shape(_) => {
             ui.add(
