@@ -21,6 +21,7 @@ use super::lesson::is_lesson_path;
 use super::lesson_deck::{LessonDeck, LessonPick};
 use super::message::Message;
 use super::pacing::RepaintPacing;
+use super::playground::PlaygroundView;
 use super::presentation::{Presentation, PresentationSettings};
 use super::reverse::ReverseView;
 use super::reverse::state::ReverseSettings;
@@ -382,8 +383,9 @@ impl DiffuscopeApp {
         self.was_running = running;
     }
 
-    /// With `--frame-stats`, times the window's frames during each race of the Compare view and
-    /// each measurement of the Evaluate view, and prints them when it ends.
+    /// With `--frame-stats`, times the window's frames during each race of the Compare view, each
+    /// measurement of the Evaluate view and each training of the Playground, and prints them
+    /// when it ends.
     fn time_background_jobs(&mut self) {
         let racing = self
             .view::<CompareView>()
@@ -392,10 +394,14 @@ impl DiffuscopeApp {
         let measuring = self
             .view::<EvaluateView>()
             .is_some_and(EvaluateView::is_measuring);
-        let job = match (racing, measuring) {
-            (true, _) => Some("race"),
-            (false, true) => Some("evaluation job"),
-            (false, false) => None,
+        let training = self
+            .view::<PlaygroundView>()
+            .is_some_and(PlaygroundView::is_training);
+        let job = match (racing, measuring, training) {
+            (true, _, _) => Some("race"),
+            (false, true, _) => Some("evaluation job"),
+            (false, false, true) => Some("training"),
+            (false, false, false) => None,
         };
         if job.is_some() && self.timed_job.is_none() {
             self.frame_times.clear();
