@@ -9,9 +9,13 @@ mod fake_model;
 #[path = "common/window.rs"]
 mod window;
 
+use diffuscope::diffusion::objectives::Objective;
 use diffuscope::i18n::Lang;
 use diffuscope::toy::ModelKind;
-use diffuscope::ui::playground::{DataChoice, PlaygroundPick, PlaygroundSettings, PlaygroundView};
+use diffuscope::toy::measure::straightness;
+use diffuscope::ui::playground::{
+    DataChoice, PlaygroundMode, PlaygroundPick, PlaygroundSettings, PlaygroundView,
+};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
 use eframe::egui::{Key, Pos2, vec2};
 use egui_kittest::Harness;
@@ -130,7 +134,7 @@ fn drawing_adds_points_and_an_empty_drawing_is_refused_in_a_sentence() {
 fn the_three_models_train_side_by_side_and_stop_together() {
     let settings = PlaygroundSettings {
         data: DataChoice::Shape(diffuscope::toy::Shape::EightGaussians),
-        comparing: true,
+        mode: PlaygroundMode::Models,
         count: 400,
         samples: 200,
         sample_steps: 5,
@@ -232,4 +236,45 @@ fn points_open_by_dropping_save_as_csv_and_the_animation_exports_as_gif() {
     }
     // 16 forward frames, then x_T and one per sampler step.
     assert_eq!(frames, 16 + 9);
+}
+
+#[test]
+fn the_paths_of_eps_and_flow_start_from_the_same_noise_and_flow_bends_least() {
+    let settings = PlaygroundSettings {
+        mode: PlaygroundMode::Paths,
+        count: 500,
+        samples: 100,
+        sample_steps: 20,
+        ..PlaygroundSettings::default()
+    };
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    harness.get_by_label("▶ Train (Space)").click();
+    run_until(&mut harness, |app| {
+        let view = playground(app);
+        view.lanes.len() == 2 && view.lanes.iter().all(|lane| lane.shown.revision >= 3)
+    });
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| !playground(app).is_training());
+    let view = playground(app(&harness));
+    let (eps, flow) = (&view.lanes[0], &view.lanes[1]);
+    assert_eq!(
+        (eps.objective, flow.objective),
+        (Objective::Eps, Objective::Flow)
+    );
+    let ancestral = eps
+        .shown
+        .ancestral
+        .as_ref()
+        .unwrap_or_else(|| panic!("no DDPM paths"));
+    assert!(flow.shown.ancestral.is_none());
+    // The same starting noise for every sampler.
+    assert_eq!(ancestral[0][..24], eps.shown.paths[0][..24]);
+    assert_eq!(eps.shown.paths[0], flow.shown.paths[0]);
+    let (ddpm, straight) = (
+        straightness(ancestral, 24),
+        straightness(&flow.shown.paths, 24),
+    );
+    assert!(straight < ddpm, "flow {straight} against DDPM {ddpm}");
+    assert_eq!(harness.query_all_by_label_contains("path length").count(), 3);
 }

@@ -18,7 +18,7 @@ use crate::toy::animation::{Animation, frames as animation_frames};
 use crate::toy::data::Shape;
 use crate::toy::data::unflatten;
 use crate::toy::diffusion::forward_coefficients;
-use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein};
+use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein, straightness};
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
 use crate::toy::points_file::{read_points, write_points};
 use crate::toy::{ModelKind, Point, ToyDiffusionSpec, ToyModel, ToyNetSize};
@@ -119,6 +119,17 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
         )
     );
     report_distance(&samples, &data, args, lang);
+    if model.diffusion_sampler().is_some() {
+        let paths = model.paths(200, args.seed, args.sample_steps)?;
+        let ratio = straightness(&paths, 200);
+        println!(
+            "{}",
+            lang.pick(
+                format!("paths: length ÷ start-to-end distance {ratio:.3} (1 is straight)"),
+                format!("路径：长度 ÷ 起点到终点的距离 {ratio:.3}（1 为直线）"),
+            )
+        );
+    }
     if let Some(gif) = &args.gif {
         write_animation(gif, model.as_ref(), &data, args, lang)?;
     }

@@ -73,6 +73,28 @@ pub fn mmd_squared(a: &[Point], b: &[Point], bandwidth: f64) -> f64 {
     within(a) + within(b) - 2.0 * across / (a.len() * b.len()) as f64
 }
 
+/// How straight the first `count` paths are: the mean, over paths, of the length travelled
+/// divided by the distance from start to end (1 for a straight line). `paths` holds every step
+/// of all points (step after step, as the samplers give them).
+pub fn straightness(paths: &[Vec<Point>], count: usize) -> f64 {
+    let points = count.min(paths.first().map_or(0, Vec::len));
+    let ratios: Vec<f64> = (0..points)
+        .filter_map(|k| {
+            let length: f64 = paths
+                .windows(2)
+                .map(|pair| distance(pair[0][k], pair[1][k]))
+                .sum();
+            let ends = distance(paths.first()?[k], paths.last()?[k]);
+            (ends > 1e-6).then(|| length / ends)
+        })
+        .collect();
+    ratios.iter().sum::<f64>() / ratios.len().max(1) as f64
+}
+
+fn distance(a: Point, b: Point) -> f64 {
+    f64::from(a[0] - b[0]).hypot(f64::from(a[1] - b[1]))
+}
+
 /// Where samples fell among the modes of a mixture.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModeCoverage {
@@ -137,6 +159,20 @@ mod tests {
             "{}",
             mmd_squared(a, shifted, 0.5)
         );
+    }
+
+    #[test]
+    fn a_straight_path_scores_one_and_a_detour_more() {
+        let straight = vec![vec![[0.0, 0.0]], vec![[1.0, 0.0]], vec![[2.0, 0.0]]];
+        assert!((straightness(&straight, 10) - 1.0).abs() < 1e-12);
+        // Up 1, right 2, down 1: length 4 for a distance of 2.
+        let detour = vec![
+            vec![[0.0, 0.0]],
+            vec![[0.0, 1.0]],
+            vec![[2.0, 1.0]],
+            vec![[2.0, 0.0]],
+        ];
+        assert!((straightness(&detour, 1) - 2.0).abs() < 1e-12);
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Published {
     pub model: Option<ToySampler>,
     /// How close the last snapshot's samples are to the data.
     pub figures: Option<Figures>,
+    /// For an ε- or v-model, the first [`ANCESTRAL_POINTS`] points' paths under DDPM from the same
+    /// noise (the deterministic sampler's are `paths`).
+    pub ancestral: Option<Vec<Vec<Point>>>,
     /// A GAN's discriminator on the [`REALNESS_SIDE`]² grid over the plane (row by row from the
     /// bottom), at the last snapshot.
     pub realness: Option<Vec<f32>>,
@@ -55,6 +58,9 @@ impl Published {
         }
     }
 }
+
+/// Points whose DDPM paths are published beside the deterministic ones.
+pub const ANCESTRAL_POINTS: usize = 24;
 
 /// Cells per side of the grid a GAN's discriminator is asked about.
 pub const REALNESS_SIDE: usize = 40;
@@ -214,6 +220,20 @@ fn publish(
         .map(|samples| measure(samples, work.target, model, preview.steps));
     let realness = model.realness(&realness_grid());
     let sampler = model.diffusion_sampler();
+    let ancestral = sampler
+        .as_ref()
+        .filter(|s| s.objective != crate::diffusion::objectives::Objective::Flow)
+        .map(|s| {
+            let ddpm = s.sampler(crate::diffusion::samplers::SamplerKind::Ddpm, preview.steps);
+            s.paths(ddpm, ANCESTRAL_POINTS, preview.seed, true)
+        })
+        .transpose()
+        .map_err(|e| {
+            (
+                e.sentence(crate::i18n::Lang::En),
+                e.sentence(crate::i18n::Lang::Zh),
+            )
+        })?;
     let mut published = lock(work.shared);
     for loss in losses {
         add_loss(&mut published, loss);
@@ -224,6 +244,7 @@ fn publish(
     published.paths = paths;
     published.figures = figures;
     published.realness = realness;
+    published.ancestral = ancestral;
     published.revision += 1;
     Ok(())
 }

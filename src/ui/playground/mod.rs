@@ -71,8 +71,21 @@ pub struct PlaygroundSettings {
     pub samples: usize,
     /// What the plot shows.
     pub layers: Layers,
-    /// Train a GAN, a VAE and the diffusion model side by side on the same data.
-    pub comparing: bool,
+    /// One diffusion model, the three kinds side by side, or the paths of ε and flow.
+    pub mode: PlaygroundMode,
+}
+
+/// What the Playground trains and shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlaygroundMode {
+    /// One diffusion model: forward, reverse, paths and field.
+    #[default]
+    Diffusion,
+    /// A GAN, a VAE and the diffusion model side by side on the same data.
+    Models,
+    /// An ε model and a flow model, their paths from the same noise overlaid: ε under DDPM and
+    /// DDIM, flow under Euler.
+    Paths,
 }
 
 /// The layers of the plot, each on or off.
@@ -114,7 +127,7 @@ impl Default for PlaygroundSettings {
             sample_steps: 50,
             samples: 1000,
             layers: Layers::default(),
-            comparing: false,
+            mode: PlaygroundMode::Diffusion,
         }
     }
 }
@@ -183,6 +196,8 @@ pub enum PlaygroundCommand {
 pub struct Lane {
     /// Which kind of model.
     pub kind: ModelKind,
+    /// A diffusion model's objective.
+    pub objective: Objective,
     training: LiveTraining,
     /// The latest of what the training thread published.
     pub shown: Published,
@@ -446,14 +461,18 @@ impl PlaygroundView {
             ));
             return;
         }
-        let kinds: &[ModelKind] = if self.settings.comparing {
-            &ModelKind::ALL
-        } else {
-            &[ModelKind::Diffusion]
+        let objective = self.settings.objective;
+        let lanes: Vec<(ModelKind, Objective)> = match self.settings.mode {
+            PlaygroundMode::Diffusion => vec![(ModelKind::Diffusion, objective)],
+            PlaygroundMode::Models => ModelKind::ALL.map(|kind| (kind, objective)).to_vec(),
+            PlaygroundMode::Paths => vec![
+                (ModelKind::Diffusion, Objective::Eps),
+                (ModelKind::Diffusion, Objective::Flow),
+            ],
         };
         self.message = None;
-        for &kind in kinds {
-            if let Err(message) = self.start_lane(kind, &data) {
+        for (kind, objective) in lanes {
+            if let Err(message) = self.start_lane(kind, objective, &data) {
                 self.message = Some(message);
                 return;
             }
@@ -461,10 +480,15 @@ impl PlaygroundView {
         self.step = None;
     }
 
-    /// Starts training a fresh model of `kind` on `data`.
-    fn start_lane(&mut self, kind: ModelKind, data: &[Point]) -> Result<(), Message> {
+    /// Starts training a fresh model of `kind` (a diffusion model with `objective`) on `data`.
+    fn start_lane(
+        &mut self,
+        kind: ModelKind,
+        objective: Objective,
+        data: &[Point],
+    ) -> Result<(), Message> {
         let settings = &self.settings;
-        let model = self.fresh_model(kind, data).map_err(|e| {
+        let model = self.fresh_model(kind, objective, data).map_err(|e| {
             Message::error_in(
                 move |l| {
                     l.pick("The model could not be made.", "无法创建模型。")
@@ -489,6 +513,7 @@ impl PlaygroundView {
             .map_err(|e| job_not_started(&e))?;
         self.lanes.push(Lane {
             kind,
+            objective,
             training,
             shown: Published::starting(),
         });
@@ -496,10 +521,15 @@ impl PlaygroundView {
     }
 
     /// A fresh model of `kind`, seeded and sized by the settings.
-    fn fresh_model(&self, kind: ModelKind, data: &[Point]) -> Result<Box<dyn ToyModel>, String> {
+    fn fresh_model(
+        &self,
+        kind: ModelKind,
+        objective: Objective,
+        data: &[Point],
+    ) -> Result<Box<dyn ToyModel>, String> {
         let settings = &self.settings;
         let spec = ToyDiffusionSpec {
-            objective: settings.objective,
+            objective,
             schedule: ScheduleConfig::new(settings.schedule, settings.timesteps),
             batch: 256,
             learning_rate: settings.learning_rate,

@@ -6,7 +6,9 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText};
 use egui_plot::{Arrows, Line, Plot, PlotPoints, Points};
 
 use super::live::{PLANE_EXTENT, REALNESS_SIDE};
-use super::{DataChoice, LEARNING_RATES, Lane, PlaygroundCommand, PlaygroundView, TIMESTEPS};
+use super::{
+    DataChoice, LEARNING_RATES, Lane, PlaygroundCommand, PlaygroundMode, PlaygroundView, TIMESTEPS,
+};
 use crate::diffusion::ScheduleKind;
 use crate::diffusion::objectives::Objective;
 use crate::i18n::Lang;
@@ -26,11 +28,12 @@ const DATA_COLOUR: Color32 = Color32::from_rgb(150, 150, 150);
 const SAMPLE_COLOUR: Color32 = Color32::from_rgb(0, 114, 178);
 const PATH_COLOUR: Color32 = Color32::from_rgb(230, 159, 0);
 const FIELD_COLOUR: Color32 = Color32::from_rgb(0, 158, 115);
+const ANCESTRAL_COLOUR: Color32 = Color32::from_rgb(213, 94, 0);
 
 /// Draws the whole view.
 pub fn playground_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     keys(view, ui);
-    let comparing = view.settings.comparing;
+    let mode = view.settings.mode;
     view_panels(
         ui,
         ("playground", 290.0),
@@ -40,10 +43,10 @@ pub fn playground_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
             ui.add_space(6.0);
             ui.heading(lang.pick("What are we looking at?", "我们在看什么？"));
             egui::ScrollArea::vertical().show(ui, |ui| {
-                let text = if comparing {
-                    lang.pick(COMPARISON_EN, COMPARISON_ZH)
-                } else {
-                    lang.pick(EXPLANATION_EN, EXPLANATION_ZH)
+                let text = match mode {
+                    PlaygroundMode::Diffusion => lang.pick(EXPLANATION_EN, EXPLANATION_ZH),
+                    PlaygroundMode::Models => lang.pick(COMPARISON_EN, COMPARISON_ZH),
+                    PlaygroundMode::Paths => lang.pick(PATHS_EN, PATHS_ZH),
                 };
                 ui.label(RichText::new(text).size(15.0));
             });
@@ -83,15 +86,25 @@ fn keys(view: &mut PlaygroundView, ui: &egui::Ui) {
 
 fn controls_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(6.0);
-    let comparing = &mut view.settings.comparing;
+    let mode = &mut view.settings.mode;
     ui.horizontal_wrapped(|ui| {
-        ui.selectable_value(comparing, false, lang.pick("Diffusion", "扩散"));
+        ui.selectable_value(
+            mode,
+            PlaygroundMode::Diffusion,
+            lang.pick("Diffusion", "扩散"),
+        );
         let compare = ui.selectable_value(
-            comparing,
-            true,
+            mode,
+            PlaygroundMode::Models,
             lang.pick("GAN · VAE · diffusion", "GAN · VAE · 扩散"),
         );
         tour::mark(ui, "playground.compare", &compare);
+        let paths = ui.selectable_value(
+            mode,
+            PlaygroundMode::Paths,
+            lang.pick("Paths: ε · flow", "路径：ε · 流"),
+        );
+        tour::mark(ui, "playground.paths", &paths);
     });
     ui.separator();
     ui.heading(lang.pick("The data", "数据"));
@@ -264,9 +277,10 @@ fn centre_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
             .text(lang.pick("forward: t (← →)", "前向：t（← →）")),
     );
     tour::mark(ui, "playground.t", &slider);
-    if view.settings.comparing {
-        compare_ui(view, ui, lang);
-        return;
+    match view.settings.mode {
+        PlaygroundMode::Diffusion => {}
+        PlaygroundMode::Models => return compare_ui(view, ui, lang),
+        PlaygroundMode::Paths => return paths_ui(view, ui, lang),
     }
     let last = view.diffusion().paths.len().saturating_sub(1);
     if last > 0 {
@@ -366,6 +380,98 @@ fn small_plane(
                 );
             }
         });
+}
+
+/// One set of overlaid paths: its name, colour and points' steps.
+struct PathSet<'a> {
+    name: String,
+    colour: Color32,
+    steps: &'a [Vec<Point>],
+}
+
+/// The ε model's paths under DDPM and DDIM and the flow model's under Euler, from the same
+/// noise, overlaid on one plane, with how straight each set is.
+fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
+    let data = view.data_and_noise().0.to_vec();
+    let steps = view.settings.sample_steps;
+    let lane = |objective| {
+        view.lanes
+            .iter()
+            .find(|lane| lane.kind == ModelKind::Diffusion && lane.objective == objective)
+    };
+    let mut sets = Vec::new();
+    if let Some(eps) = lane(Objective::Eps) {
+        if let Some(ancestral) = &eps.shown.ancestral {
+            sets.push(PathSet {
+                name: format!("ε · DDPM {steps}"),
+                colour: ANCESTRAL_COLOUR,
+                steps: ancestral,
+            });
+        }
+        sets.push(PathSet {
+            name: format!("ε · DDIM {steps}"),
+            colour: SAMPLE_COLOUR,
+            steps: &eps.shown.paths,
+        });
+    }
+    if let Some(flow) = lane(Objective::Flow) {
+        sets.push(PathSet {
+            name: format!("{} · Euler {steps}", lang.pick("flow", "流")),
+            colour: PATH_COLOUR,
+            steps: &flow.shown.paths,
+        });
+    }
+    let side = (ui.available_height() - 120.0)
+        .min(ui.available_width())
+        .max(200.0);
+    Plot::new("playground-paths")
+        .width(side)
+        .height(side)
+        .data_aspect(1.0)
+        .include_x(-EXTENT)
+        .include_x(EXTENT)
+        .include_y(-EXTENT)
+        .include_y(EXTENT)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .legend(egui_plot::Legend::default())
+        .show(ui, |plot| {
+            plot.points(
+                Points::new(lang.pick("data", "数据"), as_plot(&data))
+                    .color(DATA_COLOUR)
+                    .radius(line_width(plot.ctx(), 1.0)),
+            );
+            for set in &sets {
+                let traced = TRACED.min(set.steps.first().map_or(0, Vec::len));
+                for k in 0..traced {
+                    let path: Vec<Point> = set.steps.iter().map(|points| points[k]).collect();
+                    plot.line(
+                        Line::new(set.name.as_str(), as_plot(&path))
+                            .color(set.colour)
+                            .width(line_width(plot.ctx(), 1.5)),
+                    );
+                }
+            }
+        });
+    for set in &sets {
+        let ratio = crate::toy::measure::straightness(set.steps, TRACED);
+        ui.label(
+            RichText::new(lang.pick(
+                format!(
+                    "{}: path length ÷ start-to-end distance {ratio:.2} · {steps} network calls",
+                    set.name
+                ),
+                format!(
+                    "{}：路径长度 ÷ 起点到终点的距离 {ratio:.2} · 调用网络 {steps} 次",
+                    set.name
+                ),
+            ))
+            .color(set.colour)
+            .size(16.0),
+        );
+    }
 }
 
 /// The figures under a model's plane.
@@ -678,3 +784,22 @@ VAE：编码器把每个点压缩成二维高斯编码，解码器再把编码�
 但位于两个模式之间的编码会被解码成两者之间的点：VAE 把各个模式抹在了一起。\n\n\
 扩散：同一个网络被反复调用（这里每个样本 50 次），每次去掉一点噪声。采样更慢，\
 但能覆盖每一个模式：这种缓慢而细致的方式正是扩散模型胜出的原因。";
+
+const PATHS_EN: &str = "Two models learn the same data: one predicts the noise ε, one the flow \
+velocity ε − x0. Both start their samples from the same noise; the lines are the paths of 24 of \
+them.\n\n\
+Red: the ε model under DDPM, which adds fresh noise at every step: the paths wander. Blue: the \
+same model under DDIM, which adds none: the paths are smooth curves, and the same noise lands \
+near the same place. Orange: the flow model under Euler: flow matching is trained on straight \
+lines from noise to data, so its paths bend least.\n\n\
+The figure under each set is the length of a path divided by the distance from its start to its \
+end: 1 is a straight line. The straighter the path, the fewer big steps a sampler needs, which \
+is why flow models and their \"reflowed\" descendants can sample in a handful of steps.";
+
+const PATHS_ZH: &str = "两个模型学习同一份数据：一个预测噪声 ε，一个预测流速度 ε − x0。\
+它们从同一份噪声出发采样；这些线是其中 24 个样本的路径。\n\n\
+红色：ε 模型配 DDPM，每一步都加入新的噪声，路径弯弯绕绕。蓝色：同一个模型配 DDIM，不加噪声，\
+路径是平滑的曲线，同样的噪声会落到相近的地方。橙色：流模型配 Euler：流匹配是在从噪声到数据的直线上\
+训练的，所以它的路径最不弯曲。\n\n\
+每组下面的数字是路径长度除以起点到终点的距离：1 表示直线。路径越直，采样器需要的大步就越少，\
+这正是流模型及其“重流”后代能用寥寥几步采样的原因。";
