@@ -28,7 +28,7 @@ const DATA_COLOUR: Color32 = Color32::from_rgb(150, 150, 150);
 const SAMPLE_COLOUR: Color32 = Color32::from_rgb(0, 114, 178);
 const PATH_COLOUR: Color32 = Color32::from_rgb(230, 159, 0);
 const FIELD_COLOUR: Color32 = Color32::from_rgb(0, 158, 115);
-const ANCESTRAL_COLOUR: Color32 = Color32::from_rgb(213, 94, 0);
+const ANCESTRAL_COLOUR: Color32 = Color32::from_rgb(204, 121, 167);
 
 /// Draws the whole view.
 pub fn playground_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
@@ -382,10 +382,11 @@ fn small_plane(
         });
 }
 
-/// One set of overlaid paths: its name, colour and points' steps.
+/// One set of overlaid paths: its name, colour, line width and points' steps.
 struct PathSet<'a> {
     name: String,
     colour: Color32,
+    width: f32,
     steps: &'a [Vec<Point>],
 }
 
@@ -402,15 +403,18 @@ fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     let mut sets = Vec::new();
     if let Some(eps) = lane(Objective::Eps) {
         if let Some(ancestral) = &eps.shown.ancestral {
+            // Faint and thin, under the others: DDPM's jumps would hide them.
             sets.push(PathSet {
                 name: format!("ε · DDPM {steps}"),
-                colour: ANCESTRAL_COLOUR,
+                colour: ANCESTRAL_COLOUR.gamma_multiply(0.6),
+                width: 0.8,
                 steps: ancestral,
             });
         }
         sets.push(PathSet {
             name: format!("ε · DDIM {steps}"),
             colour: SAMPLE_COLOUR,
+            width: 1.5,
             steps: &eps.shown.paths,
         });
     }
@@ -418,6 +422,7 @@ fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
         sets.push(PathSet {
             name: format!("{} · Euler {steps}", lang.pick("flow", "流")),
             colour: PATH_COLOUR,
+            width: 1.5,
             steps: &flow.shown.paths,
         });
     }
@@ -450,7 +455,7 @@ fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
                     plot.line(
                         Line::new(set.name.as_str(), as_plot(&path))
                             .color(set.colour)
-                            .width(line_width(plot.ctx(), 1.5)),
+                            .width(line_width(plot.ctx(), set.width)),
                     );
                 }
             }
@@ -788,18 +793,20 @@ VAE：编码器把每个点压缩成二维高斯编码，解码器再把编码�
 const PATHS_EN: &str = "Two models learn the same data: one predicts the noise ε, one the flow \
 velocity ε − x0. Both start their samples from the same noise; the lines are the paths of 24 of \
 them.\n\n\
-Red: the ε model under DDPM, which adds fresh noise at every step: the paths wander. Blue: the \
-same model under DDIM, which adds none: the paths are smooth curves, and the same noise lands \
-near the same place. Orange: the flow model under Euler: flow matching is trained on straight \
-lines from noise to data, so its paths bend least.\n\n\
+Pink: the ε model under DDPM, which adds fresh noise at every step: the paths wander. Blue: the \
+same model under DDIM, which adds none: smooth curves, and the same noise lands near the same \
+place. Orange: the flow model under Euler. Flow matching is trained on straight lines from each \
+noise to a data point, but the lines of different pairs cross, and where they cross the model \
+can only learn their average direction: its paths bend too. Making them straight takes one more \
+idea, \"reflow\": train again on the model's own (noise, sample) pairs, whose lines no longer \
+cross.\n\n\
 The figure under each set is the length of a path divided by the distance from its start to its \
-end: 1 is a straight line. The straighter the path, the fewer big steps a sampler needs, which \
-is why flow models and their \"reflowed\" descendants can sample in a handful of steps.";
+end: 1 is a straight line. The straighter the paths, the fewer big steps a sampler needs.";
 
 const PATHS_ZH: &str = "两个模型学习同一份数据：一个预测噪声 ε，一个预测流速度 ε − x0。\
 它们从同一份噪声出发采样；这些线是其中 24 个样本的路径。\n\n\
-红色：ε 模型配 DDPM，每一步都加入新的噪声，路径弯弯绕绕。蓝色：同一个模型配 DDIM，不加噪声，\
-路径是平滑的曲线，同样的噪声会落到相近的地方。橙色：流模型配 Euler：流匹配是在从噪声到数据的直线上\
-训练的，所以它的路径最不弯曲。\n\n\
-每组下面的数字是路径长度除以起点到终点的距离：1 表示直线。路径越直，采样器需要的大步就越少，\
-这正是流模型及其“重流”后代能用寥寥几步采样的原因。";
+粉色：ε 模型配 DDPM，每一步都加入新的噪声，路径弯弯绕绕。蓝色：同一个模型配 DDIM，不加噪声，\
+是平滑的曲线，同样的噪声会落到相近的地方。橙色：流模型配 Euler。流匹配是在从每个噪声到一个数据点的\
+直线上训练的，但不同配对的直线会相交，在相交处模型只能学到它们的平均方向：所以它的路径也会弯曲。\
+要让路径变直还需要一个想法——“重流”：用模型自己生成的（噪声，样本）配对再训练一次，这些直线就不再相交。\n\n\
+每组下面的数字是路径长度除以起点到终点的距离：1 表示直线。路径越直，采样器需要的大步就越少。";
