@@ -11,7 +11,7 @@ mod window;
 
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::i18n::Lang;
-use diffuscope::toy::ModelKind;
+use diffuscope::toy::ToyKind;
 use diffuscope::toy::measure::straightness;
 use diffuscope::ui::playground::{
     DataChoice, PlaygroundMode, PlaygroundPick, PlaygroundSettings, PlaygroundView,
@@ -161,13 +161,13 @@ fn the_three_models_train_side_by_side_and_stop_together() {
             "{:?}: the eight modes are counted",
             lane.kind
         );
-        let calls = if lane.kind == ModelKind::Diffusion {
+        let calls = if lane.kind == ToyKind::Diffusion {
             5
         } else {
             1
         };
         assert_eq!(figures.calls, calls, "{:?}", lane.kind);
-        assert_eq!(lane.shown.realness.is_some(), lane.kind == ModelKind::Gan);
+        assert_eq!(lane.shown.realness.is_some(), lane.kind == ToyKind::Gan);
     }
     harness.key_press(Key::Space);
     run_until(&mut harness, |app| !playground(app).is_training());

@@ -9,19 +9,15 @@ use clap::Args;
 use clap::builder::PossibleValuesParser;
 
 use super::{LangArg, ScheduleArg, ranges};
-use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::diffusion::{ScheduleConfig, ScheduleKind};
 use crate::export::atomic::check_destination;
-use crate::export::{GifSettings, write_gif};
 use crate::i18n::Lang;
-use crate::toy::animation::{Animation, frames as animation_frames};
+use crate::toy::animation::write_animation;
 use crate::toy::data::Shape;
-use crate::toy::data::unflatten;
-use crate::toy::diffusion::forward_coefficients;
 use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein, straightness};
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
 use crate::toy::points_file::{read_points, write_points};
-use crate::toy::{ModelKind, Point, ToyDiffusionSpec, ToyModel, ToyNetSize};
+use crate::toy::{Point, ToyDiffusionSpec, ToyKind, ToyModel, ToyNetSize};
 
 /// Options of `diffuscope toy`.
 #[derive(Debug, Args)]
@@ -36,7 +32,7 @@ pub struct ToyArgs {
     #[arg(long, default_value_t = 4000, value_parser = ranges::whole::<usize>(10..=100_000), allow_hyphen_values = true)]
     pub count: usize,
     /// The model trained: a diffusion model, a GAN or a VAE (MLPs of about the same size).
-    #[arg(long, default_value = "diffusion", value_parser = PossibleValuesParser::new(ModelKind::ALL.map(ModelKind::cli_name)))]
+    #[arg(long, default_value = "diffusion", value_parser = PossibleValuesParser::new(ToyKind::ALL.map(ToyKind::cli_name)))]
     pub model: String,
     /// Diffusion: what the network learns to predict: the noise (eps), v, or the flow velocity (flow).
     #[arg(long, default_value = "flow", value_parser = PossibleValuesParser::new(["eps", "v", "flow"]))]
@@ -85,7 +81,7 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
     for path in [&args.csv, &args.gif].into_iter().flatten() {
         check_destination(path).map_err(|e| e.sentence(lang))?;
     }
-    if args.gif.is_some() && args.model != ModelKind::Diffusion.cli_name() {
+    if args.gif.is_some() && args.model != ToyKind::Diffusion.cli_name() {
         return Err(lang
             .pick(
                 "--gif shows the forward and reverse processes of a diffusion model: use it with --model diffusion.",
@@ -131,7 +127,7 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
         );
     }
     if let Some(gif) = &args.gif {
-        write_animation(gif, model.as_ref(), &data, args, lang)?;
+        write_gif_of(gif, model.as_ref(), &data, args, lang)?;
     }
     if let Some(csv) = &args.csv {
         write_points(csv, &samples).map_err(|e| e.sentence(lang))?;
@@ -148,7 +144,7 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
 
 /// The model `--model` asks for, fresh.
 fn toy_model(args: &ToyArgs, data: Vec<Point>) -> Result<Box<dyn ToyModel>, String> {
-    let kind = ModelKind::from_cli_name(&args.model).ok_or_else(|| args.model.clone())?;
+    let kind = ToyKind::from_cli_name(&args.model).ok_or_else(|| args.model.clone())?;
     let spec = ToyDiffusionSpec {
         objective: args.objective.parse().map_err(|e| format!("{e}"))?,
         schedule: ScheduleConfig::new(ScheduleKind::from(args.schedule), args.timesteps),
@@ -161,9 +157,8 @@ fn toy_model(args: &ToyArgs, data: Vec<Point>) -> Result<Box<dyn ToyModel>, Stri
     fresh_model(kind, data, spec, older).map_err(|e| e.to_string())
 }
 
-/// Writes the forward and reverse processes of a trained diffusion model as a GIF: 2000 data
-/// points at most, 500 samples' paths.
-fn write_animation(
+/// Writes the forward and reverse processes of the trained diffusion model as a GIF.
+fn write_gif_of(
     path: &Path,
     model: &dyn ToyModel,
     data: &[Point],
@@ -171,29 +166,10 @@ fn write_animation(
     lang: Lang,
 ) -> Result<(), String> {
     let sampler = model.diffusion_sampler().ok_or("not a diffusion model")?;
-    let data = &data[..data.len().min(2000)];
-    let noise = unflatten(&standard_normal(
-        2 * data.len(),
-        args.seed,
-        NoiseStream::Jump,
-    ));
-    let paths = model.paths(500, args.seed, args.sample_steps)?;
-    let coefficients = |t| forward_coefficients(sampler.objective, &sampler.schedule, t);
-    let animation = Animation {
-        data,
-        noise: &noise,
-        timesteps: sampler.schedule.steps(),
-        coefficients: &coefficients,
-        paths: &paths,
-        side: 480,
-    };
-    let frames = animation_frames(&animation, lang);
-    let settings = GifSettings {
-        hold_last_s: 2.0,
-        ..GifSettings::default()
-    };
-    let bytes = write_gif(path, &frames, &settings, &|_| {}).map_err(|e| e.sentence(lang))?;
-    let (count, kb) = (frames.len(), bytes / 1024);
+    let (count, bytes) =
+        write_animation(path, &sampler, data, (args.seed, args.sample_steps), lang)
+            .map_err(|e| e.sentence(lang))?;
+    let kb = bytes / 1024;
     println!(
         "{}",
         lang.pick(

@@ -2,13 +2,18 @@
 //! grows), then the reverse process (samples from noise, with the paths of a few of them),
 //! each frame captioned. Shared by `diffuscope toy --gif` and the view's export.
 
+use std::path::Path;
+
 use image::RgbImage;
 
-use super::data::Point;
+use super::data::{Point, unflatten};
+use super::diffusion::{ToySampler, forward_coefficients};
+use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::diffusion::objectives::Coefficients;
 use crate::export::plane::PlanePicture;
-use crate::export::with_caption;
+use crate::export::{ExportError, GifSettings, with_caption, write_gif};
 use crate::i18n::Lang;
+use crate::sample::SampleError;
 
 /// Frames of the forward part.
 const FORWARD_FRAMES: usize = 16;
@@ -37,6 +42,58 @@ pub struct Animation<'a> {
     pub paths: &'a [Vec<Point>],
     /// Pixels per side of the plane (the caption is added under it).
     pub side: u32,
+}
+
+/// Why the animation could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum AnimationError {
+    /// Sampling the paths failed.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    /// Writing the GIF failed.
+    #[error(transparent)]
+    Write(#[from] ExportError),
+}
+
+impl AnimationError {
+    /// One sentence for the user.
+    pub fn sentence(&self, lang: Lang) -> String {
+        match self {
+            Self::Sample(error) => error.sentence(lang),
+            Self::Write(error) => error.sentence(lang),
+        }
+    }
+}
+
+/// Writes `sampler`'s forward and reverse processes on `data` (the first 2000 points) to `path`
+/// as a GIF, 480 pixels wide, captioned in `lang`: the paths of 500 samples from `seed`'s noise
+/// with `steps` sampler steps, the last frame held 2 s. Returns (frames, bytes written).
+pub fn write_animation(
+    path: &Path,
+    sampler: &ToySampler,
+    data: &[Point],
+    (seed, steps): (u64, usize),
+    lang: Lang,
+) -> Result<(usize, u64), AnimationError> {
+    let data = &data[..data.len().min(2000)];
+    let noise = unflatten(&standard_normal(2 * data.len(), seed, NoiseStream::Jump));
+    let paths = sampler.paths(sampler.default_sampler(steps), 500, seed, true)?;
+    let coefficients = |t| forward_coefficients(sampler.objective, &sampler.schedule, t);
+    let animation = Animation {
+        data,
+        noise: &noise,
+        timesteps: sampler.schedule.steps(),
+        coefficients: &coefficients,
+        paths: &paths,
+        side: 480,
+    };
+    let pictures = frames(&animation, lang);
+    let settings = GifSettings {
+        hold_last_s: 2.0,
+        ..GifSettings::default()
+    };
+    let bytes = write_gif(path, &pictures, &settings, &|_| {})?;
+    Ok((pictures.len(), bytes))
 }
 
 /// Every frame, forward then reverse, captioned in `lang`.

@@ -17,7 +17,7 @@ use rand_distr::StandardNormal;
 use rayon::ThreadPool;
 
 use super::data::{Point, unflatten};
-use super::models::{ModelKind, ToyModel, one_thread_pool};
+use super::models::{ToyKind, ToyModel, one_thread_pool};
 use super::net::{ToyNet, ToyNetSize};
 use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
@@ -173,8 +173,8 @@ impl ToyDiffusion {
 }
 
 impl ToyModel for ToyDiffusion {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Diffusion
+    fn kind(&self) -> ToyKind {
+        ToyKind::Diffusion
     }
 
     fn train_step(&mut self) -> candle_core::Result<f32> {

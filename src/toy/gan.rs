@@ -13,9 +13,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Module, Optimizer, ParamsAdamW, VarMap};
 use rayon::ThreadPool;
 
-use super::data::{Point, unflatten};
+use super::data::Point;
 use super::mlp::Mlp;
-use super::models::{Draws, ModelKind, ToyModel, one_thread_pool};
+use super::models::{Draws, ToyKind, ToyModel, one_thread_pool};
 use crate::train::init::seeded_var_builder;
 
 /// The shape of both networks: 2 → 64 → 64 → 64 → out.
@@ -114,8 +114,8 @@ impl ToyGan {
 }
 
 impl ToyModel for ToyGan {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Gan
+    fn kind(&self) -> ToyKind {
+        ToyKind::Gan
     }
 
     fn train_step(&mut self) -> candle_core::Result<f32> {
@@ -128,17 +128,8 @@ impl ToyModel for ToyGan {
     }
 
     fn sample(&self, count: usize, seed: u64, _steps: usize) -> Result<Vec<Point>, String> {
-        let z = Draws::new(seed, 0x7a).normal(2 * count);
-        let run = || -> candle_core::Result<Vec<f32>> {
-            let z = Tensor::from_vec(z, (count, 2), &Device::Cpu)?;
-            self.generator
-                .forward(&z)?
-                .detach()
-                .flatten_all()?
-                .to_vec1()
-        };
-        run()
-            .map(|flat| unflatten(&flat))
+        self.generator
+            .map_noise(count, seed)
             .map_err(|e| e.to_string())
     }
 

@@ -1,8 +1,11 @@
 //! A plain multilayer perceptron in candle, the building block of the GAN and the VAE:
 //! `inputs → hidden → … → hidden → outputs`, SiLU between layers, none after the last.
 
-use candle_core::{Result, Tensor};
+use candle_core::{Device, Result, Tensor};
 use candle_nn::{Linear, Module, VarBuilder};
+
+use super::data::{Point, unflatten};
+use super::models::Draws;
 
 /// An MLP with seeded weights held by the var builder it was made from.
 pub struct Mlp {
@@ -38,6 +41,17 @@ impl Mlp {
             .windows(2)
             .map(|pair| pair[0] * pair[1] + pair[1])
             .sum()
+    }
+}
+
+impl Mlp {
+    /// `count` points of 2-D N(0, I) noise drawn from `seed`, put through the network (a GAN's
+    /// generator, a VAE's decoder): their samples.
+    pub fn map_noise(&self, count: usize, seed: u64) -> Result<Vec<Point>> {
+        let z = Draws::new(seed, 0x7a).normal(2 * count);
+        let z = Tensor::from_vec(z, (count, 2), &Device::Cpu)?;
+        let flat = self.forward(&z)?.detach().flatten_all()?.to_vec1()?;
+        Ok(unflatten(&flat))
     }
 }
 

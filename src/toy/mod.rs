@@ -26,5 +26,5 @@ pub mod vae;
 
 pub use data::{Point, Shape};
 pub use diffusion::{ToyDiffusion, ToyDiffusionSpec, ToySampler};
-pub use models::{ModelKind, ToyModel};
+pub use models::{ToyKind, ToyModel};
 pub use net::{ToyNet, ToyNetSize};

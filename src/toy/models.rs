@@ -14,7 +14,7 @@ use crate::i18n::Lang;
 
 /// Which kind of model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ModelKind {
+pub enum ToyKind {
     /// A diffusion model ([`super::ToyDiffusion`]).
     Diffusion,
     /// A generative adversarial network ([`super::gan::ToyGan`]).
@@ -23,7 +23,7 @@ pub enum ModelKind {
     Vae,
 }
 
-impl ModelKind {
+impl ToyKind {
     /// All three, in the order the playground shows them.
     pub const ALL: [Self; 3] = [Self::Gan, Self::Vae, Self::Diffusion];
 
@@ -54,7 +54,7 @@ impl ModelKind {
 /// A model of points in the plane that learns a step at a time.
 pub trait ToyModel: Send {
     /// Which kind it is.
-    fn kind(&self) -> ModelKind;
+    fn kind(&self) -> ToyKind;
 
     /// Takes one training step; returns its loss (the objective the kind minimises).
     fn train_step(&mut self) -> candle_core::Result<f32>;
@@ -92,21 +92,21 @@ pub trait ToyModel: Send {
 /// with `spec`'s batch and seed and their own `older_learning_rate` (they diverge at the
 /// diffusion model's usual 0.01).
 pub fn fresh_model(
-    kind: ModelKind,
+    kind: ToyKind,
     data: Vec<Point>,
     spec: super::ToyDiffusionSpec,
     older_learning_rate: f64,
 ) -> candle_core::Result<Box<dyn ToyModel>> {
     let (batch, seed) = (spec.batch, spec.seed);
     Ok(match kind {
-        ModelKind::Diffusion => Box::new(super::ToyDiffusion::new(data, spec)?),
-        ModelKind::Gan => Box::new(super::gan::ToyGan::new(
+        ToyKind::Diffusion => Box::new(super::ToyDiffusion::new(data, spec)?),
+        ToyKind::Gan => Box::new(super::gan::ToyGan::new(
             data,
             batch,
             older_learning_rate,
             seed,
         )?),
-        ModelKind::Vae => Box::new(super::vae::ToyVae::new(
+        ToyKind::Vae => Box::new(super::vae::ToyVae::new(
             data,
             batch,
             older_learning_rate,

@@ -14,7 +14,7 @@ use rayon::ThreadPool;
 
 use super::data::{Point, unflatten};
 use super::mlp::Mlp;
-use super::models::{Draws, ModelKind, ToyModel, one_thread_pool};
+use super::models::{Draws, ToyKind, ToyModel, one_thread_pool};
 use crate::train::init::seeded_var_builder;
 
 /// The decoder's fixed variance σ²: how close a reconstruction must come, against the KL term.
@@ -106,8 +106,8 @@ impl ToyVae {
 }
 
 impl ToyModel for ToyVae {
-    fn kind(&self) -> ModelKind {
-        ModelKind::Vae
+    fn kind(&self) -> ToyKind {
+        ToyKind::Vae
     }
 
     fn train_step(&mut self) -> candle_core::Result<f32> {
@@ -120,13 +120,8 @@ impl ToyModel for ToyVae {
     }
 
     fn sample(&self, count: usize, seed: u64, _steps: usize) -> Result<Vec<Point>, String> {
-        let z = Draws::new(seed, 0x7a).normal(2 * count);
-        let run = || -> candle_core::Result<Vec<f32>> {
-            let z = Tensor::from_vec(z, (count, 2), &Device::Cpu)?;
-            self.decoder.forward(&z)?.detach().flatten_all()?.to_vec1()
-        };
-        run()
-            .map(|flat| unflatten(&flat))
+        self.decoder
+            .map_noise(count, seed)
             .map_err(|e| e.to_string())
     }
 

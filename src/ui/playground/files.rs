@@ -4,12 +4,8 @@
 
 use std::path::Path;
 
-use crate::diffusion::noise::{NoiseStream, standard_normal};
-use crate::export::{GifSettings, write_gif};
 use crate::i18n::Lang;
-use crate::toy::animation::{Animation, frames};
-use crate::toy::data::unflatten;
-use crate::toy::diffusion::forward_coefficients;
+use crate::toy::animation::write_animation;
 use crate::toy::points_file::{read_points, write_points};
 use crate::toy::{Point, ToySampler};
 use crate::ui::message::Message;
@@ -85,43 +81,15 @@ pub struct GifJob {
 
 /// Writes the forward and reverse processes to `path` as a GIF.
 pub fn export_gif(path: &Path, job: &GifJob) -> FileOutcome {
-    let failed = |detail: String| {
-        FileOutcome::Failed(Message::error_in(
-            |l| {
-                l.pick("The GIF could not be made.", "无法生成 GIF。")
-                    .to_owned()
-            },
-            Some(detail),
-        ))
-    };
-    let data = &job.data[..job.data.len().min(2000)];
-    let noise = unflatten(&standard_normal(
-        2 * data.len(),
-        job.seed,
-        NoiseStream::Jump,
-    ));
-    let sampler = &job.sampler;
-    let paths = match sampler.paths(sampler.default_sampler(job.steps), 500, job.seed, true) {
-        Ok(paths) => paths,
-        Err(error) => return failed(error.sentence(Lang::En)),
-    };
-    let coefficients = |t| forward_coefficients(sampler.objective, &sampler.schedule, t);
-    let animation = Animation {
-        data,
-        noise: &noise,
-        timesteps: sampler.schedule.steps(),
-        coefficients: &coefficients,
-        paths: &paths,
-        side: 480,
-    };
-    let pictures = frames(&animation, job.lang);
-    let settings = GifSettings {
-        hold_last_s: 2.0,
-        ..GifSettings::default()
-    };
-    let (name, count) = (shown(path), pictures.len());
-    match write_gif(path, &pictures, &settings, &|_| {}) {
-        Ok(bytes) => FileOutcome::Written(Message::info_in(move |l| {
+    let name = shown(path);
+    match write_animation(
+        path,
+        &job.sampler,
+        &job.data,
+        (job.seed, job.steps),
+        job.lang,
+    ) {
+        Ok((count, bytes)) => FileOutcome::Written(Message::info_in(move |l| {
             let kb = bytes / 1024;
             l.pick(
                 format!("Saved the animation to “{name}” ({count} frames, {kb} KB)."),

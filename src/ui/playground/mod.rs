@@ -31,7 +31,7 @@ use crate::i18n::Lang;
 use crate::toy::data::{MAX_POINTS, unflatten};
 use crate::toy::diffusion::forward_coefficients;
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
-use crate::toy::{ModelKind, Point, Shape, ToyDiffusionSpec, ToyModel, ToyNetSize};
+use crate::toy::{Point, Shape, ToyDiffusionSpec, ToyKind, ToyModel, ToyNetSize};
 
 /// The data: a shape, or the points the class drew.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,7 +195,7 @@ pub enum PlaygroundCommand {
 /// One model training on a thread of its own, and what it last published.
 pub struct Lane {
     /// Which kind of model.
-    pub kind: ModelKind,
+    pub kind: ToyKind,
     /// A diffusion model's objective.
     pub objective: Objective,
     training: LiveTraining,
@@ -272,7 +272,7 @@ impl PlaygroundView {
         static NOTHING: std::sync::OnceLock<Published> = std::sync::OnceLock::new();
         self.lanes
             .iter()
-            .find(|lane| lane.kind == ModelKind::Diffusion)
+            .find(|lane| lane.kind == ToyKind::Diffusion)
             .map_or_else(
                 || NOTHING.get_or_init(Published::default),
                 |lane| &lane.shown,
@@ -462,12 +462,12 @@ impl PlaygroundView {
             return;
         }
         let objective = self.settings.objective;
-        let lanes: Vec<(ModelKind, Objective)> = match self.settings.mode {
-            PlaygroundMode::Diffusion => vec![(ModelKind::Diffusion, objective)],
-            PlaygroundMode::Models => ModelKind::ALL.map(|kind| (kind, objective)).to_vec(),
+        let lanes: Vec<(ToyKind, Objective)> = match self.settings.mode {
+            PlaygroundMode::Diffusion => vec![(ToyKind::Diffusion, objective)],
+            PlaygroundMode::Models => ToyKind::ALL.map(|kind| (kind, objective)).to_vec(),
             PlaygroundMode::Paths => vec![
-                (ModelKind::Diffusion, Objective::Eps),
-                (ModelKind::Diffusion, Objective::Flow),
+                (ToyKind::Diffusion, Objective::Eps),
+                (ToyKind::Diffusion, Objective::Flow),
             ],
         };
         self.message = None;
@@ -483,7 +483,7 @@ impl PlaygroundView {
     /// Starts training a fresh model of `kind` (a diffusion model with `objective`) on `data`.
     fn start_lane(
         &mut self,
-        kind: ModelKind,
+        kind: ToyKind,
         objective: Objective,
         data: &[Point],
     ) -> Result<(), Message> {
@@ -523,7 +523,7 @@ impl PlaygroundView {
     /// A fresh model of `kind`, seeded and sized by the settings.
     fn fresh_model(
         &self,
-        kind: ModelKind,
+        kind: ToyKind,
         objective: Objective,
         data: &[Point],
     ) -> Result<Box<dyn ToyModel>, String> {

@@ -12,7 +12,7 @@ use super::{
 use crate::diffusion::ScheduleKind;
 use crate::diffusion::objectives::Objective;
 use crate::i18n::Lang;
-use crate::toy::{ModelKind, Point, Shape};
+use crate::toy::{Point, Shape, ToyKind};
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
 use crate::ui::tour;
@@ -307,13 +307,13 @@ fn compare_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     let width = (ui.available_width() / 3.0 - 8.0).max(150.0);
     let side = width.min(ui.available_height() - 190.0).max(150.0);
     ui.horizontal_top(|ui| {
-        for kind in ModelKind::ALL {
+        for kind in ToyKind::ALL {
             ui.vertical(|ui| {
                 ui.set_width(width);
                 ui.label(RichText::new(kind.label(lang)).size(18.0).strong());
                 let lane = view.lanes.iter().find(|lane| lane.kind == kind);
                 let samples = lane.and_then(|lane| lane.shown.paths.last());
-                let heat = (kind == ModelKind::Gan)
+                let heat = (kind == ToyKind::Gan)
                     .then(|| {
                         view.realness_texture
                             .as_ref()
@@ -338,48 +338,36 @@ fn compare_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
 /// discriminator's verdict behind them.
 fn small_plane(
     ui: &mut egui::Ui,
-    (kind, side): (ModelKind, f32),
+    (kind, side): (ToyKind, f32),
     data: &[Point],
     samples: Option<&[Point]>,
     heat: Option<egui::TextureId>,
     lang: Lang,
 ) {
-    Plot::new(("playground-compare", kind.cli_name()))
-        .width(side)
-        .height(side)
-        .data_aspect(1.0)
-        .include_x(-EXTENT)
-        .include_x(EXTENT)
-        .include_y(-EXTENT)
-        .include_y(EXTENT)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .show(ui, |plot| {
-            if let Some(texture) = heat {
-                let size = 2.0 * PLANE_EXTENT;
-                plot.image(egui_plot::PlotImage::new(
-                    lang.pick("discriminator: real?", "判别器：真实？"),
-                    texture,
-                    egui_plot::PlotPoint::new(0.0, 0.0),
-                    [size, size],
-                ));
-            }
-            let radius = line_width(plot.ctx(), 1.2);
+    plane_plot(&format!("playground-compare-{}", kind.cli_name()), side).show(ui, |plot| {
+        if let Some(texture) = heat {
+            let size = 2.0 * PLANE_EXTENT;
+            plot.image(egui_plot::PlotImage::new(
+                lang.pick("discriminator: real?", "判别器：真实？"),
+                texture,
+                egui_plot::PlotPoint::new(0.0, 0.0),
+                [size, size],
+            ));
+        }
+        let radius = line_width(plot.ctx(), 1.2);
+        plot.points(
+            Points::new(lang.pick("data", "数据"), as_plot(data))
+                .color(DATA_COLOUR)
+                .radius(radius),
+        );
+        if let Some(samples) = samples {
             plot.points(
-                Points::new(lang.pick("data", "数据"), as_plot(data))
-                    .color(DATA_COLOUR)
+                Points::new(lang.pick("samples", "样本"), as_plot(samples))
+                    .color(SAMPLE_COLOUR)
                     .radius(radius),
             );
-            if let Some(samples) = samples {
-                plot.points(
-                    Points::new(lang.pick("samples", "样本"), as_plot(samples))
-                        .color(SAMPLE_COLOUR)
-                        .radius(radius),
-                );
-            }
-        });
+        }
+    });
 }
 
 /// One set of overlaid paths: its name, colour, line width and points' steps.
@@ -398,7 +386,7 @@ fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     let lane = |objective| {
         view.lanes
             .iter()
-            .find(|lane| lane.kind == ModelKind::Diffusion && lane.objective == objective)
+            .find(|lane| lane.kind == ToyKind::Diffusion && lane.objective == objective)
     };
     let mut sets = Vec::new();
     if let Some(eps) = lane(Objective::Eps) {
@@ -429,18 +417,7 @@ fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
     let side = (ui.available_height() - 120.0)
         .min(ui.available_width())
         .max(200.0);
-    Plot::new("playground-paths")
-        .width(side)
-        .height(side)
-        .data_aspect(1.0)
-        .include_x(-EXTENT)
-        .include_x(EXTENT)
-        .include_y(-EXTENT)
-        .include_y(EXTENT)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
+    plane_plot("playground-paths", side)
         .legend(egui_plot::Legend::default())
         .show(ui, |plot| {
             plot.points(
@@ -480,7 +457,7 @@ fn paths_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
 }
 
 /// The figures under a model's plane.
-fn lane_figures(lane: Option<&Lane>, kind: ModelKind, lang: Lang) -> String {
+fn lane_figures(lane: Option<&Lane>, kind: ToyKind, lang: Lang) -> String {
     let Some(lane) = lane else {
         return lang.pick("Press Train.", "按“训练”。").to_owned();
     };
@@ -505,7 +482,7 @@ fn lane_figures(lane: Option<&Lane>, kind: ModelKind, lang: Lang) -> String {
         )
     });
     let calls = figures.calls;
-    let unit = if kind == ModelKind::Diffusion {
+    let unit = if kind == ToyKind::Diffusion {
         lang.pick("calls", "次调用")
     } else {
         lang.pick("call", "次调用")
@@ -525,7 +502,7 @@ fn lane_figures(lane: Option<&Lane>, kind: ModelKind, lang: Lang) -> String {
 /// Makes the GAN's discriminator a picture when it has published a new verdict: green where it
 /// says "real", red where it says "generated".
 fn update_realness_texture(view: &mut PlaygroundView, ctx: &egui::Context) {
-    let Some(lane) = view.lanes.iter().find(|lane| lane.kind == ModelKind::Gan) else {
+    let Some(lane) = view.lanes.iter().find(|lane| lane.kind == ToyKind::Gan) else {
         return;
     };
     let Some(realness) = &lane.shown.realness else {
@@ -588,6 +565,23 @@ fn status(view: &PlaygroundView, lang: Lang) -> String {
     )
 }
 
+/// A square plot `side` points wide of the plane −4…4, fixed: no dragging or zooming (a drag
+/// draws points, and a slider's drag must not move it).
+fn plane_plot<'a>(id: &str, side: f32) -> Plot<'a> {
+    Plot::new(id)
+        .width(side)
+        .height(side)
+        .data_aspect(1.0)
+        .include_x(-EXTENT)
+        .include_x(EXTENT)
+        .include_y(-EXTENT)
+        .include_y(EXTENT)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+}
+
 fn as_plot(points: &[Point]) -> PlotPoints<'static> {
     PlotPoints::from(
         points
@@ -613,59 +607,47 @@ fn plane_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang, side: f32)
     let step = view.step.unwrap_or(last);
     let layers = view.settings.layers;
     let paths = &view.diffusion().paths;
-    let response = Plot::new("playground-plane")
-        .width(side)
-        .height(side)
-        .data_aspect(1.0)
-        .include_x(-EXTENT)
-        .include_x(EXTENT)
-        .include_y(-EXTENT)
-        .include_y(EXTENT)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .show(ui, |plot| {
-            let radius = line_width(plot.ctx(), 1.5);
-            if !data.is_empty() {
-                plot.points(
-                    Points::new(lang.pick("data", "数据"), as_plot(&data))
-                        .color(DATA_COLOUR)
-                        .radius(radius),
+    let response = plane_plot("playground-plane", side).show(ui, |plot| {
+        let radius = line_width(plot.ctx(), 1.5);
+        if !data.is_empty() {
+            plot.points(
+                Points::new(lang.pick("data", "数据"), as_plot(&data))
+                    .color(DATA_COLOUR)
+                    .radius(radius),
+            );
+        }
+        if let Some((origins, tips)) = field {
+            plot.arrows(
+                Arrows::new(
+                    lang.pick("x → x̂0", "x → x̂0"),
+                    as_plot(&origins),
+                    as_plot(&tips),
+                )
+                .color(FIELD_COLOUR),
+            );
+        }
+        if layers.paths && step > 0 {
+            for k in 0..TRACED.min(paths.first().map_or(0, Vec::len)) {
+                let path: Vec<Point> = paths[..=step].iter().map(|points| points[k]).collect();
+                plot.line(
+                    Line::new("", as_plot(&path))
+                        .color(PATH_COLOUR)
+                        .width(line_width(plot.ctx(), 1.5)),
                 );
             }
-            if let Some((origins, tips)) = field {
-                plot.arrows(
-                    Arrows::new(
-                        lang.pick("x → x̂0", "x → x̂0"),
-                        as_plot(&origins),
-                        as_plot(&tips),
-                    )
-                    .color(FIELD_COLOUR),
-                );
-            }
-            if layers.paths && step > 0 {
-                for k in 0..TRACED.min(paths.first().map_or(0, Vec::len)) {
-                    let path: Vec<Point> = paths[..=step].iter().map(|points| points[k]).collect();
-                    plot.line(
-                        Line::new("", as_plot(&path))
-                            .color(PATH_COLOUR)
-                            .width(line_width(plot.ctx(), 1.5)),
-                    );
-                }
-            }
-            if layers.samples
-                && let Some(points) = paths.get(step)
-            {
-                plot.points(
-                    Points::new(lang.pick("samples", "样本"), as_plot(points))
-                        .color(SAMPLE_COLOUR)
-                        .radius(radius),
-                );
-            }
-            plot.pointer_coordinate()
-                .filter(|_| drawing && plot.response().is_pointer_button_down_on())
-        });
+        }
+        if layers.samples
+            && let Some(points) = paths.get(step)
+        {
+            plot.points(
+                Points::new(lang.pick("samples", "样本"), as_plot(points))
+                    .color(SAMPLE_COLOUR)
+                    .radius(radius),
+            );
+        }
+        plot.pointer_coordinate()
+            .filter(|_| drawing && plot.response().is_pointer_button_down_on())
+    });
     if let Some(at) = response.inner {
         view.draw_at([at.x as f32, at.y as f32]);
     }
