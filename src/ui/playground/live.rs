@@ -143,9 +143,12 @@ impl LiveTraining {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// A copy of what the thread has published.
-    pub fn published(&self) -> Published {
-        lock(&self.shared).clone()
+    /// A copy of what the thread has published, if it differs from `shown` (a new snapshot, or
+    /// the run has ended): a frame with no news copies nothing.
+    pub fn news(&self, shown: &Published) -> Option<Published> {
+        let published = lock(&self.shared);
+        let same = published.revision == shown.revision && published.running == shown.running;
+        (!same).then(|| published.clone())
     }
 }
 

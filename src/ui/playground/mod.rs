@@ -573,11 +573,9 @@ impl View for PlaygroundView {
         self.lang = lang;
         self.collect_file_job();
         for lane in &mut self.lanes {
-            let published = lane.training.published();
-            if published.revision == lane.shown.revision && published.running == lane.shown.running
-            {
+            let Some(published) = lane.training.news(&lane.shown) else {
                 continue;
-            }
+            };
             if let Some((en, zh)) = published.failed.clone() {
                 let kind = lane.kind;
                 self.message = Some(Message::error_in(
