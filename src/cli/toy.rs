@@ -17,7 +17,7 @@ use crate::toy::data::Shape;
 use crate::toy::measure::{mmd_squared, mode_coverage, sliced_wasserstein, straightness};
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
 use crate::toy::points_file::{read_points, write_points};
-use crate::toy::{Point, ToyDiffusionSpec, ToyKind, ToyModel, ToyNetSize};
+use crate::toy::{Point, ToyDiffusion, ToyDiffusionSpec, ToyKind, ToyModel, ToyNetSize};
 
 /// Options of `diffuscope toy`.
 #[derive(Debug, Args)]
@@ -70,6 +70,11 @@ pub struct ToyArgs {
     /// Diffusion: where to write the forward and reverse processes as an animated GIF.
     #[arg(long)]
     pub gif: Option<PathBuf>,
+    /// Flow: then reflow — train a second flow model for the same time on the first one's own
+    /// (noise, sample) pairs, and compare how straight their paths are and how few Euler steps
+    /// each needs.
+    #[arg(long)]
+    pub reflow: bool,
     /// Language of messages.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: LangArg,
@@ -80,6 +85,14 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
     for path in [&args.csv, &args.gif].into_iter().flatten() {
         check_destination(path).map_err(|e| e.sentence(lang))?;
+    }
+    if args.reflow && (args.model != ToyKind::Diffusion.cli_name() || args.objective != "flow") {
+        return Err(lang
+            .pick(
+                "--reflow retrains a flow model on its own pairs: use it with --model diffusion --objective flow.",
+                "--reflow 用流模型自己的配对再训练：请与 --model diffusion --objective flow 一起使用。",
+            )
+            .to_owned());
     }
     if args.gif.is_some() && args.model != ToyKind::Diffusion.cli_name() {
         return Err(lang
@@ -129,6 +142,9 @@ pub fn run_toy(args: &ToyArgs) -> Result<(), String> {
     if let Some(gif) = &args.gif {
         write_gif_of(gif, model.as_ref(), &data, args, lang)?;
     }
+    if args.reflow {
+        reflow(model.as_ref(), &data, args, lang)?;
+    }
     if let Some(csv) = &args.csv {
         write_points(csv, &samples).map_err(|e| e.sentence(lang))?;
         println!(
@@ -175,6 +191,67 @@ fn write_gif_of(
         lang.pick(
             format!("wrote {} ({count} frames, {kb} KB)", path.display()),
             format!("已写入 {}（{count} 帧，{kb} KB）", path.display()),
+        )
+    );
+    Ok(())
+}
+
+/// Trains a reflowed model on the trained one's pairs for the same budget, then prints, for
+/// both, how straight the paths are and how far 1, 2 and `--sample-steps` Euler steps land from
+/// the data.
+fn reflow(model: &dyn ToyModel, data: &[Point], args: &ToyArgs, lang: Lang) -> Result<(), String> {
+    let first = model.diffusion_sampler().ok_or("not a diffusion model")?;
+    let spec = ToyDiffusionSpec {
+        objective: first.objective,
+        schedule: *first.schedule.config(),
+        batch: args.batch,
+        learning_rate: args.lr.unwrap_or(1e-2),
+        size: ToyNetSize::default(),
+        seed: args.seed,
+    };
+    let pairs = (
+        data.len().max(2000),
+        args.sample_steps,
+        args.seed.wrapping_add(7),
+    );
+    let mut second = ToyDiffusion::reflow(&first, pairs, spec).map_err(|e| e.to_string())?;
+    let (losses, _) = train_for(&mut second, args)?;
+    let second = second.snapshot().map_err(|e| e.to_string())?;
+    for (name, sampler) in [
+        (lang.pick("flow", "流"), &first),
+        (lang.pick("reflowed", "重流"), &second),
+    ] {
+        let paths = sampler
+            .paths(
+                sampler.default_sampler(args.sample_steps),
+                200,
+                args.seed,
+                true,
+            )
+            .map_err(|e| e.sentence(lang))?;
+        let ratio = straightness(&paths, 200);
+        let far = |steps: usize| -> Result<f64, String> {
+            let points = sampler
+                .sample(sampler.default_sampler(steps), args.samples, args.seed)
+                .map_err(|e| e.sentence(lang))?;
+            Ok(sliced_wasserstein(&points, data))
+        };
+        let (one, two, all) = (far(1)?, far(2)?, far(args.sample_steps)?);
+        let n = args.sample_steps;
+        println!(
+            "{}",
+            lang.pick(
+                format!("{name}: paths {ratio:.3}; sliced W to the data after 1 Euler step {one:.3}, 2 steps {two:.3}, {n} steps {all:.3}"),
+                format!("{name}：路径 {ratio:.3}；与数据的切片 W：1 步 Euler {one:.3}，2 步 {two:.3}，{n} 步 {all:.3}"),
+            )
+        );
+    }
+    let steps = losses.len();
+    println!(
+        "{}",
+        lang.pick(
+            format!("(the reflowed model trained {steps} steps)"),
+            format!("（重流模型训练了 {steps} 步）")
         )
     );
     Ok(())

@@ -56,6 +56,8 @@ pub struct ToyDiffusion {
     ema: Ema,
     optimiser: AdamW,
     data: Vec<Point>,
+    /// Reflow: the noise each data point was sampled from, drawn with it instead of fresh noise.
+    paired_noise: Option<Vec<Point>>,
     rng: ChaCha8Rng,
     steps_done: usize,
     one_thread: Arc<ThreadPool>,
@@ -88,10 +90,32 @@ impl ToyDiffusion {
             ema,
             optimiser,
             data,
+            paired_noise: None,
             rng: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x746f_7921),
             steps_done: 0,
             one_thread: one_thread_pool()?,
         })
+    }
+
+    /// Reflow (Liu et al. 2023, rectified flow): a fresh flow model trained on `sampler`'s own
+    /// (noise, sample) pairs — `count` points sampled from `seed`'s noise with `steps` Euler steps —
+    /// instead of on data and independent noise. The pairs' straight lines cross far less than
+    /// independent ones, so the new model's paths are straighter and fewer steps suffice.
+    pub fn reflow(
+        sampler: &ToySampler,
+        (count, steps, seed): (usize, usize, u64),
+        spec: ToyDiffusionSpec,
+    ) -> candle_core::Result<Self> {
+        if sampler.objective != Objective::Flow || spec.objective != Objective::Flow {
+            candle_core::bail!("reflow is for flow models");
+        }
+        let noise = unflatten(&crate::sample::starting_noise(count, 2, seed));
+        let samples = sampler
+            .sample(sampler.default_sampler(steps), count, seed)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let mut model = Self::new(samples, spec)?;
+        model.paired_noise = Some(noise);
+        Ok(model)
     }
 
     /// How it is trained.
@@ -139,11 +163,15 @@ impl ToyDiffusion {
         );
         let steps_t = self.schedule.steps();
         for _ in 0..n {
-            let x0 = self.data[self.rng.random_range(0..self.data.len())];
-            let eps: [f32; 2] = [
-                self.rng.sample(StandardNormal),
-                self.rng.sample(StandardNormal),
-            ];
+            let index = self.rng.random_range(0..self.data.len());
+            let x0 = self.data[index];
+            let eps: [f32; 2] = match &self.paired_noise {
+                Some(noise) => noise[index],
+                None => [
+                    self.rng.sample(StandardNormal),
+                    self.rng.sample(StandardNormal),
+                ],
+            };
             let (at, input) = match self.spec.objective {
                 Objective::Flow => {
                     let sigma = self.rng.random::<f64>();
@@ -367,6 +395,42 @@ mod tests {
         };
         assert_eq!(run()?, run()?);
         assert!(ToyDiffusion::new(Vec::new(), spec(Objective::Eps)).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn reflow_learns_its_own_pairs_and_straightens_the_paths() -> candle_core::Result<()> {
+        let data = Shape::TwoMoons.points(2000, 1);
+        let spec = spec(Objective::Flow);
+        let mut first = ToyDiffusion::new(data, spec)?;
+        for _ in 0..400 {
+            first.train_step()?;
+        }
+        let first = first.snapshot()?;
+        let mut second = ToyDiffusion::reflow(&first, (2000, 50, 7), spec)?;
+        for _ in 0..400 {
+            second.train_step()?;
+        }
+        let second = second.snapshot()?;
+        let straightness = |sampler: &ToySampler| -> f64 {
+            let paths = sampler
+                .paths(sampler.default_sampler(50), 200, 3, true)
+                .unwrap_or_default();
+            crate::toy::measure::straightness(&paths, 200)
+        };
+        let (before, after) = (straightness(&first), straightness(&second));
+        assert!(after < before, "straightness {before} → {after}");
+        assert!(
+            ToyDiffusion::reflow(
+                &first,
+                (10, 5, 1),
+                ToyDiffusionSpec {
+                    objective: Objective::Eps,
+                    ..spec
+                }
+            )
+            .is_err()
+        );
         Ok(())
     }
 
