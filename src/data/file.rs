@@ -145,6 +145,17 @@ pub enum ReadError {
     Refused(#[from] FileRefusal),
 }
 
+impl ReadError {
+    /// One sentence naming the file (`file` as the user should see it) and what went wrong.
+    pub fn sentence(&self, file: &str, lang: Lang) -> String {
+        match (self, lang) {
+            (Self::Refused(refusal), _) => refusal.sentence(file, lang),
+            (Self::Io(error), Lang::En) => format!("“{file}” could not be read ({error})."),
+            (Self::Io(error), Lang::Zh) => format!("无法读取“{file}”（{error}）。"),
+        }
+    }
+}
+
 /// Opens `path` (following symbolic links) for reading if it names an ordinary file.
 ///
 /// Devices, pipes, sockets and folders are refused with their [`FileKind`]; a device is never

@@ -173,13 +173,7 @@ impl LessonError {
     /// One sentence naming the file (`file` as the user should see it) and what is wrong.
     pub fn sentence(&self, file: &str, lang: Lang) -> String {
         match (self, lang) {
-            (Self::Read(ReadError::Refused(refusal)), _) => refusal.sentence(file, lang),
-            (Self::Read(ReadError::Io(error)), Lang::En) => {
-                format!("“{file}” could not be read ({error}).")
-            }
-            (Self::Read(ReadError::Io(error)), Lang::Zh) => {
-                format!("无法读取“{file}”（{error}）。")
-            }
+            (Self::Read(error), _) => error.sentence(file, lang),
             (Self::NotJson(at), Lang::En) => {
                 format!("“{file}” is not a Diffuscope lesson: it is not JSON ({at}).")
             }
