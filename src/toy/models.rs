@@ -65,8 +65,11 @@ pub trait ToyModel: Send {
     /// `count` points sampled from seeded noise; a diffusion model takes `steps` sampler steps.
     fn sample(&self, count: usize, seed: u64, steps: usize) -> Result<Vec<Point>, String>;
 
-    /// Network calls one sample costs (a diffusion model: one per sampler step).
-    fn network_calls(&self, steps: usize) -> usize;
+    /// Network calls one sample costs: one for a model that samples in one call, one per sampler
+    /// step for a diffusion model.
+    fn network_calls(&self, _steps: usize) -> usize {
+        1
+    }
 
     /// Its weights and biases, every network counted.
     fn parameters(&self) -> usize;

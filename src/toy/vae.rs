@@ -125,10 +125,6 @@ impl ToyModel for ToyVae {
             .map_err(|e| e.to_string())
     }
 
-    fn network_calls(&self, _steps: usize) -> usize {
-        1
-    }
-
     fn parameters(&self) -> usize {
         let (hidden, depth) = HIDDEN;
         Mlp::parameters((2, hidden, depth, 4)) + Mlp::parameters((2, hidden, depth, 2))

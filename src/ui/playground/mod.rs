@@ -44,6 +44,18 @@ pub enum DataChoice {
 
 /// The most points kept in a drawing (and remembered with the settings).
 pub const MAX_DRAWN: usize = 5_000;
+/// How far from the origin a drawn or opened point may lie on either axis (the plane shows ±4).
+pub const DRAWABLE_EXTENT: f32 = 10.0;
+
+/// Keeps the points a drawing may hold: finite, within ±[`DRAWABLE_EXTENT`], the first
+/// [`MAX_DRAWN`] of them. The same rule for remembered settings, lessons and opened files.
+fn keep_drawable(points: &mut Vec<Point>) {
+    points.retain(|p| {
+        p.iter()
+            .all(|v| v.is_finite() && v.abs() <= DRAWABLE_EXTENT)
+    });
+    points.truncate(MAX_DRAWN);
+}
 
 /// What the teacher chose, remembered between sessions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,9 +154,7 @@ impl PlaygroundSettings {
     /// hold anything).
     pub fn within_offered(mut self) -> Self {
         self.count = self.count.clamp(100, 20_000);
-        self.drawn.truncate(MAX_DRAWN);
-        self.drawn
-            .retain(|p| p.iter().all(|v| v.is_finite() && v.abs() <= 10.0));
+        keep_drawable(&mut self.drawn);
         if !TIMESTEPS.contains(&self.timesteps) {
             self.timesteps = 1000;
         }
@@ -192,6 +202,9 @@ pub enum PlaygroundCommand {
     ExportGif,
 }
 
+/// The field's arrows (origins, tips) and the (model revision, t) they were computed for.
+type FieldArrows = ((u64, usize), (Vec<Point>, Vec<Point>));
+
 /// One model training on a thread of its own, and what it last published.
 pub struct Lane {
     /// Which kind of model.
@@ -215,6 +228,8 @@ pub struct PlaygroundView {
     pub message: Option<Message>,
     /// The models training or trained: the diffusion model alone, or the three side by side.
     pub lanes: Vec<Lane>,
+    /// The field of arrows drawn last, with the (model revision, t) it shows.
+    field_cache: Option<FieldArrows>,
     /// The GAN's discriminator drawn as a picture, with the revision it shows.
     realness_texture: Option<(u64, egui::TextureHandle)>,
     /// Asks for files: the system's dialog, or a picker in the window where there is none.
@@ -247,6 +262,7 @@ impl PlaygroundView {
             message: None,
             lanes: Vec::new(),
             realness_texture: None,
+            field_cache: None,
             picker: FilePicker::new(Arc::clone(&wake)),
             file_job: None,
             data_cache: None,
@@ -424,14 +440,15 @@ impl PlaygroundView {
         match outcome {
             FileOutcome::Opened(mut points) => {
                 let total = points.len();
-                points.truncate(MAX_DRAWN);
+                keep_drawable(&mut points);
+                let kept = points.len();
                 self.settings.data = DataChoice::Drawn;
                 self.settings.drawn = points;
-                self.message = (total > MAX_DRAWN).then(|| {
+                self.message = (kept < total).then(|| {
                     Message::info_in(move |l| {
                         l.pick(
-                            format!("The file holds {total} points; the playground learns the first {MAX_DRAWN}."),
-                            format!("文件中有 {total} 个点；演练场学习其中前 {MAX_DRAWN} 个。"),
+                            format!("The file holds {total} points; the playground learns {kept} of them (the first {MAX_DRAWN} within ±{DRAWABLE_EXTENT} on both axes)."),
+                            format!("文件中有 {total} 个点；演练场学习其中 {kept} 个（两轴都在 ±{DRAWABLE_EXTENT} 以内的前 {MAX_DRAWN} 个）。"),
                         )
                     })
                 });
@@ -447,6 +464,9 @@ impl PlaygroundView {
         for lane in self.lanes.drain(..) {
             lane.training.stop();
         }
+        // Revisions count from 1 again in a new run: what was kept by revision goes.
+        self.field_cache = None;
+        self.realness_texture = None;
         let data = self.settings.points();
         if data.len() < 2 {
             self.message = Some(Message::error_in(
@@ -649,5 +669,42 @@ impl View for PlaygroundView {
                 ("[ ]", "reverse step", "反向步"),
             ],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_or_lesson_settings_are_brought_into_what_the_view_offers() {
+        let mut drawn = vec![[f32::NAN, 0.0], [1e6, 0.0], [0.0, -11.0]];
+        drawn.extend((0..6000).map(|i| [i as f32 / 1000.0, 1.0]));
+        let wild = PlaygroundSettings {
+            count: 10_000_000,
+            drawn,
+            timesteps: 7,
+            learning_rate: f64::NAN,
+            sample_steps: 0,
+            samples: 1_000_000,
+            ..PlaygroundSettings::default()
+        }
+        .within_offered();
+        // The three bad points go, then the first 5000 of the rest are kept.
+        assert_eq!(wild.drawn.len(), MAX_DRAWN);
+        assert_eq!(
+            (wild.drawn[0], wild.drawn[4999]),
+            ([0.0, 1.0], [4.999, 1.0])
+        );
+        assert_eq!(
+            (
+                wild.count,
+                wild.timesteps,
+                wild.learning_rate,
+                wild.sample_steps,
+                wild.samples
+            ),
+            (20_000, 1000, 1e-2, 1, 4000)
+        );
     }
 }

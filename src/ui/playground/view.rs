@@ -12,6 +12,7 @@ use super::{
 use crate::diffusion::ScheduleKind;
 use crate::diffusion::objectives::Objective;
 use crate::i18n::Lang;
+use crate::toy::diffusion::forward_coefficients;
 use crate::toy::{Point, Shape, ToyKind};
 use crate::ui::message::message_ui;
 use crate::ui::presentation::{line_width, view_panels};
@@ -654,10 +655,18 @@ fn plane_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang, side: f32)
 }
 
 /// The field of arrows at the forward slider's t: from each grid point x towards the model's
-/// guess of x0, a third of the way; `None` before there is a model.
-fn field_arrows(view: &PlaygroundView) -> Option<(Vec<Point>, Vec<Point>)> {
+/// guess of x0, a third of the way; `None` before there is a model. Kept until the model or t
+/// changes, so the network runs on this thread only when they do.
+fn field_arrows(view: &mut PlaygroundView) -> Option<(Vec<Point>, Vec<Point>)> {
+    let revision = view.diffusion().revision;
     let model = view.diffusion().model.as_ref()?;
-    let t = view.t.clamp(1, view.settings.timesteps);
+    // The model's own schedule and objective: the settings may have changed since it trained.
+    let t = view.t.clamp(1, model.schedule.steps());
+    if let Some(((shown, at), arrows)) = &view.field_cache
+        && (*shown, *at) == (revision, t)
+    {
+        return Some(arrows.clone());
+    }
     let grid: Vec<Point> = (0..FIELD_SIDE * FIELD_SIDE)
         .map(|i| {
             let at =
@@ -671,14 +680,14 @@ fn field_arrows(view: &PlaygroundView) -> Option<(Vec<Point>, Vec<Point>)> {
         .net
         .predict_points(flat, &vec![t as f32; grid.len()])
         .ok()?;
-    let prediction = model
-        .objective
-        .predict(&output, flat, view.settings.coefficients(t));
-    let tips = grid
+    let coefficients = forward_coefficients(model.objective, &model.schedule, t);
+    let prediction = model.objective.predict(&output, flat, coefficients);
+    let tips: Vec<Point> = grid
         .iter()
         .zip(prediction.x0.chunks_exact(2))
         .map(|(x, x0)| [x[0] + (x0[0] - x[0]) / 3.0, x[1] + (x0[1] - x[1]) / 3.0])
         .collect();
+    view.field_cache = Some(((revision, t), (grid.clone(), tips.clone())));
     Some((grid, tips))
 }
 
@@ -691,15 +700,20 @@ fn loss_ui(view: &PlaygroundView, ui: &mut egui::Ui, lang: Lang, height: f32) {
         .enumerate()
         .map(|(i, &l)| [i as f64 * stride, f64::from(l)])
         .collect();
-    // A running mean over 50 kept losses: the trend through the noise of single batches.
+    // A running mean over 50 kept losses: the trend through the noise of single batches. One
+    // pass with a sliding sum, since the curve is drawn every frame.
     let window = 50;
+    let mut sum = 0.0;
     let smooth: Vec<[f64; 2]> = shown
         .losses
-        .windows(window)
+        .iter()
         .enumerate()
-        .map(|(i, w)| {
-            let mean = w.iter().map(|&l| f64::from(l)).sum::<f64>() / window as f64;
-            [(i + window - 1) as f64 * stride, mean]
+        .filter_map(|(i, &loss)| {
+            sum += f64::from(loss);
+            if i >= window {
+                sum -= f64::from(shown.losses[i - window]);
+            }
+            (i + 1 >= window).then(|| [i as f64 * stride, sum / window as f64])
         })
         .collect();
     Plot::new("playground-loss")
