@@ -111,6 +111,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
         &[
             "candle_core",
             "candle_nn",
+            "contour",
             "image",
             "rand",
             "rand_chacha",

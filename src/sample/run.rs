@@ -127,6 +127,20 @@ impl SamplingRun {
         }
     }
 
+    /// A run whose x_T is `start` instead of seeded noise (the playground's grid in the noise
+    /// starts from the points of a mesh): as many values as x_T holds are taken from `start`; if
+    /// it is shorter, the rest stay seeded noise.
+    pub fn starting_from(
+        settings: SampleSettings,
+        image_size: (usize, usize),
+        start: &[f32],
+    ) -> Self {
+        let mut run = Self::new(settings, image_size);
+        let given = start.len().min(run.x.len());
+        run.x[..given].copy_from_slice(&start[..given]);
+        run
+    }
+
     /// The number of user-visible steps of the run.
     pub fn steps(&self) -> usize {
         self.sampler.steps()

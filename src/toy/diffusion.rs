@@ -16,13 +16,15 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rayon::ThreadPool;
 
-use super::data::{Point, unflatten};
+use super::data::{Point, flatten, unflatten};
 use super::models::{ToyKind, ToyModel, one_thread_pool};
 use super::net::{ToyNet, ToyNetSize};
 use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
-use crate::sample::{SampleError, SampleSettings, StepFrame, sample};
+use crate::sample::{
+    RunStatus, SampleError, SampleSettings, SamplingRun, StepFrame, starting_noise,
+};
 use crate::train::Ema;
 use crate::train::init::sorted_params;
 
@@ -109,7 +111,7 @@ impl ToyDiffusion {
         if sampler.objective != Objective::Flow || spec.objective != Objective::Flow {
             candle_core::bail!("reflow is for flow models");
         }
-        let noise = unflatten(&crate::sample::starting_noise(count, 2, seed));
+        let noise = unflatten(&starting_noise(count, 2, seed));
         let samples = sampler
             .sample(sampler.default_sampler(steps), count, seed)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
@@ -308,14 +310,28 @@ impl ToySampler {
         seed: u64,
         every_step: bool,
     ) -> Result<Vec<Vec<Point>>, SampleError> {
+        let start = unflatten(&starting_noise(count, 2, seed));
+        self.paths_from(sampler, &start, seed, every_step)
+    }
+
+    /// Every step of the paths from the points `start` (`start` first, the samples last) when
+    /// `every_step`, else only the samples; `seed` seeds the noise an ancestral sampler adds.
+    pub fn paths_from(
+        &self,
+        sampler: SamplerSpec,
+        start: &[Point],
+        seed: u64,
+        every_step: bool,
+    ) -> Result<Vec<Vec<Point>>, SampleError> {
         let settings = SampleSettings {
             objective: self.objective,
             schedule: self.schedule.clone(),
             sampler,
             seed,
-            labels: vec![None; count],
+            labels: vec![None; start.len()],
             guidance: 1.0,
         };
+        let mut run = SamplingRun::starting_from(settings, (1, 2), &flatten(start));
         // Each step's frame shows x_t as the step begins (x_T first); the samples close the path.
         let mut path = Vec::new();
         let mut keep = |frame: &StepFrame<'_>| {
@@ -324,9 +340,22 @@ impl ToySampler {
             }
             std::ops::ControlFlow::Continue(())
         };
-        let samples = sample(&self.net, &settings, &mut keep)?;
-        path.push(unflatten(&samples));
-        Ok(path)
+        loop {
+            if let RunStatus::Finished(samples) = run.advance(&self.net, &mut keep)? {
+                path.push(unflatten(&samples));
+                return Ok(path);
+            }
+        }
+    }
+
+    /// Where one step of the usual sampler takes each of `start` (DDIM's or flow Euler's single
+    /// step lands on the model's guess of x0 from pure noise): its gap to the many-step sample
+    /// is the error of taking one big step.
+    pub fn one_step(&self, start: &[Point]) -> Result<Vec<Point>, SampleError> {
+        Ok(self
+            .paths_from(self.default_sampler(1), start, 0, false)?
+            .pop()
+            .unwrap_or_default())
     }
 }
 
@@ -435,6 +464,39 @@ mod tests {
     }
 
     #[test]
+    fn paths_from_given_points_start_there_and_one_step_lands_on_the_guess_of_x0()
+    -> candle_core::Result<()> {
+        let mut model = ToyDiffusion::new(Shape::TwoMoons.points(200, 1), spec(Objective::Flow))?;
+        for _ in 0..20 {
+            model.train_step()?;
+        }
+        let sampler = model.snapshot()?;
+        let start: Vec<Point> = crate::toy::mesh::Mesh::CLASSROOM.points();
+        let to_candle = |e: SampleError| candle_core::Error::Msg(e.to_string());
+        let paths = sampler
+            .paths_from(sampler.default_sampler(5), &start, 0, true)
+            .map_err(to_candle)?;
+        assert_eq!(paths.len(), 6);
+        assert_eq!(paths[0], start);
+        // One Euler step of flow from σ = 1 to 0 is x − v̂(x, T) = x̂0: the network asked once.
+        let landing = sampler.one_step(&start).map_err(to_candle)?;
+        let t = sampler.schedule.steps() as f32;
+        let velocity = sampler
+            .net
+            .predict_points(&flatten(&start), &vec![t; start.len()])?;
+        for (k, (x, at)) in start.iter().zip(&landing).enumerate() {
+            for axis in 0..2 {
+                let expected = x[axis] - velocity[2 * k + axis];
+                assert!(
+                    (at[axis] - expected).abs() < 1e-5,
+                    "{at:?} against {expected}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
     fn paths_run_from_the_starting_noise_to_the_samples() -> candle_core::Result<()> {
         let model = ToyDiffusion::new(Shape::Line.points(100, 1), spec(Objective::Eps))?;
         let sampler = model.snapshot()?;
@@ -443,10 +505,7 @@ mod tests {
             .paths(spec.clone(), 10, 3, true)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
         assert_eq!(paths.len(), 9);
-        assert_eq!(
-            paths[0],
-            unflatten(&crate::sample::starting_noise(10, 2, 3))
-        );
+        assert_eq!(paths[0], unflatten(&starting_noise(10, 2, 3)));
         assert_eq!(paths[8], sampler.sample(spec, 10, 3).unwrap_or_default());
         Ok(())
     }

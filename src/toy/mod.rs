@@ -11,13 +11,17 @@
 //! - [`gan`], [`vae`]: the two older generative models, on MLPs of [`mlp`] with about the same
 //!   number of weights, for the comparison; [`models`]: [`ToyModel`], what the three share.
 //! - [`measure`]: sliced Wasserstein distance, MMD², coverage of a mixture's modes.
+//! - [`density`]: a density estimate of points on a grid, and its contour lines.
+//! - [`mesh`]: a grid of lines in the noise plane, for drawing the map from noise to data.
 //! - [`animation`]: the forward and reverse processes as captioned frames, for GIFs.
 
 pub mod animation;
 pub mod data;
+pub mod density;
 pub mod diffusion;
 pub mod gan;
 pub mod measure;
+pub mod mesh;
 pub mod mlp;
 pub mod models;
 pub mod net;

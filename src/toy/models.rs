@@ -89,6 +89,12 @@ pub trait ToyModel: Send {
     fn realness(&self, _points: &[Point]) -> Option<Vec<f32>> {
         None
     }
+
+    /// Each of `points` encoded and decoded again: what the model makes of what it saw (VAEs
+    /// only).
+    fn reconstructions(&self, _points: &[Point]) -> Option<Vec<Point>> {
+        None
+    }
 }
 
 /// A fresh model of `kind` learning `data`: a diffusion model as `spec` says, or a GAN or a VAE

@@ -129,6 +129,10 @@ impl ToyModel for ToyVae {
         let (hidden, depth) = HIDDEN;
         Mlp::parameters((2, hidden, depth, 4)) + Mlp::parameters((2, hidden, depth, 2))
     }
+
+    fn reconstructions(&self, points: &[Point]) -> Option<Vec<Point>> {
+        self.reconstruct(points).ok()
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::diffusion::objectives::Objective;
+use crate::diffusion::samplers::SamplerKind;
 use crate::toy::measure::{ModeCoverage, mmd_squared, mode_coverage, sliced_wasserstein};
+use crate::toy::mesh::Mesh;
 use crate::toy::{Point, ToyModel, ToySampler};
 
 /// The fewest milliseconds between two published snapshots.
@@ -38,6 +41,15 @@ pub struct Published {
     /// A GAN's discriminator on the [`REALNESS_SIDE`]² grid over the plane (row by row from the
     /// bottom), at the last snapshot.
     pub realness: Option<Vec<f32>>,
+    /// A diffusion model's one big sampler step from each path's start: where each sample would
+    /// land in one network call.
+    pub one_step: Option<Vec<Point>>,
+    /// Every step of [`Mesh::CLASSROOM`]'s points carried by the deterministic sampler, when
+    /// the preview asks for it (diffusion models only).
+    pub mesh: Option<Vec<Vec<Point>>>,
+    /// A VAE's reconstructions: [`RECONSTRUCTED`] data points, each with what the model makes
+    /// of it.
+    pub reconstructions: Option<Vec<(Point, Point)>>,
     /// Every step of the sampled points' paths at the last snapshot (x_T first, samples last).
     pub paths: Vec<Vec<Point>>,
     /// Counts snapshots, so the window knows when to redraw what depends on the model.
@@ -62,6 +74,9 @@ impl Published {
 /// Points whose DDPM paths are published beside the deterministic ones.
 pub const ANCESTRAL_POINTS: usize = 24;
 
+/// Data points a VAE's reconstructions are published for, spread evenly over the data.
+pub const RECONSTRUCTED: usize = 300;
+
 /// Cells per side of the grid a GAN's discriminator is asked about.
 pub const REALNESS_SIDE: usize = 40;
 /// The half-width of the plane the grid covers.
@@ -78,6 +93,8 @@ pub struct Figures {
     pub coverage: Option<ModeCoverage>,
     /// Network calls per sample.
     pub calls: usize,
+    /// A diffusion model's mean distance from one big sampler step to the many-step sample.
+    pub one_step_error: Option<f64>,
     /// Weights of the model's networks.
     pub weights: usize,
 }
@@ -100,7 +117,12 @@ pub struct Preview {
     pub steps: usize,
     /// Seed of the starting noise (fixed, so the class sees the same points sharpen).
     pub seed: u64,
+    /// Whether to carry [`Mesh::CLASSROOM`] through the sampler too.
+    pub mesh: bool,
 }
+
+/// Makes the model to train, on the training thread (a reflowed model samples its teacher first).
+pub type MakeModel = Box<dyn FnOnce() -> Result<Box<dyn ToyModel>, String> + Send>;
 
 /// A training run going on (or stopped, its last snapshot kept).
 pub struct LiveTraining {
@@ -109,10 +131,10 @@ pub struct LiveTraining {
 }
 
 impl LiveTraining {
-    /// Starts training `model` on a thread of its own; each snapshot is measured against
-    /// `target`, and `wake` is called after it.
+    /// Starts training the model `make` makes, on a thread of its own; each snapshot is
+    /// measured against `target`, and `wake` is called after it.
     pub fn start(
-        model: Box<dyn ToyModel>,
+        make: MakeModel,
         target: Target,
         preview: Preview,
         wake: Arc<dyn Fn() + Send + Sync>,
@@ -128,7 +150,15 @@ impl LiveTraining {
                     preview,
                     shared: &thread_shared,
                 };
-                let failed = train(model, &work, &thread_stop, &*wake).err();
+                let failed = make()
+                    .map_err(|e| {
+                        (
+                            format!("The model could not be made: {e}."),
+                            format!("无法创建模型：{e}。"),
+                        )
+                    })
+                    .and_then(|model| train(model, &work, &thread_stop, &*wake))
+                    .err();
                 let mut published = lock(&thread_shared);
                 published.running = false;
                 published.failed = failed;
@@ -218,25 +248,28 @@ fn publish(
     let paths = model
         .paths(preview.samples, preview.seed, preview.steps)
         .map_err(|e| (e.clone(), e))?;
-    let figures = paths
-        .last()
-        .map(|samples| measure(samples, work.target, model, preview.steps));
-    let realness = model.realness(&realness_grid());
     let sampler = model.diffusion_sampler();
-    let ancestral = sampler
+    let extras = sampler
         .as_ref()
-        .filter(|s| s.objective != crate::diffusion::objectives::Objective::Flow)
-        .map(|s| {
-            let ddpm = s.sampler(crate::diffusion::samplers::SamplerKind::Ddpm, preview.steps);
-            s.paths(ddpm, ANCESTRAL_POINTS, preview.seed, true)
-        })
+        .map(|sampler| DiffusionExtras::of(sampler, preview, &paths))
         .transpose()
         .map_err(|e| {
             (
                 e.sentence(crate::i18n::Lang::En),
                 e.sentence(crate::i18n::Lang::Zh),
             )
-        })?;
+        })?
+        .unwrap_or_default();
+    let figures = paths.last().map(|samples| {
+        let mut figures = measure(samples, work.target, model, preview.steps);
+        figures.one_step_error = extras
+            .one_step
+            .as_ref()
+            .map(|one_step| mean_distance(one_step, samples));
+        figures
+    });
+    let realness = model.realness(&realness_grid());
+    let reconstructions = reconstructions(model, &work.target.data);
     let mut published = lock(work.shared);
     for loss in losses {
         add_loss(&mut published, loss);
@@ -247,9 +280,76 @@ fn publish(
     published.paths = paths;
     published.figures = figures;
     published.realness = realness;
-    published.ancestral = ancestral;
+    published.reconstructions = reconstructions;
+    published.ancestral = extras.ancestral;
+    published.one_step = extras.one_step;
+    published.mesh = extras.mesh;
     published.revision += 1;
     Ok(())
+}
+
+/// What a diffusion model's snapshot shows besides its paths.
+#[derive(Default)]
+struct DiffusionExtras {
+    ancestral: Option<Vec<Vec<Point>>>,
+    one_step: Option<Vec<Point>>,
+    mesh: Option<Vec<Vec<Point>>>,
+}
+
+impl DiffusionExtras {
+    /// The DDPM paths of the first points (ε and v models), every path's one big step, and the
+    /// mesh carried to the data when the preview asks for it.
+    fn of(
+        sampler: &ToySampler,
+        preview: Preview,
+        paths: &[Vec<Point>],
+    ) -> Result<Self, crate::sample::SampleError> {
+        let ancestral = (sampler.objective != Objective::Flow)
+            .then(|| {
+                let ddpm = sampler.sampler(SamplerKind::Ddpm, preview.steps);
+                sampler.paths(ddpm, ANCESTRAL_POINTS, preview.seed, true)
+            })
+            .transpose()?;
+        let one_step = paths
+            .first()
+            .map(|start| sampler.one_step(start))
+            .transpose()?;
+        let mesh = preview
+            .mesh
+            .then(|| {
+                let deterministic = sampler.default_sampler(preview.steps);
+                sampler.paths_from(deterministic, &Mesh::CLASSROOM.points(), preview.seed, true)
+            })
+            .transpose()?;
+        Ok(Self {
+            ancestral,
+            one_step,
+            mesh,
+        })
+    }
+}
+
+/// A VAE's reconstructions of [`RECONSTRUCTED`] points spread over `data`, with the points.
+fn reconstructions(model: &dyn ToyModel, data: &[Point]) -> Option<Vec<(Point, Point)>> {
+    let stride = (data.len() / RECONSTRUCTED).max(1);
+    let originals: Vec<Point> = data
+        .iter()
+        .step_by(stride)
+        .take(RECONSTRUCTED)
+        .copied()
+        .collect();
+    let back = model.reconstructions(&originals)?;
+    Some(originals.into_iter().zip(back).collect())
+}
+
+/// The mean distance between matching points of `a` and `b`.
+fn mean_distance(a: &[Point], b: &[Point]) -> f64 {
+    let total: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(p, q)| f64::from((p[0] - q[0]).hypot(p[1] - q[1])))
+        .sum();
+    total / a.len().min(b.len()).max(1) as f64
 }
 
 /// The figures of `samples` against the target.
@@ -264,6 +364,7 @@ fn measure(samples: &[Point], target: &Target, model: &dyn ToyModel, steps: usiz
         coverage: (!target.modes.is_empty()).then(|| mode_coverage(samples, &target.modes, 0.5)),
         calls: model.network_calls(steps),
         weights: model.parameters(),
+        one_step_error: None,
     }
 }
 
@@ -311,5 +412,93 @@ mod tests {
         for (index, &loss) in published.losses.iter().enumerate() {
             assert_eq!(loss as usize, index * published.loss_stride);
         }
+    }
+    /// Trains what `make` makes until its first snapshot, then stops; what it published last.
+    fn first_snapshot(make: MakeModel, mesh: bool) -> Published {
+        let data = crate::toy::Shape::EightGaussians.points(400, 1);
+        let target = Target {
+            data: data.clone(),
+            modes: crate::toy::Shape::EightGaussians.modes(),
+        };
+        let preview = Preview {
+            samples: 50,
+            steps: 4,
+            seed: 2,
+            mesh,
+        };
+        let (woken, wait) = crossbeam_channel::bounded(1);
+        let wake = Arc::new(move || {
+            let _ = woken.try_send(());
+        });
+        let training = LiveTraining::start(make, target, preview, wake).unwrap_or_else(|e| {
+            panic!("the thread did not start: {e}");
+        });
+        // What the window holds before the first news: running, no snapshot.
+        let shown = Published::starting();
+        loop {
+            let _ = wait.recv_timeout(Duration::from_millis(100));
+            if let Some(news) = training.news(&shown)
+                && (news.revision > 0 || !news.running)
+            {
+                training.stop();
+                return news;
+            }
+        }
+    }
+
+    fn model(kind: crate::toy::ToyKind) -> MakeModel {
+        let data = crate::toy::Shape::EightGaussians.points(400, 1);
+        let spec = crate::toy::ToyDiffusionSpec {
+            objective: Objective::Eps,
+            schedule: crate::diffusion::ScheduleConfig::new(
+                crate::diffusion::ScheduleKind::Linear,
+                100,
+            ),
+            batch: 64,
+            learning_rate: 1e-2,
+            size: crate::toy::ToyNetSize::default(),
+            seed: 1,
+        };
+        Box::new(move || {
+            crate::toy::models::fresh_model(kind, data, spec, 1e-3).map_err(|e| e.to_string())
+        })
+    }
+
+    #[test]
+    fn a_diffusion_snapshot_carries_the_mesh_and_one_big_step() {
+        let published = first_snapshot(model(crate::toy::ToyKind::Diffusion), true);
+        let mesh = published.mesh.unwrap_or_default();
+        // x_T and one frame per step: the mesh's 682 points at each.
+        assert_eq!(mesh.len(), 5);
+        assert!(mesh.iter().all(|points| points.len() == 682));
+        assert_eq!(mesh[0], Mesh::CLASSROOM.points());
+        assert_eq!(published.one_step.map(|p| p.len()), Some(50));
+        let figures = published.figures.unwrap_or_else(|| panic!("no figures"));
+        assert!(figures.one_step_error.is_some_and(f64::is_finite));
+        assert!(published.reconstructions.is_none());
+    }
+
+    #[test]
+    fn a_vae_snapshot_carries_reconstructions_of_points_spread_over_the_data() {
+        let published = first_snapshot(model(crate::toy::ToyKind::Vae), true);
+        let pairs = published.reconstructions.unwrap_or_default();
+        assert_eq!(pairs.len(), RECONSTRUCTED);
+        assert!(published.mesh.is_none() && published.one_step.is_none());
+        // 400 data points, fewer than twice RECONSTRUCTED: the first 300 of them.
+        let data = crate::toy::Shape::EightGaussians.points(400, 1);
+        assert!(pairs.iter().zip(&data).all(|((from, _), x)| from == x));
+        assert!(
+            pairs
+                .iter()
+                .all(|(_, back)| back.iter().all(|v| v.is_finite()))
+        );
+    }
+
+    #[test]
+    fn a_model_that_cannot_be_made_says_why() {
+        let published = first_snapshot(Box::new(|| Err("no points to learn from".into())), false);
+        assert!(!published.running);
+        let (en, _) = published.failed.unwrap_or_default();
+        assert_eq!(en, "The model could not be made: no points to learn from.");
     }
 }

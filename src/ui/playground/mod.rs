@@ -6,8 +6,12 @@
 //! `live` trains on a thread of its own; `view` draws. The model and sampling are
 //! [`crate::toy`], the digits' own objectives and samplers.
 
+mod compare;
+mod explain;
 mod files;
 mod live;
+mod paths;
+mod plane;
 mod view;
 
 use std::path::PathBuf;
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::files::PlaygroundPick;
 use self::files::{FileOutcome, GifJob};
-use self::live::{LiveTraining, Preview, Published, Target};
+use self::live::{LiveTraining, MakeModel, Preview, Published, Target};
 use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::job_not_started;
 use super::jobs::{Job, Poll};
@@ -29,9 +33,10 @@ use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
 use crate::toy::data::{MAX_POINTS, unflatten};
+use crate::toy::density::ContourLine;
 use crate::toy::diffusion::forward_coefficients;
 use crate::toy::models::{OLDER_MODELS_LEARNING_RATE, fresh_model};
-use crate::toy::{Point, Shape, ToyDiffusionSpec, ToyKind, ToyModel, ToyNetSize};
+use crate::toy::{Point, Shape, ToyDiffusion, ToyDiffusionSpec, ToyKind, ToyModel, ToyNetSize};
 
 /// The data: a shape, or the points the class drew.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +117,10 @@ pub struct Layers {
     pub paths: bool,
     /// The model's field of arrows at the forward slider's t: from x towards its guess of x0.
     pub field: bool,
+    /// A grid of lines in the noise, carried by the sampler to the scrubber's step.
+    pub mesh: bool,
+    /// Contour lines of the samples' density at the scrubber's step.
+    pub density: bool,
 }
 
 impl Default for Layers {
@@ -121,6 +130,8 @@ impl Default for Layers {
             samples: true,
             paths: true,
             field: false,
+            mesh: false,
+            density: false,
         }
     }
 }
@@ -200,6 +211,8 @@ pub enum PlaygroundCommand {
     SavePoints,
     /// Ask where to write the trained model's forward and reverse processes as a GIF.
     ExportGif,
+    /// Train a new flow model on the flow model's own (noise, sample) pairs (Paths mode).
+    Reflow,
 }
 
 /// The field's arrows (origins, tips) and the (model revision, t) they were computed for.
@@ -211,6 +224,8 @@ pub struct Lane {
     pub kind: ToyKind,
     /// A diffusion model's objective.
     pub objective: Objective,
+    /// Whether it learns another flow model's (noise, sample) pairs rather than the data.
+    pub reflowed: bool,
     training: LiveTraining,
     /// The latest of what the training thread published.
     pub shown: Published,
@@ -230,6 +245,10 @@ pub struct PlaygroundView {
     pub lanes: Vec<Lane>,
     /// The field of arrows drawn last, with the (model revision, t) it shows.
     field_cache: Option<FieldArrows>,
+    /// The sample whose whole path is traced (clicked on the plane), by its place.
+    pub traced: Option<usize>,
+    /// The samples' density contours drawn last, with the (model revision, step) they show.
+    density_cache: Option<((u64, usize), Vec<ContourLine>)>,
     /// The GAN's discriminator drawn as a picture, with the revision it shows.
     realness_texture: Option<(u64, egui::TextureHandle)>,
     /// Asks for files: the system's dialog, or a picker in the window where there is none.
@@ -263,6 +282,8 @@ impl PlaygroundView {
             lanes: Vec::new(),
             realness_texture: None,
             field_cache: None,
+            traced: None,
+            density_cache: None,
             picker: FilePicker::new(Arc::clone(&wake)),
             file_job: None,
             data_cache: None,
@@ -357,6 +378,7 @@ impl PlaygroundView {
                     "points.csv",
                 ),
             ),
+            PlaygroundCommand::Reflow => self.reflow(),
             PlaygroundCommand::ExportGif => {
                 if self.diffusion().model.is_none() {
                     self.message = Some(Message::error_in(
@@ -466,7 +488,9 @@ impl PlaygroundView {
         }
         // Revisions count from 1 again in a new run: what was kept by revision goes.
         self.field_cache = None;
+        self.density_cache = None;
         self.realness_texture = None;
+        self.traced = None;
         let data = self.settings.points();
         if data.len() < 2 {
             self.message = Some(Message::error_in(
@@ -507,18 +531,53 @@ impl PlaygroundView {
         objective: Objective,
         data: &[Point],
     ) -> Result<(), Message> {
+        let spec = self.spec(objective);
+        let data = data.to_vec();
+        let make: MakeModel = Box::new(move || {
+            fresh_model(kind, data, spec, OLDER_MODELS_LEARNING_RATE).map_err(|e| e.to_string())
+        });
+        self.start_training(kind, objective, false, make)
+    }
+
+    /// Starts training a flow model on the trained flow model's own (noise, sample) pairs, one
+    /// for each data point, sampled by the preview's sampler (on the training thread).
+    fn reflow(&mut self) {
+        let Some(teacher) = self
+            .lanes
+            .iter()
+            .find(|lane| lane.objective == Objective::Flow && !lane.reflowed)
+            .and_then(|lane| lane.shown.model.clone())
+        else {
+            return;
+        };
+        self.lanes.retain(|lane| !lane.reflowed);
+        let spec = self.spec(Objective::Flow);
+        let pairs = (
+            self.settings.points().len(),
+            self.settings.sample_steps,
+            self.settings.seed.wrapping_add(2),
+        );
+        let make: MakeModel = Box::new(move || {
+            ToyDiffusion::reflow(&teacher, pairs, spec)
+                .map(|model| Box::new(model) as Box<dyn ToyModel>)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(message) = self.start_training(ToyKind::Diffusion, Objective::Flow, true, make) {
+            self.message = Some(message);
+        }
+    }
+
+    /// Starts a lane training what `make` makes, measured against the current data.
+    fn start_training(
+        &mut self,
+        kind: ToyKind,
+        objective: Objective,
+        reflowed: bool,
+        make: MakeModel,
+    ) -> Result<(), Message> {
         let settings = &self.settings;
-        let model = self.fresh_model(kind, objective, data).map_err(|e| {
-            Message::error_in(
-                move |l| {
-                    l.pick("The model could not be made.", "无法创建模型。")
-                        .to_owned()
-                },
-                Some(e),
-            )
-        })?;
         let target = Target {
-            data: data.to_vec(),
+            data: settings.points(),
             modes: match settings.data {
                 DataChoice::Shape(shape) => shape.modes(),
                 DataChoice::Drawn => Vec::new(),
@@ -528,36 +587,31 @@ impl PlaygroundView {
             samples: settings.samples,
             steps: settings.sample_steps,
             seed: settings.seed.wrapping_add(1),
+            mesh: settings.mode == PlaygroundMode::Diffusion,
         };
-        let training = LiveTraining::start(model, target, preview, Arc::clone(&self.wake))
+        let training = LiveTraining::start(make, target, preview, Arc::clone(&self.wake))
             .map_err(|e| job_not_started(&e))?;
         self.lanes.push(Lane {
             kind,
             objective,
+            reflowed,
             training,
             shown: Published::starting(),
         });
         Ok(())
     }
 
-    /// A fresh model of `kind`, seeded and sized by the settings.
-    fn fresh_model(
-        &self,
-        kind: ToyKind,
-        objective: Objective,
-        data: &[Point],
-    ) -> Result<Box<dyn ToyModel>, String> {
+    /// How a diffusion model with `objective` is trained, as the settings say.
+    fn spec(&self, objective: Objective) -> ToyDiffusionSpec {
         let settings = &self.settings;
-        let spec = ToyDiffusionSpec {
+        ToyDiffusionSpec {
             objective,
             schedule: ScheduleConfig::new(settings.schedule, settings.timesteps),
             batch: 256,
             learning_rate: settings.learning_rate,
             size: ToyNetSize::default(),
             seed: settings.seed,
-        };
-        fresh_model(kind, data.to_vec(), spec, OLDER_MODELS_LEARNING_RATE)
-            .map_err(|e| e.to_string())
+        }
     }
 
     /// Adds `point` to the drawing (with a few neighbours, as a spray can does), up to
