@@ -1,7 +1,8 @@
 //! The Playground view driven headlessly through egui_kittest: Train starts a model learning on a
 //! thread of its own and the window receives snapshots (loss, steps, sampled paths) as it learns;
 //! Space stops it and the model is kept; drawing on the plane adds points, and training an empty
-//! drawing says so in one sentence.
+//! drawing says so in one sentence; the three models train side by side; ε and flow paths share
+//! their noise, and Reflow trains on the flow model's own pairs; a traced sample is captioned.
 #[path = "common/dropped_file.rs"]
 mod dropped_file;
 #[path = "common/fake_model.rs"]
@@ -279,5 +280,102 @@ fn the_paths_of_eps_and_flow_start_from_the_same_noise_and_ddpm_wanders_most() {
     assert_eq!(
         harness.query_all_by_label_contains("path length").count(),
         3
+    );
+}
+
+#[test]
+fn reflow_trains_on_the_flow_models_own_pairs_from_the_same_noise() {
+    let settings = PlaygroundSettings {
+        mode: PlaygroundMode::Paths,
+        count: 500,
+        samples: 100,
+        sample_steps: 10,
+        ..PlaygroundSettings::default()
+    };
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    harness.get_by_label("▶ Train (Space)").click();
+    run_until(&mut harness, |app| {
+        playground(app)
+            .lanes
+            .iter()
+            .any(|lane| lane.objective == Objective::Flow && lane.shown.revision >= 2)
+    });
+    harness.get_by_label("Reflow the flow model").click();
+    run_until(&mut harness, |app| {
+        playground(app)
+            .lanes
+            .iter()
+            .any(|lane| lane.reflowed && lane.shown.revision >= 3)
+    });
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| !playground(app).is_training());
+    let view = playground(app(&harness));
+    assert!(view.message.is_none(), "{:?}", view.message);
+    assert_eq!(view.lanes.len(), 3);
+    let flow = &view.lanes[1].shown;
+    let reflowed = &view.lanes[2];
+    assert_eq!(
+        (reflowed.kind, reflowed.objective),
+        (ToyKind::Diffusion, Objective::Flow)
+    );
+    // The same starting noise as the others, and a one-big-step figure for each.
+    assert_eq!(reflowed.shown.paths[0], flow.paths[0]);
+    assert!(
+        reflowed
+            .shown
+            .figures
+            .as_ref()
+            .is_some_and(|f| f.one_step_error.is_some())
+    );
+    assert_eq!(
+        harness.query_all_by_label_contains("path length").count(),
+        4
+    );
+    assert!(
+        harness
+            .query_by_label_contains("reflow · Euler 10: path length")
+            .is_some()
+    );
+}
+
+#[test]
+fn a_traced_sample_is_captioned_and_the_mesh_is_carried_with_the_samples() {
+    let mut settings = PlaygroundSettings {
+        count: 500,
+        samples: 100,
+        sample_steps: 10,
+        ..PlaygroundSettings::default()
+    };
+    settings.layers.mesh = true;
+    settings.layers.density = true;
+    let mut harness = harness(&settings);
+    harness.run_steps(1);
+    assert!(
+        harness
+            .query_by_label("a grid in the noise, carried along")
+            .is_some()
+    );
+    harness.get_by_label("▶ Train (Space)").click();
+    run_until(&mut harness, |app| {
+        playground(app).diffusion().revision >= 2
+    });
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| !playground(app).is_training());
+    let shown = playground(app(&harness)).diffusion();
+    let mesh = shown.mesh.as_ref().unwrap_or_else(|| panic!("no mesh"));
+    assert_eq!(mesh.len(), shown.paths.len());
+    assert!(
+        harness
+            .query_by_label("Click a sample to trace its whole path.")
+            .is_some()
+    );
+    if let Some(view) = app_mut(&mut harness).view_mut::<PlaygroundView>() {
+        view.traced = Some(3);
+    }
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label_contains("Traced: path").is_some(),
+        "the traced sample's caption"
     );
 }

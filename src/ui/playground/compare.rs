@@ -121,6 +121,21 @@ fn lane_figures(lane: Option<&Lane>, kind: ToyKind, lang: Lang) -> String {
             ),
         )
     });
+    let reconstruction = shown
+        .reconstructions
+        .as_deref()
+        .map_or_else(String::new, |pairs| {
+            let miss = pairs
+                .iter()
+                .map(|(x, back)| f64::from((x[0] - back[0]).hypot(x[1] - back[1])))
+                .sum::<f64>()
+                / pairs.len().max(1) as f64;
+            lang.pick(
+                format!("\nreconstructions (pink) miss by {miss:.3} on average"),
+                format!("\n重建（粉色）平均偏差 {miss:.3}"),
+            )
+        });
+    let coverage = coverage + &reconstruction;
     let calls = figures.calls;
     let unit = if kind == ToyKind::Diffusion {
         lang.pick("calls", "次调用")

@@ -75,7 +75,8 @@ cross.\n\n\
 The figure under each set is the length of a path divided by the distance from its start to its \
 end: 1 is a straight line. The straighter the paths, the fewer big steps a sampler needs. \
 \"One big step misses by\" is the mean distance from where one network call lands to where all \
-the steps end.\n\n\
+the steps end. The ε model's one big step misses by far: from pure noise it must divide its \
+guess of the noise by a tiny √ᾱ_T, and a small error becomes a large one.\n\n\
 Press Reflow once the flow model's samples look right: a new flow model (green) learns the \
 straight lines from each noise to where the flow model took it. Those lines do not cross, so its \
 paths are nearly straight and one big step lands close to the end: the idea behind rectified \
@@ -88,6 +89,6 @@ pub(super) const PATHS_ZH: &str = "两个模型学习同一份数据：一个预
 直线上训练的，但不同配对的直线会相交，在相交处模型只能学到它们的平均方向：所以它的路径也会弯曲。\
 要让路径变直还需要一个想法——“重流”：用模型自己生成的（噪声，样本）配对再训练一次，这些直线就不再相交。\n\n\
 每组下面的数字是路径长度除以起点到终点的距离：1 表示直线。路径越直，采样器需要的大步就越少。\
-“一大步偏差”是一次网络调用的落点与走完所有步的终点之间的平均距离。\n\n\
+“一大步偏差”是一次网络调用的落点与走完所有步的终点之间的平均距离。ε 模型的一大步偏差很大：从纯噪声出发，它必须用一个极小的 √ᾱ_T 去除它对噪声的猜测，微小的误差因此被放大。\n\n\
 当流模型的样本看起来对了，按“重流”：一个新的流模型（绿色）学习从每个噪声到流模型把它带到之处的直线。\
 这些直线不再相交，所以它的路径几乎是直的，一大步就能落在终点附近：这正是整流（rectified flow）和少步模型背后的想法。";

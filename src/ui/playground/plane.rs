@@ -26,8 +26,9 @@ const PICK_RADIUS: f32 = 0.3;
 
 const FIELD_COLOUR: Color32 = Color32::from_rgb(0, 158, 115);
 const MESH_COLOUR: Color32 = Color32::from_rgb(120, 150, 190);
-const DENSITY_COLOUR: Color32 = Color32::from_rgb(86, 50, 150);
-const TRACE_COLOUR: Color32 = Color32::from_rgb(213, 94, 0);
+const DENSITY_COLOUR: Color32 = Color32::from_rgb(200, 150, 255);
+const TRACE_COLOUR: Color32 = Color32::from_rgb(255, 255, 255);
+const GAP_COLOUR: Color32 = Color32::from_rgb(240, 60, 60);
 
 /// What a press on the plane asks for.
 enum PlaneInput {
@@ -150,7 +151,7 @@ fn draw_mesh(plot: &mut PlotUi<'_>, published: &Published, step: usize) {
 /// The density contours, the densest region's line the darkest.
 fn draw_density(plot: &mut PlotUi<'_>, lines: &[ContourLine]) {
     for line in lines {
-        let colour = DENSITY_COLOUR.gamma_multiply((1.3 - line.share) as f32);
+        let colour = DENSITY_COLOUR.gamma_multiply((1.4 - line.share) as f32);
         for piece in &line.pieces {
             plot.line(
                 Line::new("", as_plot(piece))
@@ -187,7 +188,7 @@ fn draw_trace(plot: &mut PlotUi<'_>, published: &Published, k: usize, step: usiz
         );
         plot.line(
             Line::new("", as_plot(&[landing, end]))
-                .color(Color32::from_rgb(200, 30, 30))
+                .color(GAP_COLOUR)
                 .style(LineStyle::dotted_dense())
                 .width(width / 1.5),
         );
