@@ -239,13 +239,14 @@ fn points_open_by_dropping_save_as_csv_and_the_animation_exports_as_gif() {
     assert_eq!(frames, 16 + 9);
 }
 
-#[test]
-fn the_paths_of_eps_and_flow_start_from_the_same_noise_and_ddpm_wanders_most() {
+/// A window in the Paths tab whose ε and flow models (500 points, `sample_steps` sampler
+/// steps) have each published `revisions` snapshots, still training.
+fn paths_trained(sample_steps: usize, revisions: u64) -> Harness<'static, App> {
     let settings = PlaygroundSettings {
         mode: PlaygroundMode::Paths,
         count: 500,
         samples: 100,
-        sample_steps: 20,
+        sample_steps,
         ..PlaygroundSettings::default()
     };
     let mut harness = harness(&settings);
@@ -253,8 +254,18 @@ fn the_paths_of_eps_and_flow_start_from_the_same_noise_and_ddpm_wanders_most() {
     harness.get_by_label("▶ Train (Space)").click();
     run_until(&mut harness, |app| {
         let view = playground(app);
-        view.lanes.len() == 2 && view.lanes.iter().all(|lane| lane.shown.revision >= 3)
+        view.lanes.len() == 2
+            && view
+                .lanes
+                .iter()
+                .all(|lane| lane.shown.revision >= revisions)
     });
+    harness
+}
+
+#[test]
+fn the_paths_of_eps_and_flow_start_from_the_same_noise_and_ddpm_wanders_most() {
+    let mut harness = paths_trained(20, 3);
     harness.key_press(Key::Space);
     run_until(&mut harness, |app| !playground(app).is_training());
     let view = playground(app(&harness));
@@ -285,22 +296,7 @@ fn the_paths_of_eps_and_flow_start_from_the_same_noise_and_ddpm_wanders_most() {
 
 #[test]
 fn reflow_trains_on_the_flow_models_own_pairs_from_the_same_noise() {
-    let settings = PlaygroundSettings {
-        mode: PlaygroundMode::Paths,
-        count: 500,
-        samples: 100,
-        sample_steps: 10,
-        ..PlaygroundSettings::default()
-    };
-    let mut harness = harness(&settings);
-    harness.run_steps(1);
-    harness.get_by_label("▶ Train (Space)").click();
-    run_until(&mut harness, |app| {
-        playground(app)
-            .lanes
-            .iter()
-            .any(|lane| lane.objective == Objective::Flow && lane.shown.revision >= 2)
-    });
+    let mut harness = paths_trained(10, 2);
     harness.get_by_label("Reflow the flow model").click();
     run_until(&mut harness, |app| {
         playground(app)
