@@ -117,7 +117,8 @@ pub struct Preview {
     pub steps: usize,
     /// Seed of the starting noise (fixed, so the class sees the same points sharpen).
     pub seed: u64,
-    /// Whether to carry [`Mesh::CLASSROOM`] through the sampler too.
+    /// Whether [`Mesh::CLASSROOM`] may be carried through the sampler too: at every snapshot
+    /// while the window shows it ([`LiveTraining::show_mesh`]), and at the last one.
     pub mesh: bool,
 }
 
@@ -128,6 +129,8 @@ pub type MakeModel = Box<dyn FnOnce() -> Result<Box<dyn ToyModel>, String> + Sen
 pub struct LiveTraining {
     shared: Arc<Mutex<Published>>,
     stop: Arc<AtomicBool>,
+    /// Whether the window shows the mesh now (it costs the snapshot two thirds more sampling).
+    mesh_shown: Arc<AtomicBool>,
 }
 
 impl LiveTraining {
@@ -141,7 +144,9 @@ impl LiveTraining {
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Mutex::new(Published::starting()));
         let stop = Arc::new(AtomicBool::new(false));
+        let mesh_shown = Arc::new(AtomicBool::new(false));
         let (thread_shared, thread_stop) = (Arc::clone(&shared), Arc::clone(&stop));
+        let thread_mesh_shown = Arc::clone(&mesh_shown);
         std::thread::Builder::new()
             .name("playground-training".into())
             .spawn(move || {
@@ -149,6 +154,7 @@ impl LiveTraining {
                     target: &target,
                     preview,
                     shared: &thread_shared,
+                    mesh_shown: &thread_mesh_shown,
                 };
                 let failed = make()
                     .map_err(|e| {
@@ -165,12 +171,22 @@ impl LiveTraining {
                 drop(published);
                 wake();
             })?;
-        Ok(Self { shared, stop })
+        Ok(Self {
+            shared,
+            stop,
+            mesh_shown,
+        })
     }
 
     /// Asks the thread to stop after its current step (the model is kept).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells the thread whether the window shows the mesh, so snapshots carry it only then
+    /// (the last snapshot carries it anyway, for a layer ticked after training).
+    pub fn show_mesh(&self, shown: bool) {
+        self.mesh_shown.store(shown, Ordering::Relaxed);
     }
 
     /// A copy of what the thread has published, if it differs from `shown` (a new snapshot, or
@@ -197,6 +213,7 @@ struct Work<'a> {
     target: &'a Target,
     preview: Preview,
     shared: &'a Mutex<Published>,
+    mesh_shown: &'a AtomicBool,
 }
 
 /// The thread's loop: steps until stopped, snapshots on the way and at the end.
@@ -228,30 +245,33 @@ fn train(
         // Sampling a snapshot takes time from training: at most a third of it.
         if last_publish.elapsed() >= PUBLISH_EVERY.max(2 * sampling_took) {
             let began = Instant::now();
-            publish(model.as_ref(), work, std::mem::take(&mut fresh), started)?;
+            let losses = std::mem::take(&mut fresh);
+            publish(model.as_ref(), work, losses, (started, false))?;
             sampling_took = began.elapsed();
             last_publish = Instant::now();
             wake();
         }
     }
-    publish(model.as_ref(), work, fresh, started)
+    publish(model.as_ref(), work, fresh, (started, true))
 }
 
-/// Samples the model's paths, measures them, and hands them with the new losses to the window.
+/// Samples the model's paths, measures them, and hands them with the new losses to the window;
+/// `last` for the snapshot taken as training ends.
 fn publish(
     model: &dyn ToyModel,
     work: &Work<'_>,
     losses: Vec<f32>,
-    started: Instant,
+    (started, last): (Instant, bool),
 ) -> Result<(), (String, String)> {
     let preview = work.preview;
+    let mesh = preview.mesh && (last || work.mesh_shown.load(Ordering::Relaxed));
     let paths = model
         .paths(preview.samples, preview.seed, preview.steps)
         .map_err(|e| (e.clone(), e))?;
     let sampler = model.diffusion_sampler();
     let extras = sampler
         .as_ref()
-        .map(|sampler| DiffusionExtras::of(sampler, preview, &paths))
+        .map(|sampler| DiffusionExtras::of(sampler, (preview, mesh), &paths))
         .transpose()
         .map_err(|e| {
             (
@@ -297,11 +317,11 @@ struct DiffusionExtras {
 }
 
 impl DiffusionExtras {
-    /// The DDPM paths of the first points (ε and v models), every path's one big step, and the
-    /// mesh carried to the data when the preview asks for it.
+    /// The DDPM paths of the first points (ε and v models), every path's one big step, and,
+    /// with `mesh`, the mesh carried to the data.
     fn of(
         sampler: &ToySampler,
-        preview: Preview,
+        (preview, mesh): (Preview, bool),
         paths: &[Vec<Point>],
     ) -> Result<Self, crate::sample::SampleError> {
         let ancestral = (sampler.objective != Objective::Flow)
@@ -314,8 +334,7 @@ impl DiffusionExtras {
             .first()
             .map(|start| sampler.one_step(start))
             .transpose()?;
-        let mesh = preview
-            .mesh
+        let mesh = mesh
             .then(|| {
                 let deterministic = sampler.default_sampler(preview.steps);
                 sampler.paths_from(deterministic, &Mesh::CLASSROOM.points(), preview.seed, true)
@@ -433,6 +452,7 @@ mod tests {
         let training = LiveTraining::start(make, target, preview, wake).unwrap_or_else(|e| {
             panic!("the thread did not start: {e}");
         });
+        training.show_mesh(mesh);
         // What the window holds before the first news: running, no snapshot.
         let shown = Published::starting();
         loop {

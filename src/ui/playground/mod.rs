@@ -646,7 +646,9 @@ impl View for PlaygroundView {
     fn logic(&mut self, ctx: &egui::Context, lang: Lang) {
         self.lang = lang;
         self.collect_file_job();
+        let mesh_shown = self.settings.layers.mesh;
         for lane in &mut self.lanes {
+            lane.training.show_mesh(mesh_shown);
             let Some(published) = lane.training.news(&lane.shown) else {
                 continue;
             };
