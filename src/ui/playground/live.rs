@@ -44,8 +44,8 @@ pub struct Published {
     /// A diffusion model's one big sampler step from each path's start: where each sample would
     /// land in one network call.
     pub one_step: Option<Vec<Point>>,
-    /// Every step of [`Mesh::CLASSROOM`]'s points carried by the deterministic sampler, when
-    /// the preview asks for it (diffusion models only).
+    /// Every step of [`Mesh::CLASSROOM`]'s points carried by the deterministic sampler, while the
+    /// window shows the mesh and at the last snapshot (diffusion models in the Diffusion tab).
     pub mesh: Option<Vec<Vec<Point>>>,
     /// A VAE's reconstructions: [`RECONSTRUCTED`] data points, each with what the model makes
     /// of it.
@@ -129,7 +129,7 @@ pub type MakeModel = Box<dyn FnOnce() -> Result<Box<dyn ToyModel>, String> + Sen
 pub struct LiveTraining {
     shared: Arc<Mutex<Published>>,
     stop: Arc<AtomicBool>,
-    /// Whether the window shows the mesh now (it costs the snapshot two thirds more sampling).
+    /// Whether the window shows the mesh now (682 more points to sample at each snapshot).
     mesh_shown: Arc<AtomicBool>,
 }
 

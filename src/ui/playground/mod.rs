@@ -231,6 +231,13 @@ pub struct Lane {
     pub shown: Published,
 }
 
+impl Lane {
+    /// Whether this is a flow model trained on the data, which Reflow can learn from.
+    pub fn is_flow_teacher(&self) -> bool {
+        self.kind == ToyKind::Diffusion && self.objective == Objective::Flow && !self.reflowed
+    }
+}
+
 /// Everything the Playground view owns.
 pub struct PlaygroundView {
     /// The teacher's choices.
@@ -545,7 +552,7 @@ impl PlaygroundView {
         let Some(teacher) = self
             .lanes
             .iter()
-            .find(|lane| lane.objective == Objective::Flow && !lane.reflowed)
+            .find(|lane| lane.is_flow_teacher())
             .and_then(|lane| lane.shown.model.clone())
         else {
             return;

@@ -120,9 +120,10 @@ fn path_sets<'a>(view: &'a PlaygroundView, steps: usize, lang: Lang) -> Vec<Path
 
 /// The Reflow button (once the flow model has samples) and how far the reflowed model is.
 fn reflow_ui(view: &mut PlaygroundView, ui: &mut egui::Ui, lang: Lang) {
-    let teacher_ready = view.lanes.iter().any(|lane| {
-        lane.objective == Objective::Flow && !lane.reflowed && lane.shown.model.is_some()
-    });
+    let teacher_ready = view
+        .lanes
+        .iter()
+        .any(|lane| lane.is_flow_teacher() && lane.shown.model.is_some());
     let reflowed_steps = view
         .lanes
         .iter()
