@@ -79,12 +79,7 @@ pub fn sample(
     settings: &SampleSettings,
     on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
 ) -> Result<Vec<f32>, SampleError> {
-    let mut run = SamplingRun::new(settings.clone(), denoiser.image_size());
-    loop {
-        if let RunStatus::Finished(images) = run.advance(denoiser, on_step)? {
-            return Ok(images);
-        }
-    }
+    SamplingRun::new(settings.clone(), denoiser.image_size()).finish(denoiser, on_step)
 }
 
 /// One run in progress: the noisy images x, the sampler's state and the settings. It moves one
@@ -139,6 +134,19 @@ impl SamplingRun {
         let given = start.len().min(run.x.len());
         run.x[..given].copy_from_slice(&start[..given]);
         run
+    }
+
+    /// Runs to the end (as [`sample`] does) and returns the images.
+    pub fn finish(
+        mut self,
+        denoiser: &dyn Denoiser,
+        on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
+    ) -> Result<Vec<f32>, SampleError> {
+        loop {
+            if let RunStatus::Finished(images) = self.advance(denoiser, on_step)? {
+                return Ok(images);
+            }
+        }
     }
 
     /// The number of user-visible steps of the run.

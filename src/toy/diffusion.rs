@@ -22,9 +22,7 @@ use super::net::{ToyNet, ToyNetSize};
 use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
-use crate::sample::{
-    RunStatus, SampleError, SampleSettings, SamplingRun, StepFrame, starting_noise,
-};
+use crate::sample::{SampleError, SampleSettings, SamplingRun, StepFrame, starting_noise};
 use crate::train::Ema;
 use crate::train::init::sorted_params;
 
@@ -331,7 +329,7 @@ impl ToySampler {
             labels: vec![None; start.len()],
             guidance: 1.0,
         };
-        let mut run = SamplingRun::starting_from(settings, (1, 2), &flatten(start));
+        let run = SamplingRun::starting_from(settings, (1, 2), &flatten(start));
         // Each step's frame shows x_t as the step begins (x_T first); the samples close the path.
         let mut path = Vec::new();
         let mut keep = |frame: &StepFrame<'_>| {
@@ -340,12 +338,9 @@ impl ToySampler {
             }
             std::ops::ControlFlow::Continue(())
         };
-        loop {
-            if let RunStatus::Finished(samples) = run.advance(&self.net, &mut keep)? {
-                path.push(unflatten(&samples));
-                return Ok(path);
-            }
-        }
+        let samples = run.finish(&self.net, &mut keep)?;
+        path.push(unflatten(&samples));
+        Ok(path)
     }
 
     /// Where one step of the usual sampler takes each of `start` (DDIM's or flow Euler's single
