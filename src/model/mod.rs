@@ -10,6 +10,8 @@
 //! - [`classifier`]: [`DigitClassifier`], the CNN that judges generated digits.
 //! - [`checkpoint`]: loading safetensors files with their metadata; [`CheckpointError`].
 //! - [`device`]: [`choose_device`], a GPU when built for one and it works, else the CPU.
+//! - [`scheduler_config`]: diffusers' `scheduler_config.json` read into a schedule, objective and
+//!   sampler the program reproduces, or refused naming the field; written back as it came.
 //!
 //! Invariant: networks used for sampling are built from plain tensors (a loaded checkpoint), never
 //! from a `VarMap`, so no autograd graph outlives a step.
@@ -21,6 +23,7 @@ pub mod device;
 pub mod info;
 pub mod kernels;
 pub mod layers;
+pub mod scheduler_config;
 pub mod shipped;
 pub mod unet;
 

@@ -1,0 +1,657 @@
+//! diffusers' `scheduler_config.json`, read into the program's noise schedule, objective and
+//! sampler — or refused with one sentence naming the first field whose value the program does not
+//! reproduce — and written back out with every field as it came.
+//!
+//! What is accepted is what `tests/sampler_golden.rs` replays against diffusers to float32
+//! rounding: the seven scheduler classes below with their default sigma rules, `leading`,
+//! `trailing` and `linspace` spacing, β schedules by name, zero-terminal-SNR rescaling, ε and v
+//! prediction, DDPM's two fixed variances, and clipping x̂0 to [−1, 1] (DPM-Solver's
+//! `thresholding` with `sample_max_value = 1` is that clipping). A field that only matters when
+//! another is on (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its
+//! value. Not reproduced yet, and so refused: `steps_offset` ≠ 0, DDIM's `set_alpha_to_one =
+//! false`, `trained_betas`, `sample` prediction, Karras / exponential / β sigmas, a final σ other
+//! than 0, DPM-Solver other than second-order DPM-Solver++ with a first-order last step, and the
+//! flow-matching classes (diffusers' σ runs from 1 to 1/T, the program's from 1 to 0 in equal
+//! steps).
+//!
+//! Two differences by design stay, for the run to say: DDIM steps to the next listed timestep
+//! where diffusers steps ⌊T/n⌋ (they agree when n divides T), and clipped x̂0 gives a recomputed
+//! ε̂ (diffusers' `use_clipped_model_output = True`, a `step` argument, not a config field).
+
+use serde_json::{Map, Value};
+
+use crate::diffusion::objectives::Objective;
+use crate::diffusion::samplers::{DdpmVariance, SamplerKind, SamplerSpec, Spacing};
+use crate::diffusion::{ScheduleConfig, ScheduleKind};
+use crate::i18n::Lang;
+
+/// The largest scheduler config read: real ones are about 1 KB.
+pub const CONFIG_LIMIT: usize = 64 * 1024;
+
+/// A scheduler config the program reproduces, with the file's fields kept for writing back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchedulerConfig {
+    /// The fields as read, in the file's order of keys (sorted when written back).
+    fields: Map<String, Value>,
+    /// The noise schedule (unused by flow matching).
+    pub schedule: ScheduleConfig,
+    /// What the network predicts.
+    pub objective: Objective,
+    /// The sampler, with 50 steps until the run chooses.
+    pub sampler: SamplerSpec,
+}
+
+/// Why a scheduler config was refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SchedulerConfigError {
+    /// Not JSON, or not an object of fields.
+    #[error("not a JSON object of scheduler fields: {0}")]
+    NotJson(String),
+    /// Larger than [`CONFIG_LIMIT`].
+    #[error("{0} bytes, more than a scheduler config holds")]
+    TooLarge(usize),
+    /// `_class_name` names a scheduler the program does not have.
+    #[error("the scheduler {0} is not one the program reproduces")]
+    UnknownClass(String),
+    /// A field's value is not of the type diffusers gives it.
+    #[error("the field {field} should be {expected}")]
+    WrongType {
+        /// The field.
+        field: String,
+        /// What it should hold, in English.
+        expected: &'static str,
+    },
+    /// A field's value changes the numbers in a way the program does not reproduce yet.
+    #[error("{field} = {value} is not reproduced yet ({why})")]
+    Unsupported {
+        /// The field.
+        field: String,
+        /// Its value, as JSON.
+        value: String,
+        /// What the program does instead, in English.
+        why: &'static str,
+    },
+    /// A field this version of the program does not know for that scheduler.
+    #[error("the field {field} is unknown to {class}")]
+    UnknownField {
+        /// The field.
+        field: String,
+        /// The scheduler class.
+        class: &'static str,
+    },
+}
+
+impl SchedulerConfigError {
+    /// The one sentence the window or the command line shows.
+    pub fn sentence(&self, lang: Lang) -> String {
+        let en = format!("The scheduler config cannot be used: {self}.");
+        let zh = match self {
+            Self::NotJson(detail) => {
+                format!("无法使用该调度器配置：它不是由字段组成的 JSON 对象（{detail}）。")
+            }
+            Self::TooLarge(bytes) => {
+                format!("无法使用该调度器配置：它有 {bytes} 字节，超出调度器配置的大小。")
+            }
+            Self::UnknownClass(class) => {
+                format!("无法使用该调度器配置：本程序不能重现调度器 {class}。")
+            }
+            Self::WrongType { field, expected } => {
+                format!("无法使用该调度器配置：字段 {field} 的类型不对（应为 {expected}）。")
+            }
+            Self::Unsupported { field, value, why } => {
+                format!("无法使用该调度器配置：尚不能重现 {field} = {value}（{why}）。")
+            }
+            Self::UnknownField { field, class } => {
+                format!("无法使用该调度器配置：{class} 没有字段 {field}。")
+            }
+        };
+        lang.pick(en, zh)
+    }
+}
+
+/// The scheduler classes read, with the program's sampler for each.
+const CLASSES: [(&str, SamplerKind); 5] = [
+    ("DDPMScheduler", SamplerKind::Ddpm),
+    ("DDIMScheduler", SamplerKind::Ddim),
+    ("EulerDiscreteScheduler", SamplerKind::Euler),
+    ("HeunDiscreteScheduler", SamplerKind::Heun),
+    ("DPMSolverMultistepScheduler", SamplerKind::DpmSolver2M),
+];
+
+/// The flow-matching classes, known but refused (see the module's notes).
+const FLOW_CLASSES: [&str; 2] = [
+    "FlowMatchEulerDiscreteScheduler",
+    "FlowMatchHeunDiscreteScheduler",
+];
+
+impl SchedulerConfig {
+    /// Reads the text of a `scheduler_config.json`.
+    pub fn parse(text: &str) -> Result<Self, SchedulerConfigError> {
+        if text.len() > CONFIG_LIMIT {
+            return Err(SchedulerConfigError::TooLarge(text.len()));
+        }
+        // Python's json writes −∞ (DPM-Solver's `lambda_min_clipped`) as -Infinity.
+        let text = text.replace("-Infinity", "\"-Infinity\"");
+        let fields: Map<String, Value> = serde_json::from_str(&text)
+            .map_err(|e| SchedulerConfigError::NotJson(e.to_string()))?;
+        let reader = Fields { fields: &fields };
+        let class_name = reader.string("_class_name")?.unwrap_or_default();
+        let Some(&(class, kind)) = CLASSES.iter().find(|(name, _)| *name == class_name) else {
+            if FLOW_CLASSES.contains(&class_name.as_str()) {
+                return Err(unsupported(
+                    "_class_name",
+                    &Value::String(class_name),
+                    "diffusers' flow-matching σ runs from 1 to 1/T, then 0; the program's from 1 to 0 in equal steps",
+                ));
+            }
+            return Err(SchedulerConfigError::UnknownClass(class_name));
+        };
+        reader.known_fields(class)?;
+        let schedule = reader.schedule(kind)?;
+        let objective = reader.objective()?;
+        let sampler = reader.sampler(kind)?;
+        Ok(Self {
+            fields,
+            schedule,
+            objective,
+            sampler,
+        })
+    }
+
+    /// The diffusers class, as the file names it.
+    pub fn class_name(&self) -> &str {
+        self.fields
+            .get("_class_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The config as JSON text, every field as it was read.
+    pub fn to_json(&self) -> String {
+        let text = serde_json::to_string_pretty(&self.fields).unwrap_or_default();
+        text.replace("\"-Infinity\"", "-Infinity")
+    }
+}
+
+/// The fields each class may hold besides the shared ones (diffusers 0.42's signatures).
+fn class_fields(class: &str) -> &'static [&'static str] {
+    match class {
+        "DDPMScheduler" => &[
+            "variance_type",
+            "clip_sample",
+            "thresholding",
+            "dynamic_thresholding_ratio",
+            "clip_sample_range",
+            "sample_max_value",
+        ],
+        "DDIMScheduler" => &[
+            "clip_sample",
+            "set_alpha_to_one",
+            "thresholding",
+            "dynamic_thresholding_ratio",
+            "clip_sample_range",
+            "sample_max_value",
+        ],
+        "EulerDiscreteScheduler" => &[
+            "interpolation_type",
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+            "sigma_min",
+            "sigma_max",
+            "timestep_type",
+            "final_sigmas_type",
+        ],
+        "HeunDiscreteScheduler" => &[
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+            "clip_sample",
+            "clip_sample_range",
+        ],
+        _ => &[
+            "solver_order",
+            "thresholding",
+            "dynamic_thresholding_ratio",
+            "sample_max_value",
+            "algorithm_type",
+            "solver_type",
+            "lower_order_final",
+            "euler_at_final",
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+            "use_lu_lambdas",
+            "use_flow_sigmas",
+            "flow_shift",
+            "final_sigmas_type",
+            "lambda_min_clipped",
+            "variance_type",
+            "use_dynamic_shifting",
+            "time_shift_type",
+        ],
+    }
+}
+
+/// The fields every class shares (the schedule, the objective, the spacing) and the file's own
+/// bookkeeping.
+const SHARED_FIELDS: [&str; 11] = [
+    "_class_name",
+    "_diffusers_version",
+    "num_train_timesteps",
+    "beta_start",
+    "beta_end",
+    "beta_schedule",
+    "trained_betas",
+    "prediction_type",
+    "timestep_spacing",
+    "steps_offset",
+    "rescale_betas_zero_snr",
+];
+
+fn unsupported(field: &str, value: &Value, why: &'static str) -> SchedulerConfigError {
+    SchedulerConfigError::Unsupported {
+        field: field.to_owned(),
+        value: value.to_string(),
+        why,
+    }
+}
+
+/// Typed reads of the fields, each missing field taking diffusers' default.
+struct Fields<'a> {
+    fields: &'a Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn wrong(field: &str, expected: &'static str) -> SchedulerConfigError {
+        SchedulerConfigError::WrongType {
+            field: field.to_owned(),
+            expected,
+        }
+    }
+
+    /// A field that is absent or null reads as `None`.
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field).filter(|value| !value.is_null())
+    }
+
+    fn string(&self, field: &str) -> Result<Option<String>, SchedulerConfigError> {
+        self.get(field)
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| Self::wrong(field, "a string"))
+            })
+            .transpose()
+    }
+
+    fn number(&self, field: &str) -> Result<Option<f64>, SchedulerConfigError> {
+        self.get(field)
+            .map(|v| v.as_f64().ok_or_else(|| Self::wrong(field, "a number")))
+            .transpose()
+    }
+
+    fn flag(&self, field: &str) -> Result<Option<bool>, SchedulerConfigError> {
+        self.get(field)
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| Self::wrong(field, "true or false"))
+            })
+            .transpose()
+    }
+
+    /// Refuses a field this class does not have (a typo, or a newer diffusers' option).
+    fn known_fields(&self, class: &'static str) -> Result<(), SchedulerConfigError> {
+        let allowed = class_fields(class);
+        match self
+            .fields
+            .keys()
+            .find(|key| !SHARED_FIELDS.contains(&key.as_str()) && !allowed.contains(&key.as_str()))
+        {
+            Some(field) => Err(SchedulerConfigError::UnknownField {
+                field: field.clone(),
+                class,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses `field` unless it is absent, null or `expected`.
+    fn only(
+        &self,
+        field: &str,
+        expected: &Value,
+        why: &'static str,
+    ) -> Result<(), SchedulerConfigError> {
+        match self.get(field) {
+            Some(value) if value != expected => Err(unsupported(field, value, why)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The schedule; `sampler`'s class decides the β range a file leaves out.
+    fn schedule(&self, sampler: SamplerKind) -> Result<ScheduleConfig, SchedulerConfigError> {
+        let name = self
+            .string("beta_schedule")?
+            .unwrap_or_else(|| "linear".into());
+        let shape = match name.as_str() {
+            "linear" => ScheduleKind::Linear,
+            "scaled_linear" => ScheduleKind::ScaledLinear,
+            "squaredcos_cap_v2" => ScheduleKind::Cosine,
+            "sigmoid" => ScheduleKind::Sigmoid,
+            _ => {
+                return Err(unsupported(
+                    "beta_schedule",
+                    &Value::String(name),
+                    "the program has linear, scaled_linear, squaredcos_cap_v2 and sigmoid",
+                ));
+            }
+        };
+        if let Some(betas) = self.get("trained_betas") {
+            return Err(unsupported(
+                "trained_betas",
+                betas,
+                "a list of β's is not read yet",
+            ));
+        }
+        let steps = match self.get("num_train_timesteps") {
+            None => 1000,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| ScheduleConfig::STEPS_RANGE.contains(n))
+                .ok_or_else(|| {
+                    Self::wrong("num_train_timesteps", "a whole number from 10 to 1000")
+                })?,
+        };
+        self.only(
+            "steps_offset",
+            &Value::from(0),
+            "the program's timesteps are not offset",
+        )?;
+        let mut schedule = ScheduleConfig::new(shape, steps);
+        // diffusers' own defaults (not the program's per-shape ones) where the file says nothing.
+        let (start, end) = if sampler == SamplerKind::Heun {
+            (0.00085, 0.012)
+        } else {
+            (1e-4, 0.02)
+        };
+        schedule.beta_start = self.number("beta_start")?.unwrap_or(start);
+        schedule.beta_end = self.number("beta_end")?.unwrap_or(end);
+        schedule.zero_terminal_snr = self.flag("rescale_betas_zero_snr")?.unwrap_or(false);
+        Ok(schedule)
+    }
+
+    fn objective(&self) -> Result<Objective, SchedulerConfigError> {
+        match self.string("prediction_type")?.as_deref() {
+            None | Some("epsilon") => Ok(Objective::Eps),
+            Some("v_prediction") => Ok(Objective::V),
+            Some(other) => Err(unsupported(
+                "prediction_type",
+                &Value::String(other.to_owned()),
+                "the program's networks predict epsilon or v_prediction",
+            )),
+        }
+    }
+
+    fn spacing(&self, default: Spacing) -> Result<Spacing, SchedulerConfigError> {
+        match self.string("timestep_spacing")?.as_deref() {
+            None => Ok(default),
+            Some("leading") => Ok(Spacing::Leading),
+            Some("trailing") => Ok(Spacing::Trailing),
+            Some("linspace") => Ok(Spacing::Linspace),
+            Some(other) => Err(unsupported(
+                "timestep_spacing",
+                &Value::String(other.to_owned()),
+                "the program spaces timesteps as leading, trailing or linspace",
+            )),
+        }
+    }
+
+    /// The sampler of `kind` as the fields set it, refusing what it does not reproduce.
+    fn sampler(&self, kind: SamplerKind) -> Result<SamplerSpec, SchedulerConfigError> {
+        let no = Value::Bool(false);
+        let one = Value::from(1.0);
+        let mut spec = SamplerSpec::new(kind, 50);
+        // diffusers' spacing defaults: leading for DDPM and DDIM, linspace for the others.
+        let discrete = matches!(kind, SamplerKind::Ddpm | SamplerKind::Ddim);
+        spec.spacing = self.spacing(if discrete {
+            Spacing::Leading
+        } else {
+            Spacing::Linspace
+        })?;
+        for sigmas in [
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+        ] {
+            self.only(sigmas, &no, "the program's σ's are the schedule's own")?;
+        }
+        self.only(
+            "final_sigmas_type",
+            &Value::from("zero"),
+            "the program's last σ is 0",
+        )?;
+        match kind {
+            SamplerKind::Ddpm | SamplerKind::Ddim => {
+                spec.clip_x0 = self.flag("clip_sample")?.unwrap_or(true);
+                self.only("clip_sample_range", &one, "the program clips x̂0 to [−1, 1]")?;
+                self.only(
+                    "thresholding",
+                    &no,
+                    "the program clips rather than thresholds",
+                )?;
+                self.only(
+                    "set_alpha_to_one",
+                    &Value::Bool(true),
+                    "the program's DDIM ends at ᾱ = 1",
+                )?;
+                spec.variance = match self.string("variance_type")?.as_deref() {
+                    None | Some("fixed_small") => DdpmVariance::FixedSmall,
+                    Some("fixed_large") => DdpmVariance::FixedLarge,
+                    Some(other) => {
+                        return Err(unsupported(
+                            "variance_type",
+                            &Value::String(other.to_owned()),
+                            "the program's DDPM variance is fixed_small or fixed_large",
+                        ));
+                    }
+                };
+            }
+            SamplerKind::Euler => {
+                spec.clip_x0 = false;
+                self.only(
+                    "interpolation_type",
+                    &Value::from("linear"),
+                    "the program interpolates σ linearly",
+                )?;
+                self.only(
+                    "timestep_type",
+                    &Value::from("discrete"),
+                    "the program's Euler asks at discrete timesteps",
+                )?;
+                self.only(
+                    "sigma_min",
+                    &Value::Null,
+                    "the program's σ's are the schedule's own",
+                )?;
+                self.only(
+                    "sigma_max",
+                    &Value::Null,
+                    "the program's σ's are the schedule's own",
+                )?;
+            }
+            SamplerKind::Heun => {
+                spec.clip_x0 = self.flag("clip_sample")?.unwrap_or(false);
+                self.only("clip_sample_range", &one, "the program clips x̂0 to [−1, 1]")?;
+            }
+            _ => self.dpm_solver(&mut spec)?,
+        }
+        Ok(spec)
+    }
+
+    /// DPM-Solver++(2M) with a first-order last step; `thresholding` with a ceiling of 1 is the
+    /// program's clipping.
+    fn dpm_solver(&self, spec: &mut SamplerSpec) -> Result<(), SchedulerConfigError> {
+        let no = Value::Bool(false);
+        let why = "the program's DPM-Solver is second-order DPM-Solver++ (midpoint) with a first-order last step";
+        self.only("solver_order", &Value::from(2), why)?;
+        self.only("algorithm_type", &Value::from("dpmsolver++"), why)?;
+        self.only("solver_type", &Value::from("midpoint"), why)?;
+        self.only("lower_order_final", &Value::Bool(true), why)?;
+        self.only("euler_at_final", &no, why)?;
+        for field in ["use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] {
+            self.only(field, &no, "the program's σ's are the schedule's own")?;
+        }
+        self.only(
+            "variance_type",
+            &Value::Null,
+            "the program's networks predict no variance",
+        )?;
+        self.only(
+            "lambda_min_clipped",
+            &Value::from("-Infinity"),
+            "the program does not clip λ",
+        )?;
+        spec.clip_x0 = self.flag("thresholding")?.unwrap_or(false);
+        if spec.clip_x0 {
+            let ceiling = self.number("sample_max_value")?.unwrap_or(1.0);
+            if ceiling != 1.0 {
+                return Err(unsupported(
+                    "sample_max_value",
+                    &Value::from(ceiling),
+                    "the program's thresholding is clipping to [−1, 1]",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// google/ddpm-cifar10-32's scheduler, as diffusers writes it.
+    const DDPM_CIFAR: &str = r#"{
+      "_class_name": "DDPMScheduler",
+      "_diffusers_version": "0.1.1",
+      "beta_end": 0.02,
+      "beta_schedule": "linear",
+      "beta_start": 0.0001,
+      "clip_sample": true,
+      "num_train_timesteps": 1000,
+      "trained_betas": null,
+      "variance_type": "fixed_large"
+    }"#;
+
+    /// The latent-diffusion style DDIM config: offset timesteps, ᾱ at the end not 1.
+    const DDIM_LDM: &str = r#"{
+      "_class_name": "DDIMScheduler",
+      "beta_end": 0.012,
+      "beta_schedule": "scaled_linear",
+      "beta_start": 0.00085,
+      "clip_sample": false,
+      "num_train_timesteps": 1000,
+      "set_alpha_to_one": false,
+      "steps_offset": 1
+    }"#;
+
+    #[test]
+    fn a_ddpm_config_becomes_the_programs_schedule_and_sampler() {
+        let config = SchedulerConfig::parse(DDPM_CIFAR).unwrap();
+        assert_eq!(config.class_name(), "DDPMScheduler");
+        assert_eq!(config.objective, Objective::Eps);
+        assert_eq!(config.schedule.kind, ScheduleKind::Linear);
+        assert_eq!(
+            (config.schedule.steps, config.schedule.beta_end),
+            (1000, 0.02)
+        );
+        assert_eq!(config.sampler.kind, SamplerKind::Ddpm);
+        assert_eq!(config.sampler.variance, DdpmVariance::FixedLarge);
+        assert_eq!(config.sampler.spacing, Spacing::Leading);
+        assert!(config.sampler.clip_x0);
+    }
+
+    #[test]
+    fn what_the_program_does_not_reproduce_is_named() {
+        let error = SchedulerConfig::parse(DDIM_LDM).unwrap_err();
+        assert_eq!(
+            error.sentence(Lang::En),
+            "The scheduler config cannot be used: steps_offset = 1 is not reproduced yet \
+             (the program's timesteps are not offset)."
+        );
+        let no_offset = DDIM_LDM.replace("\"steps_offset\": 1", "\"steps_offset\": 0");
+        let error = SchedulerConfig::parse(&no_offset).unwrap_err();
+        assert!(
+            matches!(&error, SchedulerConfigError::Unsupported { field, .. } if field == "set_alpha_to_one")
+        );
+        let flow = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0}"#;
+        assert!(matches!(
+            SchedulerConfig::parse(flow),
+            Err(SchedulerConfigError::Unsupported { field, .. }) if field == "_class_name"
+        ));
+        for (text, expected) in [
+            (
+                r#"{"_class_name": "PNDMScheduler"}"#,
+                "the scheduler PNDMScheduler is not one the program reproduces",
+            ),
+            (
+                r#"{"_class_name": "DDPMScheduler", "clip_samples": true}"#,
+                "the field clip_samples is unknown to DDPMScheduler",
+            ),
+            (
+                r#"{"_class_name": "DDPMScheduler", "clip_sample": "yes"}"#,
+                "the field clip_sample should be true or false",
+            ),
+            (
+                r#"{"_class_name": "DDPMScheduler", "num_train_timesteps": 5}"#,
+                "the field num_train_timesteps should be a whole number from 10 to 1000",
+            ),
+            (
+                r#"{"_class_name": "DDPMScheduler", "prediction_type": "sample"}"#,
+                "prediction_type = \"sample\" is not reproduced yet (the program's networks predict epsilon or v_prediction)",
+            ),
+            (
+                "[1, 2]",
+                "not a JSON object of scheduler fields: invalid type: sequence, expected a map at line 1 column 0",
+            ),
+        ] {
+            let error = SchedulerConfig::parse(text).unwrap_err();
+            assert_eq!(error.to_string(), expected);
+            assert!(!error.sentence(Lang::Zh).is_empty());
+        }
+    }
+
+    #[test]
+    fn dpm_solver_reads_diffusers_own_file_with_its_infinity() {
+        let text = r#"{
+          "_class_name": "DPMSolverMultistepScheduler",
+          "algorithm_type": "dpmsolver++",
+          "lambda_min_clipped": -Infinity,
+          "lower_order_final": true,
+          "prediction_type": "v_prediction",
+          "rescale_betas_zero_snr": true,
+          "sample_max_value": 1.0,
+          "solver_order": 2,
+          "thresholding": true,
+          "timestep_spacing": "trailing"
+        }"#;
+        let config = SchedulerConfig::parse(text).unwrap();
+        assert_eq!(config.objective, Objective::V);
+        assert!(config.schedule.zero_terminal_snr);
+        assert_eq!(config.sampler.kind, SamplerKind::DpmSolver2M);
+        assert_eq!(config.sampler.spacing, Spacing::Trailing);
+        assert!(config.sampler.clip_x0);
+        // Written back: the same fields and values, −∞ as Python writes it.
+        let again = SchedulerConfig::parse(&config.to_json()).unwrap();
+        assert_eq!(again, config);
+        assert!(
+            config
+                .to_json()
+                .contains("\"lambda_min_clipped\": -Infinity")
+        );
+        let order3 = text.replace("\"solver_order\": 2", "\"solver_order\": 3");
+        assert!(SchedulerConfig::parse(&order3).is_err());
+    }
+}
