@@ -10,8 +10,12 @@ use serde_json::Value;
 
 fn cases() -> Vec<Value> {
     let text = include_str!("golden/scheduler_configs.json");
-    let golden: Value = serde_json::from_str(text).expect("the golden file is JSON");
-    golden["cases"].as_array().expect("a list of cases").clone()
+    let golden: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("the golden file is not JSON: {e}"));
+    golden["cases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the golden file holds no list of cases"))
+        .clone()
 }
 
 #[test]
