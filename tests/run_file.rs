@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diffuscope::diffusion::objectives::Objective;
-use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
+use diffuscope::diffusion::samplers::{DdimStep, DiffusersOptions, SamplerKind, SamplerSpec};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::export::ExportError;
 use diffuscope::i18n::Lang;
@@ -152,6 +152,16 @@ fn a_saved_run_opens_as_the_same_run() {
         recorded(SamplerKind::Ddim, 10, vec![None; 2], Some(4)),
         // A flow model: points are σ, not t.
         recorded(SamplerKind::FlowHeun, 6, vec![Some(1)], None),
+        // DDIM under diffusers' rule, as a diffusers scheduler config asks.
+        {
+            let mut record = recorded(SamplerKind::Ddim, 5, vec![Some(2)], None);
+            record.settings.sampler.diffusers = DiffusersOptions {
+                steps_offset: 1,
+                ddim_step: DdimStep::Diffusers,
+                set_alpha_to_one: false,
+            };
+            record
+        },
     ];
     for (i, record) in runs.iter().enumerate() {
         let path = dir.path().join(format!("run-{i}.dsrun"));
@@ -175,7 +185,7 @@ fn a_saved_run_opens_as_the_same_run() {
         .filter_map(Result::ok)
         .map(|entry| entry.file_name())
         .collect();
-    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names.len(), 8, "{names:?}");
 }
 
 #[test]

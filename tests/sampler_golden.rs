@@ -21,7 +21,9 @@
 mod golden_json;
 
 use diffuscope::diffusion::objectives::Objective;
-use diffuscope::diffusion::samplers::{DdpmVariance, SamplerKind, SamplerSpec};
+use diffuscope::diffusion::samplers::{
+    DdimStep, DdpmVariance, DiffusersOptions, SamplerKind, SamplerSpec,
+};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use golden_json::{floats, max_scaled_error, scaled_error};
 use serde_json::Value;
@@ -51,7 +53,14 @@ fn label(run: &Value) -> String {
         run["steps"],
         run["train_steps"],
     );
-    for key in ["variance", "eta", "clip"] {
+    for key in [
+        "variance",
+        "eta",
+        "clip",
+        "ddim_step",
+        "steps_offset",
+        "set_alpha_to_one",
+    ] {
         if !run[key].is_null() {
             label.push_str(&format!(" {key}={}", run[key]));
         }
@@ -77,6 +86,14 @@ fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
         Some("fixed_large") => DdpmVariance::FixedLarge,
         _ => DdpmVariance::FixedSmall,
     };
+    // Runs of diffusers' own DDIM rule name it, with its offset and last ᾱ.
+    if run["ddim_step"].as_str() == Some("diffusers") {
+        spec.diffusers = DiffusersOptions {
+            steps_offset: run["steps_offset"].as_u64().unwrap() as usize,
+            ddim_step: DdimStep::Diffusers,
+            set_alpha_to_one: run["set_alpha_to_one"].as_bool().unwrap(),
+        };
+    }
     (schedule, objective, spec)
 }
 

@@ -8,20 +8,23 @@
 //! prediction, DDPM's two fixed variances, and clipping x̂0 to [−1, 1] (DPM-Solver's
 //! `thresholding` with `sample_max_value = 1` is that clipping). A field that only matters when
 //! another is on (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its
-//! value. Not reproduced yet, and so refused: `steps_offset` ≠ 0, DDIM's `set_alpha_to_one =
-//! false`, `trained_betas`, `sample` prediction, Karras / exponential / β sigmas, a final σ other
+//! value. DDPM's and DDIM's `steps_offset` and DDIM's `set_alpha_to_one` are honoured, and DDIM
+//! read from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the
+//! next listed timestep, and the two differ where n does not divide T). Not reproduced yet, and
+//! so refused: `steps_offset` ≠ 0 for the other samplers, `trained_betas`, `sample` prediction, Karras / exponential / β sigmas, a final σ other
 //! than 0, DPM-Solver other than second-order DPM-Solver++ with a first-order last step, and the
 //! flow-matching classes (diffusers' σ runs from 1 to 1/T, the program's from 1 to 0 in equal
 //! steps).
 //!
-//! Two differences by design stay, for the run to say: DDIM steps to the next listed timestep
-//! where diffusers steps ⌊T/n⌋ (they agree when n divides T), and clipped x̂0 gives a recomputed
-//! ε̂ (diffusers' `use_clipped_model_output = True`, a `step` argument, not a config field).
+//! One difference by design stays: clipped x̂0 gives a recomputed ε̂ (diffusers'
+//! `use_clipped_model_output = True`, a `step` argument, not a config field).
 
 use serde_json::{Map, Value};
 
 use crate::diffusion::objectives::Objective;
-use crate::diffusion::samplers::{DdpmVariance, SamplerKind, SamplerSpec, Spacing};
+use crate::diffusion::samplers::{
+    DdimStep, DdpmVariance, DiffusersOptions, SamplerKind, SamplerSpec, Spacing,
+};
 use crate::diffusion::{ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
 
@@ -364,11 +367,6 @@ impl Fields<'_> {
                     Self::wrong("num_train_timesteps", "a whole number from 10 to 1000")
                 })?,
         };
-        self.only(
-            "steps_offset",
-            &Value::from(0),
-            "the program's timesteps are not offset",
-        )?;
         let mut schedule = ScheduleConfig::new(shape, steps);
         // diffusers' own defaults (not the program's per-shape ones) where the file says nothing.
         let (start, end) = if sampler == SamplerKind::Heun {
@@ -434,17 +432,13 @@ impl Fields<'_> {
         )?;
         match kind {
             SamplerKind::Ddpm | SamplerKind::Ddim => {
+                spec.diffusers = self.diffusers_options(kind)?;
                 spec.clip_x0 = self.flag("clip_sample")?.unwrap_or(true);
                 self.only("clip_sample_range", &one, "the program clips x̂0 to [−1, 1]")?;
                 self.only(
                     "thresholding",
                     &no,
                     "the program clips rather than thresholds",
-                )?;
-                self.only(
-                    "set_alpha_to_one",
-                    &Value::Bool(true),
-                    "the program's DDIM ends at ᾱ = 1",
                 )?;
                 spec.variance = match self.string("variance_type")?.as_deref() {
                     None | Some("fixed_small") => DdpmVariance::FixedSmall,
@@ -459,6 +453,7 @@ impl Fields<'_> {
                 };
             }
             SamplerKind::Euler => {
+                self.no_offset()?;
                 spec.clip_x0 = false;
                 self.only(
                     "interpolation_type",
@@ -482,12 +477,49 @@ impl Fields<'_> {
                 )?;
             }
             SamplerKind::Heun => {
+                self.no_offset()?;
                 spec.clip_x0 = self.flag("clip_sample")?.unwrap_or(false);
                 self.only("clip_sample_range", &one, "the program clips x̂0 to [−1, 1]")?;
             }
-            _ => self.dpm_solver(&mut spec)?,
+            _ => {
+                self.no_offset()?;
+                self.dpm_solver(&mut spec)?;
+            }
         }
         Ok(spec)
+    }
+
+    /// DDPM's and DDIM's timestep offset and DDIM's last step, under diffusers' step rule.
+    fn diffusers_options(
+        &self,
+        kind: SamplerKind,
+    ) -> Result<DiffusersOptions, SchedulerConfigError> {
+        let steps_offset = match self.get("steps_offset") {
+            None => 0,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|&n| n <= 1000)
+                .ok_or_else(|| Self::wrong("steps_offset", "a whole number from 0 to 1000"))?,
+        };
+        Ok(DiffusersOptions {
+            steps_offset,
+            ddim_step: if kind == SamplerKind::Ddim {
+                DdimStep::Diffusers
+            } else {
+                DdimStep::NextListed
+            },
+            set_alpha_to_one: self.flag("set_alpha_to_one")?.unwrap_or(true),
+        })
+    }
+
+    /// Refuses an offset where the program's sampler takes none.
+    fn no_offset(&self) -> Result<(), SchedulerConfigError> {
+        self.only(
+            "steps_offset",
+            &Value::from(0),
+            "the program offsets only DDPM's and DDIM's timesteps",
+        )
     }
 
     /// DPM-Solver++(2M) with a first-order last step; `thresholding` with a ceiling of 1 is the
@@ -575,16 +607,13 @@ mod tests {
 
     #[test]
     fn what_the_program_does_not_reproduce_is_named() {
-        let error = SchedulerConfig::parse(DDIM_LDM).unwrap_err();
+        let euler = r#"{"_class_name": "EulerDiscreteScheduler", "steps_offset": 1}"#;
         assert_eq!(
-            error.sentence(Lang::En),
+            SchedulerConfig::parse(euler)
+                .unwrap_err()
+                .sentence(Lang::En),
             "The scheduler config cannot be used: steps_offset = 1 is not reproduced yet \
-             (the program's timesteps are not offset)."
-        );
-        let no_offset = DDIM_LDM.replace("\"steps_offset\": 1", "\"steps_offset\": 0");
-        let error = SchedulerConfig::parse(&no_offset).unwrap_err();
-        assert!(
-            matches!(&error, SchedulerConfigError::Unsupported { field, .. } if field == "set_alpha_to_one")
+             (the program offsets only DDPM's and DDIM's timesteps)."
         );
         let flow = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0}"#;
         assert!(matches!(
@@ -621,6 +650,25 @@ mod tests {
             assert_eq!(error.to_string(), expected);
             assert!(!error.sentence(Lang::Zh).is_empty());
         }
+    }
+
+    #[test]
+    fn the_latent_diffusion_ddim_config_steps_by_diffusers_rule() {
+        let config = SchedulerConfig::parse(DDIM_LDM).unwrap();
+        assert_eq!(config.schedule.kind, ScheduleKind::ScaledLinear);
+        assert_eq!(config.sampler.kind, SamplerKind::Ddim);
+        assert_eq!(
+            config.sampler.diffusers,
+            DiffusersOptions {
+                steps_offset: 1,
+                ddim_step: DdimStep::Diffusers,
+                set_alpha_to_one: false,
+            }
+        );
+        assert!(!config.sampler.clip_x0);
+        // diffusers' leading timesteps for 50 steps: 981, 961, …, 1, then + 1 in our count.
+        let timesteps = config.sampler.discrete_timesteps(1000);
+        assert_eq!((timesteps[0], timesteps[49]), (982, 2));
     }
 
     #[test]

@@ -212,6 +212,36 @@ def ddim_run(config, generator, eta, clip):
     return record(config, x_start, calls, eta=eta, clip=clip, gap_patched=patched)
 
 
+def ddim_diffusers_run(config, generator, steps_offset, set_alpha_to_one, eta=0.0):
+    """DDIMScheduler unpatched: diffusers' own rule (t − ⌊T/n⌋), its steps_offset and
+    set_alpha_to_one, for Diffuscope's `DdimStep::Diffusers`."""
+    scheduler = DDIMScheduler(
+        num_train_timesteps=TRAIN_STEPS,
+        prediction_type=PREDICTION[config["objective"]],
+        timestep_spacing=config["spacing"],
+        clip_sample=False,
+        steps_offset=steps_offset,
+        set_alpha_to_one=set_alpha_to_one,
+        **SCHEDULES[config["schedule"]],
+    )
+    scheduler.set_timesteps(config["steps"])
+    model = FakeModel(config["objective"], generator)
+    x_start = randn(generator)
+    sample = x_start
+    calls = []
+    for timestep in [int(t) for t in scheduler.timesteps]:
+        alpha_bar = scheduler.alphas_cumprod[timestep]
+        a, s = alpha_bar**0.5, (1 - alpha_bar) ** 0.5
+        output = model(sample, a, s)
+        noise = randn(generator) if eta > 0 else None
+        sample = scheduler.step(output, timestep, sample, eta=eta, variance_noise=noise).prev_sample
+        calls.append(call_record(timestep + 1, a, s, output, noise, sample))
+    return record(
+        config, x_start, calls, eta=eta, clip=False, ddim_step="diffusers",
+        steps_offset=steps_offset, set_alpha_to_one=set_alpha_to_one,
+    )
+
+
 def ddpm_run(config, generator, variance):
     scheduler = DDPMScheduler(
         num_train_timesteps=TRAIN_STEPS,
@@ -324,6 +354,12 @@ def runs(generator):
     out.append(dpm_run(config("dpm++2m", "eps", "trailing", "scaled-linear"), generator, clip=True))
     out.append(flow_run(FlowMatchEulerDiscreteScheduler, config("flow-euler", "flow", "trailing"), generator))
     out.append(flow_run(FlowMatchHeunDiscreteScheduler, config("flow-heun", "flow", "trailing", steps=6), generator))
+    # diffusers' own DDIM rule: the latent-diffusion configuration, steps that do not divide T,
+    # and linspace spacing, where its rule and the formula's differ.
+    ldm = config("ddim", "eps", "leading", "scaled-linear", steps=7)
+    out.append(ddim_diffusers_run(ldm, generator, steps_offset=1, set_alpha_to_one=False))
+    out.append(ddim_diffusers_run(config("ddim", "v", "trailing", steps=7), generator, 0, True))
+    out.append(ddim_diffusers_run(config("ddim", "eps", "linspace"), generator, 0, False, eta=1.0))
     return out
 
 

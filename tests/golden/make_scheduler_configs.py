@@ -25,6 +25,8 @@ CONFIGS = [
                        "clip_sample": False, "timestep_spacing": "trailing",
                        "rescale_betas_zero_snr": True, "prediction_type": "v_prediction"}),
     ("DDIMScheduler", {"num_train_timesteps": 37}),
+    ("DDIMScheduler", {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+                       "clip_sample": False, "set_alpha_to_one": False, "steps_offset": 1}),
     ("EulerDiscreteScheduler", {"prediction_type": "v_prediction", "timestep_spacing": "trailing"}),
     ("HeunDiscreteScheduler", {}),
     ("DPMSolverMultistepScheduler", {"beta_schedule": "squaredcos_cap_v2", "thresholding": True,

@@ -16,9 +16,10 @@
 //! which with "linspace" spacing (where the timesteps are ⌊(T − 1)/(n − 1)⌉ apart) lands x on a
 //! different noise level than the next timestep the model is told. Here every step goes to the next
 //! timestep of the list (as diffusers' `DDPMScheduler` does); with "leading" and "trailing" spacing
-//! and n dividing T the two agree.
+//! and n dividing T the two agree. diffusers' rule is there too (`DdimStep::Diffusers`), with its
+//! `steps_offset` and `set_alpha_to_one = false`, for models trained elsewhere.
 
-use super::{PathPoint, Sampler, SamplerSpec, Stage, guesses};
+use super::{DdimStep, PathPoint, Sampler, SamplerSpec, Stage, guesses};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::ancestral::Posterior;
 use crate::diffusion::objectives::Prediction;
@@ -27,6 +28,11 @@ use crate::diffusion::objectives::Prediction;
 pub struct Ddim {
     schedule: NoiseSchedule,
     timesteps: Vec<usize>,
+    /// ⌊T/n⌋, the stride of diffusers' rule.
+    stride: usize,
+    step_rule: DdimStep,
+    /// Where the last step lands: 0 (ᾱ = 1) or 1 (the first training timestep's ᾱ).
+    final_timestep: usize,
     eta: f64,
     clip_x0: bool,
     next: usize,
@@ -37,16 +43,26 @@ impl Ddim {
     pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
         Self {
             schedule: schedule.clone(),
-            timesteps: spec.spacing.timesteps(schedule.steps(), spec.steps),
+            timesteps: spec.discrete_timesteps(schedule.steps()),
+            stride: schedule.steps() / spec.steps.clamp(1, schedule.steps().max(1)),
+            step_rule: spec.diffusers.ddim_step,
+            final_timestep: usize::from(!spec.diffusers.set_alpha_to_one),
             eta: spec.eta,
             clip_x0: spec.clip_x0,
             next: 0,
         }
     }
 
-    /// The timestep the step at `index` goes to: the next of the list, or 0 (the image).
+    /// The timestep the step at `index` goes to: the next of the list (or t − ⌊T/n⌋ under
+    /// diffusers' rule), or, past the first training timestep, the final one.
     fn previous_timestep(&self, index: usize) -> usize {
-        self.timesteps.get(index + 1).copied().unwrap_or(0)
+        let next = match self.step_rule {
+            DdimStep::NextListed => self.timesteps.get(index + 1).copied(),
+            DdimStep::Diffusers => self.timesteps[index]
+                .checked_sub(self.stride)
+                .filter(|&t| t >= 1),
+        };
+        next.unwrap_or(self.final_timestep)
     }
 
     /// The standard deviation σ of the fresh noise of the step from `t` to `t_prev`.

@@ -29,7 +29,7 @@ impl Ddpm {
     pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
         Self {
             schedule: schedule.clone(),
-            timesteps: spec.spacing.timesteps(schedule.steps(), spec.steps),
+            timesteps: spec.discrete_timesteps(schedule.steps()),
             variance: spec.variance,
             clip_x0: spec.clip_x0,
             next: 0,

@@ -171,6 +171,41 @@ pub enum DdpmVariance {
     FixedLarge,
 }
 
+/// Where DDIM steps to from timestep t.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DdimStep {
+    /// To the next timestep of the list (the formula's rule, as diffusers' DDPM does): every step
+    /// lands x on the noise level the model is told next.
+    #[default]
+    NextListed,
+    /// To t − ⌊T/n⌋ (diffusers' `DDIMScheduler`): with "linspace" spacing, or n not dividing T,
+    /// x lands on a level other than the next timestep's.
+    Diffusers,
+}
+
+/// diffusers' options that move the timesteps or DDIM's last step; the defaults are the
+/// program's own rule and diffusers' defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DiffusersOptions {
+    /// `steps_offset`: added to "leading" timesteps (DDPM and DDIM), as diffusers does.
+    pub steps_offset: usize,
+    /// DDIM's step rule.
+    pub ddim_step: DdimStep,
+    /// `set_alpha_to_one`: DDIM's last step lands on ᾱ = 1 (the image); otherwise on the ᾱ of
+    /// the first training timestep.
+    pub set_alpha_to_one: bool,
+}
+
+impl Default for DiffusersOptions {
+    fn default() -> Self {
+        Self {
+            steps_offset: 0,
+            ddim_step: DdimStep::NextListed,
+            set_alpha_to_one: true,
+        }
+    }
+}
+
 /// Everything that decides a sampler, besides the schedule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SamplerSpec {
@@ -190,6 +225,9 @@ pub struct SamplerSpec {
     pub clip_x0: bool,
     /// DDIM's η ∈ [0, 1]: 0 adds no fresh noise (deterministic), 1 adds the DDPM posterior's.
     pub eta: f64,
+    /// diffusers' timestep offset and DDIM rule (the program's rule unless a diffusers
+    /// scheduler config asks otherwise).
+    pub diffusers: DiffusersOptions,
 }
 
 impl SamplerSpec {
@@ -203,6 +241,20 @@ impl SamplerSpec {
             variance: DdpmVariance::FixedSmall,
             clip_x0: true,
             eta: 0.0,
+            diffusers: DiffusersOptions::default(),
+        }
+    }
+
+    /// The timesteps DDPM and DDIM visit (1..=T, noisiest first): the spacing's, with
+    /// `steps_offset` added to "leading" ones as diffusers does (never past T).
+    pub fn discrete_timesteps(&self, train_steps: usize) -> Vec<usize> {
+        let timesteps = self.spacing.timesteps(train_steps, self.steps);
+        match self.spacing {
+            Spacing::Leading => timesteps
+                .into_iter()
+                .map(|t| (t + self.diffusers.steps_offset).min(train_steps))
+                .collect(),
+            Spacing::Trailing | Spacing::Linspace => timesteps,
         }
     }
 

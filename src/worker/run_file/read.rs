@@ -19,7 +19,9 @@ use super::{
 };
 use crate::data::file::{FileRefusal, ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
-use crate::diffusion::samplers::{DdpmVariance, PathPoint, Position, SamplerSpec};
+use crate::diffusion::samplers::{
+    DdimStep, DdpmVariance, DiffusersOptions, PathPoint, Position, SamplerSpec,
+};
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
 
 /// A tensor as the header describes it.
@@ -481,6 +483,7 @@ fn settings(metadata: &BTreeMap<String, String>, labels: Vec<i64>) -> Result<Run
             variance,
             clip_x0: parsed(metadata, "clip_x0")?,
             eta,
+            diffusers: diffusers_options(metadata)?,
         },
         seed: parsed(metadata, "seed")?,
         labels,
@@ -496,6 +499,29 @@ fn text<'a>(metadata: &'a BTreeMap<String, String>, key: &str) -> Result<&'a str
 }
 
 /// Metadata entry `key` parsed as a `T` (a number, a boolean, a sampler or a spacing name).
+/// diffusers' options of the run; a file written before they were recorded has the defaults.
+fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOptions, Problem> {
+    let defaults = DiffusersOptions::default();
+    let recorded = |key: &str| metadata.contains_key(key);
+    Ok(DiffusersOptions {
+        steps_offset: if recorded("steps_offset") {
+            parsed(metadata, "steps_offset")?
+        } else {
+            defaults.steps_offset
+        },
+        ddim_step: match metadata.get("ddim_step").map(String::as_str) {
+            None | Some("next-listed") => DdimStep::NextListed,
+            Some("diffusers") => DdimStep::Diffusers,
+            Some(other) => return Err(damaged(format!("ddim_step “{other}”"))),
+        },
+        set_alpha_to_one: if recorded("set_alpha_to_one") {
+            parsed(metadata, "set_alpha_to_one")?
+        } else {
+            defaults.set_alpha_to_one
+        },
+    })
+}
+
 fn parsed<T: FromStr>(metadata: &BTreeMap<String, String>, key: &str) -> Result<T, Problem> {
     let text = text(metadata, key)?;
     text.parse()

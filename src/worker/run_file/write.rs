@@ -8,7 +8,7 @@ use half::f16;
 use serde_json::{Map, Value, json};
 
 use super::{Dims, FORMAT_VERSION, KEY_FORMAT, KEY_KIND, KIND, LeValue, TensorSpec, layout};
-use crate::diffusion::samplers::{DdpmVariance, Position};
+use crate::diffusion::samplers::{DdimStep, DdpmVariance, Position};
 use crate::export::ExportError;
 use crate::export::atomic::{WriteFailure, write_atomically};
 use crate::worker::{Frame, RunRecord};
@@ -117,6 +117,19 @@ fn metadata(record: &RunRecord) -> Map<String, Value> {
         ("variance", variance.to_owned()),
         ("clip_x0", sampler.clip_x0.to_string()),
         ("eta", sampler.eta.to_string()),
+        ("steps_offset", sampler.diffusers.steps_offset.to_string()),
+        (
+            "ddim_step",
+            match sampler.diffusers.ddim_step {
+                DdimStep::NextListed => "next-listed",
+                DdimStep::Diffusers => "diffusers",
+            }
+            .to_owned(),
+        ),
+        (
+            "set_alpha_to_one",
+            sampler.diffusers.set_alpha_to_one.to_string(),
+        ),
         ("seed", settings.seed.to_string()),
         ("guidance", settings.guidance.to_string()),
         ("network_calls", record.network_calls.to_string()),
