@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diffuscope::diffusion::objectives::Objective;
-use diffuscope::diffusion::samplers::{DdimStep, DiffusersOptions, SamplerKind, SamplerSpec};
+use diffuscope::diffusion::samplers::{
+    DdimStep, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec,
+};
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::export::ExportError;
 use diffuscope::i18n::Lang;
@@ -152,6 +154,12 @@ fn a_saved_run_opens_as_the_same_run() {
         recorded(SamplerKind::Ddim, 10, vec![None; 2], Some(4)),
         // A flow model: points are σ, not t.
         recorded(SamplerKind::FlowHeun, 6, vec![Some(1)], None),
+        // Flow Heun over diffusers' shifted σ's.
+        {
+            let mut record = recorded(SamplerKind::FlowHeun, 4, vec![None], None);
+            record.settings.sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 3.0 };
+            record
+        },
         // DDIM under diffusers' rule, as a diffusers scheduler config asks.
         {
             let mut record = recorded(SamplerKind::Ddim, 5, vec![Some(2)], None);
@@ -159,6 +167,7 @@ fn a_saved_run_opens_as_the_same_run() {
                 steps_offset: 1,
                 ddim_step: DdimStep::Diffusers,
                 set_alpha_to_one: false,
+                ..DiffusersOptions::default()
             };
             record
         },
@@ -185,7 +194,7 @@ fn a_saved_run_opens_as_the_same_run() {
         .filter_map(Result::ok)
         .map(|entry| entry.file_name())
         .collect();
-    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(names.len(), 10, "{names:?}");
 }
 
 #[test]

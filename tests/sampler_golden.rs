@@ -22,7 +22,7 @@ mod golden_json;
 
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, SamplerKind, SamplerSpec,
+    DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec,
 };
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use golden_json::{floats, max_scaled_error, scaled_error};
@@ -60,6 +60,8 @@ fn label(run: &Value) -> String {
         "ddim_step",
         "steps_offset",
         "set_alpha_to_one",
+        "flow_sigmas",
+        "flow_shift",
     ] {
         if !run[key].is_null() {
             label.push_str(&format!(" {key}={}", run[key]));
@@ -92,6 +94,12 @@ fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
             steps_offset: run["steps_offset"].as_u64().unwrap() as usize,
             ddim_step: DdimStep::Diffusers,
             set_alpha_to_one: run["set_alpha_to_one"].as_bool().unwrap(),
+            ..DiffusersOptions::default()
+        };
+    }
+    if run["flow_sigmas"].as_str() == Some("diffusers") {
+        spec.diffusers.flow_sigmas = FlowSigmas::Diffusers {
+            shift: run["flow_shift"].as_f64().unwrap(),
         };
     }
     (schedule, objective, spec)

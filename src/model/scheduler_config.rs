@@ -12,9 +12,10 @@
 //! read from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the
 //! next listed timestep, and the two differ where n does not divide T). Not reproduced yet, and
 //! so refused: `steps_offset` ≠ 0 for the other samplers, `trained_betas`, `sample` prediction, Karras / exponential / β sigmas, a final σ other
-//! than 0, DPM-Solver other than second-order DPM-Solver++ with a first-order last step, and the
-//! flow-matching classes (diffusers' σ runs from 1 to 1/T, the program's from 1 to 0 in equal
-//! steps).
+//! than 0, DPM-Solver other than second-order DPM-Solver++ with a first-order last step, and
+//! flow matching's dynamic shifting, inverted or stochastic σ's. Flow matching read from a config
+//! runs over diffusers' σ's (from 1 to the shifted 1/T, shifted by `shift`, then 0), where the
+//! program's own flow samplers take n equal steps from 1 to 0.
 //!
 //! One difference by design stays: clipped x̂0 gives a recomputed ε̂ (diffusers'
 //! `use_clipped_model_output = True`, a `step` argument, not a config field).
@@ -23,7 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, SamplerKind, SamplerSpec, Spacing,
+    DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec, Spacing,
 };
 use crate::diffusion::{ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
@@ -113,18 +114,14 @@ impl SchedulerConfigError {
 }
 
 /// The scheduler classes read, with the program's sampler for each.
-const CLASSES: [(&str, SamplerKind); 5] = [
+const CLASSES: [(&str, SamplerKind); 7] = [
     ("DDPMScheduler", SamplerKind::Ddpm),
     ("DDIMScheduler", SamplerKind::Ddim),
     ("EulerDiscreteScheduler", SamplerKind::Euler),
     ("HeunDiscreteScheduler", SamplerKind::Heun),
     ("DPMSolverMultistepScheduler", SamplerKind::DpmSolver2M),
-];
-
-/// The flow-matching classes, known but refused (see the module's notes).
-const FLOW_CLASSES: [&str; 2] = [
-    "FlowMatchEulerDiscreteScheduler",
-    "FlowMatchHeunDiscreteScheduler",
+    ("FlowMatchEulerDiscreteScheduler", SamplerKind::FlowEuler),
+    ("FlowMatchHeunDiscreteScheduler", SamplerKind::FlowHeun),
 ];
 
 impl SchedulerConfig {
@@ -140,19 +137,19 @@ impl SchedulerConfig {
         let reader = Fields { fields: &fields };
         let class_name = reader.string("_class_name")?.unwrap_or_default();
         let Some(&(class, kind)) = CLASSES.iter().find(|(name, _)| *name == class_name) else {
-            if FLOW_CLASSES.contains(&class_name.as_str()) {
-                return Err(unsupported(
-                    "_class_name",
-                    &Value::String(class_name),
-                    "diffusers' flow-matching σ runs from 1 to 1/T, then 0; the program's from 1 to 0 in equal steps",
-                ));
-            }
             return Err(SchedulerConfigError::UnknownClass(class_name));
         };
         reader.known_fields(class)?;
-        let schedule = reader.schedule(kind)?;
-        let objective = reader.objective()?;
-        let sampler = reader.sampler(kind)?;
+        let flow = matches!(kind, SamplerKind::FlowEuler | SamplerKind::FlowHeun);
+        let (schedule, objective, sampler) = if flow {
+            reader.flow(kind)?
+        } else {
+            (
+                reader.schedule(kind)?,
+                reader.objective()?,
+                reader.sampler(kind)?,
+            )
+        };
         Ok(Self {
             fields,
             schedule,
@@ -205,6 +202,22 @@ fn class_fields(class: &str) -> &'static [&'static str] {
             "timestep_type",
             "final_sigmas_type",
         ],
+        "FlowMatchEulerDiscreteScheduler" => &[
+            "shift",
+            "use_dynamic_shifting",
+            "base_shift",
+            "max_shift",
+            "base_image_seq_len",
+            "max_image_seq_len",
+            "invert_sigmas",
+            "shift_terminal",
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+            "time_shift_type",
+            "stochastic_sampling",
+        ],
+        "FlowMatchHeunDiscreteScheduler" => &["shift"],
         "HeunDiscreteScheduler" => &[
             "use_karras_sigmas",
             "use_exponential_sigmas",
@@ -357,16 +370,7 @@ impl Fields<'_> {
                 "a list of β's is not read yet",
             ));
         }
-        let steps = match self.get("num_train_timesteps") {
-            None => 1000,
-            Some(value) => value
-                .as_u64()
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| ScheduleConfig::STEPS_RANGE.contains(n))
-                .ok_or_else(|| {
-                    Self::wrong("num_train_timesteps", "a whole number from 10 to 1000")
-                })?,
-        };
+        let steps = self.train_steps()?;
         let mut schedule = ScheduleConfig::new(shape, steps);
         // diffusers' own defaults (not the program's per-shape ones) where the file says nothing.
         let (start, end) = if sampler == SamplerKind::Heun {
@@ -489,6 +493,54 @@ impl Fields<'_> {
         Ok(spec)
     }
 
+    /// A flow-matching scheduler: T (the network's time input is σ·T), the flow objective, and
+    /// flow Euler or Heun over diffusers' σ's with the file's `shift`.
+    fn flow(
+        &self,
+        kind: SamplerKind,
+    ) -> Result<(ScheduleConfig, Objective, SamplerSpec), SchedulerConfigError> {
+        let steps = self.train_steps()?;
+        let shift = self.number("shift")?.unwrap_or(1.0);
+        if !(shift.is_finite() && shift > 0.0) {
+            return Err(Self::wrong("shift", "a number above 0"));
+        }
+        let no = Value::Bool(false);
+        let why = "the program's flow σ's are diffusers' default ones, shifted by shift";
+        for field in [
+            "use_dynamic_shifting",
+            "invert_sigmas",
+            "use_karras_sigmas",
+            "use_exponential_sigmas",
+            "use_beta_sigmas",
+            "stochastic_sampling",
+        ] {
+            self.only(field, &no, why)?;
+        }
+        self.only("shift_terminal", &Value::Null, why)?;
+        let mut sampler = SamplerSpec::new(kind, 50);
+        sampler.clip_x0 = false;
+        sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift };
+        Ok((
+            ScheduleConfig::new(ScheduleKind::Linear, steps),
+            Objective::Flow,
+            sampler,
+        ))
+    }
+
+    /// `num_train_timesteps`, 1000 when absent.
+    fn train_steps(&self) -> Result<usize, SchedulerConfigError> {
+        match self.get("num_train_timesteps") {
+            None => Ok(1000),
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| ScheduleConfig::STEPS_RANGE.contains(n))
+                .ok_or_else(|| {
+                    Self::wrong("num_train_timesteps", "a whole number from 10 to 1000")
+                }),
+        }
+    }
+
     /// DDPM's and DDIM's timestep offset and DDIM's last step, under diffusers' step rule.
     fn diffusers_options(
         &self,
@@ -510,6 +562,7 @@ impl Fields<'_> {
                 DdimStep::NextListed
             },
             set_alpha_to_one: self.flag("set_alpha_to_one")?.unwrap_or(true),
+            ..DiffusersOptions::default()
         })
     }
 
@@ -615,10 +668,11 @@ mod tests {
             "The scheduler config cannot be used: steps_offset = 1 is not reproduced yet \
              (the program offsets only DDPM's and DDIM's timesteps)."
         );
-        let flow = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0}"#;
+        let flow =
+            r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "use_dynamic_shifting": true}"#;
         assert!(matches!(
             SchedulerConfig::parse(flow),
-            Err(SchedulerConfigError::Unsupported { field, .. }) if field == "_class_name"
+            Err(SchedulerConfigError::Unsupported { field, .. }) if field == "use_dynamic_shifting"
         ));
         for (text, expected) in [
             (
@@ -663,12 +717,44 @@ mod tests {
                 steps_offset: 1,
                 ddim_step: DdimStep::Diffusers,
                 set_alpha_to_one: false,
+                ..DiffusersOptions::default()
             }
         );
         assert!(!config.sampler.clip_x0);
         // diffusers' leading timesteps for 50 steps: 981, 961, …, 1, then + 1 in our count.
         let timesteps = config.sampler.discrete_timesteps(1000);
         assert_eq!((timesteps[0], timesteps[49]), (982, 2));
+    }
+
+    #[test]
+    fn a_flow_matching_config_runs_over_diffusers_shifted_sigmas() {
+        // Stable Diffusion 3's scheduler_config.json.
+        let text = r#"{
+          "_class_name": "FlowMatchEulerDiscreteScheduler",
+          "_diffusers_version": "0.29.0.dev0",
+          "num_train_timesteps": 1000,
+          "shift": 3.0
+        }"#;
+        let config = SchedulerConfig::parse(text).unwrap();
+        assert_eq!(config.objective, Objective::Flow);
+        assert_eq!(config.sampler.kind, SamplerKind::FlowEuler);
+        assert_eq!(
+            config.sampler.diffusers.flow_sigmas,
+            FlowSigmas::Diffusers { shift: 3.0 }
+        );
+        let sigmas = SamplerSpec {
+            steps: 4,
+            ..config.sampler.clone()
+        }
+        .flow_sigmas(1000);
+        // From 1 to the twice-shifted 1/T, then 0: shifting keeps more steps at high noise.
+        assert_eq!((sigmas.len(), sigmas[0], sigmas[4]), (5, 1.0, 0.0));
+        assert!(sigmas[1] > 0.75 && sigmas[3] < 0.01, "{sigmas:?}");
+        let heun = r#"{"_class_name": "FlowMatchHeunDiscreteScheduler", "shift": 0}"#;
+        assert_eq!(
+            SchedulerConfig::parse(heun).unwrap_err().to_string(),
+            "the field shift should be a number above 0"
+        );
     }
 
     #[test]

@@ -319,6 +319,23 @@ def flow_run(scheduler_class, config, generator):
     return record(config, x_start, calls, clip=False)
 
 
+def flow_diffusers_run(scheduler_class, config, generator, shift):
+    """Flow matching over diffusers' own σ's: set_timesteps(n) with `shift`, nothing replaced."""
+    scheduler = scheduler_class(num_train_timesteps=TRAIN_STEPS, shift=shift)
+    scheduler.set_timesteps(config["steps"])
+    model = FakeModel("flow", generator)
+    x_start = randn(generator)
+    sample = x_start
+    calls = []
+    for timestep in scheduler.timesteps:
+        index = scheduler.step_index if scheduler.step_index is not None else 0
+        sigma = scheduler.sigmas[index]
+        output = model(sample, 1 - sigma, sigma)
+        sample = scheduler.step(output, timestep, sample).prev_sample
+        calls.append(call_record(timestep, 1 - sigma, sigma, output, None, sample))
+    return record(config, x_start, calls, clip=False, flow_sigmas="diffusers", flow_shift=shift)
+
+
 def config(sampler, objective, spacing, schedule="linear", steps=STEPS):
     return dict(
         sampler=sampler,
@@ -360,6 +377,10 @@ def runs(generator):
     out.append(ddim_diffusers_run(ldm, generator, steps_offset=1, set_alpha_to_one=False))
     out.append(ddim_diffusers_run(config("ddim", "v", "trailing", steps=7), generator, 0, True))
     out.append(ddim_diffusers_run(config("ddim", "eps", "linspace"), generator, 0, False, eta=1.0))
+    # diffusers' own flow σ's, unshifted and shifted.
+    for shift in [1.0, 3.0]:
+        out.append(flow_diffusers_run(FlowMatchEulerDiscreteScheduler, config("flow-euler", "flow", "trailing"), generator, shift))
+        out.append(flow_diffusers_run(FlowMatchHeunDiscreteScheduler, config("flow-heun", "flow", "trailing", steps=6), generator, shift))
     return out
 
 

@@ -2,10 +2,11 @@
 //! `FlowMatchEulerDiscreteScheduler` with the sigmas given).
 //!
 //! The model predicts the velocity u = ε − x0 of the straight line x_σ = (1 − σ)·x0 + σ·ε; the
-//! sampler follows it, x_{σ'} = x_σ + (σ' − σ)·u, over σ_k = 1 − k/n (pure noise to the image).
+//! sampler follows it, x_{σ'} = x_σ + (σ' − σ)·u, over σ_k = 1 − k/n (pure noise to the image),
+//! or over diffusers' own σ's (`FlowSigmas::Diffusers`).
 
 use super::{PathPoint, Sampler, Stage};
-use crate::diffusion::ancestral::{euler_step, flow_sigmas};
+use crate::diffusion::ancestral::euler_step;
 use crate::diffusion::objectives::Prediction;
 
 /// A flow Euler run of n steps.
@@ -16,12 +17,12 @@ pub struct FlowEuler {
 }
 
 impl FlowEuler {
-    /// A run of `steps` steps (at least 1) for a model whose time input is T·σ with T =
-    /// `train_steps`.
-    pub fn new(train_steps: usize, steps: usize) -> Self {
+    /// A run over `sigmas` (from 1 down to 0, at least two) for a model whose time input is
+    /// T·σ with T = `train_steps`.
+    pub fn new(train_steps: usize, sigmas: Vec<f64>) -> Self {
         Self {
             train_steps,
-            sigmas: flow_sigmas(steps),
+            sigmas,
             next: 0,
         }
     }

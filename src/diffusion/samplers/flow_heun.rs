@@ -13,7 +13,6 @@
 //! evaluation of each step. σ runs over 1 − k/n, k = 0..n.
 
 use super::{PathPoint, Sampler, Stage};
-use crate::diffusion::ancestral::flow_sigmas;
 use crate::diffusion::objectives::Prediction;
 
 /// A flow Heun run of n steps.
@@ -26,12 +25,12 @@ pub struct FlowHeun {
 }
 
 impl FlowHeun {
-    /// A run of `steps` steps (at least 1) for a model whose time input is T·σ with T =
-    /// `train_steps`.
-    pub fn new(train_steps: usize, steps: usize) -> Self {
+    /// A run over `sigmas` (from 1 down to 0, at least two) for a model whose time input is
+    /// T·σ with T = `train_steps`.
+    pub fn new(train_steps: usize, sigmas: Vec<f64>) -> Self {
         Self {
             train_steps,
-            sigmas: flow_sigmas(steps),
+            sigmas,
             next: 0,
             first_half: None,
         }
@@ -94,7 +93,7 @@ mod tests {
 
     #[test]
     fn every_step_but_the_last_asks_twice() {
-        let mut heun = FlowHeun::new(1000, 3);
+        let mut heun = FlowHeun::new(1000, crate::diffusion::ancestral::flow_sigmas(3));
         let mut asked = Vec::new();
         while let Some(stage) = heun.stage() {
             asked.push((stage.step, stage.begins_step, stage.point.network_input));

@@ -183,9 +183,22 @@ pub enum DdimStep {
     Diffusers,
 }
 
+/// The noise levels a flow sampler visits.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum FlowSigmas {
+    /// σ = 1 − k/n: n equal steps from pure noise to the image (the formula's).
+    #[default]
+    Even,
+    /// diffusers' rule: evenly from 1 to the shifted 1/T, each shifted by `shift`, then 0.
+    Diffusers {
+        /// `shift` (1 leaves σ as it is; larger spends more steps at high noise).
+        shift: f64,
+    },
+}
+
 /// diffusers' options that move the timesteps or DDIM's last step; the defaults are the
 /// program's own rule and diffusers' defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DiffusersOptions {
     /// `steps_offset`: added to "leading" timesteps (DDPM and DDIM), as diffusers does.
     pub steps_offset: usize,
@@ -194,6 +207,8 @@ pub struct DiffusersOptions {
     /// `set_alpha_to_one`: DDIM's last step lands on ᾱ = 1 (the image); otherwise on the ᾱ of
     /// the first training timestep.
     pub set_alpha_to_one: bool,
+    /// The σ's of flow Euler and flow Heun.
+    pub flow_sigmas: FlowSigmas,
 }
 
 impl Default for DiffusersOptions {
@@ -202,6 +217,7 @@ impl Default for DiffusersOptions {
             steps_offset: 0,
             ddim_step: DdimStep::NextListed,
             set_alpha_to_one: true,
+            flow_sigmas: FlowSigmas::Even,
         }
     }
 }
@@ -245,6 +261,16 @@ impl SamplerSpec {
         }
     }
 
+    /// The σ's a flow sampler visits, from 1 to 0, for a model trained with T = `train_steps`.
+    pub fn flow_sigmas(&self, train_steps: usize) -> Vec<f64> {
+        match self.diffusers.flow_sigmas {
+            FlowSigmas::Even => crate::diffusion::ancestral::flow_sigmas(self.steps),
+            FlowSigmas::Diffusers { shift } => {
+                crate::diffusion::ancestral::diffusers_flow_sigmas(self.steps, train_steps, shift)
+            }
+        }
+    }
+
     /// The timesteps DDPM and DDIM visit (1..=T, noisiest first): the spacing's, with
     /// `steps_offset` added to "leading" ones as diffusers does (never past T).
     pub fn discrete_timesteps(&self, train_steps: usize) -> Vec<usize> {
@@ -267,12 +293,14 @@ impl SamplerSpec {
             SamplerKind::Euler => Box::new(euler::Euler::new(schedule, self)),
             SamplerKind::Heun => Box::new(heun::Heun::new(schedule, self)),
             SamplerKind::DpmSolver2M => Box::new(dpm_solver::DpmSolver2M::new(schedule, self)),
-            SamplerKind::FlowEuler => {
-                Box::new(flow_euler::FlowEuler::new(schedule.steps(), self.steps))
-            }
-            SamplerKind::FlowHeun => {
-                Box::new(flow_heun::FlowHeun::new(schedule.steps(), self.steps))
-            }
+            SamplerKind::FlowEuler => Box::new(flow_euler::FlowEuler::new(
+                schedule.steps(),
+                self.flow_sigmas(schedule.steps()),
+            )),
+            SamplerKind::FlowHeun => Box::new(flow_heun::FlowHeun::new(
+                schedule.steps(),
+                self.flow_sigmas(schedule.steps()),
+            )),
         }
     }
 }

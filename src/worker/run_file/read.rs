@@ -20,7 +20,7 @@ use super::{
 use crate::data::file::{FileRefusal, ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, PathPoint, Position, SamplerSpec,
+    DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, PathPoint, Position, SamplerSpec,
 };
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
 
@@ -518,6 +518,17 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
             parsed(metadata, "set_alpha_to_one")?
         } else {
             defaults.set_alpha_to_one
+        },
+        flow_sigmas: match metadata.get("flow_sigmas").map(String::as_str) {
+            None | Some("even") => FlowSigmas::Even,
+            Some("diffusers") => {
+                let shift: f64 = parsed(metadata, "flow_shift")?;
+                if !(shift.is_finite() && shift > 0.0) {
+                    return Err(damaged(format!("flow_shift {shift}")));
+                }
+                FlowSigmas::Diffusers { shift }
+            }
+            Some(other) => return Err(damaged(format!("flow_sigmas “{other}”"))),
         },
     })
 }

@@ -8,7 +8,7 @@ use half::f16;
 use serde_json::{Map, Value, json};
 
 use super::{Dims, FORMAT_VERSION, KEY_FORMAT, KEY_KIND, KIND, LeValue, TensorSpec, layout};
-use crate::diffusion::samplers::{DdimStep, DdpmVariance, Position};
+use crate::diffusion::samplers::{DdimStep, DdpmVariance, FlowSigmas, Position};
 use crate::export::ExportError;
 use crate::export::atomic::{WriteFailure, write_atomically};
 use crate::worker::{Frame, RunRecord};
@@ -130,10 +130,21 @@ fn metadata(record: &RunRecord) -> Map<String, Value> {
             "set_alpha_to_one",
             sampler.diffusers.set_alpha_to_one.to_string(),
         ),
+        (
+            "flow_sigmas",
+            match sampler.diffusers.flow_sigmas {
+                FlowSigmas::Even => "even",
+                FlowSigmas::Diffusers { .. } => "diffusers",
+            }
+            .to_owned(),
+        ),
         ("seed", settings.seed.to_string()),
         ("guidance", settings.guidance.to_string()),
         ("network_calls", record.network_calls.to_string()),
     ];
+    if let FlowSigmas::Diffusers { shift } = sampler.diffusers.flow_sigmas {
+        entries.push(("flow_shift", shift.to_string()));
+    }
     if let Some(elapsed) = record.elapsed {
         entries.push(("elapsed_secs", elapsed.as_secs_f64().to_string()));
     }
