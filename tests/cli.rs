@@ -385,3 +385,47 @@ fn toy_refuses_bad_points_files_in_one_sentence() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_diffusers_scheduler_config_drives_the_sampler_or_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("ddim.png");
+    let config = "assets/schedulers/ddim-diffusers-rule.json";
+    let output = diffuscope(&[
+        "sample",
+        "--scheduler-config",
+        config,
+        "--steps",
+        "3",
+        "--grid",
+        "1x1",
+        "--png",
+        png.to_str().unwrap_or_default(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(image::open(&png).unwrap().width(), 28 * 4);
+    // The config describes an ε model: the v model is refused, naming the file, in one line.
+    let output = diffuscope(&[
+        "sample",
+        "--model",
+        "digits-v",
+        "--scheduler-config",
+        config,
+        "--judge",
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("prediction type") && message.contains(config),
+        "{message}"
+    );
+    // One sentence after the device line.
+    assert_eq!(
+        message
+            .lines()
+            .filter(|l| l.starts_with("diffuscope:"))
+            .count(),
+        1,
+        "{message}"
+    );
+}

@@ -10,6 +10,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{LangArg, ranges};
+use crate::data::file::read_regular_file;
+use crate::diffusion::NoiseSchedule;
+use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
 use crate::export::atomic::check_destination;
 use crate::export::budget::ByteSize;
@@ -19,6 +22,7 @@ use crate::export::reverse::{GifSubject, ReverseFrames, RunAnimation, chosen_fra
 use crate::export::{GifSettings, write_png};
 use crate::i18n::Lang;
 use crate::memory_budget::{self, Budget, Work};
+use crate::model::scheduler_config::{CONFIG_LIMIT, SchedulerConfig};
 use crate::model::shipped::shipped;
 use crate::model::{DiffusionModel, load_classifier, resolve_model};
 use crate::sample::grid::{tile, tiled_size};
@@ -127,6 +131,11 @@ pub struct SampleArgs {
     /// Do not clip the guess x̂0 to [−1, 1] before a step (diffusers' DDPM and DDIM clip by default).
     #[arg(long)]
     pub no_clip: bool,
+    /// Sample as a diffusers `scheduler_config.json` says (DDPM, DDIM, Euler, Heun, DPM-Solver
+    /// multistep, FlowMatch Euler/Heun), by diffusers' rules; it must describe the model's own
+    /// schedule and prediction type. Replaces --sampler, --spacing and --no-clip.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sampler", "spacing", "no_clip"])]
+    pub scheduler_config: Option<PathBuf>,
     /// Language of messages.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: LangArg,
@@ -232,11 +241,25 @@ fn run_settings(
         .filter(|&(default, _)| default == kind)
         .map_or_else(|| kind.default_steps(schedule.steps()), |(_, steps)| steps);
     let steps = args.steps.map_or(default_steps, usize::from);
-    let sampler = SamplerSpec {
-        spacing: args.spacing,
-        eta: args.eta,
-        clip_x0: !args.no_clip,
-        ..SamplerSpec::new(kind, steps)
+    let sampler = match &args.scheduler_config {
+        Some(file) => {
+            let config = read_scheduler_config(file, (objective, schedule), lang)?;
+            let steps = args.steps.map_or_else(
+                || config.sampler.kind.default_steps(schedule.steps()),
+                usize::from,
+            );
+            SamplerSpec {
+                steps,
+                eta: args.eta,
+                ..config.sampler
+            }
+        }
+        None => SamplerSpec {
+            spacing: args.spacing,
+            eta: args.eta,
+            clip_x0: !args.no_clip,
+            ..SamplerSpec::new(kind, steps)
+        },
     };
     let step_count = sampler.build(schedule).steps();
     let settings = traits
@@ -249,6 +272,24 @@ fn run_settings(
         .map_err(|e| e.sentence(lang))?;
     say_if_clamped(args.steps, step_count, settings.schedule.steps(), lang);
     Ok((settings, step_count))
+}
+
+/// The scheduler config in `file`, if it fits the model (`objective`, `schedule`); else one
+/// sentence naming the file.
+fn read_scheduler_config(
+    file: &Path,
+    (objective, schedule): (Objective, &NoiseSchedule),
+    lang: Lang,
+) -> Result<SchedulerConfig, String> {
+    let named = |sentence: String| format!("{sentence} ({})", file.display());
+    let bytes = read_regular_file(file, CONFIG_LIMIT as u64)
+        .map_err(|e| e.sentence(&file.display().to_string(), lang))?;
+    let config = SchedulerConfig::parse(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| named(e.sentence(lang)))?;
+    config
+        .check_fits(objective, schedule)
+        .map_err(|e| named(e.sentence(lang)))?;
+    Ok(config)
 }
 
 /// A discrete sampler cannot take more steps than the model has timesteps (`t_max`): says so

@@ -26,7 +26,7 @@ use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{
     DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec, Spacing,
 };
-use crate::diffusion::{ScheduleConfig, ScheduleKind};
+use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
 
 /// The largest scheduler config read: real ones are about 1 KB.
@@ -75,6 +75,10 @@ pub enum SchedulerConfigError {
         /// What the program does instead, in English.
         why: &'static str,
     },
+    /// The config describes another model: its prediction type or noise schedule is not the
+    /// model's.
+    #[error("its {0} is not the one the model was trained with")]
+    NotTheModels(&'static str),
     /// A field this version of the program does not know for that scheduler.
     #[error("the field {field} is unknown to {class}")]
     UnknownField {
@@ -104,6 +108,14 @@ impl SchedulerConfigError {
             }
             Self::Unsupported { field, value, why } => {
                 format!("无法使用该调度器配置：尚不能重现 {field} = {value}（{why}）。")
+            }
+            Self::NotTheModels(what) => {
+                let what = if *what == "prediction type" {
+                    "预测类型"
+                } else {
+                    "噪声日程"
+                };
+                format!("无法使用该调度器配置：它的{what}不是模型训练时所用的。")
             }
             Self::UnknownField { field, class } => {
                 format!("无法使用该调度器配置：{class} 没有字段 {field}。")
@@ -156,6 +168,29 @@ impl SchedulerConfig {
             objective,
             sampler,
         })
+    }
+
+    /// Refuses a config made for another model: what the network predicts and, for ε and v,
+    /// every ᾱ_t of the schedule must be the model's (`objective`, `schedule`); flow matching
+    /// needs only the same T.
+    pub fn check_fits(
+        &self,
+        objective: Objective,
+        schedule: &NoiseSchedule,
+    ) -> Result<(), SchedulerConfigError> {
+        if self.objective != objective {
+            return Err(SchedulerConfigError::NotTheModels("prediction type"));
+        }
+        let ours = NoiseSchedule::new(self.schedule);
+        let same = ours.steps() == schedule.steps()
+            && (objective == Objective::Flow
+                || (0..=ours.steps())
+                    .all(|t| (ours.alpha_bar(t) - schedule.alpha_bar(t)).abs() <= 1e-9));
+        if same {
+            Ok(())
+        } else {
+            Err(SchedulerConfigError::NotTheModels("noise schedule"))
+        }
     }
 
     /// The diffusers class, as the file names it.
@@ -724,6 +759,24 @@ mod tests {
         // diffusers' leading timesteps for 50 steps: 981, 961, …, 1, then + 1 in our count.
         let timesteps = config.sampler.discrete_timesteps(1000);
         assert_eq!((timesteps[0], timesteps[49]), (982, 2));
+    }
+
+    #[test]
+    fn a_config_for_another_model_is_refused() {
+        let config = SchedulerConfig::parse(DDPM_CIFAR).unwrap();
+        let linear = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000));
+        assert_eq!(config.check_fits(Objective::Eps, &linear), Ok(()));
+        assert_eq!(
+            config.check_fits(Objective::V, &linear),
+            Err(SchedulerConfigError::NotTheModels("prediction type"))
+        );
+        let cosine = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Cosine, 1000));
+        let error = config.check_fits(Objective::Eps, &cosine).unwrap_err();
+        assert_eq!(
+            error.sentence(Lang::En),
+            "The scheduler config cannot be used: its noise schedule is not the one the model \
+             was trained with."
+        );
     }
 
     #[test]
