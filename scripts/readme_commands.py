@@ -98,6 +98,8 @@ def main():
         command, why = reduced(printed)
         words = shlex.split(command.replace(" PATH ", f" {CAT} "))
         words[0] = binary
+        # Files the README names inside the source folder (the example scheduler config).
+        words = [os.path.join(ROOT, word) if word.startswith("assets/") else word for word in words]
         label = printed + (f"   [run as: {command}: {why}]" if why else "")
         if is_window(words) and not args.window:
             print(f"-- not run (window; use --window): {label}")
