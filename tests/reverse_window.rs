@@ -10,6 +10,7 @@ mod window;
 
 use std::time::Duration;
 
+use diffuscope::diffusion::samplers::DdimStep;
 use diffuscope::i18n::Lang;
 use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
@@ -525,4 +526,38 @@ fn dropped_files_go_to_the_reverse_view_on_screen() {
         app.reverse().state.model.as_ref().map(|m| &m.source) == Some(&dropped)
     });
     assert_eq!(app(&harness).forward().state.source, photo);
+}
+
+#[test]
+fn diffusers_step_rule_is_a_switch_and_the_run_says_so() {
+    let mut harness = harness(Lang::En, 7, Duration::ZERO);
+    run_until(&mut harness, model_loaded);
+    harness.get_by_label("Step as diffusers does").click();
+    harness.run_steps(1);
+    assert!(
+        harness
+            .query_by_label_contains("diffusers steps ⌊T/n⌋ back")
+            .is_some()
+    );
+    finish_a_run(&mut harness);
+    let record = app(&harness).reverse().state.record.clone().unwrap();
+    assert_eq!(
+        record.settings.sampler.diffusers.ddim_step,
+        DdimStep::Diffusers
+    );
+    assert!(
+        record.describe().contains("(diffusers' rule)"),
+        "{}",
+        record.describe()
+    );
+    // By the formula's rule the same 7 steps of 1000 land elsewhere: other pictures.
+    harness.get_by_label("Step as diffusers does").click();
+    harness.run_steps(1);
+    finish_a_run(&mut harness);
+    let formula = app(&harness).reverse().state.record.clone().unwrap();
+    assert_eq!(
+        formula.settings.sampler.diffusers.ddim_step,
+        DdimStep::NextListed
+    );
+    assert_ne!(formula.samples, record.samples);
 }

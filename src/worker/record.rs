@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::frame::Frame;
 use super::protocol::RunSettings;
+use crate::diffusion::samplers::DiffusersOptions;
 use crate::i18n::Lang;
 use crate::sample::GridSpec;
 
@@ -85,6 +86,9 @@ impl RunRecord {
             settings.sampler.kind.display_name(),
             lang.pick("steps", "步")
         );
+        if settings.sampler.diffusers != DiffusersOptions::default() {
+            text.push_str(lang.pick(" (diffusers' rule)", "（diffusers 规则）"));
+        }
         if settings.labels.iter().any(Option::is_some) {
             text.push_str(&format!(" · w = {}", settings.guidance));
         }

@@ -70,6 +70,12 @@ pub enum SamplerKind {
 }
 
 impl SamplerKind {
+    /// Whether diffusers steps it by a rule other than the formula's (DDIM's stride, flow
+    /// matching's σ's): see [`DiffusersOptions`].
+    pub fn has_diffusers_rule(self) -> bool {
+        matches!(self, Self::Ddim | Self::FlowEuler | Self::FlowHeun)
+    }
+
     /// Every sampler, in the order menus list them.
     pub const ALL: [Self; 7] = [
         Self::Ddpm,

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::history::{RunHistory, run_bytes};
 use crate::diffusion::objectives::Objective;
-use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
+use crate::diffusion::samplers::{
+    DdimStep, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec,
+};
 use crate::i18n::Lang;
 use crate::model::shipped::SHIPPED_MODELS;
 use crate::sample::{GridSpec, starting_noise};
@@ -67,6 +69,9 @@ pub struct ReverseSettings {
     pub side_by_side: bool,
     /// Replay speed, a multiple of the usual one (one of [`REPLAY_SPEEDS`]).
     pub replay_speed: f32,
+    /// Step as diffusers does (DDIM to t − ⌊T/n⌋, flow over diffusers' σ's) rather than by the
+    /// formula's rule.
+    pub diffusers_rule: bool,
 }
 
 impl Default for ReverseSettings {
@@ -87,6 +92,7 @@ impl Default for ReverseSettings {
             gif_max_mb: crate::ui::gif_size::DEFAULT_MAX_MB,
             side_by_side: true,
             replay_speed: 1.0,
+            diffusers_rule: false,
         }
     }
 }
@@ -139,6 +145,7 @@ impl ReverseSettings {
         self.seed = run.seed;
         self.digit = run.labels.first().copied().flatten();
         self.guidance = run.guidance;
+        self.diffusers_rule = run.sampler.diffusers != DiffusersOptions::default();
         if let Some(&side) = GRID_SIDES
             .iter()
             .find(|&&side| (side * side) as usize == run.labels.len())
@@ -150,8 +157,13 @@ impl ReverseSettings {
     /// What a run with these choices asks for, for a model predicting `objective`.
     pub fn run_settings(&self, objective: Objective) -> RunSettings {
         let kind = self.sampler_for(objective);
+        let mut sampler = SamplerSpec::new(kind, self.steps.max(1));
+        if self.diffusers_rule {
+            sampler.diffusers.ddim_step = DdimStep::Diffusers;
+            sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 1.0 };
+        }
         RunSettings {
-            sampler: SamplerSpec::new(kind, self.steps.max(1)),
+            sampler,
             seed: self.seed,
             labels: vec![self.digit; self.grid().count()],
             guidance: self.guidance,

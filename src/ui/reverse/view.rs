@@ -227,6 +227,29 @@ fn sampler_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
         egui::Slider::new(&mut view.state.settings.steps, 1..=max_steps).logarithmic(true),
     );
     tour::mark(ui, "reverse.steps", &steps);
+    if kind.has_diffusers_rule() {
+        rule_ui(&mut view.state.settings.diffusers_rule, kind, ui, lang);
+    }
+}
+
+/// The switch between the formula's step rule and diffusers', with what differs.
+fn rule_ui(diffusers_rule: &mut bool, kind: SamplerKind, ui: &mut egui::Ui, lang: Lang) {
+    ui.checkbox(
+        diffusers_rule,
+        lang.pick("Step as diffusers does", "按 diffusers 的规则走"),
+    );
+    let text = if kind == SamplerKind::Ddim {
+        lang.pick(
+            "DDIM: the formula steps to the next listed timestep; diffusers steps ⌊T/n⌋ back, which lands elsewhere when n does not divide T (try 7 steps).",
+            "DDIM：公式走到列表中的下一个时间步；diffusers 往回走 ⌊T/n⌋ 步，当 n 不能整除 T 时会落在别处（试试 7 步）。",
+        )
+    } else {
+        lang.pick(
+            "Flow: the formula takes n equal steps of σ from 1 to 0; diffusers runs from 1 to 1/T, then jumps to 0.",
+            "流：公式把 σ 从 1 到 0 等分为 n 步；diffusers 从 1 走到 1/T，再跳到 0。",
+        )
+    };
+    ui.label(RichText::new(text).size(13.0).weak());
 }
 
 /// What to draw: the digit, the guidance, how many samples, the seed.
