@@ -158,7 +158,7 @@ impl ReverseSettings {
     pub fn run_settings(&self, objective: Objective) -> RunSettings {
         let kind = self.sampler_for(objective);
         let mut sampler = SamplerSpec::new(kind, self.steps.max(1));
-        if self.diffusers_rule {
+        if self.diffusers_rule && kind.has_diffusers_rule() {
             sampler.diffusers.ddim_step = DdimStep::Diffusers;
             sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 1.0 };
         }
