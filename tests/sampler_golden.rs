@@ -94,6 +94,7 @@ fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
             steps_offset: run["steps_offset"].as_u64().unwrap() as usize,
             ddim_step: DdimStep::Diffusers,
             set_alpha_to_one: run["set_alpha_to_one"].as_bool().unwrap(),
+            eps_from_clipped_x0: run["eps_from_clipped_x0"].as_bool().unwrap(),
             ..DiffusersOptions::default()
         };
     }

@@ -17,8 +17,9 @@
 //! runs over diffusers' σ's (from 1 to the shifted 1/T, shifted by `shift`, then 0), where the
 //! program's own flow samplers take n equal steps from 1 to 0.
 //!
-//! One difference by design stays: clipped x̂0 gives a recomputed ε̂ (diffusers'
-//! `use_clipped_model_output = True`, a `step` argument, not a config field).
+//! DDIM read from a config also keeps the model's ε̂ when it clips x̂0, as diffusers' pipelines
+//! do (`use_clipped_model_output = False`, a `step` argument, not a config field); the program's
+//! own rule works ε̂ out again from the clipped x̂0.
 
 use serde_json::{Map, Value};
 
@@ -597,6 +598,8 @@ impl Fields<'_> {
                 DdimStep::NextListed
             },
             set_alpha_to_one: self.flag("set_alpha_to_one")?.unwrap_or(true),
+            // diffusers' pipelines call DDIM's step with `use_clipped_model_output = False`.
+            eps_from_clipped_x0: kind != SamplerKind::Ddim,
             ..DiffusersOptions::default()
         })
     }
@@ -752,6 +755,7 @@ mod tests {
                 steps_offset: 1,
                 ddim_step: DdimStep::Diffusers,
                 set_alpha_to_one: false,
+                eps_from_clipped_x0: false,
                 ..DiffusersOptions::default()
             }
         );

@@ -212,14 +212,15 @@ def ddim_run(config, generator, eta, clip):
     return record(config, x_start, calls, eta=eta, clip=clip, gap_patched=patched)
 
 
-def ddim_diffusers_run(config, generator, steps_offset, set_alpha_to_one, eta=0.0):
+def ddim_diffusers_run(config, generator, steps_offset, set_alpha_to_one, eta=0.0, clip=False):
     """DDIMScheduler unpatched: diffusers' own rule (t − ⌊T/n⌋), its steps_offset and
-    set_alpha_to_one, for Diffuscope's `DdimStep::Diffusers`."""
+    set_alpha_to_one, for Diffuscope's `DdimStep::Diffusers`; clipping as its pipelines do it
+    (`use_clipped_model_output=False`: the model's ε̂ kept)."""
     scheduler = DDIMScheduler(
         num_train_timesteps=TRAIN_STEPS,
         prediction_type=PREDICTION[config["objective"]],
         timestep_spacing=config["spacing"],
-        clip_sample=False,
+        clip_sample=clip,
         steps_offset=steps_offset,
         set_alpha_to_one=set_alpha_to_one,
         **SCHEDULES[config["schedule"]],
@@ -234,11 +235,13 @@ def ddim_diffusers_run(config, generator, steps_offset, set_alpha_to_one, eta=0.
         a, s = alpha_bar**0.5, (1 - alpha_bar) ** 0.5
         output = model(sample, a, s)
         noise = randn(generator) if eta > 0 else None
-        sample = scheduler.step(output, timestep, sample, eta=eta, variance_noise=noise).prev_sample
+        sample = scheduler.step(
+            output, timestep, sample, eta=eta, use_clipped_model_output=False, variance_noise=noise
+        ).prev_sample
         calls.append(call_record(timestep + 1, a, s, output, noise, sample))
     return record(
-        config, x_start, calls, eta=eta, clip=False, ddim_step="diffusers",
-        steps_offset=steps_offset, set_alpha_to_one=set_alpha_to_one,
+        config, x_start, calls, eta=eta, clip=clip, ddim_step="diffusers",
+        steps_offset=steps_offset, set_alpha_to_one=set_alpha_to_one, eps_from_clipped_x0=False,
     )
 
 
@@ -381,6 +384,8 @@ def runs(generator):
     for shift in [1.0, 3.0]:
         out.append(flow_diffusers_run(FlowMatchEulerDiscreteScheduler, config("flow-euler", "flow", "trailing"), generator, shift))
         out.append(flow_diffusers_run(FlowMatchHeunDiscreteScheduler, config("flow-heun", "flow", "trailing", steps=6), generator, shift))
+    # Clipping x̂0 and keeping the model's ε̂, as diffusers' DDIM pipeline does.
+    out.append(ddim_diffusers_run(config("ddim", "eps", "leading"), generator, 1, False, clip=True))
     return out
 
 

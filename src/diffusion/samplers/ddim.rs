@@ -10,7 +10,8 @@
 //! the DDPM posterior's variance, and DDIM becomes DDPM. η must lie in [0, 1].
 //!
 //! When x̂0 is clipped to [−1, 1], ε̂ is worked out again from the clipped x̂0 (diffusers'
-//! `use_clipped_model_output=True`), so that the two guesses still add up to x_t.
+//! `use_clipped_model_output=True`), so that the two guesses still add up to x_t; diffusers'
+//! default, keeping the model's ε̂, is there too (`DiffusersOptions::eps_from_clipped_x0`).
 //!
 //! One difference from diffusers: `DDIMScheduler` steps from t to t − ⌊T/n⌋ whatever the spacing,
 //! which with "linspace" spacing (where the timesteps are ⌊(T − 1)/(n − 1)⌉ apart) lands x on a
@@ -31,6 +32,7 @@ pub struct Ddim {
     /// ⌊T/n⌋, the stride of diffusers' rule.
     stride: usize,
     step_rule: DdimStep,
+    eps_from_clipped_x0: bool,
     /// Where the last step lands: 0 (ᾱ = 1) or 1 (the first training timestep's ᾱ).
     final_timestep: usize,
     eta: f64,
@@ -46,6 +48,7 @@ impl Ddim {
             timesteps: spec.discrete_timesteps(schedule.steps()),
             stride: schedule.steps() / spec.steps.clamp(1, schedule.steps().max(1)),
             step_rule: spec.diffusers.ddim_step,
+            eps_from_clipped_x0: spec.diffusers.eps_from_clipped_x0,
             final_timestep: usize::from(!spec.diffusers.set_alpha_to_one),
             eta: spec.eta,
             clip_x0: spec.clip_x0,
@@ -93,7 +96,10 @@ impl Sampler for Ddim {
         self.next += 1;
 
         let at = PathPoint::discrete(&self.schedule, t).coefficients;
-        let (x0, eps) = guesses(x, prediction, at, self.clip_x0);
+        let (x0, mut eps) = guesses(x, prediction, at, self.clip_x0);
+        if !self.eps_from_clipped_x0 {
+            eps = prediction.eps.iter().map(|&e| f64::from(e)).collect();
+        }
         let alpha_bar_prev = self.schedule.alpha_bar(t_prev);
         let std = noise.map_or(0.0, |_| self.noise_std(t, t_prev));
         let x0_weight = alpha_bar_prev.sqrt();
@@ -111,6 +117,26 @@ mod tests {
     use crate::diffusion::objectives::Objective;
     use crate::diffusion::samplers::SamplerKind;
     use crate::diffusion::samplers::testing::linear_schedule;
+
+    #[test]
+    fn clipping_keeps_the_models_noise_guess_only_when_asked() {
+        let schedule = linear_schedule();
+        let step = |eps_from_clipped_x0: bool| {
+            let mut spec = SamplerSpec::new(SamplerKind::Ddim, 4);
+            spec.diffusers.eps_from_clipped_x0 = eps_from_clipped_x0;
+            let mut ddim = Ddim::new(&schedule, &spec);
+            let Some(stage) = ddim.stage() else {
+                panic!("a run of 4 steps has a first stage")
+            };
+            let at = stage.point.coefficients;
+            // x̂0 = 3 lies outside [−1, 1]: clipped to 1 either way.
+            let x = [(at.signal * 3.0 + at.noise * 0.5) as f32];
+            let prediction = Objective::Eps.predict(&[0.5], &x, at);
+            ddim.advance(&x, &prediction, None)[0]
+        };
+        // With ε̂ kept, x̂0 = 1 and ε̂ = 0.5 no longer add up to x_t: the step lands elsewhere.
+        assert!((step(true) - step(false)).abs() > 1e-3);
+    }
 
     #[test]
     fn noise_is_asked_for_only_when_eta_is_positive() {

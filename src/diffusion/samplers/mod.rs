@@ -215,6 +215,10 @@ pub struct DiffusersOptions {
     pub set_alpha_to_one: bool,
     /// The σ's of flow Euler and flow Heun.
     pub flow_sigmas: FlowSigmas,
+    /// When DDIM clips x̂0, whether ε̂ is worked out again from the clipped x̂0 (the program's
+    /// rule, so that the two guesses still add up to x_t) or kept as the model said (diffusers'
+    /// default, `use_clipped_model_output = False`).
+    pub eps_from_clipped_x0: bool,
 }
 
 impl Default for DiffusersOptions {
@@ -224,6 +228,7 @@ impl Default for DiffusersOptions {
             ddim_step: DdimStep::NextListed,
             set_alpha_to_one: true,
             flow_sigmas: FlowSigmas::Even,
+            eps_from_clipped_x0: true,
         }
     }
 }

@@ -161,6 +161,7 @@ impl ReverseSettings {
         if self.diffusers_rule && kind.has_diffusers_rule() {
             sampler.diffusers.ddim_step = DdimStep::Diffusers;
             sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 1.0 };
+            sampler.diffusers.eps_from_clipped_x0 = false;
         }
         RunSettings {
             sampler,

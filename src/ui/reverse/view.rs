@@ -240,8 +240,8 @@ fn rule_ui(diffusers_rule: &mut bool, kind: SamplerKind, ui: &mut egui::Ui, lang
     );
     let text = if kind == SamplerKind::Ddim {
         lang.pick(
-            "DDIM: the formula steps to the next listed timestep; diffusers steps ⌊T/n⌋ back, which lands elsewhere when n does not divide T (try 7 steps).",
-            "DDIM：公式走到列表中的下一个时间步；diffusers 往回走 ⌊T/n⌋ 步，当 n 不能整除 T 时会落在别处（试试 7 步）。",
+            "DDIM: the formula steps to the next listed timestep; diffusers steps ⌊T/n⌋ back, which lands elsewhere when n does not divide T (try 7 steps), and keeps the model's ε̂ when it clips x̂0.",
+            "DDIM：公式走到列表中的下一个时间步；diffusers 往回走 ⌊T/n⌋ 步，当 n 不能整除 T 时会落在别处（试试 7 步），并且在截断 x̂0 时保留模型的 ε̂。",
         )
     } else {
         lang.pick(

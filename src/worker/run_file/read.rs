@@ -530,6 +530,11 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
             }
             Some(other) => return Err(damaged(format!("flow_sigmas “{other}”"))),
         },
+        eps_from_clipped_x0: if recorded("eps_from_clipped_x0") {
+            parsed(metadata, "eps_from_clipped_x0")?
+        } else {
+            defaults.eps_from_clipped_x0
+        },
     })
 }
 

@@ -142,6 +142,10 @@ fn metadata(record: &RunRecord) -> Map<String, Value> {
         ("guidance", settings.guidance.to_string()),
         ("network_calls", record.network_calls.to_string()),
     ];
+    entries.push((
+        "eps_from_clipped_x0",
+        sampler.diffusers.eps_from_clipped_x0.to_string(),
+    ));
     if let FlowSigmas::Diffusers { shift } = sampler.diffusers.flow_sigmas {
         entries.push(("flow_shift", shift.to_string()));
     }
