@@ -433,17 +433,16 @@ impl Fields<'_> {
     }
 
     fn spacing(&self, default: Spacing) -> Result<Spacing, SchedulerConfigError> {
-        match self.string("timestep_spacing")?.as_deref() {
-            None => Ok(default),
-            Some("leading") => Ok(Spacing::Leading),
-            Some("trailing") => Ok(Spacing::Trailing),
-            Some("linspace") => Ok(Spacing::Linspace),
-            Some(other) => Err(unsupported(
+        let Some(name) = self.string("timestep_spacing")? else {
+            return Ok(default);
+        };
+        name.parse().map_err(|_| {
+            unsupported(
                 "timestep_spacing",
-                &Value::String(other.to_owned()),
+                &Value::String(name.clone()),
                 "the program spaces timesteps as leading, trailing or linspace",
-            )),
-        }
+            )
+        })
     }
 
     /// The sampler of `kind` as the fields set it, refusing what it does not reproduce.

@@ -498,27 +498,21 @@ fn text<'a>(metadata: &'a BTreeMap<String, String>, key: &str) -> Result<&'a str
         .ok_or_else(|| damaged(format!("no {key} in the metadata")))
 }
 
-/// Metadata entry `key` parsed as a `T` (a number, a boolean, a sampler or a spacing name).
 /// diffusers' options of the run; a file written before they were recorded has the defaults.
 fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOptions, Problem> {
     let defaults = DiffusersOptions::default();
-    let recorded = |key: &str| metadata.contains_key(key);
+    let steps_offset: usize = parsed_or(metadata, "steps_offset", defaults.steps_offset)?;
+    if steps_offset > 1000 {
+        return Err(damaged(format!("steps_offset {steps_offset}")));
+    }
     Ok(DiffusersOptions {
-        steps_offset: if recorded("steps_offset") {
-            parsed(metadata, "steps_offset")?
-        } else {
-            defaults.steps_offset
-        },
+        steps_offset,
         ddim_step: match metadata.get("ddim_step").map(String::as_str) {
             None | Some("next-listed") => DdimStep::NextListed,
             Some("diffusers") => DdimStep::Diffusers,
             Some(other) => return Err(damaged(format!("ddim_step “{other}”"))),
         },
-        set_alpha_to_one: if recorded("set_alpha_to_one") {
-            parsed(metadata, "set_alpha_to_one")?
-        } else {
-            defaults.set_alpha_to_one
-        },
+        set_alpha_to_one: parsed_or(metadata, "set_alpha_to_one", defaults.set_alpha_to_one)?,
         flow_sigmas: match metadata.get("flow_sigmas").map(String::as_str) {
             None | Some("even") => FlowSigmas::Even,
             Some("diffusers") => {
@@ -530,14 +524,28 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
             }
             Some(other) => return Err(damaged(format!("flow_sigmas “{other}”"))),
         },
-        eps_from_clipped_x0: if recorded("eps_from_clipped_x0") {
-            parsed(metadata, "eps_from_clipped_x0")?
-        } else {
-            defaults.eps_from_clipped_x0
-        },
+        eps_from_clipped_x0: parsed_or(
+            metadata,
+            "eps_from_clipped_x0",
+            defaults.eps_from_clipped_x0,
+        )?,
     })
 }
 
+/// [`parsed`], or `default` where a file written before `key` was recorded lacks it.
+fn parsed_or<T: FromStr>(
+    metadata: &BTreeMap<String, String>,
+    key: &str,
+    default: T,
+) -> Result<T, Problem> {
+    if metadata.contains_key(key) {
+        parsed(metadata, key)
+    } else {
+        Ok(default)
+    }
+}
+
+/// Metadata entry `key` parsed as a `T` (a number, a boolean, a sampler or a spacing name).
 fn parsed<T: FromStr>(metadata: &BTreeMap<String, String>, key: &str) -> Result<T, Problem> {
     let text = text(metadata, key)?;
     text.parse()
