@@ -60,7 +60,7 @@ fn check_unet(file: &str, expected_config: &UNetConfig) -> f32 {
         model.info.network,
         Network::DigitUNet(expected_config.clone())
     );
-    assert_eq!(model.net.config(), expected_config);
+    assert_eq!(model.net.digit_config(), Some(expected_config));
     assert_eq!(model.info.objective, Objective::Eps);
     assert_eq!(model.info.schedule, "linear");
     assert_eq!(model.info.train_steps_t, 1000);

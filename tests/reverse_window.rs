@@ -10,7 +10,9 @@ mod window;
 
 use std::time::Duration;
 
-use diffuscope::diffusion::samplers::DdimStep;
+use diffuscope::diffusion::samplers::{
+    DdimStep, DiffusersOptions, SamplerKind, SamplerSpec, Spacing,
+};
 use diffuscope::i18n::Lang;
 use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
@@ -526,6 +528,69 @@ fn dropped_files_go_to_the_reverse_view_on_screen() {
         app.reverse().state.model.as_ref().map(|m| &m.source) == Some(&dropped)
     });
     assert_eq!(app(&harness).forward().state.source, photo);
+
+    // So is a folder: a diffusers pipeline folder, whatever its name.
+    let folder = tempfile::tempdir().unwrap();
+    drop_file(&mut harness, folder.path().to_str().unwrap());
+    let dropped = ModelSource::File(folder.path().to_owned());
+    run_until(&mut harness, |app| {
+        app.reverse().state.model.as_ref().map(|m| &m.source) == Some(&dropped)
+    });
+}
+
+/// A model that comes with its own scheduler (a diffusers pipeline folder's) is run with it,
+/// stepped as diffusers does, with the steps chosen in the view.
+#[test]
+fn a_model_with_its_own_scheduler_runs_with_it() {
+    let own = SamplerSpec {
+        spacing: Spacing::Leading,
+        diffusers: DiffusersOptions {
+            steps_offset: 1,
+            ddim_step: DdimStep::Diffusers,
+            set_alpha_to_one: false,
+            ..DiffusersOptions::default()
+        },
+        ..SamplerSpec::new(SamplerKind::Ddim, 50)
+    };
+    let settings = AppSettings {
+        lang: Some(Lang::En),
+        view: ReverseView::KEY.to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(
+        ReverseView::KEY,
+        &ReverseSettings {
+            steps: 6,
+            grid_side: 2,
+            ..ReverseSettings::default()
+        },
+    );
+    let mut harness = window::window([1400.0, 900.0], move |ctx| {
+        DiffuscopeApp::with_loader(
+            ctx,
+            settings.clone(),
+            Box::new(FakeLoader::new(28, 1000).with_scheduler(own.clone())),
+        )
+    });
+    run_until(&mut harness, model_loaded);
+    let view_settings = &app(&harness).reverse().state.settings;
+    assert_eq!(view_settings.sampler, "ddim");
+    assert!(view_settings.diffusers_rule);
+    finish_a_run(&mut harness);
+    let sampler = app(&harness)
+        .reverse()
+        .state
+        .record
+        .clone()
+        .unwrap()
+        .settings
+        .sampler;
+    assert_eq!(
+        (sampler.kind, sampler.steps, sampler.spacing),
+        (SamplerKind::Ddim, 6, Spacing::Leading)
+    );
+    assert_eq!(sampler.diffusers.steps_offset, 1);
+    assert!(!sampler.diffusers.set_alpha_to_one);
 }
 
 #[test]

@@ -96,9 +96,30 @@ def synchronize():
         torch.cuda.synchronize()
 
 
-def unet_inputs(batch):
+class DiffusersUNet(torch.nn.Module):
+    """A diffusers UNet2DModel of a pipeline folder called as the program calls it: timesteps
+    counted from 1 (diffusers' t + 1), class ids ignored by a model without classes."""
+
+    def __init__(self, folder):
+        super().__init__()
+        from diffusers import UNet2DModel
+
+        self.unet = UNet2DModel.from_pretrained(str(pathlib.Path(folder) / "unet")).eval()
+        self.config = {"diffusers": str(folder)}
+        self.shape = (self.unet.config.in_channels, *self.sample_size())
+
+    def sample_size(self):
+        size = self.unet.config.sample_size
+        return (size, size) if isinstance(size, int) else tuple(size)
+
+    def forward(self, x, t, y):
+        labels = y if self.unet.class_embedding is not None else None
+        return self.unet(x, t - 1, class_labels=labels).sample
+
+
+def unet_inputs(batch, shape=(1, 28, 28)):
     """The same construction as the Rust bench: noise, t spread over 1..1000, classes 0..10 cycling."""
-    x = torch.randn(batch, 1, 28, 28)
+    x = torch.randn(batch, *shape)
     t = torch.tensor([1 + (i * 997) % 1000 for i in range(batch)], dtype=torch.float32)
     y = torch.tensor([i % (NULL_CLASS + 1) for i in range(batch)], dtype=torch.int64)
     return x.to(DEVICE), t.to(DEVICE), y.to(DEVICE)
@@ -107,6 +128,8 @@ def unet_inputs(batch):
 def load_unet(path):
     if path is None:
         return DigitUNet().eval()
+    if (pathlib.Path(path) / "model_index.json").exists():
+        return DiffusersUNet(path)
     with safe_open(str(path), "pt") as f:
         metadata = f.metadata() or {}
     model = DigitUNet(json.loads(metadata.get("architecture", "{}"))).eval()
@@ -296,13 +319,18 @@ def main():
     model_path = args.model or (ours or {}).get("model")
     model = load_unet(model_path)
     config = model.config
-    check_flop_count(model, config)
+    diffusers_model = isinstance(model, DiffusersUNet)
+    shape = model.shape if diffusers_model else (1, 28, 28)
+    if not diffusers_model:
+        check_flop_count(model, config)
     model = model.to(DEVICE)
-    flops = 2 * unet_macs(config)
+    flops = 0 if diffusers_model else 2 * unet_macs(config)
     params = sum(p.numel() for p in model.parameters())
+    what = "diffusers UNet2DModel" if diffusers_model else f"DigitUNet {config['channels']}"
     print(
-        f"PyTorch {torch.__version__} reference — DigitUNet {config['channels']} "
-        f"({model_path or 'random weights'}), {params:,} parameters, {flops / 1e9:.3f} GFLOP per 28×28 image"
+        f"PyTorch {torch.__version__} reference — {what} "
+        f"({model_path or 'random weights'}), {params:,} parameters, {flops / 1e9:.3f} GFLOP per image "
+        f"of {shape[0]}×{shape[1]}×{shape[2]}" + (" (FLOPs not counted)" if diffusers_model else "")
     )
     where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else cpu_name()
     print(f"{where}, torch.set_num_threads({args.threads}); median of repeated runs after warm-up")
@@ -315,7 +343,7 @@ def main():
 
     rows = []
     for batch in BATCHES:
-        x, t, y = unet_inputs(batch)
+        x, t, y = unet_inputs(batch, shape)
         rows.append(("unet", batch, flops * batch, *measure(lambda: model(x, t, y))))
     classifier_path = ROOT / "assets/models/digits-classifier.safetensors"
     if classifier_path.exists():
@@ -335,7 +363,7 @@ def main():
         if mine:
             line += f" {mine['median_ms']:>11.3f} {mine['median_ms'] / ms:>14.2f}×"
         print(line)
-    if DEVICE.type == "cpu" and not args.no_runtimes:
+    if DEVICE.type == "cpu" and not args.no_runtimes and not diffusers_model:
         runtimes_table(model, args.threads, rows, theirs)
     if DEVICE.type == "cuda":
         median, runs = cuda_graph_forward(model)

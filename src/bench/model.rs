@@ -16,9 +16,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::model::{
-    CheckpointError, DevicePreference, DigitClassifier, DigitUNet, NULL_CLASS, UNetConfig,
-    device_for, finish_queued_work, load_classifier, load_diffusion_model, resolve_model,
-    shipped_model_path,
+    CheckpointError, DenoisingNetwork, DevicePreference, DigitClassifier, DigitUNet, NULL_CLASS,
+    UNetConfig, device_for, finish_queued_work, load_classifier, load_diffusion_model,
+    resolve_model, shipped_model_path,
 };
 
 /// The batch sizes measured.
@@ -54,8 +54,9 @@ impl ModelTiming {
 pub struct ModelBench {
     /// The checkpoint measured, or `None` for randomly initialised weights of the default sizes.
     pub model: Option<PathBuf>,
-    /// The network's sizes.
-    pub config: UNetConfig,
+    /// The network's sizes, as JSON (the digit UNet's `architecture`, or a diffusers model's
+    /// `{"diffusers": folder}`).
+    pub architecture: String,
     /// Threads candle uses on the CPU (`RAYON_NUM_THREADS`, else the physical cores).
     pub threads: usize,
     /// The device, in words.
@@ -85,20 +86,15 @@ pub fn model(
             let loaded = load_diffusion_model(&path, &device)?;
             (Some(path), loaded.net)
         }
-        None => (None, random_unet(&UNetConfig::default(), &device)?),
+        None => (
+            None,
+            DenoisingNetwork::Digit(random_unet(&UNetConfig::default(), &device)?),
+        ),
     };
-    let config = net.config().clone();
+    let described = Described::of(&net, path.as_deref());
     let threads = candle_core::utils::get_num_threads();
     if !json {
-        let what = path
-            .as_deref()
-            .map_or_else(|| "random weights".to_owned(), |p| p.display().to_string());
-        println!(
-            "diffuscope bench model — DigitUNet {:?} ({what}), {} parameters, {:.3} GFLOP per 28×28 image",
-            config.channels,
-            group_thousands(config.parameter_count()),
-            2.0 * config.forward_macs(28, 28) as f64 / 1e9,
-        );
+        println!("diffuscope bench model — {}", described.line);
         println!(
             "{reason}; {}; CPU threads {threads} (RAYON_NUM_THREADS={}); median of repeated runs after warm-up\n",
             if crate::model::layers::building_with_candle_ops() {
@@ -111,15 +107,19 @@ pub fn model(
         println!("network     batch   median ms   ms/image    images/s   GFLOP/s   runs");
     }
     let mut timings = Vec::new();
-    let flops_per_image = 2 * config.forward_macs(28, 28);
     let only_some = !batches.is_empty();
     for &batch in if only_some { batches } else { &BATCHES } {
-        let (x, t, y) = unet_inputs(batch, &device)?;
+        let (x, t, y) = unet_inputs(batch, net.image_shape(), &device)?;
         let timing = super::on_model_pool(|| {
-            measure("unet", batch, flops_per_image * batch as u64, || {
-                net.forward(&x, &t, &y)?;
-                finish_queued_work(&device)
-            })
+            measure(
+                "unet",
+                batch,
+                described.flops_per_image * batch as u64,
+                || {
+                    net.forward(&x, &t, &y)?;
+                    finish_queued_work(&device)
+                },
+            )
         })
         .map_err(|e| build_error(path.as_deref(), &e))?;
         if !json {
@@ -138,7 +138,7 @@ pub fn model(
     }
     let bench = ModelBench {
         model: path,
-        config,
+        architecture: described.architecture,
         threads,
         device: if device.is_cpu() {
             "cpu".to_owned()
@@ -176,7 +176,7 @@ impl ModelBench {
         );
         format!(
             r#"{{"tool": "diffuscope", "model": {model}, "architecture": {}, "device": {}, "threads": {}, "rows": [{}]}}"#,
-            self.config.to_json(),
+            self.architecture,
             json_string(&self.device),
             self.threads,
             rows.join(", ")
@@ -251,10 +251,57 @@ fn random_unet(config: &UNetConfig, device: &Device) -> Result<DigitUNet, Checkp
     make().map_err(|e| build_error(None, &e))
 }
 
-/// Fixed inputs: noise images, timesteps spread over 1..1000, classes cycling through 0–10.
-fn unet_inputs(batch: usize, device: &Device) -> Result<(Tensor, Tensor, Tensor), CheckpointError> {
+/// What the table's heading and JSON say about the network.
+struct Described {
+    line: String,
+    architecture: String,
+    /// 0 where the architecture's FLOPs are not counted (a diffusers model).
+    flops_per_image: u64,
+}
+
+impl Described {
+    fn of(net: &DenoisingNetwork, path: Option<&Path>) -> Self {
+        let what = path.map_or_else(|| "random weights".to_owned(), |p| p.display().to_string());
+        match net {
+            DenoisingNetwork::Digit(net) => {
+                let config = net.config();
+                let flops_per_image = 2 * config.forward_macs(28, 28);
+                Self {
+                    line: format!(
+                        "DigitUNet {:?} ({what}), {} parameters, {:.3} GFLOP per 28×28 image",
+                        config.channels,
+                        group_thousands(config.parameter_count()),
+                        flops_per_image as f64 / 1e9,
+                    ),
+                    architecture: config.to_json(),
+                    flops_per_image,
+                }
+            }
+            DenoisingNetwork::Diffusers { unet, .. } => {
+                let config = unet.config();
+                let (h, w) = config.sample_size;
+                Self {
+                    line: format!(
+                        "diffusers UNet2DModel {:?} ({what}), {} channel(s) of {h}×{w}; FLOPs not counted (GFLOP/s 0)",
+                        config.block_out_channels, config.channels,
+                    ),
+                    architecture: format!(r#"{{"diffusers": {}}}"#, json_string(&what)),
+                    flops_per_image: 0,
+                }
+            }
+        }
+    }
+}
+
+/// Fixed inputs: noise images of `(channels, height, width)`, timesteps spread over 1..1000,
+/// classes cycling through 0–10.
+fn unet_inputs(
+    batch: usize,
+    (channels, height, width): (usize, usize, usize),
+    device: &Device,
+) -> Result<(Tensor, Tensor, Tensor), CheckpointError> {
     let make = || -> candle_core::Result<(Tensor, Tensor, Tensor)> {
-        let x = Tensor::randn(0f32, 1., (batch, 1, 28, 28), device)?;
+        let x = Tensor::randn(0f32, 1., (batch, channels, height, width), device)?;
         let t: Vec<f32> = (0..batch).map(|i| (1 + (i * 997) % 1000) as f32).collect();
         let y: Vec<u32> = (0..batch).map(|i| (i as u32) % (NULL_CLASS + 1)).collect();
         Ok((

@@ -26,7 +26,7 @@ use crate::model::scheduler_config::{CONFIG_LIMIT, SchedulerConfig};
 use crate::model::shipped::shipped;
 use crate::model::{DiffusionModel, load_classifier, resolve_model};
 use crate::sample::grid::{tile, tiled_size};
-use crate::sample::network::judge;
+use crate::sample::network::{DIGIT_SIDE, judge};
 use crate::sample::{
     Denoiser, GridSpec, ModelTraits, RunSettings, SampleSettings, StepFrame, sample,
 };
@@ -39,7 +39,8 @@ const CLASSIFIER: &str = "digits-classifier";
 #[derive(Debug, Args)]
 #[command(after_help = Budget::of_this_machine().help())]
 pub struct SampleArgs {
-    /// A shipped model (digits-eps, digits-v, digits-flow) or the path of a model file.
+    /// A shipped model (digits-eps, digits-v, digits-flow, digits-diffusers), the path of a model
+    /// file, or a diffusers pipeline folder (model_index.json, scheduler/, unet/).
     #[arg(long, default_value = "digits-eps")]
     pub model: String,
     /// The digit to draw [0–9]; without it, any digit.
@@ -61,7 +62,8 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0, value_parser = ranges::seed(), allow_hyphen_values = true)]
     pub seed: u64,
     /// The sampler: ddpm, ddim, euler, heun, dpm++2m (ε/v models) or flow-euler, flow-heun (flow
-    /// models); default: ddpm for ε/v models, flow-euler for flow models.
+    /// models); default: a diffusers pipeline folder's own scheduler, else ddpm for ε/v models and
+    /// flow-euler for flow models.
     #[arg(long, value_parser = sampler_parser())]
     pub sampler: Option<SamplerKind>,
     /// How the steps spread over the timesteps: leading, trailing or linspace (as in diffusers).
@@ -162,6 +164,17 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     check_outputs(args, lang)?;
     let device = super::announced_device(args.device, lang);
     let (model, path) = super::open_model(&args.model, &device, lang)?;
+    if args.judge && model.image_size() != (DIGIT_SIDE, DIGIT_SIDE) {
+        let (h, w) = model.image_size();
+        return Err(format!(
+            "{} {h}×{w} ({}).",
+            lang.pick(
+                "The digit classifier judges 28×28 digits, and this model makes images of",
+                "数字分类器只判断 28×28 的数字，而这个模型生成的图像是",
+            ),
+            path.display()
+        ));
+    }
     let (settings, step_count) = run_settings(args, &model, &path, lang)?;
     let needed = memory_needed(args, step_count, model.image_size());
     memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
@@ -241,9 +254,13 @@ fn run_settings(
         .filter(|&(default, _)| default == kind)
         .map_or_else(|| kind.default_steps(schedule.steps()), |(_, steps)| steps);
     let steps = args.steps.map_or(default_steps, usize::from);
-    let sampler = match &args.scheduler_config {
-        Some(file) => {
-            let config = read_scheduler_config(file, (objective, schedule), lang)?;
+    // A scheduler config given, else a pipeline folder's own unless --sampler says otherwise.
+    let scheduler = match &args.scheduler_config {
+        Some(file) => Some(read_scheduler_config(file, (objective, schedule), lang)?),
+        None => model.scheduler.clone().filter(|_| args.sampler.is_none()),
+    };
+    let sampler = match scheduler {
+        Some(config) => {
             let steps = args.steps.map_or_else(
                 || config.sampler.kind.default_steps(schedule.steps()),
                 usize::from,

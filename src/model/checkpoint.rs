@@ -21,7 +21,11 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use super::classifier::DigitClassifier;
 use super::config::UNetConfig;
+use super::diffusers::DiffusersFolderError;
+use super::diffusers::folder::{is_pipeline_folder, load_pipeline_folder};
 use super::info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
+use super::net::DenoisingNetwork;
+use super::scheduler_config::SchedulerConfig;
 use super::shipped::SHIPPED_MODELS;
 use super::unet::DigitUNet;
 use crate::data::file::{FileRefusal, ReadError, read_regular_file};
@@ -62,6 +66,8 @@ pub enum ModelKind {
     DigitUNet,
     /// A [`DigitClassifier`] (`digit-classifier`).
     DigitClassifier,
+    /// A diffusers `UNet2DModel` of a pipeline folder (never in a Diffuscope checkpoint).
+    DiffusersUNet2D,
 }
 
 impl ModelKind {
@@ -70,6 +76,7 @@ impl ModelKind {
         match self {
             Self::DigitUNet => "digit-unet",
             Self::DigitClassifier => "digit-classifier",
+            Self::DiffusersUNet2D => "diffusers-unet2d",
         }
     }
 
@@ -80,11 +87,19 @@ impl ModelKind {
             .find(|k| k.metadata_name() == name)
     }
 
+    /// Whether it is a diffusion model (one the views can sample).
+    pub fn is_diffusion(self) -> bool {
+        matches!(self, Self::DigitUNet | Self::DiffusersUNet2D)
+    }
+
     /// What it is, in words ("a diffusion model", "a digit classifier").
     pub fn described(self, lang: Lang) -> &'static str {
         match self {
             Self::DigitUNet => lang.pick("a diffusion model", "扩散模型"),
             Self::DigitClassifier => lang.pick("a digit classifier", "数字分类器"),
+            Self::DiffusersUNet2D => {
+                lang.pick("a diffusers UNet2DModel", "diffusers 的 UNet2DModel")
+            }
         }
     }
 }
@@ -172,9 +187,12 @@ pub struct DiffusionModel {
     /// Every metadata entry of the checkpoint.
     pub metadata: BTreeMap<String, String>,
     /// The network.
-    pub net: DigitUNet,
+    pub net: DenoisingNetwork,
     /// Where the weights are.
     pub device: Device,
+    /// The scheduler the model came with (a diffusers pipeline folder's), if any: the run it was
+    /// made for.
+    pub scheduler: Option<SchedulerConfig>,
 }
 
 /// Why a checkpoint could not be used.
@@ -300,6 +318,9 @@ pub enum CheckpointError {
         /// What candle said.
         detail: String,
     },
+    /// A diffusers pipeline folder's files or configs cannot be used.
+    #[error("{0}")]
+    Diffusers(Box<DiffusersFolderError>),
 }
 
 impl CheckpointError {
@@ -472,6 +493,7 @@ impl CheckpointError {
                     format!("The network could not be built from “{p}” ({detail}).")
                 }
             }
+            Self::Diffusers(error) => error.sentence(lang),
         }
     }
 }
@@ -492,11 +514,15 @@ fn shape_text(dims: &[usize]) -> String {
     format!("({})", parts.join("×"))
 }
 
-/// Loads a diffusion model (`diffuscope.kind = digit-unet`) onto `device`.
+/// Loads a diffusion model onto `device`: a checkpoint (`diffuscope.kind = digit-unet`), or a
+/// folder, read as a diffusers pipeline folder.
 pub fn load_diffusion_model(
     path: &Path,
     device: &Device,
 ) -> Result<DiffusionModel, CheckpointError> {
+    if path.is_dir() {
+        return load_pipeline_folder(path, device);
+    }
     diffusion_model_from_bytes(path, &read(path)?, device)
 }
 
@@ -512,7 +538,16 @@ pub fn diffusion_model_from_bytes(
     let info = diffusion_info(path, &file.metadata)?;
     let net = match &info.network {
         Network::DigitUNet(config) => {
-            build(path, file.tensors, device, |vb| DigitUNet::new(config, vb))?
+            DenoisingNetwork::Digit(build(path, file.tensors, device, |vb| {
+                DigitUNet::new(config, vb)
+            })?)
+        }
+        Network::DiffusersUNet2D(_) => {
+            return Err(CheckpointError::WrongKind {
+                path: path.to_owned(),
+                expected: ModelKind::DigitUNet,
+                found: ModelKind::DiffusersUNet2D.metadata_name().to_owned(),
+            });
         }
     };
     Ok(DiffusionModel {
@@ -520,6 +555,7 @@ pub fn diffusion_model_from_bytes(
         metadata: file.metadata,
         net,
         device: device.clone(),
+        scheduler: None,
     })
 }
 
@@ -564,10 +600,10 @@ pub fn model_info_from_bytes(path: &Path, bytes: &[u8]) -> Result<ModelInfo, Che
     model_info(path, &file.metadata, kind)
 }
 
-/// The file of a shipped model (`"digits-eps"` → `…/assets/models/digits-eps.safetensors`), looked
-/// for beside the executable (and up to three folders above it, which covers `target/release/`)
-/// and in the source tree the program was built from. `None` if it is not there (or the name is
-/// not a plain file name).
+/// The file of a shipped model (`"digits-eps"` → `…/assets/models/digits-eps.safetensors`, or the
+/// pipeline folder `…/assets/models/digits-diffusers/`), looked for beside the executable (and up
+/// to three folders above it, which covers `target/release/`) and in the source tree the program
+/// was built from. `None` if it is not there (or the name is not a plain file name).
 pub fn shipped_model_path(name: &str) -> Option<PathBuf> {
     let plain = !name.is_empty()
         && name
@@ -579,8 +615,13 @@ pub fn shipped_model_path(name: &str) -> Option<PathBuf> {
     }
     model_folders()
         .into_iter()
-        .map(|folder| folder.join(format!("{name}.safetensors")))
-        .find(|path| path.is_file())
+        .flat_map(|folder| {
+            [
+                folder.join(format!("{name}.safetensors")),
+                folder.join(name),
+            ]
+        })
+        .find(|path| path.is_file() || is_pipeline_folder(path))
 }
 
 /// The shipped models that are present, by name (in the order of [`SHIPPED_MODELS`]).
@@ -629,7 +670,7 @@ fn model_folders() -> Vec<PathBuf> {
 }
 
 /// The file's bytes; only an ordinary file of at most [`MAX_FILE_BYTES`] is read.
-fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
     read_regular_file(path, MAX_FILE_BYTES).map_err(|error| match error {
         ReadError::Io(source) => CheckpointError::Read {
             path: path.to_owned(),
@@ -643,12 +684,13 @@ fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
 }
 
 /// A parsed file: its tensors (views into the bytes) and its metadata.
-struct Parsed<'a> {
-    tensors: SafeTensors<'a>,
-    metadata: BTreeMap<String, String>,
+pub(crate) struct Parsed<'a> {
+    pub(crate) tensors: SafeTensors<'a>,
+    pub(crate) metadata: BTreeMap<String, String>,
 }
 
-fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Parsed<'a>, CheckpointError> {
+/// The tensors and metadata of safetensors bytes; a damaged file is named.
+pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Parsed<'a>, CheckpointError> {
     let damaged = |e: SafeTensorError| match e {
         SafeTensorError::InvalidHeaderLength | SafeTensorError::MetadataIncompleteBuffer => {
             CheckpointError::Truncated {
@@ -694,6 +736,14 @@ fn model_info(
     let details = match expected {
         ModelKind::DigitUNet => ModelDetails::Diffusion(diffusion_info(path, metadata)?),
         ModelKind::DigitClassifier => ModelDetails::Classifier,
+        // A diffusers model is a folder, never one checkpoint file.
+        ModelKind::DiffusersUNet2D => {
+            return Err(CheckpointError::WrongKind {
+                path: path.to_owned(),
+                expected: ModelKind::DigitUNet,
+                found: expected.metadata_name().to_owned(),
+            });
+        }
     };
     Ok(ModelInfo {
         details,
@@ -779,6 +829,7 @@ fn diffusion_info(
         train_steps_t,
         beta_start,
         beta_end,
+        zero_terminal_snr: false,
     })
 }
 
@@ -905,7 +956,7 @@ impl candle_nn::var_builder::SimpleBackend for CheckedTensors<'_> {
 }
 
 /// Builds a network from the file's tensors, turning a failure into a [`CheckpointError`].
-fn build<'a, T>(
+pub(crate) fn build<'a, T>(
     path: &Path,
     tensors: SafeTensors<'a>,
     device: &Device,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::checkpoint::ModelKind;
 use super::config::UNetConfig;
+use super::diffusers::UNet2DConfig;
 use crate::diffusion::objectives::Objective;
 
 /// What a checkpoint says about itself.
@@ -23,6 +24,7 @@ impl ModelInfo {
         match &self.details {
             ModelDetails::Diffusion(info) => match info.network {
                 Network::DigitUNet(_) => ModelKind::DigitUNet,
+                Network::DiffusersUNet2D(_) => ModelKind::DiffusersUNet2D,
             },
             ModelDetails::Classifier => ModelKind::DigitClassifier,
         }
@@ -61,6 +63,9 @@ pub struct DiffusionInfo {
     pub beta_start: Option<f64>,
     /// β at t = T, when the file sets it (else the schedule's default).
     pub beta_end: Option<f64>,
+    /// Whether the schedule is rescaled to ᾱ_T = 0 (a diffusers scheduler's
+    /// `rescale_betas_zero_snr`; never in the program's own checkpoints).
+    pub zero_terminal_snr: bool,
 }
 
 /// The architecture of a diffusion model's network.
@@ -68,4 +73,6 @@ pub struct DiffusionInfo {
 pub enum Network {
     /// The digit UNet, with its sizes.
     DigitUNet(UNetConfig),
+    /// A diffusers `UNet2DModel`, with its config.
+    DiffusersUNet2D(UNet2DConfig),
 }

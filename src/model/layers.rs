@@ -250,6 +250,7 @@ pub struct FastGroupNorm {
     weight: Tensor,
     bias: Tensor,
     groups: usize,
+    eps: f64,
     /// Ones and zeros of each group length seen, for the layer-norm kernel's own (unit) affine map.
     /// Built inside [`with_candle_ops`]: candle's operations only, on any device.
     candle_only: bool,
@@ -259,27 +260,22 @@ pub struct FastGroupNorm {
 impl FastGroupNorm {
     /// GroupNorm with PyTorch's ε over `weight.len()` channels in `groups` groups.
     pub fn new(weight: Tensor, bias: Tensor, groups: usize) -> Result<Self> {
+        Self::with_eps(weight, bias, groups, GROUP_NORM_EPS)
+    }
+
+    /// GroupNorm with ε = `eps` over `weight.len()` channels in `groups` groups.
+    pub fn with_eps(weight: Tensor, bias: Tensor, groups: usize, eps: f64) -> Result<Self> {
         let channels = weight.elem_count();
         let fast = if preparable(&weight) && preparable(&bias) {
-            Some(PreparedGroupNorm::new(
-                &weight,
-                &bias,
-                groups,
-                GROUP_NORM_EPS,
-            )?)
+            Some(PreparedGroupNorm::new(&weight, &bias, groups, eps)?)
         } else {
             None
         };
-        let norm = GroupNorm::new(
-            weight.clone(),
-            bias.clone(),
-            channels,
-            groups,
-            GROUP_NORM_EPS,
-        )?;
+        let norm = GroupNorm::new(weight.clone(), bias.clone(), channels, groups, eps)?;
         Ok(Self {
             norm,
             fast,
+            eps,
             candle_only: building_with_candle_ops(),
             weight,
             bias,
@@ -327,7 +323,7 @@ impl FastGroupNorm {
             &x.contiguous()?.reshape((rows, length))?,
             &ones,
             &zeros,
-            GROUP_NORM_EPS as f32,
+            self.eps as f32,
         )?;
         let mut per_channel = vec![1; dims.len()];
         per_channel[1] = dims[1];

@@ -10,6 +10,10 @@
 //! - [`classifier`]: [`DigitClassifier`], the CNN that judges generated digits.
 //! - [`checkpoint`]: loading safetensors files with their metadata; [`CheckpointError`].
 //! - [`device`]: [`choose_device`], a GPU when built for one and it works, else the CPU.
+//! - [`net`]: [`DenoisingNetwork`], the digit UNet or a diffusers `UNet2DModel` behind one forward
+//!   pass in the program's conventions.
+//! - [`diffusers`]: diffusers' `UNet2DModel` built from `config.json` and safetensors, and pipeline
+//!   folders opened as diffusion models.
 //! - [`scheduler_config`]: diffusers' `scheduler_config.json` read into a schedule, objective and
 //!   sampler the program reproduces, or refused naming the field; written back as it came.
 //!
@@ -20,9 +24,11 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod config;
 pub mod device;
+pub mod diffusers;
 pub mod info;
 pub mod kernels;
 pub mod layers;
+pub mod net;
 pub mod scheduler_config;
 pub mod shipped;
 pub mod unet;
@@ -35,4 +41,5 @@ pub use classifier::DigitClassifier;
 pub use config::{NULL_CLASS, UNetConfig};
 pub use device::{DeviceChoice, DevicePreference, choose_device, device_for, finish_queued_work};
 pub use info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
+pub use net::DenoisingNetwork;
 pub use unet::DigitUNet;

@@ -1,4 +1,5 @@
-//! The one table of the models that ship with the program (`assets/models/<name>.safetensors`):
+//! The one table of the models that ship with the program (`assets/models/<name>.safetensors`, or
+//! the folder `assets/models/<name>/` for a diffusers pipeline):
 //! the window's model menu and its labels, the command line's `--model` names and default run, the
 //! soak bench's choices and the docs' tables (checked by `tests/model_golden.rs`) all read it.
 
@@ -25,14 +26,19 @@ impl ShippedModel {
         format!("{} ({})", self.name, lang.pick(self.about.0, self.about.1))
     }
 
-    /// Its file's name.
+    /// Its file's name (a diffusers model is a folder of that name).
     pub fn file_name(&self) -> String {
-        format!("{}.safetensors", self.name)
+        match self.kind {
+            ModelKind::DiffusersUNet2D => self.name.to_owned(),
+            ModelKind::DigitUNet | ModelKind::DigitClassifier => {
+                format!("{}.safetensors", self.name)
+            }
+        }
     }
 }
 
 /// Every shipped model; the first is the window's default.
-pub const SHIPPED_MODELS: [ShippedModel; 4] = [
+pub const SHIPPED_MODELS: [ShippedModel; 5] = [
     ShippedModel {
         name: "digits-eps",
         kind: ModelKind::DigitUNet,
@@ -52,6 +58,15 @@ pub const SHIPPED_MODELS: [ShippedModel; 4] = [
         default_run: Some((SamplerKind::FlowEuler, 50)),
     },
     ShippedModel {
+        name: "digits-diffusers",
+        kind: ModelKind::DiffusersUNet2D,
+        about: (
+            "a diffusers UNet2DModel, imported",
+            "diffusers 的 UNet2DModel（导入）",
+        ),
+        default_run: None,
+    },
+    ShippedModel {
         name: "digits-classifier",
         kind: ModelKind::DigitClassifier,
         about: ("a digit classifier", "数字分类器"),
@@ -68,7 +83,7 @@ pub fn shipped(name: &str) -> Option<&'static ShippedModel> {
 pub fn shipped_diffusion_models() -> impl Iterator<Item = &'static ShippedModel> {
     SHIPPED_MODELS
         .iter()
-        .filter(|model| model.kind == ModelKind::DigitUNet)
+        .filter(|model| model.kind.is_diffusion())
 }
 
 #[cfg(test)]
@@ -88,6 +103,6 @@ mod tests {
             shipped("digits-flow").map(|m| m.label(Lang::En)).as_deref(),
             Some("digits-flow (flow matching)")
         );
-        assert_eq!(shipped_diffusion_models().count(), 3);
+        assert_eq!(shipped_diffusion_models().count(), 4);
     }
 }

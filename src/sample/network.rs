@@ -13,7 +13,8 @@ pub const DIGIT_SIDE: usize = 28;
 
 impl Denoiser for DiffusionModel {
     fn image_size(&self) -> (usize, usize) {
-        (DIGIT_SIDE, DIGIT_SIDE)
+        let (_, height, width) = self.net.image_shape();
+        (height, width)
     }
 
     fn predict(
@@ -24,7 +25,8 @@ impl Denoiser for DiffusionModel {
         classes: &[u32],
     ) -> Result<Vec<f32>, SampleError> {
         let run = || -> candle_core::Result<Vec<f32>> {
-            let x = Tensor::from_slice(x_t, (batch, 1, DIGIT_SIDE, DIGIT_SIDE), &self.device)?;
+            let (channels, height, width) = self.net.image_shape();
+            let x = Tensor::from_slice(x_t, (batch, channels, height, width), &self.device)?;
             let t = Tensor::from_slice(timestep_input, batch, &self.device)?;
             let y = Tensor::from_slice(classes, batch, &self.device)?;
             self.net
@@ -50,6 +52,7 @@ pub fn model_schedule(info: &DiffusionInfo) -> Option<NoiseSchedule> {
             .find(|kind| kind.cli_name() == info.schedule)?
     };
     let mut config = ScheduleConfig::new(kind, info.train_steps_t.max(1));
+    config.zero_terminal_snr = info.zero_terminal_snr;
     if let Some(beta_start) = info.beta_start {
         config.beta_start = beta_start;
     }

@@ -169,6 +169,8 @@ pub enum Mode {
     Open,
     /// Pick a place and a name for a new file.
     Save,
+    /// Pick an existing folder.
+    Folder,
 }
 
 /// What to ask the user for.
@@ -199,6 +201,17 @@ impl FileRequest {
             title,
             kind,
             extensions,
+            file_name: String::new(),
+        }
+    }
+
+    /// Ask for an existing folder (of `kind`, such as "diffusers pipeline").
+    pub fn folder(title: (&'static str, &'static str), kind: &'static str) -> Self {
+        Self {
+            mode: Mode::Folder,
+            title,
+            kind,
+            extensions: &[],
             file_name: String::new(),
         }
     }
@@ -502,14 +515,16 @@ fn say_once_that_files_are_chosen_in_the_window() {
 
 /// Runs the system's dialog (on the calling thread, which it blocks until the user answers).
 fn system_dialog(request: &FileRequest, title: &str, folder: Option<&Path>) -> Option<PathBuf> {
-    let mut dialog = rfd::FileDialog::new()
-        .set_title(title)
-        .add_filter(request.kind, request.extensions);
+    let mut dialog = rfd::FileDialog::new().set_title(title);
+    if request.mode != Mode::Folder {
+        dialog = dialog.add_filter(request.kind, request.extensions);
+    }
     if let Some(folder) = folder {
         dialog = dialog.set_directory(folder);
     }
     match request.mode {
         Mode::Open => dialog.pick_file(),
+        Mode::Folder => dialog.pick_folder(),
         Mode::Save => dialog.set_file_name(request.file_name.as_str()).save_file(),
     }
 }
@@ -521,6 +536,7 @@ fn in_window_dialog(request: &FileRequest, folder: &Path, lang: Lang) -> Box<Fil
     let base = match request.mode {
         Mode::Open => FileDialog::open_file(),
         Mode::Save => FileDialog::save_file().default_filename(request.file_name.as_str()),
+        Mode::Folder => FileDialog::select_folder(),
     };
     let mut dialog = base
         .id(egui::Id::unique("diffuscope-file-picker"))
@@ -535,7 +551,7 @@ fn in_window_dialog(request: &FileRequest, folder: &Path, lang: Lang) -> Box<Fil
         .show_files_filter(Box::new(move |path: &Path| shown.accepts(path)))
         .filename_filter(Box::new(move |name: &str| match named.mode {
             Mode::Open => named.accepts(Path::new(name)),
-            Mode::Save => !name.trim().is_empty(),
+            Mode::Save | Mode::Folder => !name.trim().is_empty(),
         }))
         .open_button_text(lang.pick("Open", "打开").into())
         .save_button_text(lang.pick("Save", "保存").into())

@@ -63,6 +63,10 @@ impl ModelLoader for CandleLoader {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            scheduler: model
+                .scheduler
+                .as_ref()
+                .map(|config| config.sampler.clone()),
         };
         Ok(LoadedModel {
             denoiser: Box::new(model),

@@ -9,6 +9,7 @@ use super::WorkerError;
 use super::frame::Frame;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Objective;
+use crate::diffusion::samplers::SamplerSpec;
 use crate::model::DeviceChoice;
 use crate::sample::ModelTraits;
 pub use crate::sample::RunSettings;
@@ -87,6 +88,8 @@ pub struct ModelSummary {
     pub device: DeviceChoice,
     /// Every metadata entry of the checkpoint (steps, loss, command…).
     pub metadata: Vec<(String, String)>,
+    /// The sampler the model came with (a diffusers pipeline folder's scheduler), if any.
+    pub scheduler: Option<SamplerSpec>,
 }
 
 impl ModelSummary {

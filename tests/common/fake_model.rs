@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::samplers::SamplerSpec;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::model::DeviceChoice;
 use diffuscope::sample::{Denoiser, PrepareError, SampleError};
@@ -61,6 +62,8 @@ pub struct FakeLoader {
     pub delay: Duration,
     /// Set when the worker thread drops the loader.
     pub dropped: Arc<AtomicBool>,
+    /// The scheduler the models come with, as a diffusers pipeline's do.
+    pub scheduler: Option<SamplerSpec>,
 }
 
 impl FakeLoader {
@@ -73,7 +76,15 @@ impl FakeLoader {
             panic_on_call: None,
             delay: Duration::ZERO,
             dropped: Arc::new(AtomicBool::new(false)),
+            scheduler: None,
         }
+    }
+
+    /// The same loader, whose models come with `scheduler` (as a diffusers pipeline folder's).
+    #[must_use]
+    pub fn with_scheduler(mut self, scheduler: SamplerSpec) -> Self {
+        self.scheduler = Some(scheduler);
+        self
     }
 
     /// The same loader, whose networks wait `delay` in every call.
@@ -119,6 +130,7 @@ impl ModelLoader for FakeLoader {
                 image_size: (self.side, self.side),
                 device: DeviceChoice::CpuAsked,
                 metadata: Vec::new(),
+                scheduler: self.scheduler.clone(),
             },
         })
     }

@@ -9,7 +9,6 @@ use crate::diffusion::samplers::SamplerKind;
 use crate::export::chart::means;
 use crate::export::figure::{Curve, Figure, LegendCorner, Mark};
 use crate::i18n::Lang;
-use crate::model::ModelKind;
 use crate::model::shipped::SHIPPED_MODELS;
 use crate::quality::report::QualityReport;
 use crate::sample::colormap::OKABE_ITO;
@@ -56,10 +55,7 @@ fn controls_ui(view: &mut EvaluateView, ui: &mut egui::Ui, lang: Lang) {
     egui::ComboBox::from_id_salt("evaluate-model")
         .selected_text(settings.model.clone())
         .show_ui(ui, |ui| {
-            for model in SHIPPED_MODELS
-                .iter()
-                .filter(|m| m.kind == ModelKind::DigitUNet)
-            {
+            for model in SHIPPED_MODELS.iter().filter(|m| m.kind.is_diffusion()) {
                 ui.selectable_value(
                     &mut settings.model,
                     model.name.to_owned(),

@@ -84,6 +84,8 @@ pub enum ReverseCommand {
     LoadModel(ModelSource),
     /// Choose a model file, then load it.
     ChooseModelFile,
+    /// Choose a diffusers pipeline folder, then load it.
+    ChooseModelFolder,
     /// Choose where to write the run on screen as a GIF, then write it.
     ExportGif,
     /// Choose where to save the grid on screen as a PNG, then save it.
@@ -282,6 +284,7 @@ impl ReverseView {
             ReverseCommand::Cancel => self.cancel(),
             ReverseCommand::LoadModel(source) => self.load_model(source),
             ReverseCommand::ChooseModelFile => self.choose_and_load(),
+            ReverseCommand::ChooseModelFolder => self.choose_folder_and_load(),
             ReverseCommand::ExportGif => self.choose_and_export_gif(),
             ReverseCommand::SavePng => self.choose_and_save_png(),
             ReverseCommand::SaveRun => self.choose_and_save_run(),
@@ -344,6 +347,18 @@ impl ReverseView {
             ("Open a model", "打开模型"),
             "safetensors",
             &["safetensors"],
+        );
+        self.picker.ask(ReversePick::OpenModel, request);
+    }
+
+    /// Asks for a diffusers pipeline folder, then loads it.
+    pub fn choose_folder_and_load(&mut self) {
+        let request = FileRequest::folder(
+            (
+                "Open a diffusers pipeline folder",
+                "打开 diffusers 管线文件夹",
+            ),
+            "diffusers pipeline",
         );
         self.picker.ask(ReversePick::OpenModel, request);
     }
@@ -616,6 +631,7 @@ impl View for ReverseView {
         };
         for path in paths {
             match extension(&path).as_str() {
+                _ if path.is_dir() => self.load_model(ModelSource::File(path)),
                 "safetensors" => self.load_model(ModelSource::File(path)),
                 "dsrun" => self.open_run(path),
                 _ => continue,

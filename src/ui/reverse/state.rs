@@ -156,9 +156,25 @@ impl ReverseSettings {
 
     /// What a run with these choices asks for, for a model predicting `objective`.
     pub fn run_settings(&self, objective: Objective) -> RunSettings {
+        self.run_settings_with(objective, None)
+    }
+
+    /// The same for a model that came with its own scheduler (`own`, a diffusers pipeline's):
+    /// "step as diffusers does" with that scheduler's sampler runs it exactly (spacing,
+    /// `steps_offset`, clipping, σ's), with the steps chosen here.
+    pub fn run_settings_with(
+        &self,
+        objective: Objective,
+        own: Option<&SamplerSpec>,
+    ) -> RunSettings {
         let kind = self.sampler_for(objective);
         let mut sampler = SamplerSpec::new(kind, self.steps.max(1));
-        if self.diffusers_rule && kind.has_diffusers_rule() {
+        if let Some(own) = own.filter(|own| self.diffusers_rule && own.kind == kind) {
+            sampler = SamplerSpec {
+                steps: self.steps.max(1),
+                ..own.clone()
+            };
+        } else if self.diffusers_rule && kind.has_diffusers_rule() {
             sampler.diffusers.ddim_step = DdimStep::Diffusers;
             sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 1.0 };
             sampler.diffusers.eps_from_clipped_x0 = false;
@@ -323,7 +339,9 @@ impl ReverseState {
             return None;
         }
         let model = self.model.as_ref()?;
-        let settings = self.settings.run_settings(model.objective);
+        let settings = self
+            .settings
+            .run_settings_with(model.objective, model.scheduler.as_ref());
         let replaces = self.current_run;
         self.last_run_id += 1;
         let id = self.last_run_id;
@@ -482,6 +500,11 @@ impl ReverseState {
                 // model the user no longer wants, is let go.
                 if id != self.last_load_id {
                     return Applied::Release(id);
+                }
+                if let Some(own) = &summary.scheduler {
+                    // A diffusers pipeline: its own scheduler, stepped as diffusers does.
+                    own.kind.cli_name().clone_into(&mut self.settings.sampler);
+                    self.settings.diffusers_rule = true;
                 }
                 self.model = Some(summary);
                 self.loading_model = None;
@@ -660,6 +683,7 @@ mod tests {
             image_size: (28, 28),
             device: crate::model::DeviceChoice::CpuAsked,
             metadata: Vec::new(),
+            scheduler: None,
         }
     }
 

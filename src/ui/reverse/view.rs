@@ -152,12 +152,24 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     if chosen != current {
         view.ask(ReverseCommand::LoadModel(ModelSource::Shipped(chosen)));
     }
-    if ui
-        .button(lang.pick("Open a model file…", "打开模型文件…"))
-        .clicked()
-    {
-        view.ask(ReverseCommand::ChooseModelFile);
-    }
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .button(lang.pick("Open a model file…", "打开模型文件…"))
+            .clicked()
+        {
+            view.ask(ReverseCommand::ChooseModelFile);
+        }
+        if ui
+            .button(lang.pick("Open a diffusers folder…", "打开 diffusers 文件夹…"))
+            .on_hover_text(lang.pick(
+                "A pipeline folder saved by diffusers: model_index.json, scheduler/, unet/ (a UNet2DModel)",
+                "diffusers 保存的管线文件夹：model_index.json、scheduler/、unet/（UNet2DModel）",
+            ))
+            .clicked()
+        {
+            view.ask(ReverseCommand::ChooseModelFolder);
+        }
+    });
     match (&view.state.loading_model, &view.state.model) {
         (Some(source), _) => {
             ui.horizontal(|ui| {
@@ -170,15 +182,29 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
             });
         }
         (None, Some(model)) => {
-            ui.label(
+            let entry = |key: &str| {
+                model
+                    .metadata
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            };
+            // A diffusers pipeline says what it is and where it came from.
+            let imported = entry("scheduler")
+                .map(|scheduler| format!(" · diffusers UNet2DModel + {scheduler}"))
+                .unwrap_or_default();
+            let line = ui.label(
                 RichText::new(format!(
-                    "{} · {} · {}",
+                    "{}{imported} · {} · {}",
                     model.source.label(),
                     model.objective,
                     model.device.describe(lang)
                 ))
                 .small(),
             );
+            if let Some(folder) = entry("folder") {
+                line.on_hover_text(folder);
+            }
         }
         (None, None) => {}
     }

@@ -1,0 +1,66 @@
+//! [`DenoisingNetwork`]: the networks a diffusion model can have — the program's digit UNet or a
+//! diffusers `UNet2DModel` — behind one forward pass in the program's conventions.
+
+use candle_core::{Result, Tensor};
+
+use super::diffusers::DiffusersUNet;
+use super::unet::DigitUNet;
+
+/// The network of a [`DiffusionModel`](super::DiffusionModel).
+#[derive(Clone, Debug)]
+pub enum DenoisingNetwork {
+    /// The program's own digit UNet (`training/unet.py`).
+    Digit(DigitUNet),
+    /// A diffusers `UNet2DModel` from a pipeline folder.
+    Diffusers {
+        /// The network.
+        unet: DiffusersUNet,
+        /// Whether diffusers counts this model's timesteps from 0: the program counts discrete
+        /// timesteps from 1 to T (ᾱ_t = ∏_{s ≤ t} (1 − β_s)), diffusers from 0 to T − 1 for the
+        /// same ᾱ, so a model of a β schedule is given t − 1. Flow models are given T·σ in both.
+        counts_from_zero: bool,
+    },
+}
+
+impl DenoisingNetwork {
+    /// The network's prediction for `x` `(B, C, H, W)` at the program's time inputs `t` `(B,)`
+    /// (see [`PathPoint::network_input`](crate::diffusion::samplers::PathPoint)) with class ids
+    /// `y` `(B,)`.
+    pub fn forward(&self, x: &Tensor, t: &Tensor, y: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Digit(net) => net.forward(x, t, y),
+            Self::Diffusers {
+                unet,
+                counts_from_zero: true,
+            } => unet.forward(x, &(t.to_dtype(candle_core::DType::F32)? - 1.0)?, y),
+            Self::Diffusers { unet, .. } => unet.forward(x, t, y),
+        }
+    }
+
+    /// The digit UNet's sizes; `None` for another network.
+    pub fn digit_config(&self) -> Option<&super::UNetConfig> {
+        match self {
+            Self::Digit(net) => Some(net.config()),
+            Self::Diffusers { .. } => None,
+        }
+    }
+
+    /// (channels, height, width) of the images the network takes.
+    pub fn image_shape(&self) -> (usize, usize, usize) {
+        match self {
+            Self::Digit(_) => (1, 28, 28),
+            Self::Diffusers { unet, .. } => {
+                let (h, w) = unet.config().sample_size;
+                (unet.config().channels, h, w)
+            }
+        }
+    }
+
+    /// Whether the network runs on our CPU kernels.
+    pub fn uses_our_kernels(&self) -> bool {
+        match self {
+            Self::Digit(net) => net.uses_our_kernels(),
+            Self::Diffusers { unet, .. } => unet.uses_our_kernels(),
+        }
+    }
+}
