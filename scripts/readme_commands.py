@@ -7,7 +7,8 @@ Each command runs in a fresh temporary folder (so its outputs go there) and must
 and write every file it names (`--out`, `--gif`, `--png`, `--png-dir`). A few are slow by design
 (a training run, the benchmarks of whole sampling runs); those run with the reductions in
 `REDUCTIONS` below, which only shorten the work, never change what is exercised. `PATH` in a command
-stands for a photo of the user's: the bundled cat is used.
+stands for a photo of the user's: the bundled cat is used; `PIPELINE_FOLDER` for a diffusers pipeline
+folder of the user's: the shipped example `assets/models/digits-diffusers` is used.
 
 Window commands (no subcommand) need a display: with `--window` each is started and must still be
 running after WINDOW_SECS (then it is stopped); without it they are listed as not run. CI runs this
@@ -27,6 +28,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 CAT = os.path.join(ROOT, "assets", "images", "chelsea.png")
+PIPELINE = os.path.join(ROOT, "assets", "models", "digits-diffusers")
 WINDOW_SECS = 20
 # (pattern a command must match, substitution on its words, why) — work shortened, not changed.
 REDUCTIONS = [
@@ -96,7 +98,9 @@ def main():
     failures = 0
     for printed in readme_commands():
         command, why = reduced(printed)
-        words = shlex.split(command.replace(" PATH ", f" {CAT} "))
+        words = shlex.split(
+            command.replace(" PATH ", f" {CAT} ").replace(" PIPELINE_FOLDER ", f" {PIPELINE} ")
+        )
         words[0] = binary
         # Files the README names inside the source folder (the example scheduler config).
         words = [os.path.join(ROOT, word) if word.startswith("assets/") else word for word in words]

@@ -14,11 +14,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
+use diffuscope::diffusion::samplers::SamplerKind;
 use diffuscope::i18n::Lang;
 use diffuscope::model::diffusers::{LevelKind, load_unet};
 use diffuscope::model::layers::with_candle_ops;
 use diffuscope::model::{
-    CheckpointError, DenoisingNetwork, Network, Objective, load_diffusion_model,
+    CheckpointError, DenoisingNetwork, Network, Objective, load_diffusion_model, shipped_model_path,
 };
 use diffuscope::sample::Denoiser;
 
@@ -267,4 +268,43 @@ fn the_folders_sentences_are_said_in_chinese_too() {
             other.err()
         ),
     }
+}
+
+/// The shipped example, trained with diffusers (`training/train_diffusers_unet.py`), opens by its
+/// name with the scheduler it was trained with and computes what diffusers computes.
+#[test]
+fn the_shipped_example_opens_by_name_and_agrees_with_diffusers() {
+    let path = shipped_model_path("digits-diffusers")
+        .unwrap_or_else(|| panic!("digits-diffusers is shipped in assets/models/"));
+    let model = load_diffusion_model(&path, &Device::Cpu).unwrap();
+    let scheduler = model.scheduler.as_ref().unwrap();
+    assert_eq!(scheduler.class_name(), "DDPMScheduler");
+    assert_eq!(scheduler.sampler.kind, SamplerKind::Ddpm);
+    assert_eq!(
+        (model.info.objective, model.info.train_steps_t),
+        (Objective::Eps, 1000)
+    );
+    assert_eq!(model.image_size(), (28, 28));
+    let mut tensors =
+        candle_core::safetensors::load(golden("shipped-io.safetensors"), &Device::Cpu).unwrap();
+    let mut take = |name: &str| tensors.remove(name).unwrap();
+    let (x, t, y, expected) = (take("x"), take("t"), take("y"), take("out"));
+    let ours_t: Vec<f32> = t
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .map(|t| t + 1.0)
+        .collect();
+    let classes: Vec<u32> = y
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .map(|&c| c as u32)
+        .collect();
+    let x = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let out = model.predict(&x, 4, &ours_t, &classes).unwrap();
+    let out = Tensor::from_vec(out, expected.dims(), &Device::Cpu).unwrap();
+    let error = max_abs_diff(&out, &expected);
+    println!("shipped digits-diffusers: max |candle − diffusers| = {error:.2e}");
+    assert!(error <= TOLERANCE, "{error:e}");
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
+use crate::model::diffusers::{is_pipeline_folder, load_unet};
 use crate::model::{
     CheckpointError, DenoisingNetwork, DevicePreference, DigitClassifier, DigitUNet, NULL_CLASS,
     UNetConfig, device_for, finish_queued_work, load_classifier, load_diffusion_model,
@@ -83,12 +84,11 @@ pub fn model(
     let (path, net) = match name_or_path {
         Some(name) => {
             let path = resolve_model(name)?;
-            let loaded = load_diffusion_model(&path, &device)?;
-            (Some(path), loaded.net)
+            (Some(path.clone()), bench_network(&path, &device)?)
         }
         None => (
             None,
-            DenoisingNetwork::Digit(random_unet(&UNetConfig::default(), &device)?),
+            DenoisingNetwork::Digit(Box::new(random_unet(&UNetConfig::default(), &device)?)),
         ),
     };
     let described = Described::of(&net, path.as_deref());
@@ -249,6 +249,19 @@ fn random_unet(config: &UNetConfig, device: &Device) -> Result<DigitUNet, Checkp
         )
     };
     make().map_err(|e| build_error(None, &e))
+}
+
+/// The network of the model at `path`. A diffusers pipeline folder's UNet is built alone, so RGB
+/// models (which the views do not sample yet) are measured too.
+fn bench_network(path: &Path, device: &Device) -> Result<DenoisingNetwork, CheckpointError> {
+    if is_pipeline_folder(path) {
+        let (_, unet) = load_unet(&path.join("unet"), device)?;
+        return Ok(DenoisingNetwork::Diffusers {
+            unet: Box::new(unet),
+            counts_from_zero: true,
+        });
+    }
+    Ok(load_diffusion_model(path, device)?.net)
 }
 
 /// What the table's heading and JSON say about the network.

@@ -34,7 +34,8 @@ const CLASSIFIER: &str = "digits-classifier";
 /// Options of `diffuscope eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A shipped model (digits-eps, digits-v, digits-flow) or the path of a model file.
+    /// A shipped model (digits-eps, digits-v, digits-flow, digits-diffusers), the path of a model
+    /// file, or a diffusers pipeline folder.
     #[arg(long, default_value = "digits-eps")]
     pub model: String,
     /// The sampler (as `sample --sampler`); default: the model's own.

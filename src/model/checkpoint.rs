@@ -538,9 +538,9 @@ pub fn diffusion_model_from_bytes(
     let info = diffusion_info(path, &file.metadata)?;
     let net = match &info.network {
         Network::DigitUNet(config) => {
-            DenoisingNetwork::Digit(build(path, file.tensors, device, |vb| {
+            DenoisingNetwork::Digit(Box::new(build(path, file.tensors, device, |vb| {
                 DigitUNet::new(config, vb)
-            })?)
+            })?))
         }
         Network::DiffusersUNet2D(_) => {
             return Err(CheckpointError::WrongKind {

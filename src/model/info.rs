@@ -74,5 +74,5 @@ pub enum Network {
     /// The digit UNet, with its sizes.
     DigitUNet(UNetConfig),
     /// A diffusers `UNet2DModel`, with its config.
-    DiffusersUNet2D(UNet2DConfig),
+    DiffusersUNet2D(Box<UNet2DConfig>),
 }

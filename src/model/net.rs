@@ -10,11 +10,11 @@ use super::unet::DigitUNet;
 #[derive(Clone, Debug)]
 pub enum DenoisingNetwork {
     /// The program's own digit UNet (`training/unet.py`).
-    Digit(DigitUNet),
+    Digit(Box<DigitUNet>),
     /// A diffusers `UNet2DModel` from a pipeline folder.
     Diffusers {
         /// The network.
-        unet: DiffusersUNet,
+        unet: Box<DiffusersUNet>,
         /// Whether diffusers counts this model's timesteps from 0: the program counts discrete
         /// timesteps from 1 to T (ᾱ_t = ∏_{s ≤ t} (1 − β_s)), diffusers from 0 to T − 1 for the
         /// same ᾱ, so a model of a β schedule is given t − 1. Flow models are given T·σ in both.

@@ -14,6 +14,9 @@ attention; a set time_embedding_dim; mid_block_scale_factor ≠ 1):
   Heun pass), `y` (B,) class ids, and the model's output `out`, all float32.
 The configuration `pipeline` is also a whole pipeline folder (`model_index.json`,
 `scheduler/scheduler_config.json`, `unet/`), for the folder loader's tests.
+
+Also `shipped-io.safetensors`: the same inputs and output for the shipped example
+`assets/models/digits-diffusers` (trained by `training/train_diffusers_unet.py`).
 """
 import json
 import pathlib
@@ -80,6 +83,15 @@ def main():
         )
         count = sum(p.numel() for p in model.parameters())
         print(f"{name}: {count} parameters, |out| max {out.abs().max():.3f}")
+    shipped = HERE.parent.parent.parent / "assets/models/digits-diffusers/unet"
+    model = UNet2DModel.from_pretrained(str(shipped)).eval()
+    x = torch.randn(4, 1, 28, 28)
+    t = torch.tensor([0.0, 250.5, 640.0, 999.0])
+    y = torch.tensor([0, 4, 10, 9])
+    with torch.no_grad():
+        out = model(x, t, class_labels=y).sample
+    save_file({"x": x, "t": t, "y": y.float(), "out": out.contiguous()}, str(HERE / "shipped-io.safetensors"))
+    print(f"shipped: |out| max {out.abs().max():.3f}")
     (HERE / "README.md").write_text(
         "Made by `tests/golden/make_diffusers_unet.py` with diffusers "
         + __import__("diffusers").__version__ + " and torch " + torch.__version__ + ".\n"

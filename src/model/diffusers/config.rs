@@ -337,24 +337,22 @@ impl UNet2DConfig {
                 why("0 or 1", "0 或 1"),
             );
         }
-        if !(self.norm_eps > 0.0 && self.norm_eps < 1.0)
-            || !(self.mid_block_scale_factor > 0.0 && self.mid_block_scale_factor.is_finite())
-        {
-            let (field, value) = if self.norm_eps > 0.0 && self.norm_eps < 1.0 {
-                ("mid_block_scale_factor", self.mid_block_scale_factor)
-            } else {
-                ("norm_eps", self.norm_eps)
-            };
+        if !(self.norm_eps > 0.0 && self.norm_eps < 1.0) {
+            let reason = why("a positive number below 1", "小于 1 的正数");
+            return refuse("norm_eps", self.norm_eps.to_string(), reason);
+        }
+        if !(self.mid_block_scale_factor > 0.0 && self.mid_block_scale_factor.is_finite()) {
+            let value = self.mid_block_scale_factor.to_string();
             return refuse(
-                field,
-                value.to_string(),
+                "mid_block_scale_factor",
+                value,
                 why("a positive number", "一个正数"),
             );
         }
         self.check_channels()?;
         let (height, width) = self.sample_size;
         let step = 1usize << (levels - 1);
-        let fits = |side: usize| (step..=MAX_SIDE).contains(&side) && side % step == 0;
+        let fits = |side: usize| (step..=MAX_SIDE).contains(&side) && side.is_multiple_of(step);
         if !fits(height) || !fits(width) {
             return refuse(
                 "sample_size",
@@ -398,7 +396,7 @@ impl UNet2DConfig {
                     ),
                 );
             }
-            if groups == 0 || channels % groups != 0 {
+            if groups == 0 || !channels.is_multiple_of(groups) {
                 return refuse(
                     "norm_num_groups",
                     groups,
@@ -410,7 +408,7 @@ impl UNet2DConfig {
             }
             if let Some(head) = self.attention_head_dim
                 && attended
-                && (head == 0 || channels % head != 0)
+                && (head == 0 || !channels.is_multiple_of(head))
             {
                 return refuse(
                     "attention_head_dim",
@@ -426,7 +424,7 @@ impl UNet2DConfig {
         }
         let bottom = self.block_out_channels[self.levels() - 1];
         if let Some(groups) = self.attn_norm_num_groups
-            && (groups == 0 || bottom % groups != 0)
+            && (groups == 0 || !bottom.is_multiple_of(groups))
         {
             return refuse(
                 "attn_norm_num_groups",
@@ -447,7 +445,7 @@ impl UNet2DConfig {
                 ),
             );
         }
-        if self.block_out_channels[0] % 2 != 0 {
+        if !self.block_out_channels[0].is_multiple_of(2) {
             return refuse(
                 "block_out_channels",
                 self.block_out_channels[0],

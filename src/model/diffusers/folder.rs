@@ -192,7 +192,7 @@ pub fn load_pipeline_folder(
     }
     let flow = scheduler.objective == Objective::Flow;
     let info = DiffusionInfo {
-        network: Network::DiffusersUNet2D(config),
+        network: Network::DiffusersUNet2D(Box::new(config)),
         objective: scheduler.objective,
         schedule: if flow {
             FLOW_SCHEDULE.to_owned()
@@ -216,7 +216,7 @@ pub fn load_pipeline_folder(
         info,
         metadata,
         net: DenoisingNetwork::Diffusers {
-            unet,
+            unet: Box::new(unet),
             counts_from_zero: !flow,
         },
         device: device.clone(),

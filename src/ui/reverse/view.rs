@@ -152,7 +152,8 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     if chosen != current {
         view.ask(ReverseCommand::LoadModel(ModelSource::Shipped(chosen)));
     }
-    ui.horizontal_wrapped(|ui| {
+    // One button, so the panel keeps its height: a file of ours, or a folder saved by diffusers.
+    ui.menu_button(lang.pick("Open a model…", "打开模型…"), |ui| {
         if ui
             .button(lang.pick("Open a model file…", "打开模型文件…"))
             .clicked()
