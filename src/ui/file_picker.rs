@@ -560,7 +560,10 @@ fn in_window_dialog(request: &FileRequest, folder: &Path, lang: Lang) -> Box<Fil
         .new_folder_name_text(lang.pick("New folder", "新建文件夹").into())
         .refresh_button_hover_text(lang.pick("Refresh", "刷新").into())
         .parent_folder_button_hover_text(lang.pick("Parent folder", "上一级文件夹").into())
-        .file_label_text(lang.pick("File:", "文件：").into())
+        .file_label_text(match request.mode {
+            Mode::Folder => lang.pick("Folder:", "文件夹：").into(),
+            Mode::Open | Mode::Save => lang.pick("File:", "文件：").into(),
+        })
         .show_hidden_checkbox_text(lang.pick("Show hidden files", "显示隐藏文件").into());
     dialog.open();
     Box::new(dialog)

@@ -142,7 +142,7 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     let mut chosen = current.clone();
     let combo = egui::ComboBox::from_id_salt("reverse-model")
         .width(250.0)
-        .selected_text(model_label(&current, lang))
+        .selected_text(shown_model_label(view, &current, lang))
         .show_ui(ui, |ui| {
             for model in shipped_diffusion_models() {
                 ui.selectable_value(&mut chosen, model.name.to_owned(), model.label(lang));
@@ -367,6 +367,20 @@ fn labelled_slider(ui: &mut egui::Ui, text: &str, slider: egui::Slider<'_>) -> e
 /// A shipped model's name and what it is; any other model's name.
 fn model_label(name: &str, lang: Lang) -> String {
     shipped(name).map_or_else(|| name.to_owned(), |model| model.label(lang))
+}
+
+/// The menu's text: the model opened from a file or folder when one is loaded (or loading), else
+/// the shipped model chosen.
+fn shown_model_label(view: &ReverseView, chosen: &str, lang: Lang) -> String {
+    let state = &view.state;
+    match state
+        .loading_model
+        .as_ref()
+        .or(state.model.as_ref().map(|m| &m.source))
+    {
+        Some(source @ ModelSource::File(_)) => source.label(),
+        _ => model_label(chosen, lang),
+    }
 }
 
 fn status_ui(view: &ReverseView, ui: &mut egui::Ui, lang: Lang) {
