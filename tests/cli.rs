@@ -429,3 +429,63 @@ fn a_diffusers_scheduler_config_drives_the_sampler_or_is_refused_by_name() {
         "{message}"
     );
 }
+
+/// `--model` takes a diffusers pipeline folder: sampled by the folder's own scheduler unless
+/// `--sampler` says otherwise; a broken folder is one sentence naming the file, and no PNG.
+#[test]
+fn sample_takes_a_diffusers_pipeline_folder() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/diffusers_unet");
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("imported.png");
+    let png_arg = png.to_str().unwrap_or_default();
+    let pipeline = golden.join("pipeline");
+    let folder = pipeline.to_str().unwrap_or_default();
+    let args = [
+        "sample", "--model", folder, "--steps", "3", "--grid", "2x1", "--png", png_arg,
+    ];
+    let output = diffuscope(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let picture = image::open(&png).unwrap();
+    assert_eq!(
+        picture.width(),
+        2 * picture.height() + 4 * 2,
+        "two 28×28 tiles, scale 4, one gap"
+    );
+    std::fs::remove_file(&png).unwrap();
+
+    let output = diffuscope(&[
+        "sample",
+        "--model",
+        folder,
+        "--sampler",
+        "ddim",
+        "--steps",
+        "3",
+        "--png",
+        png_arg,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    std::fs::remove_file(&png).unwrap();
+
+    // A unet folder alone (no model_index.json) is not a pipeline: said, naming the file.
+    let unet_only = golden.join("two-heads");
+    let output = diffuscope(&[
+        "sample",
+        "--model",
+        unet_only.to_str().unwrap_or_default(),
+        "--png",
+        png_arg,
+    ]);
+    assert!(!output.status.success());
+    let said = stderr(&output);
+    assert!(said.contains("model_index.json"), "{said}");
+    assert_eq!(
+        said.trim_end()
+            .lines()
+            .filter(|l| l.starts_with("diffuscope:"))
+            .count(),
+        1,
+        "{said}"
+    );
+    assert!(!png.exists(), "a refused model writes no picture");
+}
