@@ -35,13 +35,31 @@ fn golden(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The golden inputs `x`, `t`, `y` and diffusers' output of a model folder.
-fn io(folder: &Path) -> (Tensor, Tensor, Tensor, Tensor) {
-    let mut tensors =
-        candle_core::safetensors::load(folder.join("io.safetensors"), &Device::Cpu).unwrap();
+/// The golden inputs `x`, `t`, `y` and diffusers' output in `file`.
+fn io(file: &Path) -> (Tensor, Tensor, Tensor, Tensor) {
+    let mut tensors = candle_core::safetensors::load(file, &Device::Cpu).unwrap();
     let mut take = |name: &str| tensors.remove(name).unwrap();
     let y = take("y").to_dtype(DType::U32).unwrap();
     (take("x"), take("t"), y, take("out"))
+}
+
+/// The largest difference between diffusers' output in the golden `file` and what `model` answers
+/// through the program's [`Denoiser`], which counts timesteps from 1 (diffusers' t + 1).
+fn error_through_the_denoiser(model: &impl Denoiser, file: &Path) -> f32 {
+    let (x, t, y, expected) = io(file);
+    let ours_t: Vec<f32> = t
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .map(|t| t + 1.0)
+        .collect();
+    let x = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let classes = y.to_vec1::<u32>().unwrap();
+    let out = model.predict(&x, ours_t.len(), &ours_t, &classes).unwrap();
+    max_abs_diff(
+        &Tensor::from_vec(out, expected.dims(), &Device::Cpu).unwrap(),
+        &expected,
+    )
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -62,7 +80,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn every_configuration_computes_what_diffusers_computes() {
     for name in CONFIGS {
         let folder = golden(name);
-        let (x, t, y, expected) = io(&folder);
+        let (x, t, y, expected) = io(&folder.join("io.safetensors"));
         let (_, ours) = load_unet(&folder, &Device::Cpu).unwrap();
         assert!(ours.uses_our_kernels(), "{name}");
         let (_, candle) = with_candle_ops(|| load_unet(&folder, &Device::Cpu)).unwrap();
@@ -112,24 +130,8 @@ fn a_pipeline_folder_opens_as_a_diffusion_model_in_the_programs_conventions() {
         }
     ));
     assert_eq!(model.image_size(), (28, 28));
-    // The program counts timesteps from 1: diffusers' t is the program's t − 1.
-    let (x, t, y, expected) = io(&golden("pipeline/unet"));
-    let ours_t: Vec<f32> = t
-        .to_vec1::<f32>()
-        .unwrap()
-        .iter()
-        .map(|t| t + 1.0)
-        .collect();
-    let out = model
-        .predict(
-            &x.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            3,
-            &ours_t,
-            &y.to_vec1::<u32>().unwrap(),
-        )
-        .unwrap();
-    let out = Tensor::from_vec(out, expected.dims(), &Device::Cpu).unwrap();
-    assert!(max_abs_diff(&out, &expected) <= TOLERANCE);
+    let error = error_through_the_denoiser(&model, &golden("pipeline/unet/io.safetensors"));
+    assert!(error <= TOLERANCE, "{error:e}");
 }
 
 /// A copy of the golden pipeline folder in a temporary folder, changed by `change`; the sentence
@@ -285,26 +287,7 @@ fn the_shipped_example_opens_by_name_and_agrees_with_diffusers() {
         (Objective::Eps, 1000)
     );
     assert_eq!(model.image_size(), (28, 28));
-    let mut tensors =
-        candle_core::safetensors::load(golden("shipped-io.safetensors"), &Device::Cpu).unwrap();
-    let mut take = |name: &str| tensors.remove(name).unwrap();
-    let (x, t, y, expected) = (take("x"), take("t"), take("y"), take("out"));
-    let ours_t: Vec<f32> = t
-        .to_vec1::<f32>()
-        .unwrap()
-        .iter()
-        .map(|t| t + 1.0)
-        .collect();
-    let classes: Vec<u32> = y
-        .to_vec1::<f32>()
-        .unwrap()
-        .iter()
-        .map(|&c| c as u32)
-        .collect();
-    let x = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let out = model.predict(&x, 4, &ours_t, &classes).unwrap();
-    let out = Tensor::from_vec(out, expected.dims(), &Device::Cpu).unwrap();
-    let error = max_abs_diff(&out, &expected);
+    let error = error_through_the_denoiser(&model, &golden("shipped-io.safetensors"));
     println!("shipped digits-diffusers: max |candle − diffusers| = {error:.2e}");
     assert!(error <= TOLERANCE, "{error:e}");
 }
