@@ -183,13 +183,15 @@ pub fn load_pipeline_folder(
             error,
         })
     })?;
-    let (config, unet) = load_unet(&unet_folder, device)?;
+    // Refused before the weights are read: the views sample grey images.
+    let config = read_unet_config(&unet_folder)?;
     if config.channels != 1 {
         return Err(DiffusersFolderError::Colour {
             path: unet_folder.join(CONFIG_FILE),
         }
         .into());
     }
+    let unet = build_unet(&unet_folder, &config, device)?;
     let flow = scheduler.objective == Objective::Flow;
     let info = DiffusionInfo {
         network: Network::DiffusersUNet2D(Box::new(config)),
@@ -230,13 +232,28 @@ pub fn load_unet(
     folder: &Path,
     device: &Device,
 ) -> Result<(UNet2DConfig, DiffusersUNet), CheckpointError> {
+    let config = read_unet_config(folder)?;
+    let unet = build_unet(folder, &config, device)?;
+    Ok((config, unet))
+}
+
+/// The model folder's `config.json`, read or refused naming the field.
+fn read_unet_config(folder: &Path) -> Result<UNet2DConfig, DiffusersFolderError> {
     let config_path = folder.join(CONFIG_FILE);
-    let config = read_text(&config_path).and_then(|text| {
+    read_text(&config_path).and_then(|text| {
         UNet2DConfig::parse(&text).map_err(|error| DiffusersFolderError::UNetConfig {
             path: config_path.clone(),
             error,
         })
-    })?;
+    })
+}
+
+/// The network of `config` from the model folder's weights.
+fn build_unet(
+    folder: &Path,
+    config: &UNet2DConfig,
+    device: &Device,
+) -> Result<DiffusersUNet, CheckpointError> {
     let weights = folder.join(WEIGHTS_FILE);
     if !weights.exists() && folder.join(PICKLE_FILE).exists() {
         return Err(DiffusersFolderError::PickleOnly {
@@ -254,10 +271,9 @@ pub fn load_unet(
         other => other,
     })?;
     let file = parse(&weights, &bytes)?;
-    let unet = build(&weights, file.tensors, device, |vb| {
-        DiffusersUNet::new(&config, vb)
-    })?;
-    Ok((config, unet))
+    build(&weights, file.tensors, device, |vb| {
+        DiffusersUNet::new(config, vb)
+    })
 }
 
 /// The subfolder `model_index.json` gives for `field` (`["diffusers", "UNet2DModel"]` →
