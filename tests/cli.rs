@@ -489,3 +489,46 @@ fn sample_takes_a_diffusers_pipeline_folder() {
     );
     assert!(!png.exists(), "a refused model writes no picture");
 }
+
+/// `--write-scheduler-config` writes the config a run follows back out, every field as it came;
+/// a run that follows none says so and writes nothing.
+#[test]
+fn sample_writes_the_scheduler_config_it_follows_back_out() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/diffusers_unet");
+    let pipeline = golden.join("pipeline");
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("one.png");
+    let config = dir.path().join("scheduler_config.json");
+    let run = |model: &str| {
+        diffuscope(&[
+            "sample",
+            "--model",
+            model,
+            "--steps",
+            "2",
+            "--grid",
+            "1x1",
+            "--png",
+            png.to_str().unwrap_or_default(),
+            "--write-scheduler-config",
+            config.to_str().unwrap_or_default(),
+        ])
+    };
+    let output = run(pipeline.to_str().unwrap_or_default());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let read = |path: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let original = read(&pipeline.join("scheduler/scheduler_config.json"));
+    assert_eq!(read(&config), original);
+    std::fs::remove_file(&config).unwrap();
+
+    let output = run("digits-eps");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("follows none"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!config.exists());
+}

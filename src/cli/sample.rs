@@ -1,6 +1,7 @@
 //! `diffuscope sample`: run a trained model from noise to digits and save them as one grid picture,
 //! optionally asking the digit classifier what it sees.
 
+use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::data::file::read_regular_file;
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec, Spacing};
-use crate::export::atomic::check_destination;
+use crate::export::atomic::{WriteFailure, check_destination, write_atomically};
 use crate::export::budget::ByteSize;
 use crate::export::caption_height;
 use crate::export::gif_stream::stream_bytes;
@@ -138,6 +139,10 @@ pub struct SampleArgs {
     /// schedule and prediction type. Replaces --sampler, --spacing and --no-clip.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["sampler", "spacing", "no_clip"])]
     pub scheduler_config: Option<PathBuf>,
+    /// Write the scheduler config the run follows (a diffusers pipeline folder's own, or
+    /// --scheduler-config's) back out as a `scheduler_config.json`, every field as it came.
+    #[arg(long, value_name = "FILE")]
+    pub write_scheduler_config: Option<PathBuf>,
     /// Language of messages.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: LangArg,
@@ -175,7 +180,15 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             path.display()
         ));
     }
-    let (settings, step_count) = run_settings(args, &model, &path, lang)?;
+    let (settings, step_count, scheduler) = run_settings(args, &model, &path, lang)?;
+    if args.write_scheduler_config.is_some() && scheduler.is_none() {
+        return Err(lang
+            .pick(
+                "--write-scheduler-config writes the scheduler config a run follows, and this run follows none: give a diffusers pipeline folder as --model (without --sampler) or --scheduler-config FILE.",
+                "--write-scheduler-config 写出运行所依据的调度器配置，而这次运行没有依据任何配置：请用 diffusers 管线文件夹作为 --model（不加 --sampler），或给出 --scheduler-config 文件。",
+            )
+            .to_owned());
+    }
     let needed = memory_needed(args, step_count, model.image_size());
     memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
 
@@ -194,6 +207,9 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     if let (Some(gif), Some(mut record)) = (&args.gif, record) {
         record.samples = Some(samples.clone());
         write_run_gif(args, gif, &record, step_count, lang)?;
+    }
+    if let (Some(file), Some(config)) = (&args.write_scheduler_config, &scheduler) {
+        write_scheduler_config(file, config, lang)?;
     }
     if args.judge {
         let classifier_path = resolve_model(CLASSIFIER).map_err(|e| e.sentence(lang))?;
@@ -229,19 +245,23 @@ fn check_outputs(args: &SampleArgs, lang: Lang) -> Result<(), String> {
         ));
     }
     // Fail before minutes of sampling, not after, if a file cannot go where asked.
-    for path in [&args.png, &args.gif].into_iter().flatten() {
+    for path in [&args.png, &args.gif, &args.write_scheduler_config]
+        .into_iter()
+        .flatten()
+    {
         check_destination(path).map_err(|e| e.sentence(lang))?;
     }
     Ok(())
 }
 
-/// The run the options ask of `model` (loaded from `path`), and how many steps it takes.
+/// The run the options ask of `model` (loaded from `path`), how many steps it takes, and the
+/// scheduler config it follows, if any.
 fn run_settings(
     args: &SampleArgs,
     model: &DiffusionModel,
     path: &Path,
     lang: Lang,
-) -> Result<(SampleSettings, usize), String> {
+) -> Result<(SampleSettings, usize, Option<SchedulerConfig>), String> {
     let traits = ModelTraits::of(&model.info)
         .map_err(|e| format!("{} ({})", e.sentence(lang), path.display()))?;
     let (objective, schedule) = (traits.objective, &traits.schedule);
@@ -259,7 +279,7 @@ fn run_settings(
         Some(file) => Some(read_scheduler_config(file, (objective, schedule), lang)?),
         None => model.scheduler.clone().filter(|_| args.sampler.is_none()),
     };
-    let sampler = match scheduler {
+    let sampler = match &scheduler {
         Some(config) => {
             let steps = args.steps.map_or_else(
                 || config.sampler.kind.default_steps(schedule.steps()),
@@ -268,7 +288,7 @@ fn run_settings(
             SamplerSpec {
                 steps,
                 eta: args.eta,
-                ..config.sampler
+                ..config.sampler.clone()
             }
         }
         None => SamplerSpec {
@@ -288,7 +308,18 @@ fn run_settings(
         })
         .map_err(|e| e.sentence(lang))?;
     say_if_clamped(args.steps, step_count, settings.schedule.steps(), lang);
-    Ok((settings, step_count))
+    Ok((settings, step_count, scheduler))
+}
+
+/// Writes `config` to `file` as diffusers' `scheduler_config.json` (through a temporary file).
+fn write_scheduler_config(file: &Path, config: &SchedulerConfig, lang: Lang) -> Result<(), String> {
+    let text = config.to_json() + "\n";
+    write_atomically(file, |out| {
+        out.write_all(text.as_bytes()).map_err(WriteFailure::from)
+    })
+    .map_err(|e| e.sentence(lang))?;
+    eprintln!("{} {}", lang.pick("Wrote", "已写入"), file.display());
+    Ok(())
 }
 
 /// The scheduler config in `file`, if it fits the model (`objective`, `schedule`); else one
