@@ -65,8 +65,19 @@ pub(crate) fn conv(
     stride: usize,
     vb: VarBuilder,
 ) -> Result<Conv2d> {
+    conv_padded(cin, cout, kernel, (stride, kernel / 2), vb)
+}
+
+/// A convolution with a square kernel and the given (stride, padding).
+fn conv_padded(
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    (stride, padding): (usize, usize),
+    vb: VarBuilder,
+) -> Result<Conv2d> {
     let cfg = Conv2dConfig {
-        padding: kernel / 2,
+        padding,
         stride,
         ..Conv2dConfig::default()
     };
@@ -74,14 +85,24 @@ pub(crate) fn conv(
 }
 
 /// GroupNorm with PyTorch's ε.
+pub(crate) fn group_norm(groups: usize, channels: usize, vb: VarBuilder) -> Result<FastGroupNorm> {
+    group_norm_with_eps(groups, channels, GROUP_NORM_EPS, vb)
+}
+
+/// GroupNorm with ε = `eps` (tensors `weight`, `bias` under `vb`).
 #[expect(
     clippy::needless_pass_by_value,
     reason = "candle's convention: a layer takes its VarBuilder by value"
 )]
-pub(crate) fn group_norm(groups: usize, channels: usize, vb: VarBuilder) -> Result<FastGroupNorm> {
+pub(crate) fn group_norm_with_eps(
+    groups: usize,
+    channels: usize,
+    eps: f64,
+    vb: VarBuilder,
+) -> Result<FastGroupNorm> {
     let weight = vb.get_with_hints(channels, "weight", Init::Const(1.))?;
     let bias = vb.get_with_hints(channels, "bias", Init::Const(0.))?;
-    FastGroupNorm::new(weight, bias, groups)
+    FastGroupNorm::with_eps(weight, bias, groups, eps)
 }
 
 /// A convolution of [`conv`]'s kind that runs on our kernel where it can.
@@ -93,6 +114,17 @@ pub(crate) fn fast_conv(
     vb: VarBuilder,
 ) -> Result<FastConv2d> {
     FastConv2d::new(conv(cin, cout, kernel, stride, vb)?)
+}
+
+/// The same with the given (stride, padding) (diffusers' `downsample_padding` 0, 1×1 shortcuts).
+pub(crate) fn fast_conv_padded(
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride_padding: (usize, usize),
+    vb: VarBuilder,
+) -> Result<FastConv2d> {
+    FastConv2d::new(conv_padded(cin, cout, kernel, stride_padding, vb)?)
 }
 
 thread_local! {

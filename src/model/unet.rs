@@ -19,7 +19,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Embedding, VarBuilder};
 
 use super::config::UNetConfig;
-use super::kernels::with_warm_workers;
+use super::kernels::with_warm_workers_on;
 use super::layers::{
     FastConv2d, FastGroupNorm, ResBlock, SelfAttention, TimeMlp, fast_conv, group_norm,
 };
@@ -163,12 +163,8 @@ impl DigitUNet {
                 "DigitUNet needs a height and width divisible by 4, got {height}×{width}"
             );
         }
-        if x.device().is_cpu() {
-            // Dozens of short parallel layers: the pool's threads wait for them awake.
-            with_warm_workers(|| self.layers(x, t, y))
-        } else {
-            self.layers(x, t, y)
-        }
+        // Dozens of short parallel layers: the pool's threads wait for them awake.
+        with_warm_workers_on(x.device(), || self.layers(x, t, y))
     }
 
     /// [`Self::forward`] on checked inputs: every layer, in order.

@@ -4,10 +4,12 @@
 //! ([`FastConv2d`], [`FastGroupNorm`], [`FastLinear`], the fused attention core).
 
 use candle_core::{DType, Result, Tensor};
-use candle_nn::{Conv2dConfig, Init, Linear, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 
 use crate::model::kernels::attention_core;
-use crate::model::layers::{FastConv2d, FastGroupNorm, FastLinear};
+use crate::model::layers::{
+    FastConv2d, FastGroupNorm, FastLinear, fast_conv_padded, fast_linear, group_norm_with_eps,
+};
 
 /// The frequencies of diffusers' `get_timestep_embedding`: exp(−ln(10000)·i / (half − shift)),
 /// i = 0..half, in f32 in diffusers' order of operations.
@@ -57,39 +59,6 @@ impl TimestepProjection {
     }
 }
 
-/// GroupNorm of `channels` in `groups` with ε = `eps` (tensors `weight`, `bias` under `vb`).
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "candle's convention: a layer takes its VarBuilder by value"
-)]
-pub fn norm(groups: usize, channels: usize, eps: f64, vb: VarBuilder) -> Result<FastGroupNorm> {
-    let weight = vb.get_with_hints(channels, "weight", Init::Const(1.))?;
-    let bias = vb.get_with_hints(channels, "bias", Init::Const(0.))?;
-    FastGroupNorm::with_eps(weight, bias, groups, eps)
-}
-
-/// A square convolution with bias, of `kernel` with `stride` and `padding`.
-pub fn conv(
-    cin: usize,
-    cout: usize,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    vb: VarBuilder,
-) -> Result<FastConv2d> {
-    let cfg = Conv2dConfig {
-        padding,
-        stride,
-        ..Conv2dConfig::default()
-    };
-    FastConv2d::new(candle_nn::conv2d(cin, cout, kernel, cfg, vb)?)
-}
-
-/// A linear layer with bias.
-pub fn linear(inputs: usize, outputs: usize, vb: VarBuilder) -> Result<FastLinear> {
-    FastLinear::new(candle_nn::linear(inputs, outputs, vb)?)
-}
-
 /// How a residual block is built, shared by all of a model's blocks.
 #[derive(Clone, Copy, Debug)]
 pub struct ResnetShape {
@@ -130,15 +99,21 @@ impl Resnet {
     pub fn new(cin: usize, cout: usize, shape: ResnetShape, vb: VarBuilder) -> Result<Self> {
         let projected = if shape.scale_shift { 2 * cout } else { cout };
         Ok(Self {
-            norm1: norm(shape.groups, cin, shape.eps, vb.pp("norm1"))?,
-            conv1: conv(cin, cout, 3, 1, 1, vb.pp("conv1"))?,
-            time_emb_proj: linear(shape.emb_dim, projected, vb.pp("time_emb_proj"))?,
-            norm2: norm(shape.groups, cout, shape.eps, vb.pp("norm2"))?,
-            conv2: conv(cout, cout, 3, 1, 1, vb.pp("conv2"))?,
+            norm1: group_norm_with_eps(shape.groups, cin, shape.eps, vb.pp("norm1"))?,
+            conv1: fast_conv_padded(cin, cout, 3, (1, 1), vb.pp("conv1"))?,
+            time_emb_proj: fast_linear(shape.emb_dim, projected, vb.pp("time_emb_proj"))?,
+            norm2: group_norm_with_eps(shape.groups, cout, shape.eps, vb.pp("norm2"))?,
+            conv2: fast_conv_padded(cout, cout, 3, (1, 1), vb.pp("conv2"))?,
             conv_shortcut: if cin == cout {
                 None
             } else {
-                Some(conv(cin, cout, 1, 1, 0, vb.pp("conv_shortcut"))?)
+                Some(fast_conv_padded(
+                    cin,
+                    cout,
+                    1,
+                    (1, 0),
+                    vb.pp("conv_shortcut"),
+                )?)
             },
             scale_shift: shape.scale_shift,
             output_scale: shape.output_scale,
@@ -223,10 +198,12 @@ impl Attention {
         let bias = Tensor::cat(&[&q.1, &k.1, &v.1], 0)?;
         Ok(Self {
             group_norm: norm_groups
-                .map(|(groups, eps)| norm(groups, channels, eps, vb.pp("group_norm")))
+                .map(|(groups, eps)| {
+                    group_norm_with_eps(groups, channels, eps, vb.pp("group_norm"))
+                })
                 .transpose()?,
             qkv: FastLinear::new(Linear::new(weight, Some(bias)))?,
-            to_out: linear(channels, channels, vb.pp("to_out").pp("0"))?,
+            to_out: fast_linear(channels, channels, vb.pp("to_out").pp("0"))?,
             heads,
             output_scale,
         })
@@ -306,7 +283,7 @@ impl Downsample {
     )]
     pub fn new(channels: usize, padding: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            conv: conv(channels, channels, 3, 2, padding, vb.pp("conv"))?,
+            conv: fast_conv_padded(channels, channels, 3, (2, padding), vb.pp("conv"))?,
             pad_bottom_right: padding == 0,
         })
     }

@@ -36,8 +36,8 @@ pub const SCHEDULER_FILE: &str = "scheduler_config.json";
 pub const WEIGHTS_FILE: &str = "diffusion_pytorch_model.safetensors";
 /// The same weights as a PyTorch pickle, which the program does not read.
 const PICKLE_FILE: &str = "diffusion_pytorch_model.bin";
-/// The largest JSON file read.
-const JSON_LIMIT: u64 = 64 * 1024;
+/// The largest JSON file read: the configs' own limit (the scheduler's is the same).
+const JSON_LIMIT: u64 = super::config::CONFIG_LIMIT as u64;
 
 /// Why a pipeline folder cannot be opened (the weights' own problems are [`CheckpointError`]s).
 #[derive(Debug, thiserror::Error)]

@@ -34,7 +34,7 @@ mod warm;
 pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
-pub use warm::with_warm_workers;
+pub use warm::{with_warm_workers, with_warm_workers_on};
 
 /// The f32 values a custom operation `name` was given, which must be contiguous (every kernel
 /// here asks for its inputs so).

@@ -18,6 +18,16 @@ const MOST_SPIN: Duration = Duration::from_secs(1);
 /// Spins between two looks at the clock (a look costs more than a spin).
 const SPINS_PER_CLOCK_LOOK: u32 = 64;
 
+/// [`with_warm_workers`] for a network whose inputs are on `device`: on the CPU, where our
+/// kernels hand out the work; elsewhere `f` just runs.
+pub fn with_warm_workers_on<R>(device: &candle_core::Device, f: impl FnOnce() -> R) -> R {
+    if device.is_cpu() {
+        with_warm_workers(f)
+    } else {
+        f()
+    }
+}
+
 /// Runs `f` on this thread with the pool's other threads spinning, ready for the work `f` hands
 /// out, instead of sleeping. Outside a rayon pool, or in a pool of one thread, just runs `f`.
 pub fn with_warm_workers<R>(f: impl FnOnce() -> R) -> R {
