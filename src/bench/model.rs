@@ -252,7 +252,8 @@ fn random_unet(config: &UNetConfig, device: &Device) -> Result<DigitUNet, Checkp
 }
 
 /// The network of the model at `path`. A diffusers pipeline folder's UNet is built alone, so RGB
-/// models (which the views do not sample yet) are measured too.
+/// models (which the views do not sample yet) are measured too; its time inputs are taken as a β
+/// schedule's (t − 1) whatever its scheduler, which changes no work.
 fn bench_network(path: &Path, device: &Device) -> Result<DenoisingNetwork, CheckpointError> {
     if is_pipeline_folder(path) {
         let (_, unet) = load_unet(&path.join("unet"), device)?;
