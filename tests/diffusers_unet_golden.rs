@@ -10,6 +10,9 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +25,7 @@ use diffuscope::model::{
     CheckpointError, DenoisingNetwork, Network, Objective, load_diffusion_model, shipped_model_path,
 };
 use diffuscope::sample::Denoiser;
+use tensors::max_abs_diff;
 
 /// Largest |candle − diffusers| allowed on a network's output; measured at most 3.3e-6 with
 /// `cargo test --test diffusers_unet_golden -- --nocapture`.
@@ -60,20 +64,6 @@ fn error_through_the_denoiser(model: &impl Denoiser, file: &Path) -> f32 {
         &Tensor::from_vec(out, expected.dims(), &Device::Cpu).unwrap(),
         &expected,
     )
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 #[test]

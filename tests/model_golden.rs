@@ -8,6 +8,9 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +24,7 @@ use diffuscope::model::{
 };
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
+use tensors::max_abs_diff;
 
 /// Largest |candle − PyTorch| allowed on a network's output; measured at most 2.2e-6 (the UNets)
 /// and 8.3e-7 (the classifier) with `cargo test --test model_golden -- --nocapture`.
@@ -36,20 +40,6 @@ fn golden(name: &str) -> PathBuf {
 
 fn golden_tensors(path: &Path) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(path, &Device::Cpu).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 /// Runs the golden batches of a UNet file through the loaded model; returns the largest error.
