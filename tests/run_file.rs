@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{
-    DdimStep, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec,
+    DdimStep, DiffusersOptions, DynamicShift, FinalSigma, FlowShift, FlowSigmas, SamplerKind,
+    SamplerSpec, X0Limit,
 };
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::export::ExportError;
@@ -157,7 +158,37 @@ fn a_saved_run_opens_as_the_same_run() {
         // Flow Heun over diffusers' shifted σ's.
         {
             let mut record = recorded(SamplerKind::FlowHeun, 4, vec![None], None);
-            record.settings.sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 3.0 };
+            record.settings.sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers {
+                shift: FlowShift::Fixed(3.0),
+                terminal: None,
+            };
+            record
+        },
+        // Flow Euler with dynamic shifting stretched to a terminal σ.
+        {
+            let mut record = recorded(SamplerKind::FlowEuler, 4, vec![None], None);
+            record.settings.sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers {
+                shift: FlowShift::Dynamic(DynamicShift {
+                    base_shift: 0.5,
+                    max_shift: 1.15,
+                    base_seq_len: 256.0,
+                    max_seq_len: 4096.0,
+                    linear: true,
+                }),
+                terminal: Some(0.1),
+            };
+            record
+        },
+        // DPM-Solver thresholding x̂0 and ending on the smallest σ with a second-order step.
+        {
+            let mut record = recorded(SamplerKind::DpmSolver2M, 5, vec![Some(4)], None);
+            let options = &mut record.settings.sampler.diffusers;
+            options.x0_limit = X0Limit::Dynamic {
+                ratio: 0.9,
+                ceiling: 1.5,
+            };
+            options.final_sigma = FinalSigma::SigmaMin;
+            options.lower_order_final = false;
             record
         },
         // DDIM under diffusers' rule, as a diffusers scheduler config asks.
@@ -194,7 +225,7 @@ fn a_saved_run_opens_as_the_same_run() {
         .filter_map(Result::ok)
         .map(|entry| entry.file_name())
         .collect();
-    assert_eq!(names.len(), 10, "{names:?}");
+    assert_eq!(names.len(), 2 * runs.len(), "{names:?}");
 }
 
 #[test]

@@ -22,15 +22,18 @@ mod golden_json;
 
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec,
+    DdimStep, DdpmVariance, DiffusersOptions, FlowShift, FlowSigmas, SamplerKind, SamplerSpec,
 };
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use diffuscope::model::scheduler_config::SchedulerConfig;
 use golden_json::{floats, max_scaled_error, scaled_error};
 use serde_json::Value;
 
 /// x after every step: 1e-5, relative to the magnitude of values larger than 1; measured at most
 /// 7.7e-6 (DPM-Solver++(2M)) with `cargo test --test sampler_golden -- --nocapture`.
 const TOLERANCE: f64 = 1e-5;
+/// The values of one image of the recorded batches (make_samplers.py's SHAPE is 2 × 1 × 4 × 4).
+const IMAGE_LEN: usize = 16;
 /// Where the model is asked to look (time input, a, s); measured at most 4.6e-8 (Euler, Heun).
 const POINT_TOLERANCE: f64 = 5e-7;
 
@@ -53,6 +56,24 @@ fn label(run: &Value) -> String {
         run["steps"],
         run["train_steps"],
     );
+    if let Some(config) = run["scheduler_config"].as_object() {
+        let basics = [
+            "_class_name",
+            "num_train_timesteps",
+            "prediction_type",
+            "timestep_spacing",
+            "beta_schedule",
+            "beta_start",
+            "beta_end",
+        ];
+        for (key, value) in config
+            .iter()
+            .filter(|(key, _)| !basics.contains(&key.as_str()))
+        {
+            label.push_str(&format!(" {key}={value}"));
+        }
+        return label;
+    }
     for key in [
         "variance",
         "eta",
@@ -70,8 +91,19 @@ fn label(run: &Value) -> String {
     label
 }
 
-/// The schedule, objective and sampler settings of a recorded run.
+/// The schedule, objective and sampler settings of a recorded run: read from its diffusers
+/// config by the program's own reader where the run records one, else set from its fields.
 fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
+    if let Some(config) = run.get("scheduler_config") {
+        let config = SchedulerConfig::parse(&config.to_string())
+            .unwrap_or_else(|e| panic!("{}: {e}", label(run)));
+        let spec = SamplerSpec {
+            steps: run["steps"].as_u64().unwrap() as usize,
+            eta: run["eta"].as_f64().unwrap_or(0.0),
+            ..config.sampler
+        };
+        return (NoiseSchedule::new(config.schedule), config.objective, spec);
+    }
     let kind = ScheduleKind::ALL
         .into_iter()
         .find(|kind| kind.cli_name() == text(run, "schedule"))
@@ -100,7 +132,8 @@ fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
     }
     if run["flow_sigmas"].as_str() == Some("diffusers") {
         spec.diffusers.flow_sigmas = FlowSigmas::Diffusers {
-            shift: run["flow_shift"].as_f64().unwrap(),
+            shift: FlowShift::Fixed(run["flow_shift"].as_f64().unwrap()),
+            terminal: None,
         };
     }
     (schedule, objective, spec)
@@ -110,7 +143,7 @@ fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
 fn replay(run: &Value) -> (f64, f64) {
     let label = label(run);
     let (schedule, objective, spec) = setup(run);
-    let mut sampler = spec.build(&schedule);
+    let mut sampler = spec.build(&schedule, IMAGE_LEN);
     let calls = run["calls"].as_array().unwrap();
     let mut x = floats(&run["x_start"]);
     let (mut worst_point, mut worst_x): (f64, f64) = (0.0, 0.0);

@@ -298,7 +298,7 @@ fn run_settings(
             ..SamplerSpec::new(kind, steps)
         },
     };
-    let step_count = sampler.build(schedule).steps();
+    let step_count = sampler.step_count(schedule);
     let settings = traits
         .prepare(RunSettings {
             sampler,

@@ -67,28 +67,6 @@ pub fn flow_sigmas(steps: usize) -> Vec<f64> {
     (0..=steps).map(|k| 1.0 - k as f64 / steps as f64).collect()
 }
 
-/// diffusers' flow-matching σ's (`FlowMatchEulerDiscreteScheduler` and its Heun twin, without
-/// dynamic shifting) for `steps` steps of a model trained with T = `train_steps`: evenly from 1 to
-/// the smallest training σ (1/T, shifted), each shifted by σ ↦ s·σ/(1 + (s − 1)·σ) with s =
-/// `shift`, then 0. (diffusers shifts the smallest σ once when it is made and again with the rest:
-/// so does this.)
-pub fn diffusers_flow_sigmas(steps: usize, train_steps: usize, shift: f64) -> Vec<f64> {
-    let shifted = |sigma: f64| shift * sigma / (1.0 + (shift - 1.0) * sigma);
-    let (steps, lowest) = (steps.max(1), shifted(1.0 / train_steps.max(1) as f64));
-    let mut sigmas: Vec<f64> = (0..steps)
-        .map(|k| {
-            let along = if steps == 1 {
-                0.0
-            } else {
-                k as f64 / (steps - 1) as f64
-            };
-            shifted(1.0 + (lowest - 1.0) * along)
-        })
-        .collect();
-    sigmas.push(0.0);
-    sigmas
-}
-
 /// One Euler step along the predicted velocity u: x_{σ_next} = x_σ + (σ_next − σ)·u.
 ///
 /// σ decreases, so this moves against u = ε − x0: away from the noise, towards the image.

@@ -3,19 +3,21 @@
 //! reproduce — and written back out with every field as it came.
 //!
 //! What is accepted is what `tests/sampler_golden.rs` replays against diffusers to float32
-//! rounding: the seven scheduler classes below with their default sigma rules, `leading`,
-//! `trailing` and `linspace` spacing, β schedules by name, zero-terminal-SNR rescaling, ε and v
-//! prediction, DDPM's two fixed variances, and clipping x̂0 to [−1, 1] (DPM-Solver's
-//! `thresholding` with `sample_max_value = 1` is that clipping). A field that only matters when
-//! another is on (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its
-//! value. DDPM's and DDIM's `steps_offset` and DDIM's `set_alpha_to_one` are honoured, and DDIM
-//! read from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the
-//! next listed timestep, and the two differ where n does not divide T). Not reproduced yet, and
-//! so refused: `steps_offset` ≠ 0 for the other samplers, `trained_betas`, `sample` prediction, Karras / exponential / β sigmas, a final σ other
-//! than 0, DPM-Solver other than second-order DPM-Solver++ with a first-order last step, and
-//! flow matching's dynamic shifting, inverted or stochastic σ's. Flow matching read from a config
-//! runs over diffusers' σ's (from 1 to the shifted 1/T, shifted by `shift`, then 0), where the
-//! program's own flow samplers take n equal steps from 1 to 0.
+//! rounding: the seven scheduler classes below with their default sigma rules; `leading` (with
+//! `steps_offset`), `trailing` and `linspace` spacing; β schedules by name, zero-terminal-SNR
+//! rescaling; ε and v prediction; DDPM's two fixed variances; clipping x̂0 to
+//! ±`clip_sample_range` and dynamic `thresholding` with its ratio and ceiling; DDIM's
+//! `set_alpha_to_one`; Euler's and DPM-Solver's `final_sigmas_type`, DPM-Solver's
+//! `lower_order_final` and `euler_at_final`; flow matching's `shift`, `use_dynamic_shifting`
+//! (either `time_shift_type`, the image's length being its number of values) and
+//! `shift_terminal`. A field that only matters when another is on (`dynamic_thresholding_ratio`
+//! without `thresholding`) is accepted whatever its value. DDIM read from a config steps by
+//! diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next listed timestep, and the
+//! two differ where n does not divide T). Not reproduced yet, and so refused: `trained_betas`,
+//! `sample` prediction, Karras / exponential / β sigmas, DPM-Solver other than second-order
+//! DPM-Solver++, and flow matching's inverted or stochastic σ's. Flow matching read from a
+//! config runs over diffusers' σ's, where the program's own flow samplers take n equal steps
+//! from 1 to 0.
 //!
 //! DDIM read from a config also keeps the model's ε̂ when it clips x̂0, as diffusers' pipelines
 //! do (`use_clipped_model_output = False`, a `step` argument, not a config field); the program's
@@ -25,7 +27,8 @@ use serde_json::{Map, Value};
 
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec, Spacing,
+    DdimStep, DdpmVariance, DiffusersOptions, DynamicShift, FinalSigma, FlowShift, FlowSigmas,
+    SamplerKind, SamplerSpec, Spacing, X0Limit,
 };
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
@@ -448,7 +451,6 @@ impl Fields<'_> {
     /// The sampler of `kind` as the fields set it, refusing what it does not reproduce.
     fn sampler(&self, kind: SamplerKind) -> Result<SamplerSpec, SchedulerConfigError> {
         let no = Value::Bool(false);
-        let one = Value::from(1.0);
         let mut spec = SamplerSpec::new(kind, 50);
         // diffusers' spacing defaults: leading for DDPM and DDIM, linspace for the others.
         let discrete = matches!(kind, SamplerKind::Ddpm | SamplerKind::Ddim);
@@ -464,21 +466,10 @@ impl Fields<'_> {
         ] {
             self.only(sigmas, &no, "the program's σ's are the schedule's own")?;
         }
-        self.only(
-            "final_sigmas_type",
-            &Value::from("zero"),
-            "the program's last σ is 0",
-        )?;
+        spec.diffusers = self.diffusers_options(kind)?;
         match kind {
             SamplerKind::Ddpm | SamplerKind::Ddim => {
-                spec.diffusers = self.diffusers_options(kind)?;
-                spec.clip_x0 = self.flag("clip_sample")?.unwrap_or(true);
-                self.only("clip_sample_range", &one, "the program clips x̂0 to [−1, 1]")?;
-                self.only(
-                    "thresholding",
-                    &no,
-                    "the program clips rather than thresholds",
-                )?;
+                (spec.clip_x0, spec.diffusers.x0_limit) = self.x0_limit(true)?;
                 spec.variance = match self.string("variance_type")?.as_deref() {
                     None | Some("fixed_small") => DdpmVariance::FixedSmall,
                     Some("fixed_large") => DdpmVariance::FixedLarge,
@@ -492,57 +483,80 @@ impl Fields<'_> {
                 };
             }
             SamplerKind::Euler => {
-                self.no_offset()?;
                 spec.clip_x0 = false;
-                self.only(
-                    "interpolation_type",
-                    &Value::from("linear"),
-                    "the program interpolates σ linearly",
-                )?;
-                self.only(
-                    "timestep_type",
-                    &Value::from("discrete"),
-                    "the program's Euler asks at discrete timesteps",
-                )?;
-                self.only(
-                    "sigma_min",
-                    &Value::Null,
-                    "the program's σ's are the schedule's own",
-                )?;
-                self.only(
-                    "sigma_max",
-                    &Value::Null,
-                    "the program's σ's are the schedule's own",
-                )?;
+                self.euler_only_defaults()?;
+                spec.diffusers.final_sigma = self.final_sigma()?;
             }
             SamplerKind::Heun => {
-                self.no_offset()?;
-                spec.clip_x0 = self.flag("clip_sample")?.unwrap_or(false);
-                self.only("clip_sample_range", &one, "the program clips x̂0 to [−1, 1]")?;
+                (spec.clip_x0, spec.diffusers.x0_limit) = self.x0_limit(false)?;
             }
-            _ => {
-                self.no_offset()?;
-                self.dpm_solver(&mut spec)?;
-            }
+            _ => self.dpm_solver(&mut spec)?,
         }
         Ok(spec)
     }
 
+    /// Refuses Euler's options that move its σ's away from the schedule's own.
+    fn euler_only_defaults(&self) -> Result<(), SchedulerConfigError> {
+        let own = "the program's σ's are the schedule's own";
+        self.only(
+            "interpolation_type",
+            &Value::from("linear"),
+            "the program interpolates σ linearly",
+        )?;
+        self.only(
+            "timestep_type",
+            &Value::from("discrete"),
+            "the program's Euler asks at discrete timesteps",
+        )?;
+        self.only("sigma_min", &Value::Null, own)?;
+        self.only("sigma_max", &Value::Null, own)
+    }
+
+    /// `final_sigmas_type`: "zero" (the default) or "sigma_min".
+    fn final_sigma(&self) -> Result<FinalSigma, SchedulerConfigError> {
+        match self.string("final_sigmas_type")? {
+            None => Ok(FinalSigma::Zero),
+            Some(name) => FinalSigma::from_diffusers_name(&name)
+                .ok_or_else(|| Self::wrong("final_sigmas_type", "\"zero\" or \"sigma_min\"")),
+        }
+    }
+
+    /// Whether x̂0 is held in range, and how: `thresholding` (dynamic, with its ratio and
+    /// ceiling) wins over `clip_sample` (default `clip_default`) with `clip_sample_range`, as in
+    /// diffusers' steps.
+    fn x0_limit(&self, clip_default: bool) -> Result<(bool, X0Limit), SchedulerConfigError> {
+        if self.flag("thresholding")?.unwrap_or(false) {
+            let ratio = self.number("dynamic_thresholding_ratio")?.unwrap_or(0.995);
+            if !(ratio > 0.0 && ratio <= 1.0) {
+                return Err(Self::wrong(
+                    "dynamic_thresholding_ratio",
+                    "a number in (0, 1]",
+                ));
+            }
+            let ceiling = self.number("sample_max_value")?.unwrap_or(1.0);
+            if !(ceiling.is_finite() && ceiling >= 1.0) {
+                return Err(Self::wrong("sample_max_value", "a number of at least 1"));
+            }
+            return Ok((true, X0Limit::Dynamic { ratio, ceiling }));
+        }
+        let range = self.number("clip_sample_range")?.unwrap_or(1.0);
+        if !(range.is_finite() && range > 0.0) {
+            return Err(Self::wrong("clip_sample_range", "a number above 0"));
+        }
+        let clip = self.flag("clip_sample")?.unwrap_or(clip_default);
+        Ok((clip, X0Limit::Clip { range }))
+    }
+
     /// A flow-matching scheduler: T (the network's time input is σ·T), the flow objective, and
-    /// flow Euler or Heun over diffusers' σ's with the file's `shift`.
+    /// flow Euler or Heun over diffusers' σ's, shifted as the file says.
     fn flow(
         &self,
         kind: SamplerKind,
     ) -> Result<(ScheduleConfig, Objective, SamplerSpec), SchedulerConfigError> {
         let steps = self.train_steps()?;
-        let shift = self.number("shift")?.unwrap_or(1.0);
-        if !(shift.is_finite() && shift > 0.0) {
-            return Err(Self::wrong("shift", "a number above 0"));
-        }
         let no = Value::Bool(false);
-        let why = "the program's flow σ's are diffusers' default ones, shifted by shift";
+        let why = "the program's flow σ's are diffusers' default ones, shifted";
         for field in [
-            "use_dynamic_shifting",
             "invert_sigmas",
             "use_karras_sigmas",
             "use_exponential_sigmas",
@@ -551,15 +565,57 @@ impl Fields<'_> {
         ] {
             self.only(field, &no, why)?;
         }
-        self.only("shift_terminal", &Value::Null, why)?;
+        let flow_sigmas = FlowSigmas::Diffusers {
+            shift: self.flow_shift()?,
+            // diffusers stretches only to a terminal σ that is set and not 0.
+            terminal: self.number("shift_terminal")?.filter(|&t| t != 0.0),
+        };
+        if !flow_sigmas.is_valid() {
+            return Err(Self::wrong("shift_terminal", "a number in [0, 1)"));
+        }
         let mut sampler = SamplerSpec::new(kind, 50);
         sampler.clip_x0 = false;
-        sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift };
+        sampler.diffusers.flow_sigmas = flow_sigmas;
         Ok((
             ScheduleConfig::new(ScheduleKind::Linear, steps),
             Objective::Flow,
             sampler,
         ))
+    }
+
+    /// `shift`, or with `use_dynamic_shifting` the line that gives it from the image's length.
+    fn flow_shift(&self) -> Result<FlowShift, SchedulerConfigError> {
+        if !self.flag("use_dynamic_shifting")?.unwrap_or(false) {
+            let shift = self.number("shift")?.unwrap_or(1.0);
+            if !(shift.is_finite() && shift > 0.0) {
+                return Err(Self::wrong("shift", "a number above 0"));
+            }
+            return Ok(FlowShift::Fixed(shift));
+        }
+        let linear = match self.string("time_shift_type")?.as_deref() {
+            None | Some("exponential") => false,
+            Some("linear") => true,
+            Some(_) => {
+                return Err(Self::wrong(
+                    "time_shift_type",
+                    "\"exponential\" or \"linear\"",
+                ));
+            }
+        };
+        let line = DynamicShift {
+            base_shift: self.number("base_shift")?.unwrap_or(0.5),
+            max_shift: self.number("max_shift")?.unwrap_or(1.15),
+            base_seq_len: self.number("base_image_seq_len")?.unwrap_or(256.0),
+            max_seq_len: self.number("max_image_seq_len")?.unwrap_or(4096.0),
+            linear,
+        };
+        if !line.is_valid() {
+            return Err(Self::wrong(
+                "max_image_seq_len",
+                "a length other than base_image_seq_len",
+            ));
+        }
+        Ok(FlowShift::Dynamic(line))
     }
 
     /// `num_train_timesteps`, 1000 when absent.
@@ -576,7 +632,7 @@ impl Fields<'_> {
         }
     }
 
-    /// DDPM's and DDIM's timestep offset and DDIM's last step, under diffusers' step rule.
+    /// The timestep offset of "leading" spacing, and DDIM's step rule and last step.
     fn diffusers_options(
         &self,
         kind: SamplerKind,
@@ -603,25 +659,14 @@ impl Fields<'_> {
         })
     }
 
-    /// Refuses an offset where the program's sampler takes none.
-    fn no_offset(&self) -> Result<(), SchedulerConfigError> {
-        self.only(
-            "steps_offset",
-            &Value::from(0),
-            "the program offsets only DDPM's and DDIM's timesteps",
-        )
-    }
-
-    /// DPM-Solver++(2M) with a first-order last step; `thresholding` with a ceiling of 1 is the
-    /// program's clipping.
+    /// Second-order DPM-Solver++ (midpoint), with diffusers' options for its last step and its
+    /// `thresholding`.
     fn dpm_solver(&self, spec: &mut SamplerSpec) -> Result<(), SchedulerConfigError> {
         let no = Value::Bool(false);
-        let why = "the program's DPM-Solver is second-order DPM-Solver++ (midpoint) with a first-order last step";
+        let why = "the program's DPM-Solver is second-order DPM-Solver++ (midpoint)";
         self.only("solver_order", &Value::from(2), why)?;
         self.only("algorithm_type", &Value::from("dpmsolver++"), why)?;
         self.only("solver_type", &Value::from("midpoint"), why)?;
-        self.only("lower_order_final", &Value::Bool(true), why)?;
-        self.only("euler_at_final", &no, why)?;
         for field in ["use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] {
             self.only(field, &no, "the program's σ's are the schedule's own")?;
         }
@@ -635,17 +680,10 @@ impl Fields<'_> {
             &Value::from("-Infinity"),
             "the program does not clip λ",
         )?;
-        spec.clip_x0 = self.flag("thresholding")?.unwrap_or(false);
-        if spec.clip_x0 {
-            let ceiling = self.number("sample_max_value")?.unwrap_or(1.0);
-            if ceiling != 1.0 {
-                return Err(unsupported(
-                    "sample_max_value",
-                    &Value::from(ceiling),
-                    "the program's thresholding is clipping to [−1, 1]",
-                ));
-            }
-        }
+        spec.diffusers.final_sigma = self.final_sigma()?;
+        spec.diffusers.lower_order_final = self.flag("lower_order_final")?.unwrap_or(true);
+        spec.diffusers.euler_at_final = self.flag("euler_at_final")?.unwrap_or(false);
+        (spec.clip_x0, spec.diffusers.x0_limit) = self.x0_limit(false)?;
         Ok(())
     }
 }
@@ -697,19 +735,18 @@ mod tests {
 
     #[test]
     fn what_the_program_does_not_reproduce_is_named() {
-        let euler = r#"{"_class_name": "EulerDiscreteScheduler", "steps_offset": 1}"#;
+        let euler = r#"{"_class_name": "EulerDiscreteScheduler", "use_karras_sigmas": true}"#;
         assert_eq!(
             SchedulerConfig::parse(euler)
                 .unwrap_err()
                 .sentence(Lang::En),
-            "The scheduler config cannot be used: steps_offset = 1 is not reproduced yet \
-             (the program offsets only DDPM's and DDIM's timesteps)."
+            "The scheduler config cannot be used: use_karras_sigmas = true is not reproduced yet \
+             (the program's σ's are the schedule's own)."
         );
-        let flow =
-            r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "use_dynamic_shifting": true}"#;
+        let flow = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "invert_sigmas": true}"#;
         assert!(matches!(
             SchedulerConfig::parse(flow),
-            Err(SchedulerConfigError::Unsupported { field, .. }) if field == "use_dynamic_shifting"
+            Err(SchedulerConfigError::Unsupported { field, .. }) if field == "invert_sigmas"
         ));
         for (text, expected) in [
             (
@@ -796,13 +833,16 @@ mod tests {
         assert_eq!(config.sampler.kind, SamplerKind::FlowEuler);
         assert_eq!(
             config.sampler.diffusers.flow_sigmas,
-            FlowSigmas::Diffusers { shift: 3.0 }
+            FlowSigmas::Diffusers {
+                shift: FlowShift::Fixed(3.0),
+                terminal: None
+            }
         );
         let sigmas = SamplerSpec {
             steps: 4,
             ..config.sampler.clone()
         }
-        .flow_sigmas(1000);
+        .flow_sigmas(1000, 784);
         // From 1 to the twice-shifted 1/T, then 0: shifting keeps more steps at high noise.
         assert_eq!((sigmas.len(), sigmas[0], sigmas[4]), (5, 1.0, 0.0));
         assert!(sigmas[1] > 0.75 && sigmas[3] < 0.01, "{sigmas:?}");
@@ -810,6 +850,97 @@ mod tests {
         assert_eq!(
             SchedulerConfig::parse(heun).unwrap_err().to_string(),
             "the field shift should be a number above 0"
+        );
+    }
+
+    #[test]
+    fn clipping_thresholding_and_the_end_of_the_run_are_read() {
+        let ddpm = r#"{"_class_name": "DDPMScheduler", "clip_sample": false,
+            "thresholding": true, "sample_max_value": 2.5}"#;
+        let sampler = SchedulerConfig::parse(ddpm).unwrap().sampler;
+        // Thresholding wins over clip_sample = false, as in diffusers' step.
+        assert!(sampler.clip_x0);
+        assert_eq!(
+            sampler.diffusers.x0_limit,
+            X0Limit::Dynamic {
+                ratio: 0.995,
+                ceiling: 2.5
+            }
+        );
+        let heun = r#"{"_class_name": "HeunDiscreteScheduler", "clip_sample": true,
+            "clip_sample_range": 0.5, "steps_offset": 1}"#;
+        let sampler = SchedulerConfig::parse(heun).unwrap().sampler;
+        assert_eq!(
+            (sampler.clip_x0, sampler.diffusers.x0_limit),
+            (true, X0Limit::Clip { range: 0.5 })
+        );
+        assert_eq!(sampler.diffusers.steps_offset, 1);
+        let dpm = r#"{"_class_name": "DPMSolverMultistepScheduler",
+            "final_sigmas_type": "sigma_min", "lower_order_final": false}"#;
+        let options = SchedulerConfig::parse(dpm).unwrap().sampler.diffusers;
+        assert_eq!(options.final_sigma, FinalSigma::SigmaMin);
+        assert!(!options.lower_order_final && !options.euler_at_final);
+        for (text, expected) in [
+            (
+                r#"{"_class_name": "DDIMScheduler", "clip_sample_range": -1}"#,
+                "the field clip_sample_range should be a number above 0",
+            ),
+            (
+                r#"{"_class_name": "DDIMScheduler", "thresholding": true, "sample_max_value": 0.5}"#,
+                "the field sample_max_value should be a number of at least 1",
+            ),
+            (
+                r#"{"_class_name": "EulerDiscreteScheduler", "final_sigmas_type": "one"}"#,
+                "the field final_sigmas_type should be \"zero\" or \"sigma_min\"",
+            ),
+        ] {
+            assert_eq!(
+                SchedulerConfig::parse(text).unwrap_err().to_string(),
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn flow_matchings_dynamic_shifting_and_terminal_sigma_are_read() {
+        // FLUX.1's scheduler_config.json.
+        let flux = r#"{
+          "_class_name": "FlowMatchEulerDiscreteScheduler",
+          "_diffusers_version": "0.30.0.dev0",
+          "base_image_seq_len": 256,
+          "base_shift": 0.5,
+          "max_image_seq_len": 4096,
+          "max_shift": 1.15,
+          "num_train_timesteps": 1000,
+          "shift": 3.0,
+          "use_dynamic_shifting": true
+        }"#;
+        let config = SchedulerConfig::parse(flux).unwrap();
+        let FlowSigmas::Diffusers {
+            shift: FlowShift::Dynamic(line),
+            terminal: None,
+        } = config.sampler.diffusers.flow_sigmas
+        else {
+            panic!("{:?}", config.sampler.diffusers.flow_sigmas);
+        };
+        assert!(!line.linear);
+        // A 64×64 image (4096 values) is shifted by e^1.15, a 16×16 one by e^0.5.
+        assert!((line.shift_for(4096) - 1.15f64.exp()).abs() < 1e-12);
+        assert!((line.shift_for(256) - 0.5f64.exp()).abs() < 1e-12);
+        let ltx = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "shift_terminal": 0.1}"#;
+        let sigmas = SamplerSpec {
+            steps: 5,
+            ..SchedulerConfig::parse(ltx).unwrap().sampler
+        }
+        .flow_sigmas(1000, 784);
+        assert!(
+            (sigmas[4] - 0.1).abs() < 1e-12 && sigmas[5] == 0.0,
+            "{sigmas:?}"
+        );
+        let bad = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "shift_terminal": 1.5}"#;
+        assert_eq!(
+            SchedulerConfig::parse(bad).unwrap_err().to_string(),
+            "the field shift_terminal should be a number in [0, 1)"
         );
     }
 

@@ -110,7 +110,7 @@ impl SamplingRun {
     /// its place k. `image_size` is (height, width) of one image.
     pub fn new(settings: SampleSettings, image_size: (usize, usize)) -> Self {
         let pixels = image_size.0 * image_size.1;
-        let sampler = settings.sampler.build(&settings.schedule);
+        let sampler = settings.sampler.build(&settings.schedule, pixels);
         let x = starting_noise(settings.labels.len(), pixels, settings.seed);
         Self {
             settings,

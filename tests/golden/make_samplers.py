@@ -339,6 +339,67 @@ def flow_diffusers_run(scheduler_class, config, generator, shift):
     return record(config, x_start, calls, clip=False, flow_sigmas="diffusers", flow_shift=shift)
 
 
+def from_config(scheduler_class, config, generator, **fields):
+    """A run of `scheduler_class` made from a config with `fields` besides the run's prediction
+    type, schedule and spacing. The record keeps that config as "scheduler_config", so that the
+    Rust side reads it with the program's own reader of scheduler_config.json."""
+    kwargs = dict(
+        num_train_timesteps=TRAIN_STEPS,
+        prediction_type=PREDICTION[config["objective"]],
+        timestep_spacing=config["spacing"],
+        **SCHEDULES[config["schedule"]],
+        **fields,
+    )
+    if scheduler_class is FlowMatchEulerDiscreteScheduler:
+        for key in ["prediction_type", "timestep_spacing", "beta_schedule", "beta_start", "beta_end"]:
+            kwargs.pop(key)
+    scheduler = scheduler_class(**kwargs)
+    if getattr(scheduler.config, "use_dynamic_shifting", False):
+        # The image's sequence length is its number of values (Diffuscope's convention).
+        seq_len = int(np.prod(SHAPE[1:]))
+        c = scheduler.config
+        slope = (c.max_shift - c.base_shift) / (c.max_image_seq_len - c.base_image_seq_len)
+        scheduler.set_timesteps(config["steps"], mu=c.base_shift + slope * (seq_len - c.base_image_seq_len))
+    else:
+        scheduler.set_timesteps(config["steps"])
+    model = FakeModel(config["objective"], generator)
+    x_start = randn(generator)
+    euler_like = scheduler_class in (EulerDiscreteScheduler, HeunDiscreteScheduler)
+    a_of = lambda sigma: 1.0 / (sigma**2 + 1) ** 0.5
+    sample = x_start / a_of(scheduler.sigmas[0]) if euler_like else x_start
+    calls = []
+    for timestep in scheduler.timesteps:
+        index = getattr(scheduler, "step_index", None) or 0
+        noise = None
+        if scheduler_class is FlowMatchEulerDiscreteScheduler:
+            sigma = scheduler.sigmas[index]
+            a, s, t = 1 - sigma, sigma, timestep
+        elif euler_like:
+            sigma = scheduler.sigmas[index]
+            a = a_of(sigma)
+            s, t = sigma * a, timestep + 1
+        elif scheduler_class is DPMSolverMultistepScheduler:
+            a, s = scheduler._sigma_to_alpha_sigma_t(scheduler.sigmas[index])
+            t = int(timestep) + 1
+        else:
+            alpha_bar = scheduler.alphas_cumprod[int(timestep)]
+            a, s, t = alpha_bar**0.5, (1 - alpha_bar) ** 0.5, int(timestep) + 1
+        model_input = scheduler.scale_model_input(sample, timestep) if euler_like else sample
+        output = model(model_input, a, s)
+        if scheduler_class is DDPMScheduler:
+            noise = randn(generator) if int(timestep) > 0 else None
+            with fixed_noise([noise] if noise is not None else []):
+                sample = scheduler.step(output, timestep, sample).prev_sample
+        elif scheduler_class is DDIMScheduler:
+            sample = scheduler.step(output, timestep, sample, use_clipped_model_output=False).prev_sample
+        else:
+            sample = scheduler.step(output, timestep, sample).prev_sample
+        x = sample * a_of(scheduler.sigmas[scheduler.step_index]) if euler_like else sample
+        calls.append(call_record(t, a, s, output, noise, x))
+    scheduler_config = {"_class_name": scheduler_class.__name__, **kwargs}
+    return record(config, x_start, calls, clip=False, scheduler_config=scheduler_config)
+
+
 def config(sampler, objective, spacing, schedule="linear", steps=STEPS):
     return dict(
         sampler=sampler,
@@ -386,6 +447,38 @@ def runs(generator):
         out.append(flow_diffusers_run(FlowMatchHeunDiscreteScheduler, config("flow-heun", "flow", "trailing", steps=6), generator, shift))
     # Clipping x̂0 and keeping the model's ε̂, as diffusers' DDIM pipeline does.
     out.append(ddim_diffusers_run(config("ddim", "eps", "leading"), generator, 1, False, clip=True))
+    # Every further field of diffusers' configs the program reads, from the config itself.
+    out.extend(config_runs(generator))
+    return out
+
+
+def config_runs(generator):
+    """Runs read by the Rust side from their scheduler_config: clipping ranges, dynamic
+    thresholding, offsets of the other schedulers, final σ's, DPM-Solver's last step, and flow
+    matching's dynamic shifting and terminal σ."""
+    out = []
+    threshold = dict(thresholding=True, dynamic_thresholding_ratio=0.9, sample_max_value=1.5)
+    out.append(from_config(DDPMScheduler, config("ddpm", "eps", "leading"), generator, clip_sample=True, clip_sample_range=0.8))
+    out.append(from_config(DDPMScheduler, config("ddpm", "v", "trailing"), generator, **threshold))
+    out.append(from_config(DDIMScheduler, config("ddim", "eps", "leading", steps=7), generator, steps_offset=1, **threshold))
+    out.append(from_config(DDIMScheduler, config("ddim", "eps", "trailing"), generator, clip_sample=True, clip_sample_range=1.2))
+    out.append(from_config(HeunDiscreteScheduler, config("heun", "eps", "leading", steps=5), generator, clip_sample=True, clip_sample_range=0.9, steps_offset=1))
+    out.append(from_config(EulerDiscreteScheduler, config("euler", "eps", "leading"), generator, steps_offset=1))
+    out.append(from_config(EulerDiscreteScheduler, config("euler", "v", "trailing"), generator, final_sigmas_type="sigma_min"))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "eps", "leading"), generator, steps_offset=1, **threshold))
+    for lower_order_final, euler_at_final in [(True, False), (False, False), (False, True)]:
+        out.append(from_config(
+            DPMSolverMultistepScheduler, config("dpm++2m", "v", "trailing"), generator,
+            final_sigmas_type="sigma_min", lower_order_final=lower_order_final, euler_at_final=euler_at_final,
+        ))
+    flow = config("flow-euler", "flow", "trailing")
+    for time_shift_type in ["exponential", "linear"]:
+        out.append(from_config(FlowMatchEulerDiscreteScheduler, flow, generator, use_dynamic_shifting=True, time_shift_type=time_shift_type))
+    out.append(from_config(FlowMatchEulerDiscreteScheduler, flow, generator, shift=3.0, shift_terminal=0.1))
+    out.append(from_config(
+        FlowMatchEulerDiscreteScheduler, flow, generator, use_dynamic_shifting=True, base_shift=0.3,
+        max_shift=2.0, base_image_seq_len=8, max_image_seq_len=64, shift_terminal=0.05,
+    ))
     return out
 
 

@@ -20,7 +20,7 @@
 //! and n dividing T the two agree. diffusers' rule is there too (`DdimStep::Diffusers`), with its
 //! `steps_offset` and `set_alpha_to_one = false`, for models trained elsewhere.
 
-use super::{DdimStep, PathPoint, Sampler, SamplerSpec, Stage, guesses};
+use super::{DdimStep, PathPoint, Sampler, SamplerSpec, Stage, X0Guard, guesses};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::ancestral::Posterior;
 use crate::diffusion::objectives::Prediction;
@@ -36,13 +36,13 @@ pub struct Ddim {
     /// Where the last step lands: 0 (ᾱ = 1) or 1 (the first training timestep's ᾱ).
     final_timestep: usize,
     eta: f64,
-    clip_x0: bool,
+    guard: X0Guard,
     next: usize,
 }
 
 impl Ddim {
     /// A run of `spec.steps` steps over `schedule`, with `spec.eta`'s amount of fresh noise.
-    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec, guard: X0Guard) -> Self {
         Self {
             schedule: schedule.clone(),
             timesteps: spec.discrete_timesteps(schedule.steps()),
@@ -51,7 +51,7 @@ impl Ddim {
             eps_from_clipped_x0: spec.diffusers.eps_from_clipped_x0,
             final_timestep: usize::from(!spec.diffusers.set_alpha_to_one),
             eta: spec.eta,
-            clip_x0: spec.clip_x0,
+            guard,
             next: 0,
         }
     }
@@ -96,7 +96,7 @@ impl Sampler for Ddim {
         self.next += 1;
 
         let at = PathPoint::discrete(&self.schedule, t).coefficients;
-        let (x0, mut eps) = guesses(x, prediction, at, self.clip_x0);
+        let (x0, mut eps) = guesses(x, prediction, at, self.guard);
         if !self.eps_from_clipped_x0 {
             eps = prediction.eps.iter().map(|&e| f64::from(e)).collect();
         }
@@ -124,7 +124,7 @@ mod tests {
         let step = |eps_from_clipped_x0: bool| {
             let mut spec = SamplerSpec::new(SamplerKind::Ddim, 4);
             spec.diffusers.eps_from_clipped_x0 = eps_from_clipped_x0;
-            let mut ddim = Ddim::new(&schedule, &spec);
+            let mut ddim = Ddim::new(&schedule, &spec, X0Guard::new(&spec, 1));
             let Some(stage) = ddim.stage() else {
                 panic!("a run of 4 steps has a first stage")
             };
@@ -142,10 +142,10 @@ mod tests {
     fn noise_is_asked_for_only_when_eta_is_positive() {
         let schedule = linear_schedule();
         let mut spec = SamplerSpec::new(SamplerKind::Ddim, 10);
-        let deterministic = Ddim::new(&schedule, &spec);
+        let deterministic = Ddim::new(&schedule, &spec, X0Guard::new(&spec, 1));
         assert_eq!(deterministic.stage().map(|s| s.needs_noise), Some(false));
         spec.eta = 1.0;
-        let mut stochastic = Ddim::new(&schedule, &spec);
+        let mut stochastic = Ddim::new(&schedule, &spec, X0Guard::new(&spec, 1));
         let mut asked = Vec::new();
         while let Some(stage) = stochastic.stage() {
             asked.push(stage.needs_noise);

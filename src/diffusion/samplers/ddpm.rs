@@ -6,7 +6,7 @@
 //! diffusers, noise is added at every step but the one from t = 1 (fixed-small's variance is floored
 //! at 1e-20, so the last step of a strided run adds a negligible 1e-10·z).
 
-use super::{DdpmVariance, PathPoint, Sampler, SamplerSpec, Stage, clip_to_data_range};
+use super::{DdpmVariance, PathPoint, Sampler, SamplerSpec, Stage, X0Guard};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::ancestral::Posterior;
 use crate::diffusion::objectives::Prediction;
@@ -20,18 +20,18 @@ pub struct Ddpm {
     schedule: NoiseSchedule,
     timesteps: Vec<usize>,
     variance: DdpmVariance,
-    clip_x0: bool,
+    guard: X0Guard,
     next: usize,
 }
 
 impl Ddpm {
     /// A run of `spec.steps` steps over `schedule`.
-    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec, guard: X0Guard) -> Self {
         Self {
             schedule: schedule.clone(),
             timesteps: spec.discrete_timesteps(schedule.steps()),
             variance: spec.variance,
-            clip_x0: spec.clip_x0,
+            guard,
             next: 0,
         }
     }
@@ -72,13 +72,11 @@ impl Sampler for Ddpm {
         let t_prev = self.previous_timestep(self.next);
         self.next += 1;
 
-        let clipped;
-        let x0 = if self.clip_x0 {
-            clipped = clip_to_data_range(&prediction.x0);
-            &clipped
-        } else {
-            &prediction.x0
-        };
+        let limited: Option<Vec<f32>> = self
+            .guard
+            .limited(&prediction.x0)
+            .map(|x0| x0.into_iter().map(|v| v as f32).collect());
+        let x0 = limited.as_deref().unwrap_or(&prediction.x0);
         let posterior = Posterior::new(&self.schedule, t, t_prev);
         let std = self.noise_std(&posterior, t, t_prev);
         posterior.sample(std, x, x0, noise)

@@ -13,14 +13,17 @@
 //! r = h_prev/h: a straight line through the x̂0 of this step and of the previous one, read at the
 //! middle of the step. It reuses the previous evaluation, so it costs one model call per step.
 //! The first step has no previous x̂0 and the last one (to the image, λ' = +∞, where the step returns
-//! x̂0 itself) is first-order, as in diffusers.
+//! x̂0 itself) is first-order, as in diffusers. diffusers' options for the end of the run are
+//! followed too: with `final_sigmas_type = "sigma_min"` the last step lands on the first training
+//! timestep instead of the image, and is second-order unless `euler_at_final`, or
+//! `lower_order_final` in a run of fewer than 15 steps, makes it first-order.
 //!
 //! The sample stays in the model's own scale (diffusers' DPM-Solver works there too). Its spacings
 //! differ slightly from the other schedulers': "linspace" takes n + 1 rounded points of 0..T−1 and
-//! drops the 0, and "leading" uses multiples of ⌊T/(n + 1)⌋. x̂0 is clipped to [−1, 1] if asked
-//! (diffusers' `thresholding=True` with `sample_max_value=1`, which then clips exactly).
+//! drops the 0, and "leading" uses multiples of ⌊T/(n + 1)⌋ (moved by `steps_offset`). x̂0 is held
+//! in range if asked (diffusers' `thresholding`: [`super::X0Limit::Dynamic`]).
 
-use super::{PathPoint, Sampler, SamplerSpec, Spacing, Stage, guesses};
+use super::{FinalSigma, PathPoint, Sampler, SamplerSpec, Spacing, Stage, X0Guard, guesses};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::{Coefficients, Prediction};
 
@@ -59,7 +62,11 @@ fn log_snr(at: Coefficients) -> f64 {
 pub struct DpmSolver2M {
     schedule: NoiseSchedule,
     timesteps: Vec<usize>,
-    clip_x0: bool,
+    guard: X0Guard,
+    /// Where the last step lands: 0 (the image) or 1 (the first training timestep).
+    final_timestep: usize,
+    /// Whether the last step is first-order.
+    first_order_last: bool,
     next: usize,
     /// λ and x̂0 of the previous evaluation.
     previous: Option<(f64, Vec<f64>)>,
@@ -67,11 +74,24 @@ pub struct DpmSolver2M {
 
 impl DpmSolver2M {
     /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing` as DPM-Solver does.
-    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec, guard: X0Guard) -> Self {
+        let mut timesteps = dpm_timesteps(spec.spacing, schedule.steps(), spec.steps);
+        if spec.spacing == Spacing::Leading {
+            for t in &mut timesteps {
+                *t = (*t + spec.diffusers.steps_offset).min(schedule.steps());
+            }
+        }
+        let options = &spec.diffusers;
+        let lands_on_image = options.final_sigma == FinalSigma::Zero;
+        let first_order_last = lands_on_image
+            || options.euler_at_final
+            || (options.lower_order_final && timesteps.len() < 15);
         Self {
             schedule: schedule.clone(),
-            timesteps: dpm_timesteps(spec.spacing, schedule.steps(), spec.steps),
-            clip_x0: spec.clip_x0,
+            timesteps,
+            guard,
+            final_timestep: usize::from(!lands_on_image),
+            first_order_last,
             next: 0,
             previous: None,
         }
@@ -95,13 +115,17 @@ impl Sampler for DpmSolver2M {
 
     fn advance(&mut self, x: &[f32], prediction: &Prediction, _noise: Option<&[f32]>) -> Vec<f32> {
         let t = self.timesteps[self.next];
-        let t_next = self.timesteps.get(self.next + 1).copied().unwrap_or(0);
+        let t_next = self
+            .timesteps
+            .get(self.next + 1)
+            .copied()
+            .unwrap_or(self.final_timestep);
         let last = self.next + 1 == self.timesteps.len();
         self.next += 1;
 
         let here = Coefficients::discrete(&self.schedule, t);
         let there = Coefficients::discrete(&self.schedule, t_next);
-        let (x0, _) = guesses(x, prediction, here, self.clip_x0);
+        let (x0, _) = guesses(x, prediction, here, self.guard);
         let lambda = log_snr(here);
         let h = log_snr(there) - lambda;
         // a'·(1 − e^(−h)); e^(−h) = 0 at the image, where s' = 0 too and x' = x̂0.
@@ -109,7 +133,7 @@ impl Sampler for DpmSolver2M {
         let x_weight = there.noise / here.noise;
         // The slope correction (x̂0 − x̂0_prev)/(2r), r = h_prev/h; none on the first and last steps.
         let correction = match &self.previous {
-            Some((lambda_prev, x0_prev)) if !last => {
+            Some((lambda_prev, x0_prev)) if !(last && self.first_order_last) => {
                 let r = (lambda - lambda_prev) / h;
                 Some((x0_prev, 0.5 / r))
             }

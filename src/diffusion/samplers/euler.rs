@@ -22,7 +22,9 @@
 //! in 10⁵ here; and x̂0 is never clipped there (this program clips it if asked, taking ε̂ from the
 //! clipped x̂0, as diffusers' Heun does).
 
-use super::{PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, guesses};
+use super::{
+    FinalSigma, PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, X0Guard, guesses,
+};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::{Coefficients, Prediction};
 
@@ -83,11 +85,16 @@ impl Level {
         }
     }
 
-    /// The levels of a run of `steps` steps (clamped to 1..=T) of diffusers' Euler and Heun
-    /// schedulers with `spacing`, followed by the image.
-    pub fn run(schedule: &NoiseSchedule, spacing: Spacing, steps: usize) -> Vec<Self> {
-        let train_steps = schedule.steps();
-        let n = steps.clamp(1, train_steps);
+    /// The levels of a run of diffusers' Euler and Heun schedulers: `spec.steps` steps (clamped
+    /// to 1..=T) spread by `spec.spacing`, "leading" ones moved by `steps_offset`, followed by
+    /// the image.
+    pub fn run(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Vec<Self> {
+        let (spacing, train_steps) = (spec.spacing, schedule.steps());
+        let n = spec.steps.clamp(1, train_steps);
+        let offset = match spacing {
+            Spacing::Leading => spec.diffusers.steps_offset,
+            Spacing::Trailing | Spacing::Linspace => 0,
+        };
         let timesteps: Vec<f64> = match spacing {
             // np.linspace(0, T − 1, n), not rounded, shifted to our t = index + 1.
             Spacing::Linspace => (0..n)
@@ -104,7 +111,7 @@ impl Level {
             Spacing::Leading | Spacing::Trailing => spacing
                 .timesteps(train_steps, n)
                 .into_iter()
-                .map(|t| t as f64)
+                .map(|t| (t + offset).min(train_steps) as f64)
                 .collect(),
         };
         timesteps
@@ -128,16 +135,23 @@ pub fn euler_move(x: &[f32], derivative: &[f64], from: &Level, to: &Level) -> Ve
 /// A run of Euler steps over the levels of diffusers' `EulerDiscreteScheduler`.
 pub struct Euler {
     levels: Vec<Level>,
-    clip_x0: bool,
+    guard: X0Guard,
     next: usize,
 }
 
 impl Euler {
-    /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing`.
-    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+    /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing`; the last one lands
+    /// on the image, or with `FinalSigma::SigmaMin` on the first training timestep's σ.
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec, guard: X0Guard) -> Self {
+        let mut levels = Level::run(schedule, spec);
+        if spec.diffusers.final_sigma == FinalSigma::SigmaMin
+            && let Some(last) = levels.last_mut()
+        {
+            *last = Level::at_timestep(schedule, 1.0);
+        }
         Self {
-            levels: Level::run(schedule, spec.spacing, spec.steps),
-            clip_x0: spec.clip_x0,
+            levels,
+            guard,
             next: 0,
         }
     }
@@ -160,7 +174,7 @@ impl Sampler for Euler {
     fn advance(&mut self, x: &[f32], prediction: &Prediction, _noise: Option<&[f32]>) -> Vec<f32> {
         let (from, to) = (self.levels[self.next], self.levels[self.next + 1]);
         self.next += 1;
-        let (_, eps) = guesses(x, prediction, from.point.coefficients, self.clip_x0);
+        let (_, eps) = guesses(x, prediction, from.point.coefficients, self.guard);
         let a = to.point.coefficients.signal;
         euler_move(x, &eps, &from, &to)
             .into_iter()
@@ -177,7 +191,11 @@ mod tests {
     #[test]
     fn linspace_asks_at_fractional_timesteps_with_interpolated_sigmas() {
         let schedule = linear_schedule();
-        let levels = Level::run(&schedule, Spacing::Linspace, 8);
+        let spec = SamplerSpec {
+            spacing: Spacing::Linspace,
+            ..SamplerSpec::new(super::super::SamplerKind::Euler, 8)
+        };
+        let levels = Level::run(&schedule, &spec);
         assert_eq!(levels.len(), 9);
         // np.linspace(0, 999, 8)[6] = 142.714…, our t = 143.714…
         let t = 999.0 / 7.0 + 1.0;

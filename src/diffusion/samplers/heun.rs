@@ -17,7 +17,7 @@
 //! is then taken from the clipped x̂0.
 
 use super::euler::{Level, euler_move};
-use super::{Sampler, SamplerSpec, Stage, guesses};
+use super::{Sampler, SamplerSpec, Stage, X0Guard, guesses};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Prediction;
 
@@ -32,17 +32,17 @@ struct FirstHalf {
 /// A run of Heun steps over the levels of diffusers' `HeunDiscreteScheduler`.
 pub struct Heun {
     levels: Vec<Level>,
-    clip_x0: bool,
+    guard: X0Guard,
     next: usize,
     first_half: Option<FirstHalf>,
 }
 
 impl Heun {
     /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing`.
-    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Self {
+    pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec, guard: X0Guard) -> Self {
         Self {
-            levels: Level::run(schedule, spec.spacing, spec.steps),
-            clip_x0: spec.clip_x0,
+            levels: Level::run(schedule, spec),
+            guard,
             next: 0,
             first_half: None,
         }
@@ -77,7 +77,7 @@ impl Sampler for Heun {
         let a = to.point.coefficients.signal;
         let moved = if let Some(FirstHalf { start, slope }) = self.first_half.take() {
             // Second half: the slope at the Euler guess, averaged with the first one.
-            let (_, eps) = guesses(x, prediction, to.point.coefficients, self.clip_x0);
+            let (_, eps) = guesses(x, prediction, to.point.coefficients, self.guard);
             self.next += 1;
             let dt = to.sigma - from.sigma;
             start
@@ -87,7 +87,7 @@ impl Sampler for Heun {
                 .map(|((&big_x, &d), &d_tilde)| big_x + dt * (d + d_tilde) / 2.0)
                 .collect()
         } else {
-            let (_, eps) = guesses(x, prediction, from.point.coefficients, self.clip_x0);
+            let (_, eps) = guesses(x, prediction, from.point.coefficients, self.guard);
             let guess = euler_move(x, &eps, &from, &to);
             if self.next + 1 == self.steps() {
                 // The last step, to the image, stays first-order.
@@ -115,7 +115,8 @@ mod tests {
     #[test]
     fn every_step_but_the_last_asks_twice() {
         let schedule = linear_schedule();
-        let mut heun = Heun::new(&schedule, &SamplerSpec::new(SamplerKind::Heun, 4));
+        let spec = SamplerSpec::new(SamplerKind::Heun, 4);
+        let mut heun = Heun::new(&schedule, &spec, X0Guard::new(&spec, 1));
         let mut stages = Vec::new();
         while let Some(stage) = heun.stage() {
             stages.push((stage.step, stage.begins_step, stage.point.network_input));

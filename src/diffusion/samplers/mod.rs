@@ -41,14 +41,18 @@ pub mod dpm_solver;
 pub mod euler;
 pub mod flow_euler;
 pub mod flow_heun;
+pub mod flow_sigmas;
 pub mod heun;
 pub mod spacing;
+pub mod x0_limit;
 
 use std::fmt;
 
 use super::NoiseSchedule;
 use super::objectives::{Coefficients, Objective, Prediction};
+pub use flow_sigmas::{DynamicShift, FlowShift, FlowSigmas};
 pub use spacing::Spacing;
+pub use x0_limit::X0Limit;
 
 /// The samplers the program offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,17 +193,31 @@ pub enum DdimStep {
     Diffusers,
 }
 
-/// The noise levels a flow sampler visits.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub enum FlowSigmas {
-    /// σ = 1 − k/n: n equal steps from pure noise to the image (the formula's).
+/// Where Euler's and DPM-Solver's last step lands (diffusers' `final_sigmas_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FinalSigma {
+    /// σ = 0: the image (the formula's, and diffusers' default "zero").
     #[default]
-    Even,
-    /// diffusers' rule: evenly from 1 to the shifted 1/T, each shifted by `shift`, then 0.
-    Diffusers {
-        /// `shift` (1 leaves σ as it is; larger spends more steps at high noise).
-        shift: f64,
-    },
+    Zero,
+    /// The σ of the first training timestep ("sigma_min"): the run stops a hair short of the image.
+    SigmaMin,
+}
+
+impl FinalSigma {
+    /// diffusers' name ("zero", "sigma_min"), as run files record it.
+    pub fn diffusers_name(self) -> &'static str {
+        match self {
+            Self::Zero => "zero",
+            Self::SigmaMin => "sigma_min",
+        }
+    }
+
+    /// The value of diffusers' name.
+    pub fn from_diffusers_name(name: &str) -> Option<Self> {
+        [Self::Zero, Self::SigmaMin]
+            .into_iter()
+            .find(|value| value.diffusers_name() == name)
+    }
 }
 
 /// diffusers' options that move the timesteps or DDIM's last step; the defaults are the
@@ -215,6 +233,15 @@ pub struct DiffusersOptions {
     pub set_alpha_to_one: bool,
     /// The σ's of flow Euler and flow Heun.
     pub flow_sigmas: FlowSigmas,
+    /// How x̂0 is held in range when the sampler clips (`clip_sample_range`, `thresholding`).
+    pub x0_limit: X0Limit,
+    /// Where Euler's and DPM-Solver's last step lands (`final_sigmas_type`).
+    pub final_sigma: FinalSigma,
+    /// DPM-Solver's `lower_order_final`: a first-order last step in runs of fewer than 15 steps
+    /// (it is first-order anyway when the last σ is 0).
+    pub lower_order_final: bool,
+    /// DPM-Solver's `euler_at_final`: a first-order last step always.
+    pub euler_at_final: bool,
     /// When DDIM clips x̂0, whether ε̂ is worked out again from the clipped x̂0 (the program's
     /// rule, so that the two guesses still add up to x_t) or kept as the model said (diffusers'
     /// default, `use_clipped_model_output = False`).
@@ -229,6 +256,10 @@ impl Default for DiffusersOptions {
             set_alpha_to_one: true,
             flow_sigmas: FlowSigmas::Even,
             eps_from_clipped_x0: true,
+            x0_limit: X0Limit::default(),
+            final_sigma: FinalSigma::Zero,
+            lower_order_final: true,
+            euler_at_final: false,
         }
     }
 }
@@ -272,14 +303,12 @@ impl SamplerSpec {
         }
     }
 
-    /// The σ's a flow sampler visits, from 1 to 0, for a model trained with T = `train_steps`.
-    pub fn flow_sigmas(&self, train_steps: usize) -> Vec<f64> {
-        match self.diffusers.flow_sigmas {
-            FlowSigmas::Even => crate::diffusion::ancestral::flow_sigmas(self.steps),
-            FlowSigmas::Diffusers { shift } => {
-                crate::diffusion::ancestral::diffusers_flow_sigmas(self.steps, train_steps, shift)
-            }
-        }
+    /// The σ's a flow sampler visits, from 1 to 0, for a model trained with T = `train_steps`,
+    /// on images of `image_len` values.
+    pub fn flow_sigmas(&self, train_steps: usize, image_len: usize) -> Vec<f64> {
+        self.diffusers
+            .flow_sigmas
+            .sigmas(self.steps, train_steps, image_len)
     }
 
     /// The timesteps DDPM and DDIM visit (1..=T, noisiest first): the spacing's, with
@@ -295,22 +324,33 @@ impl SamplerSpec {
         }
     }
 
-    /// The sampler itself, for a model trained with `objective` on `schedule` (flow models use only
-    /// the schedule's T, to scale σ into the network's time input).
-    pub fn build(&self, schedule: &NoiseSchedule) -> Box<dyn Sampler> {
+    /// The number of user-visible steps a run over `schedule` takes (`steps` clamped as the
+    /// sampler's spacing allows).
+    pub fn step_count(&self, schedule: &NoiseSchedule) -> usize {
+        // The image's length changes the σ's and the clipping, never the number of steps.
+        self.build(schedule, 1).steps()
+    }
+
+    /// The sampler itself, for a model trained on `schedule` (flow models use only the
+    /// schedule's T, to scale σ into the network's time input), sampling images of `image_len`
+    /// values each (for dynamic thresholding and dynamic shifting).
+    pub fn build(&self, schedule: &NoiseSchedule, image_len: usize) -> Box<dyn Sampler> {
+        let guard = X0Guard::new(self, image_len);
         match self.kind {
-            SamplerKind::Ddpm => Box::new(ddpm::Ddpm::new(schedule, self)),
-            SamplerKind::Ddim => Box::new(ddim::Ddim::new(schedule, self)),
-            SamplerKind::Euler => Box::new(euler::Euler::new(schedule, self)),
-            SamplerKind::Heun => Box::new(heun::Heun::new(schedule, self)),
-            SamplerKind::DpmSolver2M => Box::new(dpm_solver::DpmSolver2M::new(schedule, self)),
+            SamplerKind::Ddpm => Box::new(ddpm::Ddpm::new(schedule, self, guard)),
+            SamplerKind::Ddim => Box::new(ddim::Ddim::new(schedule, self, guard)),
+            SamplerKind::Euler => Box::new(euler::Euler::new(schedule, self, guard)),
+            SamplerKind::Heun => Box::new(heun::Heun::new(schedule, self, guard)),
+            SamplerKind::DpmSolver2M => {
+                Box::new(dpm_solver::DpmSolver2M::new(schedule, self, guard))
+            }
             SamplerKind::FlowEuler => Box::new(flow_euler::FlowEuler::new(
                 schedule.steps(),
-                self.flow_sigmas(schedule.steps()),
+                self.flow_sigmas(schedule.steps(), image_len),
             )),
             SamplerKind::FlowHeun => Box::new(flow_heun::FlowHeun::new(
                 schedule.steps(),
-                self.flow_sigmas(schedule.steps()),
+                self.flow_sigmas(schedule.steps(), image_len),
             )),
         }
     }
@@ -398,35 +438,52 @@ pub trait Sampler: Send {
     fn advance(&mut self, x: &[f32], prediction: &Prediction, noise: Option<&[f32]>) -> Vec<f32>;
 }
 
-/// Clips every value of x̂0 to [−1, 1], the range of the training images.
-pub fn clip_to_data_range(x0: &[f32]) -> Vec<f32> {
-    x0.iter().map(|v| v.clamp(-1.0, 1.0)).collect()
+/// Whether and how a sampler holds x̂0 in range, and the length of one image of the batch.
+#[derive(Clone, Copy, Debug)]
+pub struct X0Guard {
+    limit: Option<X0Limit>,
+    image_len: usize,
 }
 
-/// The model's guesses x̂0 and ε̂ at a point with weights `at`, in f64. With `clip`, x̂0 is clipped
-/// to [−1, 1], and wherever that changed it ε̂ is worked out again, ε̂ = (x − a·x̂0)/s, so that
-/// x = a·x̂0 + s·ε̂ still holds (diffusers' DDIM with `use_clipped_model_output=True`; for Euler and
-/// Heun this ε̂ is their slope (x/a − x̂0)/σ).
+impl X0Guard {
+    /// The guard `spec` asks for (none unless it clips), for images of `image_len` values.
+    pub fn new(spec: &SamplerSpec, image_len: usize) -> Self {
+        Self {
+            limit: spec.clip_x0.then_some(spec.diffusers.x0_limit),
+            image_len,
+        }
+    }
+
+    /// x̂0 held in range, or `None` where the sampler does not clip.
+    pub fn limited(&self, x0: &[f32]) -> Option<Vec<f64>> {
+        self.limit.map(|limit| limit.apply(x0, self.image_len))
+    }
+}
+
+/// The model's guesses x̂0 and ε̂ at a point with weights `at`, in f64. Where `guard` changed
+/// x̂0, ε̂ is worked out again, ε̂ = (x − a·x̂0)/s, so that x = a·x̂0 + s·ε̂ still holds
+/// (diffusers' DDIM with `use_clipped_model_output=True`; for Euler and Heun this ε̂ is their
+/// slope (x/a − x̂0)/σ).
 fn guesses(
     x: &[f32],
     prediction: &Prediction,
     at: Coefficients,
-    clip: bool,
+    guard: X0Guard,
 ) -> (Vec<f64>, Vec<f64>) {
     assert!(
         x.len() == prediction.x0.len() && x.len() == prediction.eps.len(),
         "lengths differ"
     );
-    x.iter()
-        .zip(&prediction.x0)
-        .zip(&prediction.eps)
-        .map(|((&x, &x0), &eps)| {
-            let (x0, eps) = (f64::from(x0), f64::from(eps));
-            if clip && !(-1.0..=1.0).contains(&x0) {
-                let clipped = x0.clamp(-1.0, 1.0);
-                (clipped, (f64::from(x) - at.signal * clipped) / at.noise)
-            } else {
-                (x0, eps)
+    let limited = guard.limited(&prediction.x0);
+    (0..x.len())
+        .map(|i| {
+            let (x0, eps) = (f64::from(prediction.x0[i]), f64::from(prediction.eps[i]));
+            match &limited {
+                Some(limited) if limited[i] != x0 => (
+                    limited[i],
+                    (f64::from(x[i]) - at.signal * limited[i]) / at.noise,
+                ),
+                _ => (x0, eps),
             }
         })
         .unzip()
@@ -494,7 +551,7 @@ mod tests {
                             spacing,
                             ..SamplerSpec::new(kind, steps)
                         };
-                        let error = run_oracle(&mut *spec.build(&schedule), objective);
+                        let error = run_oracle(&mut *spec.build(&schedule, 32), objective);
                         assert!(
                             error < 1e-4,
                             "{kind} {objective} {spacing} {steps} steps: off by {error}"

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::history::{RunHistory, run_bytes};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{
-    DdimStep, DiffusersOptions, FlowSigmas, SamplerKind, SamplerSpec,
+    DdimStep, DiffusersOptions, FlowShift, FlowSigmas, SamplerKind, SamplerSpec,
 };
 use crate::i18n::Lang;
 use crate::model::shipped::SHIPPED_MODELS;
@@ -176,7 +176,10 @@ impl ReverseSettings {
             };
         } else if self.diffusers_rule && kind.has_diffusers_rule() {
             sampler.diffusers.ddim_step = DdimStep::Diffusers;
-            sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers { shift: 1.0 };
+            sampler.diffusers.flow_sigmas = FlowSigmas::Diffusers {
+                shift: FlowShift::Fixed(1.0),
+                terminal: None,
+            };
             sampler.diffusers.eps_from_clipped_x0 = false;
         }
         RunSettings {

@@ -10,7 +10,11 @@
 //! `diffuscope.format` = `1` (this version), `model` (the model's name), `sampler` (its
 //! command-line name), `sampler_steps`, `spacing`, `variance` (`fixed-small` | `fixed-large`),
 //! `clip_x0` (`true` | `false`), `eta`, `seed`, `guidance`, `network_calls`, and `elapsed_secs`
-//! when the run's wall time is known.
+//! when the run's wall time is known; diffusers' options of the sampler: `steps_offset`,
+//! `ddim_step`, `set_alpha_to_one`, `flow_sigmas` (`even` | `diffusers`, with `flow_shift` and
+//! `flow_shift_terminal`), `eps_from_clipped_x0`, `x0_limit` (`clip R` | `dynamic RATIO MAX`),
+//! `final_sigmas_type`, `lower_order_final` and `euler_at_final` (files written before one was
+//! recorded read as its default).
 //!
 //! Tensors (F recorded steps, B samples of H×W pixels):
 //!

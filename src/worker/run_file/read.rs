@@ -20,7 +20,8 @@ use super::{
 use crate::data::file::{FileRefusal, ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, FlowSigmas, PathPoint, Position, SamplerSpec,
+    DdimStep, DdpmVariance, DiffusersOptions, FinalSigma, FlowSigmas, PathPoint, Position,
+    SamplerSpec,
 };
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
 
@@ -516,11 +517,17 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
         flow_sigmas: match metadata.get("flow_sigmas").map(String::as_str) {
             None | Some("even") => FlowSigmas::Even,
             Some("diffusers") => {
-                let shift: f64 = parsed(metadata, "flow_shift")?;
-                if !(shift.is_finite() && shift > 0.0) {
-                    return Err(damaged(format!("flow_shift {shift}")));
+                let sigmas = FlowSigmas::Diffusers {
+                    shift: parsed(metadata, "flow_shift")?,
+                    terminal: metadata
+                        .get("flow_shift_terminal")
+                        .map(|_| parsed(metadata, "flow_shift_terminal"))
+                        .transpose()?,
+                };
+                if !sigmas.is_valid() {
+                    return Err(damaged("the flow σ's are out of range"));
                 }
-                FlowSigmas::Diffusers { shift }
+                sigmas
             }
             Some(other) => return Err(damaged(format!("flow_sigmas “{other}”"))),
         },
@@ -529,6 +536,14 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
             "eps_from_clipped_x0",
             defaults.eps_from_clipped_x0,
         )?,
+        x0_limit: parsed_or(metadata, "x0_limit", defaults.x0_limit)?,
+        final_sigma: match metadata.get("final_sigmas_type") {
+            None => defaults.final_sigma,
+            Some(name) => FinalSigma::from_diffusers_name(name)
+                .ok_or_else(|| damaged(format!("final_sigmas_type “{name}”")))?,
+        },
+        lower_order_final: parsed_or(metadata, "lower_order_final", defaults.lower_order_final)?,
+        euler_at_final: parsed_or(metadata, "euler_at_final", defaults.euler_at_final)?,
     })
 }
 

@@ -146,9 +146,20 @@ fn metadata(record: &RunRecord) -> Map<String, Value> {
         "eps_from_clipped_x0",
         sampler.diffusers.eps_from_clipped_x0.to_string(),
     ));
-    if let FlowSigmas::Diffusers { shift } = sampler.diffusers.flow_sigmas {
+    if let FlowSigmas::Diffusers { shift, terminal } = sampler.diffusers.flow_sigmas {
         entries.push(("flow_shift", shift.to_string()));
+        if let Some(terminal) = terminal {
+            entries.push(("flow_shift_terminal", terminal.to_string()));
+        }
     }
+    let options = &sampler.diffusers;
+    entries.push(("x0_limit", options.x0_limit.to_string()));
+    entries.push((
+        "final_sigmas_type",
+        options.final_sigma.diffusers_name().to_owned(),
+    ));
+    entries.push(("lower_order_final", options.lower_order_final.to_string()));
+    entries.push(("euler_at_final", options.euler_at_final.to_string()));
     if let Some(elapsed) = record.elapsed {
         entries.push(("elapsed_secs", elapsed.as_secs_f64().to_string()));
     }
