@@ -490,6 +490,60 @@ fn sample_takes_a_diffusers_pipeline_folder() {
     assert!(!png.exists(), "a refused model writes no picture");
 }
 
+/// Copies the files of `from` (one level of folders deep) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// An RGB pipeline folder is sampled in colour: the PNG's tiles are the network's 16×8 and their
+/// pixels are not grey.
+#[test]
+fn sample_draws_an_rgb_pipeline_in_colour() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/diffusers_unet");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rgb");
+    copy_tree(&golden.join("pipeline"), &root);
+    std::fs::remove_dir_all(root.join("unet")).unwrap();
+    copy_tree(&golden.join("rgb-scale-shift"), &root.join("unet"));
+    let png = dir.path().join("colour.png");
+    let output = diffuscope(&[
+        "sample",
+        "--model",
+        root.to_str().unwrap_or_default(),
+        "--sampler",
+        "ddim",
+        "--steps",
+        "4",
+        "--grid",
+        "2x1",
+        "--scale",
+        "1",
+        "--png",
+        png.to_str().unwrap_or_default(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let picture = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(
+        (picture.width(), picture.height()),
+        (2 * 8 + 2, 16),
+        "two 16×8 tiles side by side, one gap of 2"
+    );
+    let coloured = picture
+        .pixels()
+        .filter(|p| p[0] != p[1] || p[1] != p[2])
+        .count();
+    assert!(coloured > 100, "only {coloured} pixels are not grey");
+}
+
 /// `--write-scheduler-config` writes the config a run follows back out, every field as it came;
 /// a run that follows none says so and writes nothing.
 #[test]

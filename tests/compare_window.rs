@@ -9,6 +9,7 @@ mod window;
 use std::time::Duration;
 
 use diffuscope::i18n::Lang;
+use diffuscope::sample::ImageShape;
 use diffuscope::ui::compare::CompareView;
 use diffuscope::ui::compare::state::{CompareSettings, LaneStatus};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, VIEWS, View};
@@ -21,6 +22,15 @@ use window::{App, app, app_mut, run_until};
 /// A window with the Compare view alone (so it gets the fake loader), racing `preset`, each
 /// network call taking `delay`.
 fn harness(lang: Lang, preset: usize, delay: Duration) -> Harness<'static, App> {
+    harness_with(lang, preset, move || FakeLoader::new(28, 1000).slow(delay))
+}
+
+/// [`harness`] with models from the loader `loader` makes.
+fn harness_with(
+    lang: Lang,
+    preset: usize,
+    loader: impl Fn() -> FakeLoader + 'static,
+) -> Harness<'static, App> {
     let settings = AppSettings {
         lang: Some(lang),
         view: CompareView::KEY.to_owned(),
@@ -38,12 +48,7 @@ fn harness(lang: Lang, preset: usize, delay: Duration) -> Harness<'static, App> 
         .filter(|entry| entry.key == CompareView::KEY)
         .collect();
     window::window([1400.0, 900.0], move |ctx| {
-        DiffuscopeApp::with_views(
-            ctx,
-            settings.clone(),
-            Box::new(FakeLoader::new(28, 1000).slow(delay)),
-            &entries,
-        )
+        DiffuscopeApp::with_views(ctx, settings.clone(), Box::new(loader()), &entries)
     })
 }
 
@@ -54,6 +59,24 @@ fn lane_status(app: &DiffuscopeApp, lane: usize) -> LaneStatus {
         .race
         .as_ref()
         .map_or(LaneStatus::Loading, |race| race.lanes[lane].status.clone())
+}
+
+/// Colour models race too: every lane finishes with colour images of the models' size.
+#[test]
+fn colour_models_race_to_the_finish() {
+    let mut harness = harness_with(Lang::En, 0, || FakeLoader::new(10, 100).in_colour());
+    harness.run_steps(1);
+    harness.get_by_label("Race (G)").click();
+    run_until(&mut harness, |app| {
+        (0..4).all(|lane| lane_status(app, lane) == LaneStatus::Finished)
+    });
+    harness.run_steps(2);
+    let race = app(&harness).compare().state.race.clone().unwrap();
+    assert_eq!(race.image_shape(), ImageShape::rgb(10, 10));
+    let samples = race.settings.samples();
+    for lane in &race.lanes {
+        assert_eq!(lane.trace.finished.len(), samples * 3 * 10 * 10);
+    }
 }
 
 #[test]

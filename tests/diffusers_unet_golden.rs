@@ -1,6 +1,6 @@
 //! diffusers' `UNet2DModel` in candle against diffusers itself, on three randomly initialised
 //! configurations that visit every option the program builds; a pipeline folder opened as a
-//! diffusion model; and broken folders, each refused with a sentence naming the file and the field
+//! diffusion model, grey or RGB; and broken folders, each refused with a sentence naming the file and the field
 //! or tensor.
 //!
 //! The golden folders and the script that wrote them are in `tests/golden/diffusers_unet/`
@@ -14,17 +14,18 @@
 mod tensors;
 
 use std::fs;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use diffuscope::diffusion::samplers::SamplerKind;
+use diffuscope::diffusion::samplers::{SamplerKind, SamplerSpec};
 use diffuscope::i18n::Lang;
 use diffuscope::model::diffusers::{LevelKind, load_unet};
 use diffuscope::model::layers::with_candle_ops;
 use diffuscope::model::{
     CheckpointError, DenoisingNetwork, Network, Objective, load_diffusion_model, shipped_model_path,
 };
-use diffuscope::sample::Denoiser;
+use diffuscope::sample::{Denoiser, ImageShape, ModelTraits, RunSettings, StepFrame, sample};
 use tensors::max_abs_diff;
 
 /// Largest |candle − diffusers| allowed on a network's output; measured at most 3.3e-6 with
@@ -119,7 +120,7 @@ fn a_pipeline_folder_opens_as_a_diffusion_model_in_the_programs_conventions() {
             ..
         }
     ));
-    assert_eq!(model.image_size(), (28, 28));
+    assert_eq!(model.image_shape(), ImageShape::grey(28, 28));
     let error = error_through_the_denoiser(&model, &golden("pipeline/unet/io.safetensors"));
     assert!(error <= TOLERANCE, "{error:e}");
 }
@@ -231,17 +232,41 @@ fn a_broken_folder_is_one_sentence_naming_the_file_and_the_field_or_tensor() {
     );
 }
 
+/// The golden pipeline with the RGB network (16×8, three channels) in place of its own.
+fn rgb_pipeline(root: &Path) {
+    copy_folder(&golden("pipeline"), root);
+    let unet = root.join("unet");
+    fs::remove_dir_all(&unet).unwrap();
+    copy_folder(&golden("rgb-scale-shift"), &unet);
+}
+
 #[test]
-fn an_rgb_pipeline_is_refused_for_sampling_with_a_sentence() {
-    let sentence = broken(|root| {
-        let unet = root.join("unet");
-        fs::remove_dir_all(&unet).unwrap();
-        copy_folder(&golden("rgb-scale-shift"), &unet);
-    });
-    assert!(
-        sentence.contains("RGB") && sentence.contains("config.json"),
-        "{sentence}"
-    );
+fn an_rgb_pipeline_samples_colour_images_through_the_programs_own_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rgb");
+    rgb_pipeline(&root);
+    let model = load_diffusion_model(&root, &Device::Cpu).unwrap();
+    assert_eq!(model.image_shape(), ImageShape::rgb(16, 8));
+    let error = error_through_the_denoiser(&model, &golden("rgb-scale-shift/io.safetensors"));
+    assert!(error <= TOLERANCE, "{error:e}");
+    let traits = ModelTraits::of(&model.info).unwrap();
+    let settings = traits
+        .prepare(RunSettings {
+            sampler: SamplerSpec::new(SamplerKind::Ddim, 4),
+            seed: 3,
+            labels: vec![Some(2), None],
+            guidance: 2.0,
+        })
+        .unwrap();
+    let mut shown = 0;
+    let images = sample(&model, &settings, &mut |frame: &StepFrame<'_>| {
+        assert_eq!(frame.x_t.len(), 2 * 3 * 16 * 8);
+        shown += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!((shown, images.len()), (4, 2 * 3 * 16 * 8));
+    assert!(images.iter().all(|v| v.is_finite()));
 }
 
 #[test]
@@ -276,7 +301,7 @@ fn the_shipped_example_opens_by_name_and_agrees_with_diffusers() {
         (model.info.objective, model.info.train_steps_t),
         (Objective::Eps, 1000)
     );
-    assert_eq!(model.image_size(), (28, 28));
+    assert_eq!(model.image_shape(), ImageShape::grey(28, 28));
     let error = error_through_the_denoiser(&model, &golden("shipped-io.safetensors"));
     println!("shipped digits-diffusers: max |candle − diffusers| = {error:.2e}");
     assert!(error <= TOLERANCE, "{error:e}");

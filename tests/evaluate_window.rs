@@ -33,6 +33,7 @@ fn opener(delay: Duration) -> ModelOpener {
     Arc::new(move |_name: &str| {
         let network = FakeNetwork {
             side: 28,
+            channels: 1,
             calls: Arc::new(AtomicUsize::new(0)),
             panic_on_call: None,
             delay,

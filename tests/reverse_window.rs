@@ -14,6 +14,7 @@ use diffuscope::diffusion::samplers::{
     DdimStep, DiffusersOptions, SamplerKind, SamplerSpec, Spacing,
 };
 use diffuscope::i18n::Lang;
+use diffuscope::sample::ImageShape;
 use diffuscope::ui::reverse::ReverseView;
 use diffuscope::ui::reverse::state::{ReverseSettings, RunStatus};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View};
@@ -25,6 +26,16 @@ use fake_model::FakeLoader;
 use window::{App, app, run_until};
 
 fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
+    harness_with(lang, steps, move || FakeLoader::new(28, 1000).slow(delay))
+}
+
+/// The window on the Reverse view with models from the loader `loader` makes, `steps` steps, a
+/// 2×2 grid.
+fn harness_with(
+    lang: Lang,
+    steps: usize,
+    loader: impl Fn() -> FakeLoader + 'static,
+) -> Harness<'static, App> {
     let settings = AppSettings {
         lang: Some(lang),
         view: ReverseView::KEY.to_owned(),
@@ -39,11 +50,7 @@ fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
         },
     );
     window::window([1400.0, 900.0], move |ctx| {
-        DiffuscopeApp::with_loader(
-            ctx,
-            settings.clone(),
-            Box::new(FakeLoader::new(28, 1000).slow(delay)),
-        )
+        DiffuscopeApp::with_loader(ctx, settings.clone(), Box::new(loader()))
     })
 }
 
@@ -158,6 +165,39 @@ fn the_run_exports_as_a_gif_and_a_png() {
     let picture = image::open(&png).unwrap();
     // A 2×2 grid of 28-pixel digits with a 2-pixel gap, enlarged 8 times.
     assert_eq!((picture.width(), picture.height()), (58 * 8, 58 * 8));
+}
+
+/// A colour model (a diffusers RGB pipeline's) runs in the view: every step is drawn, and the
+/// saved grid keeps its colours.
+#[test]
+fn a_colour_model_runs_and_its_grid_is_saved_in_colour() {
+    let mut harness = harness_with(Lang::En, 5, || FakeLoader::new(12, 1000).in_colour());
+    run_until(&mut harness, model_loaded);
+    finish_a_run(&mut harness);
+    // Back to the first step and forward again: x_t, x̂0 and ε̂ of colour images are drawn.
+    harness.key_press(Key::Home);
+    for _ in 0..5 {
+        harness.key_press(Key::ArrowRight);
+        harness.run_steps(1);
+    }
+    let record = app(&harness).reverse().state.record.clone().unwrap();
+    assert_eq!(record.image_shape, ImageShape::rgb(12, 12));
+    assert_eq!(record.samples.map(|s| s.len()), Some(4 * 3 * 12 * 12));
+    let folder = tempfile::tempdir().unwrap();
+    let png = folder.path().join("colour.png");
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .reverse_mut()
+        .save_png(png.clone());
+    run_until(&mut harness, |app| !app.reverse().is_exporting());
+    let picture = image::open(&png).unwrap().to_rgb8();
+    let coloured = picture
+        .pixels()
+        .filter(|p| p[0] != p[1] || p[1] != p[2])
+        .count();
+    assert!(coloured > picture.len() / 10, "{coloured} coloured pixels");
 }
 
 #[test]

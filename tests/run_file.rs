@@ -19,18 +19,18 @@ use diffuscope::diffusion::samplers::{
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::export::ExportError;
 use diffuscope::i18n::Lang;
-use diffuscope::sample::{Denoiser, SampleError, SampleSettings, StepFrame, sample};
+use diffuscope::sample::{Denoiser, ImageShape, SampleError, SampleSettings, StepFrame, sample};
 use diffuscope::worker::run_file::{RunFileError, open_run, save_run};
 use diffuscope::worker::{Frame, RunRecord, RunSettings};
 
 const SIDE: usize = 5;
 
-/// A network whose answer is a fixed function of its input and class.
-struct Fake;
+/// A network of images of its shape whose answer is a fixed function of its input and class.
+struct Fake(ImageShape);
 
 impl Denoiser for Fake {
-    fn image_size(&self) -> (usize, usize) {
-        (SIDE, SIDE)
+    fn image_shape(&self) -> ImageShape {
+        self.0
     }
 
     fn predict(
@@ -57,6 +57,17 @@ fn recorded(
     labels: Vec<Option<u32>>,
     keep: Option<usize>,
 ) -> RunRecord {
+    recorded_in(ImageShape::grey(SIDE, SIDE), kind, steps, labels, keep)
+}
+
+/// [`recorded`] with images of `shape`.
+fn recorded_in(
+    shape: ImageShape,
+    kind: SamplerKind,
+    steps: usize,
+    labels: Vec<Option<u32>>,
+    keep: Option<usize>,
+) -> RunRecord {
     let objective = if kind.supports(Objective::Eps) {
         Objective::Eps
     } else {
@@ -77,15 +88,15 @@ fn recorded(
         guidance: settings.guidance,
     };
     let batch = run.labels.len();
-    let mut record = RunRecord::new("fake-model".into(), run, (SIDE, SIDE));
-    record.start = diffuscope::sample::starting_noise(batch, SIDE * SIDE, settings.seed);
-    let result = sample(&Fake, &settings, &mut |frame: &StepFrame<'_>| {
+    let mut record = RunRecord::new("fake-model".into(), run, shape);
+    record.start = diffuscope::sample::starting_noise(batch, shape.values(), settings.seed);
+    let result = sample(&Fake(shape), &settings, &mut |frame: &StepFrame<'_>| {
         if keep.is_some_and(|keep| frame.step >= keep) {
             return ControlFlow::Break(());
         }
         record
             .frames
-            .push(Arc::new(Frame::record(frame, batch, (SIDE, SIDE))));
+            .push(Arc::new(Frame::record(frame, batch, shape)));
         ControlFlow::Continue(())
     });
     match (result, keep) {
@@ -164,6 +175,14 @@ fn a_saved_run_opens_as_the_same_run() {
             };
             record
         },
+        // Colour images, finished.
+        recorded_in(
+            ImageShape::rgb(4, 3),
+            SamplerKind::Ddim,
+            3,
+            vec![Some(1), None],
+            None,
+        ),
         // Flow Euler with dynamic shifting stretched to a terminal σ.
         {
             let mut record = recorded(SamplerKind::FlowEuler, 4, vec![None], None);

@@ -11,7 +11,8 @@ use diffuscope::i18n::Lang;
 use diffuscope::sample::grid::{GAP_PX, tile, tiled_size};
 use diffuscope::sample::guidance::{combine, guided_output};
 use diffuscope::sample::{
-    Denoiser, GridSpec, NULL_CLASS, SampleError, SampleSettings, StepFrame, sample, starting_noise,
+    Denoiser, GridSpec, ImageShape, NULL_CLASS, SampleError, SampleSettings, StepFrame, sample,
+    starting_noise,
 };
 
 const SIDE: usize = 6;
@@ -35,8 +36,8 @@ struct Scripted {
 }
 
 impl Denoiser for Scripted {
-    fn image_size(&self) -> (usize, usize) {
-        (SIDE, SIDE)
+    fn image_shape(&self) -> ImageShape {
+        ImageShape::grey(SIDE, SIDE)
     }
 
     fn predict(
@@ -78,8 +79,8 @@ struct Oracle {
 }
 
 impl Denoiser for Oracle {
-    fn image_size(&self) -> (usize, usize) {
-        (SIDE, SIDE)
+    fn image_shape(&self) -> ImageShape {
+        ImageShape::grey(SIDE, SIDE)
     }
 
     fn predict(
@@ -410,11 +411,14 @@ fn grids_parse_and_tile_to_the_right_size() {
     let images: Vec<f32> = (0..6)
         .flat_map(|i| vec![if i == 4 { 1.0 } else { -1.0 }; 28 * 28])
         .collect();
-    let picture = tile(&images, (28, 28), grid, 2);
+    let picture = tile(&images, ImageShape::grey(28, 28), grid, 2);
     let width = (3 * 28 + 2 * GAP_PX) * 2;
     let height = (2 * 28 + GAP_PX) * 2;
     assert_eq!((picture.width(), picture.height()), (width, height));
-    assert_eq!(tiled_size(grid, (28, 28), 2), (width, height));
+    assert_eq!(
+        tiled_size(grid, ImageShape::grey(28, 28), 2),
+        (width, height)
+    );
     // Image 4 (row 1, column 1) is white, the others black, the gaps grey.
     assert_eq!(picture.get_pixel(0, 0).0, [0, 0, 0]);
     let (x4, y4) = ((28 + GAP_PX) * 2, (28 + GAP_PX) * 2);

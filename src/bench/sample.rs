@@ -16,7 +16,7 @@ use crate::i18n::Lang;
 use crate::model::{
     CheckpointError, DevicePreference, device_for, load_diffusion_model, resolve_model,
 };
-use crate::sample::{GuidanceParts, ModelTraits, RunSettings, StepFrame, sample};
+use crate::sample::{GuidanceParts, ImageShape, ModelTraits, RunSettings, StepFrame, sample};
 use crate::worker::{Frame, RunRecord};
 
 /// Digits per run.
@@ -70,7 +70,7 @@ pub fn recorded_run_memory() -> (usize, Option<usize>) {
             labels: vec![Some(7); batch],
             guidance: 3.0,
         },
-        (28, 28),
+        ImageShape::grey(28, 28),
     );
     for step in 0..steps {
         let frame = StepFrame {
@@ -82,9 +82,11 @@ pub fn recorded_run_memory() -> (usize, Option<usize>) {
             guidance: Some(&parts),
             network_calls: step + 1,
         };
-        record
-            .frames
-            .push(Arc::new(Frame::record(&frame, batch, (28, 28))));
+        record.frames.push(Arc::new(Frame::record(
+            &frame,
+            batch,
+            ImageShape::grey(28, 28),
+        )));
     }
     let after = crate::process::resident_memory_bytes();
     let growth = before.zip(after).map(|(b, a)| a.saturating_sub(b));

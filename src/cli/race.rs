@@ -17,7 +17,7 @@ use crate::memory_budget::{self, Work};
 use crate::model::DiffusionModel;
 use crate::sample::network::DIGIT_SIDE;
 use crate::sample::race::{LaneSpec, LaneTrace, parse_lanes, race_clock, rms_distance};
-use crate::sample::{Denoiser, GridSpec, ModelTraits, RunSettings, StepFrame, sample};
+use crate::sample::{Denoiser, GridSpec, ImageShape, ModelTraits, RunSettings, StepFrame, sample};
 
 /// Options of `diffuscope race`.
 #[derive(Debug, Args)]
@@ -87,16 +87,34 @@ pub fn run_race(args: &RaceArgs) -> Result<(), String> {
         check_destination(path).map_err(|e| e.sentence(lang))?;
     }
     let lanes = &args.lanes.0;
-    // x_t and the guess of x0 of every step of every lane, in f32 (the shipped models' digits).
-    let pixels = DIGIT_SIDE * DIGIT_SIDE;
-    let needed =
-        (lanes.iter().map(|l| l.steps).sum::<usize>() * 2 * args.grid.count() * pixels * 4) as u64;
-    memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
     let device = super::announced_device(args.device, lang);
     let mut traces = Vec::with_capacity(lanes.len());
+    let mut image_shape = None;
     for lane in lanes {
         let name = lane.model.as_deref().unwrap_or(&args.model);
-        let (model, _) = super::open_model(name, &device, lang)?;
+        let (model, path) = super::open_model(name, &device, lang)?;
+        let shape = *image_shape.get_or_insert(model.image_shape());
+        if model.image_shape() != shape {
+            return Err(format!(
+                "{} {} ({}), {} {shape}.",
+                lang.pick(
+                    "Every lane must make images of one size: this model makes",
+                    "每条赛道的图像大小必须相同：这个模型生成"
+                ),
+                model.image_shape(),
+                path.display(),
+                lang.pick("the first lane's", "而第一条赛道生成"),
+            ));
+        }
+        if traces.is_empty() {
+            // x_t and the guess of x0 of every step of every lane, in f32.
+            let needed = (lanes.iter().map(|l| l.steps).sum::<usize>()
+                * 2
+                * args.grid.count()
+                * shape.values()
+                * 4) as u64;
+            memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
+        }
         traces.push(run_lane(args, lane, &model, lang)?);
         eprintln!(
             "{} {} ({} {})",
@@ -115,10 +133,10 @@ pub fn run_race(args: &RaceArgs) -> Result<(), String> {
         })
         .collect();
     print_final_distances(&race, lang);
-    let image_size = (DIGIT_SIDE, DIGIT_SIDE);
+    let image_shape = image_shape.unwrap_or(ImageShape::grey(DIGIT_SIDE, DIGIT_SIDE));
     let layout = RaceLayout {
         grid: args.grid,
-        image_size,
+        image_shape,
         scale: args.scale,
     };
     let finishes: Vec<usize> = traces.iter().map(|t| t.network_calls).collect();

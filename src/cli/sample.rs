@@ -29,7 +29,7 @@ use crate::model::{DiffusionModel, load_classifier, resolve_model};
 use crate::sample::grid::{tile, tiled_size};
 use crate::sample::network::{DIGIT_SIDE, judge};
 use crate::sample::{
-    Denoiser, GridSpec, ModelTraits, RunSettings, SampleSettings, StepFrame, sample,
+    Denoiser, GridSpec, ImageShape, ModelTraits, RunSettings, SampleSettings, StepFrame, sample,
 };
 use crate::worker::{Frame, RunRecord};
 
@@ -169,14 +169,14 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
     check_outputs(args, lang)?;
     let device = super::announced_device(args.device, lang);
     let (model, path) = super::open_model(&args.model, &device, lang)?;
-    if args.judge && model.image_size() != (DIGIT_SIDE, DIGIT_SIDE) {
-        let (h, w) = model.image_size();
+    if args.judge && model.image_shape() != ImageShape::grey(DIGIT_SIDE, DIGIT_SIDE) {
         return Err(format!(
-            "{} {h}×{w} ({}).",
+            "{} {} ({}).",
             lang.pick(
                 "The digit classifier judges 28×28 digits, and this model makes images of",
                 "数字分类器只判断 28×28 的数字，而这个模型生成的图像是",
             ),
+            model.image_shape(),
             path.display()
         ));
     }
@@ -189,12 +189,12 @@ pub fn run_sample(args: &SampleArgs) -> Result<(), String> {
             )
             .to_owned());
     }
-    let needed = memory_needed(args, step_count, model.image_size());
+    let needed = memory_needed(args, step_count, model.image_shape());
     memory_budget::check(Work::Sampling, needed).map_err(|e| e.sentence(lang))?;
 
     let (samples, record) = sample_recorded(args, &model, &settings, step_count, lang)?;
     if let Some(png) = &args.png {
-        let picture = tile(&samples, model.image_size(), args.grid, args.scale);
+        let picture = tile(&samples, model.image_shape(), args.grid, args.scale);
         write_png(png, &picture).map_err(|e| e.sentence(lang))?;
         eprintln!(
             "{} {} ({}×{})",
@@ -373,7 +373,7 @@ fn sample_recorded(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let image_size = model.image_size();
+    let image_shape = model.image_shape();
     let batch = settings.labels.len();
     let mut record = args.gif.is_some().then(|| {
         let run = RunSettings {
@@ -382,7 +382,7 @@ fn sample_recorded(
             labels: settings.labels.clone(),
             guidance: settings.guidance,
         };
-        RunRecord::new(args.model.clone(), run, image_size)
+        RunRecord::new(args.model.clone(), run, image_shape)
     });
     let recorded = recorded_steps(args, step_count);
     let mut on_step = |frame: &StepFrame<'_>| {
@@ -393,7 +393,7 @@ fn sample_recorded(
         {
             record
                 .frames
-                .push(Arc::new(Frame::record_x_t(frame, batch, image_size)));
+                .push(Arc::new(Frame::record_x_t(frame, batch, image_shape)));
         }
         ControlFlow::Continue(())
     };
@@ -464,14 +464,14 @@ fn recorded_steps(args: &SampleArgs, steps: usize) -> Vec<usize> {
 /// Bytes the run holds at its peak (an estimate that errs high): the network's working memory for
 /// the batch, and with `--gif` the recorded x_t of the steps it needs (f16) and what its frames,
 /// written as they are made, need at once (see [`stream_bytes`]); with `--png` the grid picture.
-fn memory_needed(args: &SampleArgs, steps: usize, image_size: (usize, usize)) -> u64 {
+fn memory_needed(args: &SampleArgs, steps: usize, image_shape: ImageShape) -> u64 {
     use memory_budget::product;
     let batch = args.grid.count() as u64;
-    let pixels = (image_size.0 * image_size.1) as u64;
+    let pixels = (image_shape.values()) as u64;
     let calls = if args.class.is_some() { 2 } else { 1 };
     let network = product(&[batch, calls, NETWORK_BYTES_PER_SAMPLE]);
     let picture = |grid: GridSpec| {
-        let (w, h) = tiled_size(grid, image_size, args.scale);
+        let (w, h) = tiled_size(grid, image_shape, args.scale);
         product(&[u64::from(w), u64::from(h + caption_height(w)), 3])
     };
     let png = if args.png.is_some() {
@@ -537,10 +537,10 @@ mod tests {
     fn the_largest_gif_run_needs_a_few_frames_not_all() {
         let largest = ["--grid", "16x16", "--scale", "16", "--stride", "1"];
         let args = sample_args(&[&largest[..], &["--gif", "x.gif"]].concat());
-        let needed = memory_needed(&args, 1000, (28, 28));
+        let needed = memory_needed(&args, 1000, ImageShape::grey(28, 28));
         assert!(needed < 2_000_000_000, "{needed}");
         // The recorded steps still count (2 bytes a value); the frames do not.
-        let fewer_steps = memory_needed(&args, 100, (28, 28));
+        let fewer_steps = memory_needed(&args, 100, ImageShape::grey(28, 28));
         let record_difference = 900 * 256 * 784 * 2;
         assert_eq!(needed - fewer_steps, record_difference);
     }

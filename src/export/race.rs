@@ -7,9 +7,9 @@ use image::{Rgb, RgbImage};
 use rayon::prelude::*;
 
 use super::caption::{with_caption, with_caption_band};
-use crate::sample::GridSpec;
 use crate::sample::grid::tile_reserving;
 use crate::sample::race::{LaneAt, LaneTrace};
+use crate::sample::{GridSpec, ImageShape};
 
 /// Height of each of a lane's two caption lines, in pixels: readable on a slide whatever the
 /// lane's width.
@@ -33,7 +33,7 @@ pub struct RaceLayout {
     /// Each lane's grid.
     pub grid: GridSpec,
     /// One sample's (height, width).
-    pub image_size: (usize, usize),
+    pub image_shape: ImageShape,
     /// Enlargement of every pixel.
     pub scale: u32,
 }
@@ -79,7 +79,7 @@ fn lane_picture(lane: &RaceLane<'_>, layout: &RaceLayout, calls: usize) -> RgbIm
     };
     let picture = tile_reserving(
         images,
-        layout.image_size,
+        layout.image_shape,
         layout.grid,
         layout.scale,
         2 * LANE_CAPTION_PX,

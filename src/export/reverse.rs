@@ -69,15 +69,15 @@ fn reverse_frame(
         let (grid, values) = match options.subject {
             GifSubject::Grid(grid) => (grid, values),
             GifSubject::Sample(index) => {
-                let pixels = record.image_size.0 * record.image_size.1;
+                let pixels = record.image_shape.values();
                 let one = GridSpec::image_of(values, pixels, index).unwrap_or(&[]);
                 (single(), one)
             }
         };
         // Room for the caption, which is then added in place.
-        let (width, _) = tiled_size(grid, record.image_size, options.scale);
+        let (width, _) = tiled_size(grid, record.image_shape, options.scale);
         let band = caption_height(width);
-        tile_reserving(values, record.image_size, grid, options.scale, band)
+        tile_reserving(values, record.image_shape, grid, options.scale, band)
     };
     match chosen.get(index).and_then(|&i| record.frames.get(i)) {
         Some(frame) => {
@@ -228,7 +228,7 @@ impl RunAnimation<'_> {
             GifSubject::Grid(grid) => grid,
             GifSubject::Sample(_) => single(),
         };
-        let (w, h) = tiled_size(grid, self.record.image_size, plan.scale.max(1));
+        let (w, h) = tiled_size(grid, self.record.image_shape, plan.scale.max(1));
         (w, h + caption_height(w))
     }
 }

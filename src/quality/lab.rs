@@ -17,8 +17,9 @@ use crate::diffusion::samplers::SamplerSpec;
 use crate::i18n::Lang;
 use crate::model::DigitClassifier;
 use crate::model::classifier::DIGIT_CLASSES;
+use crate::sample::network::DIGIT_SIDE;
 use crate::sample::{
-    Denoiser, ModelTraits, PrepareError, RunSettings, SampleError, StepFrame, sample,
+    Denoiser, ImageShape, ModelTraits, PrepareError, RunSettings, SampleError, StepFrame, sample,
 };
 
 /// Samples per network batch.
@@ -77,6 +78,9 @@ pub enum LabError {
     /// The classifier failed.
     #[error("the classifier failed: {0}")]
     Classifier(String),
+    /// The model does not make 28×28 grey digits, the only images the classifier reads.
+    #[error("the model makes {0} images, not 28×28 digits")]
+    NotDigits(ImageShape),
     /// Fewer samples than the measures need.
     #[error("at least {least} samples are needed to measure")]
     TooFew {
@@ -94,6 +98,14 @@ impl LabError {
             Self::Classifier(detail) => match lang {
                 Lang::En => format!("The digit classifier could not read the samples ({detail})."),
                 Lang::Zh => format!("数字分类器无法读取这些样本（{detail}）。"),
+            },
+            Self::NotDigits(shape) => match lang {
+                Lang::En => format!(
+                    "The quality measures read 28×28 grey digits, and this model makes {shape} images."
+                ),
+                Lang::Zh => {
+                    format!("质量评估只读取 28×28 的灰度数字，而这个模型生成的是 {shape} 图像。")
+                }
             },
             Self::TooFew { least } => match lang {
                 Lang::En => format!("Measuring needs at least {least} samples."),
@@ -116,6 +128,10 @@ pub fn measure_point(
     spec: &PointSpec,
     on_step: &mut dyn FnMut(usize, usize) -> ControlFlow<()>,
 ) -> Result<PointResult, LabError> {
+    let shape = denoiser.image_shape();
+    if shape != ImageShape::grey(DIGIT_SIDE, DIGIT_SIDE) {
+        return Err(LabError::NotDigits(shape));
+    }
     if spec.samples < LEAST_SAMPLES {
         return Err(LabError::TooFew {
             least: LEAST_SAMPLES,

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use image::{Rgb, RgbImage};
 
+use super::ImageShape;
+
 /// Gap between tiles, in image pixels before enlarging.
 pub const GAP_PX: u32 = 2;
 /// Colour of the gaps: a mid grey, distinct from both the black background and the white strokes.
@@ -88,69 +90,92 @@ pub fn to_grey(value: f32) -> u8 {
 }
 
 /// The size in pixels of the picture [`tile`] makes: (width, height).
-pub fn tiled_size(grid: GridSpec, image_size: (usize, usize), scale: u32) -> (u32, u32) {
-    let (height, width) = (image_size.0 as u32, image_size.1 as u32);
+pub fn tiled_size(grid: GridSpec, shape: ImageShape, scale: u32) -> (u32, u32) {
+    let (height, width) = (shape.height as u32, shape.width as u32);
     let across = grid.columns * width + (grid.columns - 1) * GAP_PX;
     let down = grid.rows * height + (grid.rows - 1) * GAP_PX;
     (across * scale, down * scale)
 }
 
-/// Tiles single-channel images (each `height × width` values in [−1, 1], one after another, row by
-/// row of the grid) into one grey picture with [`GAP_PX`] grey gaps, enlarged `scale` times (at
-/// least 1) with nearest-neighbour sampling so every pixel stays a crisp square. Cells without an
-/// image stay grey.
-pub fn tile(images: &[f32], image_size: (usize, usize), grid: GridSpec, scale: u32) -> RgbImage {
-    tile_reserving(images, image_size, grid, scale, 0)
+/// Tiles images (each of `shape`, values in [−1, 1], one after another, row by row of the grid)
+/// into one picture with [`GAP_PX`] grey gaps, enlarged `scale` times (at least 1) with
+/// nearest-neighbour sampling so every pixel stays a crisp square. Grey images stay grey, colour
+/// ones keep their colours. Cells without an image stay grey.
+pub fn tile(images: &[f32], shape: ImageShape, grid: GridSpec, scale: u32) -> RgbImage {
+    tile_reserving(images, shape, grid, scale, 0)
 }
 
 /// [`tile`], with room kept in the picture's buffer for `rows_below` more rows (a caption band
 /// added in place, without copying a picture that may be hundreds of megabytes).
 pub fn tile_reserving(
     images: &[f32],
-    image_size: (usize, usize),
+    shape: ImageShape,
     grid: GridSpec,
     scale: u32,
     rows_below: u32,
 ) -> RgbImage {
-    let grey = |value| [to_grey(value); 3];
-    tile_into(images, image_size, grid, scale, rows_below, &grey)
+    tile_into(images, shape, grid, scale, rows_below, Paint::AsIs)
 }
 
-/// [`tile`] with each value coloured by `colour` (for example [`super::colormap::diverging`]).
+/// [`tile`] with each pixel coloured by `colour` (for example [`super::colormap::diverging`]);
+/// a colour image's pixel is coloured by the mean of its channels.
 pub fn tile_with(
     images: &[f32],
-    image_size: (usize, usize),
+    shape: ImageShape,
     grid: GridSpec,
     scale: u32,
     colour: &dyn Fn(f32) -> [u8; 3],
 ) -> RgbImage {
-    tile_into(images, image_size, grid, scale, 0, colour)
+    tile_into(images, shape, grid, scale, 0, Paint::Map(colour))
+}
+
+/// How a pixel's values become a colour.
+#[derive(Clone, Copy)]
+enum Paint<'a> {
+    /// Grey levels for grey images, the image's own colours for colour ones.
+    AsIs,
+    /// A colour map of the value (of the channels' mean).
+    Map(&'a dyn Fn(f32) -> [u8; 3]),
+}
+
+impl Paint<'_> {
+    /// The colour of the pixel whose channel values are `values`.
+    fn colour(self, values: &[f32]) -> [u8; 3] {
+        match (self, values) {
+            (Self::AsIs, &[r, g, b]) => [to_grey(r), to_grey(g), to_grey(b)],
+            (Self::AsIs, values) => [to_grey(values.first().copied().unwrap_or(0.0)); 3],
+            (Self::Map(colour), values) => {
+                colour(values.iter().sum::<f32>() / values.len().max(1) as f32)
+            }
+        }
+    }
 }
 
 /// [`tile_with`] into a buffer with room for `rows_below` more rows.
 fn tile_into(
     images: &[f32],
-    image_size: (usize, usize),
+    shape: ImageShape,
     grid: GridSpec,
     scale: u32,
     rows_below: u32,
-    colour: &dyn Fn(f32) -> [u8; 3],
+    paint: Paint<'_>,
 ) -> RgbImage {
     let scale = scale.max(1);
-    let (height, width) = image_size;
-    let (out_width, out_height) = tiled_size(grid, image_size, scale);
+    let (height, width) = shape.side();
+    let (out_width, out_height) = tiled_size(grid, shape, scale);
     let pixels = out_width as usize * out_height as usize;
     let mut buffer = Vec::with_capacity((pixels + out_width as usize * rows_below as usize) * 3);
     buffer.extend(std::iter::repeat_n(GAP_COLOUR.0, pixels).flatten());
     let Some(mut picture) = RgbImage::from_raw(out_width, out_height, buffer) else {
         return RgbImage::new(out_width, out_height);
     };
-    let per_image = height * width;
-    if per_image == 0 {
+    let plane = shape.pixels();
+    if plane == 0 || shape.channels == 0 {
         return picture;
     }
+    let mut values = vec![0.0; shape.channels];
     for (index, image) in images
-        .chunks_exact(per_image)
+        .chunks_exact(shape.values())
         .take(grid.count())
         .enumerate()
     {
@@ -158,8 +183,11 @@ fn tile_into(
         let row = index as u32 / grid.columns;
         let left = column * (width as u32 + GAP_PX);
         let top = row * (height as u32 + GAP_PX);
-        for (pixel, &value) in image.iter().enumerate() {
-            let rgb = Rgb(colour(value));
+        for pixel in 0..plane {
+            for (channel, value) in values.iter_mut().enumerate() {
+                *value = image[channel * plane + pixel];
+            }
+            let rgb = Rgb(paint.colour(&values));
             let x = left + (pixel % width) as u32;
             let y = top + (pixel / width) as u32;
             for dy in 0..scale {

@@ -24,12 +24,14 @@ pub mod noise;
 pub mod prepare;
 pub mod race;
 pub mod run;
+pub mod shape;
 
 pub use grid::GridSpec;
 pub use prepare::{ModelTraits, PrepareError, RunSettings};
 pub use run::{
     GuidanceParts, RunStatus, SampleSettings, SamplingRun, StepFrame, sample, starting_noise,
 };
+pub use shape::ImageShape;
 
 use crate::diffusion::samplers::PathPoint;
 use crate::i18n::Lang;
@@ -43,7 +45,7 @@ pub use crate::model::NULL_CLASS;
 /// Images are single-channel, `height × width` values each, stored one after another.
 pub trait Denoiser {
     /// The size of one image, (height, width).
-    fn image_size(&self) -> (usize, usize);
+    fn image_shape(&self) -> ImageShape;
 
     /// The network's output for a batch of `batch` noisy images `x_t` (`batch × height × width`
     /// values), each with its time input (`batch` values, see [`PathPoint::network_input`]) and class

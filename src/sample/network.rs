@@ -3,7 +3,7 @@
 
 use candle_core::{Device, Tensor};
 
-use super::{Denoiser, SampleError};
+use super::{Denoiser, ImageShape, SampleError};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::model::checkpoint::FLOW_SCHEDULE;
 use crate::model::{DiffusionInfo, DiffusionModel, DigitClassifier};
@@ -12,9 +12,13 @@ use crate::model::{DiffusionInfo, DiffusionModel, DigitClassifier};
 pub const DIGIT_SIDE: usize = 28;
 
 impl Denoiser for DiffusionModel {
-    fn image_size(&self) -> (usize, usize) {
-        let (_, height, width) = self.net.image_shape();
-        (height, width)
+    fn image_shape(&self) -> ImageShape {
+        let (channels, height, width) = self.net.image_shape();
+        ImageShape {
+            channels,
+            height,
+            width,
+        }
     }
 
     fn predict(

@@ -16,7 +16,7 @@ use std::ops::ControlFlow;
 
 use super::guidance::GuidedCall;
 use super::noise::per_sample_noise;
-use super::{Denoiser, SampleError};
+use super::{Denoiser, ImageShape, SampleError};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::noise::NoiseStream;
 use crate::diffusion::objectives::{Objective, Prediction};
@@ -79,7 +79,7 @@ pub fn sample(
     settings: &SampleSettings,
     on_step: &mut dyn FnMut(&StepFrame<'_>) -> ControlFlow<()>,
 ) -> Result<Vec<f32>, SampleError> {
-    SamplingRun::new(settings.clone(), denoiser.image_size()).finish(denoiser, on_step)
+    SamplingRun::new(settings.clone(), denoiser.image_shape()).finish(denoiser, on_step)
 }
 
 /// One run in progress: the noisy images x, the sampler's state and the settings. It moves one
@@ -107,9 +107,9 @@ pub enum RunStatus {
 
 impl SamplingRun {
     /// A run at its start: x_T is pure Gaussian noise, each image's depending only on the seed and
-    /// its place k. `image_size` is (height, width) of one image.
-    pub fn new(settings: SampleSettings, image_size: (usize, usize)) -> Self {
-        let pixels = image_size.0 * image_size.1;
+    /// its place k. `image_shape` is (height, width) of one image.
+    pub fn new(settings: SampleSettings, image_shape: ImageShape) -> Self {
+        let pixels = image_shape.values();
         let sampler = settings.sampler.build(&settings.schedule, pixels);
         let x = starting_noise(settings.labels.len(), pixels, settings.seed);
         Self {
@@ -125,12 +125,8 @@ impl SamplingRun {
     /// A run whose x_T is `start` instead of seeded noise (the playground's grid in the noise
     /// starts from the points of a mesh): as many values as x_T holds are taken from `start`; if
     /// it is shorter, the rest stay seeded noise.
-    pub fn starting_from(
-        settings: SampleSettings,
-        image_size: (usize, usize),
-        start: &[f32],
-    ) -> Self {
-        let mut run = Self::new(settings, image_size);
+    pub fn starting_from(settings: SampleSettings, image_shape: ImageShape, start: &[f32]) -> Self {
+        let mut run = Self::new(settings, image_shape);
         let given = start.len().min(run.x.len());
         run.x[..given].copy_from_slice(&start[..given]);
         run

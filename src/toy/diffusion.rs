@@ -22,7 +22,9 @@ use super::net::{ToyNet, ToyNetSize};
 use crate::diffusion::objectives::{Coefficients, Objective};
 use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
 use crate::diffusion::{NoiseSchedule, ScheduleConfig};
-use crate::sample::{SampleError, SampleSettings, SamplingRun, StepFrame, starting_noise};
+use crate::sample::{
+    ImageShape, SampleError, SampleSettings, SamplingRun, StepFrame, starting_noise,
+};
 use crate::train::Ema;
 use crate::train::init::sorted_params;
 
@@ -329,7 +331,7 @@ impl ToySampler {
             labels: vec![None; start.len()],
             guidance: 1.0,
         };
-        let run = SamplingRun::starting_from(settings, (1, 2), &flatten(start));
+        let run = SamplingRun::starting_from(settings, ImageShape::grey(1, 2), &flatten(start));
         // Each step's frame shows x_t as the step begins (x_T first); the samples close the path.
         let mut path = Vec::new();
         let mut keep = |frame: &StepFrame<'_>| {

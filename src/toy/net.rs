@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
 
 use crate::model::layers::sinusoidal_embedding;
-use crate::sample::{Denoiser, SampleError};
+use crate::sample::{Denoiser, ImageShape, SampleError};
 use crate::train::init::seeded_var_builder;
 
 /// The size of the network.
@@ -129,8 +129,8 @@ impl ToyNet {
 }
 
 impl Denoiser for ToyNet {
-    fn image_size(&self) -> (usize, usize) {
-        (1, 2)
+    fn image_shape(&self) -> ImageShape {
+        ImageShape::grey(1, 2)
     }
 
     fn predict(

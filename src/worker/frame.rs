@@ -5,7 +5,7 @@
 use half::f16;
 
 use crate::diffusion::samplers::PathPoint;
-use crate::sample::StepFrame;
+use crate::sample::{ImageShape, StepFrame};
 
 /// One step of a run, every image of the batch.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,7 +21,7 @@ pub struct Frame {
     /// Images in the batch.
     pub batch: usize,
     /// The size of one image, (height, width).
-    pub image_size: (usize, usize),
+    pub image_shape: ImageShape,
     /// The noisy images the model looked at.
     pub x_t: Vec<f16>,
     /// The model's guess of the clean images.
@@ -43,8 +43,8 @@ pub struct GuidanceFrame {
 
 impl Frame {
     /// The frame of a step the sampling loop reported, for a batch of `batch` images of
-    /// `image_size`.
-    pub fn record(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> Self {
+    /// `image_shape`.
+    pub fn record(step: &StepFrame<'_>, batch: usize, image_shape: ImageShape) -> Self {
         Self {
             x0: to_half(&step.prediction.x0),
             eps: to_half(&step.prediction.eps),
@@ -52,20 +52,20 @@ impl Frame {
                 eps_conditional: to_half(&parts.eps_conditional),
                 eps_unconditional: to_half(&parts.eps_unconditional),
             }),
-            ..Self::record_x_t(step, batch, image_size)
+            ..Self::record_x_t(step, batch, image_shape)
         }
     }
 
     /// [`Frame::record`] with x_t alone: the model's guesses x̂0 and ε̂ left empty (what a GIF of
     /// x_t needs; keeping them would triple the memory of a long run).
-    pub fn record_x_t(step: &StepFrame<'_>, batch: usize, image_size: (usize, usize)) -> Self {
+    pub fn record_x_t(step: &StepFrame<'_>, batch: usize, image_shape: ImageShape) -> Self {
         Self {
             step: step.step,
             steps: step.steps,
             point: step.point,
             network_calls: step.network_calls,
             batch,
-            image_size,
+            image_shape,
             x_t: to_half(step.x_t),
             x0: Vec::new(),
             eps: Vec::new(),
@@ -85,7 +85,7 @@ impl Frame {
             point: PathPoint::discrete(&schedule, 10),
             network_calls: step + 1,
             batch,
-            image_size: (2, 2),
+            image_shape: ImageShape::grey(2, 2),
             x_t: values.clone(),
             x0: values.clone(),
             eps: values,
@@ -95,7 +95,7 @@ impl Frame {
 
     /// Values per image.
     pub fn pixels(&self) -> usize {
-        self.image_size.0 * self.image_size.1
+        self.image_shape.values()
     }
 
     /// Image `index` of `values` (one of this frame's buffers), as f32.

@@ -56,7 +56,7 @@ impl ModelLoader for CandleLoader {
             source: source.clone(),
             objective,
             schedule,
-            image_size: model.image_size(),
+            image_shape: model.image_shape(),
             device: reason,
             metadata: model
                 .metadata

@@ -11,8 +11,8 @@ use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::SamplerSpec;
 use crate::model::DeviceChoice;
-use crate::sample::ModelTraits;
 pub use crate::sample::RunSettings;
+use crate::sample::{ImageShape, ModelTraits};
 
 /// The number the window gives a run; events of the run carry it back.
 pub type RunId = u64;
@@ -83,7 +83,7 @@ pub struct ModelSummary {
     /// The schedule it was trained with.
     pub schedule: NoiseSchedule,
     /// The size of one image, (height, width).
-    pub image_size: (usize, usize),
+    pub image_shape: ImageShape,
     /// Where it runs, and why.
     pub device: DeviceChoice,
     /// Every metadata entry of the checkpoint (steps, loss, command…).

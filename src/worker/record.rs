@@ -8,7 +8,7 @@ use super::frame::Frame;
 use super::protocol::RunSettings;
 use crate::diffusion::samplers::DiffusersOptions;
 use crate::i18n::Lang;
-use crate::sample::GridSpec;
+use crate::sample::{GridSpec, ImageShape};
 
 /// Everything recorded of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +18,7 @@ pub struct RunRecord {
     /// What the run was asked to make.
     pub settings: RunSettings,
     /// The size of one image, (height, width).
-    pub image_size: (usize, usize),
+    pub image_shape: ImageShape,
     /// The recorded steps, in order (shared, so an export can take them without copying).
     pub frames: Vec<Arc<Frame>>,
     /// The finished images, once the run has reached them.
@@ -35,11 +35,11 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// An empty record of a run about to start.
-    pub fn new(model: String, settings: RunSettings, image_size: (usize, usize)) -> Self {
+    pub fn new(model: String, settings: RunSettings, image_shape: ImageShape) -> Self {
         Self {
             model,
             settings,
-            image_size,
+            image_shape,
             frames: Vec::new(),
             samples: None,
             start: Vec::new(),

@@ -137,7 +137,7 @@ impl WorkerThread {
         };
         match model.summary.traits().prepare(settings) {
             Ok(settings) => {
-                let run = SamplingRun::new(settings, model.summary.image_size);
+                let run = SamplingRun::new(settings, model.summary.image_shape);
                 self.runs.push_back(ActiveRun {
                     id,
                     model,

@@ -117,10 +117,10 @@ fn finish(
     ) -> Result<RunStatus, SampleError>,
 ) -> Turn {
     let batch = active.run.settings().labels.len();
-    let image_size = active.model.summary.image_size;
+    let image_shape = active.model.summary.image_shape;
     let mut shown = None;
     let mut on_step = |step: &StepFrame<'_>| {
-        shown = Some(Box::new(Frame::record(step, batch, image_size)));
+        shown = Some(Box::new(Frame::record(step, batch, image_shape)));
         ControlFlow::Continue(())
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| step(&mut active.run, &mut on_step)));

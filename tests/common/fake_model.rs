@@ -11,20 +11,25 @@ use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::SamplerSpec;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::model::DeviceChoice;
-use diffuscope::sample::{Denoiser, PrepareError, SampleError};
+use diffuscope::sample::{Denoiser, ImageShape, PrepareError, SampleError};
 use diffuscope::worker::{LoadedModel, ModelLoader, ModelSource, ModelSummary, WorkerError};
 
-/// A network of `side × side` images: out = 0.5·x + 0.01·class + 1e-4·time input.
+/// A network of `side × side` images of `channels` channels: out = 0.5·x + 0.01·class +
+/// 1e-4·time input.
 pub struct FakeNetwork {
     pub side: usize,
+    pub channels: usize,
     pub calls: Arc<AtomicUsize>,
     pub panic_on_call: Option<usize>,
     pub delay: Duration,
 }
 
 impl Denoiser for FakeNetwork {
-    fn image_size(&self) -> (usize, usize) {
-        (self.side, self.side)
+    fn image_shape(&self) -> ImageShape {
+        ImageShape {
+            channels: self.channels,
+            ..ImageShape::grey(self.side, self.side)
+        }
     }
 
     fn predict(
@@ -56,6 +61,8 @@ impl Denoiser for FakeNetwork {
 /// Loads [`FakeNetwork`]s: ε models with a linear schedule of `train_steps` steps.
 pub struct FakeLoader {
     pub side: usize,
+    /// 1 (grey) or 3 (colour).
+    pub channels: usize,
     pub train_steps: usize,
     pub calls: Arc<AtomicUsize>,
     pub panic_on_call: Option<usize>,
@@ -71,6 +78,7 @@ impl FakeLoader {
     pub fn new(side: usize, train_steps: usize) -> Self {
         Self {
             side,
+            channels: 1,
             train_steps,
             calls: Arc::new(AtomicUsize::new(0)),
             panic_on_call: None,
@@ -84,6 +92,13 @@ impl FakeLoader {
     #[must_use]
     pub fn with_scheduler(mut self, scheduler: SamplerSpec) -> Self {
         self.scheduler = Some(scheduler);
+        self
+    }
+
+    /// The same loader, whose networks make colour images.
+    #[must_use]
+    pub fn in_colour(mut self) -> Self {
+        self.channels = 3;
         self
     }
 
@@ -116,18 +131,21 @@ impl ModelLoader for FakeLoader {
             }));
         }
         let schedule = ScheduleConfig::new(ScheduleKind::Linear, self.train_steps);
+        let network = FakeNetwork {
+            side: self.side,
+            channels: self.channels,
+            calls: Arc::clone(&self.calls),
+            panic_on_call: self.panic_on_call,
+            delay: self.delay,
+        };
+        let image_shape = network.image_shape();
         Ok(LoadedModel {
-            denoiser: Box::new(FakeNetwork {
-                side: self.side,
-                calls: Arc::clone(&self.calls),
-                panic_on_call: self.panic_on_call,
-                delay: self.delay,
-            }),
+            denoiser: Box::new(network),
             summary: ModelSummary {
                 source: source.clone(),
                 objective: Objective::Eps,
                 schedule: NoiseSchedule::new(schedule),
-                image_size: (self.side, self.side),
+                image_shape,
                 device: DeviceChoice::CpuAsked,
                 metadata: Vec::new(),
                 scheduler: self.scheduler.clone(),

@@ -81,7 +81,7 @@ fn write_and_check(record: &RunRecord, [gif, png, run]: &[PathBuf; 3]) -> Result
     write_gif(gif, &frames, &GifSettings::default(), &|_| {}).map_err(|e| e.sentence(Lang::En))?;
     check_gif(gif, &frames)?;
 
-    let picture = tile(samples, record.image_size, grid, SCALE);
+    let picture = tile(samples, record.image_shape, grid, SCALE);
     write_png(png, &picture).map_err(|e| e.sentence(Lang::En))?;
     let decoded = image::open(png)
         .map_err(|e| format!("{} does not decode: {e}", png.display()))?
@@ -97,7 +97,7 @@ fn write_and_check(record: &RunRecord, [gif, png, run]: &[PathBuf; 3]) -> Result
     let opened = open_run(run).map_err(|e| e.sentence(Lang::En))?;
     let same = opened.model == record.model
         && opened.settings == record.settings
-        && opened.image_size == record.image_size
+        && opened.image_shape == record.image_shape
         && opened.frames == record.frames
         && opened.samples == record.samples
         && opened.start == record.start

@@ -27,7 +27,7 @@ use self::memory::{MemoryWatch, Reading, growth, min_max_now};
 use self::plan::{Episode, EpisodeKind, ModelChoice, Planner, RunPlan};
 use crate::i18n::Lang;
 use crate::model::shipped_models;
-use crate::sample::starting_noise;
+use crate::sample::{ImageShape, starting_noise};
 use crate::worker::{
     CandleLoader, Event, LoadId, ModelSource, Request, RunId, RunRecord, Worker, WorkerError,
     default_model_threads,
@@ -133,7 +133,7 @@ struct Discovered {
     /// The schedule's choices.
     models: Vec<ModelChoice>,
     /// Each model's image size, (height, width).
-    sizes: Vec<(usize, usize)>,
+    sizes: Vec<ImageShape>,
     /// Where they run, and why.
     device: String,
     /// The number of the last model request (each model was let go once seen).
@@ -168,7 +168,7 @@ fn discover_models(worker: &Worker, hang_limit: Duration) -> Result<Discovered, 
                     name,
                     objective: summary.objective,
                 });
-                sizes.push(summary.image_size);
+                sizes.push(summary.image_shape);
                 device = summary.device.to_string();
             }
             Event::ModelFailed { error, .. } => {
@@ -203,7 +203,7 @@ struct ExportTally {
 struct Driver<'w> {
     worker: Option<Worker>,
     models: Vec<ModelChoice>,
-    sizes: Vec<(usize, usize)>,
+    sizes: Vec<ImageShape>,
     ledger: Ledger,
     /// The run shown, as the window records it from the events of its id only.
     shown: Option<(RunId, RunRecord)>,
@@ -309,8 +309,12 @@ impl Driver<'_> {
         let id = self.next_id;
         self.next_id += 1;
         let settings = plan.settings.clone();
-        let size = self.sizes.get(plan.model).copied().unwrap_or((28, 28));
-        let (batch, pixels) = (settings.labels.len(), size.0 * size.1);
+        let size = self
+            .sizes
+            .get(plan.model)
+            .copied()
+            .unwrap_or(ImageShape::grey(28, 28));
+        let (batch, pixels) = (settings.labels.len(), size.values());
         let name = self
             .models
             .get(plan.model)
@@ -607,7 +611,7 @@ fn check_record(record: &RunRecord) -> Result<(), String> {
         .iter()
         .enumerate()
         .all(|(i, f)| f.step == i && f.batch == batch && f.steps == steps);
-    let pixels = record.image_size.0 * record.image_size.1;
+    let pixels = record.image_shape.values();
     let samples = record.samples.as_ref().map_or(0, Vec::len);
     if in_order && record.frames.len() == steps && samples == batch * pixels {
         Ok(())
@@ -652,7 +656,7 @@ mod tests {
             labels: vec![None; 4],
             guidance: 0.0,
         };
-        let mut record = RunRecord::new("digits-eps".into(), settings, (2, 2));
+        let mut record = RunRecord::new("digits-eps".into(), settings, ImageShape::grey(2, 2));
         let frame = |step: usize, batch: usize| Arc::new(Frame::zeros(step, 3, batch));
         record.frames = vec![frame(0, 4), frame(1, 4), frame(2, 4)];
         record.samples = Some(vec![0.0; 16]);

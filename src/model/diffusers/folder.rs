@@ -88,12 +88,6 @@ pub enum DiffusersFolderError {
         /// What is wrong.
         error: SchedulerConfigError,
     },
-    /// An RGB model: built and checked against diffusers, but the views show grey images.
-    #[error("{} describes RGB images", path.display())]
-    Colour {
-        /// The config file.
-        path: PathBuf,
-    },
 }
 
 impl DiffusersFolderError {
@@ -145,13 +139,6 @@ impl DiffusersFolderError {
             Self::SchedulerConfig { path, error } => {
                 format!("{} ({})", error.sentence(lang), path.display())
             }
-            Self::Colour { path } => {
-                let p = path.display();
-                lang.pick(
-                    format!("“{p}” describes an RGB model: the program builds it (and checks it against diffusers), but its views show grey images only, so it cannot be sampled here yet."),
-                    format!("“{p}”描述的是 RGB 模型：本程序能构建它（并已与 diffusers 核对），但各视图目前只显示灰度图像，所以这里还不能采样。"),
-                )
-            }
         }
     }
 }
@@ -183,14 +170,7 @@ pub fn load_pipeline_folder(
             error,
         })
     })?;
-    // Refused before the weights are read: the views sample grey images.
     let config = read_unet_config(&unet_folder)?;
-    if config.channels != 1 {
-        return Err(DiffusersFolderError::Colour {
-            path: unet_folder.join(CONFIG_FILE),
-        }
-        .into());
-    }
     let unet = build_unet(&unet_folder, &config, device)?;
     let flow = scheduler.objective == Objective::Flow;
     let info = DiffusionInfo {

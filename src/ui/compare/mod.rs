@@ -273,7 +273,7 @@ fn race_lanes(race: &Race) -> (Vec<RaceLane<'_>>, RaceLayout) {
             columns: side as u32,
             rows: side as u32,
         },
-        image_size: race.image_size(),
+        image_shape: race.image_shape(),
         scale: 3,
     };
     (lanes, layout)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diffusion::samplers::SamplerSpec;
 use crate::i18n::Lang;
+use crate::sample::ImageShape;
 use crate::sample::network::DIGIT_SIDE;
 use crate::sample::race::{LaneSpec, LaneStep, LaneTrace, parse_lanes, race_clock};
 use crate::worker::frame::to_full;
@@ -154,18 +155,18 @@ pub struct Race {
     /// Its lanes, in order.
     pub lanes: Vec<Lane>,
     /// Each model's load request, by name, and the size of its images once loaded.
-    pub models: BTreeMap<String, (LoadId, Option<(usize, usize)>)>,
+    pub models: BTreeMap<String, (LoadId, Option<ImageShape>)>,
     /// The settings it was started with.
     pub settings: CompareSettings,
 }
 
 impl Race {
     /// The size of one image (that of the first model loaded; the shipped ones are all 28×28).
-    pub fn image_size(&self) -> (usize, usize) {
+    pub fn image_shape(&self) -> ImageShape {
         self.models
             .values()
             .find_map(|(_, size)| *size)
-            .unwrap_or((DIGIT_SIDE, DIGIT_SIDE))
+            .unwrap_or(ImageShape::grey(DIGIT_SIDE, DIGIT_SIDE))
     }
 
     /// The most network calls any lane has made.
@@ -374,7 +375,7 @@ impl CompareState {
                     applied.requests.push(Request::ReleaseModel(id));
                     return applied;
                 };
-                entry.1 = Some(summary.image_size);
+                entry.1 = Some(summary.image_shape);
                 if race.models.values().all(|(_, size)| size.is_some()) {
                     applied.requests = self.start_lanes();
                 }
@@ -466,10 +467,21 @@ impl CompareState {
         let settings = &race.settings;
         let labels = vec![settings.class; settings.samples()];
         let mut requests = Vec::new();
+        let shape = race.image_shape();
         for (lane, id) in race.lanes.iter_mut().zip(ids) {
-            let Some(&(model, _)) = race.models.get(&lane.model) else {
+            let Some(&(model, size)) = race.models.get(&lane.model) else {
                 continue;
             };
+            // Lanes share one grid size: a model of another size does not race.
+            if let Some(size) = size.filter(|&size| size != shape) {
+                lane.status = LaneStatus::Failed(
+                    format!(
+                        "This model makes {size} images; the race's first model makes {shape}."
+                    ),
+                    format!("这个模型生成 {size} 图像，而比赛的第一个模型生成 {shape} 图像。"),
+                );
+                continue;
+            }
             lane.run = Some(id);
             lane.status = LaneStatus::Running;
             requests.push(Request::Start {

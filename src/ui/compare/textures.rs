@@ -4,9 +4,9 @@
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
 
 use super::state::{Race, VotePair};
-use crate::sample::GridSpec;
 use crate::sample::grid::tile;
 use crate::sample::race::LaneAt;
+use crate::sample::{GridSpec, ImageShape};
 
 /// Enlargement of the uploaded pictures (drawn scaled to fit; nearest-neighbour keeps pixels
 /// crisp).
@@ -46,7 +46,7 @@ impl LaneTextures {
         race: &Race,
         pair: VotePair,
     ) -> &[TextureHandle; 2] {
-        let size = race.image_size();
+        let size = race.image_shape();
         let picture = |lane: usize, name: &str| {
             let one = sample_of(&race.lanes[lane].trace.finished, size, pair.sample);
             upload(ctx, name, &tile(one, size, SINGLE, 4 * SCALE))
@@ -72,7 +72,7 @@ impl LaneTextures {
         selected: usize,
     ) -> &[Option<LaneTexture>] {
         self.lanes.resize_with(race.lanes.len(), || None);
-        let size = race.image_size();
+        let size = race.image_shape();
         let side = race.settings.grid_side.clamp(1, 4) as u32;
         let grid = GridSpec {
             columns: side,
@@ -120,8 +120,8 @@ const SINGLE: GridSpec = GridSpec {
 };
 
 /// Sample `index` of `images` (samples of `size` one after another; none past the end).
-fn sample_of(images: &[f32], size: (usize, usize), index: usize) -> &[f32] {
-    let pixels = size.0 * size.1;
+fn sample_of(images: &[f32], size: ImageShape, index: usize) -> &[f32] {
+    let pixels = size.values();
     images
         .get(index * pixels..(index + 1) * pixels)
         .unwrap_or(&[])

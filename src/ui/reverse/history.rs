@@ -123,6 +123,7 @@ impl RunHistory {
 mod tests {
     use super::*;
     use crate::diffusion::samplers::{SamplerKind, SamplerSpec};
+    use crate::sample::ImageShape;
     use crate::worker::RunSettings;
 
     fn run(samples: usize) -> RunRecord {
@@ -132,7 +133,7 @@ mod tests {
             labels: vec![None; 1],
             guidance: 0.0,
         };
-        let mut record = RunRecord::new("fake".into(), settings, (10, 10));
+        let mut record = RunRecord::new("fake".into(), settings, ImageShape::grey(10, 10));
         record.samples = Some(vec![0.0; samples]);
         record
     }

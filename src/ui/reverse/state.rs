@@ -348,8 +348,8 @@ impl ReverseState {
         let replaces = self.current_run;
         self.last_run_id += 1;
         let id = self.last_run_id;
-        let mut record = RunRecord::new(model.source.label(), settings.clone(), model.image_size);
-        let pixels = model.image_size.0 * model.image_size.1;
+        let mut record = RunRecord::new(model.source.label(), settings.clone(), model.image_shape);
+        let pixels = model.image_shape.values();
         record.start = starting_noise(settings.labels.len(), pixels, settings.seed);
         self.keep_shown();
         self.record = Some(record);
@@ -677,13 +677,14 @@ mod tests {
     use super::*;
     use crate::diffusion::NoiseSchedule;
     use crate::diffusion::ScheduleConfig;
+    use crate::sample::ImageShape;
 
     fn summary(name: &str) -> ModelSummary {
         ModelSummary {
             source: ModelSource::Shipped(name.into()),
             objective: Objective::Eps,
             schedule: NoiseSchedule::new(ScheduleConfig::default()),
-            image_size: (28, 28),
+            image_shape: ImageShape::grey(28, 28),
             device: crate::model::DeviceChoice::CpuAsked,
             metadata: Vec::new(),
             scheduler: None,
@@ -806,7 +807,7 @@ mod tests {
         use crate::diffusion::samplers::PathPoint;
         use crate::worker::Frame;
         let settings = ReverseSettings::default().run_settings(Objective::Flow);
-        let mut record = RunRecord::new("tiny".into(), settings, (1, 1));
+        let mut record = RunRecord::new("tiny".into(), settings, ImageShape::grey(1, 1));
         record.frames = (0..steps)
             .map(|step| {
                 Arc::new(Frame {
@@ -815,7 +816,7 @@ mod tests {
                     point: PathPoint::flow(1.0 - step as f64 / steps as f64, 1000),
                     network_calls: step + 1,
                     batch: 1,
-                    image_size: (1, 1),
+                    image_shape: ImageShape::grey(1, 1),
                     x_t: vec![half::f16::ZERO],
                     x0: vec![half::f16::ZERO],
                     eps: vec![half::f16::ZERO],

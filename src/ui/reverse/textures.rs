@@ -10,9 +10,9 @@ use super::state::ReverseState;
 use crate::diffusion::noise::{NoiseStream, standard_normal};
 use crate::render::lane::GpuLane;
 use crate::render::signed::{SignedCallback, SignedValues};
-use crate::sample::GridSpec;
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
 use crate::sample::grid::{tile, tile_with};
+use crate::sample::{GridSpec, ImageShape};
 use crate::worker::frame::to_full;
 
 /// A panel's picture: a texture made on the CPU, or signed values the colour-map shader draws.
@@ -127,13 +127,14 @@ pub fn shown_grid(state: &ReverseState) -> Option<RgbImage> {
     let grid = record.grid();
     let Some(index) = state.shown_index() else {
         // Nothing recorded yet: the pure noise the run starts from.
-        return (!record.start.is_empty()).then(|| tile(&record.start, record.image_size, grid, 1));
+        return (!record.start.is_empty())
+            .then(|| tile(&record.start, record.image_shape, grid, 1));
     };
     let values = match record.frames.get(index) {
         Some(frame) => to_full(&frame.x_t),
         None => record.samples.clone()?,
     };
-    Some(tile(&values, record.image_size, grid, 1))
+    Some(tile(&values, record.image_shape, grid, 1))
 }
 
 /// How signed panels are made: on the GPU in this lane, or on the CPU; and the revision of this set.
@@ -148,8 +149,15 @@ impl SignedPanels {
         ctx: &egui::Context,
         panel: u8,
         values: Vec<f32>,
-        (width, height): (usize, usize),
+        shape: ImageShape,
     ) -> PanelPicture {
+        // A colour image's signed values are shown as the mean of its channels.
+        let values = if shape.is_colour() {
+            shape.channel_mean(&values)
+        } else {
+            values
+        };
+        let (height, width) = shape.side();
         if let Some(lane) = &self.lane {
             PanelPicture::Signed {
                 lane: lane.clone(),
@@ -166,7 +174,7 @@ impl SignedPanels {
                 columns: 1,
                 rows: 1,
             };
-            let picture = tile_with(&values, (height, width), one, 1, &diverging);
+            let picture = tile_with(&values, ImageShape::grey(height, width), one, 1, &diverging);
             PanelPicture::Texture(upload(ctx, &format!("reverse-signed-{panel}"), &picture))
         }
     }
@@ -185,12 +193,12 @@ struct SampleValues<'a> {
 fn sample_values(state: &ReverseState) -> Option<SampleValues<'_>> {
     let record = state.record.as_ref()?;
     let index = state.shown_index()?;
-    let size = record.image_size;
+    let size = record.image_shape;
     let sample = state.selected;
     let frame = record.frames.get(index).or_else(|| record.frames.last())?;
     let finished = index >= record.frames.len();
     let x_t = if finished {
-        GridSpec::image_of(record.samples.as_ref()?, size.0 * size.1, sample)?.to_vec()
+        GridSpec::image_of(record.samples.as_ref()?, size.values(), sample)?.to_vec()
     } else {
         frame.image(&frame.x_t, sample)
     };
@@ -206,7 +214,7 @@ fn sample_values(state: &ReverseState) -> Option<SampleValues<'_>> {
 /// The selected sample's x_t, guess of x0 and guess of ε (in the diverging colour map) as
 /// pictures one pixel per value, for slides.
 pub fn sample_pictures(state: &ReverseState) -> Option<[RgbImage; 3]> {
-    let size = state.record.as_ref()?.image_size;
+    let size = state.record.as_ref()?.image_shape;
     let values = sample_values(state)?;
     let one = GridSpec {
         columns: 1,
@@ -230,10 +238,9 @@ fn panels(
         columns: 1,
         rows: 1,
     };
-    let size = record.image_size;
+    let size = record.image_shape;
     let sample = state.selected;
     let grey = |values: &[f32]| tile(values, size, one, 1);
-    let (height, width) = size;
     let SampleValues {
         frame,
         finished,
@@ -255,14 +262,14 @@ fn panels(
         };
         let difference: Vec<f32> = difference.iter().map(|v| v * stretch).collect();
         [
-            signed.picture(ctx, 2, uncond, (width, height)),
-            signed.picture(ctx, 3, cond, (width, height)),
-            signed.picture(ctx, 4, difference, (width, height)),
+            signed.picture(ctx, 2, uncond, size),
+            signed.picture(ctx, 3, cond, size),
+            signed.picture(ctx, 4, difference, size),
         ]
     });
     // The forward process of a real digit, at the point this step's x_t is at: a·x0 + s·ε.
     let real = real
-        .filter(|digit| digit.len() == size.0 * size.1)
+        .filter(|digit| digit.len() == size.values())
         .map(|digit| {
             let noisy = if finished {
                 digit.to_vec()
@@ -276,7 +283,7 @@ fn panels(
         real,
         x_t: upload(ctx, "reverse-x_t", &grey(&x_t)),
         x0: upload(ctx, "reverse-x0", &grey(&x0)),
-        eps: signed.picture(ctx, 1, eps, (width, height)),
+        eps: signed.picture(ctx, 1, eps, size),
         guidance,
     })
 }

@@ -505,7 +505,7 @@ fn images_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 picture_menu(&response, 0, lang);
                 // Outline the selected sample. Tiles are `pitch` image pixels apart (digit + gap).
                 let columns = grid_spec.columns as usize;
-                let (tile_px, _) = record.image_size;
+                let tile_px = record.image_shape.width;
                 let pitch = (tile_px as u32 + GAP_PX) as f32;
                 let scale = side / (columns as f32 * pitch - GAP_PX as f32);
                 let selected = view.state.selected;

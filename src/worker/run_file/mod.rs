@@ -16,7 +16,8 @@
 //! `final_sigmas_type`, `lower_order_final` and `euler_at_final` (files written before one was
 //! recorded read as its default).
 //!
-//! Tensors (F recorded steps, B samples of H×W pixels):
+//! Tensors (F recorded steps, B samples of H×W pixels; colour runs have a channel axis of 3
+//! after B, so `start` is B, 3, H, W):
 //!
 //! | name | dtype | shape | what |
 //! |---|---|---|---|
@@ -36,6 +37,8 @@
 mod error;
 mod read;
 mod write;
+
+use crate::sample::ImageShape;
 
 pub use error::RunFileError;
 pub use read::{open_run, read_run_bytes};
@@ -98,8 +101,7 @@ impl Dtype {
 struct Dims {
     frames: usize,
     batch: usize,
-    height: usize,
-    width: usize,
+    image: ImageShape,
     guided: bool,
     finished: bool,
 }
@@ -142,13 +144,18 @@ fn layout(dims: Dims) -> Vec<TensorSpec> {
     let Dims {
         frames: f,
         batch: b,
-        height: h,
-        width: w,
+        image,
         ..
     } = dims;
+    // Grey images are B × H × W (as the format began), colour ones B × 3 × H × W.
+    let image_dims = match image.channels {
+        1 => vec![image.height, image.width],
+        c => vec![c, image.height, image.width],
+    };
+    let batch_of = |leading: &[usize]| [leading, &image_dims].concat();
     let mut specs = vec![
         TensorSpec::new("labels", Dtype::I64, &[b]),
-        TensorSpec::new("start", Dtype::F32, &[b, h, w]),
+        TensorSpec::new("start", Dtype::F32, &batch_of(&[b])),
         TensorSpec::new("step_index", Dtype::I64, &[f, 3]),
         TensorSpec::new("path_point", Dtype::F64, &[f, 5]),
     ];
@@ -158,10 +165,10 @@ fn layout(dims: Dims) -> Vec<TensorSpec> {
         &[]
     };
     for &name in FRAME_TENSORS.iter().chain(guidance) {
-        specs.push(TensorSpec::new(name, Dtype::F16, &[f, b, h, w]));
+        specs.push(TensorSpec::new(name, Dtype::F16, &batch_of(&[f, b])));
     }
     if dims.finished {
-        specs.push(TensorSpec::new("samples", Dtype::F32, &[b, h, w]));
+        specs.push(TensorSpec::new("samples", Dtype::F32, &batch_of(&[b])));
     }
     specs
 }

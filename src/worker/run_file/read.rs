@@ -23,6 +23,7 @@ use crate::diffusion::samplers::{
     DdimStep, DdpmVariance, DiffusersOptions, FinalSigma, FlowSigmas, PathPoint, Position,
     SamplerSpec,
 };
+use crate::sample::ImageShape;
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
 
 /// A tensor as the header describes it.
@@ -148,11 +149,7 @@ fn read_run_from(
     } else {
         None
     };
-    let mut record = RunRecord::new(
-        text(&metadata, "model")?.to_owned(),
-        settings,
-        (dims.height, dims.width),
-    );
+    let mut record = RunRecord::new(text(&metadata, "model")?.to_owned(), settings, dims.image);
     record.frames = frames;
     record.samples = samples;
     record.start = start;
@@ -252,8 +249,10 @@ fn dims(entries: &BTreeMap<String, Entry>) -> Result<Dims, Problem> {
             .filter(|&v| v as u64 >= low && v <= high)
             .ok_or_else(|| damaged(format!("{what} {value} is out of range")))
     };
-    let &[batch, height, width] = shape("start")? else {
-        return Err(damaged("start is not batch × height × width"));
+    let (batch, channels, height, width) = match *shape("start")? {
+        [batch, height, width] => (batch, 1, height, width),
+        [batch, 3, height, width] => (batch, 3, height, width),
+        _ => return Err(damaged("start is not batch × height × width")),
     };
     let &[frames, 3] = shape("step_index")? else {
         return Err(damaged("step_index is not frames × 3"));
@@ -261,8 +260,11 @@ fn dims(entries: &BTreeMap<String, Entry>) -> Result<Dims, Problem> {
     Ok(Dims {
         frames: within(frames, 0, MAX_FRAMES, "frames")?,
         batch: within(batch, 1, MAX_BATCH, "batch")?,
-        height: within(height, 1, MAX_SIDE, "height")?,
-        width: within(width, 1, MAX_SIDE, "width")?,
+        image: ImageShape {
+            channels,
+            height: within(height, 1, MAX_SIDE, "height")?,
+            width: within(width, 1, MAX_SIDE, "width")?,
+        },
         guided: entries.contains_key(GUIDANCE_TENSORS[0]),
         finished: entries.contains_key("samples"),
     })
@@ -389,7 +391,7 @@ fn frames(
 ) -> Result<Vec<Arc<Frame>>, Problem> {
     let index: Vec<i64> = tensors.read(specs, "step_index")?;
     let points: Vec<f64> = tensors.read(specs, "path_point")?;
-    let per_frame = dims.batch * dims.height * dims.width;
+    let per_frame = dims.batch * dims.image.values();
     let mut buffers = Vec::new();
     for name in FRAME_TENSORS {
         buffers.push(tensors.read_frames(name, dims.frames, per_frame)?);
@@ -423,7 +425,7 @@ fn frames(
             point: path_point(point).ok_or_else(|| damaged(format!("step {step}'s point")))?,
             network_calls,
             batch: dims.batch,
-            image_size: (dims.height, dims.width),
+            image_shape: dims.image,
             x_t: take(&mut buffers, 0),
             x0: take(&mut buffers, 1),
             eps: take(&mut buffers, 2),

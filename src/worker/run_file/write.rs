@@ -36,11 +36,11 @@ pub fn save_run(path: &Path, record: &RunRecord) -> Result<(), ExportError> {
 
 /// The record's sizes, after checking that every buffer has them.
 fn dims_of(record: &RunRecord) -> Result<Dims, String> {
-    let (height, width) = record.image_size;
+    let image = record.image_shape;
     let batch = record.batch();
-    let values = batch * height * width;
+    let values = batch * image.values();
     let guided = record.frames.first().is_some_and(|f| f.guidance.is_some());
-    if batch == 0 || height == 0 || width == 0 {
+    if values == 0 {
         return Err("the run has no images".into());
     }
     if record.start.len() != values {
@@ -71,8 +71,7 @@ fn dims_of(record: &RunRecord) -> Result<Dims, String> {
     Ok(Dims {
         frames: record.frames.len(),
         batch,
-        height,
-        width,
+        image,
         guided,
         finished: record.samples.is_some(),
     })
