@@ -70,7 +70,10 @@ fn label(run: &Value) -> String {
             .iter()
             .filter(|(key, _)| !basics.contains(&key.as_str()))
         {
-            label.push_str(&format!(" {key}={value}"));
+            match value.as_array() {
+                Some(list) => label.push_str(&format!(" {key}=[{} values]", list.len())),
+                None => label.push_str(&format!(" {key}={value}")),
+            }
         }
         return label;
     }
@@ -102,7 +105,7 @@ fn setup(run: &Value) -> (NoiseSchedule, Objective, SamplerSpec) {
             eta: run["eta"].as_f64().unwrap_or(0.0),
             ..config.sampler
         };
-        return (NoiseSchedule::new(config.schedule), config.objective, spec);
+        return (config.noise_schedule(), config.objective, spec);
     }
     let kind = ScheduleKind::ALL
         .into_iter()

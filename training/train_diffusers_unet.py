@@ -3,6 +3,12 @@
 saved as a diffusers pipeline folder (what a student who trains with diffusers would bring).
 
     python3 training/train_diffusers_unet.py --out assets/models/digits-diffusers
+    python3 training/train_diffusers_unet.py --out assets/models/digits-colour --colour
+
+`--colour` trains an RGB model on the same digits, each drawn in a random hue on black (the hue
+drawn afresh every time a digit is seen), and ships it with a DPMSolverMultistepScheduler config
+(DPM-Solver++(2M), 20 steps by default) made from the same β's: an example of a colour model
+and of a scheduler other than the one it was trained with.
 
 The folder holds `model_index.json`, `scheduler/scheduler_config.json` (DDPMScheduler: linear β
 from 1e-4 to 0.02, T = 1000, ε-prediction) and `unet/config.json` with
@@ -26,7 +32,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+from diffusers import DDPMPipeline, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from train_diffusion import load_mnist  # noqa: E402
@@ -46,6 +52,15 @@ UNET_CONFIG = dict(
     attention_head_dim=32,
     num_class_embeds=11,
 )
+
+
+def in_colour(x0, generator):
+    """Grey digits in [-1, 1] (B, 1, H, W) drawn in a random saturated hue each, on black."""
+    hue = torch.rand(x0.shape[0], generator=generator) * 6.0
+    # The hue's RGB: each channel a triangle wave of the hue, offset by a third of the circle.
+    channels = [(hue + offset) % 6.0 for offset in (0.0, 4.0, 2.0)]
+    colour = torch.stack([(torch.abs(c - 3.0) - 1.0).clamp(0.0, 1.0) for c in channels], dim=1)
+    return -1.0 + (x0 + 1.0) * colour[:, :, None, None]
 
 
 def save(out, ema, scheduler, notes):
@@ -75,13 +90,15 @@ def main():
     parser.add_argument("--label-dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--colour", action="store_true", help="RGB digits in random hues")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
 
     x_all, y_all = load_mnist()
-    model = UNet2DModel(**UNET_CONFIG)
+    channels = 3 if args.colour else 1
+    model = UNet2DModel(**{**UNET_CONFIG, "in_channels": channels, "out_channels": channels})
     ema = copy.deepcopy(model).requires_grad_(False)
     scheduler = DDPMScheduler(
         num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02,
@@ -111,6 +128,8 @@ def main():
     for step in range(start, args.steps):
         idx = torch.randint(0, x_all.shape[0], (args.batch,), generator=generator)
         x0, y = x_all[idx], y_all[idx].clone()
+        if args.colour:
+            x0 = in_colour(x0, generator)
         y[torch.rand(args.batch, generator=generator) < args.label_dropout] = NULL_CLASS
         noise = torch.randn(x0.shape, generator=generator)
         t = torch.randint(0, 1000, (args.batch,), generator=generator)
@@ -147,6 +166,9 @@ def main():
         "command": " ".join(["python3", "training/train_diffusers_unet.py"] + sys.argv[1:]),
         "trainer": f"PyTorch {torch.__version__}, diffusers, {args.threads} CPU threads",
     }
+    if args.colour:
+        notes["what"] = notes["what"].replace("digits", "digits, each in a random hue on black (RGB)")
+        scheduler = DPMSolverMultistepScheduler.from_config(scheduler.config)
     save(out, ema, scheduler, notes)
     resume.unlink(missing_ok=True)
     print(f"wrote {out}: final loss {notes['final_loss']}, {wall:.0f} s", flush=True)

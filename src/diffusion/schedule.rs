@@ -110,6 +110,8 @@ impl ScheduleConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NoiseSchedule {
     config: ScheduleConfig,
+    /// Whether β's were listed one by one ([`Self::from_betas`]) rather than made by a formula.
+    listed: bool,
     betas: Vec<f64>,
     alpha_bars: Vec<f64>,
 }
@@ -140,6 +142,39 @@ impl NoiseSchedule {
         if config.zero_terminal_snr {
             betas = rescale_zero_terminal_snr(&betas);
         }
+        Self::of_betas(ScheduleConfig { steps, ..config }, false, betas)
+    }
+
+    /// The schedule of β_1…β_T listed one by one (diffusers' `trained_betas`; at least one, each
+    /// in (0, 1)), rescaled to zero terminal SNR if asked. Its [`Self::config`] says linear from
+    /// the first β to the last: no formula makes the list ([`Self::is_listed`]).
+    pub fn from_betas(betas: &[f64], zero_terminal_snr: bool) -> Self {
+        let (first, last) = (
+            betas.first().copied().unwrap_or(0.0),
+            betas.last().copied().unwrap_or(0.0),
+        );
+        let config = ScheduleConfig {
+            beta_start: first,
+            beta_end: last,
+            zero_terminal_snr,
+            ..ScheduleConfig::new(ScheduleKind::Linear, betas.len())
+        };
+        let betas = if zero_terminal_snr {
+            rescale_zero_terminal_snr(betas)
+        } else {
+            betas.to_vec()
+        };
+        Self::of_betas(config, true, betas)
+    }
+
+    /// Whether the β's were listed one by one rather than made by the config's formula.
+    pub fn is_listed(&self) -> bool {
+        self.listed
+    }
+
+    /// The schedule of β_1…β_T = `betas`, with ᾱ worked out.
+    fn of_betas(config: ScheduleConfig, listed: bool, mut betas: Vec<f64>) -> Self {
+        let steps = betas.len();
         let mut alpha_bars = Vec::with_capacity(steps + 1);
         alpha_bars.push(1.0);
         let mut product = 1.0;
@@ -149,7 +184,8 @@ impl NoiseSchedule {
         }
         betas.insert(0, 0.0);
         Self {
-            config: ScheduleConfig { steps, ..config },
+            config,
+            listed,
             betas,
             alpha_bars,
         }

@@ -830,6 +830,7 @@ fn diffusion_info(
         beta_start,
         beta_end,
         zero_terminal_snr: false,
+        trained_betas: None,
     })
 }
 

@@ -66,6 +66,9 @@ pub struct DiffusionInfo {
     /// Whether the schedule is rescaled to ᾱ_T = 0 (a diffusers scheduler's
     /// `rescale_betas_zero_snr`; never in the program's own checkpoints).
     pub zero_terminal_snr: bool,
+    /// β_1…β_T listed one by one in place of the named schedule's formula (a diffusers
+    /// scheduler's `trained_betas`; never in the program's own checkpoints).
+    pub trained_betas: Option<Vec<f64>>,
 }
 
 /// The architecture of a diffusion model's network.

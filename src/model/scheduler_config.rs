@@ -4,8 +4,8 @@
 //!
 //! What is accepted is what `tests/sampler_golden.rs` replays against diffusers to float32
 //! rounding: the seven scheduler classes below with their default sigma rules; `leading` (with
-//! `steps_offset`), `trailing` and `linspace` spacing; β schedules by name, zero-terminal-SNR
-//! rescaling; ε and v prediction; DDPM's two fixed variances; clipping x̂0 to
+//! `steps_offset`), `trailing` and `linspace` spacing; β schedules by name or listed
+//! (`trained_betas`), zero-terminal-SNR rescaling; ε and v prediction; DDPM's two fixed variances; clipping x̂0 to
 //! ±`clip_sample_range` and dynamic `thresholding` with its ratio and ceiling; DDIM's
 //! `set_alpha_to_one`; Euler's and DPM-Solver's `final_sigmas_type`, DPM-Solver's
 //! `lower_order_final` and `euler_at_final`; flow matching's `shift`, `use_dynamic_shifting`
@@ -13,7 +13,7 @@
 //! `shift_terminal`. A field that only matters when another is on (`dynamic_thresholding_ratio`
 //! without `thresholding`) is accepted whatever its value. DDIM read from a config steps by
 //! diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next listed timestep, and the
-//! two differ where n does not divide T). Not reproduced yet, and so refused: `trained_betas`,
+//! two differ where n does not divide T). Not reproduced yet, and so refused:
 //! `sample` prediction, Karras / exponential / β sigmas, DPM-Solver other than second-order
 //! DPM-Solver++, and flow matching's inverted or stochastic σ's. Flow matching read from a
 //! config runs over diffusers' σ's, where the program's own flow samplers take n equal steps
@@ -41,8 +41,10 @@ pub const CONFIG_LIMIT: usize = 64 * 1024;
 pub struct SchedulerConfig {
     /// The fields as read, in the file's order of keys (sorted when written back).
     fields: Map<String, Value>,
-    /// The noise schedule (unused by flow matching).
+    /// The noise schedule (unused by flow matching); see also `trained_betas`.
     pub schedule: ScheduleConfig,
+    /// β_1…β_T listed one by one (`trained_betas`), in place of `schedule`'s formula.
+    pub trained_betas: Option<Vec<f64>>,
     /// What the network predicts.
     pub objective: Objective,
     /// The sampler, with 50 steps until the run chooses.
@@ -166,9 +168,15 @@ impl SchedulerConfig {
                 reader.sampler(kind)?,
             )
         };
+        let trained_betas = if flow {
+            None
+        } else {
+            reader.trained_betas(schedule.steps)?
+        };
         Ok(Self {
             fields,
             schedule,
+            trained_betas,
             objective,
             sampler,
         })
@@ -185,7 +193,7 @@ impl SchedulerConfig {
         if self.objective != objective {
             return Err(SchedulerConfigError::NotTheModels("prediction type"));
         }
-        let ours = NoiseSchedule::new(self.schedule);
+        let ours = self.noise_schedule();
         let same = ours.steps() == schedule.steps()
             && (objective == Objective::Flow
                 || (0..=ours.steps())
@@ -194,6 +202,14 @@ impl SchedulerConfig {
             Ok(())
         } else {
             Err(SchedulerConfigError::NotTheModels("noise schedule"))
+        }
+    }
+
+    /// The noise schedule the config describes: its listed β's, or its formula's.
+    pub fn noise_schedule(&self) -> NoiseSchedule {
+        match &self.trained_betas {
+            Some(betas) => NoiseSchedule::from_betas(betas, self.schedule.zero_terminal_snr),
+            None => NoiseSchedule::new(self.schedule),
         }
     }
 
@@ -402,13 +418,6 @@ impl Fields<'_> {
                 ));
             }
         };
-        if let Some(betas) = self.get("trained_betas") {
-            return Err(unsupported(
-                "trained_betas",
-                betas,
-                "a list of β's is not read yet",
-            ));
-        }
         let steps = self.train_steps()?;
         let mut schedule = ScheduleConfig::new(shape, steps);
         // diffusers' own defaults (not the program's per-shape ones) where the file says nothing.
@@ -421,6 +430,27 @@ impl Fields<'_> {
         schedule.beta_end = self.number("beta_end")?.unwrap_or(end);
         schedule.zero_terminal_snr = self.flag("rescale_betas_zero_snr")?.unwrap_or(false);
         Ok(schedule)
+    }
+
+    /// `trained_betas`: `steps` numbers in (0, 1), or nothing.
+    fn trained_betas(&self, steps: usize) -> Result<Option<Vec<f64>>, SchedulerConfigError> {
+        let Some(list) = self.get("trained_betas") else {
+            return Ok(None);
+        };
+        let betas: Option<Vec<f64>> =
+            list.as_array()
+                .filter(|list| list.len() == steps)
+                .and_then(|list| {
+                    list.iter()
+                        .map(|v| v.as_f64().filter(|b| *b > 0.0 && *b < 1.0))
+                        .collect()
+                });
+        betas.map(Some).ok_or_else(|| {
+            Self::wrong(
+                "trained_betas",
+                "a list of num_train_timesteps numbers between 0 and 1",
+            )
+        })
     }
 
     fn objective(&self) -> Result<Objective, SchedulerConfigError> {
@@ -899,6 +929,30 @@ mod tests {
                 expected
             );
         }
+    }
+
+    #[test]
+    fn listed_betas_replace_the_named_schedule() {
+        let betas: Vec<f64> = (1..=10).map(|i| f64::from(i) * 0.01).collect();
+        let text = serde_json::json!({
+            "_class_name": "DDIMScheduler",
+            "num_train_timesteps": 10,
+            "beta_schedule": "linear",
+            "trained_betas": betas,
+        })
+        .to_string();
+        let config = SchedulerConfig::parse(&text).unwrap();
+        let schedule = config.noise_schedule();
+        assert!(schedule.is_listed());
+        assert_eq!(schedule.betas(), betas.as_slice());
+        assert_eq!(config.check_fits(Objective::Eps, &schedule), Ok(()));
+        let linear = NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 10));
+        assert!(config.check_fits(Objective::Eps, &linear).is_err());
+        let short = text.replace("\"num_train_timesteps\":10", "\"num_train_timesteps\":11");
+        assert_eq!(
+            SchedulerConfig::parse(&short).unwrap_err().to_string(),
+            "the field trained_betas should be a list of num_train_timesteps numbers between 0 and 1"
+        );
     }
 
     #[test]

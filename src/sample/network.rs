@@ -48,6 +48,10 @@ impl Denoiser for DiffusionModel {
 /// Flow-matching models have no β schedule; they get a linear one of the same T, of which the
 /// sampler only uses T (to turn σ into the network's time input).
 pub fn model_schedule(info: &DiffusionInfo) -> Option<NoiseSchedule> {
+    if let Some(betas) = &info.trained_betas {
+        return (betas.len() == info.train_steps_t)
+            .then(|| NoiseSchedule::from_betas(betas, info.zero_terminal_snr));
+    }
     let kind = if info.schedule == FLOW_SCHEDULE {
         ScheduleKind::Linear
     } else {

@@ -454,8 +454,8 @@ def runs(generator):
 
 def config_runs(generator):
     """Runs read by the Rust side from their scheduler_config: clipping ranges, dynamic
-    thresholding, offsets of the other schedulers, final σ's, DPM-Solver's last step, and flow
-    matching's dynamic shifting and terminal σ."""
+    thresholding, offsets of the other schedulers, final σ's, DPM-Solver's last step, listed β's,
+    and flow matching's dynamic shifting and terminal σ."""
     out = []
     threshold = dict(thresholding=True, dynamic_thresholding_ratio=0.9, sample_max_value=1.5)
     out.append(from_config(DDPMScheduler, config("ddpm", "eps", "leading"), generator, clip_sample=True, clip_sample_range=0.8))
@@ -471,6 +471,13 @@ def config_runs(generator):
             DPMSolverMultistepScheduler, config("dpm++2m", "v", "trailing"), generator,
             final_sigmas_type="sigma_min", lower_order_final=lower_order_final, euler_at_final=euler_at_final,
         ))
+    # β's listed one by one: a quadratic ramp no named schedule makes.
+    trained = [round(1e-4 + (0.02 - 1e-4) * (i / 999) ** 2, 8) for i in range(TRAIN_STEPS)]
+    out.append(from_config(DDIMScheduler, config("ddim", "eps", "trailing"), generator, trained_betas=trained))
+    out.append(from_config(
+        DPMSolverMultistepScheduler, config("dpm++2m", "v", "trailing"), generator, trained_betas=trained,
+        rescale_betas_zero_snr=True,
+    ))
     flow = config("flow-euler", "flow", "trailing")
     for time_shift_type in ["exponential", "linear"]:
         out.append(from_config(FlowMatchEulerDiscreteScheduler, flow, generator, use_dynamic_shifting=True, time_shift_type=time_shift_type))

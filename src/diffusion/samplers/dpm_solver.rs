@@ -23,7 +23,10 @@
 //! drops the 0, and "leading" uses multiples of ⌊T/(n + 1)⌋ (moved by `steps_offset`). x̂0 is held
 //! in range if asked (diffusers' `thresholding`: [`super::X0Limit::Dynamic`]).
 
-use super::{FinalSigma, PathPoint, Sampler, SamplerSpec, Spacing, Stage, X0Guard, guesses};
+use super::{
+    FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, X0Guard,
+    guesses,
+};
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::{Coefficients, Prediction};
 
@@ -98,6 +101,23 @@ impl DpmSolver2M {
     }
 }
 
+impl DpmSolver2M {
+    /// a and s at timestep t; under a zero-terminal-SNR schedule ᾱ_T is taken as 2⁻²⁴, as
+    /// diffusers does, so that λ stays finite at pure noise.
+    fn coefficients(&self, t: usize) -> Coefficients {
+        let at_zero_snr_end =
+            self.schedule.config().zero_terminal_snr && t == self.schedule.steps();
+        if at_zero_snr_end {
+            Coefficients {
+                signal: MIN_ALPHA_BAR.sqrt(),
+                noise: (1.0 - MIN_ALPHA_BAR).sqrt(),
+            }
+        } else {
+            Coefficients::discrete(&self.schedule, t)
+        }
+    }
+}
+
 impl Sampler for DpmSolver2M {
     fn steps(&self) -> usize {
         self.timesteps.len()
@@ -107,7 +127,11 @@ impl Sampler for DpmSolver2M {
         let t = *self.timesteps.get(self.next)?;
         Some(Stage {
             step: self.next,
-            point: PathPoint::discrete(&self.schedule, t),
+            point: PathPoint {
+                coefficients: self.coefficients(t),
+                network_input: t as f32,
+                position: Position::Timestep(t as f64),
+            },
             begins_step: true,
             needs_noise: false,
         })
@@ -123,8 +147,7 @@ impl Sampler for DpmSolver2M {
         let last = self.next + 1 == self.timesteps.len();
         self.next += 1;
 
-        let here = Coefficients::discrete(&self.schedule, t);
-        let there = Coefficients::discrete(&self.schedule, t_next);
+        let (here, there) = (self.coefficients(t), self.coefficients(t_next));
         let (x0, _) = guesses(x, prediction, here, self.guard);
         let lambda = log_snr(here);
         let h = log_snr(there) - lambda;

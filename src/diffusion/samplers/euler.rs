@@ -23,14 +23,11 @@
 //! clipped x̂0, as diffusers' Heun does).
 
 use super::{
-    FinalSigma, PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, X0Guard, guesses,
+    FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, X0Guard,
+    guesses,
 };
 use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::{Coefficients, Prediction};
-
-/// The smallest ᾱ diffusers' Euler-type schedulers allow (2⁻²⁴), so that σ stays finite under a
-/// zero-terminal-SNR schedule.
-const MIN_ALPHA_BAR: f64 = 5.960_464_477_539_063e-8;
 
 /// A place on the path and its noise-to-signal ratio σ = s/a.
 #[derive(Clone, Copy, Debug, PartialEq)]

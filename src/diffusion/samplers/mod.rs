@@ -438,6 +438,10 @@ pub trait Sampler: Send {
     fn advance(&mut self, x: &[f32], prediction: &Prediction, noise: Option<&[f32]>) -> Vec<f32>;
 }
 
+/// The smallest ᾱ diffusers' Euler-type schedulers and its DPM-Solver allow (2⁻²⁴), so that
+/// σ = s/a and λ = ln(a/s) stay finite under a zero-terminal-SNR schedule.
+const MIN_ALPHA_BAR: f64 = 5.960_464_477_539_063e-8;
+
 /// Whether and how a sampler holds x̂0 in range, and the length of one image of the batch.
 #[derive(Clone, Copy, Debug)]
 pub struct X0Guard {

@@ -178,6 +178,8 @@ pub fn load_pipeline_folder(
         objective: scheduler.objective,
         schedule: if flow {
             FLOW_SCHEDULE.to_owned()
+        } else if scheduler.trained_betas.is_some() {
+            "trained_betas".to_owned()
         } else {
             scheduler.schedule.kind.cli_name().to_owned()
         },
@@ -185,6 +187,7 @@ pub fn load_pipeline_folder(
         beta_start: Some(scheduler.schedule.beta_start),
         beta_end: Some(scheduler.schedule.beta_end),
         zero_terminal_snr: scheduler.schedule.zero_terminal_snr,
+        trained_betas: scheduler.trained_betas.clone(),
     };
     let metadata = [
         ("source", "diffusers pipeline folder".to_owned()),
