@@ -116,7 +116,7 @@ pub fn settings(data: &[u8]) {
     let _ = reverse.settings.grid();
     let _ = reverse.settings.gif_stride_for(1000);
     let _ = reverse.settings.replay_speed();
-    for objective in [Objective::Eps, Objective::V, Objective::Flow] {
+    for objective in Objective::ALL {
         let _ = reverse.settings.sampler_for(objective);
         let _ = reverse.settings.run_settings(objective);
     }

@@ -94,7 +94,7 @@ impl Denoiser for Oracle {
         for (image, &time) in x_t.chunks(PIXELS).zip(timestep_input).take(batch) {
             let at = match self.objective {
                 Objective::Flow => Coefficients::flow(f64::from(time) / 1000.0),
-                Objective::Eps | Objective::V => {
+                Objective::Eps | Objective::V | Objective::X0 => {
                     Coefficients::discrete(&self.schedule, time as usize)
                 }
             };

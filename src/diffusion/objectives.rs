@@ -32,11 +32,13 @@ pub enum Objective {
     /// Flow matching / rectified flow (Lipman et al. 2023, Liu et al. 2023): the velocity u = ε − x0
     /// along the straight path x_σ = (1−σ)·x0 + σ·ε (u = dx_σ/dσ).
     Flow,
+    /// x0-prediction: the clean image itself. diffusers' "sample".
+    X0,
 }
 
 impl Objective {
     /// Every objective, in menu order.
-    pub const ALL: [Self; 3] = [Self::Eps, Self::V, Self::Flow];
+    pub const ALL: [Self; 4] = [Self::Eps, Self::V, Self::Flow, Self::X0];
 
     /// The name on the command line and in checkpoint metadata: "eps", "v" or "flow".
     pub fn cli_name(self) -> &'static str {
@@ -44,7 +46,14 @@ impl Objective {
             Self::Eps => "eps",
             Self::V => "v",
             Self::Flow => "flow",
+            Self::X0 => "x0",
         }
+    }
+
+    /// Whether x_t lies on the variance-preserving path of a β schedule (ε, v and x0 models)
+    /// rather than on the straight flow path.
+    pub fn is_discrete(self) -> bool {
+        self != Self::Flow
     }
 
     /// Turns the network's `output` at the noisy image `x_t` into x̂0, ε̂ and v̂.
@@ -56,6 +65,8 @@ impl Objective {
     /// - [`Objective::V`] (output v̂; assumes a² + s² = 1): x̂0 = a·x_t − s·v̂, ε̂ = s·x_t + a·v̂.
     /// - [`Objective::Flow`] (output u; a = 1 − σ, s = σ): x̂0 = x_t − σ·u, ε̂ = x_t + (1−σ)·u, and the
     ///   "v" of a flow model is its velocity u itself (not the v of v-prediction).
+    /// - [`Objective::X0`] (output x̂0): ε̂ = (x_t − a·x̂0)/s, v̂ = a·ε̂ − s·x̂0. Undefined where
+    ///   s = 0 (the image itself, where no model is asked).
     ///
     /// Arithmetic is done in f64 per pixel. `output` and `x_t` must have the same length.
     pub fn predict(self, output: &[f32], x_t: &[f32], at: Coefficients) -> Prediction {
@@ -74,6 +85,10 @@ impl Objective {
                 }
                 Self::V => (a * x - s * out, s * x + a * out, out),
                 Self::Flow => (x - s * out, x + a * out, out),
+                Self::X0 => {
+                    let eps = (x - a * out) / s;
+                    (out, eps, a * eps - s * out)
+                }
             };
             prediction.x0.push(x0 as f32);
             prediction.eps.push(eps as f32);
@@ -85,7 +100,8 @@ impl Objective {
     /// What the network should output for the noisy image a·x0 + s·ε: the training target.
     ///
     /// ε for [`Objective::Eps`], v = a·ε − s·x0 for [`Objective::V`] (diffusers' `get_velocity`), and
-    /// u = ε − x0 for [`Objective::Flow`] (which does not depend on σ).
+    /// u = ε − x0 for [`Objective::Flow`] (which does not depend on σ), x0 itself for
+    /// [`Objective::X0`].
     pub fn training_target(self, x0: &[f32], eps: &[f32], at: Coefficients) -> Vec<f32> {
         assert_eq!(x0.len(), eps.len(), "x0 and ε differ in length");
         let Coefficients {
@@ -100,6 +116,7 @@ impl Objective {
                 .map(|(&x0, &e)| (a * f64::from(e) - s * f64::from(x0)) as f32)
                 .collect(),
             Self::Flow => x0.iter().zip(eps).map(|(&x0, &e)| e - x0).collect(),
+            Self::X0 => x0.to_vec(),
         }
     }
 }
@@ -110,9 +127,9 @@ impl fmt::Display for Objective {
     }
 }
 
-/// A name that is not "eps", "v" or "flow".
+/// A name that is not "eps", "v", "flow" or "x0".
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown objective “{0}” (expected eps, v or flow)")]
+#[error("unknown objective “{0}” (expected eps, v, flow or x0)")]
 pub struct UnknownObjective(pub String);
 
 impl FromStr for Objective {
@@ -218,7 +235,11 @@ mod tests {
         let mut levels = Vec::new();
         for t in [1, 10, 250, 500, 900] {
             let at = Coefficients::discrete(&schedule, t);
-            levels.extend([(Objective::Eps, at), (Objective::V, at)]);
+            levels.extend([
+                (Objective::Eps, at),
+                (Objective::V, at),
+                (Objective::X0, at),
+            ]);
         }
         for sigma in [0.0, 0.3, 0.7, 1.0] {
             levels.push((Objective::Flow, Coefficients::flow(sigma)));
@@ -240,7 +261,9 @@ mod tests {
             assert!(max_diff(&p.eps, &eps) <= 1e-5, "{objective} {at:?} eps");
             let v = match objective {
                 Objective::Flow => target,
-                Objective::Eps | Objective::V => Objective::V.training_target(&x0, &eps, at),
+                Objective::Eps | Objective::V | Objective::X0 => {
+                    Objective::V.training_target(&x0, &eps, at)
+                }
             };
             assert!(max_diff(&p.v, &v) <= 1e-5, "{objective} {at:?} v");
         }

@@ -163,7 +163,9 @@ impl MetadataProblem {
                 "not a kind of network this program knows",
                 "本程序不认识这种网络",
             ),
-            Self::UnknownObjective => lang.pick("expected eps, v or flow", "应为 eps、v 或 flow"),
+            Self::UnknownObjective => {
+                lang.pick("expected eps, v, flow or x0", "应为 eps、v、flow 或 x0")
+            }
             Self::NotANumber => lang.pick("β must be a finite number", "β 必须是有限的数"),
             Self::BetaOutOfRange => lang.pick(
                 "β must lie strictly between 0 and 1",

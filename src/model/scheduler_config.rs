@@ -5,19 +5,18 @@
 //! What is accepted is what `tests/sampler_golden.rs` replays against diffusers to float32
 //! rounding: the seven scheduler classes below with their default sigma rules; `leading` (with
 //! `steps_offset`), `trailing` and `linspace` spacing; β schedules by name or listed
-//! (`trained_betas`), zero-terminal-SNR rescaling; ε and v prediction; DDPM's two fixed variances; clipping x̂0 to
-//! ±`clip_sample_range` and dynamic `thresholding` with its ratio and ceiling; DDIM's
-//! `set_alpha_to_one`; Euler's and DPM-Solver's `final_sigmas_type`, DPM-Solver's
-//! `lower_order_final` and `euler_at_final`; flow matching's `shift`, `use_dynamic_shifting`
-//! (either `time_shift_type`, the image's length being its number of values) and
-//! `shift_terminal`. A field that only matters when another is on (`dynamic_thresholding_ratio`
-//! without `thresholding`) is accepted whatever its value. DDIM read from a config steps by
-//! diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next listed timestep, and the
-//! two differ where n does not divide T). Not reproduced yet, and so refused:
-//! `sample` prediction, Karras / exponential / β sigmas, DPM-Solver other than second-order
-//! DPM-Solver++, and flow matching's inverted or stochastic σ's. Flow matching read from a
-//! config runs over diffusers' σ's, where the program's own flow samplers take n equal steps
-//! from 1 to 0.
+//! (`trained_betas`), zero-terminal-SNR rescaling; ε, v and x0 (`sample`) prediction; DDPM's two
+//! fixed variances; clipping x̂0 to ±`clip_sample_range` and dynamic `thresholding` with its
+//! ratio and ceiling; DDIM's `set_alpha_to_one`; Euler's and DPM-Solver's `final_sigmas_type`,
+//! DPM-Solver's `lower_order_final` and `euler_at_final`; flow matching's `shift`,
+//! `use_dynamic_shifting` (either `time_shift_type`, the image's length being its number of
+//! values) and `shift_terminal`. A field that only matters when another is on
+//! (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its value. DDIM read
+//! from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next
+//! listed timestep, and the two differ where n does not divide T). Not reproduced yet, and so
+//! refused: Karras / exponential / β sigmas, DPM-Solver other than second-order DPM-Solver++,
+//! and flow matching's inverted or stochastic σ's. Flow matching read from a config runs over
+//! diffusers' σ's, where the program's own flow samplers take n equal steps from 1 to 0.
 //!
 //! DDIM read from a config also keeps the model's ε̂ when it clips x̂0, as diffusers' pipelines
 //! do (`use_clipped_model_output = False`, a `step` argument, not a config field); the program's
@@ -457,10 +456,11 @@ impl Fields<'_> {
         match self.string("prediction_type")?.as_deref() {
             None | Some("epsilon") => Ok(Objective::Eps),
             Some("v_prediction") => Ok(Objective::V),
+            Some("sample") => Ok(Objective::X0),
             Some(other) => Err(unsupported(
                 "prediction_type",
                 &Value::String(other.to_owned()),
-                "the program's networks predict epsilon or v_prediction",
+                "the program's networks predict epsilon, v_prediction or sample",
             )),
         }
     }
@@ -796,8 +796,8 @@ mod tests {
                 "the field num_train_timesteps should be a whole number from 10 to 1000",
             ),
             (
-                r#"{"_class_name": "DDPMScheduler", "prediction_type": "sample"}"#,
-                "prediction_type = \"sample\" is not reproduced yet (the program's networks predict epsilon or v_prediction)",
+                r#"{"_class_name": "DDPMScheduler", "prediction_type": "flow_prediction"}"#,
+                "prediction_type = \"flow_prediction\" is not reproduced yet (the program's networks predict epsilon, v_prediction or sample)",
             ),
             (
                 "[1, 2]",

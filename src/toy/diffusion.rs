@@ -179,7 +179,7 @@ impl ToyDiffusion {
                     let sigma = self.rng.random::<f64>();
                     (Coefficients::flow(sigma), (sigma * steps_t as f64) as f32)
                 }
-                Objective::Eps | Objective::V => {
+                Objective::Eps | Objective::V | Objective::X0 => {
                     let t = self.rng.random_range(1..=steps_t);
                     (Coefficients::discrete(&self.schedule, t), t as f32)
                 }
@@ -253,7 +253,7 @@ pub fn forward_coefficients(
     let t = t.min(schedule.steps());
     match objective {
         Objective::Flow => Coefficients::flow(t as f64 / schedule.steps().max(1) as f64),
-        Objective::Eps | Objective::V => Coefficients::discrete(schedule, t),
+        Objective::Eps | Objective::V | Objective::X0 => Coefficients::discrete(schedule, t),
     }
 }
 
@@ -275,7 +275,7 @@ impl ToySampler {
     pub fn default_sampler(&self, steps: usize) -> SamplerSpec {
         let kind = match self.objective {
             Objective::Flow => SamplerKind::FlowEuler,
-            Objective::Eps | Objective::V => SamplerKind::Ddim,
+            Objective::Eps | Objective::V | Objective::X0 => SamplerKind::Ddim,
         };
         self.sampler(kind, steps)
     }

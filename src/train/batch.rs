@@ -77,7 +77,7 @@ pub fn draw_batch(data: &Digits, spec: &BatchSpec<'_>, step: usize) -> Batch {
                 let sigma = rng.random::<f64>();
                 (Coefficients::flow(sigma), (sigma * steps_t as f64) as f32)
             }
-            Objective::Eps | Objective::V => {
+            Objective::Eps | Objective::V | Objective::X0 => {
                 let t = rng.random_range(1..=steps_t);
                 (Coefficients::discrete(spec.schedule, t), t as f32)
             }

@@ -63,7 +63,7 @@ SCHEDULES = {
     "linear": dict(beta_schedule="linear", beta_start=1e-4, beta_end=0.02),
     "scaled-linear": dict(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012),
 }
-PREDICTION = {"eps": "epsilon", "v": "v_prediction", "flow": "flow"}
+PREDICTION = {"eps": "epsilon", "v": "v_prediction", "flow": "flow", "x0": "sample"}
 
 
 @contextlib.contextmanager
@@ -114,6 +114,8 @@ class FakeModel:
             return quantized(eps)
         if self.objective == "v":
             return quantized(a * eps - s * x0)
+        if self.objective == "x0":
+            return quantized(x0 + 0.1 * torch.randn(SHAPE, generator=self.generator, dtype=torch.float64))
         return quantized(eps - x0)
 
 
@@ -478,6 +480,12 @@ def config_runs(generator):
         DPMSolverMultistepScheduler, config("dpm++2m", "v", "trailing"), generator, trained_betas=trained,
         rescale_betas_zero_snr=True,
     ))
+    # x0-prediction (diffusers' "sample") through every ε/v sampler.
+    out.append(from_config(DDPMScheduler, config("ddpm", "x0", "leading"), generator))
+    out.append(from_config(DDIMScheduler, config("ddim", "x0", "trailing"), generator))
+    out.append(from_config(EulerDiscreteScheduler, config("euler", "x0", "linspace"), generator))
+    out.append(from_config(HeunDiscreteScheduler, config("heun", "x0", "trailing", steps=5), generator))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "x0", "trailing"), generator))
     flow = config("flow-euler", "flow", "trailing")
     for time_shift_type in ["exponential", "linear"]:
         out.append(from_config(FlowMatchEulerDiscreteScheduler, flow, generator, use_dynamic_shifting=True, time_shift_type=time_shift_type))

@@ -130,7 +130,7 @@ impl SamplerKind {
     /// The sampler used when none is asked for.
     pub fn default_for(objective: Objective) -> Self {
         match objective {
-            Objective::Eps | Objective::V => Self::Ddpm,
+            Objective::Eps | Objective::V | Objective::X0 => Self::Ddpm,
             Objective::Flow => Self::FlowEuler,
         }
     }
