@@ -8,13 +8,15 @@
 //! (`trained_betas`), zero-terminal-SNR rescaling; ε, v and x0 (`sample`) prediction; DDPM's two
 //! fixed variances; clipping x̂0 to ±`clip_sample_range` and dynamic `thresholding` with its
 //! ratio and ceiling; DDIM's `set_alpha_to_one`; Euler's and DPM-Solver's `final_sigmas_type`,
-//! DPM-Solver's `lower_order_final` and `euler_at_final`; flow matching's `shift`,
+//! DPM-Solver's `lower_order_final` and `euler_at_final`; Karras and exponential σ ramps
+//! (`use_karras_sigmas`, `use_exponential_sigmas`, and Euler's `sigma_min`, `sigma_max`) for
+//! Euler, Heun and DPM-Solver; flow matching's `shift`,
 //! `use_dynamic_shifting` (either `time_shift_type`, the image's length being its number of
 //! values) and `shift_terminal`. A field that only matters when another is on
 //! (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its value. DDIM read
 //! from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next
 //! listed timestep, and the two differ where n does not divide T). Not reproduced yet, and so
-//! refused: Karras / exponential / β sigmas, DPM-Solver other than second-order DPM-Solver++,
+//! refused: β sigmas, Euler's log-linear interpolation and continuous timesteps, DPM-Solver other than second-order DPM-Solver++,
 //! and flow matching's inverted or stochastic σ's. Flow matching read from a config runs over
 //! diffusers' σ's, where the program's own flow samplers take n equal steps from 1 to 0.
 //!
@@ -27,7 +29,7 @@ use serde_json::{Map, Value};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{
     DdimStep, DdpmVariance, DiffusersOptions, DynamicShift, FinalSigma, FlowShift, FlowSigmas,
-    SamplerKind, SamplerSpec, Spacing, X0Limit,
+    SamplerKind, SamplerSpec, SigmaRamp, Spacing, X0Limit,
 };
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
@@ -489,14 +491,13 @@ impl Fields<'_> {
         } else {
             Spacing::Linspace
         })?;
-        for sigmas in [
-            "use_karras_sigmas",
-            "use_exponential_sigmas",
+        self.only(
             "use_beta_sigmas",
-        ] {
-            self.only(sigmas, &no, "the program's σ's are the schedule's own")?;
-        }
+            &no,
+            "the program's σ's are the schedule's own, or a Karras or exponential ramp",
+        )?;
         spec.diffusers = self.diffusers_options(kind)?;
+        spec.diffusers.sigma_ramp = self.sigma_ramp()?;
         match kind {
             SamplerKind::Ddpm | SamplerKind::Ddim => {
                 (spec.clip_x0, spec.diffusers.x0_limit) = self.x0_limit(true)?;
@@ -516,6 +517,7 @@ impl Fields<'_> {
                 spec.clip_x0 = false;
                 self.euler_only_defaults()?;
                 spec.diffusers.final_sigma = self.final_sigma()?;
+                spec.diffusers.sigma_bounds = self.sigma_bounds()?;
             }
             SamplerKind::Heun => {
                 (spec.clip_x0, spec.diffusers.x0_limit) = self.x0_limit(false)?;
@@ -525,9 +527,37 @@ impl Fields<'_> {
         Ok(spec)
     }
 
-    /// Refuses Euler's options that move its σ's away from the schedule's own.
+    /// `use_karras_sigmas` or `use_exponential_sigmas` (not both, as diffusers says).
+    fn sigma_ramp(&self) -> Result<SigmaRamp, SchedulerConfigError> {
+        let karras = self.flag("use_karras_sigmas")?.unwrap_or(false);
+        let exponential = self.flag("use_exponential_sigmas")?.unwrap_or(false);
+        match (karras, exponential) {
+            (false, false) => Ok(SigmaRamp::Schedule),
+            (true, false) => Ok(SigmaRamp::Karras),
+            (false, true) => Ok(SigmaRamp::Exponential),
+            (true, true) => Err(Self::wrong(
+                "use_exponential_sigmas",
+                "false when use_karras_sigmas is true",
+            )),
+        }
+    }
+
+    /// Euler's `sigma_min` and `sigma_max`: positive numbers, or nothing.
+    fn sigma_bounds(&self) -> Result<(Option<f64>, Option<f64>), SchedulerConfigError> {
+        let bound = |field: &str| {
+            self.number(field)?
+                .map(|v| {
+                    (v.is_finite() && v > 0.0)
+                        .then_some(v)
+                        .ok_or_else(|| Self::wrong(field, "a number above 0"))
+                })
+                .transpose()
+        };
+        Ok((bound("sigma_min")?, bound("sigma_max")?))
+    }
+
+    /// Refuses Euler's options that move its σ's away from the schedule's own or a ramp.
     fn euler_only_defaults(&self) -> Result<(), SchedulerConfigError> {
-        let own = "the program's σ's are the schedule's own";
         self.only(
             "interpolation_type",
             &Value::from("linear"),
@@ -537,9 +567,7 @@ impl Fields<'_> {
             "timestep_type",
             &Value::from("discrete"),
             "the program's Euler asks at discrete timesteps",
-        )?;
-        self.only("sigma_min", &Value::Null, own)?;
-        self.only("sigma_max", &Value::Null, own)
+        )
     }
 
     /// `final_sigmas_type`: "zero" (the default) or "sigma_min".
@@ -765,13 +793,13 @@ mod tests {
 
     #[test]
     fn what_the_program_does_not_reproduce_is_named() {
-        let euler = r#"{"_class_name": "EulerDiscreteScheduler", "use_karras_sigmas": true}"#;
+        let euler = r#"{"_class_name": "EulerDiscreteScheduler", "use_beta_sigmas": true}"#;
         assert_eq!(
             SchedulerConfig::parse(euler)
                 .unwrap_err()
                 .sentence(Lang::En),
-            "The scheduler config cannot be used: use_karras_sigmas = true is not reproduced yet \
-             (the program's σ's are the schedule's own)."
+            "The scheduler config cannot be used: use_beta_sigmas = true is not reproduced yet \
+             (the program's σ's are the schedule's own, or a Karras or exponential ramp)."
         );
         let flow = r#"{"_class_name": "FlowMatchEulerDiscreteScheduler", "invert_sigmas": true}"#;
         assert!(matches!(
@@ -929,6 +957,25 @@ mod tests {
                 expected
             );
         }
+    }
+
+    #[test]
+    fn sigma_ramps_are_read_one_at_a_time() {
+        let euler = r#"{"_class_name": "EulerDiscreteScheduler", "use_karras_sigmas": true,
+            "sigma_min": 0.1, "sigma_max": 10}"#;
+        let options = SchedulerConfig::parse(euler).unwrap().sampler.diffusers;
+        assert_eq!(options.sigma_ramp, SigmaRamp::Karras);
+        assert_eq!(options.sigma_bounds, (Some(0.1), Some(10.0)));
+        let dpm =
+            r#"{"_class_name": "DPMSolverMultistepScheduler", "use_exponential_sigmas": true}"#;
+        let options = SchedulerConfig::parse(dpm).unwrap().sampler.diffusers;
+        assert_eq!(options.sigma_ramp, SigmaRamp::Exponential);
+        let both = r#"{"_class_name": "HeunDiscreteScheduler", "use_karras_sigmas": true,
+            "use_exponential_sigmas": true}"#;
+        assert_eq!(
+            SchedulerConfig::parse(both).unwrap_err().to_string(),
+            "the field use_exponential_sigmas should be false when use_karras_sigmas is true"
+        );
     }
 
     #[test]

@@ -110,7 +110,7 @@ pub enum Event {
         /// The request.
         id: LoadId,
         /// The model.
-        summary: ModelSummary,
+        summary: Box<ModelSummary>,
     },
     /// A model could not be loaded; the models held before stay.
     ModelFailed {

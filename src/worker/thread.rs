@@ -115,7 +115,7 @@ impl WorkerThread {
             });
         match loaded {
             Ok(model) => {
-                let summary = model.summary.clone();
+                let summary = Box::new(model.summary.clone());
                 self.models.insert(id, Arc::new(model));
                 self.emit(Event::ModelLoaded { id, summary });
             }

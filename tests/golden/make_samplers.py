@@ -457,7 +457,8 @@ def runs(generator):
 def config_runs(generator):
     """Runs read by the Rust side from their scheduler_config: clipping ranges, dynamic
     thresholding, offsets of the other schedulers, final σ's, DPM-Solver's last step, listed β's,
-    and flow matching's dynamic shifting and terminal σ."""
+    x0-prediction, Karras and exponential σ ramps, and flow matching's dynamic shifting and
+    terminal σ."""
     out = []
     threshold = dict(thresholding=True, dynamic_thresholding_ratio=0.9, sample_max_value=1.5)
     out.append(from_config(DDPMScheduler, config("ddpm", "eps", "leading"), generator, clip_sample=True, clip_sample_range=0.8))
@@ -486,6 +487,16 @@ def config_runs(generator):
     out.append(from_config(EulerDiscreteScheduler, config("euler", "x0", "linspace"), generator))
     out.append(from_config(HeunDiscreteScheduler, config("heun", "x0", "trailing", steps=5), generator))
     out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "x0", "trailing"), generator))
+    # Karras and exponential σ ramps (Euler's with its own ends too).
+    out.append(from_config(EulerDiscreteScheduler, config("euler", "eps", "linspace"), generator, use_karras_sigmas=True))
+    out.append(from_config(EulerDiscreteScheduler, config("euler", "v", "trailing"), generator, use_exponential_sigmas=True))
+    out.append(from_config(
+        EulerDiscreteScheduler, config("euler", "eps", "leading"), generator, use_karras_sigmas=True,
+        sigma_min=0.1, sigma_max=10.0,
+    ))
+    out.append(from_config(HeunDiscreteScheduler, config("heun", "eps", "trailing", steps=5), generator, use_karras_sigmas=True))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "eps", "trailing"), generator, use_karras_sigmas=True))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "v", "linspace"), generator, use_exponential_sigmas=True))
     flow = config("flow-euler", "flow", "trailing")
     for time_shift_type in ["exponential", "linear"]:
         out.append(from_config(FlowMatchEulerDiscreteScheduler, flow, generator, use_dynamic_shifting=True, time_shift_type=time_shift_type))

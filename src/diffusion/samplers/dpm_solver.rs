@@ -23,12 +23,14 @@
 //! drops the 0, and "leading" uses multiples of ⌊T/(n + 1)⌋ (moved by `steps_offset`). x̂0 is held
 //! in range if asked (diffusers' `thresholding`: [`super::X0Limit::Dynamic`]).
 
+use super::euler::log_sigmas;
+use super::sigma_ramp::sigma_to_index;
 use super::{
-    FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, X0Guard,
-    guesses,
+    FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, SigmaRamp, Spacing,
+    Stage, X0Guard, guesses,
 };
-use crate::diffusion::NoiseSchedule;
 use crate::diffusion::objectives::{Coefficients, Prediction};
+use crate::diffusion::{NoiseSchedule, ScheduleKind};
 
 /// The timesteps (our convention, 1..=T) diffusers' DPM-Solver visits in a run of `steps` steps.
 /// `steps` is clamped to 1..=T (1..=T − 1 for "linspace" and "leading", so that no two coincide).
@@ -63,11 +65,11 @@ fn log_snr(at: Coefficients) -> f64 {
 
 /// A DPM-Solver++(2M) run.
 pub struct DpmSolver2M {
-    schedule: NoiseSchedule,
-    timesteps: Vec<usize>,
+    /// Where the model is asked, in order.
+    points: Vec<PathPoint>,
+    /// Where the last step lands: the image, or the first training timestep's level.
+    end: Coefficients,
     guard: X0Guard,
-    /// Where the last step lands: 0 (the image) or 1 (the first training timestep).
-    final_timestep: usize,
     /// Whether the last step is first-order.
     first_order_last: bool,
     next: usize,
@@ -76,24 +78,32 @@ pub struct DpmSolver2M {
 }
 
 impl DpmSolver2M {
-    /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing` as DPM-Solver does.
+    /// A run of `spec.steps` steps over `schedule`, spread by `spec.spacing` (or along a σ ramp)
+    /// as DPM-Solver does.
     pub fn new(schedule: &NoiseSchedule, spec: &SamplerSpec, guard: X0Guard) -> Self {
-        let mut timesteps = dpm_timesteps(spec.spacing, schedule.steps(), spec.steps);
-        if spec.spacing == Spacing::Leading {
-            for t in &mut timesteps {
-                *t = (*t + spec.diffusers.steps_offset).min(schedule.steps());
-            }
-        }
         let options = &spec.diffusers;
+        let points = match ramp_points(schedule, spec) {
+            Some(points) => points,
+            None => spaced_timesteps(schedule, spec)
+                .into_iter()
+                .map(|t| discrete_point(schedule, t))
+                .collect(),
+        };
         let lands_on_image = options.final_sigma == FinalSigma::Zero;
         let first_order_last = lands_on_image
             || options.euler_at_final
-            || (options.lower_order_final && timesteps.len() < 15);
+            || (options.lower_order_final && points.len() < 15);
         Self {
-            schedule: schedule.clone(),
-            timesteps,
+            end: if lands_on_image {
+                Coefficients {
+                    signal: 1.0,
+                    noise: 0.0,
+                }
+            } else {
+                discrete_point(schedule, 1).coefficients
+            },
+            points,
             guard,
-            final_timestep: usize::from(!lands_on_image),
             first_order_last,
             next: 0,
             previous: None,
@@ -101,53 +111,86 @@ impl DpmSolver2M {
     }
 }
 
-impl DpmSolver2M {
-    /// a and s at timestep t; under a zero-terminal-SNR schedule ᾱ_T is taken as 2⁻²⁴, as
-    /// diffusers does, so that λ stays finite at pure noise.
-    fn coefficients(&self, t: usize) -> Coefficients {
-        let at_zero_snr_end =
-            self.schedule.config().zero_terminal_snr && t == self.schedule.steps();
-        if at_zero_snr_end {
-            Coefficients {
-                signal: MIN_ALPHA_BAR.sqrt(),
-                noise: (1.0 - MIN_ALPHA_BAR).sqrt(),
-            }
-        } else {
-            Coefficients::discrete(&self.schedule, t)
+/// The timesteps of `spec`'s spacing, "leading" ones moved by `steps_offset`.
+fn spaced_timesteps(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Vec<usize> {
+    let mut timesteps = dpm_timesteps(spec.spacing, schedule.steps(), spec.steps);
+    if spec.spacing == Spacing::Leading {
+        for t in &mut timesteps {
+            *t = (*t + spec.diffusers.steps_offset).min(schedule.steps());
         }
     }
+    timesteps
+}
+
+/// The point at timestep t; under a zero-terminal-SNR schedule ᾱ_T is taken as 2⁻²⁴, as
+/// diffusers does, so that λ stays finite at pure noise.
+fn discrete_point(schedule: &NoiseSchedule, t: usize) -> PathPoint {
+    let at_zero_snr_end = schedule.config().zero_terminal_snr && t == schedule.steps();
+    if !at_zero_snr_end {
+        return PathPoint::discrete(schedule, t);
+    }
+    PathPoint {
+        coefficients: Coefficients {
+            signal: MIN_ALPHA_BAR.sqrt(),
+            noise: (1.0 - MIN_ALPHA_BAR).sqrt(),
+        },
+        network_input: t as f32,
+        position: Position::Timestep(t as f64),
+    }
+}
+
+/// The points of a Karras or exponential σ ramp over the whole schedule, if `spec` asks for one:
+/// x at each σ, the network told the timestep σ falls at — rounded for Karras (cut for the cosine
+/// schedule) and cut for the exponential ramp, as diffusers' integer timesteps are.
+fn ramp_points(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Option<Vec<PathPoint>> {
+    let log_sigmas = log_sigmas(schedule);
+    let (&smallest, &largest) = (log_sigmas.first()?, log_sigmas.last()?);
+    let ramp = spec.diffusers.sigma_ramp;
+    let sigmas = ramp.sigmas(largest.exp(), smallest.exp(), spec.steps.max(1))?;
+    let rounds = ramp == SigmaRamp::Karras && schedule.config().kind != ScheduleKind::Cosine;
+    Some(
+        sigmas
+            .into_iter()
+            .map(|sigma| {
+                let index = sigma_to_index(sigma, &log_sigmas);
+                let t = if rounds { index.round() } else { index.trunc() } + 1.0;
+                let signal = 1.0 / sigma.mul_add(sigma, 1.0).sqrt();
+                PathPoint {
+                    coefficients: Coefficients {
+                        signal,
+                        noise: sigma * signal,
+                    },
+                    network_input: t as f32,
+                    position: Position::Timestep(t),
+                }
+            })
+            .collect(),
+    )
 }
 
 impl Sampler for DpmSolver2M {
     fn steps(&self) -> usize {
-        self.timesteps.len()
+        self.points.len()
     }
 
     fn stage(&self) -> Option<Stage> {
-        let t = *self.timesteps.get(self.next)?;
         Some(Stage {
             step: self.next,
-            point: PathPoint {
-                coefficients: self.coefficients(t),
-                network_input: t as f32,
-                position: Position::Timestep(t as f64),
-            },
+            point: *self.points.get(self.next)?,
             begins_step: true,
             needs_noise: false,
         })
     }
 
     fn advance(&mut self, x: &[f32], prediction: &Prediction, _noise: Option<&[f32]>) -> Vec<f32> {
-        let t = self.timesteps[self.next];
-        let t_next = self
-            .timesteps
+        let here = self.points[self.next].coefficients;
+        let there = self
+            .points
             .get(self.next + 1)
-            .copied()
-            .unwrap_or(self.final_timestep);
-        let last = self.next + 1 == self.timesteps.len();
+            .map_or(self.end, |point| point.coefficients);
+        let last = self.next + 1 == self.points.len();
         self.next += 1;
 
-        let (here, there) = (self.coefficients(t), self.coefficients(t_next));
         let (x0, _) = guesses(x, prediction, here, self.guard);
         let lambda = log_snr(here);
         let h = log_snr(there) - lambda;

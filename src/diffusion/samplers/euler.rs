@@ -22,6 +22,7 @@
 //! in 10⁵ here; and x̂0 is never clipped there (this program clips it if asked, taking ε̂ from the
 //! clipped x̂0, as diffusers' Heun does).
 
+use super::sigma_ramp::sigma_to_index;
 use super::{
     FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, Spacing, Stage, X0Guard,
     guesses,
@@ -42,17 +43,18 @@ impl Level {
     /// The level at timestep `t` (our convention, 1..=T, possibly fractional), with σ interpolated
     /// linearly between whole timesteps as diffusers' `np.interp` does.
     pub fn at_timestep(schedule: &NoiseSchedule, t: f64) -> Self {
-        let sigma_at = |t: usize| {
-            let alpha_bar = schedule.alpha_bar(t).max(MIN_ALPHA_BAR);
-            ((1.0 - alpha_bar) / alpha_bar).sqrt()
-        };
         let low = (t.floor() as usize).clamp(1, schedule.steps());
         let weight = t - low as f64;
         let sigma = if weight > 0.0 && low < schedule.steps() {
-            (1.0 - weight) * sigma_at(low) + weight * sigma_at(low + 1)
+            (1.0 - weight) * sigma_at(schedule, low) + weight * sigma_at(schedule, low + 1)
         } else {
-            sigma_at(low)
+            sigma_at(schedule, low)
         };
+        Self::at(sigma, t)
+    }
+
+    /// The level of noise-to-signal ratio `sigma`, where the network is told timestep `t`.
+    fn at(sigma: f64, t: f64) -> Self {
         let signal = 1.0 / sigma.mul_add(sigma, 1.0).sqrt();
         Self {
             point: PathPoint {
@@ -86,6 +88,32 @@ impl Level {
     /// to 1..=T) spread by `spec.spacing`, "leading" ones moved by `steps_offset`, followed by
     /// the image.
     pub fn run(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Vec<Self> {
+        let levels = Self::at_spacing(schedule, spec);
+        let options = &spec.diffusers;
+        let (Some(first), Some(last)) = (levels.first(), levels.last()) else {
+            return vec![Self::image()];
+        };
+        let (min, max) = options.sigma_bounds;
+        let ramp = options.sigma_ramp.sigmas(
+            max.unwrap_or(first.sigma),
+            min.unwrap_or(last.sigma),
+            levels.len(),
+        );
+        let levels = match ramp {
+            None => levels,
+            Some(sigmas) => {
+                let log_sigmas = log_sigmas(schedule);
+                sigmas
+                    .into_iter()
+                    .map(|sigma| Self::at(sigma, sigma_to_index(sigma, &log_sigmas) + 1.0))
+                    .collect()
+            }
+        };
+        levels.into_iter().chain([Self::image()]).collect()
+    }
+
+    /// The levels at the timesteps of `spec`'s spacing (the image not included).
+    fn at_spacing(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Vec<Self> {
         let (spacing, train_steps) = (spec.spacing, schedule.steps());
         let n = spec.steps.clamp(1, train_steps);
         let offset = match spacing {
@@ -114,9 +142,21 @@ impl Level {
         timesteps
             .into_iter()
             .map(|t| Self::at_timestep(schedule, t))
-            .chain([Self::image()])
             .collect()
     }
+}
+
+/// σ = s/a at whole timestep `t`, ᾱ held at 2⁻²⁴ or above as diffusers' Euler does.
+fn sigma_at(schedule: &NoiseSchedule, t: usize) -> f64 {
+    let alpha_bar = schedule.alpha_bar(t).max(MIN_ALPHA_BAR);
+    ((1.0 - alpha_bar) / alpha_bar).sqrt()
+}
+
+/// ln σ of timesteps 1..=T, increasing (diffusers' `log_sigmas`).
+pub fn log_sigmas(schedule: &NoiseSchedule) -> Vec<f64> {
+    (1..=schedule.steps())
+        .map(|t| sigma_at(schedule, t).ln())
+        .collect()
 }
 
 /// One Euler step in x's own scale: x_{σ'} = a'·(x/a + (σ' − σ)·d), for the derivative d = ε̂.

@@ -43,6 +43,7 @@ pub mod flow_euler;
 pub mod flow_heun;
 pub mod flow_sigmas;
 pub mod heun;
+pub mod sigma_ramp;
 pub mod spacing;
 pub mod x0_limit;
 
@@ -51,6 +52,7 @@ use std::fmt;
 use super::NoiseSchedule;
 use super::objectives::{Coefficients, Objective, Prediction};
 pub use flow_sigmas::{DynamicShift, FlowShift, FlowSigmas};
+pub use sigma_ramp::SigmaRamp;
 pub use spacing::Spacing;
 pub use x0_limit::X0Limit;
 
@@ -242,6 +244,12 @@ pub struct DiffusersOptions {
     pub lower_order_final: bool,
     /// DPM-Solver's `euler_at_final`: a first-order last step always.
     pub euler_at_final: bool,
+    /// How Euler's, Heun's and DPM-Solver's σ's are spread (`use_karras_sigmas`,
+    /// `use_exponential_sigmas`).
+    pub sigma_ramp: SigmaRamp,
+    /// Euler's `sigma_min` and `sigma_max`: the ends of a ramp, where given (else the run's
+    /// smallest and largest σ).
+    pub sigma_bounds: (Option<f64>, Option<f64>),
     /// When DDIM clips x̂0, whether ε̂ is worked out again from the clipped x̂0 (the program's
     /// rule, so that the two guesses still add up to x_t) or kept as the model said (diffusers'
     /// default, `use_clipped_model_output = False`).
@@ -260,6 +268,8 @@ impl Default for DiffusersOptions {
             final_sigma: FinalSigma::Zero,
             lower_order_final: true,
             euler_at_final: false,
+            sigma_ramp: SigmaRamp::Schedule,
+            sigma_bounds: (None, None),
         }
     }
 }

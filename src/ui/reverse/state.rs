@@ -509,7 +509,7 @@ impl ReverseState {
                     own.kind.cli_name().clone_into(&mut self.settings.sampler);
                     self.settings.diffusers_rule = true;
                 }
-                self.model = Some(summary);
+                self.model = Some(*summary);
                 self.loading_model = None;
                 let replaced = std::mem::replace(&mut self.held_model, id);
                 if replaced != 0 {
@@ -698,7 +698,7 @@ mod tests {
         let id = state.begin_load(ModelSource::Shipped("digits-eps".into()));
         state.apply(Event::ModelLoaded {
             id,
-            summary: summary("digits-eps"),
+            summary: Box::new(summary("digits-eps")),
         });
         let first = state.begin_run().expect("a model is loaded");
         assert_eq!((first.model, first.replaces), (id, None));
@@ -749,7 +749,7 @@ mod tests {
         let loaded = |state: &mut ReverseState, id, name: &str| {
             state.apply(Event::ModelLoaded {
                 id,
-                summary: summary(name),
+                summary: Box::new(summary(name)),
             })
         };
         let model_name = |state: &ReverseState| state.model.as_ref().map(|m| m.source.label());
@@ -865,7 +865,7 @@ mod tests {
         let id = state.begin_load(ModelSource::Shipped("digits-eps".into()));
         state.apply(Event::ModelLoaded {
             id,
-            summary: summary("digits-eps"),
+            summary: Box::new(summary("digits-eps")),
         });
         assert!(state.show_opened(tiny_run(5)));
         let opened = state.shown_run;

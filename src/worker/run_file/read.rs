@@ -21,7 +21,7 @@ use crate::data::file::{FileRefusal, ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{
     DdimStep, DdpmVariance, DiffusersOptions, FinalSigma, FlowSigmas, PathPoint, Position,
-    SamplerSpec,
+    SamplerSpec, SigmaRamp,
 };
 use crate::sample::ImageShape;
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
@@ -546,7 +546,32 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
         },
         lower_order_final: parsed_or(metadata, "lower_order_final", defaults.lower_order_final)?,
         euler_at_final: parsed_or(metadata, "euler_at_final", defaults.euler_at_final)?,
+        sigma_ramp: match metadata.get("sigma_ramp") {
+            None => defaults.sigma_ramp,
+            Some(name) => {
+                SigmaRamp::from_name(name).ok_or_else(|| damaged(format!("sigma_ramp “{name}”")))?
+            }
+        },
+        sigma_bounds: (
+            positive_or_none(metadata, "sigma_min")?,
+            positive_or_none(metadata, "sigma_max")?,
+        ),
     })
+}
+
+/// The positive finite number under `key`, or `None` where there is none.
+fn positive_or_none(
+    metadata: &BTreeMap<String, String>,
+    key: &str,
+) -> Result<Option<f64>, Problem> {
+    let Some(text) = metadata.get(key) else {
+        return Ok(None);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(Some)
+        .ok_or_else(|| damaged(format!("{key} “{text}” cannot be read")))
 }
 
 /// [`parsed`], or `default` where a file written before `key` was recorded lacks it.
