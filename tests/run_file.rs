@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::samplers::{
-    DdimStep, DiffusersOptions, DynamicShift, FinalSigma, FlowShift, FlowSigmas, SamplerKind,
-    SamplerSpec, X0Limit,
+    DdimStep, DiffusersOptions, DpmSolverType, DynamicShift, FinalSigma, FlowShift, FlowSigmas,
+    SamplerKind, SamplerSpec, SigmaRamp, X0Limit,
 };
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::export::ExportError;
@@ -208,6 +208,17 @@ fn a_saved_run_opens_as_the_same_run() {
             };
             options.final_sigma = FinalSigma::SigmaMin;
             options.lower_order_final = false;
+            options.sigma_ramp = SigmaRamp::Karras;
+            options.dpm_order = 3;
+            options.dpm_solver_type = DpmSolverType::Heun;
+            record
+        },
+        // Euler along an exponential ramp between its own ends.
+        {
+            let mut record = recorded(SamplerKind::Euler, 4, vec![None], None);
+            let options = &mut record.settings.sampler.diffusers;
+            options.sigma_ramp = SigmaRamp::Exponential;
+            options.sigma_bounds = (Some(0.05), Some(20.0));
             record
         },
         // DDIM under diffusers' rule, as a diffusers scheduler config asks.

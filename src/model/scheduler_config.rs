@@ -16,8 +16,8 @@
 //! (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its value. DDIM read
 //! from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next
 //! listed timestep, and the two differ where n does not divide T). Not reproduced yet, and so
-//! refused: β sigmas, Euler's log-linear interpolation and continuous timesteps, DPM-Solver other than second-order DPM-Solver++,
-//! and flow matching's inverted or stochastic σ's. Flow matching read from a config runs over
+//! refused: β sigmas, Euler's log-linear interpolation and continuous timesteps, DPM-Solver other
+//! than DPM-Solver++ (orders 1 to 3, midpoint or Heun), and flow matching's inverted or stochastic σ's. Flow matching read from a config runs over
 //! diffusers' σ's, where the program's own flow samplers take n equal steps from 1 to 0.
 //!
 //! DDIM read from a config also keeps the model's ε̂ when it clips x̂0, as diffusers' pipelines
@@ -28,8 +28,8 @@ use serde_json::{Map, Value};
 
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, DynamicShift, FinalSigma, FlowShift, FlowSigmas,
-    SamplerKind, SamplerSpec, SigmaRamp, Spacing, X0Limit,
+    DdimStep, DdpmVariance, DiffusersOptions, DpmSolverType, DynamicShift, FinalSigma, FlowShift,
+    FlowSigmas, SamplerKind, SamplerSpec, SigmaRamp, Spacing, X0Limit,
 };
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use crate::i18n::Lang;
@@ -717,14 +717,25 @@ impl Fields<'_> {
         })
     }
 
-    /// Second-order DPM-Solver++ (midpoint), with diffusers' options for its last step and its
-    /// `thresholding`.
+    /// DPM-Solver++ of order 1 to 3 (midpoint or Heun second-order steps), with diffusers'
+    /// options for its last steps and its `thresholding`.
     fn dpm_solver(&self, spec: &mut SamplerSpec) -> Result<(), SchedulerConfigError> {
         let no = Value::Bool(false);
-        let why = "the program's DPM-Solver is second-order DPM-Solver++ (midpoint)";
-        self.only("solver_order", &Value::from(2), why)?;
-        self.only("algorithm_type", &Value::from("dpmsolver++"), why)?;
-        self.only("solver_type", &Value::from("midpoint"), why)?;
+        self.only(
+            "algorithm_type",
+            &Value::from("dpmsolver++"),
+            "the program's DPM-Solver is DPM-Solver++",
+        )?;
+        spec.diffusers.dpm_order = match self.get("solver_order").map(Value::as_u64) {
+            None => 2,
+            Some(Some(order @ 1..=3)) => order as u8,
+            Some(_) => return Err(Self::wrong("solver_order", "1, 2 or 3")),
+        };
+        spec.diffusers.dpm_solver_type = match self.string("solver_type")? {
+            None => DpmSolverType::Midpoint,
+            Some(name) => DpmSolverType::from_diffusers_name(&name)
+                .ok_or_else(|| Self::wrong("solver_type", "\"midpoint\" or \"heun\""))?,
+        };
         for field in ["use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] {
             self.only(field, &no, "the program's σ's are the schedule's own")?;
         }
@@ -1074,6 +1085,20 @@ mod tests {
                 .contains("\"lambda_min_clipped\": -Infinity")
         );
         let order3 = text.replace("\"solver_order\": 2", "\"solver_order\": 3");
-        assert!(SchedulerConfig::parse(&order3).is_err());
+        assert_eq!(
+            SchedulerConfig::parse(&order3)
+                .unwrap()
+                .sampler
+                .diffusers
+                .dpm_order,
+            3
+        );
+        let order4 = text.replace("\"solver_order\": 2", "\"solver_order\": 4");
+        assert_eq!(
+            SchedulerConfig::parse(&order4).unwrap_err().to_string(),
+            "the field solver_order should be 1, 2 or 3"
+        );
+        let sde = text.replace("\"dpmsolver++\"", "\"sde-dpmsolver++\"");
+        assert!(SchedulerConfig::parse(&sde).is_err());
     }
 }

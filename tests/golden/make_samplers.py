@@ -497,6 +497,15 @@ def config_runs(generator):
     out.append(from_config(HeunDiscreteScheduler, config("heun", "eps", "trailing", steps=5), generator, use_karras_sigmas=True))
     out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "eps", "trailing"), generator, use_karras_sigmas=True))
     out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "v", "linspace"), generator, use_exponential_sigmas=True))
+    # DPM-Solver++ of every order, Heun's second-order rule, and order 3 ending short of the image.
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "eps", "trailing"), generator, solver_order=1))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "eps", "trailing"), generator, solver_order=3))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "v", "linspace", steps=16), generator, solver_order=3))
+    out.append(from_config(DPMSolverMultistepScheduler, config("dpm++2m", "eps", "leading"), generator, solver_type="heun"))
+    out.append(from_config(
+        DPMSolverMultistepScheduler, config("dpm++2m", "v", "trailing"), generator, solver_order=3,
+        solver_type="heun", final_sigmas_type="sigma_min", lower_order_final=False,
+    ))
     flow = config("flow-euler", "flow", "trailing")
     for time_shift_type in ["exponential", "linear"]:
         out.append(from_config(FlowMatchEulerDiscreteScheduler, flow, generator, use_dynamic_shifting=True, time_shift_type=time_shift_type))

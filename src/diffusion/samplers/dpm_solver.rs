@@ -26,8 +26,8 @@
 use super::euler::log_sigmas;
 use super::sigma_ramp::sigma_to_index;
 use super::{
-    FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, SigmaRamp, Spacing,
-    Stage, X0Guard, guesses,
+    DpmSolverType, FinalSigma, MIN_ALPHA_BAR, PathPoint, Position, Sampler, SamplerSpec, SigmaRamp,
+    Spacing, Stage, X0Guard, guesses,
 };
 use crate::diffusion::objectives::{Coefficients, Prediction};
 use crate::diffusion::{NoiseSchedule, ScheduleKind};
@@ -70,11 +70,17 @@ pub struct DpmSolver2M {
     /// Where the last step lands: the image, or the first training timestep's level.
     end: Coefficients,
     guard: X0Guard,
+    /// The highest order (diffusers' `solver_order`, 1 to 3) and the second-order rule.
+    order: usize,
+    solver_type: DpmSolverType,
     /// Whether the last step is first-order.
     first_order_last: bool,
+    /// Whether the second-to-last step is at most second-order (`lower_order_final` in a short
+    /// run).
+    second_order_second_last: bool,
     next: usize,
-    /// λ and x̂0 of the previous evaluation.
-    previous: Option<(f64, Vec<f64>)>,
+    /// λ and x̂0 of the previous evaluations, the latest first (at most two).
+    history: Vec<(f64, Vec<f64>)>,
 }
 
 impl DpmSolver2M {
@@ -90,10 +96,13 @@ impl DpmSolver2M {
                 .collect(),
         };
         let lands_on_image = options.final_sigma == FinalSigma::Zero;
-        let first_order_last = lands_on_image
-            || options.euler_at_final
-            || (options.lower_order_final && points.len() < 15);
+        let short = points.len() < 15;
+        let first_order_last =
+            lands_on_image || options.euler_at_final || (options.lower_order_final && short);
         Self {
+            order: usize::from(options.dpm_order.clamp(1, 3)),
+            solver_type: options.dpm_solver_type,
+            second_order_second_last: options.lower_order_final && short,
             end: if lands_on_image {
                 Coefficients {
                     signal: 1.0,
@@ -106,7 +115,24 @@ impl DpmSolver2M {
             guard,
             first_order_last,
             next: 0,
-            previous: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// The order of step `step`, as diffusers picks it: no higher than the evaluations made so
+    /// far allow, first-order last and at most second-order second-to-last where asked.
+    fn order_of(&self, step: usize) -> usize {
+        let len = self.points.len();
+        let available = step.min(self.order);
+        if self.order == 1 || available < 1 || (step + 1 == len && self.first_order_last) {
+            1
+        } else if self.order == 2
+            || available < 2
+            || (step + 2 == len && self.second_order_second_last)
+        {
+            2
+        } else {
+            3
         }
     }
 }
@@ -188,33 +214,63 @@ impl Sampler for DpmSolver2M {
             .points
             .get(self.next + 1)
             .map_or(self.end, |point| point.coefficients);
-        let last = self.next + 1 == self.points.len();
         self.next += 1;
 
         let (x0, _) = guesses(x, prediction, here, self.guard);
         let lambda = log_snr(here);
         let h = log_snr(there) - lambda;
-        // a'·(1 − e^(−h)); e^(−h) = 0 at the image, where s' = 0 too and x' = x̂0.
-        let x0_weight = -there.signal * (-h).exp_m1();
+        let order = self.order_of(self.next - 1);
+        // e^(−h) − 1; e^(−h) = 0 at the image, where s' = 0 too and x' = x̂0.
+        let em = (-h).exp_m1();
         let x_weight = there.noise / here.noise;
-        // The slope correction (x̂0 − x̂0_prev)/(2r), r = h_prev/h; none on the first and last steps.
-        let correction = match &self.previous {
-            Some((lambda_prev, x0_prev)) if !(last && self.first_order_last) => {
-                let r = (lambda - lambda_prev) / h;
-                Some((x0_prev, 0.5 / r))
-            }
-            _ => None,
-        };
+        let terms = self.slope_terms(order, lambda, h, &x0);
         let moved = (0..x.len())
             .map(|i| {
-                let d = correction.map_or(x0[i], |(x0_prev, weight)| {
-                    x0[i] + weight * (x0[i] - x0_prev[i])
-                });
-                (x_weight * f64::from(x[i]) + x0_weight * d) as f32
+                let mut value = x_weight * f64::from(x[i]) - there.signal * em * x0[i];
+                for (weight, slope) in &terms {
+                    value += weight * there.signal * slope[i];
+                }
+                value as f32
             })
             .collect();
-        self.previous = Some((lambda, x0));
+        self.history.insert(0, (lambda, x0));
+        self.history.truncate(2);
         moved
+    }
+}
+
+impl DpmSolver2M {
+    /// The higher-order terms of a step of `order` from λ by h, each (weight / a', values):
+    /// none for the first order; D1 for the second (midpoint: −(e^(−h) − 1)/2, Heun:
+    /// (e^(−h) − 1)/h + 1); D1 and D2 for the third (diffusers' `multistep_dpm_solver_*_update`).
+    fn slope_terms(&self, order: usize, lambda: f64, h: f64, x0: &[f64]) -> Vec<(f64, Vec<f64>)> {
+        let em = (-h).exp_m1();
+        let difference = |a: &[f64], b: &[f64], r: f64| -> Vec<f64> {
+            a.iter().zip(b).map(|(a, b)| (a - b) / r).collect()
+        };
+        match (order, self.history.as_slice()) {
+            (2, [(lambda_1, x0_1), ..]) => {
+                let d1 = difference(x0, x0_1, (lambda - lambda_1) / h);
+                let weight = match self.solver_type {
+                    DpmSolverType::Midpoint => -0.5 * em,
+                    DpmSolverType::Heun => em / h + 1.0,
+                };
+                vec![(weight, d1)]
+            }
+            (3, [(lambda_1, x0_1), (lambda_2, x0_2), ..]) => {
+                let (r0, r1) = ((lambda - lambda_1) / h, (lambda_1 - lambda_2) / h);
+                let d1_0 = difference(x0, x0_1, r0);
+                let d1_1 = difference(x0_1, x0_2, r1);
+                let d2 = difference(&d1_0, &d1_1, r0 + r1);
+                let d1: Vec<f64> = d1_0
+                    .iter()
+                    .zip(&d2)
+                    .map(|(d1_0, d2)| d1_0 + r0 * d2)
+                    .collect();
+                vec![(em / h + 1.0, d1), (-((em + h) / (h * h) - 0.5), d2)]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

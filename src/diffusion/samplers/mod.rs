@@ -195,6 +195,34 @@ pub enum DdimStep {
     Diffusers,
 }
 
+/// How DPM-Solver's second-order step reads the slope between two x̂0's (diffusers'
+/// `solver_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DpmSolverType {
+    /// At the middle of the step (the default).
+    #[default]
+    Midpoint,
+    /// As Heun's method weighs it.
+    Heun,
+}
+
+impl DpmSolverType {
+    /// diffusers' name ("midpoint", "heun"), as run files record it.
+    pub fn diffusers_name(self) -> &'static str {
+        match self {
+            Self::Midpoint => "midpoint",
+            Self::Heun => "heun",
+        }
+    }
+
+    /// The value of diffusers' name.
+    pub fn from_diffusers_name(name: &str) -> Option<Self> {
+        [Self::Midpoint, Self::Heun]
+            .into_iter()
+            .find(|value| value.diffusers_name() == name)
+    }
+}
+
 /// Where Euler's and DPM-Solver's last step lands (diffusers' `final_sigmas_type`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum FinalSigma {
@@ -250,6 +278,10 @@ pub struct DiffusersOptions {
     /// Euler's `sigma_min` and `sigma_max`: the ends of a ramp, where given (else the run's
     /// smallest and largest σ).
     pub sigma_bounds: (Option<f64>, Option<f64>),
+    /// DPM-Solver's highest order, 1 to 3 (`solver_order`; 2 unless a config says otherwise).
+    pub dpm_order: u8,
+    /// DPM-Solver's second-order rule (`solver_type`).
+    pub dpm_solver_type: DpmSolverType,
     /// When DDIM clips x̂0, whether ε̂ is worked out again from the clipped x̂0 (the program's
     /// rule, so that the two guesses still add up to x_t) or kept as the model said (diffusers'
     /// default, `use_clipped_model_output = False`).
@@ -270,6 +302,8 @@ impl Default for DiffusersOptions {
             euler_at_final: false,
             sigma_ramp: SigmaRamp::Schedule,
             sigma_bounds: (None, None),
+            dpm_order: 2,
+            dpm_solver_type: DpmSolverType::Midpoint,
         }
     }
 }

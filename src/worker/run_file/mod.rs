@@ -14,7 +14,8 @@
 //! `ddim_step`, `set_alpha_to_one`, `flow_sigmas` (`even` | `diffusers`, with `flow_shift` and
 //! `flow_shift_terminal`), `eps_from_clipped_x0`, `x0_limit` (`clip R` | `dynamic RATIO MAX`),
 //! `final_sigmas_type`, `lower_order_final`, `euler_at_final`, `sigma_ramp` (`schedule` |
-//! `karras` | `exponential`) with `sigma_min` and `sigma_max` where set (files written before
+//! `karras` | `exponential`) with `sigma_min` and `sigma_max` where set, `solver_order` and
+//! `solver_type` (DPM-Solver's; files written before
 //! one was recorded read as its default).
 //!
 //! Tensors (F recorded steps, B samples of H×W pixels; colour runs have a channel axis of 3

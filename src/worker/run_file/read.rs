@@ -20,8 +20,8 @@ use super::{
 use crate::data::file::{FileRefusal, ReadError, open_regular_file};
 use crate::diffusion::objectives::Coefficients;
 use crate::diffusion::samplers::{
-    DdimStep, DdpmVariance, DiffusersOptions, FinalSigma, FlowSigmas, PathPoint, Position,
-    SamplerSpec, SigmaRamp,
+    DdimStep, DdpmVariance, DiffusersOptions, DpmSolverType, FinalSigma, FlowSigmas, PathPoint,
+    Position, SamplerSpec, SigmaRamp,
 };
 use crate::sample::ImageShape;
 use crate::worker::{Frame, GuidanceFrame, RunRecord, RunSettings};
@@ -556,6 +556,15 @@ fn diffusers_options(metadata: &BTreeMap<String, String>) -> Result<DiffusersOpt
             positive_or_none(metadata, "sigma_min")?,
             positive_or_none(metadata, "sigma_max")?,
         ),
+        dpm_order: match parsed_or(metadata, "solver_order", defaults.dpm_order)? {
+            order @ 1..=3 => order,
+            order => return Err(damaged(format!("solver_order {order}"))),
+        },
+        dpm_solver_type: match metadata.get("solver_type") {
+            None => defaults.dpm_solver_type,
+            Some(name) => DpmSolverType::from_diffusers_name(name)
+                .ok_or_else(|| damaged(format!("solver_type “{name}”")))?,
+        },
     })
 }
 

@@ -160,6 +160,11 @@ fn metadata(record: &RunRecord) -> Map<String, Value> {
     entries.push(("lower_order_final", options.lower_order_final.to_string()));
     entries.push(("euler_at_final", options.euler_at_final.to_string()));
     entries.push(("sigma_ramp", options.sigma_ramp.name().to_owned()));
+    entries.push(("solver_order", options.dpm_order.to_string()));
+    entries.push((
+        "solver_type",
+        options.dpm_solver_type.diffusers_name().to_owned(),
+    ));
     let (sigma_min, sigma_max) = options.sigma_bounds;
     for (key, bound) in [("sigma_min", sigma_min), ("sigma_max", sigma_max)] {
         if let Some(bound) = bound {
