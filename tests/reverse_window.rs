@@ -180,6 +180,7 @@ fn a_colour_model_runs_and_its_grid_is_saved_in_colour() {
         harness.key_press(Key::ArrowRight);
         harness.run_steps(1);
     }
+    harness.get_by_label("Colour images: the signed panels show the mean of the three channels.");
     let record = app(&harness).reverse().state.record.clone().unwrap();
     assert_eq!(record.image_shape, ImageShape::rgb(12, 12));
     assert_eq!(record.samples.map(|s| s.len()), Some(4 * 3 * 12 * 12));

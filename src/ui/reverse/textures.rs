@@ -65,6 +65,8 @@ pub struct SamplePanels {
     pub guidance: Option<[PanelPicture; 3]>,
     /// A real digit noised to the same point of the path (side by side), if asked for.
     pub real: Option<TextureHandle>,
+    /// Whether the images are in colour (the signed panels then show the channels' mean).
+    pub colour: bool,
 }
 
 /// Textures and the (run, step, selection) they show.
@@ -285,6 +287,7 @@ fn panels(
         x0: upload(ctx, "reverse-x0", &grey(&x0)),
         eps: signed.picture(ctx, 1, eps, size),
         guidance,
+        colour: size.is_colour(),
     })
 }
 

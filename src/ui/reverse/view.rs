@@ -570,6 +570,12 @@ fn panels_ui(ui: &mut egui::Ui, panels: &SamplePanels, panel: f32, class: u32, l
         picture_menu(&eps, 3, lang);
     });
     legend_ui(ui, panel);
+    if panels.colour {
+        ui.label(lang.pick(
+            "Colour images: the signed panels show the mean of the three channels.",
+            "彩色图像：带符号的面板显示三个通道的平均值。",
+        ));
+    }
     if let Some(real) = &panels.real {
         ui.add_space(8.0);
         ui.label(
