@@ -13,7 +13,9 @@
 //! Euler, Heun and DPM-Solver; flow matching's `shift`,
 //! `use_dynamic_shifting` (either `time_shift_type`, the image's length being its number of
 //! values) and `shift_terminal`. A field that only matters when another is on
-//! (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its value. DDIM read
+//! (`dynamic_thresholding_ratio` without `thresholding`) is accepted whatever its value; a field
+//! of another scheduler (as `from_config` leaves them) is let be, as diffusers lets it be, and
+//! one no scheduler has is refused. DDIM read
 //! from a config steps by diffusers' rule (t − ⌊T/n⌋; the program's own rule steps to the next
 //! listed timestep, and the two differ where n does not divide T). Not reproduced yet, and so
 //! refused: β sigmas, Euler's log-linear interpolation and continuous timesteps, DPM-Solver other
@@ -153,12 +155,14 @@ impl SchedulerConfig {
         let text = text.replace("-Infinity", "\"-Infinity\"");
         let fields: Map<String, Value> = serde_json::from_str(&text)
             .map_err(|e| SchedulerConfigError::NotJson(e.to_string()))?;
-        let reader = Fields { fields: &fields };
-        let class_name = reader.string("_class_name")?.unwrap_or_default();
+        let class_name = Fields::of(&fields, "")
+            .string("_class_name")?
+            .unwrap_or_default();
         let Some(&(class, kind)) = CLASSES.iter().find(|(name, _)| *name == class_name) else {
             return Err(SchedulerConfigError::UnknownClass(class_name));
         };
-        reader.known_fields(class)?;
+        let reader = Fields::of(&fields, class);
+        reader.known_fields()?;
         let flow = matches!(kind, SamplerKind::FlowEuler | SamplerKind::FlowHeun);
         let (schedule, objective, sampler) = if flow {
             reader.flow(kind)?
@@ -330,11 +334,27 @@ fn unsupported(field: &str, value: &Value, why: &'static str) -> SchedulerConfig
 }
 
 /// Typed reads of the fields, each missing field taking diffusers' default.
+///
+/// A field of another diffusers scheduler (left in a config made by `from_config`, say) reads as
+/// absent, as diffusers ignores it; a field no scheduler has is refused ([`Self::known_fields`]).
 struct Fields<'a> {
     fields: &'a Map<String, Value>,
+    /// The class whose fields are read.
+    class: &'static str,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
+    fn of(fields: &'a Map<String, Value>, class: &'static str) -> Self {
+        Self { fields, class }
+    }
+
+    /// Whether `field` is the class's (or the file's own bookkeeping, `_…`).
+    fn has(&self, field: &str) -> bool {
+        field.starts_with('_')
+            || SHARED_FIELDS.contains(&field)
+            || class_fields(self.class).contains(&field)
+    }
+
     fn wrong(field: &str, expected: &'static str) -> SchedulerConfigError {
         SchedulerConfigError::WrongType {
             field: field.to_owned(),
@@ -344,7 +364,9 @@ impl Fields<'_> {
 
     /// A field that is absent or null reads as `None`.
     fn get(&self, field: &str) -> Option<&Value> {
-        self.fields.get(field).filter(|value| !value.is_null())
+        self.fields
+            .get(field)
+            .filter(|value| !value.is_null() && self.has(field))
     }
 
     fn string(&self, field: &str) -> Result<Option<String>, SchedulerConfigError> {
@@ -372,17 +394,19 @@ impl Fields<'_> {
             .transpose()
     }
 
-    /// Refuses a field this class does not have (a typo, or a newer diffusers' option).
-    fn known_fields(&self, class: &'static str) -> Result<(), SchedulerConfigError> {
-        let allowed = class_fields(class);
-        match self
-            .fields
-            .keys()
-            .find(|key| !SHARED_FIELDS.contains(&key.as_str()) && !allowed.contains(&key.as_str()))
-        {
+    /// Refuses a field no scheduler the program reads has (a typo, or a newer diffusers'
+    /// option); another scheduler's field is let be, as diffusers lets it be.
+    fn known_fields(&self) -> Result<(), SchedulerConfigError> {
+        let anyones = |field: &str| {
+            self.has(field)
+                || CLASSES
+                    .iter()
+                    .any(|(class, _)| class_fields(class).contains(&field))
+        };
+        match self.fields.keys().find(|key| !anyones(key)) {
             Some(field) => Err(SchedulerConfigError::UnknownField {
                 field: field.clone(),
-                class,
+                class: self.class,
             }),
             None => Ok(()),
         }
@@ -968,6 +992,17 @@ mod tests {
                 expected
             );
         }
+    }
+
+    #[test]
+    fn another_schedulers_fields_are_let_be_as_diffusers_lets_them_be() {
+        // DPMSolverMultistepScheduler.from_config(a DDPM config) keeps DDPM's clip_sample.
+        let dpm = r#"{"_class_name": "DPMSolverMultistepScheduler", "clip_sample": true,
+            "variance_type": null, "_use_default_values": ["solver_order"]}"#;
+        let config = SchedulerConfig::parse(dpm).unwrap();
+        assert!(!config.sampler.clip_x0);
+        // Written back as it came.
+        assert!(config.to_json().contains("\"clip_sample\": true"));
     }
 
     #[test]
