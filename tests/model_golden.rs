@@ -336,7 +336,7 @@ fn missing_or_garbled_metadata() {
             );
         }),
         ("objective", |m| {
-            m.insert("objective".into(), "x0".into());
+            m.insert("objective".into(), "score".into());
         }),
         ("train_steps_T", |m| {
             m.insert("train_steps_T".into(), "a thousand".into());

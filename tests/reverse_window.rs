@@ -154,15 +154,7 @@ fn the_run_exports_as_a_gif_and_a_png() {
         .collect_frames()
         .unwrap();
     assert_eq!(frames.len(), 6);
-    let png = folder.path().join("grid.png");
-    harness
-        .state_mut()
-        .as_mut()
-        .unwrap()
-        .reverse_mut()
-        .save_png(png.clone());
-    run_until(&mut harness, |app| !app.reverse().is_exporting());
-    let picture = image::open(&png).unwrap();
+    let picture = saved_png(&mut harness, &folder.path().join("grid.png"));
     // A 2×2 grid of 28-pixel digits with a 2-pixel gap, enlarged 8 times.
     assert_eq!((picture.width(), picture.height()), (58 * 8, 58 * 8));
 }
@@ -181,19 +173,12 @@ fn a_colour_model_runs_and_its_grid_is_saved_in_colour() {
         harness.run_steps(1);
     }
     harness.get_by_label("Colour images: the signed panels show the mean of the three channels.");
+    harness.get_by_label_contains("12×12 RGB");
     let record = app(&harness).reverse().state.record.clone().unwrap();
     assert_eq!(record.image_shape, ImageShape::rgb(12, 12));
     assert_eq!(record.samples.map(|s| s.len()), Some(4 * 3 * 12 * 12));
     let folder = tempfile::tempdir().unwrap();
-    let png = folder.path().join("colour.png");
-    harness
-        .state_mut()
-        .as_mut()
-        .unwrap()
-        .reverse_mut()
-        .save_png(png.clone());
-    run_until(&mut harness, |app| !app.reverse().is_exporting());
-    let picture = image::open(&png).unwrap().to_rgb8();
+    let picture = saved_png(&mut harness, &folder.path().join("colour.png")).to_rgb8();
     let coloured = picture
         .pixels()
         .filter(|p| p[0] != p[1] || p[1] != p[2])
@@ -323,6 +308,15 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
         "{} frames: {sentence}",
         frames.len()
     );
+}
+
+/// The view's grid saved as a PNG at `path` (as Save PNG… does), read back.
+fn saved_png(harness: &mut Harness<'static, App>, path: &std::path::Path) -> image::DynamicImage {
+    if let Some(app) = harness.state_mut().as_mut() {
+        app.reverse_mut().save_png(path.to_owned());
+    }
+    run_until(harness, |app| !app.reverse().is_exporting());
+    image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn finish_a_run(harness: &mut Harness<'static, App>) {

@@ -196,8 +196,9 @@ fn model_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
                 .unwrap_or_default();
             let line = ui.label(
                 RichText::new(format!(
-                    "{}{imported} · {} · {}",
+                    "{}{imported} · {} · {} · {}",
                     model.source.label(),
+                    model.image_shape,
                     model.objective,
                     model.device.describe(lang)
                 ))
