@@ -79,6 +79,28 @@ fn colour_models_race_to_the_finish() {
     }
 }
 
+/// A lane whose model makes images of another size than the first model's does not race: it
+/// says why, and the others run.
+#[test]
+fn a_lane_of_another_image_size_is_refused_by_name() {
+    // ε · v · flow: the v model alone makes colour images.
+    let mut harness = harness_with(Lang::En, 1, || {
+        FakeLoader::new(28, 1000).in_colour_for("digits-v")
+    });
+    harness.run_steps(1);
+    harness.get_by_label("Race (G)").click();
+    run_until(&mut harness, |app| {
+        lane_status(app, 0) == LaneStatus::Finished
+    });
+    let LaneStatus::Failed(why, _) = lane_status(app(&harness), 1) else {
+        panic!("the colour lane raced: {:?}", lane_status(app(&harness), 1));
+    };
+    assert_eq!(
+        why,
+        "This model makes 28×28 RGB images; the race's first model makes 28×28."
+    );
+}
+
 #[test]
 fn lanes_advance_in_lockstep_by_network_calls_and_esc_stops_the_race() {
     // DDPM 1000 · DDIM 50 · DPM-Solver++ 20 · Euler 20, each call 2 ms.

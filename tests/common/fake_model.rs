@@ -63,6 +63,8 @@ pub struct FakeLoader {
     pub side: usize,
     /// 1 (grey) or 3 (colour).
     pub channels: usize,
+    /// A shipped model that alone makes colour images, if any.
+    pub colour_model: Option<&'static str>,
     pub train_steps: usize,
     pub calls: Arc<AtomicUsize>,
     pub panic_on_call: Option<usize>,
@@ -79,6 +81,7 @@ impl FakeLoader {
         Self {
             side,
             channels: 1,
+            colour_model: None,
             train_steps,
             calls: Arc::new(AtomicUsize::new(0)),
             panic_on_call: None,
@@ -99,6 +102,13 @@ impl FakeLoader {
     #[must_use]
     pub fn in_colour(mut self) -> Self {
         self.channels = 3;
+        self
+    }
+
+    /// The same loader, whose shipped model `name` alone makes colour images.
+    #[must_use]
+    pub fn in_colour_for(mut self, name: &'static str) -> Self {
+        self.colour_model = Some(name);
         self
     }
 
@@ -131,9 +141,12 @@ impl ModelLoader for FakeLoader {
             }));
         }
         let schedule = ScheduleConfig::new(ScheduleKind::Linear, self.train_steps);
+        let colour = self
+            .colour_model
+            .is_some_and(|name| *source == ModelSource::Shipped(name.into()));
         let network = FakeNetwork {
             side: self.side,
-            channels: self.channels,
+            channels: if colour { 3 } else { self.channels },
             calls: Arc::clone(&self.calls),
             panic_on_call: self.panic_on_call,
             delay: self.delay,
