@@ -3,15 +3,6 @@
 saved as a diffusers pipeline folder (what a student who trains with diffusers would bring).
 
     python3 training/train_diffusers_unet.py --out assets/models/digits-diffusers
-    python3 training/train_diffusers_unet.py --out assets/models/digits-colour --colour --ema-warmup
-
-`--colour` trains an RGB model on the same digits, each drawn on black in its class's hue (ten
-hues 36° apart, jittered by up to ±9° every time a digit is seen), and ships it with a
-DPMSolverMultistepScheduler config (DPM-Solver++(2M)) made from the same β's: an example of a
-colour model and of a scheduler other than the one it was trained with. (A first try, random
-hues and an EMA without warm-up, could not denoise from high noise, in diffusers as here: after
-2000 steps 0.999^2000 = 13.5 % of its averaged weights were still the random start's. `--ema-warmup`
-averages as diffusers' EMAModel does.)
 
 The folder holds `model_index.json`, `scheduler/scheduler_config.json` (DDPMScheduler: linear β
 from 1e-4 to 0.02, T = 1000, ε-prediction) and `unet/config.json` with
@@ -35,7 +26,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMPipeline, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
+from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from train_diffusion import load_mnist  # noqa: E402
@@ -55,17 +46,6 @@ UNET_CONFIG = dict(
     attention_head_dim=32,
     num_class_embeds=11,
 )
-
-
-def in_colour(x0, labels, generator):
-    """Grey digits in [-1, 1] (B, 1, H, W) of classes `labels` drawn on black in their class's
-    saturated hue (class k at 36°·k), jittered by up to ±9°."""
-    jitter = (torch.rand(x0.shape[0], generator=generator) - 0.5) * 0.3
-    hue = (labels.to(torch.float32) * 0.6 + jitter) % 6.0
-    # The hue's RGB: each channel a triangle wave of the hue, offset by a third of the circle.
-    channels = [(hue + offset) % 6.0 for offset in (0.0, 4.0, 2.0)]
-    colour = torch.stack([(torch.abs(c - 3.0) - 1.0).clamp(0.0, 1.0) for c in channels], dim=1)
-    return -1.0 + (x0 + 1.0) * colour[:, :, None, None]
 
 
 def save(out, ema, scheduler, notes):
@@ -95,20 +75,13 @@ def main():
     parser.add_argument("--label-dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--colour", action="store_true", help="RGB digits, each class in its hue")
-    parser.add_argument(
-        "--ema-warmup", action="store_true",
-        help="EMA decay min(ema, (1 + step)/(10 + step)), as diffusers' EMAModel (digits-diffusers "
-        "was trained without it: 11 %% of its EMA weights are still the random start's)",
-    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
 
     x_all, y_all = load_mnist()
-    channels = 3 if args.colour else 1
-    model = UNet2DModel(**{**UNET_CONFIG, "in_channels": channels, "out_channels": channels})
+    model = UNet2DModel(**UNET_CONFIG)
     ema = copy.deepcopy(model).requires_grad_(False)
     scheduler = DDPMScheduler(
         num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02,
@@ -138,8 +111,6 @@ def main():
     for step in range(start, args.steps):
         idx = torch.randint(0, x_all.shape[0], (args.batch,), generator=generator)
         x0, y = x_all[idx], y_all[idx].clone()
-        if args.colour:
-            x0 = in_colour(x0, y, generator)
         y[torch.rand(args.batch, generator=generator) < args.label_dropout] = NULL_CLASS
         noise = torch.randn(x0.shape, generator=generator)
         t = torch.randint(0, 1000, (args.batch,), generator=generator)
@@ -150,10 +121,8 @@ def main():
         opt.step()
         sched.step()
         with torch.no_grad():
-            # diffusers' EMAModel warm-up: the average forgets the random start quickly.
-            decay = min(args.ema, (1 + step) / (10 + step)) if args.ema_warmup else args.ema
             for p_ema, p in zip(ema.parameters(), model.parameters()):
-                p_ema.lerp_(p, 1 - decay)
+                p_ema.lerp_(p, 1 - args.ema)
         losses.append(loss.item())
         if (step + 1) % 50 == 0:
             rate = (step + 1 - start) * args.batch / max(1e-9, time.time() - began - elapsed)
@@ -172,16 +141,12 @@ def main():
         "what": "diffusers UNet2DModel trained on assets/data/mnist10k (10,000 MNIST digits in [-1, 1])",
         "steps": args.steps, "batch": args.batch, "lr": args.lr, "ema": args.ema,
         "label_dropout": args.label_dropout, "null_class": NULL_CLASS, "seed": args.seed,
-        "ema_warmup": args.ema_warmup,
         "final_loss": round(sum(losses[-100:]) / min(100, len(losses)), 5),
         "parameters": sum(p.numel() for p in ema.parameters()),
         "wall_time_secs": round(wall), "date": datetime.date.today().isoformat(),
         "command": " ".join(["python3", "training/train_diffusers_unet.py"] + sys.argv[1:]),
         "trainer": f"PyTorch {torch.__version__}, diffusers, {args.threads} CPU threads",
     }
-    if args.colour:
-        notes["what"] = notes["what"].replace("digits", "digits, each in its class's hue on black (RGB)")
-        scheduler = DPMSolverMultistepScheduler.from_config(scheduler.config)
     save(out, ema, scheduler, notes)
     resume.unlink(missing_ok=True)
     print(f"wrote {out}: final loss {notes['final_loss']}, {wall:.0f} s", flush=True)

@@ -1,6 +1,8 @@
 //! DPM-Solver++(2M) (Lu et al. 2022), step for step as diffusers' `DPMSolverMultistepScheduler`
 //! does it with its defaults (`algorithm_type="dpmsolver++"`, `solver_order=2`,
-//! `solver_type="midpoint"`, `lower_order_final=True`).
+//! `solver_type="midpoint"`, `lower_order_final=True`) — and, as a scheduler config may ask,
+//! first- or third-order (`solver_order` 1 or 3), Heun's second-order rule, and σ's along a
+//! Karras or exponential ramp ([`super::SigmaRamp`]).
 //!
 //! Measure time by the log signal-to-noise ratio λ = ln(a/s), which grows from very negative (pure
 //! noise) to +∞ (the image). Written in λ, the probability-flow ODE for x = a·x0 + s·ε can be solved
@@ -11,7 +13,8 @@
 //!
 //! and the second-order "multistep" one replaces x̂0 by D = x̂0 + (x̂0 − x̂0_prev)/(2r), with
 //! r = h_prev/h: a straight line through the x̂0 of this step and of the previous one, read at the
-//! middle of the step. It reuses the previous evaluation, so it costs one model call per step.
+//! middle of the step. It reuses the previous evaluation, so it costs one model call per step;
+//! the third order fits a parabola through three.
 //! The first step has no previous x̂0 and the last one (to the image, λ' = +∞, where the step returns
 //! x̂0 itself) is first-order, as in diffusers. diffusers' options for the end of the run are
 //! followed too: with `final_sigmas_type = "sigma_min"` the last step lands on the first training
