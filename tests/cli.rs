@@ -504,16 +504,22 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The golden pipeline with its RGB network (16×8, three channels), made in `dir`.
+fn rgb_pipeline(dir: &Path) -> std::path::PathBuf {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/diffusers_unet");
+    let root = dir.join("rgb");
+    copy_tree(&golden.join("pipeline"), &root);
+    std::fs::remove_dir_all(root.join("unet")).unwrap();
+    copy_tree(&golden.join("rgb-scale-shift"), &root.join("unet"));
+    root
+}
+
 /// An RGB pipeline folder is sampled in colour: the PNG's tiles are the network's 16×8 and their
 /// pixels are not grey.
 #[test]
 fn sample_draws_an_rgb_pipeline_in_colour() {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/diffusers_unet");
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("rgb");
-    copy_tree(&golden.join("pipeline"), &root);
-    std::fs::remove_dir_all(root.join("unet")).unwrap();
-    copy_tree(&golden.join("rgb-scale-shift"), &root.join("unet"));
+    let root = rgb_pipeline(dir.path());
     let png = dir.path().join("colour.png");
     let output = diffuscope(&[
         "sample",
@@ -542,6 +548,48 @@ fn sample_draws_an_rgb_pipeline_in_colour() {
         .filter(|p| p[0] != p[1] || p[1] != p[2])
         .count();
     assert!(coloured > 100, "only {coloured} pixels are not grey");
+}
+
+/// What reads 28×28 grey digits refuses a colour model in one sentence, before any work: the
+/// quality measures and `sample --judge`.
+#[test]
+fn the_digit_measures_refuse_a_colour_model_by_its_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = rgb_pipeline(dir.path());
+    let folder = root.to_str().unwrap_or_default();
+    let csv = dir.path().join("q.csv");
+    let png = dir.path().join("j.png");
+    for (args, said) in [
+        (
+            vec![
+                "eval",
+                "--model",
+                folder,
+                "--samples",
+                "10",
+                "--csv",
+                csv.to_str().unwrap_or_default(),
+            ],
+            "The quality measures read 28×28 grey digits, and this model makes 16×8 RGB images.",
+        ),
+        (
+            vec![
+                "sample",
+                "--model",
+                folder,
+                "--judge",
+                "--png",
+                png.to_str().unwrap_or_default(),
+            ],
+            "The digit classifier judges 28×28 digits, and this model makes images of 16×8 RGB",
+        ),
+    ] {
+        let output = diffuscope(&args);
+        assert!(!output.status.success());
+        let message = stderr(&output);
+        assert!(message.contains(said), "{message}");
+    }
+    assert!(!csv.exists() && !png.exists());
 }
 
 /// `--write-scheduler-config` writes the config a run follows back out, every field as it came;

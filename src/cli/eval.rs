@@ -23,10 +23,11 @@ use crate::export::write_png;
 use crate::i18n::Lang;
 use crate::model::shipped::shipped;
 use crate::model::{DigitClassifier, load_classifier, resolve_model};
-use crate::quality::lab::{PointSpec, measure_point};
+use crate::quality::lab::{LabError, PointSpec, measure_point};
 use crate::quality::report::{QualityReport, Reference};
 use crate::quality::session::bundled_reference;
-use crate::sample::ModelTraits;
+use crate::sample::network::DIGIT_SIDE;
+use crate::sample::{Denoiser, ImageShape, ModelTraits};
 
 /// The shipped classifier whose features every measure uses.
 const CLASSIFIER: &str = "digits-classifier";
@@ -91,6 +92,11 @@ pub fn run_eval(args: &EvalArgs) -> Result<(), String> {
     }
     let device = super::announced_device(args.device, lang);
     let (model, _) = super::open_model(&args.model, &device, lang)?;
+    // Said before the classifier reads the real digits, not after.
+    let shape = model.image_shape();
+    if shape != ImageShape::grey(DIGIT_SIDE, DIGIT_SIDE) {
+        return Err(LabError::NotDigits(shape).sentence(lang));
+    }
     let traits = ModelTraits::of(&model.info).map_err(|e| e.sentence(lang))?;
     let kind = args.sampler.unwrap_or_else(|| {
         shipped(&args.model)
