@@ -611,6 +611,10 @@ fn a_model_with_its_own_scheduler_runs_with_it() {
     let view_settings = &app(&harness).reverse().state.settings;
     assert_eq!(view_settings.sampler, "ddim");
     assert!(view_settings.diffusers_rule);
+    harness.run_steps(1);
+    harness.get_by_label(
+        "The folder's scheduler: leading spacing, timesteps + 1, x̂0 clipped to ±1, ends at t = 1",
+    );
     finish_a_run(&mut harness);
     let sampler = app(&harness)
         .reverse()

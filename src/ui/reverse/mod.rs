@@ -4,13 +4,14 @@
 //! `state` holds what is shown (free of egui) and applies the worker's events; `view` draws it;
 //! `textures` turns the shown step into GPU textures; `export` writes GIFs and PNGs in the
 //! background; `history` keeps the previous runs, `runs` saves and opens run files and `runs_view`
-//! lists the runs. The model itself runs on the [`Worker`] thread: this view only sends requests
+//! lists the runs; `scheduler_summary` says what a pipeline folder's own scheduler sets. The model itself runs on the [`Worker`] thread: this view only sends requests
 //! and drains events, so the window never waits for the network.
 
 mod export;
 pub mod history;
 mod runs;
 mod runs_view;
+mod scheduler_summary;
 pub mod state;
 mod textures;
 mod view;

@@ -4,6 +4,7 @@
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Vec2};
 
 use super::runs_view::runs_ui;
+use super::scheduler_summary;
 use super::state::{GRID_SIDES, REPLAY_SPEEDS, RunStatus};
 use super::textures::{PanelPicture, SamplePanels};
 use super::{ReverseCommand, ReverseView};
@@ -257,6 +258,13 @@ fn sampler_ui(view: &mut ReverseView, ui: &mut egui::Ui, lang: Lang) {
     tour::mark(ui, "reverse.steps", &steps);
     if kind.has_diffusers_rule() {
         rule_ui(&mut view.state.settings.diffusers_rule, kind, ui, lang);
+    }
+    // A pipeline folder's own scheduler, run as it is: what its config sets.
+    let own = view.state.model.as_ref().and_then(|m| m.scheduler.as_ref());
+    if let Some(own) = own.filter(|own| own.kind == kind && view.state.settings.diffusers_rule)
+        && let Some(line) = scheduler_summary::summary(own, lang)
+    {
+        ui.label(RichText::new(line).size(13.0).weak());
     }
 }
 
