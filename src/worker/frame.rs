@@ -93,14 +93,14 @@ impl Frame {
         }
     }
 
-    /// Values per image.
-    pub fn pixels(&self) -> usize {
+    /// Values per image (channels × height × width).
+    pub fn values_per_image(&self) -> usize {
         self.image_shape.values()
     }
 
     /// Image `index` of `values` (one of this frame's buffers), as f32.
     pub fn image(&self, values: &[f16], index: usize) -> Vec<f32> {
-        let pixels = self.pixels();
+        let pixels = self.values_per_image();
         values
             .get(index * pixels..(index + 1) * pixels)
             .map_or_else(Vec::new, |image| image.iter().map(|v| v.to_f32()).collect())

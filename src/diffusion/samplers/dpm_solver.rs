@@ -172,9 +172,12 @@ fn discrete_point(schedule: &NoiseSchedule, t: usize) -> PathPoint {
 /// x at each σ, the network told the timestep σ falls at — rounded for Karras (cut for the cosine
 /// schedule) and cut for the exponential ramp, as diffusers' integer timesteps are.
 fn ramp_points(schedule: &NoiseSchedule, spec: &SamplerSpec) -> Option<Vec<PathPoint>> {
+    let ramp = spec.diffusers.sigma_ramp;
+    if ramp == SigmaRamp::Schedule {
+        return None;
+    }
     let log_sigmas = log_sigmas(schedule);
     let (&smallest, &largest) = (log_sigmas.first()?, log_sigmas.last()?);
-    let ramp = spec.diffusers.sigma_ramp;
     let sigmas = ramp.sigmas(largest.exp(), smallest.exp(), spec.steps.max(1))?;
     let rounds = ramp == SigmaRamp::Karras && schedule.config().kind != ScheduleKind::Cosine;
     Some(
