@@ -110,6 +110,13 @@ fn convolution_matches_candle() {
         case(3, 10, (9, 11), 13, 3, 1, (true, false, false)),
         case(1, 20, (11, 11), 50, 3, 1, (false, true, true)),
         case(2, 70, (13, 5), 9, 3, 1, (false, false, true)),
+        // Read in place (rows of 14 or more, stride 2, or too few channels for Winograd): odd
+        // widths and heights, upsampled, a single output channel, odd sizes at stride 2.
+        case(2, 12, (15, 17), 9, 3, 1, (false, true, true)),
+        case(3, 5, (6, 3), 1, 3, 1, (false, true, true)),
+        case(1, 9, (8, 7), 6, 3, 1, (true, false, true)),
+        case(4, 6, (9, 13), 10, 3, 2, (false, true, true)),
+        case(1, 20, (29, 16), 17, 3, 1, PLAIN),
     ];
     for (seed, c) in cases.iter().enumerate() {
         let seed = 1000 * seed as u64;
@@ -203,6 +210,8 @@ fn norm_applied_inside_the_convolution_gives_the_same_bits() {
         (5, 12, 9, 11, 4, 7, true, true),
         (1, 8, 1, 1, 2, 3, false, false),
         (2, 10, 3, 6, 5, 9, true, true),
+        (2, 12, 15, 17, 4, 7, true, true),
+        (1, 8, 29, 14, 2, 1, false, true),
     ];
     for (seed, &(b, cin, h, w, groups, cout, add, residual)) in cases.iter().enumerate() {
         let seed = 10_000 + 100 * seed as u64;
@@ -257,6 +266,7 @@ fn a_sample_gives_the_same_bits_alone_in_a_batch_and_on_any_number_of_threads() 
         (5, 48, 28, 28, 16, false),
         (5, 32, 14, 14, 32, true),
         (5, 24, 7, 9, 40, true),
+        (5, 8, 29, 15, 16, false),
     ];
     for (seed, &(batch, cin, h, w, cout, upsample)) in cases.iter().enumerate() {
         let seed = 20_000 + 100 * seed as u64;

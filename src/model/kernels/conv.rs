@@ -30,9 +30,11 @@ use rayon::prelude::*;
 
 use super::contiguous_f32;
 use super::norm::{ChannelNorm, PreparedGroupNorm};
-use super::product::{PackedLhs, Product, multiply_on_this_cpu};
+use super::product::{PackedLhs, Product, RhsRows, multiply_on_this_cpu};
+use direct::DirectChunk;
 use winograd::WinogradChunk;
 
+mod direct;
 mod winograd;
 
 /// Columns (output pixels) one matrix product aims for when several samples are packed together.
@@ -502,6 +504,17 @@ fn chunk(
     spread: bool,
     dst: &mut [f32],
 ) -> Result<()> {
+    if direct::suits(g, conv.winograd.is_some()) {
+        return pulp::Arch::new().dispatch(DirectChunk {
+            conv,
+            g,
+            x: x.values,
+            norms: x.norms,
+            segments,
+            add,
+            dst,
+        });
+    }
     if let Some(u) = conv.winograd.as_deref().filter(|_| g.suits_winograd()) {
         // Compiled once more for AVX2+FMA and picked at run time where the CPU has them: the
         // transforms are plain loops, which the compiler vectorises twice as wide then.
@@ -519,7 +532,10 @@ fn chunk(
     }
     let Input { values: x, norms } = x;
     if norms.is_some() {
-        bail!("convolution: only a Winograd convolution applies a norm to its input");
+        bail!("convolution: only a 3×3 convolution of stride 1 applies a norm to its input");
+    }
+    if g.is_pointwise() {
+        return pointwise(conv, g, x, segments, add, dst);
     }
     let m = g.cout;
     let k = g.patch_len();
@@ -528,7 +544,7 @@ fn chunk(
         multiply_on_this_cpu(Product {
             lhs: &conv.weight,
             rhs,
-            rhs_rs,
+            rhs_rows: RhsRows::Strided(rhs_rs),
             n,
             dst,
             dst_rs: n,
@@ -539,11 +555,6 @@ fn chunk(
         // One segment: its (channels, columns) matrix is `dst` itself.
         for (o, row) in dst.chunks_mut(n.max(1)).take(m).enumerate() {
             row.fill(start_value(conv, add, rows.sample, o));
-        }
-        if g.is_pointwise() {
-            let plane = g.h * g.w;
-            let start = rows.sample * g.cin * plane + rows.first * g.wo;
-            return product(&x[start..], plane, dst);
         }
         return with_scratch(k * n, |col| {
             im2col(g, x, segments, col);
@@ -572,6 +583,37 @@ fn chunk(
             written += len;
         }
         at += len;
+    }
+    Ok(())
+}
+
+/// [`chunk`] for a 1×1 convolution: x read in place, each segment's `(channels, columns)` matrix
+/// its part of `dst`.
+fn pointwise(
+    conv: &PreparedConv,
+    g: &Geometry,
+    x: &[f32],
+    segments: &[Rows],
+    add: Option<&[f32]>,
+    mut dst: &mut [f32],
+) -> Result<()> {
+    let plane = g.h * g.w;
+    for rows in segments {
+        let n = (rows.end - rows.first) * g.wo;
+        let (matrix, rest) = std::mem::take(&mut dst).split_at_mut(g.cout * n);
+        dst = rest;
+        for (o, row) in matrix.chunks_mut(n.max(1)).enumerate() {
+            row.fill(start_value(conv, add, rows.sample, o));
+        }
+        multiply_on_this_cpu(Product {
+            lhs: &conv.weight,
+            rhs: &x[rows.sample * g.cin * plane + rows.first * g.wo..],
+            rhs_rows: RhsRows::Strided(plane),
+            n,
+            dst: matrix,
+            dst_rs: n,
+            accumulate: true,
+        })?;
     }
     Ok(())
 }

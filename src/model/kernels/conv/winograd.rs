@@ -40,7 +40,7 @@ use candle_core::Result;
 use rayon::prelude::*;
 
 use super::super::norm::ChannelNorm;
-use super::super::product::{PackedLhs, Product, multiply, multiply_on_this_cpu};
+use super::super::product::{PackedLhs, Product, RhsRows, multiply, multiply_on_this_cpu};
 use super::{Geometry, PreparedConv, Rows, Scratch, start_value};
 
 /// Tiles (of 2×2 outputs) whose 16 transformed inputs one block holds, at most, per input channel:
@@ -228,7 +228,7 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
                 Product {
                     lhs: u,
                     rhs: &v[xi * cin * t..],
-                    rhs_rs: t,
+                    rhs_rows: RhsRows::Strided(t),
                     n: t,
                     dst: &mut mm[xi * m * t..],
                     dst_rs: t,
@@ -265,7 +265,7 @@ fn spread_products<'m>(
             multiply_on_this_cpu(Product {
                 lhs: u,
                 rhs: &v[xi * cin * t..],
-                rhs_rs: t,
+                rhs_rows: RhsRows::Strided(t),
                 n: t,
                 dst,
                 dst_rs: t,
