@@ -10,10 +10,14 @@
 //!                 + Σ_{c, i, j} w[o, c, i, j] · x'[b, c, s·y + i − p, s·x + j − p]   (0 outside)
 //! ```
 //! `add` `(B, Cout)` (the ResBlock's timestep embedding) and `res` `(B, Cout, Ho, Wo)` are
-//! optional. Two ways to compute it:
+//! optional. Three ways to compute it:
 //! - im2col: out_b = W · col_b with W `(Cout, Cin·k·k)` (the weight tensor as it is stored, row o,
-//!   column (c, i, j)) and col_b `(Cin·k·k, Ho·Wo)` the patches;
-//! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 (most of the UNet's work),
+//!   column (c, i, j)) and col_b `(Cin·k·k, Ho·Wo)` the patches; a 1×1 convolution reads x itself
+//!   as col_b;
+//! - read in place, for 3×3 kernels with padding 1 (most of the UNet's work): the same W, with
+//!   col_b's rows taken as shifted runs of padded copies of the input, never written out; see the
+//!   `direct` module;
+//! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 where rows are short (7×7),
 //!   2.25× fewer multiplications; see the `winograd` module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few

@@ -2,17 +2,18 @@
 //! CPU convolution and GroupNorm are several times slower than PyTorch's at these sizes (see the
 //! speed section of MODELS.md).
 //!
-//! - [`PreparedConv`]: 2-D convolution as matrix products on Winograd-transformed tiles (3×3,
-//!   stride 1) or im2col patches (the rest), with the bias, the timestep embedding, the residual
-//!   and a ×2 nearest upsampling of the input fused in. The products are our own (`product.rs`:
-//!   the weights packed once, the right-hand side read in place), faster than `gemm`'s at these
-//!   thin shapes.
+//! - [`PreparedConv`]: 2-D convolution as matrix products on the input read in place (3×3 at
+//!   widths of 14 and more and at stride 2; 1×1), Winograd-transformed tiles (3×3, stride 1, at
+//!   7×7) or im2col patches (the rest), with the bias, the timestep embedding, the residual and a
+//!   ×2 nearest upsampling of the input fused in. The products are our own (`product.rs`: the
+//!   weights packed once, the right-hand side read in place), faster than `gemm`'s at these thin
+//!   shapes.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
 //! - [`with_warm_workers`]: the pool's threads spin through a forward pass instead of sleeping
 //!   between its layers.
 //!
-//! A plain build targets the x86-64 baseline (SSE2); the Winograd convolution and GroupNorm are
+//! A plain build targets the x86-64 baseline (SSE2); the convolutions and GroupNorm are
 //! compiled once more for AVX2+FMA and once for AVX-512 and chosen at run time through
 //! `pulp::Arch::dispatch` (safe: pulp checks the CPU), as are the products' microkernel and
 //! `gemm`'s (its `x86-v4` feature, for the linear layers), so the same binary runs everywhere and
