@@ -600,7 +600,10 @@ fn the_shipped_model_gives_the_same_frames_with_1_2_and_4_threads() {
 /// network panics once, in the joined call, and both runs still finish.
 #[test]
 fn a_failed_joined_call_is_asked_again_run_by_run() {
-    let s = setup(Some(1), Duration::ZERO);
+    // Each call takes 50 ms, so the second run has arrived before the first run's second call
+    // (the one that panics), which is then a joined call. Without the delay the first run could
+    // make that call alone now and then, and fail as a lone run does (3 times in 12 here).
+    let s = setup(Some(1), Duration::from_millis(50));
     for id in [1, 2] {
         s.worker
             .send(Request::Start {

@@ -17,8 +17,8 @@
 //! - read in place, for 3×3 kernels with padding 1 (most of the UNet's work): the same W, with
 //!   col_b's rows taken as shifted runs of padded copies of the input, never written out; see the
 //!   `direct` module;
-//! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 where rows are short (7×7),
-//!   2.25× fewer multiplications; see the `winograd` module.
+//! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 where rows are short (7×7)
+//!   or channels many (64 → 64), 2.25× fewer multiplications; see the `winograd` module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few
 //! samples, each is cut into parts of whole tile rows, and a single small sample (batch 1 at 7×7)

@@ -16,7 +16,8 @@
 //! Beside Winograd this does 2.25× the multiplications, but no transforms: the input is written
 //! once (normalised and upsampled on the way, where the layer asks) and read by the product from
 //! the cache, since the nine shifted rows of a channel overlap. At 28×28 and 14×14 it is the
-//! faster of the two; at 7×7, where one column in eight would be thrown away, Winograd stays.
+//! faster of the two but for the widest layers; at 7×7, where one column in eight would be thrown
+//! away, Winograd stays (see [`suits`]).
 
 use candle_core::Result;
 use pulp::Simd;
