@@ -128,8 +128,9 @@ impl PreparedConv {
         self.forward_fused(x, None, upsample, add, residual)
     }
 
-    /// Whether [`PreparedConv::forward_after_norm`] applies: a Winograd convolution, whose input
-    /// transform reads every input value where the norm can be applied on the way.
+    /// Whether [`PreparedConv::forward_after_norm`] applies: a 3×3, stride-1 convolution with
+    /// Winograd weights, which reads every input value once, in place or through Winograd's input
+    /// transform, where the norm can be applied on the way.
     pub fn takes_a_norm(&self) -> bool {
         self.winograd.is_some()
     }

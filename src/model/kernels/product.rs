@@ -57,7 +57,7 @@ fn avx512_here() -> bool {
     pulp::Arch::new().dispatch(Lanes) >= 16
 }
 
-/// An `m × k` matrix packed for [`multiply`]: blocks of R rows (6 or 8, see [`NARROW_ROWS`]),
+/// An `m × k` matrix packed for [`multiply`]: blocks of R rows (1, 6 or 8, see [`NARROW_ROWS`]),
 /// each stored column by column (`[block][p][r]`), the last block padded with zero rows.
 #[derive(Clone, Debug)]
 pub(super) struct PackedLhs {
@@ -182,6 +182,7 @@ fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) ->
     }
     let lanes = S::F32_LANES;
     let wide = vectors * lanes;
+    let r = lhs.rows;
     let mut j = 0;
     while j < n {
         let width = if n - j >= wide {
@@ -189,7 +190,6 @@ fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) ->
         } else {
             lanes.min(n - j)
         };
-        let r = lhs.rows;
         for block in (0..m).step_by(r) {
             let a = &lhs.values[(block / r) * k * r..][..k * r];
             let tile = Tile {
@@ -240,7 +240,7 @@ struct Tile {
     accumulate: bool,
 }
 
-/// [`tile_kernel`] with R = `block_rows` (6 or 8, as A was packed) and `V` = `vectors` (2 or 3)
+/// [`tile_kernel`] with R = `block_rows` (1, 6 or 8, as A was packed) and `V` = `vectors` (2 or 3)
 /// for a full tile, else 1.
 #[inline(always)]
 fn tile_kernel_of_width<'r, S: Simd>(

@@ -86,14 +86,18 @@ fn chunk<S: Simd>(simd: S, chunk: DirectChunk<'_>) -> Result<()> {
     } = chunk;
     let (m, cin) = (g.cout, g.cin);
     let pitch = g.wo + 1;
+    // B's row offsets depend only on the number of rows: cuts of one sample mostly share it.
+    let (mut offsets, mut offsets_rows) = (Vec::new(), None);
     for segment in segments {
         let rows = segment.end - segment.first;
-        let planes_len = cin * planes_per_channel(g) * plane_len(g, rows);
+        if offsets_rows != Some(rows) {
+            (offsets, offsets_rows) = (row_offsets(g, rows), Some(rows));
+        }
+        let channel_len = planes_per_channel(g) * plane_len(g, rows);
+        let planes_len = cin * channel_len;
         let n = rows * pitch;
-        let offsets = row_offsets(g, rows);
         let mut buffer = Scratch::take(planes_len + m * n);
         let (planes, products) = buffer.0[..planes_len + m * n].split_at_mut(planes_len);
-        let channel_len = planes_len / cin.max(1);
         for (c, planes) in planes.chunks_exact_mut(channel_len).enumerate() {
             let norm = norms.map(|norms| norms[segment.sample * cin + c]);
             let source = &x[(segment.sample * cin + c) * g.h * g.w..][..g.h * g.w];
