@@ -22,16 +22,17 @@
 //!
 //! The columns of several small samples are packed side by side into one product; with few
 //! samples, each is cut into parts of whole tile rows, and a single small sample (batch 1 at 7×7)
-//! is one chunk that spreads its Winograd products and output transform over the pool. How the
-//! work is cut depends only on the shapes, never on the number of threads, and no cut changes the
-//! arithmetic of an output, so results are the same bits whatever the thread count and batch.
+//! is one chunk that spreads its Winograd products and output transform over the pool. The
+//! pool's threads take the chunks one at a time (`claimed.rs`). How the work is cut depends only
+//! on the shapes, never on the number of threads, and no cut changes the arithmetic of an output,
+//! so results are the same bits whatever the thread count and batch.
 
 use std::cell::Cell;
 use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
-use rayon::prelude::*;
 
+use super::claimed::try_for_each_claimed;
 use super::contiguous_f32;
 use super::norm::{ChannelNorm, PreparedGroupNorm};
 use super::product::{PackedLhs, Product, RhsRows, multiply_on_this_cpu};
@@ -431,9 +432,8 @@ fn convolve(
                 .enumerate()
                 .try_for_each(item)?;
         } else {
-            out.par_chunks_mut(per_group * g.cout * pixels)
-                .enumerate()
-                .try_for_each(item)?;
+            let chunks = out.chunks_mut(per_group * g.cout * pixels).enumerate();
+            try_for_each_claimed(chunks, item)?;
         }
         return Ok(out);
     }
@@ -448,14 +448,13 @@ fn convolve(
             })
         })
         .collect();
-    let parts: Vec<Vec<f32>> = items
-        .par_iter()
-        .map(|&rows| {
-            let mut part = vec![0f32; g.cout * (rows.end - rows.first) * g.wo];
-            chunk(conv, g, x, &[rows], add, false, &mut part)?;
-            Ok(part)
-        })
-        .collect::<Result<_>>()?;
+    let mut parts: Vec<Vec<f32>> = items
+        .iter()
+        .map(|rows| vec![0f32; g.cout * (rows.end - rows.first) * g.wo])
+        .collect();
+    try_for_each_claimed(items.iter().zip(&mut parts), |(&rows, part)| {
+        chunk(conv, g, x, &[rows], add, false, part)
+    })?;
     // Few samples, so little to copy: on this thread.
     out.chunks_mut(pixels).enumerate().for_each(|(plane, dst)| {
         let (sample, channel) = (plane / g.cout, plane % g.cout);

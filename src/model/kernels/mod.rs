@@ -11,7 +11,8 @@
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
 //! - [`with_warm_workers`]: the pool's threads spin through a forward pass instead of sleeping
-//!   between its layers.
+//!   between its layers; a convolution's chunks are taken one at a time by whichever thread is
+//!   free (`claimed.rs`), so a thread another program holds up delays only its own chunk.
 //!
 //! A plain build targets the x86-64 baseline (SSE2); the convolutions and GroupNorm are
 //! compiled once more for AVX2+FMA and once for AVX-512 and chosen at run time through
@@ -25,6 +26,7 @@
 //! devices, types, and for trainable weights. The only `unsafe` is the call into `gemm`, in
 //! `matmul.rs`, with the invariant it relies on written there.
 
+mod claimed;
 mod conv;
 mod linear;
 mod matmul;
