@@ -36,8 +36,8 @@
 
 use std::sync::Arc;
 
+use super::super::claimed::try_for_each_claimed;
 use candle_core::Result;
-use rayon::prelude::*;
 
 use super::super::norm::ChannelNorm;
 use super::super::product::{PackedLhs, Product, RhsRows, multiply, multiply_on_this_cpu};
@@ -214,11 +214,7 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
                 shape: (m, t),
                 stride,
             };
-            let plane = (segments[0].end - segments[0].first) * g.wo;
-            dst.par_chunks_mut(plane)
-                .take(m)
-                .enumerate()
-                .for_each(|(o, channel)| output.channel_on_this_cpu(o, channel));
+            output.channels_over_the_pool(dst)?;
             continue;
         }
         // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
@@ -258,20 +254,18 @@ fn spread_products<'m>(
     (m, cin, t): (usize, usize, usize),
     mm: &'m mut [f32],
 ) -> Result<&'m [f32]> {
-    mm.par_chunks_mut(m * t)
-        .zip(u.par_iter())
-        .enumerate()
-        .try_for_each(|(xi, (dst, u))| {
-            multiply_on_this_cpu(Product {
-                lhs: u,
-                rhs: &v[xi * cin * t..],
-                rhs_rows: RhsRows::Strided(t),
-                n: t,
-                dst,
-                dst_rs: t,
-                accumulate: false,
-            })
-        })?;
+    let products = mm.chunks_mut(m * t).zip(u.iter()).enumerate();
+    try_for_each_claimed(products, |(xi, (dst, u))| {
+        multiply_on_this_cpu(Product {
+            lhs: u,
+            rhs: &v[xi * cin * t..],
+            rhs_rows: RhsRows::Strided(t),
+            n: t,
+            dst,
+            dst_rs: t,
+            accumulate: false,
+        })
+    })?;
     Ok(mm)
 }
 
@@ -290,6 +284,16 @@ struct BlockOutput<'a> {
 }
 
 impl BlockOutput<'_> {
+    /// Every output channel of the block into `dst`, one channel at a time on any thread.
+    fn channels_over_the_pool(self, dst: &mut [f32]) -> Result<()> {
+        let plane = (self.segment.end - self.segment.first) * self.g.wo;
+        let channels = dst.chunks_mut(plane).take(self.shape.0).enumerate();
+        try_for_each_claimed(channels, |(o, channel)| {
+            self.channel_on_this_cpu(o, channel);
+            Ok(())
+        })
+    }
+
     /// Channel `o` of the block into `channel`, its plane of the output, compiled for the CPU's
     /// best instruction set (a closure handed to rayon would not be).
     fn channel_on_this_cpu(self, o: usize, channel: &mut [f32]) {
