@@ -55,15 +55,9 @@ fn next_item<T>(queue: &Mutex<impl Iterator<Item = T>>) -> Option<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_pool as pool;
     use super::*;
     use std::time::Duration;
-
-    fn pool(threads: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap_or_else(|e| panic!("a pool of {threads} threads: {e}"))
-    }
 
     #[test]
     fn every_item_runs_once() {

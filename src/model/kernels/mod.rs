@@ -57,6 +57,15 @@ fn contiguous_f32<'a>(
     Ok(&data[start..end])
 }
 
+/// A rayon pool of `threads` threads, for the tests of the kernels' parallel loops.
+#[cfg(test)]
+fn test_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap_or_else(|e| panic!("a pool of {threads} threads: {e}"))
+}
+
 /// e^x as the kernels compute it (a vectorisable polynomial, within 2 ulp of `f32::exp` on
 /// [−87, 88]); public for tests.
 pub fn fast_exp(x: f32) -> f32 {

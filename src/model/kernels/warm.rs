@@ -78,15 +78,9 @@ impl Drop for Finished {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_pool as pool;
     use super::*;
     use rayon::prelude::*;
-
-    fn pool(threads: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap_or_else(|e| panic!("a pool of {threads} threads: {e}"))
-    }
 
     #[test]
     fn returns_what_the_function_computes_and_frees_the_pool() {
