@@ -6,8 +6,9 @@
 //! for the half it holds. Here every thread of the pool (the caller included) takes the next item
 //! from one shared queue as it becomes free, so a descheduled thread holds up only the item it is
 //! on. For the convolutions' chunks on a 2-core Xeon, with another program busy 3 ms in every 10,
-//! a forward pass of 64 digits took 94–119 ms with halving and 78–105 ms this way (ONNX Runtime
-//! 98–105 ms), one of 16 digits 29–32 ms and 23–31 ms (ONNX Runtime 23–24 ms), in six rounds.
+//! a forward pass of 64 digits took 94–119 ms with halving and 78–105 ms this way, one of 16
+//! digits 29–32 ms and 23–31 ms, in six rounds each (ONNX Runtime under the same load: 96–110 and
+//! 21–28 ms).
 
 use std::sync::Mutex;
 

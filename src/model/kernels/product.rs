@@ -280,8 +280,8 @@ fn tile_kernel<'r, S: Simd, const R: usize, const V: usize>(
     dst: &mut [f32],
 ) {
     // Only single vectors come partial: known at compile time for V > 1, so that the masked path
-    // is not compiled into those blocks (with it, a 6 × 4 block's accumulators were spilled to
-    // the stack after every multiply-add, 3.5× slower).
+    // is not compiled into those blocks (with it, a 6-row × 4-vector block tried for the 7×7
+    // layers kept its accumulators in memory, stored after every multiply-add: 3.5× slower).
     let full = V > 1 || S::F32_LANES == tile.width;
     // Full vectors where the block has them (no masks: their calls would spill the registers).
     let load = |slice: &[f32]| -> [S::f32s; V] {

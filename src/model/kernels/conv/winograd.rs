@@ -36,9 +36,9 @@
 
 use std::sync::Arc;
 
-use super::super::claimed::try_for_each_claimed;
 use candle_core::Result;
 
+use super::super::claimed::try_for_each_claimed;
 use super::super::norm::ChannelNorm;
 use super::super::product::{PackedLhs, Product, RhsRows, multiply, multiply_on_this_cpu};
 use super::{Geometry, PreparedConv, Rows, Scratch, start_value};
