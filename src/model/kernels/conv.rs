@@ -448,11 +448,10 @@ fn convolve(
             })
         })
         .collect();
-    let mut parts: Vec<Vec<f32>> = items
-        .iter()
-        .map(|rows| vec![0f32; g.cout * (rows.end - rows.first) * g.wo])
-        .collect();
+    let mut parts: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
     try_for_each_claimed(items.iter().zip(&mut parts), |(&rows, part)| {
+        // Allocated (and its pages touched) by the thread that fills it.
+        part.resize(g.cout * (rows.end - rows.first) * g.wo, 0.0);
         chunk(conv, g, x, &[rows], add, false, part)
     })?;
     // Few samples, so little to copy: on this thread.

@@ -157,8 +157,8 @@ pub(super) fn multiply<S: Simd>(simd: S, product: Product<'_>) -> Result<()> {
     multiply_in_blocks(simd, product, vectors_per_block::<S>())
 }
 
-/// [`multiply`] with register blocks of R × `vectors` (2 or 3) SIMD vectors: the shape AVX-512
-/// uses can be tested on an AVX2 machine.
+/// [`multiply`] with register blocks of R × up to `vectors` (2 or 3) SIMD vectors: the shape
+/// AVX-512 uses can be tested on an AVX2 machine.
 #[inline(always)]
 fn multiply_in_blocks<S: Simd>(simd: S, product: Product<'_>, vectors: usize) -> Result<()> {
     product.check()?;
@@ -243,8 +243,8 @@ struct Tile {
     accumulate: bool,
 }
 
-/// [`tile_kernel`] with R = `block_rows` (1, 6 or 8, as A was packed) and `V` = `vectors` (2 or 3)
-/// for a full tile, else 1.
+/// [`tile_kernel`] with R = `block_rows` (1, 6 or 8, as A was packed) and V = `vectors` (1, 2 or
+/// 3; only a block of one vector may be narrower than its vectors).
 #[inline(always)]
 fn tile_kernel_of_width<'r, S: Simd>(
     simd: S,
@@ -254,16 +254,15 @@ fn tile_kernel_of_width<'r, S: Simd>(
     dst: &mut [f32],
     vectors: usize,
 ) {
-    let full = tile.width == vectors * S::F32_LANES;
-    match (block_rows, full, vectors) {
-        (WIDE_ROWS, true, 3) => tile_kernel::<S, WIDE_ROWS, 3>(simd, a, rows, tile, dst),
-        (WIDE_ROWS, true, 2) => tile_kernel::<S, WIDE_ROWS, 2>(simd, a, rows, tile, dst),
-        (WIDE_ROWS, ..) => tile_kernel::<S, WIDE_ROWS, 1>(simd, a, rows, tile, dst),
-        (SINGLE_ROW, true, 3) => tile_kernel::<S, SINGLE_ROW, 3>(simd, a, rows, tile, dst),
-        (SINGLE_ROW, true, 2) => tile_kernel::<S, SINGLE_ROW, 2>(simd, a, rows, tile, dst),
-        (SINGLE_ROW, ..) => tile_kernel::<S, SINGLE_ROW, 1>(simd, a, rows, tile, dst),
-        (_, true, 3) => tile_kernel::<S, NARROW_ROWS, 3>(simd, a, rows, tile, dst),
-        (_, true, 2) => tile_kernel::<S, NARROW_ROWS, 2>(simd, a, rows, tile, dst),
+    match (block_rows, vectors) {
+        (WIDE_ROWS, 3) => tile_kernel::<S, WIDE_ROWS, 3>(simd, a, rows, tile, dst),
+        (WIDE_ROWS, 2) => tile_kernel::<S, WIDE_ROWS, 2>(simd, a, rows, tile, dst),
+        (WIDE_ROWS, _) => tile_kernel::<S, WIDE_ROWS, 1>(simd, a, rows, tile, dst),
+        (SINGLE_ROW, 3) => tile_kernel::<S, SINGLE_ROW, 3>(simd, a, rows, tile, dst),
+        (SINGLE_ROW, 2) => tile_kernel::<S, SINGLE_ROW, 2>(simd, a, rows, tile, dst),
+        (SINGLE_ROW, _) => tile_kernel::<S, SINGLE_ROW, 1>(simd, a, rows, tile, dst),
+        (_, 3) => tile_kernel::<S, NARROW_ROWS, 3>(simd, a, rows, tile, dst),
+        (_, 2) => tile_kernel::<S, NARROW_ROWS, 2>(simd, a, rows, tile, dst),
         _ => tile_kernel::<S, NARROW_ROWS, 1>(simd, a, rows, tile, dst),
     }
 }
