@@ -44,7 +44,8 @@ def figures_on_stdin():
     return None
 
 
-OURS_ON_STDIN = figures_on_stdin()
+# Only when run as a script: a module importing this one keeps its standard input.
+OURS_ON_STDIN = figures_on_stdin() if __name__ == "__main__" else None
 
 import torch  # noqa: E402
 from safetensors import safe_open  # noqa: E402
