@@ -6,9 +6,9 @@
 //! for the half it holds. Here every thread of the pool (the caller included) takes the next item
 //! from one shared queue as it becomes free, so a descheduled thread holds up only the item it is
 //! on. For the convolutions' chunks on a 2-core Xeon, with another program busy 3 ms in every 10,
-//! a forward pass of 64 digits took 94–119 ms with halving and 78–105 ms this way, one of 16
-//! digits 29–32 ms and 23–31 ms, in six rounds each (ONNX Runtime under the same load: 96–110 and
-//! 21–28 ms).
+//! a forward pass of 64 digits took 106–119 ms with halving and 78–105 ms this way, one of 16
+//! digits 30.0–32.0 ms and 22.9–30.6 ms, in three alternating rounds each (ONNX Runtime under the
+//! same load: 98–105 and 22.8–24.3 ms; the table in MODELS.md).
 
 use std::sync::Mutex;
 
