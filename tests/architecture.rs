@@ -104,6 +104,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "i18n",
             "memory_budget",
             "model",
+            "sample",
         ],
     ),
     (
@@ -165,6 +166,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "render",
             "sample",
             "toy",
+            "train",
             "worker",
         ],
     ),

@@ -56,6 +56,7 @@ const SAMPLE: &[&str] = &["sample"];
 const TRAIN: &[&str] = &["train"];
 const RACE: &[&str] = &["race"];
 const EVAL: &[&str] = &["eval"];
+const EVAL_LOSS: &[&str] = &["eval-loss"];
 const BENCH_MODEL: &[&str] = &["bench", "model"];
 const BENCH_SOAK: &[&str] = &["bench", "soak"];
 const BENCH_TRAIN: &[&str] = &["bench", "train"];
@@ -93,6 +94,9 @@ const OPTIONS: &[Ranged] = &[
     ranged(EVAL, "--guidance", "0", "20", false),
     ranged(EVAL, "--seed", "0", SEED_MAX, true),
     ranged(EVAL, "--repeats", "1", "20", true),
+    ranged(EVAL_LOSS, "--levels", "2", "200", true),
+    ranged(EVAL_LOSS, "--digits", "1", "10000", true),
+    ranged(EVAL_LOSS, "--seed", "0", SEED_MAX, true),
     ranged(TRAIN, "--steps", "1", "1000000", true),
     ranged(TRAIN, "--batch", "1", "4096", true),
     ranged(TRAIN, "--lr", "0.000001", "1", false),

@@ -4,6 +4,7 @@
 mod arg_error;
 mod display;
 mod eval;
+mod eval_loss;
 mod export;
 mod race;
 pub mod ranges;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use self::arg_error::{one_line, parse, try_parse};
 pub use self::eval::EvalArgs;
+pub use self::eval_loss::EvalLossArgs;
 pub use self::export::ForwardExportArgs;
 pub use self::race::RaceArgs;
 pub use self::sample::SampleArgs;
@@ -100,6 +102,9 @@ pub enum Command {
     /// Measure quality against the number of steps: FID, KID, precision, recall and agreement of a
     /// sampler's digits, beside the real digits' floor.
     Eval(EvalArgs),
+    /// Which t are hard: each model's training loss (and the error of its x̂0) against the noise
+    /// level, over real digits with seeded noise.
+    EvalLoss(EvalLossArgs),
     /// Train a digit model (ε, v or flow matching) on the bundled digits and save it as a checkpoint.
     Train(TrainArgs),
     /// The playground without a window: a diffusion model of points in the plane, trained and
@@ -309,6 +314,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Export(ExportCommand::Forward(args))) => export::export_forward(&args),
         Some(Command::Sample(args)) => sample::run_sample(&args),
         Some(Command::Eval(args)) => eval::run_eval(&args),
+        Some(Command::EvalLoss(args)) => eval_loss::run_eval_loss(&args),
         Some(Command::Race(args)) => race::run_race(&args),
         Some(Command::Train(args)) => train::train_command(&args),
         Some(Command::Toy(args)) => toy::run_toy(&args),

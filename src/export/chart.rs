@@ -61,6 +61,7 @@ impl Panel {
             title: self.title.clone(),
             x_label: "network calls (log scale)".into(),
             log_x: true,
+            log_y: false,
             curves,
             reference: self.floor.map(|y| ("real digits (floor)".to_owned(), y)),
             legend: LegendCorner::BottomRight,

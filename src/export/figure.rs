@@ -8,7 +8,6 @@
 use image::RgbImage;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::i18n::Lang;
@@ -54,6 +53,8 @@ pub struct Figure {
     pub x_label: String,
     /// Whether x is drawn on a log scale (positive x only).
     pub log_x: bool,
+    /// Whether y is drawn on a log scale (positive y only; no bars).
+    pub log_y: bool,
     /// The curves, drawn in order.
     pub curves: Vec<Curve>,
     /// A labelled horizontal reference line (the real digits' floor).
@@ -151,7 +152,8 @@ fn register_fonts(lang: Lang) -> &'static str {
     }
 }
 
-/// The x and y ranges of every point (and the reference), with a margin; x > 0 on a log scale.
+/// The x and y ranges of every point (and the reference), with a margin; only positive values
+/// on a log scale.
 fn ranges(figure: &Figure) -> ((f64, f64), (f64, f64)) {
     let points = || figure.curves.iter().flat_map(|c| &c.points);
     let bars = figure.curves.iter().any(|c| c.mark == Mark::Bars);
@@ -159,7 +161,8 @@ fn ranges(figure: &Figure) -> ((f64, f64), (f64, f64)) {
     let ys = points()
         .map(|p| p.1)
         .chain(figure.reference.as_ref().map(|r| r.1))
-        .chain(bars.then_some(0.0));
+        .chain(bars.then_some(0.0))
+        .filter(|y| !figure.log_y || *y > 0.0);
     let span = |values: &mut dyn Iterator<Item = f64>| {
         values
             .filter(|v| v.is_finite())
@@ -173,12 +176,18 @@ fn ranges(figure: &Figure) -> ((f64, f64), (f64, f64)) {
         (x_low, x_high) = (1.0, 10.0);
     }
     if !y_low.is_finite() {
-        (y_low, y_high) = (0.0, 1.0);
+        (y_low, y_high) = if figure.log_y { (0.1, 1.0) } else { (0.0, 1.0) };
     }
     if figure.log_x {
         (x_low, x_high) = (x_low / 1.2, x_high.max(x_low * 2.0) * 1.2);
     } else if x_high <= x_low {
         x_high = x_low + 1.0;
+    }
+    if figure.log_y {
+        return (
+            (x_low, x_high),
+            (y_low / 1.3, y_high.max(y_low * 2.0) * 1.3),
+        );
     }
     let pad = ((y_high - y_low) * 0.08).max(1e-3);
     ((x_low, x_high), (y_low - pad, y_high + pad))
@@ -205,17 +214,46 @@ fn draw<DB: DrawingBackend>(
         .margin(scaled(look, 14.0))
         .x_label_area_size(scaled(look, 46.0))
         .y_label_area_size(scaled(look, 60.0));
-    if figure.log_x {
-        let mut chart = builder.build_cartesian_2d((x_low..x_high).log_scale(), y_low..y_high)?;
-        mesh(&mut chart, figure, look)?;
-        curves(&mut chart, figure, (x_low, x_high), look)?;
-        legend(&mut chart, figure.legend, look)
-    } else {
-        let mut chart = builder.build_cartesian_2d(x_low..x_high, y_low..y_high)?;
-        mesh(&mut chart, figure, look)?;
-        curves(&mut chart, figure, (x_low, x_high), look)?;
-        legend(&mut chart, figure.legend, look)
+    let (x, y) = (x_low..x_high, y_low..y_high);
+    let x_range = (x_low, x_high);
+    match (figure.log_x, figure.log_y) {
+        (false, false) => finish(builder.build_cartesian_2d(x, y)?, figure, x_range, look),
+        (true, false) => finish(
+            builder.build_cartesian_2d(x.log_scale(), y)?,
+            figure,
+            x_range,
+            look,
+        ),
+        (false, true) => finish(
+            builder.build_cartesian_2d(x, y.log_scale())?,
+            figure,
+            x_range,
+            look,
+        ),
+        (true, true) => finish(
+            builder.build_cartesian_2d(x.log_scale(), y.log_scale())?,
+            figure,
+            x_range,
+            look,
+        ),
     }
+}
+
+/// The mesh, the curves and the legend on a chart built with the figure's scales.
+fn finish<'a, DB, X, Y>(
+    mut chart: ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    figure: &Figure,
+    x_range: (f64, f64),
+    look: Look,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    mesh(&mut chart, figure, look)?;
+    curves(&mut chart, figure, x_range, look)?;
+    legend(&mut chart, figure.legend, look)
 }
 
 /// A tick's number: as few digits as it needs (100, 0.5, 0.9995).
@@ -224,14 +262,15 @@ fn tick(value: &f64) -> String {
     format!("{}", if rounded == 0.0 { 0.0 } else { rounded })
 }
 
-fn mesh<'a, DB, X>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+fn mesh<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     figure: &Figure,
     look: Look,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     chart
         .configure_mesh()
@@ -244,8 +283,8 @@ where
         .draw()
 }
 
-fn curves<'a, DB, X>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+fn curves<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     figure: &Figure,
     (x_low, x_high): (f64, f64),
     look: Look,
@@ -253,6 +292,7 @@ fn curves<'a, DB, X>(
 where
     DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
 {
     let (thick, thin) = (scaled(look, 3.0), scaled(look, 2.0));
     let dash = (scaled(look, 8.0), scaled(look, 6.0));
@@ -309,14 +349,15 @@ where
     Ok(())
 }
 
-fn legend<'a, DB, X>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+fn legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     corner: LegendCorner,
     look: Look,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
 {
     chart
         .configure_series_labels()
@@ -350,6 +391,7 @@ mod tests {
             title: "how much photo".into(),
             x_label: "t".into(),
             log_x,
+            log_y: false,
             curves: vec![
                 Curve {
                     name: "signal".into(),
@@ -388,6 +430,27 @@ mod tests {
             let blue = picture.pixels().filter(|p| p.0 == [0, 114, 178]).count();
             assert!(blue > 100, "the line is drawn: {blue} pixels");
         }
+    }
+
+    #[test]
+    fn draws_both_axes_on_log_scales() {
+        let figure = Figure {
+            log_y: true,
+            reference: None,
+            curves: figure(true).curves.into_iter().take(2).collect(),
+            ..figure(true)
+        };
+        let ((x_low, x_high), (y_low, y_high)) = ranges(&figure);
+        assert!(x_low > 0.0 && x_high > 10.0 && y_low > 0.0 && y_low < 0.1 && y_high > 1.0);
+        let picture = figure.to_picture((640, 400), Lang::En).unwrap();
+        let blue = picture.pixels().filter(|p| p.0 == [0, 114, 178]).count();
+        assert!(blue > 100, "the line is drawn: {blue} pixels");
+        assert!(
+            figure
+                .to_svg((640, 400), Lang::En)
+                .unwrap()
+                .contains("signal")
+        );
     }
 
     #[test]

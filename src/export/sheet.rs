@@ -104,6 +104,7 @@ mod tests {
             title: "t".into(),
             x_label: "x".into(),
             log_x: false,
+            log_y: false,
             curves: vec![Curve {
                 name: "line".into(),
                 points: vec![(0.0, 0.0), (1.0, 1.0)],

@@ -15,6 +15,9 @@
 //! - [`files`]: the checkpoint with metadata, the resume state, the loss log — all written atomically.
 //! - [`error`]: [`TrainError`], each case with a sentence in both languages.
 //! - [`trainer`]: [`train`], the loop itself.
+//! - [`one_step`]: one training step taken apart for the Training view (x0, ε, x_t, output,
+//!   target, squared error, loss).
+//! - [`loss_by_t`]: a model's loss against the noise level, over fixed digits and noise.
 //!
 //! Invariant: the EMA and everything saved are plain (detached) tensors; only the optimiser's
 //! variables carry autograd, and each step's graph is dropped when the step ends.
@@ -25,7 +28,9 @@ pub mod ema;
 pub mod error;
 pub mod files;
 pub mod init;
+pub mod loss_by_t;
 pub mod lr;
+pub mod one_step;
 pub mod trainer;
 
 pub use config::{StepReport, TRAIN_STEPS_T, TrainConfig, TrainSummary};

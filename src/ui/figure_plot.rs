@@ -68,11 +68,15 @@ pub fn figure_plot_ui(
         .x_axis_label(figure.x_label.as_str())
         .allow_scroll(false);
     if figure.log_x {
-        plot = plot.x_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)));
+        plot = plot.x_axis_formatter(|mark, _| power_of_ten(mark.value));
+    }
+    if figure.log_y {
+        plot = plot.y_axis_formatter(|mark, _| power_of_ten(mark.value));
     }
     if let Some((_, y)) = figure.reference {
         // Drawn only where the plot reaches it: a little past it, so it is not lost on the frame.
-        plot = plot.include_y(y - (y.abs() * 0.03).max(0.005));
+        let y = y - (y.abs() * 0.03).max(0.005);
+        plot = plot.include_y(if figure.log_y { y.max(1e-9).log10() } else { y });
     }
     let response = plot
         .show(ui, |plot| {
@@ -115,18 +119,32 @@ pub fn picture_menu(response: &egui::Response, index: usize, lang: Lang) {
     });
 }
 
-fn draw_curves(plot: &mut PlotUi<'_>, figure: &Figure) {
-    let x = |value: f64| {
-        if figure.log_x {
-            value.max(1e-9).log10()
-        } else {
-            value
-        }
+/// The label of a log axis's mark at `exponent`: 10^exponent with the decimals it needs (1000,
+/// 0.03).
+fn power_of_ten(exponent: f64) -> String {
+    let value = 10f64.powf(exponent);
+    let decimals = if value >= 1.0 {
+        0
+    } else {
+        (-value.log10()).ceil().min(12.0) as usize
     };
+    format!("{value:.decimals$}")
+}
+
+/// `value` where the plot draws it: its log₁₀ on a log axis.
+fn plotted(value: f64, log: bool) -> f64 {
+    if log { value.max(1e-12).log10() } else { value }
+}
+
+fn draw_curves(plot: &mut PlotUi<'_>, figure: &Figure) {
     for curve in &figure.curves {
         let [r, g, b] = curve.colour;
         let colour = Color32::from_rgb(r, g, b);
-        let points: Vec<[f64; 2]> = curve.points.iter().map(|&(px, py)| [x(px), py]).collect();
+        let points: Vec<[f64; 2]> = curve
+            .points
+            .iter()
+            .map(|&(x, y)| [plotted(x, figure.log_x), plotted(y, figure.log_y)])
+            .collect();
         let name = curve.name.as_str();
         match curve.mark {
             Mark::Line => plot.line(
@@ -160,6 +178,21 @@ fn draw_curves(plot: &mut PlotUi<'_>, figure: &Figure) {
         }
     }
     if let Some((name, y)) = &figure.reference {
-        plot.hline(HLine::new(name.as_str(), *y).color(Color32::GRAY));
+        let y = plotted(*y, figure.log_y);
+        plot.hline(HLine::new(name.as_str(), y).color(Color32::GRAY));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axes_label_powers_of_ten_with_the_decimals_they_need() {
+        assert_eq!(power_of_ten(3.0), "1000");
+        assert_eq!(power_of_ten(-1.5), "0.03");
+        assert_eq!(power_of_ten(-3.0), "0.001");
+        assert_eq!(plotted(100.0, true), 2.0);
+        assert_eq!(plotted(-4.0, false), -4.0);
     }
 }

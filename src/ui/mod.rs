@@ -22,6 +22,7 @@ pub mod reverse;
 pub mod slide_pictures;
 pub mod timing;
 pub mod tour;
+pub mod training;
 pub mod views;
 mod window_options;
 

@@ -18,6 +18,7 @@ use super::forward::ForwardView;
 use super::message::Message;
 use super::playground::PlaygroundView;
 use super::reverse::ReverseView;
+use super::training::TrainingView;
 use crate::i18n::Lang;
 use crate::render::GpuViews;
 use crate::worker::{CandleLoader, ModelLoader};
@@ -164,7 +165,7 @@ pub struct ViewEntry {
 }
 
 /// Every view of the window, in tab order.
-pub const VIEWS: [ViewEntry; 5] = [
+pub const VIEWS: [ViewEntry; 6] = [
     ViewEntry {
         key: ForwardView::KEY,
         build: |setup| Box::new(ForwardView::from_setup(setup)),
@@ -184,6 +185,10 @@ pub const VIEWS: [ViewEntry; 5] = [
     ViewEntry {
         key: PlaygroundView::KEY,
         build: |setup| Box::new(PlaygroundView::from_setup(setup)),
+    },
+    ViewEntry {
+        key: TrainingView::KEY,
+        build: |setup| Box::new(TrainingView::from_setup(setup)),
     },
 ];
 
@@ -245,7 +250,14 @@ mod tests {
         );
         assert_eq!(
             view_keys(),
-            ["forward", "reverse", "compare", "evaluate", "playground"]
+            [
+                "forward",
+                "reverse",
+                "compare",
+                "evaluate",
+                "playground",
+                "training"
+            ]
         );
     }
 }

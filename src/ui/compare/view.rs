@@ -405,6 +405,7 @@ pub fn distance_figure(race: &Race, lang: Lang) -> Figure {
             .pick("network calls (log scale)", "网络调用次数（对数刻度）")
             .to_owned(),
         log_x: true,
+        log_y: false,
         curves,
         reference: None,
         legend: LegendCorner::TopRight,

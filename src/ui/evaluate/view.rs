@@ -215,6 +215,7 @@ pub fn quality_figures(view: &EvaluateView, lang: Lang) -> [Figure; 2] {
             .pick("network calls (log scale)", "网络调用次数（对数刻度）")
             .to_owned(),
         log_x: true,
+        log_y: false,
         curves,
         reference: floor.map(|y| (floor_name.clone(), y)),
         legend: LegendCorner::BottomRight,

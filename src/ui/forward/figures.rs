@@ -73,6 +73,7 @@ pub fn figures(view: &ForwardView, lang: Lang) -> Vec<Figure> {
         title: lang.tr(title).to_owned(),
         x_label: x_label.to_owned(),
         log_x: false,
+        log_y: false,
         curves,
         reference: None,
         legend: LegendCorner::TopRight,

@@ -1,0 +1,393 @@
+//! Drawing the Training view: the choices (left), one step's six pictures over the lines of the
+//! training recipe, each lit in turn after "Next step", and the loss of each shipped model against
+//! t (centre), why the curves look as they do (right).
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText};
+
+use super::textures::StepPart;
+use super::{CURVE_MODELS, TrainingCommand, TrainingView};
+use crate::diffusion::objectives::Objective;
+use crate::export::figure::{Curve, Figure, LegendCorner, Mark};
+use crate::i18n::Lang;
+use crate::model::shipped::shipped;
+use crate::sample::colormap::OKABE_ITO;
+use crate::train::loss_by_t::LevelLoss;
+use crate::train::one_step::TrainingStep;
+use crate::ui::figure_plot::figure_plot_ui;
+use crate::ui::message::message_ui;
+use crate::ui::presentation::view_panels;
+
+/// Seconds each line of the recipe stays lit after "Next step".
+const LINE_SECONDS: f64 = 0.6;
+/// Lines of the recipe: x0, t, ε, x_t, the output, the target, the loss.
+const LINES: usize = 7;
+/// How much ← and → move t (a hundredth of the way).
+const FRACTION_STEP: f64 = 0.01;
+/// The largest side of a step's pictures on screen, in points.
+const MAX_PICTURE_SIDE: f32 = 160.0;
+
+/// Draws the whole view.
+pub fn training_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    keys(view, ui);
+    view_panels(
+        ui,
+        ("training", 290.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| {
+            ui.add_space(6.0);
+            ui.heading(lang.pick("Why these curves?", "为什么是这样的曲线？"));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
+            });
+        },
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                step_ui(view, ui, lang);
+                ui.add_space(12.0);
+                curves_ui(view, ui, lang);
+            });
+        },
+    );
+}
+
+fn keys(view: &mut TrainingView, ui: &egui::Ui) {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return;
+    }
+    let pressed = |key| ui.input_mut(|i| i.consume_key(Modifiers::NONE, key));
+    if pressed(Key::N) {
+        view.ask(TrainingCommand::NextStep);
+    }
+    if pressed(Key::M) {
+        view.ask(TrainingCommand::MeasureCurves);
+    }
+    if pressed(Key::Escape) {
+        view.ask(TrainingCommand::Cancel);
+    }
+    let fraction = &mut view.settings.fraction;
+    if pressed(Key::ArrowLeft) {
+        *fraction = (*fraction - FRACTION_STEP).max(0.0);
+    }
+    if pressed(Key::ArrowRight) {
+        *fraction = (*fraction + FRACTION_STEP).min(1.0);
+    }
+}
+
+fn controls_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    ui.heading(lang.pick("One step of training", "一个训练步"));
+    let settings = &mut view.settings;
+    let label = ui.label(RichText::new(lang.pick("Model", "模型")).strong());
+    egui::ComboBox::from_id_salt("training-model")
+        .selected_text(settings.model.clone())
+        .show_ui(ui, |ui| {
+            for name in CURVE_MODELS {
+                let text = shipped(name).map_or_else(|| name.to_owned(), |m| m.label(lang));
+                ui.selectable_value(&mut settings.model, name.to_owned(), text);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    let next = RichText::new(lang.pick("Next step (N)", "下一步 (N)")).size(18.0);
+    if ui.button(next).clicked() {
+        view.ask(TrainingCommand::NextStep);
+    }
+    ui.label(
+        RichText::new(lang.pick(
+            "Draws a digit, a t and ε at random, as training does.",
+            "像训练时一样，随机抽取一个数字、一个 t 和 ε。",
+        ))
+        .small(),
+    );
+    let settings = &mut view.settings;
+    let label = ui.label(lang.pick("t / T (σ for flow)", "t / T（流匹配为 σ）"));
+    ui.add(egui::Slider::new(&mut settings.fraction, 0.0..=1.0).step_by(0.001))
+        .labelled_by(label.id);
+    ui.horizontal(|ui| {
+        let label = ui.label(lang.pick("Digit no.", "数字编号"));
+        ui.add(egui::DragValue::new(&mut settings.digit).range(0..=9_999))
+            .labelled_by(label.id);
+        let label = ui.label(lang.pick("Noise seed", "噪声种子"));
+        ui.add(egui::DragValue::new(&mut settings.noise_seed))
+            .labelled_by(label.id);
+    });
+    ui.add_space(16.0);
+    curve_controls_ui(view, ui, lang);
+}
+
+/// The choices of the loss-against-t measurement, and Measure or its progress and Cancel.
+fn curve_controls_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    ui.heading(lang.pick("Which t are hard?", "哪些 t 更难？"));
+    let settings = &mut view.settings;
+    let label = ui.label(RichText::new(lang.pick("Noise levels", "噪声水平数")).strong());
+    ui.horizontal(|ui| {
+        for levels in [15, 30, 60] {
+            ui.selectable_value(&mut settings.levels, levels, levels.to_string());
+        }
+    })
+    .response
+    .labelled_by(label.id);
+    let label = ui.label(RichText::new(lang.pick("Digits per level", "每个水平的数字数")).strong());
+    ui.horizontal(|ui| {
+        for digits in [50, 200, 500] {
+            ui.selectable_value(&mut settings.curve_digits, digits, digits.to_string());
+        }
+    })
+    .response
+    .labelled_by(label.id);
+    match view.progress() {
+        None => {
+            let text = RichText::new(lang.pick("Measure (M)", "开始测量 (M)")).size(18.0);
+            if ui.button(text).clicked() {
+                view.ask(TrainingCommand::MeasureCurves);
+            }
+        }
+        Some((done, total)) => {
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("{done} / {total}")),
+            );
+            if ui.button(lang.pick("Cancel (Esc)", "取消 (Esc)")).clicked() {
+                view.ask(TrainingCommand::Cancel);
+            }
+        }
+    }
+}
+
+/// The step shown: its pictures, then the recipe's lines.
+fn step_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    let Some((_, step)) = &view.step else {
+        ui.add_space(40.0);
+        ui.label(
+            RichText::new(lang.pick("Taking a training step…", "正在执行一个训练步……")).size(18.0),
+        );
+        return;
+    };
+    let lit = lit_line(view.reveal_from, ui);
+    let textures = view.textures.update(ui.ctx(), step).to_vec();
+    // Six across, as large as the panel allows.
+    let across = StepPart::ALL.len() as f32;
+    let side = (ui.available_width() / across - 14.0).clamp(48.0, MAX_PICTURE_SIDE);
+    ui.horizontal(|ui| {
+        for (part, texture) in StepPart::ALL.iter().zip(&textures) {
+            let reached = lit.is_none_or(|line| line >= line_of(*part));
+            let highlighted = lit == Some(line_of(*part));
+            let name = part.name(step.objective, lang);
+            picture_ui(ui, (texture, side), (reached, highlighted), name);
+        }
+    });
+    ui.label(
+        RichText::new(lang.pick(
+            "ε, outputs and targets: purple below 0, white 0, orange above (±3 the strongest). Squared error: white 0, dark red 1 or more.",
+            "ε、输出和目标：紫色小于 0，白色为 0，橙色大于 0（±3 最深）。平方误差：白色为 0，深红为 1 及以上。",
+        ))
+        .small(),
+    );
+    ui.add_space(6.0);
+    egui::Grid::new("training-recipe")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            for (index, line) in recipe(step, lang).into_iter().enumerate() {
+                let reached = lit.is_none_or(|l| l >= index);
+                let mut text = RichText::new(if reached { line } else { String::new() }).size(20.0);
+                if lit == Some(index) {
+                    text = text
+                        .strong()
+                        .background_color(Color32::from_rgb(255, 236, 179));
+                }
+                ui.label(RichText::new(format!("{}.", index + 1)).size(19.0));
+                ui.label(text);
+                ui.end_row();
+            }
+        });
+}
+
+/// One picture with its name under it; not yet reached while the recipe is lit, a frame around
+/// it while its line is.
+fn picture_ui(
+    ui: &mut egui::Ui,
+    (texture, side): (&egui::TextureHandle, f32),
+    (reached, highlighted): (bool, bool),
+    name: &str,
+) {
+    ui.vertical(|ui| {
+        ui.set_width(side + 8.0);
+        let stroke = if highlighted {
+            egui::Stroke::new(4.0, Color32::from_rgb(230, 159, 0))
+        } else {
+            egui::Stroke::new(1.0, Color32::GRAY)
+        };
+        egui::Frame::new()
+            .stroke(stroke)
+            .inner_margin(2.0)
+            .show(ui, |ui| {
+                let size = egui::vec2(side, side);
+                if reached {
+                    ui.add(egui::Image::new((texture.id(), size)));
+                } else {
+                    ui.allocate_space(size);
+                }
+            });
+        ui.label(RichText::new(name).size(14.0));
+    });
+}
+
+/// The recipe line that shows `part`.
+fn line_of(part: StepPart) -> usize {
+    match part {
+        StepPart::X0 => 0,
+        StepPart::Noise => 2,
+        StepPart::Noisy => 3,
+        StepPart::Output => 4,
+        StepPart::Target => 5,
+        StepPart::Error => 6,
+    }
+}
+
+/// The line lit now, while the recipe is being lit in turn after "Next step".
+fn lit_line(reveal_from: Option<f64>, ui: &egui::Ui) -> Option<usize> {
+    let elapsed = ui.input(|i| i.time) - reveal_from?;
+    let line = (elapsed.max(0.0) / LINE_SECONDS) as usize;
+    if line < LINES {
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
+        Some(line)
+    } else {
+        None
+    }
+}
+
+/// The seven lines of the recipe with this step's numbers.
+fn recipe(step: &TrainingStep, lang: Lang) -> [String; LINES] {
+    let (a, s) = (
+        step.level.coefficients.signal,
+        step.level.coefficients.noise,
+    );
+    let digit = step.choice.digit;
+    let x0 = match lang {
+        Lang::En => format!("x0 ~ data: digit no. {digit}, a {}", step.label),
+        Lang::Zh => format!("x0 ~ 数据：第 {digit} 个数字，是 {}", step.label),
+    };
+    let y = step.label;
+    let (level, x_t, output, target, loss) = match (step.objective, step.level.timestep) {
+        (Objective::Flow, _) | (_, None) => (
+            format!("σ ~ U[0, 1]: σ = {:.3}", step.level.fraction),
+            format!("x_σ = (1−σ)·x0 + σ·ε = {a:.3}·x0 + {s:.3}·ε"),
+            format!("û = u_θ(x_σ, σ, y = {y})"),
+            "u = ε − x0".to_owned(),
+            "mean (û − u)²",
+        ),
+        (objective, Some(t)) => {
+            let level = format!("t ~ U{{1, …, T}}: t = {t}");
+            let x_t = format!("x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε = {a:.3}·x0 + {s:.3}·ε");
+            if objective == Objective::V {
+                let target = format!("v = √ᾱ_t·ε − √(1−ᾱ_t)·x0 = {a:.3}·ε − {s:.3}·x0");
+                (
+                    level,
+                    x_t,
+                    format!("v̂ = v_θ(x_t, t, y = {y})"),
+                    target,
+                    "mean (v̂ − v)²",
+                )
+            } else {
+                let target = lang.pick("target: ε itself", "目标：ε 本身").to_owned();
+                (
+                    level,
+                    x_t,
+                    format!("ε̂ = ε_θ(x_t, t, y = {y})"),
+                    target,
+                    "mean (ε̂ − ε)²",
+                )
+            }
+        }
+    };
+    let noise = "ε ~ N(0, I)".to_owned();
+    let loss = format!(
+        "{} {loss} = {:.4}",
+        lang.pick("loss =", "损失 ="),
+        step.loss
+    );
+    [x0, level, noise, x_t, output, target, loss]
+}
+
+/// The two charts, or a line saying how to get them.
+fn curves_ui(view: &TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    if CURVE_MODELS.iter().all(|m| view.curve(m).is_none()) {
+        ui.label(RichText::new(lang.pick(
+            "Measure (M) draws each shipped model's loss against t, over real digits with fixed noise.",
+            "点击“开始测量”(M)：在固定噪声的真实数字上，画出每个自带模型的损失随 t 的变化。",
+        )).size(16.0));
+        return;
+    }
+    let figures = loss_figures(view, lang);
+    ui.columns(2, |columns| {
+        for (index, (column, figure)) in columns.iter_mut().zip(&figures).enumerate() {
+            figure_plot_ui(column, (figure, index), 260.0, lang, |_| {});
+        }
+    });
+}
+
+/// Each model's own loss, and the error of the x̂0 it implies, against t/T on a log scale.
+pub fn loss_figures(view: &TrainingView, lang: Lang) -> [Figure; 2] {
+    let curves = |metric: fn(&LevelLoss) -> f64| -> Vec<Curve> {
+        CURVE_MODELS
+            .iter()
+            .enumerate()
+            .filter_map(|(index, model)| {
+                let levels = view.curve(model)?;
+                Some(Curve {
+                    name: shipped(model).map_or_else(|| (*model).to_owned(), |m| m.label(lang)),
+                    points: levels
+                        .iter()
+                        .map(|l| (l.level.fraction, metric(l)))
+                        .collect(),
+                    colour: OKABE_ITO[index % OKABE_ITO.len()],
+                    mark: Mark::Line,
+                })
+            })
+            .collect()
+    };
+    let figure = |title: &str, curves| Figure {
+        title: title.to_owned(),
+        x_label: lang
+            .pick(
+                "t / T (σ for flow), log scale",
+                "t / T（流匹配为 σ），对数刻度",
+            )
+            .to_owned(),
+        log_x: true,
+        log_y: true,
+        curves,
+        reference: None,
+        legend: LegendCorner::TopRight,
+    };
+    [
+        figure(
+            lang.pick(
+                "Training loss: mean (output − target)²",
+                "训练损失：mean (输出 − 目标)²",
+            ),
+            curves(|l| l.loss),
+        ),
+        figure(
+            lang.pick(
+                "Error of the x̂0 it implies: mean (x̂0 − x0)²",
+                "由输出推出的 x̂0 的误差：mean (x̂0 − x0)²",
+            ),
+            curves(|l| l.x0_error),
+        ),
+    ]
+}
+
+const EXPLANATION_EN: &str = "Training is five lines, repeated a few hundred thousand times: take a real digit x0, a random t, random noise ε; mix them into x_t; ask the network what it sees; compare its answer with the target; nudge its weights to shrink the squared error. Next step (N) draws a new example and lights the lines in turn.\n\n\
+What the network is asked to say differs. An ε-model must find the noise: near t = 0 there is almost none, mixed into a sharp digit, and telling such faint noise from the digit's own edges is hard, so its loss is largest there. Near t = T, x_t is almost pure noise and ε is easy to read off. A v-model and a flow model are asked for mixtures of noise and digit, and their losses are more even.\n\n\
+The right chart puts all three on one footing: the error of the clean digit each answer implies. There every model is worst in the noise, where the digit is a guess. The two charts differ only by a weight that depends on t: ε's loss is the x̂0 error times the signal-to-noise ratio, a flow model's is the x̂0 error divided by σ².\n\n\
+So the choice of target is also a choice of which t training cares most about. Min-SNR weighting (Hang et al., 2023) caps that weight, min(SNR, 5)/SNR for ε, so that the easy, nearly clean steps no longer take most of the effort; it trains faster to the same quality.";
+
+const EXPLANATION_ZH: &str = "训练就是这五行，重复几十万次：取一个真实数字 x0、一个随机的 t 和随机噪声 ε；把它们混合成 x_t；问网络看到了什么；把它的回答和目标比较；微调权重，让平方误差变小。点击“下一步”(N) 会抽取一个新的样本，并依次点亮每一行。\n\n\
+不同模型被要求回答的东西不同。ε 模型要找出噪声：在 t = 0 附近几乎没有噪声，它混在清晰的数字里，很难和数字自己的边缘区分开，所以损失在那里最大。在 t = T 附近，x_t 几乎是纯噪声，ε 很容易读出来。v 模型和流匹配模型要回答的是噪声和数字的混合，它们的损失更均匀。\n\n\
+右边的图把三者放在同一个标准下比较：每个回答所推出的干净数字的误差。在那里，每个模型都在噪声最大时最差，因为那时数字只能靠猜。两张图只相差一个随 t 变化的权重：ε 的损失等于 x̂0 误差乘以信噪比，流匹配模型的损失等于 x̂0 误差除以 σ²。\n\n\
+所以选择目标，也就是选择训练最看重哪些 t。Min-SNR 加权（Hang 等，2023）给这个权重设了上限，对 ε 是 min(SNR, 5)/SNR，让容易的、几乎干净的步骤不再占去大部分精力；这样训练更快达到同样的质量。";

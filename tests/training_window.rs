@@ -1,0 +1,259 @@
+//! The Training view, driven headlessly through egui_kittest with fake networks (one per
+//! objective) and the bundled digits: a step is taken apart into its six pictures and seven
+//! lines, "Next step" draws another example as training does and lights the lines in turn, the
+//! loss against t is measured for every model with progress, kept, and cancelled by Esc, and a
+//! model that cannot be opened is one sentence.
+#[path = "common/fake_model.rs"]
+mod fake_model;
+#[path = "common/window.rs"]
+mod window;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use diffuscope::i18n::Lang;
+use diffuscope::quality::session::ModelOpener;
+use diffuscope::sample::{Denoiser, ModelTraits};
+use diffuscope::ui::training::{CURVE_MODELS, TrainingSettings, TrainingView};
+use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
+use eframe::egui::Key;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{Queryable, by};
+use fake_model::FakeNetwork;
+use window::{App, app, app_mut, run_until};
+
+/// Fake networks of 28×28 digits whose objective follows the name (…-v, …-flow, else ε); each
+/// call takes `delay`; "digits-broken" does not open.
+fn opener(delay: Duration) -> ModelOpener {
+    Arc::new(move |name: &str| {
+        if name == "digits-broken" {
+            return Err(("The model is broken.".into(), "模型已损坏。".into()));
+        }
+        let objective = match name.rsplit('-').next() {
+            Some("v") => Objective::V,
+            Some("flow") => Objective::Flow,
+            _ => Objective::Eps,
+        };
+        let network = FakeNetwork {
+            side: 28,
+            channels: 1,
+            calls: Arc::new(AtomicUsize::new(0)),
+            panic_on_call: None,
+            delay,
+        };
+        let traits = ModelTraits {
+            objective,
+            schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
+        };
+        Ok((Box::new(network) as Box<dyn Denoiser + Send + Sync>, traits))
+    })
+}
+
+fn quick(setup: &mut ViewSetup) -> Box<dyn View> {
+    let settings = setup.settings_of(TrainingView::KEY);
+    Box::new(TrainingView::new(
+        settings,
+        opener(Duration::ZERO),
+        Arc::clone(&setup.wake),
+    ))
+}
+
+fn slow(setup: &mut ViewSetup) -> Box<dyn View> {
+    let settings = setup.settings_of(TrainingView::KEY);
+    Box::new(TrainingView::new(
+        settings,
+        opener(Duration::from_millis(40)),
+        Arc::clone(&setup.wake),
+    ))
+}
+
+fn harness(
+    build: fn(&mut ViewSetup) -> Box<dyn View>,
+    settings: &TrainingSettings,
+) -> Harness<'static, App> {
+    let settings = AppSettings {
+        lang: Some(Lang::En),
+        view: TrainingView::KEY.to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(TrainingView::KEY, settings);
+    let entries = [ViewEntry {
+        key: TrainingView::KEY,
+        build,
+    }];
+    window::window([1500.0, 1000.0], move |ctx| {
+        DiffuscopeApp::with_views(
+            ctx,
+            settings.clone(),
+            Box::new(fake_model::FakeLoader::new(28, 1000)),
+            &entries,
+        )
+    })
+}
+
+fn training(app: &DiffuscopeApp) -> &TrainingView {
+    app.view().unwrap_or_else(|| panic!("no Training view"))
+}
+
+/// A few levels on few digits, so a measurement takes a moment unoptimised.
+fn small_curves() -> TrainingSettings {
+    TrainingSettings {
+        levels: 4,
+        curve_digits: 20,
+        ..TrainingSettings::default()
+    }
+}
+
+#[test]
+fn a_step_is_taken_apart_and_next_step_draws_another() {
+    let mut harness = harness(quick, &TrainingSettings::default());
+    harness.run_steps(1);
+    run_until(&mut harness, |app| training(app).step.is_some());
+    harness.run_steps(1);
+    let (model, step) = training(app(&harness)).step.clone().unwrap();
+    assert_eq!((model.as_str(), step.choice.digit), ("digits-eps", 9_000));
+    assert_eq!(step.level.timestep, Some(100), "fraction 0.1 of T = 1000");
+    // The fake answers 0.5·x_t + …: the loss is the mean of the squared errors shown.
+    let mean = step
+        .squared_error
+        .iter()
+        .map(|&e| f64::from(e))
+        .sum::<f64>()
+        / 784.0;
+    assert!((step.loss - mean).abs() < 1e-9 && step.loss > 0.0);
+    harness.get(by().label_contains("x0 ~ data: digit no. 9000"));
+    harness.get(by().label_contains("t ~ U{1, …, T}: t = 100"));
+    harness.get(by().label_contains("loss = mean (ε̂ − ε)²"));
+    harness.get_by_label("squared error");
+    assert_eq!(training(app(&harness)).pictures(Lang::En).len(), 6);
+
+    harness.key_press(Key::N);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| {
+        training(app)
+            .step
+            .as_ref()
+            .is_some_and(|(_, s)| s.choice.digit != 9_000 || s.choice.noise_seed != 1)
+    });
+    let view = training(app(&harness));
+    let drawn = view.step.as_ref().unwrap().1.choice;
+    assert_eq!(view.settings.choice(), drawn);
+    assert_eq!(view.settings.draws, 1);
+    // The recipe is being lit line by line: the loss line is not shown yet.
+    harness.run_steps(1);
+    assert!(harness.query(by().label_contains("loss = mean")).is_none());
+}
+
+#[test]
+fn the_arrows_move_t_and_each_objective_has_its_own_recipe() {
+    let settings = TrainingSettings {
+        model: "digits-flow".into(),
+        fraction: 0.5,
+        ..TrainingSettings::default()
+    };
+    let mut harness = harness(quick, &settings);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| training(app).step.is_some());
+    harness.run_steps(1);
+    harness.get(by().label_contains("σ ~ U[0, 1]: σ = 0.500"));
+    harness.get(by().label_contains("x_σ = (1−σ)·x0 + σ·ε = 0.500·x0"));
+    harness.key_press(Key::ArrowRight);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| {
+        training(app)
+            .step
+            .as_ref()
+            .is_some_and(|(_, s)| (s.level.fraction - 0.51).abs() < 1e-9)
+    });
+    app_mut(&mut harness)
+        .view_mut::<TrainingView>()
+        .unwrap()
+        .settings
+        .model = "digits-v".into();
+    run_until(&mut harness, |app| {
+        training(app)
+            .step
+            .as_ref()
+            .is_some_and(|(m, _)| m == "digits-v")
+    });
+    harness.run_steps(1);
+    harness.get(by().label_contains("v = √ᾱ_t·ε − √(1−ᾱ_t)·x0"));
+}
+
+#[test]
+fn measure_draws_a_curve_per_model_and_keeps_them() {
+    let mut harness = harness(quick, &small_curves());
+    harness.run_steps(1);
+    harness.get_by_label("Measure (M)").click();
+    harness.run_steps(1);
+    run_until(&mut harness, |app| !training(app).is_measuring());
+    let view = training(app(&harness));
+    assert!(view.message.is_none());
+    for model in CURVE_MODELS {
+        let curve = view.curve(model).unwrap();
+        assert_eq!(curve.len(), 4, "{model}");
+        assert!(
+            curve
+                .iter()
+                .all(|l| l.loss.is_finite() && l.x0_error >= 0.0)
+        );
+        // Level k of 4 lies (k/4)² of the way to pure noise.
+        assert!((curve[1].level.fraction - 0.25).abs() < 1e-12);
+    }
+    harness.run_steps(2);
+    harness.get_by_label("Training loss: mean (output − target)²");
+    assert_eq!(training(app(&harness)).figures(Lang::En).len(), 2);
+    harness.key_press(Key::M);
+    harness.run_steps(1);
+    let view = training(app(&harness));
+    assert!(!view.is_measuring());
+    assert_eq!(
+        view.message.as_ref().unwrap().sentence(Lang::En),
+        "Every curve is measured already."
+    );
+}
+
+#[test]
+fn esc_cancels_a_measurement_and_keeps_no_partial_curve() {
+    let settings = TrainingSettings {
+        levels: 60,
+        curve_digits: 500,
+        ..TrainingSettings::default()
+    };
+    let mut harness = harness(slow, &settings);
+    harness.run_steps(1);
+    harness.key_press(Key::M);
+    run_until(&mut harness, |app| {
+        training(app).progress().is_some_and(|(done, _)| done > 0)
+    });
+    let (_, total) = training(app(&harness)).progress().unwrap();
+    assert_eq!(total, 180, "three models of 60 levels");
+    harness.key_press(Key::Escape);
+    run_until(&mut harness, |app| !training(app).is_measuring());
+    let view = training(app(&harness));
+    assert!(view.curves.is_empty());
+}
+
+#[test]
+fn a_model_that_does_not_open_is_one_sentence() {
+    let settings = TrainingSettings {
+        model: "digits-broken".into(),
+        ..TrainingSettings::default()
+    };
+    let mut harness = harness(quick, &settings);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| training(app).message.is_some());
+    harness.run_steps(3);
+    let view = training(app(&harness));
+    assert!(
+        view.step.is_none() && !view.is_stepping(),
+        "not asked again"
+    );
+    assert_eq!(
+        view.message.as_ref().unwrap().sentence(Lang::En),
+        "The model is broken."
+    );
+}
