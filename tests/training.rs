@@ -26,7 +26,8 @@ use diffuscope::model::unet::DigitUNet;
 use diffuscope::train::batch::{BatchSpec, draw_batch};
 use diffuscope::train::files::{loss_log_path, read_resume_state, resume_path};
 use diffuscope::train::init::{seeded_var_builder, sorted_params};
-use diffuscope::train::{StepReport, TrainConfig, TrainError, TrainSummary, train};
+use diffuscope::train::watch::{WATCH_DIGITS, watch_grid};
+use diffuscope::train::{StepReport, TrainConfig, TrainError, TrainSummary, train, train_watched};
 
 fn digits() -> &'static Digits {
     static DIGITS: OnceLock<Digits> = OnceLock::new();
@@ -97,6 +98,38 @@ fn csv_losses(path: &Path) -> Vec<f32> {
             fields[1].parse().unwrap()
         })
         .collect()
+}
+
+#[test]
+fn a_watched_run_draws_its_grid_and_saves_its_average_mid_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, mid) = (
+        dir.path().join("run.safetensors"),
+        dir.path().join("mid.safetensors"),
+    );
+    let mut grids = Vec::new();
+    let result = train_watched(
+        &tiny_config(6),
+        digits(),
+        &out,
+        false,
+        &mut |report, averaged| {
+            if report.step == 3 {
+                averaged.save(&mid).unwrap();
+                grids.push(watch_grid(&averaged.model().unwrap()).unwrap());
+            }
+            true
+        },
+    );
+    assert_eq!(result.unwrap().steps_done, 6);
+    assert_eq!(grids.len(), 1);
+    assert_eq!(grids[0].len(), WATCH_DIGITS * 784);
+    assert!(grids[0].iter().all(|v| v.is_finite()));
+    // The saved average opens as any checkpoint does, says how many steps made it, and draws the
+    // same grid again: the watch grid's noise is fixed.
+    let saved = load_diffusion_model(&mid, &Device::Cpu).unwrap();
+    assert_eq!(saved.metadata["steps"], "3");
+    assert_eq!(watch_grid(&saved).unwrap(), grids[0]);
 }
 
 #[test]

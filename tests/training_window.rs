@@ -126,7 +126,7 @@ fn a_step_is_taken_apart_and_next_step_draws_another() {
     assert!((step.loss - mean).abs() < 1e-9 && step.loss > 0.0);
     harness.get(by().label_contains("x0 ~ data: digit no. 9000"));
     harness.get(by().label_contains("t ~ U{1, …, T}: t = 100"));
-    harness.get(by().label_contains("loss = mean (ε̂ − ε)²"));
+    harness.get(by().label_contains("loss = mean (ε_θ − ε)²"));
     harness.get_by_label("squared error");
     assert_eq!(training(app(&harness)).pictures(Lang::En).len(), 6);
 

@@ -71,6 +71,8 @@ pub enum LegendCorner {
     TopRight,
     /// Lower right.
     BottomRight,
+    /// Lower left.
+    BottomLeft,
 }
 
 impl Figure {
@@ -368,6 +370,7 @@ where
         .position(match corner {
             LegendCorner::TopRight => SeriesLabelPosition::UpperRight,
             LegendCorner::BottomRight => SeriesLabelPosition::LowerRight,
+            LegendCorner::BottomLeft => SeriesLabelPosition::LowerLeft,
         })
         .draw()
 }

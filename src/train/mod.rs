@@ -17,6 +17,8 @@
 //! - [`trainer`]: [`train`], the loop itself.
 //! - [`one_step`]: one training step taken apart for the Training view (x0, ε, x_t, output,
 //!   target, squared error, loss).
+//! - [`watch`]: a run watched while it trains: its averaged weights as a model or a checkpoint,
+//!   and the digits they draw from fixed noise (the live grid, the strip over training).
 //! - [`loss_by_t`]: a model's loss against the noise level, over fixed digits and noise.
 //!
 //! Invariant: the EMA and everything saved are plain (detached) tensors; only the optimiser's
@@ -32,8 +34,9 @@ pub mod loss_by_t;
 pub mod lr;
 pub mod one_step;
 pub mod trainer;
+pub mod watch;
 
 pub use config::{StepReport, TRAIN_STEPS_T, TrainConfig, TrainSummary};
 pub use ema::Ema;
 pub use error::TrainError;
-pub use trainer::train;
+pub use trainer::{train, train_watched};

@@ -91,7 +91,8 @@ impl StepChoice {
         Self {
             digit,
             fraction,
-            noise_seed: splitmix64(seed ^ splitmix64(step)),
+            // Short enough to read and type in the window.
+            noise_seed: splitmix64(seed ^ splitmix64(step)) % 1_000_000,
         }
     }
 }

@@ -23,6 +23,7 @@ use super::files::{
 };
 use super::init::{seeded_var_builder, sorted_params};
 use super::lr::learning_rate;
+use super::watch::Averaged;
 use crate::data::mnist::{CLASSES, Digits, SIDE};
 use crate::diffusion::objectives::Objective;
 use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
@@ -52,6 +53,18 @@ pub fn train(
     resume: bool,
     on_step: &mut dyn FnMut(StepReport) -> bool,
 ) -> Result<TrainSummary, TrainError> {
+    train_watched(config, data, out, resume, &mut |report, _| on_step(report))
+}
+
+/// [`train`], whose `on_step` also sees the averaged weights as they are after the step (to draw
+/// samples from them, or save them, while the run goes on).
+pub fn train_watched(
+    config: &TrainConfig,
+    data: &Digits,
+    out: &Path,
+    resume: bool,
+    on_step: &mut dyn FnMut(StepReport, &Averaged<'_>) -> bool,
+) -> Result<TrainSummary, TrainError> {
     check_request(config, data, out)?;
     let resume_file = resume_path(out);
     let log_file = loss_log_path(out);
@@ -67,10 +80,7 @@ pub fn train(
     let settings = settings_of(config);
 
     let (start, elapsed_before, mut losses, mut rates) = if resume {
-        let state = read_resume_state(&resume_file, device)?;
-        check_settings(&resume_file, &state, &settings)?;
-        restore(&resume_file, &state, &params, &mut ema)?;
-        (state.step, state.elapsed_secs, state.losses, state.rates)
+        resume_from(&resume_file, (&settings, device), &params, &mut ema)?
     } else {
         (0, 0.0, Vec::new(), Vec::new())
     };
@@ -114,14 +124,21 @@ pub fn train(
         losses.push(loss_value);
         rates.push(images_per_sec as f32);
         let done = step + 1;
-        let go_on = on_step(StepReport {
+        let report = StepReport {
             step: done,
             steps: config.steps,
             loss: loss_value,
             lr,
             images_per_sec,
             elapsed_secs: elapsed(),
-        });
+        };
+        let averaged = Averaged {
+            config,
+            ema: &ema,
+            losses: &losses,
+            elapsed_secs: report.elapsed_secs,
+        };
+        let go_on = on_step(report, &averaged);
         if done == config.steps {
             break;
         }
@@ -153,6 +170,20 @@ pub fn train(
         log_file,
         ending,
     ))
+}
+
+/// Where a resumed run starts: the weights and average put back from `resume_file`, and (step
+/// reached, wall time so far, losses, throughputs).
+fn resume_from(
+    resume_file: &Path,
+    (settings, device): (&[(&'static str, String)], &Device),
+    params: &[(String, Var)],
+    ema: &mut Ema,
+) -> Result<(usize, f64, Vec<f32>, Vec<f32>), TrainError> {
+    let state = read_resume_state(resume_file, device)?;
+    check_settings(resume_file, &state, settings)?;
+    restore(resume_file, &state, params, ema)?;
+    Ok((state.step, state.elapsed_secs, state.losses, state.rates))
 }
 
 /// How a run ended: stopped, with its resume state, or finished, with its checkpoint.
@@ -246,7 +277,7 @@ fn batch_loss(model: &DigitUNet, batch: &Batch, device: &Device) -> Result<Tenso
 }
 
 /// Mean of the last [`FINAL_LOSS_WINDOW`] losses (NaN if there are none).
-fn final_loss(losses: &[f32]) -> f32 {
+pub(super) fn final_loss(losses: &[f32]) -> f32 {
     let tail = &losses[losses.len().saturating_sub(FINAL_LOSS_WINDOW)..];
     (tail.iter().map(|&l| f64::from(l)).sum::<f64>() / tail.len() as f64) as f32
 }
@@ -365,7 +396,7 @@ fn restore(
 }
 
 /// The metadata of the finished checkpoint: the keys `training/train_diffusion.py` writes.
-fn checkpoint_metadata(
+pub(super) fn checkpoint_metadata(
     config: &TrainConfig,
     final_loss: f32,
     wall_time_secs: f64,

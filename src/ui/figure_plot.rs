@@ -64,6 +64,7 @@ pub fn figure_plot_ui(
         .legend(Legend::default().position(match figure.legend {
             LegendCorner::TopRight => Corner::RightTop,
             LegendCorner::BottomRight => Corner::RightBottom,
+            LegendCorner::BottomLeft => Corner::LeftBottom,
         }))
         .x_axis_label(figure.x_label.as_str())
         .allow_scroll(false);

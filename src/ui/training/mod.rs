@@ -346,7 +346,7 @@ impl View for TrainingView {
     }
 
     fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("Training: one step", "训练：一步拆解")
+        lang.pick("Training: watch it learn", "训练：看模型学习")
     }
 
     fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {

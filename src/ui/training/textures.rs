@@ -63,9 +63,11 @@ impl StepPart {
             (Self::X0, _) => ("x0, a real digit", "x0，真实数字"),
             (Self::Noise, _) => ("ε, fresh noise", "ε，新的噪声"),
             (Self::Noisy, _) => ("x_t, the noisy digit", "x_t，加噪后的数字"),
-            (Self::Output, Objective::Flow) => ("û, the network's velocity", "û，网络给出的速度"),
-            (Self::Output, Objective::V) => ("v̂, the network's v", "v̂，网络给出的 v"),
-            (Self::Output, _) => ("ε̂, the network's noise", "ε̂，网络认为的噪声"),
+            (Self::Output, Objective::Flow) => {
+                ("u_θ, the network's velocity", "u_θ，网络给出的速度")
+            }
+            (Self::Output, Objective::V) => ("v_θ, the network's v", "v_θ，网络给出的 v"),
+            (Self::Output, _) => ("ε_θ, the network's guess", "ε_θ，网络猜测的噪声"),
             (Self::Target, Objective::Flow) => ("u = ε − x0, the target", "u = ε − x0，目标"),
             (Self::Target, Objective::V) => ("v, the target", "v，目标"),
             (Self::Target, _) => ("ε, the target", "ε，目标"),

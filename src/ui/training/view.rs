@@ -196,6 +196,7 @@ fn step_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
                 if lit == Some(index) {
                     text = text
                         .strong()
+                        .color(Color32::BLACK)
                         .background_color(Color32::from_rgb(255, 236, 179));
                 }
                 ui.label(RichText::new(format!("{}.", index + 1)).size(19.0));
@@ -272,13 +273,14 @@ fn recipe(step: &TrainingStep, lang: Lang) -> [String; LINES] {
         Lang::Zh => format!("x0 ~ 数据：第 {digit} 个数字，是 {}", step.label),
     };
     let y = step.label;
+    let guess = lang.pick(": the network's guess", "：网络的猜测");
     let (level, x_t, output, target, loss) = match (step.objective, step.level.timestep) {
         (Objective::Flow, _) | (_, None) => (
             format!("σ ~ U[0, 1]: σ = {:.3}", step.level.fraction),
             format!("x_σ = (1−σ)·x0 + σ·ε = {a:.3}·x0 + {s:.3}·ε"),
-            format!("û = u_θ(x_σ, σ, y = {y})"),
+            format!("u_θ(x_σ, σ, y = {y}){guess}"),
             "u = ε − x0".to_owned(),
-            "mean (û − u)²",
+            "mean (u_θ − u)²",
         ),
         (objective, Some(t)) => {
             let level = format!("t ~ U{{1, …, T}}: t = {t}");
@@ -288,18 +290,18 @@ fn recipe(step: &TrainingStep, lang: Lang) -> [String; LINES] {
                 (
                     level,
                     x_t,
-                    format!("v̂ = v_θ(x_t, t, y = {y})"),
+                    format!("v_θ(x_t, t, y = {y}){guess}"),
                     target,
-                    "mean (v̂ − v)²",
+                    "mean (v_θ − v)²",
                 )
             } else {
                 let target = lang.pick("target: ε itself", "目标：ε 本身").to_owned();
                 (
                     level,
                     x_t,
-                    format!("ε̂ = ε_θ(x_t, t, y = {y})"),
+                    format!("ε_θ(x_t, t, y = {y}){guess}"),
                     target,
-                    "mean (ε̂ − ε)²",
+                    "mean (ε_θ − ε)²",
                 )
             }
         }
@@ -350,7 +352,7 @@ pub fn loss_figures(view: &TrainingView, lang: Lang) -> [Figure; 2] {
             })
             .collect()
     };
-    let figure = |title: &str, curves| Figure {
+    let figure = |title: &str, curves, legend| Figure {
         title: title.to_owned(),
         x_label: lang
             .pick(
@@ -362,7 +364,7 @@ pub fn loss_figures(view: &TrainingView, lang: Lang) -> [Figure; 2] {
         log_y: true,
         curves,
         reference: None,
-        legend: LegendCorner::TopRight,
+        legend,
     };
     [
         figure(
@@ -371,23 +373,27 @@ pub fn loss_figures(view: &TrainingView, lang: Lang) -> [Figure; 2] {
                 "训练损失：mean (输出 − 目标)²",
             ),
             curves(|l| l.loss),
+            LegendCorner::BottomLeft,
         ),
         figure(
             lang.pick(
-                "Error of the x̂0 it implies: mean (x̂0 − x0)²",
-                "由输出推出的 x̂0 的误差：mean (x̂0 − x0)²",
+                "Error of the x0 it implies: mean (x0_θ − x0)²",
+                "由输出推出的 x0 的误差：mean (x0_θ − x0)²",
             ),
             curves(|l| l.x0_error),
+            LegendCorner::BottomRight,
         ),
     ]
 }
 
 const EXPLANATION_EN: &str = "Training is five lines, repeated a few hundred thousand times: take a real digit x0, a random t, random noise ε; mix them into x_t; ask the network what it sees; compare its answer with the target; nudge its weights to shrink the squared error. Next step (N) draws a new example and lights the lines in turn.\n\n\
-What the network is asked to say differs. An ε-model must find the noise: near t = 0 there is almost none, mixed into a sharp digit, and telling such faint noise from the digit's own edges is hard, so its loss is largest there. Near t = T, x_t is almost pure noise and ε is easy to read off. A v-model and a flow model are asked for mixtures of noise and digit, and their losses are more even.\n\n\
-The right chart puts all three on one footing: the error of the clean digit each answer implies. There every model is worst in the noise, where the digit is a guess. The two charts differ only by a weight that depends on t: ε's loss is the x̂0 error times the signal-to-noise ratio, a flow model's is the x̂0 error divided by σ².\n\n\
-So the choice of target is also a choice of which t training cares most about. Min-SNR weighting (Hang et al., 2023) caps that weight, min(SNR, 5)/SNR for ε, so that the easy, nearly clean steps no longer take most of the effort; it trains faster to the same quality.";
+Which t are hard depends on what the network is asked to say. Near t = 0 there is almost no noise, mixed into a sharp digit: telling such faint noise from the digit's own edges is hard, and there every target is almost ε itself, so every model's loss is high. Near t = T, x_t is almost pure noise: ε can be read straight off it, so the ε-model's loss falls a thousandfold, while the targets of v and flow matching are there mostly the digit, which the network can only guess, and their losses rise again.\n\n\
+The right chart puts all three on one footing: the error of the clean digit each answer implies. There every model is worst in the noise, where the digit is a guess. The two charts differ only by a weight that depends on t: ε's loss is the x0 error times the signal-to-noise ratio (SNR), v's is it times SNR + 1, a flow model's is it divided by σ².\n\n\
+So the choice of target is also a choice of which t training cares most about. Min-SNR weighting (Hang et al., 2023) caps that weight, min(SNR, 5)/SNR for ε, so that the nearly clean steps no longer take most of the effort; it trains faster to the same quality.\n\n\
+The curves use the last bundled digits, the same noise at every level. The shipped models were trained on all 10,000 bundled digits, so these are digits they have seen.";
 
 const EXPLANATION_ZH: &str = "训练就是这五行，重复几十万次：取一个真实数字 x0、一个随机的 t 和随机噪声 ε；把它们混合成 x_t；问网络看到了什么；把它的回答和目标比较；微调权重，让平方误差变小。点击“下一步”(N) 会抽取一个新的样本，并依次点亮每一行。\n\n\
-不同模型被要求回答的东西不同。ε 模型要找出噪声：在 t = 0 附近几乎没有噪声，它混在清晰的数字里，很难和数字自己的边缘区分开，所以损失在那里最大。在 t = T 附近，x_t 几乎是纯噪声，ε 很容易读出来。v 模型和流匹配模型要回答的是噪声和数字的混合，它们的损失更均匀。\n\n\
-右边的图把三者放在同一个标准下比较：每个回答所推出的干净数字的误差。在那里，每个模型都在噪声最大时最差，因为那时数字只能靠猜。两张图只相差一个随 t 变化的权重：ε 的损失等于 x̂0 误差乘以信噪比，流匹配模型的损失等于 x̂0 误差除以 σ²。\n\n\
-所以选择目标，也就是选择训练最看重哪些 t。Min-SNR 加权（Hang 等，2023）给这个权重设了上限，对 ε 是 min(SNR, 5)/SNR，让容易的、几乎干净的步骤不再占去大部分精力；这样训练更快达到同样的质量。";
+哪些 t 更难，取决于网络被要求回答什么。在 t = 0 附近几乎没有噪声，它混在清晰的数字里：很难把如此微弱的噪声和数字自己的边缘区分开，而且那里每种目标都几乎就是 ε 本身，所以每个模型的损失都很高。在 t = T 附近，x_t 几乎是纯噪声：ε 可以直接读出来，所以 ε 模型的损失下降到千分之一；而 v 和流匹配的目标在那里主要是数字本身，网络只能去猜，它们的损失又升高了。\n\n\
+右边的图把三者放在同一个标准下比较：每个回答所推出的干净数字的误差。在那里，每个模型都在噪声最大时最差，因为那时数字只能靠猜。两张图只相差一个随 t 变化的权重：ε 的损失等于 x0 误差乘以信噪比（SNR），v 的损失等于它乘以 SNR + 1，流匹配模型的损失等于它除以 σ²。\n\n\
+所以选择目标，也就是选择训练最看重哪些 t。Min-SNR 加权（Hang 等，2023）给这个权重设了上限，对 ε 是 min(SNR, 5)/SNR，让几乎干净的步骤不再占去大部分精力；这样训练更快达到同样的质量。\n\n\
+曲线使用自带数据集中最后的那些数字，每个水平用相同的噪声。自带模型是在全部 10,000 个自带数字上训练的，所以这些数字它们都见过。";
