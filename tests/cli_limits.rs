@@ -105,6 +105,7 @@ const OPTIONS: &[Ranged] = &[
     ranged(TRAIN, "--label-dropout", "0", "1", false),
     ranged(TRAIN, "--seed", "0", SEED_MAX, true),
     ranged(TRAIN, "--save-every", "1", "1000000", true),
+    ranged(TRAIN, "--strip-every", "1", "1000000", true),
     ranged(BENCH_MODEL, "--batch", "1", "4096", true),
     ranged(BENCH_SOAK, "--minutes", "0.1", "1440", false),
     ranged(BENCH_SOAK, "--seed", "0", SEED_MAX, true),

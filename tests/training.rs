@@ -603,6 +603,7 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
     };
     let out = dir.path().join("cli.safetensors");
     let out_arg = out.to_str().unwrap();
+    let strip = dir.path().join("strip.png");
     let output = diffuscope(&[
         "--tiny",
         "--steps",
@@ -613,8 +614,18 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
         "v",
         "--out",
         out_arg,
+        "--strip",
+        strip.to_str().unwrap(),
+        "--strip-every",
+        "1",
     ]);
     assert!(output.status.success(), "{output:?}");
+    // Two grids of 4 × 4 digits (28 points and a gap of 2 between them, twice as large),
+    // captioned, side by side.
+    let (width, height) = image::image_dimensions(&strip).unwrap();
+    let grid_side = 2 * (4 * 28 + 3 * 2);
+    assert_eq!(width, 2 * grid_side + 8);
+    assert!(height > grid_side);
     let info = read_model_info(&out).unwrap();
     let diffusion = info.diffusion().expect("a diffusion model");
     assert_eq!(diffusion.objective, Objective::V);
@@ -646,4 +657,34 @@ fn the_command_line_trains_and_fails_with_a_sentence() {
     ] {
         assert!(help.contains(words), "--help lacks “{words}”:\n{help}");
     }
+}
+
+#[test]
+fn the_window_trainer_publishes_grids_and_saves_a_model_that_opens() {
+    use diffuscope::ui::training::live::{LiveSettings, LiveShared, LiveSize, candle_live_trainer};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("saved.safetensors");
+    let shared = LiveShared::new(std::sync::Arc::new(|| {}));
+    // Saved after the first step.
+    shared.save_to(path.clone());
+    let settings = LiveSettings {
+        objective: Objective::Flow,
+        size: LiveSize::Tiny,
+        steps: 2,
+        batch: 2,
+        ..LiveSettings::default()
+    };
+    let result = candle_live_trainer()(&settings, &shared);
+    assert!(result.is_ok());
+    let news = shared.news();
+    assert_eq!(news.losses.len(), 2);
+    assert!(matches!(&news.saved, Some(Ok(saved)) if *saved == path));
+    // The first grid, and the last step's.
+    let steps: Vec<usize> = news.strip.iter().map(|(step, _)| *step).collect();
+    assert_eq!(steps, [1, 2]);
+    assert!(news.grid.as_ref().unwrap().1.iter().all(|v| v.is_finite()));
+    assert!(news.checkpoint.is_some());
+    let model = load_diffusion_model(&path, &Device::Cpu).unwrap();
+    assert_eq!(model.metadata["steps"], "1");
+    assert_eq!(model.info.objective, Objective::Flow);
 }

@@ -8,6 +8,7 @@ mod fake_model;
 #[path = "common/window.rs"]
 mod window;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
@@ -17,7 +18,11 @@ use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
 use diffuscope::quality::session::ModelOpener;
 use diffuscope::sample::{Denoiser, ModelTraits};
-use diffuscope::ui::training::{CURVE_MODELS, TrainingSettings, TrainingView};
+use diffuscope::train::StepReport;
+use diffuscope::ui::training::live::{LiveSettings, LiveShared, LiveTrainer};
+use diffuscope::ui::training::{
+    CURVE_MODELS, Sentences, TrainingCommand, TrainingSection, TrainingSettings, TrainingView,
+};
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
 use eframe::egui::Key;
 use egui_kittest::Harness;
@@ -52,11 +57,47 @@ fn opener(delay: Duration) -> ModelOpener {
     })
 }
 
+/// A fake trainer: a falling loss, 2 ms a step, a grid that brightens as it goes; a save writes
+/// the word "fake", and so does the checkpoint the run ends with.
+fn fake_trainer() -> LiveTrainer {
+    Arc::new(|settings: &LiveSettings, shared: &LiveShared| {
+        let steps = settings.steps;
+        let save = |path: PathBuf| {
+            let outcome = std::fs::write(&path, b"fake")
+                .map(|()| path)
+                .map_err(|e| Sentences::new(e.to_string(), e.to_string()));
+            shared.saved(outcome);
+        };
+        for step in 1..=steps {
+            shared.report(StepReport {
+                step,
+                steps,
+                loss: 1.0 / step as f32,
+                lr: settings.lr,
+                images_per_sec: 1000.0,
+                elapsed_secs: step as f64 * 0.002,
+            });
+            if shared.grid_due(step == steps) {
+                shared.publish_grid(step, vec![step as f32 / steps as f32; 16 * 784]);
+            }
+            if let Some(path) = shared.take_save() {
+                save(path);
+            }
+            if !shared.wait_while_paused(&save) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        shared.keep_checkpoint(b"fake".to_vec());
+        Ok(())
+    })
+}
+
 fn quick(setup: &mut ViewSetup) -> Box<dyn View> {
     let settings = setup.settings_of(TrainingView::KEY);
     Box::new(TrainingView::new(
         settings,
-        opener(Duration::ZERO),
+        (opener(Duration::ZERO), fake_trainer()),
         Arc::clone(&setup.wake),
     ))
 }
@@ -65,7 +106,7 @@ fn slow(setup: &mut ViewSetup) -> Box<dyn View> {
     let settings = setup.settings_of(TrainingView::KEY);
     Box::new(TrainingView::new(
         settings,
-        opener(Duration::from_millis(40)),
+        (opener(Duration::from_millis(40)), fake_trainer()),
         Arc::clone(&setup.wake),
     ))
 }
@@ -205,7 +246,8 @@ fn measure_draws_a_curve_per_model_and_keeps_them() {
     }
     harness.run_steps(2);
     harness.get_by_label("Training loss: mean (output − target)²");
-    assert_eq!(training(app(&harness)).figures(Lang::En).len(), 2);
+    // The two charts, and the live run's loss (empty until a run).
+    assert_eq!(training(app(&harness)).figures(Lang::En).len(), 3);
     harness.key_press(Key::M);
     harness.run_steps(1);
     let view = training(app(&harness));
@@ -256,4 +298,98 @@ fn a_model_that_does_not_open_is_one_sentence() {
         view.message.as_ref().unwrap().sentence(Lang::En),
         "The model is broken."
     );
+}
+
+/// The step the live run has reported.
+fn live_step(app: &DiffuscopeApp) -> usize {
+    training(app).live_news.last.map_or(0, |r| r.step)
+}
+
+#[test]
+fn live_training_pauses_resumes_saves_and_stops() {
+    let settings = TrainingSettings {
+        section: TrainingSection::Live,
+        live: LiveSettings {
+            steps: 100_000,
+            ..LiveSettings::default()
+        },
+        ..TrainingSettings::default()
+    };
+    let mut harness = harness(quick, &settings);
+    harness.run_steps(1);
+    harness.key_press(Key::T);
+    run_until(&mut harness, |app| live_step(app) > 5);
+    assert!(training(app(&harness)).is_training());
+    harness.get(by().label_contains("training · step "));
+
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| training(app).is_paused());
+    std::thread::sleep(Duration::from_millis(100));
+    harness.run_steps(1);
+    let paused_at = live_step(app(&harness));
+    std::thread::sleep(Duration::from_millis(200));
+    harness.run_steps(1);
+    assert_eq!(live_step(app(&harness)), paused_at, "no step while paused");
+
+    // Saved while paused: the run answers between its waits.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.safetensors");
+    let view = app_mut(&mut harness).view_mut::<TrainingView>().unwrap();
+    view.ask(TrainingCommand::SaveLiveTo(path.clone()));
+    harness.run_steps(1);
+    run_until(&mut harness, |app| training(app).message.is_some());
+    assert_eq!(std::fs::read(&path).unwrap(), b"fake");
+    let sentence = training(app(&harness))
+        .message
+        .as_ref()
+        .unwrap()
+        .sentence(Lang::En)
+        .to_owned();
+    assert!(
+        sentence.starts_with("Saved ") && sentence.contains("Reverse view"),
+        "{sentence}"
+    );
+
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| live_step(app) > paused_at + 5);
+    harness.key_press(Key::Escape);
+    run_until(&mut harness, |app| !training(app).is_training());
+    let view = training(app(&harness));
+    assert!(view.live_news.grid.is_some() && !view.live_news.strip.is_empty());
+    assert!(view.live_news.losses.len() < 100_000, "stopped early");
+    assert_eq!(view.figures(Lang::En).len(), 3);
+
+    // After the run, Save writes the weights it ended with.
+    let after = dir.path().join("after.safetensors");
+    let view = app_mut(&mut harness).view_mut::<TrainingView>().unwrap();
+    view.ask(TrainingCommand::SaveLiveTo(after.clone()));
+    harness.run_steps(1);
+    run_until(&mut harness, |_| after.exists());
+    assert_eq!(std::fs::read(&after).unwrap(), b"fake");
+}
+
+#[test]
+fn a_live_run_that_finishes_keeps_its_last_grid_in_the_strip() {
+    let settings = TrainingSettings {
+        section: TrainingSection::Live,
+        live: LiveSettings {
+            steps: 30,
+            ..LiveSettings::default()
+        },
+        ..TrainingSettings::default()
+    };
+    let mut harness = harness(quick, &settings);
+    harness.run_steps(1);
+    harness.get_by_label("Train (T)").click();
+    harness.run_steps(1);
+    run_until(&mut harness, |app| {
+        live_step(app) == 30 && !training(app).is_training()
+    });
+    harness.run_steps(2);
+    let news = &training(app(&harness)).live_news;
+    assert_eq!(news.grid.as_ref().map(|(step, _)| *step), Some(30));
+    assert_eq!(news.strip.first().map(|(step, _)| *step), Some(1));
+    assert_eq!(news.losses.len(), 30);
+    harness.get_by_label("step 30");
+    harness.get_by_label("Samples over training");
 }

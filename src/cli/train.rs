@@ -1,20 +1,25 @@
 //! `diffuscope train`: trains a digit model with candle and writes it as a checkpoint the program
 //! can load, with a progress bar showing the loss and the speed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{LangArg, ranges};
-use crate::data::mnist::{load_bundled_digits, load_digits};
+use crate::data::mnist::{Digits, SIDE, load_bundled_digits, load_digits};
 use crate::diffusion::objectives::Objective;
+use crate::export::atomic::check_destination;
+use crate::export::strip::strip_picture;
+use crate::export::write_png;
 use crate::i18n::Lang;
 use crate::memory_budget::Budget;
 use crate::model::config::UNetConfig;
+use crate::sample::{GridSpec, ImageShape};
 use crate::train::config::BUNDLED_TRAINING_DATA;
-use crate::train::{StepReport, TrainConfig, train};
+use crate::train::watch::{WATCH_DIGITS, watch_grid};
+use crate::train::{StepReport, TrainConfig, train_watched};
 
 /// Options of `diffuscope train`. The defaults are the recipe of the shipped models
 /// (`training/train_diffusion.py`), or with `--tiny` the laptop recipe ([`Recipe::tiny`]).
@@ -104,6 +109,14 @@ pub struct TrainArgs {
     /// The labels belonging to --images.
     #[arg(long, requires = "images")]
     pub labels: Option<PathBuf>,
+    /// Write "samples over training" here as a PNG: the 16 digits the averaged weights draw from
+    /// the same noise (0–9, then 0–5, guidance 3, DDIM or flow-Euler with 20 steps) at every
+    /// --strip-every steps, side by side.
+    #[arg(long)]
+    pub strip: Option<PathBuf>,
+    /// Draw the strip's digits every this many steps [1–1000000]; default: an eighth of the run.
+    #[arg(long, value_parser = ranges::whole::<usize>(1..=1_000_000), allow_hyphen_values = true)]
+    pub strip_every: Option<usize>,
     /// Train on the CPU even when the program was built for a GPU.
     #[arg(long)]
     pub cpu: bool,
@@ -161,19 +174,13 @@ impl Recipe {
 pub fn train_command(args: &TrainArgs) -> Result<(), String> {
     let lang = Lang::from(args.lang);
     let objective: Objective = args.objective.parse().map_err(|e| format!("{e}"))?;
-    let (data, training_data) = match (&args.images, &args.labels) {
-        (Some(images), Some(labels)) => (
-            load_digits(images, labels),
-            format!("{} + {}", images.display(), labels.display()),
-        ),
-        _ => (load_bundled_digits(), BUNDLED_TRAINING_DATA.to_owned()),
-    };
-    let data = data.map_err(|e| e.sentence(lang))?;
+    let (data, training_data) = training_digits(args, lang)?;
+    if let Some(strip) = &args.strip {
+        check_destination(strip).map_err(|e| e.sentence(lang))?;
+    }
     let (device, device_choice) = if args.cpu {
-        (
-            candle_core::Device::Cpu,
-            crate::model::DeviceChoice::CpuAsked,
-        )
+        let choice = crate::model::DeviceChoice::CpuAsked;
+        (candle_core::Device::Cpu, choice)
     } else {
         crate::model::choose_device()
     };
@@ -221,9 +228,37 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         ));
         true
     };
-    let result = train(&config, &data, &args.out, args.resume, &mut on_step);
+    let every = args.strip_every.unwrap_or((config.steps / 8).max(1));
+    let mut strip = Vec::new();
+    let mut strip_failed = None;
+    let result = train_watched(
+        &config,
+        &data,
+        &args.out,
+        args.resume,
+        &mut |report, averaged| {
+            let mut go_on = on_step(report);
+            let due = report.step % every == 0 || report.step == report.steps;
+            if args.strip.is_some() && due {
+                match averaged.model().and_then(|model| watch_grid(&model)) {
+                    Ok(grid) => strip.push((report.step, grid)),
+                    Err(error) => {
+                        strip_failed = Some(error.sentence(lang));
+                        go_on = false;
+                    }
+                }
+            }
+            go_on
+        },
+    );
     progress.finish_and_clear();
     let summary = result.map_err(|e| e.sentence(lang))?;
+    if let Some(sentence) = strip_failed {
+        return Err(sentence);
+    }
+    if let Some(path) = &args.strip {
+        write_strip(path, &strip, lang)?;
+    }
     eprintln!(
         "{} {}: {} {:.4}, {} {}, {:.0} s. {} {}",
         lang.pick("Wrote", "已写入"),
@@ -236,6 +271,32 @@ pub fn train_command(args: &TrainArgs) -> Result<(), String> {
         lang.pick("Loss log:", "损失记录："),
         summary.loss_log.display()
     );
+    Ok(())
+}
+
+/// The digits to train on (`--images` and `--labels`, or the bundled ones) and how the checkpoint
+/// names them.
+fn training_digits(args: &TrainArgs, lang: Lang) -> Result<(Digits, String), String> {
+    let (data, training_data) = match (&args.images, &args.labels) {
+        (Some(images), Some(labels)) => (
+            load_digits(images, labels),
+            format!("{} + {}", images.display(), labels.display()),
+        ),
+        _ => (load_bundled_digits(), BUNDLED_TRAINING_DATA.to_owned()),
+    };
+    Ok((data.map_err(|e| e.sentence(lang))?, training_data))
+}
+
+/// Writes the strip of watch grids as a PNG at `path`.
+fn write_strip(path: &Path, grids: &[(usize, Vec<f32>)], lang: Lang) -> Result<(), String> {
+    let side = WATCH_DIGITS.isqrt() as u32;
+    let grid = GridSpec {
+        columns: side,
+        rows: side,
+    };
+    let picture = strip_picture(grids, ImageShape::grey(SIDE, SIDE), grid, 2, lang);
+    write_png(path, &picture).map_err(|e| e.sentence(lang))?;
+    eprintln!("{} {}", lang.pick("Wrote", "已写入"), path.display());
     Ok(())
 }
 

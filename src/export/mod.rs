@@ -21,6 +21,7 @@ mod quantise;
 pub mod race;
 pub mod reverse;
 pub mod sheet;
+pub mod strip;
 
 pub use caption::{add_caption, caption_height, with_caption, with_caption_band};
 pub use error::{ExportError, SpecialFile};

@@ -31,11 +31,19 @@ impl Sentences {
         }
     }
 
+    /// The sentence `en` in English and `zh` in Chinese.
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Self {
+        Self {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
     fn from_pair((en, zh): (String, String)) -> Self {
         Self { en, zh }
     }
 
-    fn in_both(sentence: impl Fn(Lang) -> String) -> Self {
+    pub(super) fn in_both(sentence: impl Fn(Lang) -> String) -> Self {
         Self {
             en: sentence(Lang::En),
             zh: sentence(Lang::Zh),

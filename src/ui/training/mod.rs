@@ -1,13 +1,17 @@
 //! The Training view: training made visible. One training step taken apart (a real digit x0, a
 //! noise level, ε → x_t → the network's output → the target → the squared error and the loss,
-//! each line of the recipe lit in turn), and which t are hard: the loss of each shipped model
-//! against the noise level, measured live on a background job with progress and Cancel.
+//! each line of the recipe lit in turn); which t are hard: the loss of each shipped model against
+//! the noise level, measured on a background job with progress and Cancel; and a model learning
+//! live, its loss and its samples from fixed noise growing as it trains.
 //!
 //! The arithmetic is [`crate::train::one_step`] and [`crate::train::loss_by_t`]; both run on
 //! background jobs (a model is opened once and kept), so the window never waits for the network.
-//! `view` draws the panels, `textures` uploads a step's pictures once per step.
+//! `view` draws the first two, `textures` uploads a step's pictures once per step; `live` runs
+//! the live training on its own thread and `live_view` draws it.
 
 mod jobs;
+pub mod live;
+mod live_view;
 mod textures;
 mod view;
 
@@ -17,8 +21,14 @@ use std::sync::Arc;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use std::path::PathBuf;
+
+pub use self::jobs::Sentences;
 use self::jobs::{CurveRun, Loaded, StepAnswer};
+use self::live::{LiveNews, LiveRun, LiveSettings, LiveTrainer, candle_live_trainer};
+use self::live_view::LiveTextures;
 use self::textures::StepTextures;
+use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll};
 use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
@@ -51,6 +61,27 @@ pub struct TrainingSettings {
     pub levels: usize,
     /// Real digits per point of a curve.
     pub curve_digits: usize,
+    /// The part of the view shown.
+    pub section: TrainingSection,
+    /// The live run's choices.
+    pub live: LiveSettings,
+}
+
+/// The two parts of the view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrainingSection {
+    /// One step taken apart, and the loss against t.
+    #[default]
+    OneStep,
+    /// A model learning live.
+    Live,
+}
+
+/// What the view asks the file picker for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainingPick {
+    /// Where to save the live run's model.
+    SaveModel,
 }
 
 impl Default for TrainingSettings {
@@ -63,6 +94,8 @@ impl Default for TrainingSettings {
             draws: 0,
             levels: 30,
             curve_digits: 200,
+            section: TrainingSection::OneStep,
+            live: LiveSettings::default(),
         }
     }
 }
@@ -81,6 +114,7 @@ impl TrainingSettings {
         self.digit = self.digit.min(9_999);
         self.levels = self.levels.clamp(4, 100);
         self.curve_digits = self.curve_digits.clamp(20, 1_000);
+        self.live = self.live.within_offered();
         self
     }
 
@@ -103,7 +137,7 @@ impl TrainingSettings {
 pub type CurveKey = (String, usize, usize);
 
 /// What the user asked for while the view was drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrainingCommand {
     /// Draw a new (x0, t, ε) as training does.
     NextStep,
@@ -111,6 +145,16 @@ pub enum TrainingCommand {
     MeasureCurves,
     /// Stop the measurement.
     Cancel,
+    /// Start a live run with the live settings.
+    StartLive,
+    /// Pause the live run, or resume it.
+    PauseLive,
+    /// Stop the live run.
+    StopLive,
+    /// Ask where to save the live run's model.
+    SaveLive,
+    /// Save the live run's model here.
+    SaveLiveTo(PathBuf),
 }
 
 /// Everything the Training view owns.
@@ -134,6 +178,14 @@ pub struct TrainingView {
     failed: Option<(String, StepChoice)>,
     curve_run: Option<CurveRun>,
     textures: StepTextures,
+    /// What the live run has published (kept when it ends).
+    pub live_news: LiveNews,
+    live: Option<LiveRun>,
+    live_trainer: LiveTrainer,
+    live_textures: LiveTextures,
+    save_job: Option<Job<Result<PathBuf, Sentences>>>,
+    /// Asks where to save a model.
+    pub picker: FilePicker<TrainingPick>,
     wake: Arc<dyn Fn() + Send + Sync>,
     asked: Vec<TrainingCommand>,
 }
@@ -146,15 +198,15 @@ impl TrainingView {
     pub fn from_setup(setup: &mut ViewSetup) -> Self {
         Self::new(
             setup.settings_of(Self::KEY),
-            candle_opener(),
+            (candle_opener(), candle_live_trainer()),
             Arc::clone(&setup.wake),
         )
     }
 
-    /// A view with `settings`, opening models with `opener`.
+    /// A view with `settings`, opening models with `opener` and training live with `trainer`.
     pub fn new(
         settings: TrainingSettings,
-        opener: ModelOpener,
+        (opener, trainer): (ModelOpener, LiveTrainer),
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         Self {
@@ -170,6 +222,12 @@ impl TrainingView {
             failed: None,
             curve_run: None,
             textures: StepTextures::default(),
+            live_news: LiveNews::default(),
+            live: None,
+            live_trainer: trainer,
+            live_textures: LiveTextures::default(),
+            save_job: None,
+            picker: FilePicker::new(Arc::clone(&wake)),
             wake,
             asked: Vec::new(),
         }
@@ -209,7 +267,115 @@ impl TrainingView {
                     run.cancel();
                 }
             }
+            TrainingCommand::StartLive => self.start_live(),
+            TrainingCommand::PauseLive => {
+                if let Some(run) = self.running_live() {
+                    run.shared.set_paused(!run.shared.is_paused());
+                }
+            }
+            TrainingCommand::StopLive => {
+                if let Some(run) = self.running_live() {
+                    run.shared.stop();
+                }
+            }
+            TrainingCommand::SaveLive => self.ask_where_to_save(),
+            TrainingCommand::SaveLiveTo(path) => self.save_live_to(path),
         }
+    }
+
+    /// Whether a live run is going on (paused or not).
+    pub fn is_training(&self) -> bool {
+        self.running_live().is_some()
+    }
+
+    /// Whether the live run is paused.
+    pub fn is_paused(&self) -> bool {
+        self.running_live()
+            .is_some_and(|run| run.shared.is_paused())
+    }
+
+    fn running_live(&self) -> Option<&LiveRun> {
+        self.live.as_ref().filter(|run| !run.is_finished())
+    }
+
+    /// Starts a live run (letting an old one go: it stops after its step).
+    fn start_live(&mut self) {
+        if self.is_training() {
+            return;
+        }
+        self.live_news = LiveNews::default();
+        let settings = self.settings.live.clone();
+        match LiveRun::start(&self.live_trainer, settings, Arc::clone(&self.wake)) {
+            Ok(run) => self.live = Some(run),
+            Err(error) => self.message = Some(super::jobs::job_not_started(&error)),
+        }
+    }
+
+    fn ask_where_to_save(&mut self) {
+        if !self.is_training() && self.live_news.checkpoint.is_none() {
+            return;
+        }
+        let request = FileRequest::save(
+            ("Save the model", "保存模型"),
+            "safetensors",
+            &["safetensors"],
+            "my-digits.safetensors",
+        );
+        self.picker.ask(TrainingPick::SaveModel, request);
+    }
+
+    /// Saves the live run's averaged weights at `path`: the run saves them after its step, or,
+    /// once it has ended, the weights it ended with are written on a job.
+    fn save_live_to(&mut self, path: PathBuf) {
+        if let Some(run) = self.running_live() {
+            run.shared.save_to(path);
+            return;
+        }
+        let Some(bytes) = self.live_news.checkpoint.clone() else {
+            return;
+        };
+        let job = Job::spawn("save-model", Arc::clone(&self.wake), move |_| {
+            live::write_checkpoint(&path, &bytes).map(|()| path)
+        });
+        match job {
+            Ok(job) => self.save_job = Some(job),
+            Err(error) => self.message = Some(super::jobs::job_not_started(&error)),
+        }
+    }
+
+    /// Copies what the live run published, and says how a save went.
+    fn poll_live(&mut self) {
+        if let Some(run) = &self.live {
+            let mut news = run.shared.news();
+            if news.revision != self.live_news.revision {
+                let saved = news.saved.take();
+                self.live_news = news.clone();
+                drop(news);
+                if let Some(outcome) = saved {
+                    self.say_saved(outcome);
+                }
+            }
+        }
+        if let Some(failed) = self.live_news.failed.take() {
+            self.message = Some(Message::error_in(move |l| failed.pick(l), None));
+        }
+        if let Some(job) = self.save_job.take() {
+            match job.poll() {
+                Poll::Running => self.save_job = Some(job),
+                Poll::Done(outcome) => self.say_saved(outcome),
+                Poll::Lost => self.say_saved(Err(live::save_failed())),
+            }
+        }
+    }
+
+    fn say_saved(&mut self, outcome: Result<PathBuf, Sentences>) {
+        self.message = Some(match outcome {
+            Ok(path) => Message::info_in(move |l| match l {
+                Lang::En => format!("Saved {}; open it in the Reverse view.", path.display()),
+                Lang::Zh => format!("已保存 {}；可以在“反向”视图中打开。", path.display()),
+            }),
+            Err(why) => Message::error_in(move |l| why.pick(l), None),
+        });
     }
 
     /// Draws a new (x0, t, ε) as training would; needs the model and the digits loaded (they
@@ -352,6 +518,13 @@ impl View for TrainingView {
     fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
         self.poll_step(ctx);
         self.poll_curves(ctx);
+        self.poll_live();
+    }
+
+    fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        if let Some((TrainingPick::SaveModel, path)) = self.picker.ui(ctx, lang) {
+            self.apply(TrainingCommand::SaveLiveTo(path));
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
@@ -392,7 +565,9 @@ impl View for TrainingView {
     }
 
     fn figures(&self, lang: Lang) -> Vec<crate::export::figure::Figure> {
-        view::loss_figures(self, lang).into()
+        let mut figures: Vec<_> = view::loss_figures(self, lang).into();
+        figures.push(live_view::loss_figure(&self.live_news, lang));
+        figures
     }
 
     fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
@@ -402,7 +577,10 @@ impl View for TrainingView {
                 ("N", "next training step", "下一个训练步"),
                 ("← →", "t smaller / larger", "减小/增大 t"),
                 ("M", "measure the loss against t", "测量损失随 t 的变化"),
-                ("Esc", "cancel", "取消"),
+                ("T", "train a model live", "实时训练一个模型"),
+                ("Space", "pause / resume the training", "暂停/继续训练"),
+                ("Ctrl+S", "save the trained model", "保存训练好的模型"),
+                ("Esc", "cancel / stop", "取消/停止"),
             ],
         )
     }

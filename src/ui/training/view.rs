@@ -5,7 +5,7 @@
 use eframe::egui::{self, Color32, Key, Modifiers, RichText};
 
 use super::textures::StepPart;
-use super::{CURVE_MODELS, TrainingCommand, TrainingView};
+use super::{CURVE_MODELS, TrainingCommand, TrainingSection, TrainingView, live_view};
 use crate::diffusion::objectives::Objective;
 use crate::export::figure::{Curve, Figure, LegendCorner, Mark};
 use crate::i18n::Lang;
@@ -28,12 +28,18 @@ const MAX_PICTURE_SIDE: f32 = 160.0;
 
 /// Draws the whole view.
 pub fn training_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    if view.settings.section == TrainingSection::Live {
+        return live_section_ui(view, ui, lang);
+    }
     keys(view, ui);
     view_panels(
         ui,
         ("training", 290.0),
         view,
-        |view, ui| controls_ui(view, ui, lang),
+        |view, ui| {
+            section_ui(view, ui, lang);
+            controls_ui(view, ui, lang);
+        },
         |ui| {
             ui.add_space(6.0);
             ui.heading(lang.pick("Why these curves?", "为什么是这样的曲线？"));
@@ -50,6 +56,63 @@ pub fn training_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
             });
         },
     );
+}
+
+/// The live section: its controls, the run, and what to watch for.
+fn live_section_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    live_keys(view, ui);
+    view_panels(
+        ui,
+        ("training-live", 290.0),
+        view,
+        |view, ui| {
+            section_ui(view, ui, lang);
+            live_view::live_controls_ui(view, ui, lang);
+        },
+        |ui| {
+            ui.add_space(6.0);
+            ui.heading(lang.pick("What to watch for", "要注意什么"));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.label(RichText::new(lang.pick(LIVE_EN, LIVE_ZH)).size(15.0));
+            });
+        },
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::vertical().show(ui, |ui| live_view::live_ui(view, ui, lang));
+        },
+    );
+}
+
+/// The choice between the view's two parts.
+fn section_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    ui.horizontal_wrapped(|ui| {
+        let section = &mut view.settings.section;
+        let one = lang.pick("One step · which t", "一步 · 哪些 t");
+        ui.selectable_value(section, TrainingSection::OneStep, one);
+        let live = lang.pick("Learning live", "实时学习");
+        ui.selectable_value(section, TrainingSection::Live, live);
+    });
+    ui.separator();
+}
+
+fn live_keys(view: &mut TrainingView, ui: &egui::Ui) {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return;
+    }
+    let pressed = |modifiers, key| ui.input_mut(|i| i.consume_key(modifiers, key));
+    if pressed(Modifiers::NONE, Key::T) {
+        view.ask(TrainingCommand::StartLive);
+    }
+    if pressed(Modifiers::NONE, Key::Space) {
+        view.ask(TrainingCommand::PauseLive);
+    }
+    if pressed(Modifiers::NONE, Key::Escape) {
+        view.ask(TrainingCommand::StopLive);
+    }
+    if pressed(Modifiers::COMMAND, Key::S) {
+        view.ask(TrainingCommand::SaveLive);
+    }
 }
 
 fn keys(view: &mut TrainingView, ui: &egui::Ui) {
@@ -397,3 +460,15 @@ const EXPLANATION_ZH: &str = "训练就是这五行，重复几十万次：取�
 右边的图把三者放在同一个标准下比较：每个回答所推出的干净数字的误差。在那里，每个模型都在噪声最大时最差，因为那时数字只能靠猜。两张图只相差一个随 t 变化的权重：ε 的损失等于 x0 误差乘以信噪比（SNR），v 的损失等于它乘以 SNR + 1，流匹配模型的损失等于它除以 σ²。\n\n\
 所以选择目标，也就是选择训练最看重哪些 t。Min-SNR 加权（Hang 等，2023）给这个权重设了上限，对 ε 是 min(SNR, 5)/SNR，让几乎干净的步骤不再占去大部分精力；这样训练更快达到同样的质量。\n\n\
 曲线使用自带数据集中最后的那些数字，每个水平用相同的噪声。自带模型是在全部 10,000 个自带数字上训练的，所以这些数字它们都见过。";
+
+const LIVE_EN: &str = "A small UNet starts from random weights and learns the bundled digits, one batch a step, on a thread of its own; the window stays free.\n\n\
+The grid is drawn every few seconds by the run's averaged weights (an exponential moving average of every step's weights, what a checkpoint saves) from the same sixteen starts of noise, asking for 0–9 then 0–5. First it returns grey fog, then blobs where strokes go, then digits that sharpen: the strip keeps those pictures over the run.\n\n\
+The loss falls fast, then slowly: most of what is left is the noise no network can predict. A loss that is still falling does not say the digits are good; the grid does.\n\n\
+Flow matching learns fastest here; ε-prediction with the tiny network stays noisy for long (its guess of x0 divides its error by √ᾱ_t, 156× at t = T). Try a larger learning rate (faster, until it diverges) or more label dropout (better unguided digits, worse guided ones).\n\n\
+Save writes the averaged weights as a model file the Reverse view opens (Model → Open model file…). The tiny network on two cores shows recognisable flow digits after about ten minutes; PyTorch trains the same network several times faster, which is what our own backward kernels are still to catch up with.";
+
+const LIVE_ZH: &str = "一个小的 UNet 从随机权重开始，在自己的线程上一批一批地学习自带的数字；窗口始终可以操作。\n\n\
+网格每隔几秒由训练的平均权重（每一步权重的指数滑动平均，也就是检查点保存的内容）从同样的十六个噪声起点生成，依次要求 0–9，再 0–5。起初它只返回灰雾，然后在笔画的位置出现团块，再变成越来越清晰的数字：下面的条带保存了整个过程中的这些图像。\n\n\
+损失先快后慢地下降：剩下的大部分是任何网络都无法预测的噪声。损失还在下降并不说明数字已经好了；要看网格。\n\n\
+在这里流匹配学得最快；小网络的 ε 预测会长时间保持噪声（它对 x0 的猜测把误差除以 √ᾱ_t，在 t = T 时放大 156 倍）。试试更大的学习率（更快，直到发散）或更多的标签丢弃（无引导的数字更好，有引导的更差）。\n\n\
+“保存”把平均权重写成一个模型文件，“反向”视图可以打开它（模型 → 打开模型文件…）。小网络在两个核心上大约十分钟后能画出认得出的流匹配数字；PyTorch 训练同样的网络要快几倍，这正是我们自己的反向传播内核还要追赶的。";
