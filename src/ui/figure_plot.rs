@@ -120,16 +120,17 @@ pub fn picture_menu(response: &egui::Response, index: usize, lang: Lang) {
     });
 }
 
-/// The label of a log axis's mark at `exponent`: 10^exponent with the decimals it needs (1000,
-/// 0.03).
+/// The label of a log axis's mark at `exponent`: 10^exponent to two significant digits, whole
+/// numbers from 10 up (1000, 1.4, 0.032).
 fn power_of_ten(exponent: f64) -> String {
     let value = 10f64.powf(exponent);
-    let decimals = if value >= 1.0 {
-        0
+    let decimals = (1.0 - value.log10().floor()).clamp(0.0, 12.0) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
     } else {
-        (-value.log10()).ceil().min(12.0) as usize
-    };
-    format!("{value:.decimals$}")
+        text
+    }
 }
 
 /// `value` where the plot draws it: its log₁₀ on a log axis.
@@ -191,7 +192,10 @@ mod tests {
     #[test]
     fn log_axes_label_powers_of_ten_with_the_decimals_they_need() {
         assert_eq!(power_of_ten(3.0), "1000");
-        assert_eq!(power_of_ten(-1.5), "0.03");
+        assert_eq!(power_of_ten(1.5), "32");
+        assert_eq!(power_of_ten(0.15), "1.4");
+        assert_eq!(power_of_ten(0.0), "1");
+        assert_eq!(power_of_ten(-1.5), "0.032");
         assert_eq!(power_of_ten(-3.0), "0.001");
         assert_eq!(plotted(100.0, true), 2.0);
         assert_eq!(plotted(-4.0, false), -4.0);

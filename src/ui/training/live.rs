@@ -21,7 +21,8 @@ use crate::train::files::{loss_log_path, resume_path};
 use crate::train::watch::{Averaged, watch_grid};
 use crate::train::{StepReport, TrainConfig, train_watched};
 
-/// Grids kept in the strip; when it is full every other one is let go, so it always spans the run.
+/// Grids kept in the strip; when it is full every other one is let go and later grids join it
+/// half as often, so it always spans the run evenly.
 pub const STRIP_LENGTH: usize = 12;
 /// The least time between two grids.
 const GRID_INTERVAL: Duration = Duration::from_secs(3);
@@ -134,6 +135,8 @@ pub struct LiveNews {
     pub checkpoint: Option<Arc<[u8]>>,
     /// Counts every change, so the window copies only what changed.
     pub revision: u64,
+    /// Grids drawn so far, and every how many of them joins the strip.
+    strip_pace: (usize, usize),
 }
 
 /// What the run and the window share: the window's requests, the run's news.
@@ -234,14 +237,23 @@ impl LiveShared {
     pub fn publish_grid(&self, step: usize, grid: Vec<f32>) {
         self.times().1 = Some(Instant::now());
         self.change(|news| {
-            if news.strip.len() >= STRIP_LENGTH {
-                let mut index = 0;
-                news.strip.retain(|_| {
-                    index += 1;
-                    index % 2 == 1
-                });
+            let last = news
+                .last
+                .is_some_and(|r| r.step == step && r.step == r.steps);
+            let (drawn, every) = &mut news.strip_pace;
+            let joins = last || *drawn % (*every).max(1) == 0;
+            *drawn += 1;
+            if joins {
+                if news.strip.len() >= STRIP_LENGTH {
+                    let mut index = 0;
+                    news.strip.retain(|_| {
+                        index += 1;
+                        index % 2 == 1
+                    });
+                    *every = (*every).max(1) * 2;
+                }
+                news.strip.push((step, grid.clone()));
             }
-            news.strip.push((step, grid.clone()));
             news.grid = Some((step, grid));
         });
         (self.wake)();
@@ -409,4 +421,43 @@ pub fn save_failed() -> Sentences {
         l.pick("The model could not be saved.", "无法保存模型。")
             .to_owned()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_strip_spans_the_whole_run_evenly() {
+        let shared = LiveShared::new(Arc::new(|| {}));
+        for step in 1..=40 {
+            shared.publish_grid(step, vec![0.0; 4]);
+        }
+        let news = shared.news();
+        let steps: Vec<usize> = news.strip.iter().map(|(step, _)| *step).collect();
+        assert!(steps.len() <= STRIP_LENGTH, "{steps:?}");
+        assert_eq!(steps.first(), Some(&1));
+        let gaps: Vec<usize> = steps.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|&g| g == gaps[0]), "{steps:?}");
+        assert!(steps.last().is_some_and(|&s| s > 30), "{steps:?}");
+        assert_eq!(news.grid.as_ref().map(|(step, _)| *step), Some(40));
+    }
+
+    #[test]
+    fn pause_waits_saves_answer_and_stop_ends_the_wait() {
+        let shared = Arc::new(LiveShared::new(Arc::new(|| {})));
+        shared.set_paused(true);
+        shared.save_to(PathBuf::from("a"));
+        let waiter = Arc::clone(&shared);
+        let saved = Arc::new(Mutex::new(Vec::new()));
+        let heard = Arc::clone(&saved);
+        let thread = std::thread::Builder::new()
+            .name("paused-run".into())
+            .spawn(move || waiter.wait_while_paused(&|path| heard.lock().unwrap().push(path)))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        shared.stop();
+        assert!(!thread.join().unwrap(), "a stopped run does not go on");
+        assert_eq!(*saved.lock().unwrap(), [PathBuf::from("a")]);
+    }
 }
