@@ -393,3 +393,66 @@ fn a_live_run_that_finishes_keeps_its_last_grid_in_the_strip() {
     harness.get_by_label("step 30");
     harness.get_by_label("Samples over training");
 }
+
+#[test]
+fn a_saved_model_opens_in_the_reverse_view() {
+    use diffuscope::ui::reverse::ReverseView;
+    use diffuscope::worker::ModelSource;
+    let settings = AppSettings {
+        lang: Some(Lang::En),
+        view: TrainingView::KEY.to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(
+        TrainingView::KEY,
+        &TrainingSettings {
+            section: TrainingSection::Live,
+            live: LiveSettings {
+                steps: 40,
+                ..LiveSettings::default()
+            },
+            ..TrainingSettings::default()
+        },
+    );
+    let entries = [
+        ViewEntry {
+            key: TrainingView::KEY,
+            build: quick,
+        },
+        ViewEntry {
+            key: ReverseView::KEY,
+            build: |setup| Box::new(ReverseView::from_setup(setup)),
+        },
+    ];
+    let mut harness = window::window([1500.0, 1000.0], move |ctx| {
+        DiffuscopeApp::with_views(
+            ctx,
+            settings.clone(),
+            Box::new(fake_model::FakeLoader::new(28, 1000)),
+            &entries,
+        )
+    });
+    harness.run_steps(1);
+    harness.key_press(Key::T);
+    run_until(&mut harness, |app| {
+        live_step(app) == 40 && !training(app).is_training()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.safetensors");
+    let view = app_mut(&mut harness).view_mut::<TrainingView>().unwrap();
+    view.ask(TrainingCommand::SaveLiveTo(path.clone()));
+    harness.run_steps(1);
+    run_until(&mut harness, |app| training(app).saved_model.is_some());
+    harness.run_steps(1);
+    harness.get_by_label("Open it in the Reverse view").click();
+    harness.run_steps(2);
+    let app = app(&harness);
+    assert_eq!(app.shown_view(), ReverseView::KEY);
+    let state = &app.reverse().state;
+    let asked = ModelSource::File(path);
+    assert!(
+        state.loading_model.as_ref() == Some(&asked)
+            || state.model.as_ref().is_some_and(|m| m.source == asked),
+        "the Reverse view opens the saved file"
+    );
+}

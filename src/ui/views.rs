@@ -192,6 +192,31 @@ pub const VIEWS: [ViewEntry; 6] = [
     },
 ];
 
+/// What a view asks of the window beyond itself (answered after the frame).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WindowRequest {
+    /// Open this model file in the Reverse view and show it.
+    OpenModelInReverse(PathBuf),
+}
+
+/// Asks the window for `request` (the app answers after the frame).
+pub fn ask_window(ctx: &egui::Context, request: WindowRequest) {
+    ctx.data_mut(|d| d.insert_temp(window_request_id(), request));
+}
+
+/// The window request made this frame, if any (taken: answered once).
+pub fn take_window_request(ctx: &egui::Context) -> Option<WindowRequest> {
+    ctx.data_mut(|d| {
+        let request = d.get_temp::<WindowRequest>(window_request_id());
+        d.remove::<WindowRequest>(window_request_id());
+        request
+    })
+}
+
+fn window_request_id() -> egui::Id {
+    egui::Id::unique("diffuscope-window-request")
+}
+
 /// View `key`'s settings in `views` (JSON by view key), or its defaults where there are none or
 /// they no longer read.
 pub fn read_settings<T: DeserializeOwned + Default>(

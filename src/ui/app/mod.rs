@@ -28,7 +28,10 @@ use super::reverse::state::ReverseSettings;
 use super::slide_pictures::SlidePictures;
 use super::timing::FrameTimes;
 use super::tour;
-use super::views::{VIEWS, View, ViewEntry, ViewSetup, files_not_taken, read_settings};
+use super::views::{
+    VIEWS, View, ViewEntry, ViewSetup, WindowRequest, files_not_taken, read_settings,
+    take_window_request,
+};
 use super::window_options::WindowOptions;
 use crate::i18n::{Lang, Text};
 use crate::render::GpuViews;
@@ -293,6 +296,18 @@ impl DiffuscopeApp {
         }
     }
 
+    /// Does what a view asked of the window.
+    fn answer(&mut self, request: WindowRequest) {
+        match request {
+            WindowRequest::OpenModelInReverse(path) => {
+                if let Some(reverse) = self.view_mut::<ReverseView>() {
+                    reverse.load_model(crate::worker::ModelSource::File(path));
+                    self.show_view(ReverseView::KEY);
+                }
+            }
+        }
+    }
+
     /// The key of the view shown.
     pub fn shown_view(&self) -> &'static str {
         self.views[self.shown].key()
@@ -518,6 +533,9 @@ impl DiffuscopeApp {
             .show(ui, |ui| self.views[self.shown].ui(ui, lang));
         if let Some(request) = take_request(ui.ctx()) {
             self.pictures.ask(request, &*self.views[self.shown], lang);
+        }
+        if let Some(request) = take_window_request(ui.ctx()) {
+            self.answer(request);
         }
         self.card_ui(ui.ctx());
         if key_help::asked(ui.ctx()) {

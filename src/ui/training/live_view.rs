@@ -12,6 +12,7 @@ use crate::sample::colormap::OKABE_ITO;
 use crate::sample::grid::tile;
 use crate::sample::{GridSpec, ImageShape};
 use crate::ui::figure_plot::figure_plot_ui;
+use crate::ui::views::{WindowRequest, ask_window};
 
 /// The grid's digits, 4 × 4.
 const GRID: GridSpec = GridSpec {
@@ -98,11 +99,18 @@ pub fn live_controls_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) 
     }
     ui.label(
         RichText::new(lang.pick(
-            "Saves the averaged weights as they are (after a run, as it ended); the Reverse view opens the file (Model → Open model file…).",
-            "保存当前的平均权重（训练结束后保存结束时的权重）；“反向”视图可以打开这个文件（模型 → 打开模型文件…）。",
+            "Saves the averaged weights as they are (after a run, as it ended).",
+            "保存当前的平均权重（训练结束后保存结束时的权重）。",
         ))
         .small(),
     );
+    if let Some(path) = &view.saved_model
+        && ui
+            .button(lang.pick("Open it in the Reverse view", "在“反向”视图中打开"))
+            .clicked()
+    {
+        ask_window(ui.ctx(), WindowRequest::OpenModelInReverse(path.clone()));
+    }
 }
 
 fn choices_ui(view: &mut TrainingView, ui: &mut egui::Ui, lang: Lang) {

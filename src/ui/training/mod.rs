@@ -180,6 +180,8 @@ pub struct TrainingView {
     textures: StepTextures,
     /// What the live run has published (kept when it ends).
     pub live_news: LiveNews,
+    /// The model file saved last.
+    pub saved_model: Option<PathBuf>,
     live: Option<LiveRun>,
     live_trainer: LiveTrainer,
     live_textures: LiveTextures,
@@ -223,6 +225,7 @@ impl TrainingView {
             curve_run: None,
             textures: StepTextures::default(),
             live_news: LiveNews::default(),
+            saved_model: None,
             live: None,
             live_trainer: trainer,
             live_textures: LiveTextures::default(),
@@ -369,6 +372,9 @@ impl TrainingView {
     }
 
     fn say_saved(&mut self, outcome: Result<PathBuf, Sentences>) {
+        if let Ok(path) = &outcome {
+            self.saved_model = Some(path.clone());
+        }
         self.message = Some(match outcome {
             Ok(path) => Message::info_in(move |l| match l {
                 Lang::En => format!("Saved {}; open it in the Reverse view.", path.display()),
