@@ -4,6 +4,7 @@
     python3 training/bench_reference.py [--model assets/models/digits-eps.safetensors] [--threads 2]
     target/release/diffuscope bench model --json > ours.json && python3 training/bench_reference.py --ours ours.json
     python3 training/bench_reference.py --device cuda --ddpm --ours gpu.json   # on an NVIDIA GPU
+    python3 training/bench_reference.py --no-runtimes --train-step 64   # beside `diffuscope bench train`
 
 Forward pass of DigitUNet at batch 1, 16 and 64 (median of repeated runs after warm-up, inputs made
 the same way as the Rust bench), and DigitClassifier at batch 64 if the shipped classifier exists.
@@ -322,6 +323,12 @@ def main():
     parser.add_argument(
         "--no-runtimes", action="store_true", help="leave out ONNX Runtime and OpenVINO (CPU only)"
     )
+    parser.add_argument(
+        "--train-step",
+        type=int,
+        metavar="BATCH",
+        help="also time one training step (forward, backward, AdamW) at this batch, as `diffuscope bench train --batch BATCH` does",
+    )
     args = parser.parse_args()
     global DEVICE
     DEVICE = torch.device(args.device)
@@ -386,6 +393,40 @@ def main():
         print(f"unet, batch 16, replayed as a CUDA graph: {median * 1e3:.3f} ms (median of {runs})")
     if args.ddpm:
         print(f"DDPM-1000, 16 unguided digits: {ddpm_1000(model):.2f} s wall")
+    if args.train_step and not diffusers_model:
+        median, runs = training_step(model, args.train_step)
+        print(
+            f"training step, batch {args.train_step} (forward, backward, AdamW): "
+            f"{median * 1e3:.1f} ms (median of {runs}); ours: diffuscope bench train --batch {args.train_step}"
+        )
+
+
+def training_step(model, batch, runs=6):
+    """Median wall time of one training step of `model` at `batch`, as train_diffusion.py takes
+    it: noisy digits at random t, the ε target, MSE, backward, AdamW (lr 2e-3), after two warm-up
+    steps. A copy is trained, so the timed model's weights stay as they were."""
+    import copy
+
+    student = copy.deepcopy(model).train()
+    optimiser = torch.optim.AdamW(student.parameters(), lr=2e-3, weight_decay=0.0)
+    x, t, y = unet_inputs(batch)
+    target = torch.randn_like(x)
+
+    def step():
+        loss = torch.nn.functional.mse_loss(student(x, t, y), target)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        synchronize()
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), runs
 
 
 def runtimes_table(model, threads, torch_rows, ours):
