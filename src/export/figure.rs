@@ -258,8 +258,12 @@ where
     legend(&mut chart, figure.legend, look)
 }
 
-/// A tick's number: as few digits as it needs (100, 0.5, 0.9995).
+/// A tick's number: as few digits as it needs (100, 0.5, 0.9995; 1e-6 below a thousandth, where
+/// a log axis puts ticks).
 fn tick(value: &f64) -> String {
+    if *value != 0.0 && value.abs() < 1e-3 {
+        return format!("{value:.0e}");
+    }
     let rounded = (value * 1e5).round() / 1e5;
     format!("{}", if rounded == 0.0 { 0.0 } else { rounded })
 }
@@ -454,6 +458,14 @@ mod tests {
                 .unwrap()
                 .contains("signal")
         );
+    }
+
+    #[test]
+    fn ticks_read_short_and_small_ones_in_powers_of_ten() {
+        assert_eq!(tick(&100.0), "100");
+        assert_eq!(tick(&0.9995), "0.9995");
+        assert_eq!(tick(&0.0), "0");
+        assert_eq!(tick(&0.000_001), "1e-6");
     }
 
     #[test]

@@ -134,34 +134,10 @@ fn measure_level(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
-    use crate::sample::ImageShape;
+    use crate::train::one_step::tests::{Constant, traits};
 
     /// A network that answers 0 for every pixel.
-    struct Zero;
-
-    impl Denoiser for Zero {
-        fn image_shape(&self) -> ImageShape {
-            ImageShape::grey(28, 28)
-        }
-
-        fn predict(
-            &self,
-            x_t: &[f32],
-            _: usize,
-            _: &[f32],
-            _: &[u32],
-        ) -> Result<Vec<f32>, SampleError> {
-            Ok(vec![0.0; x_t.len()])
-        }
-    }
-
-    fn traits(objective: Objective) -> ModelTraits {
-        ModelTraits {
-            objective,
-            schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
-        }
-    }
+    const ZERO: Constant = Constant(0.0);
 
     /// 100 digits, all black (−1), so that every target is known in closed form.
     fn black_digits() -> Digits {
@@ -179,7 +155,7 @@ mod tests {
             seed: 1,
         };
         let mut never = |_| ControlFlow::Continue(());
-        loss_by_level(&Zero, &traits(objective), &black_digits(), spec, &mut never).unwrap()
+        loss_by_level(&ZERO, &traits(objective), &black_digits(), spec, &mut never).unwrap()
     }
 
     #[test]
@@ -232,7 +208,7 @@ mod tests {
         };
         let traits = traits(Objective::Eps);
         let measured =
-            loss_by_level(&Zero, &traits, &black_digits(), spec, &mut stop_after_two).unwrap();
+            loss_by_level(&ZERO, &traits, &black_digits(), spec, &mut stop_after_two).unwrap();
         assert_eq!((measured.len(), heard), (2, vec![1, 2]));
         // More digits than the set has: all of them.
         assert_eq!(measure(Objective::Eps, 1_000).len(), 5);

@@ -206,13 +206,13 @@ pub(crate) fn mean(values: &[f32]) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
     use crate::sample::ImageShape;
 
-    /// A network that always answers `value`.
-    struct Constant(f32);
+    /// A network that always answers its value (also `loss_by_t`'s tests').
+    pub(in crate::train) struct Constant(pub f32);
 
     impl Denoiser for Constant {
         fn image_shape(&self) -> ImageShape {
@@ -230,7 +230,8 @@ mod tests {
         }
     }
 
-    fn traits(objective: Objective) -> ModelTraits {
+    /// The linear schedule of T = 1000 with `objective`.
+    pub(in crate::train) fn traits(objective: Objective) -> ModelTraits {
         ModelTraits {
             objective,
             schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
