@@ -24,6 +24,7 @@ use super::pacing::RepaintPacing;
 use super::playground::PlaygroundView;
 use super::presentation::{Presentation, PresentationSettings};
 use super::reverse::ReverseView;
+use super::training::TrainingView;
 use super::reverse::state::ReverseSettings;
 use super::slide_pictures::SlidePictures;
 use super::timing::FrameTimes;
@@ -399,8 +400,8 @@ impl DiffuscopeApp {
     }
 
     /// With `--frame-stats`, times the window's frames during each race of the Compare view, each
-    /// measurement of the Evaluate view and each training of the Playground, and prints them
-    /// when it ends.
+    /// measurement of the Evaluate view, each training of the Playground and each live training
+    /// or loss measurement of the Training view, and prints them when it ends.
     fn time_background_jobs(&mut self) {
         let racing = self
             .view::<CompareView>()
@@ -412,12 +413,15 @@ impl DiffuscopeApp {
         let training = self
             .view::<PlaygroundView>()
             .is_some_and(PlaygroundView::is_training);
-        let job = match (racing, measuring, training) {
-            (true, _, _) => Some("race"),
-            (false, true, _) => Some("evaluation job"),
-            (false, false, true) => Some("training"),
-            (false, false, false) => None,
-        };
+        let lesson = self.view::<TrainingView>();
+        let jobs = [
+            (racing, "race"),
+            (measuring, "evaluation job"),
+            (training, "training"),
+            (lesson.is_some_and(TrainingView::is_training), "live training"),
+            (lesson.is_some_and(TrainingView::is_measuring), "loss measurement"),
+        ];
+        let job = jobs.iter().find(|(going, _)| *going).map(|(_, name)| *name);
         if job.is_some() && self.timed_job.is_none() {
             self.frame_times.clear();
         }

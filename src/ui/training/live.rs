@@ -135,6 +135,8 @@ pub struct LiveNews {
     pub checkpoint: Option<Arc<[u8]>>,
     /// Counts every change, so the window copies only what changed.
     pub revision: u64,
+    /// Counts the grids drawn, so the window uploads pictures only when one was.
+    pub grid_revision: u64,
     /// Grids drawn so far, and every how many of them joins the strip.
     strip_pace: (usize, usize),
 }
@@ -255,6 +257,7 @@ impl LiveShared {
                 news.strip.push((step, grid.clone()));
             }
             news.grid = Some((step, grid));
+            news.grid_revision += 1;
         });
         (self.wake)();
     }

@@ -22,20 +22,20 @@ const GRID: GridSpec = GridSpec {
 /// Losses averaged for the smooth line.
 const SMOOTHING: usize = 25;
 
-/// The textures of the latest grid and of the strip, remade when the news changes.
+/// The textures of the latest grid and of the strip, remade when a grid was drawn.
 #[derive(Default)]
 pub struct LiveTextures {
-    revision: Option<u64>,
+    grid_revision: Option<u64>,
     grid: Option<TextureHandle>,
     strip: Vec<(usize, TextureHandle)>,
 }
 
 impl LiveTextures {
     fn update(&mut self, ctx: &egui::Context, news: &LiveNews) {
-        if self.revision == Some(news.revision) {
+        if self.grid_revision == Some(news.grid_revision) {
             return;
         }
-        self.revision = Some(news.revision);
+        self.grid_revision = Some(news.grid_revision);
         let shape = ImageShape::grey(28, 28);
         let upload = |name: String, images: &[f32], scale| {
             let picture = tile(images, shape, GRID, scale);
