@@ -24,11 +24,11 @@ use super::pacing::RepaintPacing;
 use super::playground::PlaygroundView;
 use super::presentation::{Presentation, PresentationSettings};
 use super::reverse::ReverseView;
-use super::training::TrainingView;
 use super::reverse::state::ReverseSettings;
 use super::slide_pictures::SlidePictures;
 use super::timing::FrameTimes;
 use super::tour;
+use super::training::TrainingView;
 use super::views::{
     VIEWS, View, ViewEntry, ViewSetup, WindowRequest, files_not_taken, read_settings,
     take_window_request,
@@ -418,8 +418,14 @@ impl DiffuscopeApp {
             (racing, "race"),
             (measuring, "evaluation job"),
             (training, "training"),
-            (lesson.is_some_and(TrainingView::is_training), "live training"),
-            (lesson.is_some_and(TrainingView::is_measuring), "loss measurement"),
+            (
+                lesson.is_some_and(TrainingView::is_training),
+                "live training",
+            ),
+            (
+                lesson.is_some_and(TrainingView::is_measuring),
+                "loss measurement",
+            ),
         ];
         let job = jobs.iter().find(|(going, _)| *going).map(|(_, name)| *name);
         if job.is_some() && self.timed_job.is_none() {

@@ -7,28 +7,29 @@
 //! The arithmetic is [`crate::train::one_step`] and [`crate::train::loss_by_t`]; both run on
 //! background jobs (a model is opened once and kept), so the window never waits for the network.
 //! `view` draws the first two, `textures` uploads a step's pictures once per step; `live` runs
-//! the live training on its own thread and `live_view` draws it.
+//! the live training on its own thread, `live_control` is the view's side of it (start, pause,
+//! stop, save) and `live_view` draws it.
 
 mod jobs;
 pub mod live;
+mod live_control;
 mod live_view;
 mod textures;
 mod view;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use eframe::egui;
 use serde::{Deserialize, Serialize};
-
-use std::path::PathBuf;
 
 pub use self::jobs::Sentences;
 use self::jobs::{CurveRun, Loaded, StepAnswer};
 use self::live::{LiveNews, LiveRun, LiveSettings, LiveTrainer, candle_live_trainer};
 use self::live_view::LiveTextures;
 use self::textures::StepTextures;
-use super::file_picker::{FilePicker, FileRequest};
+use super::file_picker::FilePicker;
 use super::jobs::{Job, Poll};
 use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
@@ -284,104 +285,6 @@ impl TrainingView {
             TrainingCommand::SaveLive => self.ask_where_to_save(),
             TrainingCommand::SaveLiveTo(path) => self.save_live_to(path),
         }
-    }
-
-    /// Whether a live run is going on (paused or not).
-    pub fn is_training(&self) -> bool {
-        self.running_live().is_some()
-    }
-
-    /// Whether the live run is paused.
-    pub fn is_paused(&self) -> bool {
-        self.running_live()
-            .is_some_and(|run| run.shared.is_paused())
-    }
-
-    fn running_live(&self) -> Option<&LiveRun> {
-        self.live.as_ref().filter(|run| !run.is_finished())
-    }
-
-    /// Starts a live run (letting an old one go: it stops after its step).
-    fn start_live(&mut self) {
-        if self.is_training() {
-            return;
-        }
-        self.live_news = LiveNews::default();
-        let settings = self.settings.live.clone();
-        match LiveRun::start(&self.live_trainer, settings, Arc::clone(&self.wake)) {
-            Ok(run) => self.live = Some(run),
-            Err(error) => self.message = Some(super::jobs::job_not_started(&error)),
-        }
-    }
-
-    fn ask_where_to_save(&mut self) {
-        if !self.is_training() && self.live_news.checkpoint.is_none() {
-            return;
-        }
-        let request = FileRequest::save(
-            ("Save the model", "保存模型"),
-            "safetensors",
-            &["safetensors"],
-            "my-digits.safetensors",
-        );
-        self.picker.ask(TrainingPick::SaveModel, request);
-    }
-
-    /// Saves the live run's averaged weights at `path`: the run saves them after its step, or,
-    /// once it has ended, the weights it ended with are written on a job.
-    fn save_live_to(&mut self, path: PathBuf) {
-        if let Some(run) = self.running_live() {
-            run.shared.save_to(path);
-            return;
-        }
-        let Some(bytes) = self.live_news.checkpoint.clone() else {
-            return;
-        };
-        let job = Job::spawn("save-model", Arc::clone(&self.wake), move |_| {
-            live::write_checkpoint(&path, &bytes).map(|()| path)
-        });
-        match job {
-            Ok(job) => self.save_job = Some(job),
-            Err(error) => self.message = Some(super::jobs::job_not_started(&error)),
-        }
-    }
-
-    /// Copies what the live run published, and says how a save went.
-    fn poll_live(&mut self) {
-        if let Some(run) = &self.live {
-            let mut news = run.shared.news();
-            if news.revision != self.live_news.revision {
-                let saved = news.saved.take();
-                self.live_news = news.clone();
-                drop(news);
-                if let Some(outcome) = saved {
-                    self.say_saved(outcome);
-                }
-            }
-        }
-        if let Some(failed) = self.live_news.failed.take() {
-            self.message = Some(Message::error_in(move |l| failed.pick(l), None));
-        }
-        if let Some(job) = self.save_job.take() {
-            match job.poll() {
-                Poll::Running => self.save_job = Some(job),
-                Poll::Done(outcome) => self.say_saved(outcome),
-                Poll::Lost => self.say_saved(Err(live::save_failed())),
-            }
-        }
-    }
-
-    fn say_saved(&mut self, outcome: Result<PathBuf, Sentences>) {
-        if let Ok(path) = &outcome {
-            self.saved_model = Some(path.clone());
-        }
-        self.message = Some(match outcome {
-            Ok(path) => Message::info_in(move |l| match l {
-                Lang::En => format!("Saved {}; open it in the Reverse view.", path.display()),
-                Lang::Zh => format!("已保存 {}；可以在“反向”视图中打开。", path.display()),
-            }),
-            Err(why) => Message::error_in(move |l| why.pick(l), None),
-        });
     }
 
     /// Draws a new (x0, t, ε) as training would; needs the model and the digits loaded (they
