@@ -634,3 +634,58 @@ fn sample_writes_the_scheduler_config_it_follows_back_out() {
     );
     assert!(!config.exists());
 }
+
+#[test]
+fn eval_loss_writes_each_models_loss_against_t_and_refuses_a_bad_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("loss.csv");
+    let output = diffuscope(&[
+        "eval-loss",
+        "--model",
+        "digits-eps,digits-flow",
+        "--levels",
+        "3",
+        "--digits",
+        "4",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("eps loss") && table.contains("flow loss"),
+        "{table}"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "model,objective,fraction,t,sigma,snr,loss,x0_error"
+    );
+    // Three levels a model: (1/3)², (2/3)², 1 of the way; t for ε, σ for flow.
+    assert_eq!(lines.len(), 1 + 2 * 3);
+    assert!(
+        lines[3].starts_with("digits-eps,eps,1.000000,1000,-,"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[4].starts_with("digits-flow,flow,0.111111,-,0.111111,"),
+        "{}",
+        lines[4]
+    );
+    for line in &lines[1..] {
+        let loss: f64 = line.split(',').nth(6).unwrap().parse().unwrap();
+        assert!(loss.is_finite() && loss > 0.0, "{line}");
+    }
+
+    let missing = dir.path().join("nothing.safetensors");
+    let output = diffuscope(&["eval-loss", "--model", missing.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let said = stderr(&output);
+    assert_eq!(
+        said.trim().lines().count(),
+        2,
+        "the device line, then one sentence: {said}"
+    );
+}
