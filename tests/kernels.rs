@@ -409,6 +409,48 @@ fn trainable_weights_keep_candle_operations() {
     assert!(!FastGroupNorm::new(weight, bias, 2).unwrap().is_fast());
 }
 
+/// The trainable 3×3 convolution (our kernels forward and backward) against candle's `conv2d`
+/// and its gradients, on odd shapes: a single input channel, widths of 6, 15 and 28, the 7×7 and
+/// the many-channel layers that take Winograd.
+#[test]
+fn the_trainable_convolution_matches_candles_values_and_gradients() {
+    use candle_core::Var;
+    use diffuscope::model::kernels::TrainableConv3x3;
+    for (seed, (b, cin, cout, h, w)) in [
+        (2, 5, 4, 7, 6),
+        (1, 1, 3, 14, 15),
+        (3, 9, 8, 28, 28),
+        (2, 64, 16, 7, 7),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = seed as u64 * 3;
+        let x = Var::from_tensor(&tensor(&[b, cin, h, w], seed, 2.0, -1.0)).unwrap();
+        let weight = Var::from_tensor(&tensor(&[cout, cin, 3, 3], seed + 1, 0.6, -0.3)).unwrap();
+        let mix = tensor(&[b, cout, h, w], seed + 2, 2.0, -1.0);
+        let ours = x.apply_op2(&weight, TrainableConv3x3).unwrap();
+        let theirs = x.conv2d(&weight, 1, 1, 1, 1).unwrap();
+        let shape = (b, cin, cout, h, w);
+        assert!(
+            relative_error(&ours, &theirs) < TOLERANCE,
+            "values {shape:?}"
+        );
+        let loss = |y: &Tensor| (y * &mix).unwrap().sum_all().unwrap();
+        let (ours, theirs) = (
+            loss(&ours).backward().unwrap(),
+            loss(&theirs).backward().unwrap(),
+        );
+        for (name, var) in [("x", &x), ("w", &weight)] {
+            let error = relative_error(
+                ours.get(var.as_tensor()).unwrap(),
+                theirs.get(var.as_tensor()).unwrap(),
+            );
+            assert!(error < TOLERANCE, "∂L/∂{name} {shape:?}: {error}");
+        }
+    }
+}
+
 /// The whole network: built from a `VarMap` it runs candle's operations only (trainable
 /// weights); from the same weights as plain tensors it runs our kernels.
 #[test]

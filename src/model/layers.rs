@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, Init, Linear, VarBuilder};
 
-use super::kernels::{PreparedConv, PreparedGroupNorm, PreparedLinear, attention_core};
+use super::kernels::{
+    PreparedConv, PreparedGroupNorm, PreparedLinear, TrainableConv3x3, attention_core,
+};
 
 /// GroupNorm's ε, as in PyTorch's `nn.GroupNorm` default.
 pub const GROUP_NORM_EPS: f64 = 1e-5;
@@ -243,6 +245,28 @@ impl FastConv2d {
         }
     }
 
+    /// The plain convolution for autograd: a trainable 3×3, stride-1, padding-1 layer on the CPU
+    /// through [`TrainableConv3x3`] (our kernels, forward and backward), everything else through
+    /// candle's operation.
+    fn trainable_or_candle(&self, x: &Tensor) -> Result<Tensor> {
+        let weight = self.conv.weight();
+        let cfg = self.conv.config();
+        let ours = weight.is_variable()
+            && !building_with_candle_ops()
+            && x.device().is_cpu()
+            && x.dtype() == DType::F32
+            && weight.dims()[2..] == [3, 3]
+            && (cfg.stride, cfg.padding, cfg.dilation, cfg.groups) == (1, 1, 1, 1);
+        if !ours {
+            return self.conv.forward(x);
+        }
+        let y = x.contiguous()?.apply_op2(weight, TrainableConv3x3)?;
+        match self.conv.bias() {
+            Some(bias) => y.broadcast_add(&bias.reshape((1, (), 1, 1))?),
+            None => Ok(y),
+        }
+    }
+
     /// The same function with candle's operations (the reference, and the path for autograd and
     /// other devices).
     pub fn forward_reference(
@@ -254,10 +278,9 @@ impl FastConv2d {
     ) -> Result<Tensor> {
         let mut h = if upsample {
             let (_, _, height, width) = x.dims4()?;
-            self.conv
-                .forward(&x.upsample_nearest2d(2 * height, 2 * width)?)?
+            self.trainable_or_candle(&x.upsample_nearest2d(2 * height, 2 * width)?)?
         } else {
-            self.conv.forward(x)?
+            self.trainable_or_candle(x)?
         };
         if let Some(add) = add {
             h = h.broadcast_add(&add.unsqueeze(2)?.unsqueeze(3)?)?;

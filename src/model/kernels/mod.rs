@@ -10,6 +10,8 @@
 //!   shapes.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
+//! - [`TrainableConv3x3`]: a 3×3 convolution candle differentiates, its forward pass and both
+//!   gradients through [`PreparedConv`] and matrix products (training).
 //! - [`with_warm_workers`]: the pool's threads spin through a forward pass instead of sleeping
 //!   between its layers; a convolution's chunks are taken one at a time by whichever thread is
 //!   free (`claimed.rs`), so a thread another program holds up delays only its own chunk.
@@ -32,11 +34,13 @@ mod linear;
 mod matmul;
 mod norm;
 mod product;
+mod trainable;
 mod warm;
 
 pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
+pub use trainable::TrainableConv3x3;
 pub use warm::{with_warm_workers, with_warm_workers_on};
 
 /// The f32 values a custom operation `name` was given, which must be contiguous (every kernel
