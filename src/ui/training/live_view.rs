@@ -50,11 +50,18 @@ impl LiveTextures {
             .grid
             .as_ref()
             .map(|(_, images)| upload("live-grid".into(), images, 3));
+        // A grid already in the strip keeps its texture: most new grids change only the latest.
+        let mut kept = std::mem::take(&mut self.strip);
         self.strip = news
             .strip
             .iter()
-            .enumerate()
-            .map(|(i, (step, images))| (*step, upload(format!("live-strip-{i}"), images, 1)))
+            .map(|(step, images)| {
+                let texture = match kept.iter().position(|(s, _)| s == step) {
+                    Some(index) => kept.swap_remove(index).1,
+                    None => upload(format!("live-strip-{step}"), images, 1),
+                };
+                (*step, texture)
+            })
             .collect();
     }
 }
