@@ -36,7 +36,7 @@ REDUCTIONS = [
     (r"^diffuscope bench sample$", (r"$", " --quick"), "DDPM-1000 runs take a minute or more"),
     (r"^diffuscope eval\b", (r"--samples \d+", "--samples 20"), "hundreds of samples per point take minutes"),
 ]
-OUTPUT_FLAGS = ("--out", "--gif", "--png", "--png-dir", "--csv", "--chart")
+OUTPUT_FLAGS = ("--out", "--gif", "--png", "--png-dir", "--csv", "--chart", "--strip")
 
 
 def readme_commands():
