@@ -6,7 +6,8 @@
 //!
 //! Convolutions and GroupNorms go through [`FastConv2d`] and [`FastGroupNorm`]: our kernels
 //! ([`super::kernels`]) on the CPU for loaded (non-trainable) f32 weights, candle's own operations
-//! otherwise (other devices, and training, which needs autograd).
+//! otherwise (other devices, and training, which needs autograd) — except a trainable 3×3,
+//! stride-1 convolution on the CPU, which trains through [`super::kernels::TrainableConv3x3`].
 
 use std::cell::Cell;
 use std::collections::HashMap;

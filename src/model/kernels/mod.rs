@@ -23,7 +23,8 @@
 //! 8 or 16 floats wide where it can.
 //!
 //! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
-//! the CPU only, without autograd; the layers in [`super::layers`] fall back to candle's own
+//! the CPU only, without autograd (but [`TrainableConv3x3`], which takes the weights at every call
+//! and has a backward pass); the layers in [`super::layers`] fall back to candle's own
 //! operations (the reference, tested against these kernels in `tests/kernels.rs`) for other
 //! devices, types, and for trainable weights. The only `unsafe` is the call into `gemm`, in
 //! `matmul.rs`, with the invariant it relies on written there.
