@@ -353,8 +353,14 @@ impl Drop for LiveRun {
 pub fn candle_live_trainer() -> LiveTrainer {
     Arc::new(|settings, shared| {
         let data = load_bundled_digits().map_err(|e| Sentences::in_both(|l| e.sentence(l)))?;
-        let folder = std::env::temp_dir().join(format!("diffuscope-live-{}", std::process::id()));
-        std::fs::create_dir_all(&folder).map_err(|e| {
+        // A folder made now (create_dir fails on anything already there, a link included), so
+        // the run writes only into what is its own.
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("diffuscope-live-{}-{stamp}", std::process::id());
+        let folder = std::env::temp_dir().join(name);
+        std::fs::create_dir(&folder).map_err(|e| {
             Sentences::in_both(|l| {
                 let words = l.pick("The run could not start", "训练无法开始");
                 format!("{words} ({e}).")
