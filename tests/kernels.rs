@@ -409,45 +409,130 @@ fn trainable_weights_keep_candle_operations() {
     assert!(!FastGroupNorm::new(weight, bias, 2).unwrap().is_fast());
 }
 
-/// The trainable 3×3 convolution (our kernels forward and backward) against candle's `conv2d`
-/// and its gradients, on odd shapes: a single input channel, widths of 6, 15 and 28, the 7×7 and
-/// the many-channel layers that take Winograd.
+/// The trainable convolution against candle's `conv2d` (after `upsample_nearest2d`, with the bias
+/// added): its values and the gradients of the input, the weights and the bias, on odd shapes — a
+/// single input channel, widths of 6, 7, 15 and 28, stride 2 on odd sizes, 1×1 layers, an
+/// upsampled input, and the many-channel 7×7 layers that take Winograd.
 #[test]
 fn the_trainable_convolution_matches_candles_values_and_gradients() {
-    use candle_core::Var;
-    use diffuscope::model::kernels::TrainableConv3x3;
-    for (seed, (b, cin, cout, h, w)) in [
-        (2, 5, 4, 7, 6),
-        (1, 1, 3, 14, 15),
-        (3, 9, 8, 28, 28),
-        (2, 64, 16, 7, 7),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let seed = seed as u64 * 3;
-        let x = Var::from_tensor(&tensor(&[b, cin, h, w], seed, 2.0, -1.0)).unwrap();
-        let weight = Var::from_tensor(&tensor(&[cout, cin, 3, 3], seed + 1, 0.6, -0.3)).unwrap();
-        let mix = tensor(&[b, cout, h, w], seed + 2, 2.0, -1.0);
-        let ours = x.apply_op2(&weight, TrainableConv3x3).unwrap();
-        let theirs = x.conv2d(&weight, 1, 1, 1, 1).unwrap();
-        let shape = (b, cin, cout, h, w);
-        assert!(
-            relative_error(&ours, &theirs) < TOLERANCE,
-            "values {shape:?}"
+    use diffuscope::model::kernels::TrainableConv;
+    // (batch, cin, cout, h, w, kernel, stride, padding, upsample)
+    let cases = [
+        (2, 5, 4, 7, 6, 3, 1, 1, false),
+        (1, 1, 3, 14, 15, 3, 1, 1, false),
+        (3, 9, 8, 28, 28, 3, 1, 1, false),
+        (2, 64, 16, 7, 7, 3, 1, 1, false),
+        (3, 6, 5, 7, 9, 3, 2, 1, false),
+        (2, 16, 16, 28, 28, 3, 2, 1, false),
+        (2, 7, 3, 5, 6, 1, 1, 0, false),
+        (2, 48, 16, 14, 14, 1, 1, 0, false),
+        (2, 5, 6, 7, 4, 3, 1, 1, true),
+        // Stride 2 without padding, on sizes it covers whole (candle's ∂L/∂x is mis-shaped when the
+        // last row or column is left out).
+        (1, 3, 2, 7, 5, 3, 2, 0, false),
+    ];
+    for (index, case) in cases.into_iter().enumerate() {
+        let (b, cin, cout, h, w, k, stride, padding, upsample) = case;
+        let seed = index as u64 * 5;
+        let x = candle_core::Var::from_tensor(&tensor(&[b, cin, h, w], seed, 2.0, -1.0)).unwrap();
+        let weight =
+            candle_core::Var::from_tensor(&tensor(&[cout, cin, k, k], seed + 1, 0.6, -0.3))
+                .unwrap();
+        let bias = candle_core::Var::from_tensor(&tensor(&[cout], seed + 2, 1.0, -0.5)).unwrap();
+        let op = TrainableConv {
+            stride,
+            padding,
+            upsample,
+        };
+        let ours = x.apply_op3(&weight, &bias, op).unwrap();
+        let seen = if upsample {
+            x.upsample_nearest2d(2 * h, 2 * w).unwrap()
+        } else {
+            x.as_tensor().clone()
+        };
+        let theirs = seen
+            .conv2d(&weight, padding, stride, 1, 1)
+            .unwrap()
+            .broadcast_add(&bias.reshape((1, cout, 1, 1)).unwrap())
+            .unwrap();
+        assert_matches_with_gradients(
+            &ours,
+            &theirs,
+            &[("x", &x), ("w", &weight), ("b", &bias)],
+            case,
         );
-        let loss = |y: &Tensor| (y * &mix).unwrap().sum_all().unwrap();
-        let (ours, theirs) = (
-            loss(&ours).backward().unwrap(),
-            loss(&theirs).backward().unwrap(),
-        );
-        for (name, var) in [("x", &x), ("w", &weight)] {
-            let error = relative_error(
-                ours.get(var.as_tensor()).unwrap(),
-                theirs.get(var.as_tensor()).unwrap(),
+    }
+}
+
+/// The trainable GroupNorm, with and without its SiLU, against candle's `GroupNorm` (and `silu`):
+/// values and the gradients of x, γ and β, on odd shapes (one group, one channel per group, a
+/// 1×1 and a 7×5 plane, a 28×28 one).
+#[test]
+fn the_trainable_group_norm_matches_candles_values_and_gradients() {
+    use diffuscope::model::kernels::TrainableGroupNorm;
+    // (batch, channels, groups, h, w)
+    let cases = [
+        (2, 6, 3, 7, 5),
+        (3, 4, 1, 1, 1),
+        (1, 5, 5, 3, 4),
+        (4, 16, 8, 28, 28),
+        (2, 64, 8, 7, 7),
+    ];
+    for (index, case) in cases.into_iter().enumerate() {
+        let (b, c, groups, h, w) = case;
+        for silu in [false, true] {
+            let seed = index as u64 * 7 + u64::from(silu);
+            let x = candle_core::Var::from_tensor(&tensor(&[b, c, h, w], seed, 4.0, -1.5)).unwrap();
+            let gamma = candle_core::Var::from_tensor(&tensor(&[c], seed + 1, 1.0, 0.5)).unwrap();
+            let beta = candle_core::Var::from_tensor(&tensor(&[c], seed + 2, 1.0, -0.5)).unwrap();
+            let op = TrainableGroupNorm {
+                groups,
+                eps: 1e-5,
+                silu,
+            };
+            let ours = x.apply_op3(&gamma, &beta, op).unwrap();
+            let norm = candle_nn::GroupNorm::new(
+                gamma.as_tensor().clone(),
+                beta.as_tensor().clone(),
+                c,
+                groups,
+                1e-5,
+            )
+            .unwrap();
+            let theirs = candle_core::Module::forward(&norm, x.as_tensor()).unwrap();
+            let theirs = if silu { theirs.silu().unwrap() } else { theirs };
+            assert_matches_with_gradients(
+                &ours,
+                &theirs,
+                &[("x", &x), ("γ", &gamma), ("β", &beta)],
+                (case, silu),
             );
-            assert!(error < TOLERANCE, "∂L/∂{name} {shape:?}: {error}");
         }
+    }
+}
+
+/// `ours` and `theirs` (the same function of `vars`) agree, and so do the gradients of each var
+/// for a loss that mixes the outputs with seeded weights.
+fn assert_matches_with_gradients(
+    ours: &Tensor,
+    theirs: &Tensor,
+    vars: &[(&str, &candle_core::Var)],
+    case: impl std::fmt::Debug,
+) {
+    let error = relative_error(ours, theirs);
+    assert!(error < TOLERANCE, "values {case:?}: {error}");
+    let mix = tensor(ours.dims(), 99, 2.0, -1.0);
+    let loss = |y: &Tensor| (y * &mix).unwrap().sum_all().unwrap();
+    let (ours, theirs) = (
+        loss(ours).backward().unwrap(),
+        loss(theirs).backward().unwrap(),
+    );
+    for (name, var) in vars {
+        let error = relative_error(
+            ours.get(var.as_tensor()).unwrap(),
+            theirs.get(var.as_tensor()).unwrap(),
+        );
+        assert!(error < TOLERANCE, "∂L/∂{name} {case:?}: {error}");
     }
 }
 

@@ -6,8 +6,9 @@
 //!
 //! Convolutions and GroupNorms go through [`FastConv2d`] and [`FastGroupNorm`]: our kernels
 //! ([`super::kernels`]) on the CPU for loaded (non-trainable) f32 weights, candle's own operations
-//! otherwise (other devices, and training, which needs autograd) — except a trainable 3×3,
-//! stride-1 convolution on the CPU, which trains through [`super::kernels::TrainableConv3x3`].
+//! otherwise (other devices, and the reference) — except trainable f32 weights on the CPU, whose
+//! convolutions and GroupNorms train through [`super::kernels::TrainableConv`] and
+//! [`super::kernels::TrainableGroupNorm`] (our kernels forward and backward).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -17,7 +18,8 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, GroupNorm, Init, Linear, VarBuilder};
 
 use super::kernels::{
-    PreparedConv, PreparedGroupNorm, PreparedLinear, TrainableConv3x3, attention_core,
+    PreparedConv, PreparedGroupNorm, PreparedLinear, TrainableConv, TrainableGroupNorm,
+    attention_core,
 };
 
 /// GroupNorm's ε, as in PyTorch's `nn.GroupNorm` default.
@@ -160,6 +162,11 @@ fn kernel_ready(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op()
 }
 
+/// Whether a trainable layer can run `t` through our kernels: f32 on the CPU.
+fn trainable_input(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32
+}
+
 /// Whether weights can be copied into a kernel once: f32 on the CPU and not trainable (a `Var`
 /// changes under the optimiser, and gradients must flow through candle's operations), in a layer
 /// that may use our kernels.
@@ -246,26 +253,35 @@ impl FastConv2d {
         }
     }
 
-    /// The plain convolution for autograd: a trainable 3×3, stride-1, padding-1 layer on the CPU
-    /// through [`TrainableConv3x3`] (our kernels, forward and backward), everything else through
-    /// candle's operation.
-    fn trainable_or_candle(&self, x: &Tensor) -> Result<Tensor> {
+    /// The convolution of `x` (upsampled ×2 first when `upsample`) for autograd: trainable f32
+    /// weights on the CPU through [`TrainableConv`] (our kernels, forward and backward),
+    /// everything else through candle's operations.
+    fn trainable_or_candle(&self, x: &Tensor, upsample: bool) -> Result<Tensor> {
         let weight = self.conv.weight();
         let cfg = self.conv.config();
         let ours = weight.is_variable()
             && !building_with_candle_ops()
-            && x.device().is_cpu()
-            && x.dtype() == DType::F32
-            && weight.dims()[2..] == [3, 3]
-            && (cfg.stride, cfg.padding, cfg.dilation, cfg.groups) == (1, 1, 1, 1);
+            && trainable_input(x)
+            && (cfg.dilation, cfg.groups) == (1, 1);
         if !ours {
-            return self.conv.forward(x);
+            let x = if upsample {
+                let (_, _, height, width) = x.dims4()?;
+                x.upsample_nearest2d(2 * height, 2 * width)?
+            } else {
+                x.clone()
+            };
+            return self.conv.forward(&x);
         }
-        let y = x.contiguous()?.apply_op2(weight, TrainableConv3x3)?;
-        match self.conv.bias() {
-            Some(bias) => y.broadcast_add(&bias.reshape((1, (), 1, 1))?),
-            None => Ok(y),
-        }
+        let bias = match self.conv.bias() {
+            Some(bias) => bias.clone(),
+            None => Tensor::zeros(weight.dim(0)?, DType::F32, x.device())?,
+        };
+        let op = TrainableConv {
+            stride: cfg.stride,
+            padding: cfg.padding,
+            upsample,
+        };
+        x.contiguous()?.apply_op3(weight, &bias, op)
     }
 
     /// The same function with candle's operations (the reference, and the path for autograd and
@@ -277,12 +293,7 @@ impl FastConv2d {
         add: Option<&Tensor>,
         residual: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let mut h = if upsample {
-            let (_, _, height, width) = x.dims4()?;
-            self.trainable_or_candle(&x.upsample_nearest2d(2 * height, 2 * width)?)?
-        } else {
-            self.trainable_or_candle(x)?
-        };
+        let mut h = self.trainable_or_candle(x, upsample)?;
         if let Some(add) = add {
             h = h.broadcast_add(&add.unsqueeze(2)?.unsqueeze(3)?)?;
         }
@@ -358,11 +369,22 @@ impl FastGroupNorm {
         }
         match &self.fast {
             Some(fast) if kernel_ready(x) => fast.forward(x, silu),
+            _ if self.weight.is_variable() && trainable_input(x) => self.forward_trainable(x, silu),
             _ if !x.device().is_cpu() && !x.track_op() && x.dtype() == DType::F32 => {
                 self.forward_layer_norm(x, silu)
             }
             _ => self.forward_reference(x, silu),
         }
+    }
+
+    /// The same for autograd, trainable parameters on the CPU: [`TrainableGroupNorm`].
+    fn forward_trainable(&self, x: &Tensor, silu: bool) -> Result<Tensor> {
+        let op = TrainableGroupNorm {
+            groups: self.groups,
+            eps: self.eps,
+            silu,
+        };
+        x.contiguous()?.apply_op3(&self.weight, &self.bias, op)
     }
 
     /// The same through candle's layer-norm kernel: x as `(B·G, C/G·n)` rows, each normalised to

@@ -159,6 +159,23 @@ impl PreparedConv {
         self.forward_fused(x, Some(norm), false, add, residual)
     }
 
+    /// [`PreparedConv::forward`] (bias only, no `add` or residual) on a custom operation's
+    /// input, which must be contiguous: for the trainable layers, without a copy in or out.
+    pub(super) fn forward_storage(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+        upsample: bool,
+    ) -> Result<(CpuStorage, Shape)> {
+        let op = ConvOp {
+            conv: self,
+            norm: None,
+            upsample,
+            add: None,
+        };
+        op.run(storage, layout, None)
+    }
+
     fn forward_fused(
         &self,
         x: &Tensor,

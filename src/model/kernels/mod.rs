@@ -10,8 +10,9 @@
 //!   shapes.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
-//! - [`TrainableConv3x3`]: a 3×3 convolution candle differentiates, its forward pass and both
-//!   gradients through [`PreparedConv`] and matrix products (training).
+//! - [`TrainableConv`] and [`TrainableGroupNorm`]: a convolution (with its bias) and a GroupNorm
+//!   (with its SiLU) that candle differentiates, forward through the kernels above and backward
+//!   through kernels of their own (training; `trainable/`).
 //! - [`with_warm_workers`]: the pool's threads spin through a forward pass instead of sleeping
 //!   between its layers; a convolution's chunks are taken one at a time by whichever thread is
 //!   free (`claimed.rs`), so a thread another program holds up delays only its own chunk.
@@ -23,8 +24,8 @@
 //! 8 or 16 floats wide where it can.
 //!
 //! Each takes its weights once, when the network is built, and runs on contiguous f32 tensors on
-//! the CPU only, without autograd (but [`TrainableConv3x3`], which takes the weights at every call
-//! and has a backward pass); the layers in [`super::layers`] fall back to candle's own
+//! the CPU only, without autograd (but the trainable layers, which take the weights at every call
+//! and have backward passes); the layers in [`super::layers`] fall back to candle's own
 //! operations (the reference, tested against these kernels in `tests/kernels.rs`) for other
 //! devices, types, and for trainable weights. The only `unsafe` is the call into `gemm`, in
 //! `matmul.rs`, with the invariant it relies on written there.
@@ -41,7 +42,7 @@ mod warm;
 pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
-pub use trainable::TrainableConv3x3;
+pub use trainable::{TrainableConv, TrainableGroupNorm};
 pub use warm::{with_warm_workers, with_warm_workers_on};
 
 /// The f32 values a custom operation `name` was given, which must be contiguous (every kernel

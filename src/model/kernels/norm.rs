@@ -203,7 +203,7 @@ fn normalise_group(group: NormGroup<'_>) {
 
 /// μ and 1/√(σ² + ε) of one group's values.
 #[inline(always)]
-fn group_statistics(values: &[f32], eps: f32) -> (f32, f32) {
+pub(super) fn group_statistics(values: &[f32], eps: f32) -> (f32, f32) {
     let count = values.len().max(1) as f64;
     let mean = (lane_sum(values, |v| v) / count) as f32;
     let var = lane_sum(values, |v| (v - mean) * (v - mean)) / count;

@@ -1,0 +1,138 @@
+//! A convolution with its bias that candle differentiates through our kernels.
+//!
+//! Forward: [`PreparedConv`] (the weights packed at every call, as they change at every step),
+//! the input optionally upsampled ×2 (nearest) on the fly. Backward (`taps.rs` for the formulas):
+//! the bias's gradient is a sum per channel, the weights' one matrix product per tap, and the
+//! input's either our forward convolution again (3×3, stride 1, padding 1: ∂L/∂u = conv(∂L/∂y, w′)
+//! with w′[c, o, i, j] = w[o, c, 2 − i, 2 − j], padding 1) or a product per sample added back at
+//! the positions each tap read (other kernels and strides). An upsampled input's gradient is the
+//! sum of each 2×2 block.
+
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
+
+use super::super::{PreparedConv, contiguous_f32};
+use super::taps::{Taps, upsample_gradient};
+use super::{tensor_of, values_of, wants_gradient};
+
+/// The operation; apply it as `x.apply_op3(&weight, &bias, TrainableConv { .. })` with `x`
+/// `(B, Cin, H, W)` contiguous, `weight` `(Cout, Cin, k, k)` and `bias` `(Cout,)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainableConv {
+    /// The stride, ≥ 1.
+    pub stride: usize,
+    /// Zeros added on every side.
+    pub padding: usize,
+    /// Whether the input is upsampled ×2 (nearest) before the convolution.
+    pub upsample: bool,
+}
+
+impl CustomOp3 for TrainableConv {
+    fn name(&self) -> &'static str {
+        "diffuscope-trainable-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let weight = tensor_of(contiguous_f32(self.name(), s2, l2)?, l2)?;
+        let bias = tensor_of(contiguous_f32(self.name(), s3, l3)?, l3)?;
+        PreparedConv::new(&weight, Some(&bias), self.stride, self.padding)?.forward_storage(
+            s1,
+            l1,
+            self.upsample,
+        )
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        bias: &Tensor,
+        _y: &Tensor,
+        grad_y: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad_y = grad_y.detach().contiguous()?;
+        let seen = self.input_seen(&x.detach())?;
+        let taps = Taps::new(seen.dims(), weight.dims(), self.stride, self.padding)?;
+        if grad_y.dims() != taps.output_dims() {
+            candle_core::bail!(
+                "{}: gradient {:?} for an output of {:?}",
+                self.name(),
+                grad_y.dims(),
+                taps.output_dims()
+            );
+        }
+        let g = values_of(&grad_y)?;
+        let grad_w = taps.weight_gradient(&values_of(&seen)?, &g)?;
+        let grad_w = Tensor::from_vec(grad_w, weight.shape(), &Device::Cpu)?;
+        let grad_b = Tensor::from_vec(taps.bias_gradient(&g), bias.shape(), &Device::Cpu)?;
+        let grad_x = if wants_gradient(x) {
+            Some(self.input_gradient(&taps, &weight.detach(), &grad_y, &g, x)?)
+        } else {
+            None
+        };
+        Ok((grad_x, Some(grad_w), Some(grad_b)))
+    }
+}
+
+impl TrainableConv {
+    /// What the convolution reads: `x`, or `x` upsampled ×2; contiguous.
+    fn input_seen(&self, x: &Tensor) -> Result<Tensor> {
+        if self.upsample {
+            let (_, _, h, w) = x.dims4()?;
+            x.upsample_nearest2d(2 * h, 2 * w)?.contiguous()
+        } else {
+            x.contiguous()
+        }
+    }
+
+    /// ∂L/∂x from the output's gradient (`grad_y`, and its values `g`).
+    fn input_gradient(
+        &self,
+        taps: &Taps,
+        weight: &Tensor,
+        grad_y: &Tensor,
+        g: &[f32],
+        x: &Tensor,
+    ) -> Result<Tensor> {
+        let (_, _, kh, _) = weight.dims4()?;
+        let grad_seen: Vec<f32> = if (kh, self.stride, self.padding) == (3, 1, 1) {
+            PreparedConv::new(&flipped_transposed(weight)?, None, 1, 1)?
+                .forward(grad_y, false, None, None)?
+                .flatten_all()?
+                .to_vec1()?
+        } else {
+            taps.input_gradient(&values_of(weight)?, g)?
+        };
+        let grad_x = if self.upsample {
+            let (b, c, h, w) = x.dims4()?;
+            upsample_gradient(&grad_seen, b * c, h, w)
+        } else {
+            grad_seen
+        };
+        Tensor::from_vec(grad_x, x.shape(), &Device::Cpu)
+    }
+}
+
+/// w′[c, o, i, j] = w[o, c, k − 1 − i, k − 1 − j]: the weights of the convolution that carries a
+/// stride-1, "same" convolution's output gradient back to its input.
+fn flipped_transposed(w: &Tensor) -> Result<Tensor> {
+    let (cout, cin, kh, kw) = w.dims4()?;
+    let taps = kh * kw;
+    let values = values_of(w)?;
+    let mut out = vec![0f32; values.len()];
+    for o in 0..cout {
+        for c in 0..cin {
+            for tap in 0..taps {
+                out[(c * cout + o) * taps + tap] = values[(o * cin + c) * taps + (taps - 1 - tap)];
+            }
+        }
+    }
+    Tensor::from_vec(out, (cin, cout, kh, kw), &Device::Cpu)
+}

@@ -1,0 +1,297 @@
+//! A convolution's gradients, tap by tap, as matrix products with a long inner dimension.
+//!
+//! With u the convolution's input `(B, Cin, H, W)` (x upsampled, when the layer upsamples), y its
+//! output `(B, Cout, Ho, Wo)`, stride s and padding p, the tap (i, j) of the k×k kernel sees
+//! ```text
+//! u_ij[b, c, yo, xo] = u[b, c, yo·s + i − p, xo·s + j − p]        (0 outside u)
+//! y[b] = Σ_ij w[:, :, i, j] · u_ij[b] + bias                        (Cout × Cin times Cin × Ho·Wo)
+//! ```
+//! so for a loss L, with g = ∂L/∂y,
+//! ```text
+//! ∂L/∂w[:, :, i, j] = Σ_b g[b] · u_ij[b]ᵀ              one product of Cout × B·Ho·Wo by B·Ho·Wo × Cin
+//! ∂L/∂u[b]          = col2im(Wᵀ · g[b])                Wᵀ: (Cin·k², Cout), each row (c, i, j) added
+//!                                                      back at the input positions tap (i, j) read
+//! ∂L/∂bias[o]       = Σ_b Σ_yo,xo g[b, o, yo, xo]
+//! ```
+//! The weights' gradient gathers each tap's view of u (a copy of rows) and multiplies it by g laid
+//! out as `(B·Ho·Wo, Cout)`, split over taps and batch parts so both threads have work even for a
+//! 1×1 layer; the input's gradient is one product per sample. Products are `gemm`'s, single-
+//! threaded each (`matmul.rs`), the items spread over the pool (`claimed.rs`).
+
+use std::cell::Cell;
+
+use candle_core::{Result, bail};
+
+use super::super::claimed::try_for_each_claimed;
+use super::super::matmul::{Product, gemm_acc};
+
+/// The sizes of one convolution, as its backward pass needs them.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Taps {
+    batch: usize,
+    cin: usize,
+    /// Height and width of the input u.
+    h: usize,
+    w: usize,
+    cout: usize,
+    ho: usize,
+    wo: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+}
+
+impl Taps {
+    /// For an input u of `u_dims` `(B, Cin, H, W)` and weights of `w_dims` `(Cout, Cin, k, k)`.
+    pub(super) fn new(
+        u_dims: &[usize],
+        w_dims: &[usize],
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let (&[batch, cin, h, w], &[cout, wcin, kernel, kw]) = (u_dims, w_dims) else {
+            bail!("convolution gradient: input {u_dims:?} and weights {w_dims:?}, 4-D each");
+        };
+        if wcin != cin || kernel != kw || kernel == 0 || stride == 0 {
+            bail!("convolution gradient: weights {w_dims:?} for input {u_dims:?}, stride {stride}");
+        }
+        if h + 2 * padding < kernel || w + 2 * padding < kernel {
+            bail!("convolution gradient: input {h}×{w} smaller than the {kernel}×{kernel} kernel");
+        }
+        Ok(Self {
+            batch,
+            cin,
+            h,
+            w,
+            cout,
+            ho: (h + 2 * padding - kernel) / stride + 1,
+            wo: (w + 2 * padding - kernel) / stride + 1,
+            kernel,
+            stride,
+            padding,
+        })
+    }
+
+    /// The output's shape `(B, Cout, Ho, Wo)`.
+    pub(super) fn output_dims(&self) -> [usize; 4] {
+        [self.batch, self.cout, self.ho, self.wo]
+    }
+
+    fn pixels(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    fn taps(&self) -> usize {
+        self.kernel * self.kernel
+    }
+
+    /// ∂L/∂bias from g `(B, Cout, Ho·Wo)`: each channel's sum (in f64 across samples).
+    pub(super) fn bias_gradient(&self, grad_y: &[f32]) -> Vec<f32> {
+        let mut sums = vec![0f64; self.cout];
+        for (index, plane) in grad_y.chunks(self.pixels().max(1)).enumerate() {
+            sums[index % self.cout] += f64::from(plane.iter().sum::<f32>());
+        }
+        sums.into_iter().map(|s| s as f32).collect()
+    }
+
+    /// ∂L/∂w `(Cout, Cin, k, k)` from the input u and g.
+    pub(super) fn weight_gradient(&self, u: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
+        let (cin, cout, pixels) = (self.cin, self.cout, self.pixels());
+        // g as (B·Ho·Wo, Cout): row (b, pixel).
+        let mut g_rows = vec![0f32; grad_y.len()];
+        for (index, plane) in grad_y.chunks(pixels.max(1)).enumerate() {
+            let (b, o) = (index / cout, index % cout);
+            for (s, &v) in plane.iter().enumerate() {
+                g_rows[(b * pixels + s) * cout + o] = v;
+            }
+        }
+        let taps = self.taps();
+        let parts = (2 * rayon::current_num_threads())
+            .div_ceil(taps)
+            .clamp(1, self.batch.max(1));
+        let per_part = self.batch.div_ceil(parts).max(1);
+        // One (Cin, Cout) partial product per (tap, part of the batch).
+        let mut partials = vec![0f32; taps * parts * cin * cout];
+        try_for_each_claimed(
+            partials.chunks_mut(cin * cout).enumerate(),
+            |(index, dst)| {
+                let (tap, part) = (index / parts, index % parts);
+                let first = (part * per_part).min(self.batch);
+                let samples = first..(first + per_part).min(self.batch);
+                let columns = samples.len() * pixels;
+                let product = Product {
+                    m: cin,
+                    n: cout,
+                    k: columns,
+                    lhs_rs: columns,
+                    rhs_rs: cout,
+                    dst_rs: cout,
+                };
+                let rows = &g_rows[first * pixels * cout..][..columns * cout];
+                with_buffer(cin * columns, |seen| {
+                    self.gather(u, tap, samples, seen);
+                    gemm_acc(product, seen, rows, dst)
+                })
+            },
+        )?;
+        let mut grad_w = vec![0f32; cout * cin * taps];
+        for (index, partial) in partials.chunks(cin * cout).enumerate() {
+            let tap = index / parts;
+            for c in 0..cin {
+                for o in 0..cout {
+                    grad_w[(o * cin + c) * taps + tap] += partial[c * cout + o];
+                }
+            }
+        }
+        Ok(grad_w)
+    }
+
+    /// Writes tap `tap`'s view of the samples `samples` of u into `seen`, `(Cin, samples·Ho·Wo)`,
+    /// every value (zeros where the tap reads the padding).
+    fn gather(&self, u: &[f32], tap: usize, samples: std::ops::Range<usize>, seen: &mut [f32]) {
+        let (i, j) = (tap / self.kernel, tap % self.kernel);
+        let (pixels, plane) = (self.pixels(), self.h * self.w);
+        let columns = samples.len() * pixels;
+        let (rows, cols) = (
+            self.reads(i, self.h, self.ho),
+            self.reads(j, self.w, self.wo),
+        );
+        for c in 0..self.cin {
+            for (k, b) in samples.clone().enumerate() {
+                let src = &u[(b * self.cin + c) * plane..][..plane];
+                let dst = &mut seen[c * columns + k * pixels..][..pixels];
+                for (yo, row) in dst.chunks_mut(self.wo).enumerate() {
+                    if !rows.contains(&yo) {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    let src_row = &src[self.at(yo, i) * self.w..][..self.w];
+                    row[..cols.start].fill(0.0);
+                    row[cols.end..].fill(0.0);
+                    let first = self.at(cols.start, j);
+                    if self.stride == 1 {
+                        row[cols.clone()].copy_from_slice(&src_row[first..][..cols.len()]);
+                    } else {
+                        let picked = src_row[first..].iter().step_by(self.stride);
+                        for (v, &x) in row[cols.clone()].iter_mut().zip(picked) {
+                            *v = x;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The output indices (of `outputs`) whose kernel offset `offset` reads inside an axis of
+    /// `len` input values.
+    fn reads(&self, offset: usize, len: usize, outputs: usize) -> std::ops::Range<usize> {
+        // o·s + offset − p ≥ 0 and ≤ len − 1.
+        let first = self.padding.saturating_sub(offset).div_ceil(self.stride);
+        let end = (len + self.padding)
+            .checked_sub(offset + 1)
+            .map_or(0, |last| last / self.stride + 1)
+            .min(outputs);
+        first.min(end)..end
+    }
+
+    /// The input index output index `o` reads through kernel offset `offset` (inside
+    /// [`Taps::reads`]).
+    #[inline(always)]
+    fn at(&self, o: usize, offset: usize) -> usize {
+        o * self.stride + offset - self.padding
+    }
+
+    /// ∂L/∂u `(B, Cin, H, W)` from the weights and g.
+    pub(super) fn input_gradient(&self, weight: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
+        let (cin, cout, taps, pixels) = (self.cin, self.cout, self.taps(), self.pixels());
+        // Wᵀ: row (c, tap), column o.
+        let mut w_t = vec![0f32; cin * taps * cout];
+        for o in 0..cout {
+            for c in 0..cin {
+                for tap in 0..taps {
+                    w_t[(c * taps + tap) * cout + o] = weight[(o * cin + c) * taps + tap];
+                }
+            }
+        }
+        let plane = self.h * self.w;
+        let mut grad_u = vec![0f32; self.batch * cin * plane];
+        try_for_each_claimed(grad_u.chunks_mut(cin * plane).enumerate(), |(b, dst)| {
+            let product = Product {
+                m: cin * taps,
+                n: pixels,
+                k: cout,
+                lhs_rs: cout,
+                rhs_rs: pixels,
+                dst_rs: pixels,
+            };
+            let g = &grad_y[b * cout * pixels..][..cout * pixels];
+            with_buffer(cin * taps * pixels, |columns| {
+                columns.fill(0.0);
+                gemm_acc(product, &w_t, g, columns)?;
+                self.scatter(columns, dst);
+                Ok(())
+            })
+        })
+        .map(|()| grad_u)
+    }
+
+    /// Adds each row (c, tap) of `columns` `(Cin·k², Ho·Wo)` back at the positions of the
+    /// sample's input `dst` `(Cin, H, W)` that the tap read.
+    fn scatter(&self, columns: &[f32], dst: &mut [f32]) {
+        let (taps, pixels, plane) = (self.taps(), self.pixels(), self.h * self.w);
+        for (row_index, row) in columns.chunks(pixels).enumerate() {
+            let (c, tap) = (row_index / taps, row_index % taps);
+            let (i, j) = (tap / self.kernel, tap % self.kernel);
+            let (rows, cols) = (
+                self.reads(i, self.h, self.ho),
+                self.reads(j, self.w, self.wo),
+            );
+            let channel = &mut dst[c * plane..][..plane];
+            let first = self.at(cols.start, j);
+            for yo in rows {
+                let values = &row[yo * self.wo..][..self.wo];
+                let dst_row = &mut channel[self.at(yo, i) * self.w..][..self.w];
+                let targets = dst_row[first..].iter_mut().step_by(self.stride);
+                for (d, &v) in targets.zip(&values[cols.clone()]) {
+                    *d += v;
+                }
+            }
+        }
+    }
+}
+
+/// The gradient of a ×2 nearest upsampling: `grad` `(N, 2H, 2W)` planes summed over each 2×2
+/// block into `(N, H, W)`.
+pub(super) fn upsample_gradient(grad: &[f32], planes: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = vec![0f32; planes * h * w];
+    for (src, dst) in grad.chunks(4 * h * w).zip(out.chunks_mut(h * w)) {
+        for (y, dst_row) in dst.chunks_mut(w).enumerate() {
+            let (top, bottom) = (
+                &src[2 * y * 2 * w..][..2 * w],
+                &src[(2 * y + 1) * 2 * w..][..2 * w],
+            );
+            for (x, v) in dst_row.iter_mut().enumerate() {
+                *v = top[2 * x] + top[2 * x + 1] + bottom[2 * x] + bottom[2 * x + 1];
+            }
+        }
+    }
+    out
+}
+
+thread_local! {
+    /// Each thread's buffer for a tap's view of the input, reused across calls (a fresh large
+    /// allocation costs page faults every time).
+    static GATHERED: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's buffer, at least `len` values long, with unspecified contents (a
+/// nested call finds the slot empty and uses a buffer of its own).
+fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buffer = GATHERED.take();
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let result = f(&mut buffer[..len]);
+    GATHERED.set(buffer);
+    result
+}
