@@ -12,7 +12,7 @@ use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
 
 use super::super::{PreparedConv, contiguous_f32};
 use super::taps::{Taps, upsample_gradient};
-use super::{tensor_of, values_of, wants_gradient};
+use super::{tensor_of, values_of, wants_gradient, with_values};
 
 /// The operation; apply it as `x.apply_op3(&weight, &bias, TrainableConv { .. })` with `x`
 /// `(B, Cin, H, W)` contiguous, `weight` `(Cout, Cin, k, k)` and `bias` `(Cout,)`.
@@ -68,16 +68,17 @@ impl CustomOp3 for TrainableConv {
                 taps.output_dims()
             );
         }
-        let g = values_of(&grad_y)?;
-        let grad_w = taps.weight_gradient(&values_of(&seen)?, &g)?;
-        let grad_w = Tensor::from_vec(grad_w, weight.shape(), &Device::Cpu)?;
-        let grad_b = Tensor::from_vec(taps.bias_gradient(&g), bias.shape(), &Device::Cpu)?;
-        let grad_x = if wants_gradient(x) {
-            Some(self.input_gradient(&taps, &weight.detach(), &grad_y, &g, x)?)
-        } else {
-            None
-        };
-        Ok((grad_x, Some(grad_w), Some(grad_b)))
+        with_values(&grad_y, |g| {
+            let grad_w = with_values(&seen, |u| taps.weight_gradient(u, g))?;
+            let grad_w = Tensor::from_vec(grad_w, weight.shape(), &Device::Cpu)?;
+            let grad_b = Tensor::from_vec(taps.bias_gradient(g), bias.shape(), &Device::Cpu)?;
+            let grad_x = if wants_gradient(x) {
+                Some(self.input_gradient(&taps, &weight.detach(), &grad_y, g, x)?)
+            } else {
+                None
+            };
+            Ok((grad_x, Some(grad_w), Some(grad_b)))
+        })
     }
 }
 
@@ -102,20 +103,18 @@ impl TrainableConv {
         x: &Tensor,
     ) -> Result<Tensor> {
         let (_, _, kh, _) = weight.dims4()?;
-        let grad_seen: Vec<f32> = if (kh, self.stride, self.padding) == (3, 1, 1) {
+        let grad_seen = if (kh, self.stride, self.padding) == (3, 1, 1) {
             PreparedConv::new(&flipped_transposed(weight)?, None, 1, 1)?
                 .forward(grad_y, false, None, None)?
-                .flatten_all()?
-                .to_vec1()?
         } else {
-            taps.input_gradient(&values_of(weight)?, g)?
+            let values = taps.input_gradient(&values_of(weight)?, g)?;
+            Tensor::from_vec(values, taps.input_dims().to_vec(), &Device::Cpu)?
         };
-        let grad_x = if self.upsample {
-            let (b, c, h, w) = x.dims4()?;
-            upsample_gradient(&grad_seen, b * c, h, w)
-        } else {
-            grad_seen
-        };
+        if !self.upsample {
+            return Ok(grad_seen);
+        }
+        let (b, c, h, w) = x.dims4()?;
+        let grad_x = with_values(&grad_seen, |grad| Ok(upsample_gradient(grad, b * c, h, w)))?;
         Tensor::from_vec(grad_x, x.shape(), &Device::Cpu)
     }
 }

@@ -19,7 +19,9 @@ mod taps;
 pub use conv::TrainableConv;
 pub use norm::TrainableGroupNorm;
 
-use candle_core::{Device, Layout, Result, Tensor};
+use candle_core::{Device, Layout, Result, Storage, Tensor, bail};
+
+use super::contiguous_f32;
 
 /// `values` as a tensor of `layout`'s shape on the CPU.
 fn tensor_of(values: &[f32], layout: &Layout) -> Result<Tensor> {
@@ -34,4 +36,15 @@ fn wants_gradient(t: &Tensor) -> bool {
 /// A tensor's values as a contiguous f32 vector (a view's values copied).
 fn values_of(t: &Tensor) -> Result<Vec<f32>> {
     t.flatten_all()?.to_vec1()
+}
+
+/// Runs `f` on a tensor's values, read in place when it is a contiguous f32 tensor on the CPU (a
+/// strided view is copied first).
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    let Storage::Cpu(cpu) = &*storage else {
+        bail!("a trainable layer's tensor is not on the CPU");
+    };
+    f(contiguous_f32("trainable layer", cpu, layout)?)
 }

@@ -15,7 +15,7 @@ use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, 
 use super::super::claimed::try_for_each_claimed;
 use super::super::contiguous_f32;
 use super::super::norm::{PreparedGroupNorm, exp, group_norm, group_statistics};
-use super::{tensor_of, values_of};
+use super::{tensor_of, values_of, with_values};
 
 /// The operation; apply it as `x.apply_op3(&gamma, &beta, TrainableGroupNorm { .. })` with `x`
 /// `(B, C, S…)` contiguous and `gamma`, `beta` `(C,)`.
@@ -73,13 +73,12 @@ impl CustomOp3 for TrainableGroupNorm {
             eps: self.eps as f32,
             silu: self.silu,
         };
-        let (grad_x, grad_gamma, grad_beta) = backward(
-            &group,
-            &values_of(&x.detach())?,
-            &values_of(&grad_y.detach())?,
-            &gamma_values,
-            &values_of(beta)?,
-        )?;
+        let beta_values = values_of(beta)?;
+        let (grad_x, grad_gamma, grad_beta) = with_values(&x.detach(), |x| {
+            with_values(&grad_y.detach(), |g| {
+                backward(&group, x, g, &gamma_values, &beta_values)
+            })
+        })?;
         let cpu = &Device::Cpu;
         Ok((
             Some(Tensor::from_vec(grad_x, x.shape(), cpu)?),

@@ -72,6 +72,11 @@ impl Taps {
         })
     }
 
+    /// The input's shape `(B, Cin, H, W)`.
+    pub(super) fn input_dims(&self) -> [usize; 4] {
+        [self.batch, self.cin, self.h, self.w]
+    }
+
     /// The output's shape `(B, Cout, Ho, Wo)`.
     pub(super) fn output_dims(&self) -> [usize; 4] {
         [self.batch, self.cout, self.ho, self.wo]
@@ -96,42 +101,103 @@ impl Taps {
 
     /// ∂L/∂w `(Cout, Cin, k, k)` from the input u and g.
     pub(super) fn weight_gradient(&self, u: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
+        if self.stride == 1 {
+            self.weight_gradient_shifted(u, grad_y)
+        } else {
+            self.weight_gradient_gathered(u, grad_y)
+        }
+    }
+
+    /// For any stride: each tap's view of u gathered into a buffer, times g as `(B·Ho·Wo, Cout)`.
+    fn weight_gradient_gathered(&self, u: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
         let (cin, cout, pixels) = (self.cin, self.cout, self.pixels());
-        // g as (B·Ho·Wo, Cout): row (b, pixel).
-        let mut g_rows = vec![0f32; grad_y.len()];
-        for (index, plane) in grad_y.chunks(pixels.max(1)).enumerate() {
-            let (b, o) = (index / cout, index % cout);
-            for (s, &v) in plane.iter().enumerate() {
-                g_rows[(b * pixels + s) * cout + o] = v;
+        let g_rows = rows_of(grad_y, cout, pixels, pixels, |pixel| pixel);
+        self.per_tap_products(|tap, samples, dst| {
+            let columns = samples.len() * pixels;
+            let product = Product {
+                m: cin,
+                n: cout,
+                k: columns,
+                lhs_rs: columns,
+                rhs_rs: cout,
+                dst_rs: cout,
+            };
+            let rows = &g_rows[samples.start * pixels * cout..][..columns * cout];
+            with_buffer(cin * columns, |seen| {
+                self.gather(u, tap, samples, seen);
+                gemm_acc(product, seen, rows, dst)
+            })
+        })
+    }
+
+    /// For stride 1, without gathering: with u padded once into rows of Wp = W + 2p values per
+    /// line, laid out `(Cin, B·Hp·Wp)`, tap (i, j)'s view of every output (y, x) is the value
+    /// i·Wp + j further along; taking the outputs on the padded grid too (g zero outside Ho × Wo),
+    /// each tap reads one contiguous stretch of every channel's row in place.
+    fn weight_gradient_shifted(&self, u: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
+        let (cin, cout, k) = (self.cin, self.cout, self.kernel);
+        let (hp, wp) = (self.h + 2 * self.padding, self.w + 2 * self.padding);
+        let grid = hp * wp;
+        // The furthest tap reads (k − 1)·(Wp + 1) values past the last sample's grid.
+        let row_len = self.batch * grid + (k - 1) * (wp + 1);
+        let padded = self.padded_by_channel(u, row_len);
+        let g_grid = rows_of(grad_y, cout, self.pixels(), grid, |pixel| {
+            (pixel / self.wo) * wp + pixel % self.wo
+        });
+        self.per_tap_products(|tap, samples, dst| {
+            let (i, j) = (tap / k, tap % k);
+            let columns = samples.len() * grid;
+            let start = samples.start * grid + i * wp + j;
+            let product = Product {
+                m: cin,
+                n: cout,
+                k: columns,
+                lhs_rs: row_len,
+                rhs_rs: cout,
+                dst_rs: cout,
+            };
+            let rows = &g_grid[samples.start * grid * cout..][..columns * cout];
+            gemm_acc(product, &padded[start..], rows, dst)
+        })
+    }
+
+    /// u padded by `padding` zeros on every side, as `(Cin, row_len)`: channel c's row holds each
+    /// sample's padded plane in turn, then zeros.
+    fn padded_by_channel(&self, u: &[f32], row_len: usize) -> Vec<f32> {
+        let (p, plane) = (self.padding, self.h * self.w);
+        let wp = self.w + 2 * p;
+        let grid = (self.h + 2 * p) * wp;
+        let mut padded = vec![0f32; self.cin * row_len];
+        for (index, src) in u.chunks(plane.max(1)).enumerate() {
+            let (b, c) = (index / self.cin, index % self.cin);
+            let dst = &mut padded[c * row_len + b * grid..][..grid];
+            for (y, line) in src.chunks(self.w).enumerate() {
+                dst[(y + p) * wp + p..][..self.w].copy_from_slice(line);
             }
         }
-        let taps = self.taps();
+        padded
+    }
+
+    /// Runs `product(tap, samples, dst)` for every tap and part of the batch, each adding its
+    /// `(Cin, Cout)` product into a zeroed `dst`, spread over the pool; returns their sum as
+    /// ∂L/∂w `(Cout, Cin, k, k)`. The batch is split so that even a 1×1 layer gives each thread
+    /// two items.
+    fn per_tap_products(
+        &self,
+        product: impl Fn(usize, std::ops::Range<usize>, &mut [f32]) -> Result<()> + Sync,
+    ) -> Result<Vec<f32>> {
+        let (cin, cout, taps) = (self.cin, self.cout, self.taps());
         let parts = (2 * rayon::current_num_threads())
             .div_ceil(taps)
             .clamp(1, self.batch.max(1));
         let per_part = self.batch.div_ceil(parts).max(1);
-        // One (Cin, Cout) partial product per (tap, part of the batch).
         let mut partials = vec![0f32; taps * parts * cin * cout];
         try_for_each_claimed(
             partials.chunks_mut(cin * cout).enumerate(),
             |(index, dst)| {
                 let (tap, part) = (index / parts, index % parts);
                 let first = (part * per_part).min(self.batch);
-                let samples = first..(first + per_part).min(self.batch);
-                let columns = samples.len() * pixels;
-                let product = Product {
-                    m: cin,
-                    n: cout,
-                    k: columns,
-                    lhs_rs: columns,
-                    rhs_rs: cout,
-                    dst_rs: cout,
-                };
-                let rows = &g_rows[first * pixels * cout..][..columns * cout];
-                with_buffer(cin * columns, |seen| {
-                    self.gather(u, tap, samples, seen);
-                    gemm_acc(product, seen, rows, dst)
-                })
+                product(tap, first..(first + per_part).min(self.batch), dst)
             },
         )?;
         let mut grad_w = vec![0f32; cout * cin * taps];
@@ -258,6 +324,26 @@ impl Taps {
             }
         }
     }
+}
+
+/// g `(B, C, pixels)` transposed into rows `(B·grid, C)`: pixel s of sample b goes to row
+/// b·grid + `place(s)`; rows no pixel reaches stay zero.
+fn rows_of(
+    grad_y: &[f32],
+    channels: usize,
+    pixels: usize,
+    grid: usize,
+    place: impl Fn(usize) -> usize,
+) -> Vec<f32> {
+    let samples = grad_y.len() / (channels * pixels).max(1);
+    let mut rows = vec![0f32; samples * grid * channels];
+    for (index, plane) in grad_y.chunks(pixels.max(1)).enumerate() {
+        let (b, c) = (index / channels, index % channels);
+        for (s, &v) in plane.iter().enumerate() {
+            rows[(b * grid + place(s)) * channels + c] = v;
+        }
+    }
+    rows
 }
 
 /// The gradient of a ×2 nearest upsampling: `grad` `(N, 2H, 2W)` planes summed over each 2×2
