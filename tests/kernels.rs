@@ -412,7 +412,8 @@ fn trainable_weights_keep_candle_operations() {
 /// The trainable convolution against candle's `conv2d` (after `upsample_nearest2d`, with the bias
 /// added): its values and the gradients of the input, the weights and the bias, on odd shapes — a
 /// single input channel, widths of 6, 7, 15 and 28, stride 2 on odd sizes, 1×1 layers, an
-/// upsampled input, and the many-channel 7×7 layers that take Winograd.
+/// upsampled input, and the many-channel 7×7 layers that take Winograd — with a bias per channel
+/// or, every third case, per (sample, channel).
 #[test]
 fn the_trainable_convolution_matches_candles_values_and_gradients() {
     use diffuscope::model::kernels::TrainableConv;
@@ -438,7 +439,8 @@ fn the_trainable_convolution_matches_candles_values_and_gradients() {
         let weight =
             candle_core::Var::from_tensor(&tensor(&[cout, cin, k, k], seed + 1, 0.6, -0.3))
                 .unwrap();
-        let bias = candle_core::Var::from_tensor(&tensor(&[cout], seed + 2, 1.0, -0.5)).unwrap();
+        let bias_dims = if index % 3 == 1 { vec![b, cout] } else { vec![cout] };
+        let bias = candle_core::Var::from_tensor(&tensor(&bias_dims, seed + 2, 1.0, -0.5)).unwrap();
         let op = TrainableConv {
             stride,
             padding,
@@ -453,7 +455,7 @@ fn the_trainable_convolution_matches_candles_values_and_gradients() {
         let theirs = seen
             .conv2d(&weight, padding, stride, 1, 1)
             .unwrap()
-            .broadcast_add(&bias.reshape((1, cout, 1, 1)).unwrap())
+            .broadcast_add(&bias.reshape((bias.elem_count() / cout, cout, 1, 1)).unwrap())
             .unwrap();
         assert_matches_with_gradients(
             &ours,

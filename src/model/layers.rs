@@ -253,10 +253,16 @@ impl FastConv2d {
         }
     }
 
-    /// The convolution of `x` (upsampled ×2 first when `upsample`) for autograd: trainable f32
-    /// weights on the CPU through [`TrainableConv`] (our kernels, forward and backward),
-    /// everything else through candle's operations.
-    fn trainable_or_candle(&self, x: &Tensor, upsample: bool) -> Result<Tensor> {
+    /// The convolution of `x` (upsampled ×2 first when `upsample`) plus `add` `(B, Cout)` per
+    /// channel, for autograd: trainable f32 weights on the CPU through [`TrainableConv`] (our
+    /// kernels, forward and backward, `add` joining the bias), everything else through candle's
+    /// operations.
+    fn trainable_or_candle(
+        &self,
+        x: &Tensor,
+        upsample: bool,
+        add: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let weight = self.conv.weight();
         let cfg = self.conv.config();
         let ours = weight.is_variable()
@@ -270,11 +276,17 @@ impl FastConv2d {
             } else {
                 x.clone()
             };
-            return self.conv.forward(&x);
+            let h = self.conv.forward(&x)?;
+            return match add {
+                Some(add) => h.broadcast_add(&add.unsqueeze(2)?.unsqueeze(3)?),
+                None => Ok(h),
+            };
         }
-        let bias = match self.conv.bias() {
-            Some(bias) => bias.clone(),
-            None => Tensor::zeros(weight.dim(0)?, DType::F32, x.device())?,
+        let bias = match (self.conv.bias(), add) {
+            (Some(bias), Some(add)) => add.broadcast_add(&bias.unsqueeze(0)?)?,
+            (Some(bias), None) => bias.clone(),
+            (None, Some(add)) => add.clone(),
+            (None, None) => Tensor::zeros(weight.dim(0)?, DType::F32, x.device())?,
         };
         let op = TrainableConv {
             stride: cfg.stride,
@@ -293,10 +305,7 @@ impl FastConv2d {
         add: Option<&Tensor>,
         residual: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let mut h = self.trainable_or_candle(x, upsample)?;
-        if let Some(add) = add {
-            h = h.broadcast_add(&add.unsqueeze(2)?.unsqueeze(3)?)?;
-        }
+        let h = self.trainable_or_candle(x, upsample, add)?;
         match residual {
             Some(residual) => h + residual,
             None => Ok(h),

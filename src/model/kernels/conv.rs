@@ -159,19 +159,23 @@ impl PreparedConv {
         self.forward_fused(x, Some(norm), false, add, residual)
     }
 
-    /// [`PreparedConv::forward`] (bias only, no `add` or residual) on a custom operation's
+    /// [`PreparedConv::forward`] (no residual; `add` `(B, Cout)` values) on a custom operation's
     /// input, which must be contiguous: for the trainable layers, without a copy in or out.
     pub(super) fn forward_storage(
         &self,
         storage: &CpuStorage,
         layout: &Layout,
         upsample: bool,
+        add: Option<&[f32]>,
     ) -> Result<(CpuStorage, Shape)> {
+        if add.is_some_and(|a| Some(a.len()) != layout.dims().first().map(|b| b * self.cout)) {
+            bail!("PreparedConv: add of the wrong length for x {:?}", layout.dims());
+        }
         let op = ConvOp {
             conv: self,
             norm: None,
             upsample,
-            add: None,
+            add,
         };
         op.run(storage, layout, None)
     }

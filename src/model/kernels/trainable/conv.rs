@@ -15,7 +15,9 @@ use super::taps::{Taps, upsample_gradient};
 use super::{tensor_of, values_of, wants_gradient, with_values};
 
 /// The operation; apply it as `x.apply_op3(&weight, &bias, TrainableConv { .. })` with `x`
-/// `(B, Cin, H, W)` contiguous, `weight` `(Cout, Cin, k, k)` and `bias` `(Cout,)`.
+/// `(B, Cin, H, W)` contiguous, `weight` `(Cout, Cin, k, k)` and `bias` `(Cout,)`, or `(B, Cout)`
+/// for a bias per sample (the layer's own plus the timestep embedding, in a residual block:
+/// one operation fewer for autograd to record and undo).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrainableConv {
     /// The stride, ≥ 1.
@@ -41,11 +43,18 @@ impl CustomOp3 for TrainableConv {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let weight = tensor_of(contiguous_f32(self.name(), s2, l2)?, l2)?;
-        let bias = tensor_of(contiguous_f32(self.name(), s3, l3)?, l3)?;
+        let bias = contiguous_f32(self.name(), s3, l3)?;
+        if l3.dims().len() == 2 {
+            // A bias per sample: the convolution's own, plus the embedding.
+            return PreparedConv::new(&weight, None, self.stride, self.padding)?
+                .forward_storage(s1, l1, self.upsample, Some(bias));
+        }
+        let bias = tensor_of(bias, l3)?;
         PreparedConv::new(&weight, Some(&bias), self.stride, self.padding)?.forward_storage(
             s1,
             l1,
             self.upsample,
+            None,
         )
     }
 
@@ -71,7 +80,9 @@ impl CustomOp3 for TrainableConv {
         with_values(&grad_y, |g| {
             let grad_w = with_values(&seen, |u| taps.weight_gradient(u, g))?;
             let grad_w = Tensor::from_vec(grad_w, weight.shape(), &Device::Cpu)?;
-            let grad_b = Tensor::from_vec(taps.bias_gradient(g), bias.shape(), &Device::Cpu)?;
+            let per_sample = bias.rank() == 2;
+            let grad_b = taps.bias_gradient(g, per_sample);
+            let grad_b = Tensor::from_vec(grad_b, bias.shape(), &Device::Cpu)?;
             let grad_x = if wants_gradient(x) {
                 Some(self.input_gradient(&taps, &weight.detach(), &grad_y, g, x)?)
             } else {

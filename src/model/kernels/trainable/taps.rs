@@ -90,10 +90,15 @@ impl Taps {
         self.kernel * self.kernel
     }
 
-    /// ∂L/∂bias from g `(B, Cout, Ho·Wo)`: each channel's sum (in f64 across samples).
-    pub(super) fn bias_gradient(&self, grad_y: &[f32]) -> Vec<f32> {
+    /// ∂L/∂bias from g `(B, Cout, Ho·Wo)`: each channel's sum (in f64 across samples), or each
+    /// (sample, channel)'s for a bias `per_sample`.
+    pub(super) fn bias_gradient(&self, grad_y: &[f32], per_sample: bool) -> Vec<f32> {
+        let planes = grad_y.chunks(self.pixels().max(1));
+        if per_sample {
+            return planes.map(|plane| plane.iter().sum()).collect();
+        }
         let mut sums = vec![0f64; self.cout];
-        for (index, plane) in grad_y.chunks(self.pixels().max(1)).enumerate() {
+        for (index, plane) in planes.enumerate() {
             sums[index % self.cout] += f64::from(plane.iter().sum::<f32>());
         }
         sums.into_iter().map(|s| s as f32).collect()
