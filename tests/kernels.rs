@@ -439,7 +439,11 @@ fn the_trainable_convolution_matches_candles_values_and_gradients() {
         let weight =
             candle_core::Var::from_tensor(&tensor(&[cout, cin, k, k], seed + 1, 0.6, -0.3))
                 .unwrap();
-        let bias_dims = if index % 3 == 1 { vec![b, cout] } else { vec![cout] };
+        let bias_dims = if index % 3 == 1 {
+            vec![b, cout]
+        } else {
+            vec![cout]
+        };
         let bias = candle_core::Var::from_tensor(&tensor(&bias_dims, seed + 2, 1.0, -0.5)).unwrap();
         let op = TrainableConv {
             stride,
@@ -455,7 +459,11 @@ fn the_trainable_convolution_matches_candles_values_and_gradients() {
         let theirs = seen
             .conv2d(&weight, padding, stride, 1, 1)
             .unwrap()
-            .broadcast_add(&bias.reshape((bias.elem_count() / cout, cout, 1, 1)).unwrap())
+            .broadcast_add(
+                &bias
+                    .reshape((bias.elem_count() / cout, cout, 1, 1))
+                    .unwrap(),
+            )
             .unwrap();
         assert_matches_with_gradients(
             &ours,

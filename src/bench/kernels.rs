@@ -1,5 +1,6 @@
 //! `diffuscope bench kernels`: single operations of the digit network, candle's composition
-//! against our CPU kernel (the figures of MODELS.md's kernel table), median of repeated runs.
+//! against our CPU kernel (the figures of MODELS.md's kernel table), median of repeated runs;
+//! then the same for training, forward and backward (`train_kernels.rs`).
 
 use candle_core::{Device, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig};
@@ -118,7 +119,7 @@ pub fn kernels_bench() -> Result<()> {
         let ours = time(30, || norm.forward(&x, true))?;
         println!("{name:<42} {theirs:>10.3} {ours:>9.3}");
     }
-    Ok(())
+    super::train_kernels::training_kernels_bench()
 }
 
 fn time_convolution(case: &ConvCase) -> Result<()> {

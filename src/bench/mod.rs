@@ -9,6 +9,7 @@ pub mod render;
 pub mod sample;
 pub mod soak;
 pub mod train;
+mod train_kernels;
 
 use std::time::{Duration, Instant};
 

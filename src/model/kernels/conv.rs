@@ -169,7 +169,10 @@ impl PreparedConv {
         add: Option<&[f32]>,
     ) -> Result<(CpuStorage, Shape)> {
         if add.is_some_and(|a| Some(a.len()) != layout.dims().first().map(|b| b * self.cout)) {
-            bail!("PreparedConv: add of the wrong length for x {:?}", layout.dims());
+            bail!(
+                "PreparedConv: add of the wrong length for x {:?}",
+                layout.dims()
+            );
         }
         let op = ConvOp {
             conv: self,

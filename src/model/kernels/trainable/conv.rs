@@ -46,8 +46,12 @@ impl CustomOp3 for TrainableConv {
         let bias = contiguous_f32(self.name(), s3, l3)?;
         if l3.dims().len() == 2 {
             // A bias per sample: the convolution's own, plus the embedding.
-            return PreparedConv::new(&weight, None, self.stride, self.padding)?
-                .forward_storage(s1, l1, self.upsample, Some(bias));
+            return PreparedConv::new(&weight, None, self.stride, self.padding)?.forward_storage(
+                s1,
+                l1,
+                self.upsample,
+                Some(bias),
+            );
         }
         let bias = tensor_of(bias, l3)?;
         PreparedConv::new(&weight, Some(&bias), self.stride, self.padding)?.forward_storage(
