@@ -14,6 +14,7 @@
 
 mod conv;
 mod norm;
+mod row_products;
 mod taps;
 
 pub use conv::TrainableConv;

@@ -13,10 +13,10 @@
 //!                                                      back at the input positions tap (i, j) read
 //! ∂L/∂bias[o]       = Σ_b Σ_yo,xo g[b, o, yo, xo]
 //! ```
-//! The weights' gradient gathers each tap's view of u (a copy of rows) and multiplies it by g laid
-//! out as `(B·Ho·Wo, Cout)`, split over taps and batch parts so both threads have work even for a
-//! 1×1 layer; the input's gradient is one product per sample. Products are `gemm`'s, single-
-//! threaded each (`matmul.rs`), the items spread over the pool (`claimed.rs`).
+//! The weights' gradient takes g as `(Cout, B·Ho·Wo)` rows and each tap's view of u as `(Cin,
+//! B·Ho·Wo)` rows — for stride 1 read in place from u padded once, for other strides gathered —
+//! and adds their row-by-row dot products (`row_products.rs`), blocks of samples spread over the
+//! pool (`claimed.rs`); the input's gradient is one `gemm` product per sample (`matmul.rs`).
 
 use std::cell::Cell;
 
@@ -24,7 +24,8 @@ use candle_core::{Result, bail};
 use rayon::prelude::*;
 
 use super::super::claimed::try_for_each_claimed;
-use super::super::matmul::{Product, StridedProduct, Strides, gemm_acc, gemm_acc_strided};
+use super::super::matmul::{Product, gemm_acc};
+use super::row_products::{Rows, add_row_products};
 
 /// The bytes of input and output gradient one block of samples spans in the weights' gradient:
 /// well within a core's L2 cache (1.25 MB on the Xeon the figures are from, 256 KB on older
@@ -122,22 +123,23 @@ impl Taps {
     /// For any stride: each tap's view of u gathered into a buffer, times g as `(B·Ho·Wo, Cout)`.
     fn weight_gradient_gathered(&self, u: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
         let (cin, cout, pixels) = (self.cin, self.cout, self.pixels());
-        let g_rows = rows_of(grad_y, cout, pixels, pixels, |pixel| pixel);
+        let g_by_channel = self.gradient_on_grid(grad_y, self.wo, pixels);
+        let g_len = self.batch * pixels;
         self.per_tap_products(|tap, samples, dst| {
             let columns = samples.len() * pixels;
-            // (Cin, columns) · (columns, Cout), written transposed into dst (Cout, Cin).
-            let product = StridedProduct {
-                m: cin,
-                n: cout,
-                k: columns,
-                lhs: Strides { rs: columns, cs: 1 },
-                rhs: Strides { rs: cout, cs: 1 },
-                dst: Strides { rs: 1, cs: cin },
+            let g = Rows {
+                values: &g_by_channel[samples.start * pixels..],
+                stride: g_len,
+                count: cout,
             };
-            let rows = &g_rows[samples.start * pixels * cout..][..columns * cout];
             with_buffer(cin * columns, |seen| {
                 self.gather(u, tap, samples, seen);
-                gemm_acc_strided(product, seen, rows, dst)
+                let seen = Rows {
+                    values: seen,
+                    stride: columns,
+                    count: cin,
+                };
+                add_row_products(g, seen, columns, dst)
             })
         })
     }
@@ -157,23 +159,18 @@ impl Taps {
         let g_len = self.batch * grid;
         self.per_tap_products(|tap, samples, dst| {
             let (i, j) = (tap / k, tap % k);
-            let columns = samples.len() * grid;
-            // (Cout, columns) · (columns, Cin): the padded rows, read from the tap's offset.
-            let product = StridedProduct {
-                m: cout,
-                n: cin,
-                k: columns,
-                lhs: Strides { rs: g_len, cs: 1 },
-                rhs: Strides { rs: 1, cs: row_len },
-                dst: Strides { rs: cin, cs: 1 },
-            };
             let first = samples.start * grid;
-            gemm_acc_strided(
-                product,
-                &g_grid[first..],
-                &padded[first + i * wp + j..],
-                dst,
-            )
+            let g = Rows {
+                values: &g_grid[first..],
+                stride: g_len,
+                count: cout,
+            };
+            let seen = Rows {
+                values: &padded[first + i * wp + j..],
+                stride: row_len,
+                count: cin,
+            };
+            add_row_products(g, seen, samples.len() * grid, dst)
         })
     }
 
@@ -365,26 +362,6 @@ impl Taps {
             }
         }
     }
-}
-
-/// g `(B, C, pixels)` transposed into rows `(B·grid, C)`: pixel s of sample b goes to row
-/// b·grid + `place(s)`; rows no pixel reaches stay zero.
-fn rows_of(
-    grad_y: &[f32],
-    channels: usize,
-    pixels: usize,
-    grid: usize,
-    place: impl Fn(usize) -> usize,
-) -> Vec<f32> {
-    let samples = grad_y.len() / (channels * pixels).max(1);
-    let mut rows = vec![0f32; samples * grid * channels];
-    for (index, plane) in grad_y.chunks(pixels.max(1)).enumerate() {
-        let (b, c) = (index / channels, index % channels);
-        for (s, &v) in plane.iter().enumerate() {
-            rows[(b * grid + place(s)) * channels + c] = v;
-        }
-    }
-    rows
 }
 
 /// The gradient of a ×2 nearest upsampling: `grad` `(N, 2H, 2W)` planes summed over each 2×2

@@ -1,0 +1,174 @@
+//! dst(o, c) += Σ_p a(o, p)·b(c, p): the dot product of every row of `a` with every row of `b`,
+//! both read in place along p — the shape of a convolution's weight gradient, where p runs over
+//! every output position of the batch (tens of thousands) and there are only as many rows as
+//! channels (1 to 64).
+//!
+//! A general matrix product (`gemm`) is at its worst here: it packs both operands, long and thin,
+//! before multiplying them. This kernel keeps a block of 4 × 3 rows' partial sums in SIMD
+//! registers (12 accumulators, 3 vectors of b and one of a: the 16 registers of AVX2, half of
+//! AVX-512's) and streams both operands once per block, `pulp` choosing the widest vectors the
+//! CPU has.
+
+use candle_core::{Result, bail};
+use pulp::Simd;
+
+/// Rows of a matrix in a slice: row r is `values[r·stride..][..len]`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Rows<'a> {
+    pub values: &'a [f32],
+    pub stride: usize,
+    pub count: usize,
+}
+
+impl Rows<'_> {
+    /// Whether `count` rows of `len` values fit.
+    fn fit(&self, len: usize) -> bool {
+        self.count == 0
+            || (self.count - 1)
+                .checked_mul(self.stride)
+                .and_then(|start| start.checked_add(len))
+                .is_some_and(|end| end <= self.values.len())
+    }
+
+    #[inline(always)]
+    fn row(&self, r: usize, len: usize) -> &[f32] {
+        &self.values[r * self.stride..][..len]
+    }
+}
+
+/// Rows of a block of partial sums held in registers.
+const BLOCK_A: usize = 4;
+/// Columns of that block.
+const BLOCK_B: usize = 3;
+
+/// dst(o, c) += Σ_{p < len} a(o, p)·b(c, p), with `dst` `(a.count, b.count)` row-major; fails,
+/// touching nothing, when the sizes do not fit the slices.
+pub(super) fn add_row_products(a: Rows, b: Rows, len: usize, dst: &mut [f32]) -> Result<()> {
+    if !a.fit(len) || !b.fit(len) || dst.len() < a.count * b.count {
+        bail!(
+            "row products: {} and {} rows of {len} do not fit slices of {} and {} ({} results)",
+            a.count,
+            b.count,
+            a.values.len(),
+            b.values.len(),
+            dst.len()
+        );
+    }
+    /// The call [`pulp::Arch::dispatch`] compiles once per instruction set.
+    struct Run<'a> {
+        a: Rows<'a>,
+        b: Rows<'a>,
+        len: usize,
+        dst: &'a mut [f32],
+    }
+    impl pulp::WithSimd for Run<'_> {
+        type Output = ();
+
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) {
+            products(simd, self.a, self.b, self.len, self.dst);
+        }
+    }
+    pulp::Arch::new().dispatch(Run { a, b, len, dst });
+    Ok(())
+}
+
+#[inline(always)]
+fn products<S: Simd>(simd: S, a: Rows, b: Rows, len: usize, dst: &mut [f32]) {
+    let mut o = 0;
+    while o < a.count {
+        let rows_a = if a.count - o >= BLOCK_A { BLOCK_A } else { 1 };
+        let mut c = 0;
+        while c < b.count {
+            let rows_b = if b.count - c >= BLOCK_B { BLOCK_B } else { 1 };
+            let at = Block { o, c, len };
+            match (rows_a, rows_b) {
+                (BLOCK_A, BLOCK_B) => block::<S, BLOCK_A, BLOCK_B>(simd, a, b, at, dst),
+                (BLOCK_A, _) => block::<S, BLOCK_A, 1>(simd, a, b, at, dst),
+                (_, BLOCK_B) => block::<S, 1, BLOCK_B>(simd, a, b, at, dst),
+                _ => block::<S, 1, 1>(simd, a, b, at, dst),
+            }
+            c += rows_b;
+        }
+        o += rows_a;
+    }
+}
+
+/// The first row of a and of b a block starts at, and the length of the rows.
+#[derive(Clone, Copy)]
+struct Block {
+    o: usize,
+    c: usize,
+    len: usize,
+}
+
+/// Rows o..o + RA of a against rows c..c + RB of b.
+#[inline(always)]
+fn block<S: Simd, const RA: usize, const RB: usize>(
+    simd: S,
+    a: Rows,
+    b: Rows,
+    at: Block,
+    dst: &mut [f32],
+) {
+    let a_rows: [&[f32]; RA] = std::array::from_fn(|r| a.row(at.o + r, at.len));
+    let b_rows: [&[f32]; RB] = std::array::from_fn(|r| b.row(at.c + r, at.len));
+    let a_vectors: [&[S::f32s]; RA] = std::array::from_fn(|r| S::as_simd_f32s(a_rows[r]).0);
+    let b_vectors: [&[S::f32s]; RB] = std::array::from_fn(|r| S::as_simd_f32s(b_rows[r]).0);
+    let vectors = at.len / S::F32_LANES;
+    let mut acc = [[simd.splat_f32s(0.0); RB]; RA];
+    for i in 0..vectors {
+        let bv: [S::f32s; RB] = std::array::from_fn(|s| b_vectors[s][i]);
+        for (acc, a_vectors) in acc.iter_mut().zip(&a_vectors) {
+            let av = a_vectors[i];
+            for (acc, &bv) in acc.iter_mut().zip(&bv) {
+                *acc = simd.mul_add_e_f32s(av, bv, *acc);
+            }
+        }
+    }
+    let tail = vectors * S::F32_LANES..at.len;
+    for (r, (acc, a_row)) in acc.iter().zip(&a_rows).enumerate() {
+        for (s, (&acc, b_row)) in acc.iter().zip(&b_rows).enumerate() {
+            let rest: f32 = a_row[tail.clone()]
+                .iter()
+                .zip(&b_row[tail.clone()])
+                .map(|(x, y)| x * y)
+                .sum();
+            dst[(at.o + r) * b.count + at.c + s] += simd.reduce_sum_f32s(acc) + rest;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_pair_gets_its_dot_product() {
+        // Odd sizes: blocks of 4 × 3 rows with single rows left over, and a tail past the vectors.
+        let (rows_a, rows_b, len) = (6, 5, 37);
+        let a: Vec<f32> = (0..rows_a * 40).map(|v| ((v * 7) % 11) as f32 - 5.0).collect();
+        let b: Vec<f32> = (0..rows_b * 41 + 3).map(|v| ((v * 5) % 13) as f32 * 0.25).collect();
+        let mut dst = vec![1f32; rows_a * rows_b];
+        let a_rows = Rows {
+            values: &a,
+            stride: 40,
+            count: rows_a,
+        };
+        let b_rows = Rows {
+            values: &b[3..],
+            stride: 41,
+            count: rows_b,
+        };
+        add_row_products(a_rows, b_rows, len, &mut dst).unwrap();
+        for o in 0..rows_a {
+            for c in 0..rows_b {
+                let expected: f32 = (0..len).map(|p| a[o * 40 + p] * b[3 + c * 41 + p]).sum();
+                let got = dst[o * rows_b + c] - 1.0;
+                assert!((got - expected).abs() < 1e-3, "({o}, {c}): {got} vs {expected}");
+            }
+        }
+        let short = Rows { count: 7, ..a_rows };
+        assert!(add_row_products(short, b_rows, len, &mut dst).is_err());
+    }
+}
