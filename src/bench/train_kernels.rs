@@ -18,7 +18,15 @@ type ConvLayer = (&'static str, usize, usize, usize, usize, usize, bool);
 /// The convolutions that cost the most in a training step, at batch 64.
 const CONVOLUTIONS: [ConvLayer; 6] = [
     ("conv 3×3 16→16, 28×28 (down.0)", 16, 28, 16, 3, 1, false),
-    ("conv 3×3 48→16, 28×28 (up.0 conv1)", 48, 28, 16, 3, 1, false),
+    (
+        "conv 3×3 48→16, 28×28 (up.0 conv1)",
+        48,
+        28,
+        16,
+        3,
+        1,
+        false,
+    ),
     ("upsample + conv 3×3 32→32, 14→28", 32, 14, 32, 3, 1, true),
     ("conv 3×3 16→16 stride 2, 28×28", 16, 28, 16, 3, 2, false),
     ("conv 1×1 48→16, 28×28 (up.0 skip)", 48, 28, 16, 1, 1, false),
@@ -43,9 +51,7 @@ pub fn training_kernels_bench() -> Result<()> {
     Ok(())
 }
 
-fn time_convolution(
-    (name, cin, side, cout, kernel, stride, upsample): ConvLayer,
-) -> Result<()> {
+fn time_convolution((name, cin, side, cout, kernel, stride, upsample): ConvLayer) -> Result<()> {
     let x = Var::from_tensor(&seeded_tensor(&[BATCH, cin, side, side], 3, 1.0, 0.0)?)?;
     let weight = Var::from_tensor(&seeded_tensor(&[cout, cin, kernel, kernel], 1, 0.1, 0.0)?)?;
     let bias = Var::from_tensor(&seeded_tensor(&[cout], 2, 0.1, 0.0)?)?;

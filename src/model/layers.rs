@@ -624,7 +624,12 @@ impl SelfAttention {
         let k = qkv.narrow(2, c, c)?.contiguous()?;
         let v = qkv.narrow(2, 2 * c, c)?.contiguous()?;
         let scores = (q.matmul(&k.t()?)? / (c as f64).sqrt())?;
-        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let weights = if scores.track_op() {
+            // candle's fused softmax has no backward: in training, q and k would get no gradient.
+            candle_nn::ops::softmax(&scores, candle_core::D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
         let out = self.proj.forward(&weights.matmul(&v)?)?;
         x + out.transpose(1, 2)?.reshape((b, c, h, w))?
     }

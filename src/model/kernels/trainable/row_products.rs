@@ -147,8 +147,12 @@ mod tests {
     fn every_row_pair_gets_its_dot_product() {
         // Odd sizes: blocks of 4 × 3 rows with single rows left over, and a tail past the vectors.
         let (rows_a, rows_b, len) = (6, 5, 37);
-        let a: Vec<f32> = (0..rows_a * 40).map(|v| ((v * 7) % 11) as f32 - 5.0).collect();
-        let b: Vec<f32> = (0..rows_b * 41 + 3).map(|v| ((v * 5) % 13) as f32 * 0.25).collect();
+        let a: Vec<f32> = (0..rows_a * 40)
+            .map(|v| ((v * 7) % 11) as f32 - 5.0)
+            .collect();
+        let b: Vec<f32> = (0..rows_b * 41 + 3)
+            .map(|v| ((v * 5) % 13) as f32 * 0.25)
+            .collect();
         let mut dst = vec![1f32; rows_a * rows_b];
         let a_rows = Rows {
             values: &a,
@@ -165,7 +169,10 @@ mod tests {
             for c in 0..rows_b {
                 let expected: f32 = (0..len).map(|p| a[o * 40 + p] * b[3 + c * 41 + p]).sum();
                 let got = dst[o * rows_b + c] - 1.0;
-                assert!((got - expected).abs() < 1e-3, "({o}, {c}): {got} vs {expected}");
+                assert!(
+                    (got - expected).abs() < 1e-3,
+                    "({o}, {c}): {got} vs {expected}"
+                );
             }
         }
         let short = Rows { count: 7, ..a_rows };
