@@ -111,30 +111,42 @@ fn block<S: Simd, const RA: usize, const RB: usize>(
     at: Block,
     dst: &mut [f32],
 ) {
-    let a_rows: [&[f32]; RA] = std::array::from_fn(|r| a.row(at.o + r, at.len));
-    let b_rows: [&[f32]; RB] = std::array::from_fn(|r| b.row(at.c + r, at.len));
-    let a_vectors: [&[S::f32s]; RA] = std::array::from_fn(|r| S::as_simd_f32s(a_rows[r]).0);
-    let b_vectors: [&[S::f32s]; RB] = std::array::from_fn(|r| S::as_simd_f32s(b_rows[r]).0);
+    // No closures in here: a closure is compiled apart from the `pulp` dispatch that enables the
+    // wide instructions, and called (not inlined) for every vector it would load.
+    let mut a_rows: [&[f32]; RA] = [&[]; RA];
+    let mut a_vectors: [&[S::f32s]; RA] = [&[]; RA];
+    for r in 0..RA {
+        a_rows[r] = a.row(at.o + r, at.len);
+        a_vectors[r] = S::as_simd_f32s(a_rows[r]).0;
+    }
+    let mut b_rows: [&[f32]; RB] = [&[]; RB];
+    let mut b_vectors: [&[S::f32s]; RB] = [&[]; RB];
+    for r in 0..RB {
+        b_rows[r] = b.row(at.c + r, at.len);
+        b_vectors[r] = S::as_simd_f32s(b_rows[r]).0;
+    }
     let vectors = at.len / S::F32_LANES;
     let mut acc = [[simd.splat_f32s(0.0); RB]; RA];
+    let mut bv = [simd.splat_f32s(0.0); RB];
     for i in 0..vectors {
-        let bv: [S::f32s; RB] = std::array::from_fn(|s| b_vectors[s][i]);
-        for (acc, a_vectors) in acc.iter_mut().zip(&a_vectors) {
-            let av = a_vectors[i];
-            for (acc, &bv) in acc.iter_mut().zip(&bv) {
-                *acc = simd.mul_add_e_f32s(av, bv, *acc);
+        for s in 0..RB {
+            bv[s] = b_vectors[s][i];
+        }
+        for r in 0..RA {
+            let av = a_vectors[r][i];
+            for s in 0..RB {
+                acc[r][s] = simd.mul_add_e_f32s(av, bv[s], acc[r][s]);
             }
         }
     }
     let tail = vectors * S::F32_LANES..at.len;
-    for (r, (acc, a_row)) in acc.iter().zip(&a_rows).enumerate() {
-        for (s, (&acc, b_row)) in acc.iter().zip(&b_rows).enumerate() {
-            let rest: f32 = a_row[tail.clone()]
-                .iter()
-                .zip(&b_row[tail.clone()])
-                .map(|(x, y)| x * y)
-                .sum();
-            dst[(at.o + r) * b.count + at.c + s] += simd.reduce_sum_f32s(acc) + rest;
+    for r in 0..RA {
+        for s in 0..RB {
+            let mut rest = 0f32;
+            for p in tail.clone() {
+                rest += a_rows[r][p] * b_rows[s][p];
+            }
+            dst[(at.o + r) * b.count + at.c + s] += simd.reduce_sum_f32s(acc[r][s]) + rest;
         }
     }
 }
