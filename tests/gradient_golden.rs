@@ -8,6 +8,9 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -15,6 +18,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use diffuscope::model::kernels::{TrainableConv, TrainableGroupNorm};
 use diffuscope::model::{DigitUNet, UNetConfig};
+use tensors::relative_error;
 
 /// Largest relative error allowed for a layer's output and gradients; measured at most 4.8e-7
 /// (`cargo test --test gradient_golden -- --nocapture`).
@@ -58,18 +62,6 @@ impl Golden {
             .map(|json| serde_json::from_str(json).unwrap())
             .collect()
     }
-}
-
-fn relative_error(ours: &Tensor, reference: &Tensor) -> f32 {
-    assert_eq!(ours.dims(), reference.dims());
-    let ours: Vec<f32> = ours.flatten_all().unwrap().to_vec1().unwrap();
-    let reference: Vec<f32> = reference.flatten_all().unwrap().to_vec1().unwrap();
-    let scale = reference.iter().fold(1e-20f32, |m, v| m.max(v.abs()));
-    let diff = ours
-        .iter()
-        .zip(&reference)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    diff / scale
 }
 
 /// Checks a case's output against `{prefix}.y` and the gradients of sum(y · mix) with respect to

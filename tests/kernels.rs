@@ -8,6 +8,9 @@
     reason = "helpers of an integration test (clippy's allow-unwrap-in-tests covers only #[test] functions)"
 )]
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
@@ -16,6 +19,7 @@ use diffuscope::bench::kernels::seeded_values;
 use diffuscope::model::kernels::{attention_core, fast_exp};
 use diffuscope::model::layers::{FastConv2d, FastGroupNorm, FastLinear};
 use diffuscope::model::{DigitUNet, NULL_CLASS, UNetConfig};
+use tensors::relative_error;
 
 /// Largest relative error allowed; measured at most 5.8e-6 (`cargo test --test kernels`).
 const TOLERANCE: f32 = 1e-5;
@@ -23,19 +27,6 @@ const TOLERANCE: f32 = 1e-5;
 fn tensor(dims: &[usize], seed: u64, scale: f32, offset: f32) -> Tensor {
     let len = dims.iter().product();
     Tensor::from_vec(seeded_values(len, seed, scale, offset), dims, &Device::Cpu).unwrap()
-}
-
-fn relative_error(ours: &Tensor, reference: &Tensor) -> f32 {
-    assert_eq!(ours.dims(), reference.dims());
-    let ours: Vec<f32> = ours.flatten_all().unwrap().to_vec1().unwrap();
-    let reference: Vec<f32> = reference.flatten_all().unwrap().to_vec1().unwrap();
-    let scale = reference.iter().fold(1e-20f32, |m, v| m.max(v.abs()));
-    let diff = ours
-        .iter()
-        .zip(&reference)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    assert!(diff.is_finite(), "non-finite difference");
-    diff / scale
 }
 
 struct ConvCase {
