@@ -3,6 +3,7 @@
 
     python3 training/bench_reference.py [--model assets/models/digits-eps.safetensors] [--threads 2]
     target/release/diffuscope bench model --json > ours.json && python3 training/bench_reference.py --ours ours.json
+    target/release/diffuscope bench train --json | python3 training/bench_reference.py --ours -   # training steps side by side
     python3 training/bench_reference.py --device cuda --ddpm --ours gpu.json   # on an NVIDIA GPU
     python3 training/bench_reference.py --no-runtimes --train-step 64   # beside `diffuscope bench train`
 
@@ -339,6 +340,9 @@ def main():
     if args.ours:
         text = OURS_ON_STDIN if args.ours == "-" else pathlib.Path(args.ours).read_text()
         ours = json.loads(text.strip().splitlines()[-1])
+    if ours and ours.get("bench") == "train":
+        training_side_by_side(ours)
+        return
     model_path = args.model or (ours or {}).get("model")
     model = load_unet(model_path)
     config = model.config
@@ -399,6 +403,21 @@ def main():
             f"training step, batch {args.train_step} (forward, backward, AdamW): "
             f"{median * 1e3:.1f} ms (median of {runs}); ours: diffuscope bench train --batch {args.train_step}"
         )
+
+
+def training_side_by_side(ours):
+    """`diffuscope bench train --json | bench_reference.py --ours -`: PyTorch's training step at
+    ours's batch beside ours's (the median of its steps after the first, which builds the network)."""
+    batch = ours["batch"]
+    mine = statistics.median(ours["step_ms"][1:] or ours["step_ms"])
+    model = DigitUNet().to(DEVICE)
+    median, runs = training_step(model, batch)
+    theirs = median * 1e3
+    print(f"training step of DigitUNet {model.config['channels']}, batch {batch} (forward, backward, AdamW), "
+          f"{torch.get_num_threads()} threads PyTorch, {ours.get('threads')} threads ours, {cpu_name()}:")
+    print(f"  ours (diffuscope bench train) {mine:8.1f} ms   median of {max(len(ours['step_ms']) - 1, 1)} steps")
+    print(f"  PyTorch {torch.__version__:<21} {theirs:8.1f} ms   median of {runs} steps")
+    print(f"  ours / PyTorch {mine / theirs:.2f}×")
 
 
 def training_step(model, batch, runs=6):

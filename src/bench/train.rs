@@ -1,5 +1,7 @@
 //! `diffuscope bench train`: the time of one training step of the shipped network's size on the
-//! bundled digits (the first step includes building the network and the optimiser).
+//! bundled digits (the first step includes building the network and the optimiser); with
+//! `--json`, a last line for `training/bench_reference.py --ours -`, which times PyTorch's step
+//! beside it.
 
 use std::time::Instant;
 
@@ -7,8 +9,9 @@ use crate::data::mnist::load_bundled_digits;
 use crate::i18n::Lang;
 use crate::train::{TrainConfig, train};
 
-/// Trains `steps` steps of `batch` digits into a temporary folder and prints each step's time.
-pub fn train_bench(steps: usize, batch: usize) -> Result<(), String> {
+/// Trains `steps` steps of `batch` digits into a temporary folder and prints each step's time,
+/// then, when `json`, all of them as one line of JSON.
+pub fn train_bench(steps: usize, batch: usize, json: bool) -> Result<(), String> {
     println!(
         "diffuscope bench train — {steps} steps of {batch} digits, the shipped network's size, {} threads\n",
         rayon::current_num_threads()
@@ -24,6 +27,7 @@ pub fn train_bench(steps: usize, batch: usize) -> Result<(), String> {
     };
     let mut last = Instant::now();
     let mut step = 0;
+    let mut step_ms = Vec::with_capacity(steps);
     train(
         &config,
         &digits,
@@ -31,11 +35,22 @@ pub fn train_bench(steps: usize, batch: usize) -> Result<(), String> {
         false,
         &mut |_| {
             step += 1;
-            println!("step {step}: {:.2} s", last.elapsed().as_secs_f64());
+            let elapsed = last.elapsed().as_secs_f64();
+            println!("step {step}: {elapsed:.2} s");
+            step_ms.push(elapsed * 1e3);
             last = Instant::now();
             true
         },
     )
     .map_err(|e| e.sentence(Lang::En))?;
+    if json {
+        let line = serde_json::json!({
+            "bench": "train",
+            "batch": batch,
+            "threads": rayon::current_num_threads(),
+            "step_ms": step_ms,
+        });
+        println!("{line}");
+    }
     Ok(())
 }

@@ -173,6 +173,10 @@ pub enum BenchCommand {
             allow_hyphen_values = true
         )]
         batch: u16,
+        /// Also print the step times as one line of JSON, for `python3
+        /// training/bench_reference.py --ours -` (PyTorch's step beside ours).
+        #[arg(long)]
+        json: bool,
     },
     /// Whole sampling runs of 16 digits: DDPM-1000, DDIM-50, Euler-20 (flow), DPM-Solver++-20, Heun-20.
     Sample {
@@ -339,8 +343,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Bench(BenchCommand::Kernels)) => {
             crate::bench::kernels::kernels_bench().map_err(|e| e.to_string())
         }
-        Some(Command::Bench(BenchCommand::Train { steps, batch })) => {
-            crate::bench::train::train_bench(usize::from(steps), usize::from(batch))
+        Some(Command::Bench(BenchCommand::Train { steps, batch, json })) => {
+            crate::bench::train::train_bench(usize::from(steps), usize::from(batch), json)
         }
         Some(Command::Bench(BenchCommand::Render)) => {
             crate::bench::render::render_bench().map(drop)
