@@ -44,13 +44,12 @@ pub fn train_bench(steps: usize, batch: usize, json: bool) -> Result<(), String>
     )
     .map_err(|e| e.sentence(Lang::En))?;
     if json {
-        let line = serde_json::json!({
-            "bench": "train",
-            "batch": batch,
-            "threads": rayon::current_num_threads(),
-            "step_ms": step_ms,
-        });
-        println!("{line}");
+        let step_ms: Vec<String> = step_ms.iter().map(|ms| format!("{ms:.3}")).collect();
+        println!(
+            r#"{{"bench": "train", "batch": {batch}, "threads": {}, "step_ms": [{}]}}"#,
+            rayon::current_num_threads(),
+            step_ms.join(", ")
+        );
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! A convolution's gradients, tap by tap, as matrix products with a long inner dimension.
+//! A convolution's gradients, tap by tap, as products with a long inner dimension.
 //!
 //! With u the convolution's input `(B, Cin, H, W)` (x upsampled, when the layer upsamples), y its
 //! output `(B, Cout, Ho, Wo)`, stride s and padding p, the tap (i, j) of the k×k kernel sees
