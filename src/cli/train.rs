@@ -90,8 +90,8 @@ pub struct TrainArgs {
     ///
     /// The network has 8/8/16 channels (the full one 16/32/64, 15× the parameters); unless given,
     /// --steps 2000 --batch 32 --lr 0.005 --warmup 100. With --objective flow (or v) it draws
-    /// recognisable digits after its 2000 steps, about 11 minutes on 2 cores (400 steps took
-    /// 127 s). With eps it draws mostly noise: the guess of the clean image divides the network's
+    /// recognisable digits after its 2000 steps, about 3 minutes on 2 cores (1000 steps took
+    /// 86 s). With eps it draws mostly noise: the guess of the clean image divides the network's
     /// error by √ᾱ_t (156× at t = 1000), which only a larger network learns to keep small.
     #[arg(long)]
     pub tiny: bool,

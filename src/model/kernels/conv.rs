@@ -396,8 +396,9 @@ impl Drop for Scratch {
     }
 }
 
-/// Runs `f` on a [`Scratch`] buffer of `len` values.
-fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+/// Runs `f` on a [`Scratch`] buffer of `len` values (unspecified contents; the trainable layers'
+/// backward passes use it too).
+pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let mut scratch = Scratch::take(len);
     f(&mut scratch.0[..len])
 }

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::jobs::Sentences;
 use crate::data::mnist::load_bundled_digits;
 use crate::diffusion::objectives::Objective;
+use crate::export::cleanup::Temporary;
 use crate::model::config::UNetConfig;
-use crate::train::files::{loss_log_path, resume_path};
 use crate::train::watch::{Averaged, watch_grid};
 use crate::train::{StepReport, TrainConfig, train_watched};
 
@@ -353,28 +353,20 @@ impl Drop for LiveRun {
 pub fn candle_live_trainer() -> LiveTrainer {
     Arc::new(|settings, shared| {
         let data = load_bundled_digits().map_err(|e| Sentences::in_both(|l| e.sentence(l)))?;
-        // A folder made now (create_dir fails on anything already there, a link included), so
-        // the run writes only into what is its own.
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let name = format!("diffuscope-live-{}-{stamp}", std::process::id());
-        let folder = std::env::temp_dir().join(name);
-        std::fs::create_dir(&folder).map_err(|e| {
+        // A fresh folder of our own (never one already there, nor a link), removed with
+        // everything the run wrote in it when the run ends or a signal ends the program.
+        let folder = Temporary::folder_in(&std::env::temp_dir()).map_err(|e| {
             Sentences::in_both(|l| {
                 let words = l.pick("The run could not start", "训练无法开始");
                 format!("{words} ({e}).")
             })
         })?;
-        let out = folder.join("live.safetensors");
+        let out = folder.path().join("live.safetensors");
         let config = settings.config();
         let result = train_watched(&config, &data, &out, false, &mut |report, averaged| {
             watch_step(shared, report, averaged)
         });
-        for file in [out.clone(), resume_path(&out), loss_log_path(&out)] {
-            let _ = std::fs::remove_file(file);
-        }
-        let _ = std::fs::remove_dir(&folder);
+        drop(folder);
         result
             .map(|_| ())
             .map_err(|e| Sentences::in_both(|l| e.sentence(l)))

@@ -18,12 +18,11 @@
 //! and adds their row-by-row dot products (`row_products.rs`), blocks of samples spread over the
 //! pool (`claimed.rs`); the input's gradient is one `gemm` product per sample (`matmul.rs`).
 
-use std::cell::Cell;
-
 use candle_core::{Result, bail};
 use rayon::prelude::*;
 
 use super::super::claimed::try_for_each_claimed;
+use super::super::conv::with_scratch;
 use super::super::matmul::{Product, gemm_acc};
 use super::row_products::{Rows, add_row_products};
 
@@ -132,7 +131,7 @@ impl Taps {
                 stride: g_len,
                 count: cout,
             };
-            with_buffer(cin * columns, |seen| {
+            with_scratch(cin * columns, |seen| {
                 self.gather(u, tap, samples, seen);
                 let seen = Rows {
                     values: seen,
@@ -329,7 +328,7 @@ impl Taps {
                 dst_rs: pixels,
             };
             let g = &grad_y[b * cout * pixels..][..cout * pixels];
-            with_buffer(cin * taps * pixels, |columns| {
+            with_scratch(cin * taps * pixels, |columns| {
                 columns.fill(0.0);
                 gemm_acc(product, &w_t, g, columns)?;
                 self.scatter(columns, dst);
@@ -380,22 +379,4 @@ pub(super) fn upsample_gradient(grad: &[f32], planes: usize, h: usize, w: usize)
         }
     }
     out
-}
-
-thread_local! {
-    /// Each thread's buffer for a tap's view of the input, reused across calls (a fresh large
-    /// allocation costs page faults every time).
-    static GATHERED: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
-
-/// Runs `f` on this thread's buffer, at least `len` values long, with unspecified contents (a
-/// nested call finds the slot empty and uses a buffer of its own).
-fn with_buffer<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    let mut buffer = GATHERED.take();
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    let result = f(&mut buffer[..len]);
-    GATHERED.set(buffer);
-    result
 }
