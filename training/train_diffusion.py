@@ -15,6 +15,13 @@ weights are saved), 10 % of labels replaced by the "no class" token for classifi
 Seeded; resumable from scratch/<name>.resume.pt (saved every 200 steps; git-ignored).
 `--init MODEL` starts from the weights of a model written by this script (fine-tuning: the optimiser
 and the moving average start afresh from those weights; the metadata names the model it started from).
+`--arch dit` trains the digit transformer of training/dit.py instead of the UNet, with
+`--positions learned|rope|none`; `--no-time` builds it without the time input (the model that is not
+told t, for the Clock lesson):
+
+    python3 training/train_diffusion.py --objective eps --arch dit --positions learned \
+        --out assets/models/digits-dit.safetensors --steps 6000 --lr 1e-3 --label-dropout 0.2
+
 `--snapshot PATH` writes the EMA weights of that resume point to PATH and stops, so a run can be
 measured (`diffuscope eval --model PATH`) while it trains.
 A maintainer's tool: the program never needs Python. Pinned: see training/requirements.txt.
@@ -34,6 +41,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from dit import DigitDiT  # noqa: E402
 from unet import NULL_CLASS, DigitUNet  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -72,7 +80,7 @@ def noisy_batch(objective, x0, alpha_bars, generator):
 def write_model(out, ema, args, steps, final_loss, wall):
     """Writes the EMA weights to `out` (through a temporary file) with the full metadata."""
     metadata = {
-        "diffuscope.kind": "digit-unet",
+        "diffuscope.kind": "digit-dit" if args.arch == "dit" else "digit-unet",
         "diffuscope.format": "1",
         "architecture": json.dumps(ema.config),
         "objective": args.objective,
@@ -101,6 +109,13 @@ def write_model(out, ema, args, steps, final_loss, wall):
     tmp.replace(out)
 
 
+def new_network(args):
+    if args.arch == "dit":
+        return DigitDiT({"positions": args.positions, "time_input": not args.no_time})
+    assert not args.no_time, "--no-time is for --arch dit"
+    return DigitUNet()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--objective", choices=["eps", "v", "flow"], required=True)
@@ -113,6 +128,9 @@ def main():
     parser.add_argument("--label-dropout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--arch", choices=["unet", "dit"], default="unet")
+    parser.add_argument("--positions", choices=["learned", "rope", "none"], default="learned")
+    parser.add_argument("--no-time", action="store_true", help="a DiT not told t")
     parser.add_argument("--init", help="start from this model's weights (a .safetensors written here)")
     parser.add_argument("--snapshot", help="write the resume point's EMA weights here and stop")
     args = parser.parse_args()
@@ -121,10 +139,10 @@ def main():
     generator = torch.Generator().manual_seed(args.seed)
 
     x_all, y_all = load_mnist()
-    model = DigitUNet()
+    model = new_network(args)
     if args.init:
         model.load_state_dict(load_file(args.init))
-    ema = DigitUNet()
+    ema = new_network(args)
     ema.load_state_dict(model.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     schedule = lambda step: min(1.0, (step + 1) / args.warmup) * 0.5 * (  # noqa: E731

@@ -291,6 +291,22 @@ impl Described {
                     flops_per_image,
                 }
             }
+            DenoisingNetwork::Transformer(net) => {
+                let config = net.config();
+                let flops_per_image = 2 * config.forward_macs();
+                Self {
+                    line: format!(
+                        "DigitDiT dim {} × {} blocks, {:?} positions ({what}), {} parameters, {:.3} GFLOP per image",
+                        config.dim,
+                        config.depth,
+                        config.positions,
+                        group_thousands(config.parameter_count()),
+                        flops_per_image as f64 / 1e9,
+                    ),
+                    architecture: config.to_json(),
+                    flops_per_image,
+                }
+            }
             DenoisingNetwork::Diffusers { unet, .. } => {
                 let config = unet.config();
                 let (h, w) = config.sample_size;

@@ -23,6 +23,7 @@ use super::classifier::DigitClassifier;
 use super::config::UNetConfig;
 use super::diffusers::DiffusersFolderError;
 use super::diffusers::folder::{is_pipeline_folder, load_pipeline_folder};
+use super::dit::{DiTConfig, DigitDiT};
 use super::info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
 use super::net::DenoisingNetwork;
 use super::scheduler_config::SchedulerConfig;
@@ -64,6 +65,8 @@ pub const FORMAT_VERSION: &str = "1";
 pub enum ModelKind {
     /// A [`DigitUNet`] diffusion model (`digit-unet`).
     DigitUNet,
+    /// A [`DigitDiT`](super::DigitDiT) diffusion model (`digit-dit`).
+    DigitDiT,
     /// A [`DigitClassifier`] (`digit-classifier`).
     DigitClassifier,
     /// A diffusers `UNet2DModel` of a pipeline folder (never in a Diffuscope checkpoint).
@@ -75,6 +78,7 @@ impl ModelKind {
     pub fn metadata_name(self) -> &'static str {
         match self {
             Self::DigitUNet => "digit-unet",
+            Self::DigitDiT => "digit-dit",
             Self::DigitClassifier => "digit-classifier",
             Self::DiffusersUNet2D => "diffusers-unet2d",
         }
@@ -82,20 +86,24 @@ impl ModelKind {
 
     /// The kind named by a metadata string.
     pub fn from_metadata_name(name: &str) -> Option<Self> {
-        [Self::DigitUNet, Self::DigitClassifier]
+        [Self::DigitUNet, Self::DigitDiT, Self::DigitClassifier]
             .into_iter()
             .find(|k| k.metadata_name() == name)
     }
 
     /// Whether it is a diffusion model (one the views can sample).
     pub fn is_diffusion(self) -> bool {
-        matches!(self, Self::DigitUNet | Self::DiffusersUNet2D)
+        matches!(
+            self,
+            Self::DigitUNet | Self::DigitDiT | Self::DiffusersUNet2D
+        )
     }
 
     /// What it is, in words ("a diffusion model", "a digit classifier").
     pub fn described(self, lang: Lang) -> &'static str {
         match self {
             Self::DigitUNet => lang.pick("a diffusion model", "扩散模型"),
+            Self::DigitDiT => lang.pick("a diffusion transformer", "扩散 Transformer 模型"),
             Self::DigitClassifier => lang.pick("a digit classifier", "数字分类器"),
             Self::DiffusersUNet2D => {
                 lang.pick("a diffusers UNet2DModel", "diffusers 的 UNet2DModel")
@@ -536,12 +544,21 @@ pub fn diffusion_model_from_bytes(
     device: &Device,
 ) -> Result<DiffusionModel, CheckpointError> {
     let file = parse(path, bytes)?;
-    check_header(path, &file.metadata, ModelKind::DigitUNet)?;
-    let info = diffusion_info(path, &file.metadata)?;
+    let kind = match file.metadata.get(KEY_KIND).map(String::as_str) {
+        Some(name) if name == ModelKind::DigitDiT.metadata_name() => ModelKind::DigitDiT,
+        _ => ModelKind::DigitUNet,
+    };
+    check_header(path, &file.metadata, kind)?;
+    let info = diffusion_info(path, &file.metadata, kind)?;
     let net = match &info.network {
         Network::DigitUNet(config) => {
             DenoisingNetwork::Digit(Box::new(build(path, file.tensors, device, |vb| {
                 DigitUNet::new(config, vb)
+            })?))
+        }
+        Network::DigitDiT(config) => {
+            DenoisingNetwork::Transformer(Box::new(build(path, file.tensors, device, |vb| {
+                DigitDiT::new(config, vb)
             })?))
         }
         Network::DiffusersUNet2D(_) => {
@@ -736,7 +753,9 @@ fn model_info(
 ) -> Result<ModelInfo, CheckpointError> {
     check_header(path, metadata, expected)?;
     let details = match expected {
-        ModelKind::DigitUNet => ModelDetails::Diffusion(diffusion_info(path, metadata)?),
+        ModelKind::DigitUNet | ModelKind::DigitDiT => {
+            ModelDetails::Diffusion(diffusion_info(path, metadata, expected)?)
+        }
         ModelKind::DigitClassifier => ModelDetails::Classifier,
         // A diffusers model is a folder, never one checkpoint file.
         ModelKind::DiffusersUNet2D => {
@@ -781,6 +800,7 @@ fn check_header(
 fn diffusion_info(
     path: &Path,
     metadata: &BTreeMap<String, String>,
+    kind: ModelKind,
 ) -> Result<DiffusionInfo, CheckpointError> {
     let bad = |key: &str, value: &str, problem: MetadataProblem| CheckpointError::BadMetadata {
         path: path.to_owned(),
@@ -789,7 +809,11 @@ fn diffusion_info(
         problem,
     };
     let architecture = required(path, metadata, KEY_ARCHITECTURE)?;
-    let config = UNetConfig::from_json(architecture).map_err(|reason| {
+    let network = match kind {
+        ModelKind::DigitDiT => DiTConfig::from_json(architecture).map(Network::DigitDiT),
+        _ => UNetConfig::from_json(architecture).map(Network::DigitUNet),
+    }
+    .map_err(|reason| {
         bad(
             KEY_ARCHITECTURE,
             architecture,
@@ -825,7 +849,7 @@ fn diffusion_info(
     let [beta_start, beta_end] =
         check_betas(metadata).map_err(|(key, value, problem)| bad(key, value, problem))?;
     Ok(DiffusionInfo {
-        network: Network::DigitUNet(config),
+        network,
         objective,
         schedule: schedule.trim().to_owned(),
         train_steps_t,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::checkpoint::ModelKind;
 use super::config::UNetConfig;
 use super::diffusers::UNet2DConfig;
+use super::dit::DiTConfig;
 use crate::diffusion::objectives::Objective;
 
 /// What a checkpoint says about itself.
@@ -24,6 +25,7 @@ impl ModelInfo {
         match &self.details {
             ModelDetails::Diffusion(info) => match info.network {
                 Network::DigitUNet(_) => ModelKind::DigitUNet,
+                Network::DigitDiT(_) => ModelKind::DigitDiT,
                 Network::DiffusersUNet2D(_) => ModelKind::DiffusersUNet2D,
             },
             ModelDetails::Classifier => ModelKind::DigitClassifier,
@@ -76,6 +78,8 @@ pub struct DiffusionInfo {
 pub enum Network {
     /// The digit UNet, with its sizes.
     DigitUNet(UNetConfig),
+    /// The digit transformer, with its sizes.
+    DigitDiT(DiTConfig),
     /// A diffusers `UNet2DModel`, with its config.
     DiffusersUNet2D(Box<UNet2DConfig>),
 }

@@ -1,4 +1,4 @@
-//! Candle networks: the digit UNet and classifier, their configs, and checkpoints (safetensors with
+//! Candle networks: the digit UNet and transformer, the classifier, their configs, and checkpoints (safetensors with
 //! metadata). Never imports egui or wgpu.
 //!
 //! Code map:
@@ -7,6 +7,8 @@
 //!   `FastConv2d` / `FastGroupNorm` (our CPU kernels, candle's operations as the fallback).
 //! - [`kernels`]: those CPU kernels as candle custom operations (convolution, GroupNorm + SiLU).
 //! - [`unet`]: [`DigitUNet`], the twin of `training/unet.py` (same function, same tensor names).
+//! - [`dit`]: [`DigitDiT`], the digit transformer, twin of `training/dit.py`: patches, adaLN-zero
+//!   blocks, learned / 2D RoPE / no positions, with or without the time input.
 //! - [`classifier`]: [`DigitClassifier`], the CNN that judges generated digits.
 //! - [`checkpoint`]: loading safetensors files with their metadata; [`CheckpointError`].
 //! - [`device`]: [`choose_device`], a GPU when built for one and it works, else the CPU.
@@ -25,6 +27,7 @@ pub mod classifier;
 pub mod config;
 pub mod device;
 pub mod diffusers;
+pub mod dit;
 pub mod info;
 pub mod kernels;
 pub mod layers;
@@ -40,6 +43,7 @@ pub use checkpoint::{
 pub use classifier::DigitClassifier;
 pub use config::{NULL_CLASS, UNetConfig};
 pub use device::{DeviceChoice, DevicePreference, choose_device, device_for, finish_queued_work};
+pub use dit::{DiTConfig, DigitDiT, Positions};
 pub use info::{DiffusionInfo, ModelDetails, ModelInfo, Network};
 pub use net::DenoisingNetwork;
 pub use unet::DigitUNet;

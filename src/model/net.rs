@@ -1,9 +1,11 @@
-//! [`DenoisingNetwork`]: the networks a diffusion model can have — the program's digit UNet or a
-//! diffusers `UNet2DModel` — behind one forward pass in the program's conventions.
+//! [`DenoisingNetwork`]: the networks a diffusion model can have — the program's digit UNet or
+//! digit transformer, or a diffusers `UNet2DModel` — behind one forward pass in the program's
+//! conventions.
 
 use candle_core::{Result, Tensor};
 
 use super::diffusers::DiffusersUNet;
+use super::dit::DigitDiT;
 use super::unet::DigitUNet;
 
 /// The network of a [`DiffusionModel`](super::DiffusionModel).
@@ -11,6 +13,8 @@ use super::unet::DigitUNet;
 pub enum DenoisingNetwork {
     /// The program's own digit UNet (`training/unet.py`).
     Digit(Box<DigitUNet>),
+    /// The program's own digit transformer (`training/dit.py`).
+    Transformer(Box<DigitDiT>),
     /// A diffusers `UNet2DModel` from a pipeline folder.
     Diffusers {
         /// The network.
@@ -29,6 +33,7 @@ impl DenoisingNetwork {
     pub fn forward(&self, x: &Tensor, t: &Tensor, y: &Tensor) -> Result<Tensor> {
         match self {
             Self::Digit(net) => net.forward(x, t, y),
+            Self::Transformer(net) => net.forward(x, t, y),
             Self::Diffusers {
                 unet,
                 counts_from_zero: true,
@@ -41,7 +46,15 @@ impl DenoisingNetwork {
     pub fn digit_config(&self) -> Option<&super::UNetConfig> {
         match self {
             Self::Digit(net) => Some(net.config()),
-            Self::Diffusers { .. } => None,
+            Self::Transformer(_) | Self::Diffusers { .. } => None,
+        }
+    }
+
+    /// The digit transformer, when the network is one.
+    pub fn transformer(&self) -> Option<&DigitDiT> {
+        match self {
+            Self::Transformer(net) => Some(net),
+            Self::Digit(_) | Self::Diffusers { .. } => None,
         }
     }
 
@@ -49,6 +62,10 @@ impl DenoisingNetwork {
     pub fn image_shape(&self) -> (usize, usize, usize) {
         match self {
             Self::Digit(_) => (1, 28, 28),
+            Self::Transformer(net) => {
+                let config = net.config();
+                (config.in_channels, config.image_size, config.image_size)
+            }
             Self::Diffusers { unet, .. } => {
                 let (h, w) = unet.config().sample_size;
                 (unet.config().channels, h, w)
@@ -60,6 +77,7 @@ impl DenoisingNetwork {
     pub fn uses_our_kernels(&self) -> bool {
         match self {
             Self::Digit(net) => net.uses_our_kernels(),
+            Self::Transformer(net) => net.uses_our_kernels(),
             Self::Diffusers { unet, .. } => unet.uses_our_kernels(),
         }
     }

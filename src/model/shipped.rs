@@ -30,7 +30,7 @@ impl ShippedModel {
     pub fn file_name(&self) -> String {
         match self.kind {
             ModelKind::DiffusersUNet2D => self.name.to_owned(),
-            ModelKind::DigitUNet | ModelKind::DigitClassifier => {
+            ModelKind::DigitUNet | ModelKind::DigitDiT | ModelKind::DigitClassifier => {
                 format!("{}.safetensors", self.name)
             }
         }

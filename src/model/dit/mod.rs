@@ -1,0 +1,258 @@
+//! `DigitDiT`: the digit transformer (a small DiT), the twin of `DigitDiT` in `training/dit.py`
+//! (same function, same tensor names).
+//!
+//! ```text
+//! patchify      4×4 patches → 49 tokens of 16 values, row by row
+//! patch_embed   Linear(16, dim)      + pos_embed (learned) | 2D RoPE in attention | nothing
+//! blocks.i      adaLN-zero: shift, scale, gate = ada(SiLU(c)) for attention and MLP
+//! final         adaLN, Linear(dim, 16), unpatchify
+//! ```
+//! Conditioning: c = time_mlp(sinusoid(t)) + class_emb(y), or c = class_emb(y) for a model that is
+//! not told t.
+//!
+//! Code map: [`config`] (sizes, as in a checkpoint), [`rope`] (2D rotary embeddings), [`patches`]
+//! (cutting pictures into tokens and back), this file (the layers and the forward pass).
+
+pub mod config;
+pub mod patches;
+pub mod rope;
+
+use candle_core::{D, DType, Module, Result, Tensor};
+use candle_nn::{Embedding, VarBuilder};
+
+pub use config::{DiTConfig, Positions};
+use rope::RopeTable;
+
+use super::layers::{FastLinear, TimeMlp, fast_linear};
+
+/// LayerNorm without parameters, as the reference's `F.layer_norm(x, (dim,), eps=1e-6)`.
+const NORM_EPS: f32 = 1e-6;
+
+/// Multi-head self-attention over the tokens.
+#[derive(Clone, Debug)]
+struct Attention {
+    qkv: FastLinear,
+    proj: FastLinear,
+    heads: usize,
+}
+
+impl Attention {
+    /// `x` `(B, N, dim)` → the attended tokens and the attention weights `(B, heads, N, N)`.
+    fn forward(&self, x: &Tensor, rope: Option<&RopeTable>) -> Result<(Tensor, Tensor)> {
+        let (b, n, d) = x.dims3()?;
+        let head_dim = d / self.heads;
+        let qkv = self
+            .qkv
+            .forward(x)?
+            .reshape((b, n, 3, self.heads, head_dim))?
+            .permute((2, 0, 3, 1, 4))?; // (3, B, heads, N, head_dim)
+        let part = |i: usize| qkv.get(i)?.contiguous();
+        let (mut q, mut k, v) = (part(0)?, part(1)?, part(2)?);
+        if let Some(rope) = rope {
+            q = rope.apply(&q)?;
+            k = rope.apply(&k)?;
+        }
+        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = weights.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
+        Ok((self.proj.forward(&out)?, weights))
+    }
+}
+
+/// The MLP of a block: Linear, GELU (tanh approximation), Linear.
+#[derive(Clone, Debug)]
+struct Mlp {
+    fc1: FastLinear,
+    fc2: FastLinear,
+}
+
+impl Mlp {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.fc2.forward(&self.fc1.forward(x)?.gelu()?)
+    }
+}
+
+/// `LN(x)·(1 + scale) + shift`, with `shift` and `scale` `(B, dim)` per picture.
+fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)?;
+    let ones = Tensor::ones(d, x.dtype(), x.device())?;
+    let zeros = Tensor::zeros(d, x.dtype(), x.device())?;
+    let normed = candle_nn::ops::layer_norm(&x.contiguous()?, &ones, &zeros, NORM_EPS)?;
+    normed
+        .broadcast_mul(&(scale.unsqueeze(1)? + 1.0)?)?
+        .broadcast_add(&shift.unsqueeze(1)?)
+}
+
+/// The adaLN-zero transformer block of DiT.
+#[derive(Clone, Debug)]
+struct Block {
+    attn: Attention,
+    mlp: Mlp,
+    ada: FastLinear,
+}
+
+impl Block {
+    /// `x` `(B, N, dim)`, `c_silu` SiLU of the conditioning `(B, dim)` → the block's output and
+    /// its attention weights.
+    fn forward(
+        &self,
+        x: &Tensor,
+        c_silu: &Tensor,
+        rope: Option<&RopeTable>,
+    ) -> Result<(Tensor, Tensor)> {
+        let m = self.ada.forward(c_silu)?.chunk(6, 1)?;
+        let (attended, weights) = self.attn.forward(&modulate(x, &m[0], &m[1])?, rope)?;
+        let x = (x + attended.broadcast_mul(&m[2].unsqueeze(1)?)?)?;
+        let mixed = self.mlp.forward(&modulate(&x, &m[3], &m[4])?)?;
+        Ok(((&x + mixed.broadcast_mul(&m[5].unsqueeze(1)?)?)?, weights))
+    }
+}
+
+/// The transformer that predicts ε, v or the velocity for a batch of noisy digits.
+#[derive(Clone, Debug)]
+pub struct DigitDiT {
+    config: DiTConfig,
+    patch_embed: FastLinear,
+    pos_embed: Option<Tensor>,
+    rope: Option<RopeTable>,
+    time_mlp: Option<TimeMlp>,
+    class_emb: Embedding,
+    blocks: Vec<Block>,
+    final_ada: FastLinear,
+    final_linear: FastLinear,
+}
+
+impl DigitDiT {
+    /// Builds the network with the sizes of `config`, taking every tensor from `vb` under the names
+    /// of `training/dit.py` (`blocks.0.attn.qkv.weight`, `final.linear.bias`, …).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "candle's convention: a layer takes its VarBuilder by value"
+    )]
+    pub fn new(config: &DiTConfig, vb: VarBuilder) -> Result<Self> {
+        config.validate().map_err(candle_core::Error::Msg)?;
+        let d = config.dim;
+        let blocks = (0..config.depth)
+            .map(|i| {
+                let vb = vb.pp("blocks").pp(i.to_string());
+                let hidden = config.mlp_ratio * d;
+                Ok(Block {
+                    attn: Attention {
+                        qkv: fast_linear(d, 3 * d, vb.pp("attn.qkv"))?,
+                        proj: fast_linear(d, d, vb.pp("attn.proj"))?,
+                        heads: config.heads,
+                    },
+                    mlp: Mlp {
+                        fc1: fast_linear(d, hidden, vb.pp("mlp.fc1"))?,
+                        fc2: fast_linear(hidden, d, vb.pp("mlp.fc2"))?,
+                    },
+                    ada: fast_linear(d, 6 * d, vb.pp("ada"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let pos_embed = match config.positions {
+            Positions::Learned => Some(vb.get((config.tokens(), d), "pos_embed")?),
+            Positions::Rope | Positions::None => None,
+        };
+        let rope = match config.positions {
+            Positions::Rope => Some(RopeTable::new(
+                config.grid(),
+                config.head_dim(),
+                vb.device(),
+            )?),
+            Positions::Learned | Positions::None => None,
+        };
+        let time_mlp = config
+            .time_input
+            .then(|| TimeMlp::new(config.sinusoid_dim, d, vb.pp("time_mlp")))
+            .transpose()?;
+        Ok(Self {
+            config: config.clone(),
+            patch_embed: fast_linear(config.patch_values(), d, vb.pp("patch_embed"))?,
+            pos_embed,
+            rope,
+            time_mlp,
+            class_emb: candle_nn::embedding(config.classes + 1, d, vb.pp("class_emb"))?,
+            blocks,
+            final_ada: fast_linear(d, 2 * d, vb.pp("final.ada"))?,
+            final_linear: fast_linear(d, config.patch_values(), vb.pp("final.linear"))?,
+        })
+    }
+
+    /// The sizes this network was built with.
+    pub fn config(&self) -> &DiTConfig {
+        &self.config
+    }
+
+    /// Whether this network runs on our CPU kernels (its linear layers).
+    pub fn uses_our_kernels(&self) -> bool {
+        self.patch_embed.is_fast()
+    }
+
+    /// The learned position of each patch `(tokens, dim)`, for a model with learned positions.
+    pub fn position_embedding(&self) -> Option<&Tensor> {
+        self.pos_embed.as_ref()
+    }
+
+    /// The conditioning c = time_mlp(sinusoid(t)) + class_emb(y) (without the first term for a
+    /// model not told t), `(B, dim)`.
+    pub fn conditioning(&self, t: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let class = self.class_emb.forward(&y.to_dtype(DType::U32)?)?;
+        match &self.time_mlp {
+            Some(time_mlp) => time_mlp.forward(t)? + class,
+            None => Ok(class),
+        }
+    }
+
+    /// The network's prediction for a batch: `x` `(B, C, H, W)` f32, `t` `(B,)`, `y` `(B,)` class
+    /// ids (the conventions of [`DigitUNet::forward`](super::DigitUNet::forward)).
+    pub fn forward(&self, x: &Tensor, t: &Tensor, y: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_with_attention(x, t, y)?.0)
+    }
+
+    /// [`Self::forward`], and each block's attention weights `(B, heads, tokens, tokens)`.
+    pub fn forward_with_attention(
+        &self,
+        x: &Tensor,
+        t: &Tensor,
+        y: &Tensor,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        self.check_inputs(x, t, y)?;
+        let mut h = self
+            .patch_embed
+            .forward(&patches::patchify(x, self.config.patch)?)?;
+        if let Some(pos) = &self.pos_embed {
+            h = h.broadcast_add(pos)?;
+        }
+        let c_silu = self.conditioning(t, y)?.silu()?;
+        let mut attention = Vec::with_capacity(self.blocks.len());
+        for block in &self.blocks {
+            let (next, weights) = block.forward(&h, &c_silu, self.rope.as_ref())?;
+            h = next;
+            attention.push(weights);
+        }
+        let m = self.final_ada.forward(&c_silu)?.chunk(2, 1)?;
+        let out = self.final_linear.forward(&modulate(&h, &m[0], &m[1])?)?;
+        let (_, c, height, width) = x.dims4()?;
+        let image = patches::unpatchify(&out, c, height, width, self.config.patch)?;
+        Ok((image, attention))
+    }
+
+    fn check_inputs(&self, x: &Tensor, t: &Tensor, y: &Tensor) -> Result<()> {
+        let (b, c, height, width) = x.dims4()?;
+        let size = self.config.image_size;
+        if c != self.config.in_channels || t.dims() != [b] || y.dims() != [b] {
+            candle_core::bail!(
+                "DigitDiT expects x (B, {}, H, W), t (B,), y (B,); got x {:?}, t {:?}, y {:?}",
+                self.config.in_channels,
+                x.dims(),
+                t.dims(),
+                y.dims()
+            );
+        }
+        if (height, width) != (size, size) {
+            candle_core::bail!("DigitDiT takes {size}×{size} pictures, got {height}×{width}");
+        }
+        Ok(())
+    }
+}
