@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod data;
 pub mod diffusion;
 pub mod export;

@@ -108,6 +108,11 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
         ],
     ),
     (
+        "clock",
+        &["candle_core"],
+        &["data", "diffusion", "i18n", "model", "sample", "train"],
+    ),
+    (
         "toy",
         &[
             "candle_core",
@@ -156,6 +161,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "zbus",
         ],
         &[
+            "clock",
             "data",
             "diffusion",
             "export",

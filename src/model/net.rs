@@ -42,6 +42,19 @@ impl DenoisingNetwork {
         }
     }
 
+    /// The network's own embedding of each time input in `t` `(B,)` (its time MLP's output),
+    /// with the length of the sinusoid it starts from; `None` for a network not told t or one
+    /// whose embedding is not exposed (a diffusers model).
+    pub fn time_embedding(&self, t: &Tensor) -> Result<Option<(Tensor, usize)>> {
+        match self {
+            Self::Digit(net) => Ok(Some((net.time_embedding(t)?, net.config().sinusoid_dim))),
+            Self::Transformer(net) => Ok(net
+                .time_embedding(t)?
+                .map(|e| (e, net.config().sinusoid_dim))),
+            Self::Diffusers { .. } => Ok(None),
+        }
+    }
+
     /// The digit UNet's sizes; `None` for another network.
     pub fn digit_config(&self) -> Option<&super::UNetConfig> {
         match self {

@@ -135,6 +135,11 @@ impl DigitUNet {
         self.conv_in.is_fast() && self.norm_out.is_fast()
     }
 
+    /// What the network makes of the time input alone: time_mlp(sinusoid(t)), `(B, emb_dim)`.
+    pub fn time_embedding(&self, t: &Tensor) -> Result<Tensor> {
+        self.time_mlp.forward(t)
+    }
+
     /// The conditioning vector emb = time_mlp(sinusoid(t)) + class_emb(y), shape `(B, emb_dim)`.
     pub fn conditioning(&self, t: &Tensor, y: &Tensor) -> Result<Tensor> {
         let time = self.time_mlp.forward(t)?;

@@ -3,6 +3,7 @@
 //! interface is drawn from state and the user's changes are applied to settings.
 
 mod app;
+pub mod clock;
 pub mod compare;
 pub mod evaluate;
 pub mod figure_plot;

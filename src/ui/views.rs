@@ -12,6 +12,7 @@ use eframe::egui;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::clock::ClockView;
 use super::compare::CompareView;
 use super::evaluate::EvaluateView;
 use super::forward::ForwardView;
@@ -165,7 +166,7 @@ pub struct ViewEntry {
 }
 
 /// Every view of the window, in tab order.
-pub const VIEWS: [ViewEntry; 6] = [
+pub const VIEWS: [ViewEntry; 7] = [
     ViewEntry {
         key: ForwardView::KEY,
         build: |setup| Box::new(ForwardView::from_setup(setup)),
@@ -189,6 +190,10 @@ pub const VIEWS: [ViewEntry; 6] = [
     ViewEntry {
         key: TrainingView::KEY,
         build: |setup| Box::new(TrainingView::from_setup(setup)),
+    },
+    ViewEntry {
+        key: ClockView::KEY,
+        build: |setup| Box::new(ClockView::from_setup(setup)),
     },
 ];
 

@@ -194,6 +194,12 @@ impl DigitDiT {
         self.pos_embed.as_ref()
     }
 
+    /// What the network makes of the time input alone, time_mlp(sinusoid(t)) `(B, dim)`; `None`
+    /// for a model not told t.
+    pub fn time_embedding(&self, t: &Tensor) -> Result<Option<Tensor>> {
+        self.time_mlp.as_ref().map(|mlp| mlp.forward(t)).transpose()
+    }
+
     /// The conditioning c = time_mlp(sinusoid(t)) + class_emb(y) (without the first term for a
     /// model not told t), `(B, dim)`.
     pub fn conditioning(&self, t: &Tensor, y: &Tensor) -> Result<Tensor> {

@@ -43,7 +43,8 @@ impl Sentences {
         Self { en, zh }
     }
 
-    pub(super) fn in_both(sentence: impl Fn(Lang) -> String) -> Self {
+    /// The sentence `sentence` makes in each language.
+    pub fn in_both(sentence: impl Fn(Lang) -> String) -> Self {
         Self {
             en: sentence(Lang::En),
             zh: sentence(Lang::Zh),

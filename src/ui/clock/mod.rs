@@ -1,0 +1,437 @@
+//! The Clock view: how a denoiser knows t. The sinusoidal embedding of every t as a heat map with
+//! the chosen t marked; how alike the embeddings of two times are, for the sinusoid and for what
+//! a shipped network's time MLP makes of it; and one noisy digit shown to a model told t and to
+//! the same transformer trained without it, at an early, a middle and a late t.
+//!
+//! The arithmetic is [`crate::clock`]. Opening a model and running it are background jobs (kept
+//! once done), so the window never waits; `view` draws, `pictures` makes the pictures.
+
+mod pictures;
+mod view;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use candle_core::Device;
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use self::pictures::ClockTextures;
+use super::jobs::{Job, Poll};
+use super::message::Message;
+use super::training::Sentences;
+use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
+use crate::clock::{HeatMap, TimeComparison, compare_told_and_blind, network_similarities};
+use crate::data::mnist::{Digits, load_bundled_digits};
+use crate::i18n::Lang;
+use crate::model::{load_diffusion_model, resolve_model};
+use crate::quality::session::{LabModel, ModelOpener, candle_opener};
+
+/// The transformer told t, and its twin trained without t.
+pub const TOLD_MODEL: &str = "digits-dit";
+/// The transformer that is not told t.
+pub const BLIND_MODEL: &str = "digits-dit-blind";
+/// The noise levels of the comparison: early, middle and late t (fractions of T).
+pub const COMPARED_FRACTIONS: [f64; 3] = [0.1, 0.5, 0.9];
+/// Times on each side of a similarity table.
+pub const SIMILARITY_TIMES: usize = 100;
+/// Columns (times) of the heat map.
+pub const HEAT_MAP_TIMES: usize = 250;
+/// The number of training timesteps of the shipped models, over which t is spread.
+pub const TRAIN_STEPS: usize = 1000;
+/// The sinusoid's length drawn before a network's is known (the digit UNet's).
+const DEFAULT_SINUSOID: usize = 32;
+
+/// What a network's time MLP makes of [`SIMILARITY_TIMES`] times, with its sinusoid's length
+/// (`None`: the network is not told t).
+pub type NetworkClock = Option<(HeatMap, usize)>;
+
+/// Opens a model by name and measures its clock (the real checkpoints, or a fake in tests).
+pub type ClockOpener = Arc<dyn Fn(&str) -> Result<NetworkClock, Sentences> + Send + Sync>;
+
+/// The clock of the shipped checkpoints, on the CPU.
+pub fn candle_clock_opener() -> ClockOpener {
+    Arc::new(|name: &str| {
+        let sentence = |e: &crate::model::CheckpointError| {
+            Sentences::new(e.sentence(Lang::En), e.sentence(Lang::Zh))
+        };
+        let path = resolve_model(name).map_err(|e| sentence(&e))?;
+        let model = load_diffusion_model(&path, &Device::Cpu).map_err(|e| sentence(&e))?;
+        network_similarities(&model.net, &Device::Cpu, TRAIN_STEPS, SIMILARITY_TIMES).map_err(|e| {
+            Sentences::new(
+                format!("The network could not run: {e}"),
+                format!("网络无法运行：{e}"),
+            )
+        })
+    })
+}
+
+/// What the teacher chose, remembered between sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClockSettings {
+    /// The shipped model whose time MLP is shown.
+    pub model: String,
+    /// The t marked, as a fraction of T (0–1).
+    pub fraction: f64,
+    /// The digit of the comparison (index among the bundled digits).
+    pub digit: usize,
+    /// The seed of its noise.
+    pub noise_seed: u64,
+}
+
+impl Default for ClockSettings {
+    fn default() -> Self {
+        Self {
+            model: "digits-eps".into(),
+            fraction: 0.5,
+            digit: 9_001,
+            noise_seed: 1,
+        }
+    }
+}
+
+impl ClockSettings {
+    /// These settings brought into what the view offers: fraction [0–1], digit [0–9999].
+    #[must_use]
+    pub fn within_offered(mut self) -> Self {
+        self.fraction = if self.fraction.is_finite() {
+            self.fraction.clamp(0.0, 1.0)
+        } else {
+            Self::default().fraction
+        };
+        self.digit = self.digit.min(9_999);
+        self
+    }
+
+    /// The time marked, t = 1..=T.
+    pub fn timestep(&self) -> usize {
+        ((self.fraction * TRAIN_STEPS as f64).round() as usize).clamp(1, TRAIN_STEPS)
+    }
+}
+
+/// What the user asked for while the view was drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockCommand {
+    /// Show another digit with other noise.
+    NextDigit,
+}
+
+/// What the comparison's job opened, kept for the next digit.
+#[derive(Clone, Default)]
+struct Opened {
+    digits: Option<Arc<Digits>>,
+    told: Option<Arc<LabModel>>,
+    blind: Option<Arc<LabModel>>,
+}
+
+/// The comparison's job's answer: what it opened, and the comparison or why not.
+struct CompareAnswer {
+    opened: Opened,
+    comparison: Result<Vec<TimeComparison>, Sentences>,
+}
+
+/// Everything the Clock view owns.
+pub struct ClockView {
+    /// The teacher's choices.
+    pub settings: ClockSettings,
+    /// Each model's clock, once measured.
+    pub clocks: BTreeMap<String, NetworkClock>,
+    /// The comparison shown, and the (digit, seed) it is of.
+    pub comparison: Option<((usize, u64), Vec<TimeComparison>)>,
+    /// The banner's sentence.
+    pub message: Option<Message>,
+    openers: (ClockOpener, ModelOpener),
+    clock_job: Option<(Job<Result<NetworkClock, Sentences>>, String)>,
+    compare_job: Option<(Job<CompareAnswer>, (usize, u64))>,
+    /// What could not be done (not asked again until the settings change).
+    failed: (Option<String>, Option<(usize, u64)>),
+    opened: Opened,
+    textures: ClockTextures,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    asked: Vec<ClockCommand>,
+}
+
+impl ClockView {
+    /// [`View::key`] of the Clock view.
+    pub const KEY: &'static str = "clock";
+
+    /// The view as the window builds it: the shipped models through candle.
+    pub fn from_setup(setup: &mut ViewSetup) -> Self {
+        Self::new(
+            setup.settings_of(Self::KEY),
+            (candle_clock_opener(), candle_opener()),
+            Arc::clone(&setup.wake),
+        )
+    }
+
+    /// A view with `settings`, measuring clocks and opening models with `openers`.
+    pub fn new(
+        settings: ClockSettings,
+        openers: (ClockOpener, ModelOpener),
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        Self {
+            settings: settings.within_offered(),
+            clocks: BTreeMap::new(),
+            comparison: None,
+            message: None,
+            openers,
+            clock_job: None,
+            compare_job: None,
+            failed: (None, None),
+            opened: Opened::default(),
+            textures: ClockTextures::default(),
+            wake,
+            asked: Vec::new(),
+        }
+    }
+
+    /// Asks for `command`, done once the view is drawn.
+    pub fn ask(&mut self, command: ClockCommand) {
+        self.asked.push(command);
+    }
+
+    /// Whether a job is running.
+    pub fn is_busy(&self) -> bool {
+        self.clock_job.is_some() || self.compare_job.is_some()
+    }
+
+    /// The clock of the chosen model, once measured.
+    pub fn clock(&self) -> Option<&NetworkClock> {
+        self.clocks.get(&self.settings.model)
+    }
+
+    /// The sinusoid's length drawn: the chosen network's once known.
+    pub fn sinusoid_dim(&self) -> usize {
+        self.clock()
+            .and_then(|clock| clock.as_ref().map(|(_, dim)| *dim))
+            .unwrap_or(DEFAULT_SINUSOID)
+    }
+
+    fn apply(&mut self, command: ClockCommand) {
+        match command {
+            ClockCommand::NextDigit => {
+                let count = self.opened.digits.as_ref().map_or(10_000, |d| d.count);
+                let next = crate::diffusion::noise::splitmix64(self.settings.noise_seed);
+                self.settings.noise_seed = next % 1_000_000;
+                self.settings.digit = (next >> 20) as usize % count.max(1);
+            }
+        }
+    }
+
+    /// Starts measuring the chosen model's clock, unless it is known, measured or failed.
+    fn measure_wanted_clock(&mut self) {
+        let model = self.settings.model.clone();
+        if self.clock_job.is_some()
+            || self.clocks.contains_key(&model)
+            || self.failed.0.as_ref() == Some(&model)
+        {
+            return;
+        }
+        let open = Arc::clone(&self.openers.0);
+        let name = model.clone();
+        match Job::spawn("clock", Arc::clone(&self.wake), move |_| open(&name)) {
+            Ok(job) => self.clock_job = Some((job, model)),
+            Err(error) => {
+                self.message = Some(super::jobs::job_not_started(&error));
+                self.failed.0 = Some(model);
+            }
+        }
+    }
+
+    /// Starts the comparison of the chosen digit, unless it is shown, running or failed.
+    fn compare_wanted_digit(&mut self) {
+        let wanted = (self.settings.digit, self.settings.noise_seed);
+        if self.compare_job.is_some()
+            || self.comparison.as_ref().map(|(key, _)| *key) == Some(wanted)
+            || self.failed.1 == Some(wanted)
+        {
+            return;
+        }
+        let (opened, open) = (self.opened.clone(), Arc::clone(&self.openers.1));
+        match Job::spawn("clock-compare", Arc::clone(&self.wake), move |_| {
+            compare(opened, &open, wanted)
+        }) {
+            Ok(job) => self.compare_job = Some((job, wanted)),
+            Err(error) => {
+                self.message = Some(super::jobs::job_not_started(&error));
+                self.failed.1 = Some(wanted);
+            }
+        }
+    }
+
+    fn poll_jobs(&mut self) {
+        if let Some((job, model)) = self.clock_job.take() {
+            match job.poll() {
+                Poll::Running => self.clock_job = Some((job, model)),
+                Poll::Done(Ok(clock)) => {
+                    self.clocks.insert(model, clock);
+                }
+                Poll::Done(Err(sentence)) => self.fail_clock(model, Some(sentence)),
+                Poll::Lost => self.fail_clock(model, None),
+            }
+        }
+        if let Some((job, wanted)) = self.compare_job.take() {
+            match job.poll() {
+                Poll::Running => self.compare_job = Some((job, wanted)),
+                Poll::Done(answer) => self.collect_comparison(wanted, answer),
+                Poll::Lost => self.fail_comparison(wanted, None),
+            }
+        }
+    }
+
+    fn fail_clock(&mut self, model: String, sentence: Option<Sentences>) {
+        self.message = Some(failure_message(sentence));
+        self.failed.0 = Some(model);
+    }
+
+    fn fail_comparison(&mut self, wanted: (usize, u64), sentence: Option<Sentences>) {
+        self.message = Some(failure_message(sentence));
+        self.failed.1 = Some(wanted);
+    }
+
+    fn collect_comparison(&mut self, wanted: (usize, u64), answer: CompareAnswer) {
+        let opened = answer.opened;
+        self.opened = Opened {
+            digits: opened.digits.or(self.opened.digits.take()),
+            told: opened.told.or(self.opened.told.take()),
+            blind: opened.blind.or(self.opened.blind.take()),
+        };
+        match answer.comparison {
+            Ok(comparison) => self.comparison = Some((wanted, comparison)),
+            Err(sentence) => self.fail_comparison(wanted, Some(sentence)),
+        }
+    }
+}
+
+fn failure_message(sentence: Option<Sentences>) -> Message {
+    match sentence {
+        Some(sentence) => Message::error_in(move |l| sentence.pick(l), None),
+        None => Message::error_in(
+            |l| l.pick("The model failed.", "模型运行失败。").to_owned(),
+            None,
+        ),
+    }
+}
+
+/// The comparison's job: opens what is not open yet, then shows the digit to both models.
+fn compare(mut opened: Opened, open: &ModelOpener, (digit, seed): (usize, u64)) -> CompareAnswer {
+    let comparison = (|| {
+        let digits = match &opened.digits {
+            Some(digits) => Arc::clone(digits),
+            None => {
+                let digits = Arc::new(
+                    load_bundled_digits().map_err(|e| Sentences::in_both(|l| e.sentence(l)))?,
+                );
+                opened.digits = Some(Arc::clone(&digits));
+                digits
+            }
+        };
+        let told = opened_model(&mut opened.told, open, TOLD_MODEL)?;
+        let blind = opened_model(&mut opened.blind, open, BLIND_MODEL)?;
+        compare_told_and_blind(
+            (told.0.as_ref(), &told.1),
+            (blind.0.as_ref(), &blind.1),
+            &digits,
+            (digit, seed),
+            &COMPARED_FRACTIONS,
+        )
+        .map_err(|e| Sentences::in_both(|l| e.sentence(l)))
+    })();
+    CompareAnswer { opened, comparison }
+}
+
+fn opened_model(
+    slot: &mut Option<Arc<LabModel>>,
+    open: &ModelOpener,
+    name: &str,
+) -> Result<Arc<LabModel>, Sentences> {
+    if let Some(model) = slot {
+        return Ok(Arc::clone(model));
+    }
+    let model = Arc::new(open(name).map_err(|(en, zh)| Sentences::new(en, zh))?);
+    *slot = Some(Arc::clone(&model));
+    Ok(model)
+}
+
+impl View for ClockView {
+    fn key(&self) -> &'static str {
+        Self::KEY
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        lang.pick("Clock: how it knows t", "时钟：模型如何知道 t")
+    }
+
+    fn logic(&mut self, _ctx: &egui::Context, _lang: Lang) {
+        self.poll_jobs();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
+        view::clock_ui(self, ui, lang);
+        for command in std::mem::take(&mut self.asked) {
+            self.apply(command);
+        }
+        self.measure_wanted_clock();
+        self.compare_wanted_digit();
+    }
+
+    fn settings_json(&self) -> String {
+        serde_json::to_string(&self.settings).unwrap_or_default()
+    }
+
+    fn slide_state(&self) -> serde_json::Value {
+        settings_slide(&self.settings)
+    }
+
+    fn reads_slide_state(&self, state: &serde_json::Value) -> bool {
+        read_settings_slide::<ClockSettings>(state).is_some()
+    }
+
+    fn show_slide_state(&mut self, state: &serde_json::Value) {
+        if let Some(settings) = read_settings_slide::<ClockSettings>(state) {
+            self.settings = settings.within_offered();
+        }
+    }
+
+    fn show_message(&mut self, message: Message) {
+        self.message = Some(message);
+    }
+
+    fn pictures(&self, lang: Lang) -> Vec<(String, image::RgbImage)> {
+        pictures::slide_pictures(self, lang)
+    }
+
+    fn keys(&self, lang: Lang) -> Vec<KeyHelp> {
+        KeyHelp::table(
+            lang,
+            &[
+                ("← →", "t smaller / larger", "减小/增大 t"),
+                ("N", "another digit and noise", "换一个数字和噪声"),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edited_settings_are_brought_into_what_the_view_offers() {
+        let wild = ClockSettings {
+            fraction: f64::INFINITY,
+            digit: 1 << 40,
+            ..ClockSettings::default()
+        }
+        .within_offered();
+        assert_eq!((wild.fraction, wild.digit), (0.5, 9_999));
+        let zero = ClockSettings {
+            fraction: -1.0,
+            ..ClockSettings::default()
+        }
+        .within_offered();
+        assert_eq!((zero.fraction, zero.timestep()), (0.0, 1));
+    }
+}

@@ -1,0 +1,279 @@
+//! Drawing the Clock view: the choices (left); the sinusoid's heat map with t marked, the
+//! similarity tables, and the digit shown to a model told t and to one that is not (centre);
+//! why a denoiser needs t (right).
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText, Stroke, TextureHandle, Vec2};
+
+use super::pictures::part_names;
+use super::{BLIND_MODEL, ClockCommand, ClockView, HEAT_MAP_TIMES, TOLD_MODEL, TRAIN_STEPS};
+use crate::i18n::Lang;
+use crate::model::checkpoint::ModelKind;
+use crate::model::shipped::shipped_diffusion_models;
+use crate::ui::message::message_ui;
+use crate::ui::presentation::view_panels;
+use crate::ui::views::{View, key_line};
+
+/// How much ← and → move t (a hundredth of the way).
+const FRACTION_STEP: f64 = 0.01;
+/// The side of a compared picture on screen, in points.
+const PICTURE_SIDE: f32 = 112.0;
+/// The side of a similarity table on screen, in points.
+const TABLE_SIDE: f32 = 240.0;
+/// The marker of the chosen t.
+const MARK: Stroke = Stroke {
+    width: 2.5,
+    color: Color32::from_rgb(0, 114, 178),
+};
+
+/// Draws the whole view.
+pub fn clock_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    keys(view, ui);
+    view_panels(
+        ui,
+        ("clock", 280.0),
+        view,
+        |view, ui| controls_ui(view, ui, lang),
+        |ui| {
+            ui.add_space(6.0);
+            ui.heading(lang.pick("Why the network needs t", "为什么网络需要知道 t"));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
+            });
+        },
+        |view, ui| {
+            message_ui(ui, lang, &mut view.message);
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                embedding_ui(view, ui, lang);
+                ui.add_space(12.0);
+                similarity_ui(view, ui, lang);
+                ui.add_space(12.0);
+                comparison_ui(view, ui, lang);
+            });
+        },
+    );
+}
+
+fn keys(view: &mut ClockView, ui: &egui::Ui) {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return;
+    }
+    let pressed = |key| ui.input_mut(|i| i.consume_key(Modifiers::NONE, key));
+    if pressed(Key::N) {
+        view.ask(ClockCommand::NextDigit);
+    }
+    let fraction = &mut view.settings.fraction;
+    if pressed(Key::ArrowLeft) {
+        *fraction = (*fraction - FRACTION_STEP).max(0.0);
+    }
+    if pressed(Key::ArrowRight) {
+        *fraction = (*fraction + FRACTION_STEP).min(1.0);
+    }
+}
+
+fn controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    ui.add_space(6.0);
+    ui.heading(lang.pick("The clock", "时钟"));
+    let settings = &mut view.settings;
+    let label = ui.label(RichText::new(lang.pick("Network", "网络")).strong());
+    egui::ComboBox::from_id_salt("clock-model")
+        .selected_text(settings.model.clone())
+        .show_ui(ui, |ui| {
+            let ours = shipped_diffusion_models().filter(|m| m.kind != ModelKind::DiffusersUNet2D);
+            for model in ours {
+                ui.selectable_value(
+                    &mut settings.model,
+                    model.name.to_owned(),
+                    model.label(lang),
+                );
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    let label = ui.label(RichText::new(format!("t = {}", settings.timestep())).size(18.0));
+    ui.add(
+        egui::Slider::new(&mut settings.fraction, 0.0..=1.0)
+            .step_by(0.001)
+            .show_value(false),
+    )
+    .labelled_by(label.id);
+    ui.add_space(16.0);
+    ui.heading(lang.pick("Told t, or not", "知道 t，还是不知道"));
+    ui.horizontal(|ui| {
+        let label = ui.label(lang.pick("Digit no.", "数字编号"));
+        ui.add(egui::DragValue::new(&mut settings.digit).range(0..=9_999))
+            .labelled_by(label.id);
+        let label = ui.label(lang.pick("Noise seed", "噪声种子"));
+        ui.add(egui::DragValue::new(&mut settings.noise_seed))
+            .labelled_by(label.id);
+    });
+    let next = RichText::new(lang.pick("Another digit (N)", "换一个数字 (N)")).size(18.0);
+    if ui.button(next).clicked() {
+        view.ask(ClockCommand::NextDigit);
+    }
+    if view.is_busy() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(lang.pick("Running the networks…", "正在运行网络……"));
+        });
+    }
+    ui.add_space(12.0);
+    ui.label(RichText::new(key_line(&view.keys(lang), lang)).small());
+}
+
+/// Where the chosen t falls across `width` points that span t = 1..=T.
+fn t_position(view: &ClockView, left: f32, width: f32) -> f32 {
+    let t = view.settings.timestep() as f32;
+    left + width * (t - 1.0) / (TRAIN_STEPS - 1) as f32
+}
+
+fn embedding_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    let dim = view.sinusoid_dim();
+    ui.heading(lang.pick("The sinusoidal embedding of t", "t 的正弦嵌入"));
+    ui.label(format!(
+        "{} {dim} {} · {HEAT_MAP_TIMES} {}",
+        lang.pick("rows: the", "行："),
+        lang.pick(
+            "numbers the network is given (cosines, then sines)",
+            "个输入网络的数（先余弦，后正弦）"
+        ),
+        lang.pick("columns: t from 1 to 1000", "列：t 从 1 到 1000"),
+    ));
+    let (heat, _) = view.textures.sinusoid(ui.ctx(), dim);
+    let width = ui.available_width().clamp(200.0, 900.0);
+    let height = (dim as f32 * 4.0).clamp(96.0, 260.0);
+    let rect = picture(ui, &heat, Vec2::new(width, height));
+    let x = t_position(view, rect.left(), rect.width());
+    ui.painter().vline(x, rect.y_range(), MARK);
+    ui.horizontal(|ui| {
+        ui.label("t = 1");
+        ui.add_space((width - 130.0).max(0.0));
+        ui.label(format!("t = {TRAIN_STEPS}"));
+    });
+}
+
+fn picture(ui: &mut egui::Ui, texture: &TextureHandle, size: Vec2) -> egui::Rect {
+    ui.add(egui::Image::new(texture).fit_to_exact_size(size))
+        .rect
+}
+
+/// Marks the chosen t on a similarity table: its row and its column.
+fn mark_table(view: &ClockView, ui: &egui::Ui, rect: egui::Rect) {
+    let x = t_position(view, rect.left(), rect.width());
+    let y = t_position(view, rect.top(), rect.height());
+    ui.painter().vline(x, rect.y_range(), MARK);
+    ui.painter().hline(rect.x_range(), y, MARK);
+}
+
+fn similarity_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    ui.heading(lang.pick("Nearby times look alike", "相近的时刻看起来相似"));
+    ui.label(lang.pick(
+        "Cosine similarity of the embeddings of two times (t across and down, 1 to 1000): orange alike, white unrelated, purple opposite.",
+        "两个时刻嵌入的余弦相似度（横竖都是 t，从 1 到 1000）：橙色相似，白色无关，紫色相反。",
+    ));
+    let dim = view.sinusoid_dim();
+    let (_, sinusoid) = view.textures.sinusoid(ui.ctx(), dim);
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.label(RichText::new(lang.pick("the sinusoid", "正弦向量")).strong());
+            let rect = picture(ui, &sinusoid, Vec2::splat(TABLE_SIDE));
+            mark_table(view, ui, rect);
+        });
+        ui.add_space(16.0);
+        ui.vertical(|ui| {
+            let model = view.settings.model.clone();
+            ui.label(
+                RichText::new(format!(
+                    "{model}: {}",
+                    lang.pick("after its time MLP", "经过它的时间 MLP")
+                ))
+                .strong(),
+            );
+            match view.clock().cloned() {
+                Some(Some((table, _))) => {
+                    let texture = view.textures.network(ui.ctx(), &model, &table);
+                    let rect = picture(ui, &texture, Vec2::splat(TABLE_SIDE));
+                    mark_table(view, ui, rect);
+                }
+                Some(None) => {
+                    ui.label(lang.pick("This network is not told t.", "这个网络不知道 t。"));
+                }
+                None => {
+                    ui.spinner();
+                }
+            }
+        });
+    });
+}
+
+fn comparison_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    ui.heading(lang.pick(
+        "The same noisy digit, to a model told t and to one that is not",
+        "同一个加噪数字，给知道 t 的模型和不知道 t 的模型",
+    ));
+    ui.label(format!(
+        "{TOLD_MODEL} {} · {BLIND_MODEL} {}",
+        lang.pick("is told t", "知道 t"),
+        lang.pick(
+            "must guess the noise level from the picture",
+            "必须从图中猜出噪声有多大"
+        ),
+    ));
+    let Some((key, levels)) = view.comparison.clone() else {
+        ui.add_space(20.0);
+        ui.label(
+            RichText::new(lang.pick(
+                "Showing the digit to both models…",
+                "正在把数字给两个模型看……",
+            ))
+            .size(18.0),
+        );
+        return;
+    };
+    let textures = view.textures.comparison(ui.ctx(), key, &levels).to_vec();
+    let names = part_names(lang);
+    egui::Grid::new("clock-comparison")
+        .spacing(Vec2::new(10.0, 6.0))
+        .show(ui, |ui| {
+            ui.label("");
+            for name in names {
+                ui.label(RichText::new(name).strong());
+            }
+            ui.end_row();
+            for (level, row) in levels.iter().zip(&textures) {
+                let t = level.timestep.unwrap_or_default();
+                ui.label(RichText::new(format!("t = {t}")).size(18.0));
+                for texture in row {
+                    picture(ui, texture, Vec2::splat(PICTURE_SIDE));
+                }
+                ui.end_row();
+                ui.label("");
+                ui.label("");
+                let error = |value: f64| format!("{} {value:.3}", lang.pick("error", "误差"));
+                ui.label(error(level.told.x0_error));
+                ui.label(error(level.blind.x0_error));
+                ui.label(error(level.told.eps_error));
+                ui.label(error(level.blind.eps_error));
+                ui.end_row();
+            }
+        });
+}
+
+const EXPLANATION_EN: &str = "The same network denoises at every t, so it must be told how noisy its input is. \
+t is a single number; the network gets it as a vector of sines and cosines of t at many speeds \
+(top: fast, bottom: slow). Each row is one of those numbers, each column one t — the vertical line is the t you chose.\n\n\
+Fast rows tell neighbouring times apart, slow rows tell early from late: together they give every t its own pattern, \
+the way the hands of a clock do. That is why nearby times look alike in the table below and distant times do not.\n\n\
+The network then passes the sinusoid through a small MLP (its time MLP) and adds the result to every block. \
+Its table shows what it learned: times where the task is alike are grouped, the ones where it changes are told apart.\n\n\
+Without t, a model must guess the noise level from the picture. It can, roughly — noise is visible — but its guesses \
+are worse, most of all where a little noise and a lot look alike to it: compare the errors under the pictures.";
+
+const EXPLANATION_ZH: &str = "同一个网络要在每个 t 去噪，所以必须告诉它输入有多嘈杂。\
+t 只是一个数；网络得到的是 t 在许多不同频率下的正弦和余弦组成的向量（上面快，下面慢）。\
+每一行是其中一个数，每一列是一个 t——竖线是你选的 t。\n\n\
+快的行区分相邻的时刻，慢的行区分早晚：合在一起，每个 t 都有自己独特的图案，就像钟表的指针。\
+所以在下面的表中，相近的时刻看起来相似，相距远的时刻则不然。\n\n\
+网络再把正弦向量送进一个小的 MLP（时间 MLP），把结果加到每个模块里。\
+它的表显示了它学到的东西：任务相似的时刻被归在一起，任务变化的时刻被区分开。\n\n\
+没有 t，模型只能从图中猜噪声有多大。它大致能猜到——噪声是看得见的——但猜得更差，\
+尤其是在它看来少量噪声和大量噪声相似的地方：比较图片下面的误差。";
