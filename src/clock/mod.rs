@@ -8,8 +8,9 @@
 use candle_core::{Device, Tensor};
 
 use crate::data::mnist::Digits;
-use crate::model::DenoisingNetwork;
+use crate::i18n::Lang;
 use crate::model::layers::sinusoid_values;
+use crate::model::{CheckpointError, DenoisingNetwork, load_diffusion_model, resolve_model};
 use crate::sample::{Denoiser, ModelTraits};
 use crate::train::one_step::{StepChoice, StepError, mean, take_step};
 
@@ -107,6 +108,24 @@ pub fn network_similarities(
     };
     let vectors: Vec<Vec<f32>> = embedded.to_device(&Device::Cpu)?.to_vec2()?;
     Ok(Some((cosine_similarities(&vectors), dim)))
+}
+
+/// [`network_similarities`] of model `name` (a file or a shipped model), opened on the CPU;
+/// what went wrong as a sentence in English and in Chinese.
+pub fn model_clock(
+    name: &str,
+    steps: usize,
+    count: usize,
+) -> Result<Option<(HeatMap, usize)>, (String, String)> {
+    let sentence = |e: &CheckpointError| (e.sentence(Lang::En), e.sentence(Lang::Zh));
+    let path = resolve_model(name).map_err(|e| sentence(&e))?;
+    let model = load_diffusion_model(&path, &Device::Cpu).map_err(|e| sentence(&e))?;
+    network_similarities(&model.net, &Device::Cpu, steps, count).map_err(|e| {
+        (
+            format!("The network could not run: {e}"),
+            format!("网络无法运行：{e}"),
+        )
+    })
 }
 
 /// A model's guesses for one noisy digit, and how far each is from the truth.

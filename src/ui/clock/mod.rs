@@ -12,7 +12,6 @@ mod view;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use candle_core::Device;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -21,10 +20,9 @@ use super::jobs::{Job, Poll};
 use super::message::Message;
 use super::training::Sentences;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
-use crate::clock::{HeatMap, TimeComparison, compare_told_and_blind, network_similarities};
+use crate::clock::{HeatMap, TimeComparison, compare_told_and_blind, model_clock};
 use crate::data::mnist::{Digits, load_bundled_digits};
 use crate::i18n::Lang;
-use crate::model::{load_diffusion_model, resolve_model};
 use crate::quality::session::{LabModel, ModelOpener, candle_opener};
 
 /// The transformer told t, and its twin trained without t.
@@ -52,17 +50,7 @@ pub type ClockOpener = Arc<dyn Fn(&str) -> Result<NetworkClock, Sentences> + Sen
 /// The clock of the shipped checkpoints, on the CPU.
 pub fn candle_clock_opener() -> ClockOpener {
     Arc::new(|name: &str| {
-        let sentence = |e: &crate::model::CheckpointError| {
-            Sentences::new(e.sentence(Lang::En), e.sentence(Lang::Zh))
-        };
-        let path = resolve_model(name).map_err(|e| sentence(&e))?;
-        let model = load_diffusion_model(&path, &Device::Cpu).map_err(|e| sentence(&e))?;
-        network_similarities(&model.net, &Device::Cpu, TRAIN_STEPS, SIMILARITY_TIMES).map_err(|e| {
-            Sentences::new(
-                format!("The network could not run: {e}"),
-                format!("网络无法运行：{e}"),
-            )
-        })
+        model_clock(name, TRAIN_STEPS, SIMILARITY_TIMES).map_err(|(en, zh)| Sentences::new(en, zh))
     })
 }
 

@@ -1,0 +1,214 @@
+//! The Clock view, driven headlessly through egui_kittest with fake networks and the bundled
+//! digits: the heat map and the similarity tables are drawn with t marked and the arrows move t;
+//! a network's clock is measured once and kept, a network not told t says so; a noisy digit is
+//! shown at an early, a middle and a late t to both models with their errors, N shows another;
+//! a model that is missing is one sentence.
+#[path = "common/fake_model.rs"]
+mod fake_model;
+#[path = "common/window.rs"]
+mod window;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use diffuscope::clock::sinusoid_similarities;
+use diffuscope::diffusion::objectives::Objective;
+use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
+use diffuscope::i18n::Lang;
+use diffuscope::quality::session::ModelOpener;
+use diffuscope::sample::{Denoiser, ModelTraits};
+use diffuscope::ui::clock::{BLIND_MODEL, ClockOpener, ClockSettings, ClockView, TOLD_MODEL};
+use diffuscope::ui::training::Sentences;
+use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
+use eframe::egui::Key;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{Queryable, by};
+use fake_model::FakeNetwork;
+use window::{App, app, run_until};
+
+/// How many clocks the fake measured, over every test (each test counts its own model).
+static MEASURED: AtomicUsize = AtomicUsize::new(0);
+
+/// "digits-eps": a 64-long sinusoid's own similarities; "digits-blind": not told t; any other
+/// name does not open.
+fn clock_opener() -> ClockOpener {
+    Arc::new(|name: &str| match name {
+        "digits-eps" => {
+            MEASURED.fetch_add(1, Ordering::SeqCst);
+            Ok(Some((sinusoid_similarities(64, 1000, 100), 64)))
+        }
+        "digits-blind" => Ok(None),
+        _ => Err(Sentences::new(
+            format!("No model named {name}."),
+            format!("没有名为 {name} 的模型。"),
+        )),
+    })
+}
+
+/// Fake ε-networks of 28×28 digits for the two transformers; `missing` does not open.
+fn model_opener(missing: Option<&'static str>) -> ModelOpener {
+    Arc::new(move |name: &str| {
+        if Some(name) == missing || ![TOLD_MODEL, BLIND_MODEL].contains(&name) {
+            return Err((format!("No model named {name}."), "没有这个模型。".into()));
+        }
+        let network = FakeNetwork {
+            side: 28,
+            channels: 1,
+            calls: Arc::new(AtomicUsize::new(0)),
+            panic_on_call: None,
+            delay: Duration::ZERO,
+        };
+        let traits = ModelTraits {
+            objective: Objective::Eps,
+            schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
+        };
+        Ok((Box::new(network) as Box<dyn Denoiser + Send + Sync>, traits))
+    })
+}
+
+fn complete(setup: &mut ViewSetup) -> Box<dyn View> {
+    let settings = setup.settings_of(ClockView::KEY);
+    Box::new(ClockView::new(
+        settings,
+        (clock_opener(), model_opener(None)),
+        Arc::clone(&setup.wake),
+    ))
+}
+
+fn without_blind(setup: &mut ViewSetup) -> Box<dyn View> {
+    let settings = setup.settings_of(ClockView::KEY);
+    Box::new(ClockView::new(
+        settings,
+        (clock_opener(), model_opener(Some(BLIND_MODEL))),
+        Arc::clone(&setup.wake),
+    ))
+}
+
+fn harness(
+    build: fn(&mut ViewSetup) -> Box<dyn View>,
+    settings: &ClockSettings,
+) -> Harness<'static, App> {
+    let settings = AppSettings {
+        lang: Some(Lang::En),
+        view: ClockView::KEY.to_owned(),
+        ..AppSettings::default()
+    }
+    .with_view_settings(ClockView::KEY, settings);
+    let entries = [ViewEntry {
+        key: ClockView::KEY,
+        build,
+    }];
+    window::window([1500.0, 1100.0], move |ctx| {
+        DiffuscopeApp::with_views(
+            ctx,
+            settings.clone(),
+            Box::new(fake_model::FakeLoader::new(28, 1000)),
+            &entries,
+        )
+    })
+}
+
+fn clock(app: &DiffuscopeApp) -> &ClockView {
+    app.view().unwrap_or_else(|| panic!("no Clock view"))
+}
+
+#[test]
+fn the_clock_is_measured_once_and_the_arrows_move_t() {
+    let settings = ClockSettings {
+        fraction: 0.3,
+        ..ClockSettings::default()
+    };
+    let mut harness = harness(complete, &settings);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| {
+        clock(app).clock().is_some() && clock(app).comparison.is_some()
+    });
+    harness.run_steps(1);
+    let view = clock(app(&harness));
+    assert_eq!(view.sinusoid_dim(), 64, "the network's sinusoid is drawn");
+    let Some(Some((table, 64))) = view.clock() else {
+        panic!("digits-eps is told t");
+    };
+    assert_eq!((table.rows, table.columns), (100, 100));
+    harness.get(by().label("t = 300"));
+    harness.get(by().label_contains("digits-eps: after its time MLP"));
+    harness.key_press(Key::ArrowRight);
+    harness.key_press(Key::ArrowRight);
+    harness.run_steps(1);
+    assert_eq!(clock(app(&harness)).settings.timestep(), 320);
+    harness.get(by().label("t = 320"));
+    harness.run_steps(3);
+    let measured = MEASURED.load(Ordering::SeqCst);
+    harness.run_steps(3);
+    assert_eq!(
+        MEASURED.load(Ordering::SeqCst),
+        measured,
+        "a clock is measured once"
+    );
+    // Slides: the heat map, both tables and 3 levels × 5 pictures.
+    assert_eq!(clock(app(&harness)).pictures(Lang::En).len(), 3 + 15);
+}
+
+#[test]
+fn a_network_not_told_t_says_so() {
+    let settings = ClockSettings {
+        model: "digits-blind".into(),
+        ..ClockSettings::default()
+    };
+    let mut harness = harness(complete, &settings);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| clock(app).clock().is_some());
+    harness.run_steps(1);
+    harness.get(by().label("This network is not told t."));
+    assert_eq!(
+        clock(app(&harness)).sinusoid_dim(),
+        32,
+        "the UNet's length until one is known"
+    );
+}
+
+#[test]
+fn a_digit_is_shown_to_both_models_at_three_noise_levels_and_n_shows_another() {
+    let mut harness = harness(complete, &ClockSettings::default());
+    harness.run_steps(1);
+    run_until(&mut harness, |app| clock(app).comparison.is_some());
+    harness.run_steps(1);
+    let (key, levels) = clock(app(&harness)).comparison.clone().unwrap();
+    assert_eq!(key, (9_001, 1));
+    let timesteps: Vec<_> = levels.iter().map(|l| l.timestep).collect();
+    assert_eq!(timesteps, [Some(100), Some(500), Some(900)]);
+    for level in &levels {
+        assert_eq!(level.x_t.len(), 784);
+        assert!(level.told.x0_error.is_finite() && level.blind.eps_error >= 0.0);
+    }
+    harness.get(by().label("t = 900"));
+    harness.get_by_label("x̂0, not told t");
+    assert_eq!(harness.query_all(by().label_contains("error ")).count(), 12);
+
+    harness.key_press(Key::N);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| {
+        clock(app)
+            .comparison
+            .as_ref()
+            .is_some_and(|(k, _)| *k != (9_001, 1))
+    });
+    let view = clock(app(&harness));
+    let (key, _) = view.comparison.as_ref().unwrap();
+    assert_eq!(*key, (view.settings.digit, view.settings.noise_seed));
+}
+
+#[test]
+fn a_missing_model_is_one_sentence_and_not_asked_again() {
+    let mut harness = harness(without_blind, &ClockSettings::default());
+    harness.run_steps(1);
+    run_until(&mut harness, |app| clock(app).message.is_some());
+    harness.run_steps(2);
+    harness.get(by().label_contains("No model named digits-dit-blind."));
+    assert!(clock(app(&harness)).comparison.is_none());
+    assert!(
+        !clock(app(&harness)).is_busy(),
+        "the failed comparison is not retried"
+    );
+}
