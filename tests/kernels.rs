@@ -355,6 +355,16 @@ fn linear_and_attention_match_candle() {
             error <= TOLERANCE,
             "linear {dims:?} → {outputs}: error {error:e}"
         );
+        // The same layer with GELU fused into our kernel, against candle's `gelu` after it.
+        let layer = layer.with_gelu();
+        let error = relative_error(
+            &layer.forward(&x).unwrap(),
+            &layer.forward_reference(&x).unwrap(),
+        );
+        assert!(
+            error <= TOLERANCE,
+            "linear + GELU {dims:?} → {outputs}: error {error:e}"
+        );
     }
     // softmax(q kᵀ/√C) v against candle's composition, for 1×1, 7×7 and 3×5 "images".
     for (b, tokens, c) in [(1, 1, 8), (2, 49, 64), (64, 49, 64), (3, 15, 12)] {
@@ -581,6 +591,61 @@ fn unet_with_kernels_matches_unet_without() {
         let theirs = reference.forward(&x, &t, &y).unwrap();
         let error = relative_error(&ours, &theirs);
         assert!(error <= TOLERANCE, "batch {batch}: error {error:e}");
+    }
+}
+
+/// The digit transformer through our kernels (linear + GELU, adaLN's LayerNorm, the gated
+/// residual, multi-head attention with and without 2D RoPE) against the same weights through
+/// candle's operations, at odd sizes: 16 tokens of 24 values, 3 heads of 8, batch 1 and 5.
+#[test]
+fn transformer_with_kernels_matches_transformer_without() {
+    use diffuscope::model::{DiTConfig, DigitDiT, Positions};
+    for (index, positions) in Positions::ALL.into_iter().enumerate() {
+        let config = DiTConfig {
+            image_size: 12,
+            patch: 3,
+            dim: 24,
+            depth: 2,
+            heads: 3,
+            mlp_ratio: 2,
+            sinusoid_dim: 6,
+            positions,
+            ..DiTConfig::default()
+        };
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let reference = DigitDiT::new(&config, vb).unwrap();
+        let tensors: HashMap<String, Tensor> = varmap
+            .data()
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, var)| {
+                // Random positions and class rows, so that every term matters.
+                let t = var.as_tensor().detach();
+                let perturbed = (t + tensor(var.dims(), name.len() as u64, 0.5, 0.0)).unwrap();
+                var.set(&perturbed).unwrap();
+                (name.clone(), perturbed)
+            })
+            .collect();
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let fast = DigitDiT::new(&config, vb).unwrap();
+        assert!(fast.uses_our_kernels() && !reference.uses_our_kernels());
+        for batch in [1, 5] {
+            let x = tensor(&[batch, 1, 12, 12], (10 * index + batch) as u64, 1.7, 0.0);
+            let t: Vec<f32> = (0..batch).map(|i| (1 + i * 397) as f32).collect();
+            let t = Tensor::from_vec(t, batch, &Device::Cpu).unwrap();
+            let y: Vec<u32> = (0..batch).map(|i| i as u32 % (NULL_CLASS + 1)).collect();
+            let y = Tensor::from_vec(y, batch, &Device::Cpu).unwrap();
+            let error = relative_error(
+                &fast.forward(&x, &t, &y).unwrap(),
+                &reference.forward(&x, &t, &y).unwrap(),
+            );
+            assert!(
+                error <= TOLERANCE,
+                "{positions:?}, batch {batch}: error {error:e}"
+            );
+        }
     }
 }
 

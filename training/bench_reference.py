@@ -54,11 +54,21 @@ from safetensors import safe_open  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from dit import DigitDiT  # noqa: E402
 from unet import NULL_CLASS, DigitClassifier, DigitUNet  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BATCHES = [1, 16, 64]
 ROW_BUDGET_SECS = 4.0
+
+
+def dit_macs(config):
+    """Multiply-adds of one forward pass of a DigitDiT; the same count as DiTConfig::forward_macs."""
+    n = (config["image_size"] // config["patch"]) ** 2
+    d, hidden = config["dim"], config["mlp_ratio"] * config["dim"]
+    patch = config["in_channels"] * config["patch"] ** 2
+    block = n * (4 * d * d + 2 * d * hidden) + 2 * n * n * d + 6 * d * d
+    return n * patch * d + config["depth"] * block + 2 * d * d + n * d * patch
 
 
 def unet_macs(config, h=28, w=28):
@@ -150,7 +160,8 @@ def load_unet(path):
         return DiffusersUNet(path)
     with safe_open(str(path), "pt") as f:
         metadata = f.metadata() or {}
-    model = DigitUNet(json.loads(metadata.get("architecture", "{}"))).eval()
+    network = DigitDiT if metadata.get("diffuscope.kind") == "digit-dit" else DigitUNet
+    model = network(json.loads(metadata.get("architecture", "{}"))).eval()
     state = load_file(str(path))
     model.load_state_dict({k: v for k, v in state.items() if k in model.state_dict()})
     return model
@@ -347,13 +358,17 @@ def main():
     model = load_unet(model_path)
     config = model.config
     diffusers_model = isinstance(model, DiffusersUNet)
+    transformer = isinstance(model, DigitDiT)
     shape = model.shape if diffusers_model else (1, 28, 28)
-    if not diffusers_model:
+    if not diffusers_model and not transformer:
         check_flop_count(model, config)
     model = model.to(DEVICE)
-    flops = 0 if diffusers_model else 2 * unet_macs(config)
+    flops = 0 if diffusers_model else 2 * (dit_macs(config) if transformer else unet_macs(config))
     params = sum(p.numel() for p in model.parameters())
-    what = "diffusers UNet2DModel" if diffusers_model else f"DigitUNet {config['channels']}"
+    if transformer:
+        what = f"DigitDiT dim {config['dim']} × {config['depth']} blocks, {config['positions']} positions"
+    else:
+        what = "diffusers UNet2DModel" if diffusers_model else f"DigitUNet {config['channels']}"
     print(
         f"PyTorch {torch.__version__} reference — {what} "
         f"({model_path or 'random weights'}), {params:,} parameters, {flops / 1e9:.3f} GFLOP per image "

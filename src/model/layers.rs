@@ -158,7 +158,7 @@ pub fn building_with_candle_ops() -> bool {
 }
 
 /// Whether our kernels can take `t`: f32 on the CPU, outside any autograd graph.
-fn kernel_ready(t: &Tensor) -> bool {
+pub(crate) fn kernel_ready(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32 && !t.track_op()
 }
 
@@ -450,6 +450,8 @@ impl FastGroupNorm {
 pub struct FastLinear {
     linear: Linear,
     fast: Option<PreparedLinear>,
+    /// Whether GELU (tanh approximation) follows.
+    gelu: bool,
 }
 
 impl FastLinear {
@@ -459,7 +461,21 @@ impl FastLinear {
         let fast = ready
             .then(|| PreparedLinear::new(linear.weight(), linear.bias()))
             .transpose()?;
-        Ok(Self { linear, fast })
+        Ok(Self {
+            linear,
+            fast,
+            gelu: false,
+        })
+    }
+
+    /// The same layer followed by GELU (tanh approximation): fused into our kernel's blocks.
+    #[must_use]
+    pub fn with_gelu(self) -> Self {
+        Self {
+            fast: self.fast.as_ref().map(PreparedLinear::with_gelu),
+            gelu: true,
+            linear: self.linear,
+        }
     }
 
     /// Whether this layer has our kernel.
@@ -467,7 +483,7 @@ impl FastLinear {
         self.fast.is_some()
     }
 
-    /// x · Wᵀ + β; our kernel when `x` suits it.
+    /// x · Wᵀ + β (then GELU, if asked); our kernel when `x` suits it.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.fast {
             Some(fast) if kernel_ready(x) => fast.forward(x),
@@ -477,7 +493,8 @@ impl FastLinear {
 
     /// The same with candle's operations.
     pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
-        self.linear.forward(x)
+        let y = self.linear.forward(x)?;
+        if self.gelu { y.gelu() } else { Ok(y) }
     }
 }
 

@@ -23,7 +23,10 @@ use candle_nn::{Embedding, VarBuilder};
 pub use config::{DiTConfig, Positions};
 use rope::RopeTable;
 
-use super::layers::{FastLinear, TimeMlp, fast_linear};
+use super::kernels::{
+    PreparedAttention, gated_residual, layer_norm_modulate, with_warm_workers_on,
+};
+use super::layers::{FastLinear, TimeMlp, fast_linear, kernel_ready};
 
 /// LayerNorm without parameters, as the reference's `F.layer_norm(x, (dim,), eps=1e-6)`.
 const NORM_EPS: f32 = 1e-6;
@@ -34,16 +37,41 @@ struct Attention {
     qkv: FastLinear,
     proj: FastLinear,
     heads: usize,
+    /// Our kernel, when the projections have theirs.
+    fast: Option<PreparedAttention>,
 }
 
 impl Attention {
-    /// `x` `(B, N, dim)` → the attended tokens and the attention weights `(B, heads, N, N)`.
-    fn forward(&self, x: &Tensor, rope: Option<&RopeTable>) -> Result<(Tensor, Tensor)> {
-        let (b, n, d) = x.dims3()?;
+    /// `x` `(B, N, dim)` → the attended tokens, and the attention weights `(B, heads, N, N)` when
+    /// `keep_weights` (through candle's operations; else our kernel where it can).
+    fn forward(
+        &self,
+        x: &Tensor,
+        rope: Option<&RopeTable>,
+        keep_weights: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let qkv = self.qkv.forward(x)?;
+        match &self.fast {
+            Some(fast) if !keep_weights && kernel_ready(&qkv) => {
+                Ok((self.proj.forward(&fast.forward(&qkv)?)?, None))
+            }
+            _ => {
+                let (out, weights) = self.forward_reference(&qkv, rope)?;
+                Ok((out, Some(weights)))
+            }
+        }
+    }
+
+    /// The attention with candle's operations, from the projected `qkv` `(B, N, 3·dim)`.
+    fn forward_reference(
+        &self,
+        qkv: &Tensor,
+        rope: Option<&RopeTable>,
+    ) -> Result<(Tensor, Tensor)> {
+        let (b, n, width) = qkv.dims3()?;
+        let d = width / 3;
         let head_dim = d / self.heads;
-        let qkv = self
-            .qkv
-            .forward(x)?
+        let qkv = qkv
             .reshape((b, n, 3, self.heads, head_dim))?
             .permute((2, 0, 3, 1, 4))?; // (3, B, heads, N, head_dim)
         let part = |i: usize| qkv.get(i)?.contiguous();
@@ -59,7 +87,7 @@ impl Attention {
     }
 }
 
-/// The MLP of a block: Linear, GELU (tanh approximation), Linear.
+/// The MLP of a block: Linear followed by GELU (tanh approximation, fused), Linear.
 #[derive(Clone, Debug)]
 struct Mlp {
     fc1: FastLinear,
@@ -68,12 +96,16 @@ struct Mlp {
 
 impl Mlp {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.fc1.forward(x)?.gelu()?)
+        self.fc2.forward(&self.fc1.forward(x)?)
     }
 }
 
-/// `LN(x)·(1 + scale) + shift`, with `shift` and `scale` `(B, dim)` per picture.
-fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
+/// `LN(x)·(1 + scale) + shift`, with `shift` and `scale` `(B, dim)` per picture; one pass of our
+/// kernel when the layer has `ours` and `x` suits it.
+fn modulate(x: &Tensor, (shift, scale): (&Tensor, &Tensor), ours: bool) -> Result<Tensor> {
+    if ours && kernel_ready(x) {
+        return layer_norm_modulate(x, shift, scale, NORM_EPS);
+    }
     let d = x.dim(D::Minus1)?;
     let ones = Tensor::ones(d, x.dtype(), x.device())?;
     let zeros = Tensor::zeros(d, x.dtype(), x.device())?;
@@ -81,6 +113,15 @@ fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
     normed
         .broadcast_mul(&(scale.unsqueeze(1)? + 1.0)?)?
         .broadcast_add(&shift.unsqueeze(1)?)
+}
+
+/// `x + gate ⊙ y`, `gate` `(B, dim)` per picture; one pass of our kernel when the layer has
+/// `ours` and the inputs suit it.
+fn gated(x: &Tensor, y: &Tensor, gate: &Tensor, ours: bool) -> Result<Tensor> {
+    if ours && kernel_ready(x) && kernel_ready(y) {
+        return gated_residual(x, y, gate);
+    }
+    x + y.broadcast_mul(&gate.unsqueeze(1)?)?
 }
 
 /// The adaLN-zero transformer block of DiT.
@@ -92,19 +133,22 @@ struct Block {
 }
 
 impl Block {
-    /// `x` `(B, N, dim)`, `c_silu` SiLU of the conditioning `(B, dim)` → the block's output and
-    /// its attention weights.
+    /// `x` `(B, N, dim)`, `c_silu` SiLU of the conditioning `(B, dim)` → the block's output and,
+    /// when `keep_weights`, its attention weights.
     fn forward(
         &self,
         x: &Tensor,
         c_silu: &Tensor,
         rope: Option<&RopeTable>,
-    ) -> Result<(Tensor, Tensor)> {
+        keep_weights: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let ours = self.attn.fast.is_some();
         let m = self.ada.forward(c_silu)?.chunk(6, 1)?;
-        let (attended, weights) = self.attn.forward(&modulate(x, &m[0], &m[1])?, rope)?;
-        let x = (x + attended.broadcast_mul(&m[2].unsqueeze(1)?)?)?;
-        let mixed = self.mlp.forward(&modulate(&x, &m[3], &m[4])?)?;
-        Ok(((&x + mixed.broadcast_mul(&m[5].unsqueeze(1)?)?)?, weights))
+        let normed = modulate(x, (&m[0], &m[1]), ours)?;
+        let (attended, weights) = self.attn.forward(&normed, rope, keep_weights)?;
+        let x = gated(x, &attended, &m[2], ours)?;
+        let mixed = self.mlp.forward(&modulate(&x, (&m[3], &m[4]), ours)?)?;
+        Ok((gated(&x, &mixed, &m[5], ours)?, weights))
     }
 }
 
@@ -136,14 +180,21 @@ impl DigitDiT {
             .map(|i| {
                 let vb = vb.pp("blocks").pp(i.to_string());
                 let hidden = config.mlp_ratio * d;
+                let qkv = fast_linear(d, 3 * d, vb.pp("attn.qkv"))?;
+                let fast = qkv.is_fast().then(|| {
+                    let angles = (config.positions == Positions::Rope)
+                        .then(|| rope::rope_angles(config.grid(), config.head_dim()));
+                    PreparedAttention::new(config.heads, angles.as_deref())
+                });
                 Ok(Block {
                     attn: Attention {
-                        qkv: fast_linear(d, 3 * d, vb.pp("attn.qkv"))?,
+                        qkv,
                         proj: fast_linear(d, d, vb.pp("attn.proj"))?,
                         heads: config.heads,
+                        fast,
                     },
                     mlp: Mlp {
-                        fc1: fast_linear(d, hidden, vb.pp("mlp.fc1"))?,
+                        fc1: fast_linear(d, hidden, vb.pp("mlp.fc1"))?.with_gelu(),
                         fc2: fast_linear(hidden, d, vb.pp("mlp.fc2"))?,
                     },
                     ada: fast_linear(d, 6 * d, vb.pp("ada"))?,
@@ -213,10 +264,13 @@ impl DigitDiT {
     /// The network's prediction for a batch: `x` `(B, C, H, W)` f32, `t` `(B,)`, `y` `(B,)` class
     /// ids (the conventions of [`DigitUNet::forward`](super::DigitUNet::forward)).
     pub fn forward(&self, x: &Tensor, t: &Tensor, y: &Tensor) -> Result<Tensor> {
-        Ok(self.forward_with_attention(x, t, y)?.0)
+        self.check_inputs(x, t, y)?;
+        // Many short parallel layers: the pool's threads wait for them awake.
+        with_warm_workers_on(x.device(), || Ok(self.layers(x, t, y, false)?.0))
     }
 
-    /// [`Self::forward`], and each block's attention weights `(B, heads, tokens, tokens)`.
+    /// [`Self::forward`], and each block's attention weights `(B, heads, tokens, tokens)`
+    /// (attention through candle's operations, which keep them).
     pub fn forward_with_attention(
         &self,
         x: &Tensor,
@@ -224,6 +278,17 @@ impl DigitDiT {
         y: &Tensor,
     ) -> Result<(Tensor, Vec<Tensor>)> {
         self.check_inputs(x, t, y)?;
+        self.layers(x, t, y, true)
+    }
+
+    /// Every layer in order on checked inputs; the attention weights when `keep_weights`.
+    fn layers(
+        &self,
+        x: &Tensor,
+        t: &Tensor,
+        y: &Tensor,
+        keep_weights: bool,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
         let mut h = self
             .patch_embed
             .forward(&patches::patchify(x, self.config.patch)?)?;
@@ -233,12 +298,13 @@ impl DigitDiT {
         let c_silu = self.conditioning(t, y)?.silu()?;
         let mut attention = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            let (next, weights) = block.forward(&h, &c_silu, self.rope.as_ref())?;
+            let (next, weights) = block.forward(&h, &c_silu, self.rope.as_ref(), keep_weights)?;
             h = next;
-            attention.push(weights);
+            attention.extend(weights);
         }
         let m = self.final_ada.forward(&c_silu)?.chunk(2, 1)?;
-        let out = self.final_linear.forward(&modulate(&h, &m[0], &m[1])?)?;
+        let normed = modulate(&h, (&m[0], &m[1]), self.uses_our_kernels())?;
+        let out = self.final_linear.forward(&normed)?;
         let (_, c, height, width) = x.dims4()?;
         let image = patches::unpatchify(&out, c, height, width, self.config.patch)?;
         Ok((image, attention))

@@ -32,6 +32,8 @@ pub struct PreparedLinear {
     weight_t: Arc<[f32]>,
     /// β, `(N,)` (zeros when the layer has none).
     bias: Arc<[f32]>,
+    /// Whether GELU (tanh approximation) follows, applied to each block of rows as it is done.
+    gelu: bool,
 }
 
 impl PreparedLinear {
@@ -51,7 +53,17 @@ impl PreparedLinear {
             outputs,
             weight_t: weight_t.into(),
             bias: bias.into(),
+            gelu: false,
         })
+    }
+
+    /// The same layer followed by GELU (tanh approximation), sharing the weights.
+    #[must_use]
+    pub fn with_gelu(&self) -> Self {
+        Self {
+            gelu: true,
+            ..self.clone()
+        }
     }
 
     /// x · Wᵀ + β for `x` of shape `(…, K)`, f32 on the CPU.
@@ -91,7 +103,11 @@ impl CustomOp1 for PreparedLinear {
                 &x[first * self.inputs..],
                 &self.weight_t,
                 dst,
-            )
+            )?;
+            if self.gelu {
+                super::transformer::gelu_in_place(dst);
+            }
+            Ok(())
         };
         let chunk = ROWS_PER_BLOCK * self.outputs.max(1);
         if rows > ROWS_PER_BLOCK {
@@ -180,6 +196,15 @@ impl CustomOp1 for AttentionCore {
             .try_for_each(one)?;
         Ok((CpuStorage::F32(out), Shape::from((batch, tokens, c))))
     }
+}
+
+/// Every row of `tokens` scores ← softmax(scale · row), vectorised (see [`SoftmaxRows`]).
+pub(super) fn softmax_rows(scores: &mut [f32], tokens: usize, scale: f32) {
+    pulp::Arch::new().dispatch(SoftmaxRows {
+        scores,
+        tokens,
+        scale,
+    });
 }
 
 /// Every row of `tokens` scores ← softmax(scale · row): the operation [`pulp::Arch::dispatch`]

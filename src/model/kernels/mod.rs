@@ -10,6 +10,8 @@
 //!   shapes.
 //! - [`PreparedGroupNorm`]: GroupNorm with an optional fused SiLU.
 //! - [`PreparedLinear`] and [`attention_core`]: fully connected layers and softmax(q kᵀ/√C) v.
+//! - [`PreparedAttention`], [`layer_norm_modulate`] and GELU after a linear layer: the digit
+//!   transformer's multi-head attention (with 2D RoPE), adaLN and MLP (`transformer.rs`).
 //! - [`TrainableConv`] and [`TrainableGroupNorm`]: a convolution (with its bias) and a GroupNorm
 //!   (with its SiLU) that candle differentiates, forward through the kernels above and backward
 //!   through kernels of their own (training; `trainable/`).
@@ -37,12 +39,14 @@ mod matmul;
 mod norm;
 mod product;
 mod trainable;
+mod transformer;
 mod warm;
 
 pub use conv::PreparedConv;
 pub use linear::{PreparedLinear, attention_core};
 pub use norm::PreparedGroupNorm;
 pub use trainable::{TrainableConv, TrainableGroupNorm};
+pub use transformer::{PreparedAttention, gated_residual, gelu_in_place, layer_norm_modulate};
 pub use warm::{with_warm_workers, with_warm_workers_on};
 
 /// The f32 values a custom operation `name` was given, which must be contiguous (every kernel
