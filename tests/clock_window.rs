@@ -8,20 +8,27 @@ mod fake_model;
 #[path = "common/window.rs"]
 mod window;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
 use diffuscope::clock::sinusoid_similarities;
 use diffuscope::diffusion::objectives::Objective;
 use diffuscope::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
 use diffuscope::i18n::Lang;
+use diffuscope::model::{DiTConfig, DigitDiT, Positions};
 use diffuscope::quality::session::ModelOpener;
 use diffuscope::sample::{Denoiser, ModelTraits};
-use diffuscope::ui::clock::{BLIND_MODEL, ClockOpener, ClockSettings, ClockView, TOLD_MODEL};
+use diffuscope::ui::clock::coordinates::TransformerOpener;
+use diffuscope::ui::clock::{
+    BLIND_MODEL, ClockOpener, ClockSection, ClockSettings, ClockView, TOLD_MODEL,
+};
 use diffuscope::ui::training::Sentences;
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
-use eframe::egui::Key;
+use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{Queryable, by};
 use fake_model::FakeNetwork;
@@ -67,11 +74,64 @@ fn model_opener(missing: Option<&'static str>) -> ModelOpener {
     })
 }
 
+/// Small random transformers (16 values, 2 heads, 2 blocks): positions "…-rope" 2D RoPE,
+/// "…-none" none, else learned; "digits-broken" does not open.
+fn transformer_opener() -> TransformerOpener {
+    Arc::new(|name: &str| {
+        if name == "digits-broken" {
+            return Err(Sentences::new("The model is broken.", "模型已损坏。"));
+        }
+        let positions = match name.rsplit('-').next() {
+            Some("rope") => Positions::Rope,
+            Some("none") => Positions::None,
+            _ => Positions::Learned,
+        };
+        let config = DiTConfig {
+            dim: 16,
+            depth: 2,
+            heads: 2,
+            sinusoid_dim: 8,
+            positions,
+            ..DiTConfig::default()
+        };
+        let varmap = VarMap::new();
+        DigitDiT::new(
+            &config,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )
+        .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
+        let tensors = varmap
+            .data()
+            .lock()
+            .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?
+            .iter()
+            .map(|(name, var)| {
+                let noise = Tensor::randn(0f32, 0.5, var.dims(), &Device::Cpu);
+                (
+                    name.clone(),
+                    noise.and_then(|n| n + var.as_tensor().detach()),
+                )
+            })
+            .map(|(name, t)| t.map(|t| (name, t)))
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let net =
+            DigitDiT::new(&config, vb).map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
+        let traits = ModelTraits {
+            objective: Objective::Eps,
+            schedule: NoiseSchedule::new(ScheduleConfig::new(ScheduleKind::Linear, 1000)),
+        };
+        Ok((Arc::new(net), traits))
+    })
+}
+
 fn complete(setup: &mut ViewSetup) -> Box<dyn View> {
     let settings = setup.settings_of(ClockView::KEY);
     Box::new(ClockView::new(
         settings,
         (clock_opener(), model_opener(None)),
+        transformer_opener(),
         Arc::clone(&setup.wake),
     ))
 }
@@ -81,6 +141,7 @@ fn without_blind(setup: &mut ViewSetup) -> Box<dyn View> {
     Box::new(ClockView::new(
         settings,
         (clock_opener(), model_opener(Some(BLIND_MODEL))),
+        transformer_opener(),
         Arc::clone(&setup.wake),
     ))
 }
@@ -211,4 +272,67 @@ fn a_missing_model_is_one_sentence_and_not_asked_again() {
         !clock(app(&harness)).is_busy(),
         "the failed comparison is not retried"
     );
+}
+
+#[test]
+fn the_coordinates_show_where_a_clicked_patch_looks_and_how_alike_positions_are() {
+    let settings = ClockSettings {
+        section: ClockSection::Coordinates,
+        transformer: "digits-dit-rope".into(),
+        ..ClockSettings::default()
+    };
+    let mut harness = harness(complete, &settings);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| clock(app).coordinates.found().is_some());
+    harness.run_steps(1);
+    let found = clock(app(&harness)).coordinates.found().unwrap().clone();
+    assert_eq!(
+        (found.maps.grid, found.maps.heads, found.maps.blocks.len()),
+        (7, 2, 2)
+    );
+    assert_eq!(found.maps.timestep, Some(500));
+    let positions = found.positions.as_ref().unwrap();
+    assert_eq!((positions.rows, positions.columns), (49, 49));
+    harness.get(by().label_contains("Where patch (3, 3) · block 1 · t = 500"));
+    harness.get(by().label("How alike its position is to every other"));
+    // A click on the top-left patch of x_t chooses it.
+    let picture = harness
+        .get(by().label("x_t in 7 × 7 patches (click one)"))
+        .rect();
+    let corner = picture.left_bottom() + egui::vec2(10.0, 14.0);
+    harness.hover_at(corner);
+    for pressed in [true, false] {
+        harness.event(egui::Event::PointerButton {
+            pos: corner,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        harness.run_steps(1);
+    }
+    harness.run_steps(2);
+    assert_eq!(clock(app(&harness)).settings.patch, 0);
+    harness.get(by().label_contains("Where patch (0, 0)"));
+}
+
+#[test]
+fn a_transformer_without_positions_says_it_cannot_place_strokes() {
+    let settings = ClockSettings {
+        section: ClockSection::Coordinates,
+        transformer: "digits-dit-none".into(),
+        ..ClockSettings::default()
+    };
+    let mut harness = harness(complete, &settings);
+    harness.run_steps(1);
+    run_until(&mut harness, |app| clock(app).coordinates.found().is_some());
+    harness.run_steps(1);
+    assert!(
+        clock(app(&harness))
+            .coordinates
+            .found()
+            .unwrap()
+            .positions
+            .is_none()
+    );
+    harness.get(by().label_contains("This model has no positions"));
 }

@@ -5,6 +5,8 @@
 //!
 //! Nothing here draws; the Clock view ([`crate::ui`]) runs these on background jobs.
 
+pub mod coordinates;
+
 use candle_core::{Device, Tensor};
 
 use crate::data::mnist::Digits;

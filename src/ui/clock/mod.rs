@@ -6,6 +6,7 @@
 //! The arithmetic is [`crate::clock`]. Opening a model and running it are background jobs (kept
 //! once done), so the window never waits; `view` draws, `pictures` makes the pictures.
 
+pub mod coordinates;
 mod pictures;
 mod view;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use self::coordinates::{CoordinatesState, TransformerOpener, candle_transformer_opener};
 use self::pictures::ClockTextures;
 use super::jobs::{Job, Poll};
 use super::message::Message;
@@ -66,6 +68,24 @@ pub struct ClockSettings {
     pub digit: usize,
     /// The seed of its noise.
     pub noise_seed: u64,
+    /// The part of the view shown.
+    pub section: ClockSection,
+    /// The transformer whose patches are shown.
+    pub transformer: String,
+    /// The patch chosen (row by row over the patch grid).
+    pub patch: usize,
+    /// The block whose attention is shown (the last one when beyond it).
+    pub block: usize,
+}
+
+/// The two parts of the view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClockSection {
+    /// The clock: how the network is told t.
+    #[default]
+    Clock,
+    /// The coordinates: how a transformer knows where each patch is.
+    Coordinates,
 }
 
 impl Default for ClockSettings {
@@ -75,6 +95,10 @@ impl Default for ClockSettings {
             fraction: 0.5,
             digit: 9_001,
             noise_seed: 1,
+            section: ClockSection::Clock,
+            transformer: TOLD_MODEL.into(),
+            patch: 24,
+            block: 3,
         }
     }
 }
@@ -89,6 +113,8 @@ impl ClockSettings {
             Self::default().fraction
         };
         self.digit = self.digit.min(9_999);
+        self.patch = self.patch.min(4_095);
+        self.block = self.block.min(63);
         self
     }
 
@@ -130,6 +156,8 @@ pub struct ClockView {
     /// The banner's sentence.
     pub message: Option<Message>,
     openers: (ClockOpener, ModelOpener),
+    /// The coordinates part: the transformer's attention and positions.
+    pub coordinates: CoordinatesState,
     clock_job: Option<(Job<Result<NetworkClock, Sentences>>, String)>,
     compare_job: Option<(Job<CompareAnswer>, (usize, u64))>,
     /// What could not be done (not asked again until the settings change).
@@ -149,17 +177,21 @@ impl ClockView {
         Self::new(
             setup.settings_of(Self::KEY),
             (candle_clock_opener(), candle_opener()),
+            candle_transformer_opener(),
             Arc::clone(&setup.wake),
         )
     }
 
-    /// A view with `settings`, measuring clocks and opening models with `openers`.
+    /// A view with `settings`, measuring clocks and opening models with `openers` and
+    /// transformers with `transformers`.
     pub fn new(
         settings: ClockSettings,
         openers: (ClockOpener, ModelOpener),
+        transformers: TransformerOpener,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         Self {
+            coordinates: CoordinatesState::new(transformers),
             settings: settings.within_offered(),
             clocks: BTreeMap::new(),
             comparison: None,
@@ -182,7 +214,7 @@ impl ClockView {
 
     /// Whether a job is running.
     pub fn is_busy(&self) -> bool {
-        self.clock_job.is_some() || self.compare_job.is_some()
+        self.clock_job.is_some() || self.compare_job.is_some() || self.coordinates.is_busy()
     }
 
     /// The clock of the chosen model, once measured.
@@ -250,6 +282,9 @@ impl ClockView {
     }
 
     fn poll_jobs(&mut self) {
+        if let Some(message) = self.coordinates.poll() {
+            self.message = Some(message);
+        }
         if let Some((job, model)) = self.clock_job.take() {
             match job.poll() {
                 Poll::Running => self.clock_job = Some((job, model)),
@@ -293,6 +328,7 @@ impl ClockView {
     }
 }
 
+/// The banner for a job that failed: its sentence, or a general one if its thread was lost.
 fn failure_message(sentence: Option<Sentences>) -> Message {
     match sentence {
         Some(sentence) => Message::error_in(move |l| sentence.pick(l), None),
@@ -361,8 +397,17 @@ impl View for ClockView {
         for command in std::mem::take(&mut self.asked) {
             self.apply(command);
         }
-        self.measure_wanted_clock();
-        self.compare_wanted_digit();
+        match self.settings.section {
+            ClockSection::Clock => {
+                self.measure_wanted_clock();
+                self.compare_wanted_digit();
+            }
+            ClockSection::Coordinates => {
+                if let Some(message) = self.coordinates.want(&self.settings, &self.wake) {
+                    self.message = Some(message);
+                }
+            }
+        }
     }
 
     fn settings_json(&self) -> String {

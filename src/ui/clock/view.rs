@@ -4,8 +4,11 @@
 
 use eframe::egui::{self, Color32, Key, Modifiers, RichText, Stroke, TextureHandle, Vec2};
 
+use super::coordinates::coordinates_ui;
 use super::pictures::part_names;
-use super::{BLIND_MODEL, ClockCommand, ClockView, HEAT_MAP_TIMES, TOLD_MODEL, TRAIN_STEPS};
+use super::{
+    BLIND_MODEL, ClockCommand, ClockSection, ClockView, HEAT_MAP_TIMES, TOLD_MODEL, TRAIN_STEPS,
+};
 use crate::i18n::Lang;
 use crate::model::checkpoint::ModelKind;
 use crate::model::shipped::shipped_diffusion_models;
@@ -28,6 +31,7 @@ const MARK: Stroke = Stroke {
 /// Draws the whole view.
 pub fn clock_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     keys(view, ui);
+    let section = view.settings.section;
     view_panels(
         ui,
         ("clock", 280.0),
@@ -35,19 +39,37 @@ pub fn clock_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
         |view, ui| controls_ui(view, ui, lang),
         |ui| {
             ui.add_space(6.0);
-            ui.heading(lang.pick("Why the network needs t", "为什么网络需要知道 t"));
+            let (heading, text) = match section {
+                ClockSection::Clock => (
+                    lang.pick("Why the network needs t", "为什么网络需要知道 t"),
+                    lang.pick(EXPLANATION_EN, EXPLANATION_ZH),
+                ),
+                ClockSection::Coordinates => (
+                    lang.pick(
+                        "Why a transformer needs positions",
+                        "为什么 Transformer 需要位置",
+                    ),
+                    lang.pick(COORDINATES_EN, COORDINATES_ZH),
+                ),
+            };
+            ui.heading(heading);
             egui::ScrollArea::vertical().show(ui, |ui| {
-                ui.label(RichText::new(lang.pick(EXPLANATION_EN, EXPLANATION_ZH)).size(15.0));
+                ui.label(RichText::new(text).size(15.0));
             });
         },
         |view, ui| {
             message_ui(ui, lang, &mut view.message);
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                embedding_ui(view, ui, lang);
-                ui.add_space(12.0);
-                similarity_ui(view, ui, lang);
-                ui.add_space(12.0);
-                comparison_ui(view, ui, lang);
+            egui::ScrollArea::vertical().show(ui, |ui| match section {
+                ClockSection::Clock => {
+                    embedding_ui(view, ui, lang);
+                    ui.add_space(12.0);
+                    similarity_ui(view, ui, lang);
+                    ui.add_space(12.0);
+                    comparison_ui(view, ui, lang);
+                }
+                ClockSection::Coordinates => {
+                    coordinates_ui(&view.coordinates, &mut view.settings, ui, lang);
+                }
             });
         },
     );
@@ -72,23 +94,20 @@ fn keys(view: &mut ClockView, ui: &egui::Ui) {
 
 fn controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     ui.add_space(6.0);
-    ui.heading(lang.pick("The clock", "时钟"));
+    ui.horizontal_wrapped(|ui| {
+        let section = &mut view.settings.section;
+        let clock = lang.pick("Clock: t", "时钟：t");
+        ui.selectable_value(section, ClockSection::Clock, clock);
+        let coordinates = lang.pick("Coordinates: patches", "坐标：图块");
+        ui.selectable_value(section, ClockSection::Coordinates, coordinates);
+    });
+    ui.separator();
+    if view.settings.section == ClockSection::Coordinates {
+        transformer_controls_ui(view, ui, lang);
+    } else {
+        network_choice_ui(view, ui, lang);
+    }
     let settings = &mut view.settings;
-    let label = ui.label(RichText::new(lang.pick("Network", "网络")).strong());
-    egui::ComboBox::from_id_salt("clock-model")
-        .selected_text(settings.model.clone())
-        .show_ui(ui, |ui| {
-            let ours = shipped_diffusion_models().filter(|m| m.kind != ModelKind::DiffusersUNet2D);
-            for model in ours {
-                ui.selectable_value(
-                    &mut settings.model,
-                    model.name.to_owned(),
-                    model.label(lang),
-                );
-            }
-        })
-        .response
-        .labelled_by(label.id);
     let label = ui.label(RichText::new(format!("t = {}", settings.timestep())).size(18.0));
     ui.add(
         egui::Slider::new(&mut settings.fraction, 0.0..=1.0)
@@ -97,7 +116,9 @@ fn controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     )
     .labelled_by(label.id);
     ui.add_space(16.0);
-    ui.heading(lang.pick("Told t, or not", "知道 t，还是不知道"));
+    if settings.section == ClockSection::Clock {
+        ui.heading(lang.pick("Told t, or not", "知道 t，还是不知道"));
+    }
     ui.horizontal(|ui| {
         let label = ui.label(lang.pick("Digit no.", "数字编号"));
         ui.add(egui::DragValue::new(&mut settings.digit).range(0..=9_999))
@@ -118,6 +139,55 @@ fn controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     }
     ui.add_space(12.0);
     ui.label(RichText::new(key_line(&view.keys(lang), lang)).small());
+}
+
+/// The network whose clock is shown.
+fn network_choice_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    ui.heading(lang.pick("The clock", "时钟"));
+    let settings = &mut view.settings;
+    let label = ui.label(RichText::new(lang.pick("Network", "网络")).strong());
+    egui::ComboBox::from_id_salt("clock-model")
+        .selected_text(settings.model.clone())
+        .show_ui(ui, |ui| {
+            let ours = shipped_diffusion_models().filter(|m| m.kind != ModelKind::DiffusersUNet2D);
+            for model in ours {
+                ui.selectable_value(
+                    &mut settings.model,
+                    model.name.to_owned(),
+                    model.label(lang),
+                );
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// The transformer, the block whose attention is shown.
+fn transformer_controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    ui.heading(lang.pick("The coordinates", "坐标"));
+    let settings = &mut view.settings;
+    let label = ui.label(RichText::new("Transformer").strong());
+    egui::ComboBox::from_id_salt("clock-transformer")
+        .selected_text(settings.transformer.clone())
+        .show_ui(ui, |ui| {
+            let ours = shipped_diffusion_models().filter(|m| m.kind == ModelKind::DigitDiT);
+            for model in ours {
+                ui.selectable_value(
+                    &mut settings.transformer,
+                    model.name.to_owned(),
+                    model.label(lang),
+                );
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    let depth = view
+        .coordinates
+        .found()
+        .map_or(4, |found| found.maps.blocks.len().max(1));
+    let label = ui.label(lang.pick("Block", "模块"));
+    ui.add(egui::Slider::new(&mut view.settings.block, 0..=depth - 1))
+        .labelled_by(label.id);
 }
 
 /// Where the chosen t falls across `width` points that span t = 1..=T.
@@ -277,3 +347,23 @@ t 只是一个数；网络得到的是 t 在许多不同频率下的正弦和余
 它的表显示了它学到的东西：任务相似的时刻被归在一起，任务变化的时刻被区分开。\n\n\
 没有 t，模型只能从图中猜噪声有多大。它大致能猜到——噪声是看得见的——但猜得更差，\
 尤其是在它看来少量噪声和大量噪声相似的地方：比较图片下面的误差。";
+
+const COORDINATES_EN: &str = "A transformer cuts the picture into patches — here 7 × 7 patches of 4 × 4 pixels, 49 tokens — \
+and lets every patch look at every other (attention). Attention itself does not care about order: shuffle the patches and \
+each one sees the same set. So the model must be told where each patch is.\n\n\
+Learned positions add a trained vector to each patch; 2D RoPE turns each head's queries and keys by the patch's row and \
+column, so a query and a key meet with a factor that depends only on how far apart they are. The lower map shows how alike \
+the chosen patch's position is to every other: a neighbourhood for RoPE by construction, and whatever training found for the \
+learned ones.\n\n\
+Click a patch of x_t to see where it looks: the heads' mean and each head (dark blue: most weight). Early blocks look \
+near, later ones gather the strokes; at large t there is little to look at. A model without positions cannot tell its \
+patches apart by place: its digits come out with strokes in the wrong places.";
+
+const COORDINATES_ZH: &str = "Transformer 把图片切成图块——这里是 7 × 7 个 4 × 4 像素的图块，共 49 个词元——\
+并让每个图块去看所有其他图块（注意力）。注意力本身不在乎顺序：把图块打乱，每个图块看到的仍是同一组。\
+所以必须告诉模型每个图块在哪里。\n\n\
+可学习的位置编码给每个图块加上一个训练得到的向量；二维 RoPE 按图块的行和列旋转每个头的查询和键，\
+使查询和键相遇时的因子只取决于它们相距多远。下面的图显示所选图块的位置与其他图块有多相似：\
+RoPE 天生是一片邻域，可学习的编码则是训练找到的样子。\n\n\
+点击 x_t 的一个图块，看它看向哪里：各头的平均和每个头（深蓝：权重最大）。前面的模块看得近，\
+后面的模块聚集笔画；t 很大时没有多少可看的。没有位置编码的模型无法按位置区分图块：它画出的数字笔画位置错乱。";

@@ -1,0 +1,399 @@
+//! The Clock view's second part, the coordinates (for the digit transformer): the noisy digit cut
+//! into its 7×7 patches, a patch chosen by a click; where that patch looks in a chosen block (the
+//! heads' mean and each head); and how alike its position encoding is to every other patch's
+//! (learned vectors, 2D RoPE, or none). One forward pass per (model, digit, noise, t), on a
+//! background job; the model is opened once and kept.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use eframe::egui::{
+    self, Color32, ColorImage, RichText, Sense, Stroke, StrokeKind, TextureHandle, TextureOptions,
+    Vec2,
+};
+
+use super::{ClockSettings, failure_message};
+use crate::clock::HeatMap;
+use crate::clock::coordinates::{
+    AttentionMaps, Transformer, attention_maps, open_transformer, position_similarities,
+};
+use crate::data::mnist::{Digits, load_bundled_digits};
+use crate::i18n::Lang;
+use crate::sample::colormap::{DIVERGING_RANGE, diverging};
+use crate::train::one_step::StepChoice;
+use crate::ui::jobs::{Job, Poll};
+use crate::ui::message::Message;
+use crate::ui::training::Sentences;
+
+/// Opens a digit transformer by name (the real checkpoints, or a small random one in tests).
+pub type TransformerOpener = Arc<dyn Fn(&str) -> Result<Transformer, Sentences> + Send + Sync>;
+
+/// The shipped transformers, through candle on the CPU.
+pub fn candle_transformer_opener() -> TransformerOpener {
+    Arc::new(|name: &str| open_transformer(name).map_err(|(en, zh)| Sentences::new(en, zh)))
+}
+
+/// The side of the noisy digit and of the maps on screen, in points.
+const SIDE: f32 = 224.0;
+/// The side of one head's map, in points.
+const HEAD_SIDE: f32 = 104.0;
+const CHOSEN: Stroke = Stroke {
+    width: 3.0,
+    color: Color32::from_rgb(255, 200, 0),
+};
+
+/// (model, digit, noise seed, t): what one forward pass shows.
+type Key = (String, usize, u64, usize);
+
+/// What one forward pass found: every block's attention and the model's position similarities.
+#[derive(Clone, Debug)]
+pub struct Coordinates {
+    /// Every block's attention for the noisy digit.
+    pub maps: AttentionMaps,
+    /// How alike the patches' position encodings are; `None` without positions.
+    pub positions: Option<HeatMap>,
+}
+
+struct Answer {
+    model: Option<Transformer>,
+    digits: Option<Arc<Digits>>,
+    found: Result<Coordinates, Sentences>,
+}
+
+/// The coordinates part's state: opened models, the job, what it found.
+pub struct CoordinatesState {
+    opener: TransformerOpener,
+    models: BTreeMap<String, Transformer>,
+    digits: Option<Arc<Digits>>,
+    job: Option<(Job<Answer>, Key)>,
+    failed: Option<Key>,
+    /// What the last forward pass found, and for what.
+    pub shown: Option<(Key, Coordinates)>,
+}
+
+impl CoordinatesState {
+    /// A state that opens transformers with `opener`.
+    pub fn new(opener: TransformerOpener) -> Self {
+        Self {
+            opener,
+            models: BTreeMap::new(),
+            digits: None,
+            job: None,
+            failed: None,
+            shown: None,
+        }
+    }
+
+    /// Whether a forward pass is running.
+    pub fn is_busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// What the chosen patch's panels show now, if found.
+    pub fn found(&self) -> Option<&Coordinates> {
+        self.shown.as_ref().map(|(_, found)| found)
+    }
+
+    /// Starts the forward pass `settings` ask for, unless it is shown, running or failed; a
+    /// sentence if no thread could be started.
+    pub fn want(
+        &mut self,
+        settings: &ClockSettings,
+        wake: &Arc<dyn Fn() + Send + Sync>,
+    ) -> Option<Message> {
+        let key = (
+            settings.transformer.clone(),
+            settings.digit,
+            settings.noise_seed,
+            settings.timestep(),
+        );
+        if self.job.is_some()
+            || self.shown.as_ref().map(|(k, _)| k) == Some(&key)
+            || self.failed.as_ref() == Some(&key)
+        {
+            return None;
+        }
+        let choice = StepChoice {
+            digit: settings.digit,
+            fraction: settings.fraction,
+            noise_seed: settings.noise_seed,
+        };
+        let opened = self.models.get(&key.0).cloned();
+        let (digits, open, name) = (self.digits.clone(), Arc::clone(&self.opener), key.0.clone());
+        match Job::spawn("clock-coordinates", Arc::clone(wake), move |_| {
+            look(opened, digits, &open, &name, choice)
+        }) {
+            Ok(job) => {
+                self.job = Some((job, key));
+                None
+            }
+            Err(error) => {
+                self.failed = Some(key);
+                Some(crate::ui::jobs::job_not_started(&error))
+            }
+        }
+    }
+
+    /// Collects a finished forward pass; a sentence if it failed.
+    pub fn poll(&mut self) -> Option<Message> {
+        let (job, key) = self.job.take()?;
+        match job.poll() {
+            Poll::Running => {
+                self.job = Some((job, key));
+                None
+            }
+            Poll::Done(answer) => {
+                if let Some(model) = answer.model {
+                    self.models.insert(key.0.clone(), model);
+                }
+                self.digits = answer.digits.or(self.digits.take());
+                match answer.found {
+                    Ok(found) => {
+                        self.shown = Some((key, found));
+                        None
+                    }
+                    Err(sentence) => {
+                        self.failed = Some(key);
+                        Some(failure_message(Some(sentence)))
+                    }
+                }
+            }
+            Poll::Lost => {
+                self.failed = Some(key);
+                Some(failure_message(None))
+            }
+        }
+    }
+}
+
+/// The job: opens what is not open, then one forward pass keeping the attention.
+fn look(
+    opened: Option<Transformer>,
+    digits: Option<Arc<Digits>>,
+    open: &TransformerOpener,
+    name: &str,
+    choice: StepChoice,
+) -> Answer {
+    let mut answer = Answer {
+        model: None,
+        digits: None,
+        found: Err(Sentences::new("", "")),
+    };
+    let model = match opened {
+        Some(model) => model,
+        None => match open(name) {
+            Ok(model) => {
+                answer.model = Some(model.clone());
+                model
+            }
+            Err(sentence) => {
+                answer.found = Err(sentence);
+                return answer;
+            }
+        },
+    };
+    let digits = match digits {
+        Some(digits) => digits,
+        None => match load_bundled_digits() {
+            Ok(digits) => {
+                let digits = Arc::new(digits);
+                answer.digits = Some(Arc::clone(&digits));
+                digits
+            }
+            Err(error) => {
+                answer.found = Err(Sentences::in_both(|l| error.sentence(l)));
+                return answer;
+            }
+        },
+    };
+    let (net, traits) = (&*model.0, &model.1);
+    answer.found = attention_maps((net, traits), &digits, choice)
+        .map_err(|e| Sentences::in_both(|l| e.sentence(l)))
+        .and_then(|maps| {
+            let positions = position_similarities(net)
+                .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
+            Ok(Coordinates { maps, positions })
+        });
+    answer
+}
+
+/// White (0) to dark blue (the map's largest weight).
+fn attention_colour(weight: f32, largest: f32) -> [u8; 3] {
+    let x = (weight / largest.max(1e-12)).clamp(0.0, 1.0).sqrt();
+    let (white, blue) = ([250.0, 250.0, 250.0], [8.0, 48.0, 107.0]);
+    std::array::from_fn(|i| (white[i] + (blue[i] - white[i]) * x).round() as u8)
+}
+
+/// A `grid × grid` map as a texture.
+fn map_texture(ui: &egui::Ui, name: &str, grid: usize, colours: &[[u8; 3]]) -> TextureHandle {
+    let pixels: Vec<u8> = colours.iter().flatten().copied().collect();
+    ui.ctx().load_texture(
+        name,
+        ColorImage::from_rgb([grid, grid], &pixels),
+        TextureOptions::NEAREST,
+    )
+}
+
+/// One colour per patch of a map, row by row.
+pub type Colours = Vec<[u8; 3]>;
+
+/// The chosen patch's attention (mean and per head) and position similarity, as colours.
+pub fn patch_colours(
+    found: &Coordinates,
+    settings: &ClockSettings,
+) -> (Vec<Colours>, Option<Colours>) {
+    let maps = &found.maps;
+    let block = settings.block.min(maps.blocks.len().saturating_sub(1));
+    let patch = settings.patch.min(maps.grid * maps.grid - 1);
+    let heads = std::iter::once(None).chain((0..maps.heads).map(Some));
+    let attention = heads
+        .map(|head| {
+            let row = maps.of_patch(block, patch, head);
+            let largest = row.iter().copied().fold(0.0, f32::max);
+            row.iter().map(|&w| attention_colour(w, largest)).collect()
+        })
+        .collect();
+    let positions = found.positions.as_ref().map(|table| {
+        let n = table.columns;
+        table.values[patch * n..][..n]
+            .iter()
+            .map(|&s| diverging(s * DIVERGING_RANGE))
+            .collect()
+    });
+    (attention, positions)
+}
+
+/// Draws the coordinates part; a click on the noisy digit chooses a patch.
+pub fn coordinates_ui(
+    state: &CoordinatesState,
+    settings: &mut ClockSettings,
+    ui: &mut egui::Ui,
+    lang: Lang,
+) {
+    let Some(found) = state.found() else {
+        ui.add_space(30.0);
+        ui.label(
+            RichText::new(lang.pick("Running the transformer…", "正在运行 Transformer……"))
+                .size(18.0),
+        );
+        return;
+    };
+    let maps = &found.maps;
+    let grid = maps.grid.max(1);
+    let (attention, positions) = patch_colours(found, settings);
+    let (row, column) = (settings.patch / grid, settings.patch % grid);
+    ui.heading(format!(
+        "{} ({row}, {column}) · {} {} · t = {}",
+        lang.pick("Where patch", "图块"),
+        lang.pick("block", "模块"),
+        settings.block.min(maps.blocks.len().saturating_sub(1)),
+        maps.timestep.unwrap_or_default(),
+    ));
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.label(
+                RichText::new(lang.pick(
+                    "x_t in 7 × 7 patches (click one)",
+                    "x_t 切成 7 × 7 个图块（点一个）",
+                ))
+                .strong(),
+            );
+            if let Some(patch) = noisy_digit_ui(ui, maps, settings.patch) {
+                settings.patch = patch;
+            }
+        });
+        ui.vertical(|ui| {
+            ui.label(
+                RichText::new(lang.pick("looks: the heads' mean", "看向哪里：各头的平均")).strong(),
+            );
+            let texture = map_texture(ui, "clock-attention-mean", grid, &attention[0]);
+            outlined(ui, &texture, SIDE, (settings.patch, grid));
+        });
+    });
+    ui.label(RichText::new(lang.pick("each head", "每个头")).strong());
+    ui.horizontal(|ui| {
+        for (head, colours) in attention.iter().enumerate().skip(1) {
+            let texture = map_texture(ui, &format!("clock-attention-{head}"), grid, colours);
+            outlined(ui, &texture, HEAD_SIDE, (settings.patch, grid));
+        }
+    });
+    ui.add_space(12.0);
+    ui.heading(lang.pick(
+        "How alike its position is to every other",
+        "它的位置编码与其他图块有多相似",
+    ));
+    match positions {
+        Some(colours) => {
+            let texture = map_texture(ui, "clock-positions", grid, &colours);
+            outlined(ui, &texture, SIDE, (settings.patch, grid));
+        }
+        None => {
+            ui.label(RichText::new(lang.pick(
+                "This model has no positions: every patch is the same to it wherever it is, so it cannot place strokes.",
+                "这个模型没有位置编码：无论图块在哪里，对它都一样，所以它无法摆放笔画。",
+            )).size(16.0));
+        }
+    }
+}
+
+/// A map with the chosen patch outlined.
+fn outlined(ui: &mut egui::Ui, texture: &TextureHandle, side: f32, (patch, grid): (usize, usize)) {
+    let rect = ui
+        .add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(side)))
+        .rect;
+    let cell = side / grid as f32;
+    let corner = rect.min + Vec2::new((patch % grid) as f32 * cell, (patch / grid) as f32 * cell);
+    ui.painter().rect_stroke(
+        egui::Rect::from_min_size(corner, Vec2::splat(cell)),
+        0.0,
+        CHOSEN,
+        StrokeKind::Inside,
+    );
+}
+
+/// The noisy digit with the patch grid over it and `chosen` outlined; the patch clicked, if any.
+fn noisy_digit_ui(ui: &mut egui::Ui, maps: &AttentionMaps, chosen: usize) -> Option<usize> {
+    let grey: Vec<[u8; 3]> = maps
+        .x_t
+        .iter()
+        .map(|&v| [crate::sample::grid::to_grey(v); 3])
+        .collect();
+    let side_pixels = (maps.x_t.len() as f64).sqrt() as usize;
+    let pixels: Vec<u8> = grey.iter().flatten().copied().collect();
+    let texture = ui.ctx().load_texture(
+        "clock-noisy-digit",
+        ColorImage::from_rgb([side_pixels, side_pixels], &pixels),
+        TextureOptions::NEAREST,
+    );
+    let response = ui.add(
+        egui::Image::new(&texture)
+            .fit_to_exact_size(Vec2::splat(SIDE))
+            .sense(Sense::click()),
+    );
+    let grid = maps.grid.max(1);
+    let cell = SIDE / grid as f32;
+    let painter = ui.painter();
+    let line = Stroke::new(1.0, Color32::from_rgb(0, 158, 115));
+    for i in 1..grid {
+        let offset = i as f32 * cell;
+        painter.vline(response.rect.left() + offset, response.rect.y_range(), line);
+        painter.hline(response.rect.x_range(), response.rect.top() + offset, line);
+    }
+    let corner =
+        response.rect.min + Vec2::new((chosen % grid) as f32 * cell, (chosen / grid) as f32 * cell);
+    painter.rect_stroke(
+        egui::Rect::from_min_size(corner, Vec2::splat(cell)),
+        0.0,
+        CHOSEN,
+        StrokeKind::Inside,
+    );
+    let pos = response
+        .interact_pointer_pos()
+        .filter(|_| response.clicked())?;
+    let local = (pos - response.rect.min) / cell;
+    let (column, row) = (
+        (local.x as usize).min(grid - 1),
+        (local.y as usize).min(grid - 1),
+    );
+    Some(row * grid + column)
+}
