@@ -244,7 +244,7 @@ fn a_digit_is_shown_to_both_models_at_three_noise_levels_and_n_shows_another() {
         assert!(level.told.x0_error.is_finite() && level.blind.eps_error >= 0.0);
     }
     harness.get(by().label("t = 900"));
-    harness.get_by_label("x̂0, not told t");
+    harness.get_by_label("its x0 · not told t");
     assert_eq!(harness.query_all(by().label_contains("error ")).count(), 12);
 
     harness.key_press(Key::N);

@@ -469,7 +469,8 @@ def runtimes_table(model, threads, torch_rows, ours):
     runtimes = [("PyTorch", {b: (m, r) for n, b, _, m, r in torch_rows if n == "unet"})]
     runtimes += other_runtimes(model, threads)
     model.to(DEVICE)
-    print(f"\nUNet forward pass, median ms, {threads} threads, {cpu_name()}:")
+    network = "DiT" if isinstance(model, DigitDiT) else "UNet"
+    print(f"\n{network} forward pass, median ms, {threads} threads, {cpu_name()}:")
     names = ["ours"] + [name for name, _ in runtimes]
     print("batch " + "".join(f"{name:>24}" for name in names))
     for batch in BATCHES:

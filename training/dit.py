@@ -98,7 +98,9 @@ def apply_rope(x, angles):
 
 
 def modulate(x, shift, scale):
-    return F.layer_norm(x, x.shape[-1:], eps=1e-6) * (1 + scale[:, None, :]) + shift[:, None, :]
+    # The width as a plain int (shift's), so that an exported graph has a constant shape.
+    dim = int(shift.shape[-1])
+    return F.layer_norm(x, (dim,), eps=1e-6) * (1 + scale[:, None, :]) + shift[:, None, :]
 
 
 class Attention(nn.Module):

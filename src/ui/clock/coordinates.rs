@@ -373,7 +373,7 @@ fn noisy_digit_ui(ui: &mut egui::Ui, maps: &AttentionMaps, chosen: usize) -> Opt
     let grid = maps.grid.max(1);
     let cell = SIDE / grid as f32;
     let painter = ui.painter();
-    let line = Stroke::new(1.0, Color32::from_rgb(0, 158, 115));
+    let line = Stroke::new(1.5, Color32::from_rgb(86, 180, 233));
     for i in 1..grid {
         let offset = i as f32 * cell;
         painter.vline(response.rect.left() + offset, response.rect.y_range(), line);

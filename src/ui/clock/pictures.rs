@@ -181,10 +181,10 @@ pub fn slide_pictures(view: &ClockView, lang: Lang) -> Vec<(String, RgbImage)> {
 pub fn part_names(lang: Lang) -> [&'static str; 5] {
     [
         lang.pick("x_t, what both see", "x_t，两者看到的"),
-        lang.pick("x̂0, told t", "x̂0，知道 t"),
-        lang.pick("x̂0, not told t", "x̂0，不知道 t"),
-        lang.pick("ε̂, told t", "ε̂，知道 t"),
-        lang.pick("ε̂, not told t", "ε̂，不知道 t"),
+        lang.pick("its x0 · told t", "猜的 x0 · 知道 t"),
+        lang.pick("its x0 · not told t", "猜的 x0 · 不知道 t"),
+        lang.pick("its ε · told t", "猜的 ε · 知道 t"),
+        lang.pick("its ε · not told t", "猜的 ε · 不知道 t"),
     ]
 }
 
