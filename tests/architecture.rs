@@ -109,7 +109,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "clock",
-        &["candle_core"],
+        &["candle_core", "candle_nn"],
         &["data", "diffusion", "i18n", "model", "sample", "train"],
     ),
     (

@@ -49,8 +49,8 @@ fn harness_with(
             ..ReverseSettings::default()
         },
     );
-    // Wide enough for the six tabs on one line, so the left panel keeps its height.
-    window::window([1600.0, 900.0], move |ctx| {
+    // Wide enough for the seven tabs on one line, so the left panel keeps its height.
+    window::window([1800.0, 900.0], move |ctx| {
         DiffuscopeApp::with_loader(ctx, settings.clone(), Box::new(loader()))
     })
 }

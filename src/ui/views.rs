@@ -286,7 +286,8 @@ mod tests {
                 "compare",
                 "evaluate",
                 "playground",
-                "training"
+                "training",
+                "clock",
             ]
         );
     }

@@ -385,7 +385,7 @@ impl View for ClockView {
     }
 
     fn title(&self, lang: Lang) -> &'static str {
-        lang.pick("Clock: how it knows t", "时钟：模型如何知道 t")
+        lang.pick("Clock: t & patches", "时钟：t 与图块")
     }
 
     fn logic(&mut self, _ctx: &egui::Context, _lang: Lang) {
