@@ -9,13 +9,12 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor};
 
 use super::HeatMap;
-use crate::data::mnist::{Digits, PIXELS};
-use crate::diffusion::noise::{NoiseStream, fill_standard_normal};
+use crate::data::mnist::Digits;
 use crate::i18n::Lang;
 use crate::model::dit::rope::rope_angles;
 use crate::model::{DigitDiT, Positions, load_diffusion_model, resolve_model};
 use crate::sample::ModelTraits;
-use crate::train::one_step::{PathLevel, StepChoice, StepError};
+use crate::train::one_step::{NoisyExample, StepChoice, StepError, noisy_example};
 
 /// A transformer and what it was trained on.
 pub type Transformer = (Arc<DigitDiT>, ModelTraits);
@@ -77,19 +76,9 @@ pub fn attention_maps(
     data: &Digits,
     choice: StepChoice,
 ) -> Result<AttentionMaps, StepError> {
-    let no_digit = || StepError::NoSuchDigit {
-        index: choice.digit,
-        count: data.count,
-    };
-    let x0 = data.image_unit(choice.digit).ok_or_else(no_digit)?;
-    let label = data
-        .label(choice.digit)
-        .map(u32::from)
-        .ok_or_else(no_digit)?;
-    let level = PathLevel::at(traits, choice.fraction);
-    let mut eps = vec![0.0; PIXELS];
-    fill_standard_normal(&mut eps, choice.noise_seed, NoiseStream::Jump);
-    let x_t = level.coefficients.noisy(&x0, &eps);
+    let NoisyExample {
+        label, level, x_t, ..
+    } = noisy_example(traits, data, choice)?;
     let network = |e: candle_core::Error| {
         StepError::Network(crate::sample::SampleError::Network {
             detail: e.to_string(),
@@ -151,6 +140,7 @@ mod tests {
     use candle_nn::{VarBuilder, VarMap};
 
     use super::*;
+    use crate::data::mnist::PIXELS;
     use crate::diffusion::objectives::Objective;
     use crate::diffusion::{NoiseSchedule, ScheduleConfig, ScheduleKind};
     use crate::model::DiTConfig;

@@ -37,6 +37,16 @@ impl Default for UNetConfig {
     }
 }
 
+/// A config read from the JSON object `text` (an architecture's metadata), unchecked; the reason
+/// in English if it is not an object of the config's keys and types.
+pub(crate) fn json_object<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("not a JSON object".to_owned());
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
 /// Sizes that a forward pass visits, for counting work.
 #[derive(Clone, Copy)]
 struct Sizes {
@@ -87,11 +97,7 @@ impl UNetConfig {
     /// `dict(DEFAULT_CONFIG, **config)` does in `training/unet.py`); unknown keys, wrong types and
     /// sizes the network cannot be built with are refused with a reason in English.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if !value.is_object() {
-            return Err("not a JSON object".to_owned());
-        }
-        let config: Self = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        let config: Self = json_object(text)?;
         config.validate()?;
         Ok(config)
     }

@@ -155,13 +155,27 @@ impl StepError {
     }
 }
 
-/// Takes the step `choice` with `model`: the network runs once, on one image.
-pub fn take_step(
-    model: &dyn Denoiser,
+/// The example a step is made of, before the network sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoisyExample {
+    /// The real digit, in [−1, 1].
+    pub x0: Vec<f32>,
+    /// Its label.
+    pub label: u32,
+    /// The point of the path.
+    pub level: PathLevel,
+    /// The noise, N(0, 1), seeded by the choice.
+    pub eps: Vec<f32>,
+    /// a·x0 + s·ε.
+    pub x_t: Vec<f32>,
+}
+
+/// The digit, level and noise of `choice` on `traits`' path, and x_t made of them.
+pub fn noisy_example(
     traits: &ModelTraits,
     data: &Digits,
     choice: StepChoice,
-) -> Result<TrainingStep, StepError> {
+) -> Result<NoisyExample, StepError> {
     let no_digit = || StepError::NoSuchDigit {
         index: choice.digit,
         count: data.count,
@@ -175,6 +189,29 @@ pub fn take_step(
     let mut eps = vec![0.0; PIXELS];
     fill_standard_normal(&mut eps, choice.noise_seed, NoiseStream::Jump);
     let x_t = level.coefficients.noisy(&x0, &eps);
+    Ok(NoisyExample {
+        x0,
+        label,
+        level,
+        eps,
+        x_t,
+    })
+}
+
+/// Takes the step `choice` with `model`: the network runs once, on one image.
+pub fn take_step(
+    model: &dyn Denoiser,
+    traits: &ModelTraits,
+    data: &Digits,
+    choice: StepChoice,
+) -> Result<TrainingStep, StepError> {
+    let NoisyExample {
+        x0,
+        label,
+        level,
+        eps,
+        x_t,
+    } = noisy_example(traits, data, choice)?;
     let output = model.predict(&x_t, 1, &[level.time_input], &[label])?;
     let target = traits
         .objective

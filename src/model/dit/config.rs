@@ -97,11 +97,7 @@ impl DiTConfig {
     /// Reads the `architecture` JSON of a checkpoint; keys left out take their default, unknown
     /// keys, wrong types and sizes that cannot be built are refused with a reason in English.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if !value.is_object() {
-            return Err("not a JSON object".to_owned());
-        }
-        let config: Self = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        let config: Self = crate::model::config::json_object(text)?;
         config.validate()?;
         Ok(config)
     }

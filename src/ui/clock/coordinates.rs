@@ -20,6 +20,7 @@ use crate::clock::coordinates::{
 use crate::data::mnist::{Digits, load_bundled_digits};
 use crate::i18n::Lang;
 use crate::sample::colormap::{DIVERGING_RANGE, diverging};
+use crate::sample::grid::to_grey;
 use crate::train::one_step::StepChoice;
 use crate::ui::jobs::{Job, Poll};
 use crate::ui::message::Message;
@@ -69,6 +70,18 @@ pub struct CoordinatesState {
     failed: Option<Key>,
     /// What the last forward pass found, and for what.
     pub shown: Option<(Key, Coordinates)>,
+    /// How many forward passes have been shown, naming the textures made for the last.
+    generation: usize,
+    textures: Option<((usize, usize, usize), PatchTextures)>,
+}
+
+/// The coordinates part's pictures for one (forward pass, patch, block).
+#[derive(Clone)]
+pub struct PatchTextures {
+    noisy: TextureHandle,
+    mean: TextureHandle,
+    heads: Vec<TextureHandle>,
+    positions: Option<TextureHandle>,
 }
 
 impl CoordinatesState {
@@ -81,7 +94,38 @@ impl CoordinatesState {
             job: None,
             failed: None,
             shown: None,
+            generation: 0,
+            textures: None,
         }
+    }
+
+    /// The pictures of the chosen patch and block, made when they change; `None` until a forward
+    /// pass is shown.
+    fn textures(&mut self, ctx: &egui::Context, settings: &ClockSettings) -> Option<PatchTextures> {
+        let (_, found) = self.shown.as_ref()?;
+        let key = (self.generation, settings.patch, settings.block);
+        if let Some((made, textures)) = &self.textures
+            && *made == key
+        {
+            return Some(textures.clone());
+        }
+        let grid = found.maps.grid.max(1);
+        let (attention, positions) = patch_colours(found, settings);
+        let map = |name: &str, colours: &[[u8; 3]]| texture(ctx, name, [grid, grid], colours);
+        let side = (found.maps.x_t.len() as f64).sqrt() as usize;
+        let grey: Colours = found.maps.x_t.iter().map(|&v| [to_grey(v); 3]).collect();
+        let textures = PatchTextures {
+            noisy: texture(ctx, "clock-noisy-digit", [side, side], &grey),
+            mean: map("clock-attention-mean", &attention[0]),
+            heads: attention[1..]
+                .iter()
+                .enumerate()
+                .map(|(head, colours)| map(&format!("clock-attention-{head}"), colours))
+                .collect(),
+            positions: positions.map(|colours| map("clock-positions", &colours)),
+        };
+        self.textures = Some((key, textures.clone()));
+        Some(textures)
     }
 
     /// Whether a forward pass is running.
@@ -150,6 +194,7 @@ impl CoordinatesState {
                 match answer.found {
                     Ok(found) => {
                         self.shown = Some((key, found));
+                        self.generation += 1;
                         None
                     }
                     Err(sentence) => {
@@ -224,12 +269,17 @@ fn attention_colour(weight: f32, largest: f32) -> [u8; 3] {
     std::array::from_fn(|i| (white[i] + (blue[i] - white[i]) * x).round() as u8)
 }
 
-/// A `grid × grid` map as a texture.
-fn map_texture(ui: &egui::Ui, name: &str, grid: usize, colours: &[[u8; 3]]) -> TextureHandle {
+/// `colours` (row by row) as a texture of `size` (width, height).
+fn texture(
+    ctx: &egui::Context,
+    name: &str,
+    size: [usize; 2],
+    colours: &[[u8; 3]],
+) -> TextureHandle {
     let pixels: Vec<u8> = colours.iter().flatten().copied().collect();
-    ui.ctx().load_texture(
+    ctx.load_texture(
         name,
-        ColorImage::from_rgb([grid, grid], &pixels),
+        ColorImage::from_rgb(size, &pixels),
         TextureOptions::NEAREST,
     )
 }
@@ -265,12 +315,13 @@ pub fn patch_colours(
 
 /// Draws the coordinates part; a click on the noisy digit chooses a patch.
 pub fn coordinates_ui(
-    state: &CoordinatesState,
+    state: &mut CoordinatesState,
     settings: &mut ClockSettings,
     ui: &mut egui::Ui,
     lang: Lang,
 ) {
-    let Some(found) = state.found() else {
+    let textures = state.textures(ui.ctx(), settings);
+    let (Some(found), Some(textures)) = (state.found(), textures) else {
         ui.add_space(30.0);
         ui.label(
             RichText::new(lang.pick("Running the transformer…", "正在运行 Transformer……"))
@@ -280,7 +331,6 @@ pub fn coordinates_ui(
     };
     let maps = &found.maps;
     let grid = maps.grid.max(1);
-    let (attention, positions) = patch_colours(found, settings);
     let (row, column) = (settings.patch / grid, settings.patch % grid);
     ui.heading(format!(
         "{} ({row}, {column}) · {} {} · t = {}",
@@ -298,7 +348,7 @@ pub fn coordinates_ui(
                 ))
                 .strong(),
             );
-            if let Some(patch) = noisy_digit_ui(ui, maps, settings.patch) {
+            if let Some(patch) = noisy_digit_ui(ui, &textures.noisy, grid, settings.patch) {
                 settings.patch = patch;
             }
         });
@@ -306,15 +356,13 @@ pub fn coordinates_ui(
             ui.label(
                 RichText::new(lang.pick("looks: the heads' mean", "看向哪里：各头的平均")).strong(),
             );
-            let texture = map_texture(ui, "clock-attention-mean", grid, &attention[0]);
-            outlined(ui, &texture, SIDE, (settings.patch, grid));
+            outlined(ui, &textures.mean, SIDE, (settings.patch, grid));
         });
     });
     ui.label(RichText::new(lang.pick("each head", "每个头")).strong());
     ui.horizontal(|ui| {
-        for (head, colours) in attention.iter().enumerate().skip(1) {
-            let texture = map_texture(ui, &format!("clock-attention-{head}"), grid, colours);
-            outlined(ui, &texture, HEAD_SIDE, (settings.patch, grid));
+        for texture in &textures.heads {
+            outlined(ui, texture, HEAD_SIDE, (settings.patch, grid));
         }
     });
     ui.add_space(12.0);
@@ -322,10 +370,9 @@ pub fn coordinates_ui(
         "How alike its position is to every other",
         "它的位置编码与其他图块有多相似",
     ));
-    match positions {
-        Some(colours) => {
-            let texture = map_texture(ui, "clock-positions", grid, &colours);
-            outlined(ui, &texture, SIDE, (settings.patch, grid));
+    match &textures.positions {
+        Some(texture) => {
+            outlined(ui, texture, SIDE, (settings.patch, grid));
         }
         None => {
             ui.label(RichText::new(lang.pick(
@@ -352,25 +399,17 @@ fn outlined(ui: &mut egui::Ui, texture: &TextureHandle, side: f32, (patch, grid)
 }
 
 /// The noisy digit with the patch grid over it and `chosen` outlined; the patch clicked, if any.
-fn noisy_digit_ui(ui: &mut egui::Ui, maps: &AttentionMaps, chosen: usize) -> Option<usize> {
-    let grey: Vec<[u8; 3]> = maps
-        .x_t
-        .iter()
-        .map(|&v| [crate::sample::grid::to_grey(v); 3])
-        .collect();
-    let side_pixels = (maps.x_t.len() as f64).sqrt() as usize;
-    let pixels: Vec<u8> = grey.iter().flatten().copied().collect();
-    let texture = ui.ctx().load_texture(
-        "clock-noisy-digit",
-        ColorImage::from_rgb([side_pixels, side_pixels], &pixels),
-        TextureOptions::NEAREST,
-    );
+fn noisy_digit_ui(
+    ui: &mut egui::Ui,
+    texture: &TextureHandle,
+    grid: usize,
+    chosen: usize,
+) -> Option<usize> {
     let response = ui.add(
-        egui::Image::new(&texture)
+        egui::Image::new(texture)
             .fit_to_exact_size(Vec2::splat(SIDE))
             .sense(Sense::click()),
     );
-    let grid = maps.grid.max(1);
     let cell = SIDE / grid as f32;
     let painter = ui.painter();
     let line = Stroke::new(1.5, Color32::from_rgb(86, 180, 233));

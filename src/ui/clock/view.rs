@@ -68,7 +68,7 @@ pub fn clock_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
                     comparison_ui(view, ui, lang);
                 }
                 ClockSection::Coordinates => {
-                    coordinates_ui(&view.coordinates, &mut view.settings, ui, lang);
+                    coordinates_ui(&mut view.coordinates, &mut view.settings, ui, lang);
                 }
             });
         },
