@@ -19,8 +19,10 @@ and the moving average start afresh from those weights; the metadata names the m
 `--positions learned|rope|none`; `--no-time` builds it without the time input (the model that is not
 told t, for the Clock lesson):
 
-    python3 training/train_diffusion.py --objective eps --arch dit --positions learned \
+    python3 training/train_diffusion.py --objective v --arch dit --positions learned \
         --out assets/models/digits-dit.safetensors --steps 6000 --lr 1e-3 --label-dropout 0.2
+
+(v, not ε: a transformer's ε at large t is not precise enough for sampling; see MODELS.md.)
 
 `--snapshot PATH` writes the EMA weights of that resume point to PATH and stops, so a run can be
 measured (`diffuscope eval --model PATH`) while it trains.
