@@ -81,7 +81,12 @@ impl Attention {
             k = rope.apply(&k)?;
         }
         let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
-        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let weights = if scores.track_op() {
+            // candle's fused softmax has no backward: a trained transformer needs this one.
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
         let out = weights.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
         Ok((self.proj.forward(&out)?, weights))
     }
