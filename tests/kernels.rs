@@ -23,6 +23,9 @@ use tensors::relative_error;
 
 /// Largest relative error allowed; measured at most 5.8e-6 (`cargo test --test kernels`).
 const TOLERANCE: f32 = 1e-5;
+/// The same for a whole transformer (two blocks of every kernel on seeded weights): measured at
+/// most 2.9e-7 (`cargo test --test kernels transformer -- --nocapture`).
+const NETWORK_TOLERANCE: f32 = 3e-6;
 
 fn tensor(dims: &[usize], seed: u64, scale: f32, offset: f32) -> Tensor {
     let len = dims.iter().product();
@@ -621,11 +624,14 @@ fn transformer_with_kernels_matches_transformer_without() {
             .unwrap()
             .iter()
             .map(|(name, var)| {
-                // Random positions and class rows, so that every term matters.
-                let t = var.as_tensor().detach();
-                let perturbed = (t + tensor(var.dims(), name.len() as u64, 0.5, 0.0)).unwrap();
-                var.set(&perturbed).unwrap();
-                (name.clone(), perturbed)
+                // Seeded values in place of the random start (the same network at every run),
+                // non-zero adaLN layers and positions so that every term matters.
+                let seed = name
+                    .bytes()
+                    .fold(17u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
+                let values = tensor(var.dims(), seed, 0.3, 0.0);
+                var.set(&values).unwrap();
+                (name.clone(), values)
             })
             .collect();
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
@@ -641,8 +647,9 @@ fn transformer_with_kernels_matches_transformer_without() {
                 &fast.forward(&x, &t, &y).unwrap(),
                 &reference.forward(&x, &t, &y).unwrap(),
             );
+            println!("transformer, {positions:?}, batch {batch}: relative error {error:.2e}");
             assert!(
-                error <= TOLERANCE,
+                error <= NETWORK_TOLERANCE,
                 "{positions:?}, batch {batch}: error {error:e}"
             );
         }
