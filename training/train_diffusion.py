@@ -14,7 +14,8 @@ AdamW with linear warm-up then cosine decay, an exponential moving average of th
 weights are saved), 10 % of labels replaced by the "no class" token for classifier-free guidance.
 Seeded; resumable from scratch/<name>.resume.pt (saved every 200 steps; git-ignored).
 `--init MODEL` starts from the weights of a model written by this script (fine-tuning: the optimiser
-and the moving average start afresh from those weights; the metadata names the model it started from).
+and the moving average start afresh from those weights; the metadata names the model it started from;
+tensors the new network has no place for, such as the time MLP with --no-time, are left out).
 `--arch dit` trains the digit transformer of training/dit.py instead of the UNet, with
 `--positions learned|rope|none`; `--no-time` builds it without the time input (the model that is not
 told t, for the Clock lesson):
@@ -143,7 +144,12 @@ def main():
     x_all, y_all = load_mnist()
     model = new_network(args)
     if args.init:
-        model.load_state_dict(load_file(args.init))
+        # Tensors the network has no place for are left out (the time MLP, for --no-time);
+        # every tensor it has must be in the file.
+        state, own = load_file(args.init), model.state_dict()
+        missing = [name for name in own if name not in state]
+        assert not missing, f"{args.init} lacks {missing}"
+        model.load_state_dict({name: t for name, t in state.items() if name in own})
     ema = new_network(args)
     ema.load_state_dict(model.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
