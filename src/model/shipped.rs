@@ -38,7 +38,7 @@ impl ShippedModel {
 }
 
 /// Every shipped model; the first is the window's default.
-pub const SHIPPED_MODELS: [ShippedModel; 5] = [
+pub const SHIPPED_MODELS: [ShippedModel; 7] = [
     ShippedModel {
         name: "digits-eps",
         kind: ModelKind::DigitUNet,
@@ -56,6 +56,24 @@ pub const SHIPPED_MODELS: [ShippedModel; 5] = [
         kind: ModelKind::DigitUNet,
         about: ("flow matching", "流匹配"),
         default_run: Some((SamplerKind::FlowEuler, 50)),
+    },
+    ShippedModel {
+        name: "digits-dit",
+        kind: ModelKind::DigitDiT,
+        about: (
+            "a transformer (DiT), learned positions",
+            "Transformer（DiT），可学习的位置",
+        ),
+        default_run: Some((SamplerKind::Ddpm, 1000)),
+    },
+    ShippedModel {
+        name: "digits-dit-blind",
+        kind: ModelKind::DigitDiT,
+        about: (
+            "the same transformer, not told t",
+            "同一个 Transformer，不知道 t",
+        ),
+        default_run: Some((SamplerKind::Ddpm, 1000)),
     },
     ShippedModel {
         name: "digits-diffusers",
@@ -96,13 +114,13 @@ mod tests {
             assert_eq!(shipped(model.name), Some(&SHIPPED_MODELS[index]));
             assert_eq!(
                 model.default_run.is_some(),
-                model.kind == ModelKind::DigitUNet
+                matches!(model.kind, ModelKind::DigitUNet | ModelKind::DigitDiT)
             );
         }
         assert_eq!(
             shipped("digits-flow").map(|m| m.label(Lang::En)).as_deref(),
             Some("digits-flow (flow matching)")
         );
-        assert_eq!(shipped_diffusion_models().count(), 4);
+        assert_eq!(shipped_diffusion_models().count(), 6);
     }
 }
