@@ -144,18 +144,31 @@ fn controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
 /// The network whose clock is shown.
 fn network_choice_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     ui.heading(lang.pick("The clock", "时钟"));
-    let settings = &mut view.settings;
-    let label = ui.label(RichText::new(lang.pick("Network", "网络")).strong());
-    egui::ComboBox::from_id_salt("clock-model")
-        .selected_text(settings.model.clone())
+    let label = lang.pick("Network", "网络");
+    let ours = |kind: ModelKind| kind != ModelKind::DiffusersUNet2D;
+    model_choice_ui(
+        ui,
+        ("clock-model", label),
+        &mut view.settings.model,
+        ours,
+        lang,
+    );
+}
+
+/// A labelled menu of the shipped diffusion models whose kind `offered` accepts.
+fn model_choice_ui(
+    ui: &mut egui::Ui,
+    (id, label): (&str, &str),
+    chosen: &mut String,
+    offered: impl Fn(ModelKind) -> bool,
+    lang: Lang,
+) {
+    let label = ui.label(RichText::new(label).strong());
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(chosen.clone())
         .show_ui(ui, |ui| {
-            let ours = shipped_diffusion_models().filter(|m| m.kind != ModelKind::DiffusersUNet2D);
-            for model in ours {
-                ui.selectable_value(
-                    &mut settings.model,
-                    model.name.to_owned(),
-                    model.label(lang),
-                );
+            for model in shipped_diffusion_models().filter(|m| offered(m.kind)) {
+                ui.selectable_value(chosen, model.name.to_owned(), model.label(lang));
             }
         })
         .response
@@ -165,22 +178,9 @@ fn network_choice_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
 /// The transformer, the block whose attention is shown.
 fn transformer_controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     ui.heading(lang.pick("The coordinates", "坐标"));
-    let settings = &mut view.settings;
-    let label = ui.label(RichText::new("Transformer").strong());
-    egui::ComboBox::from_id_salt("clock-transformer")
-        .selected_text(settings.transformer.clone())
-        .show_ui(ui, |ui| {
-            let ours = shipped_diffusion_models().filter(|m| m.kind == ModelKind::DigitDiT);
-            for model in ours {
-                ui.selectable_value(
-                    &mut settings.transformer,
-                    model.name.to_owned(),
-                    model.label(lang),
-                );
-            }
-        })
-        .response
-        .labelled_by(label.id);
+    let transformers = |kind: ModelKind| kind == ModelKind::DigitDiT;
+    let id = ("clock-transformer", "Transformer");
+    model_choice_ui(ui, id, &mut view.settings.transformer, transformers, lang);
     let depth = view
         .coordinates
         .found()
