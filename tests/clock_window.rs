@@ -23,8 +23,9 @@ use diffuscope::model::{DiTConfig, DigitDiT, Positions};
 use diffuscope::quality::session::ModelOpener;
 use diffuscope::sample::{Denoiser, ModelTraits};
 use diffuscope::ui::clock::coordinates::TransformerOpener;
+use diffuscope::ui::clock::watch::ClockPick;
 use diffuscope::ui::clock::{
-    BLIND_MODEL, ClockOpener, ClockSection, ClockSettings, ClockView, TOLD_MODEL,
+    BLIND_MODEL, ClockCommand, ClockOpener, ClockSection, ClockSettings, ClockView, TOLD_MODEL,
 };
 use diffuscope::ui::training::Sentences;
 use diffuscope::ui::{AppSettings, DiffuscopeApp, View, ViewEntry, ViewSetup};
@@ -32,7 +33,7 @@ use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{Queryable, by};
 use fake_model::FakeNetwork;
-use window::{App, app, run_until};
+use window::{App, app, app_mut, run_until};
 
 /// How many clocks the fake measured, over every test (each test counts its own model).
 static MEASURED: AtomicUsize = AtomicUsize::new(0);
@@ -335,4 +336,103 @@ fn a_transformer_without_positions_says_it_cannot_place_strokes() {
             .is_none()
     );
     harness.get(by().label_contains("This model has no positions"));
+}
+
+#[test]
+fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
+    let settings = ClockSettings {
+        section: ClockSection::Coordinates,
+        transformer: "digits-dit-rope".into(),
+        run_class: 3,
+        run_steps: 12,
+        ..ClockSettings::default()
+    };
+    let mut harness = harness(complete, &settings);
+    harness.run_steps(1);
+    harness.get(by().label("A run, step by step")).click();
+    harness.run_steps(1);
+    harness.get(by().label_contains("Press Make a digit"));
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        clock(app)
+            .coordinates
+            .watch
+            .as_ref()
+            .is_some_and(|watch| !watch.is_running())
+    });
+    harness.run_steps(2);
+    let watch = clock(app(&harness)).coordinates.watch.as_ref().unwrap();
+    assert_eq!(watch.frames.len(), 12);
+    assert_eq!(watch.shown, 11, "the newest step is followed");
+    assert_eq!(watch.made.as_ref().map(Vec::len), Some(784));
+    assert!(watch.positions.is_some(), "RoPE's position similarities");
+    let times: Vec<usize> = watch
+        .frames
+        .iter()
+        .filter_map(|f| f.maps.timestep)
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] > w[1]), "{times:?}");
+    harness.get(by().label_contains("Step 12/12 · Where patch (3, 3)"));
+    // ← goes back a step and stops following; the heading follows.
+    harness.key_press(Key::ArrowLeft);
+    harness.run_steps(1);
+    let watch = clock(app(&harness)).coordinates.watch.as_ref().unwrap();
+    assert_eq!((watch.shown, watch.follow), (10, false));
+    harness.get(by().label_contains("Step 11/12"));
+    let folder = tempfile::tempdir().unwrap();
+    let gif = folder.path().join("attention.gif");
+    let view: &mut ClockView = app_mut(&mut harness).view_mut().unwrap();
+    view.export(ClockPick::ExportGif, gif.clone(), Lang::En);
+    run_until(&mut harness, |app| !clock(app).is_exporting());
+    let message = clock(app(&harness)).message.clone().unwrap();
+    assert!(message.sentence(Lang::En).contains("attention.gif"));
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&gif).unwrap(),
+    ))
+    .unwrap();
+    let frames = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 12);
+    let png = folder.path().join("attention.png");
+    let view: &mut ClockView = app_mut(&mut harness).view_mut().unwrap();
+    view.export(ClockPick::SavePng, png.clone(), Lang::En);
+    run_until(&mut harness, |app| !clock(app).is_exporting());
+    let still = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(still.dimensions(), frames[10].buffer().dimensions());
+}
+
+#[test]
+fn a_run_can_be_stopped_and_an_empty_one_does_not_export() {
+    let settings = ClockSettings {
+        section: ClockSection::Coordinates,
+        watch: true,
+        transformer: "digits-dit-rope".into(),
+        run_steps: 250,
+        ..ClockSettings::default()
+    };
+    let mut harness = harness(complete, &settings);
+    harness.run_steps(1);
+    let view: &mut ClockView = app_mut(&mut harness).view_mut().unwrap();
+    view.ask(ClockCommand::ExportGif);
+    harness.run_steps(1);
+    let message = clock(app(&harness)).message.clone().unwrap();
+    assert!(message.sentence(Lang::En).contains("no run to export"));
+    harness.key_press(Key::G);
+    run_until(&mut harness, |app| {
+        clock(app)
+            .coordinates
+            .watch
+            .as_ref()
+            .is_some_and(|watch| !watch.frames.is_empty())
+    });
+    harness.key_press(Key::Escape);
+    run_until(&mut harness, |app| !clock(app).is_busy());
+    let watch = clock(app(&harness)).coordinates.watch.as_ref().unwrap();
+    assert!(
+        watch.frames.len() < 250,
+        "stopped after {} steps",
+        watch.frames.len()
+    );
+    assert!(watch.made.is_none(), "a stopped run makes no digit");
 }

@@ -5,6 +5,7 @@
 //!
 //! Nothing here draws; the Clock view ([`crate::ui`]) runs these on background jobs.
 
+pub mod attention_run;
 pub mod coordinates;
 
 use candle_core::{Device, Tensor};

@@ -4,6 +4,7 @@
 //! ([`atomic`]), so a failed export never leaves half a file behind.
 
 pub mod atomic;
+pub mod attention;
 pub mod budget;
 mod caption;
 pub mod chart;

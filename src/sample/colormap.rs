@@ -15,6 +15,14 @@ pub const OKABE_ITO: [[u8; 3]; 7] = [
     [240, 228, 66],
 ];
 
+/// White (weight 0) to dark blue (`largest`), through the square root of the weight so that the
+/// small weights of a wide attention map still show: the colour of attention maps.
+pub fn attention_colour(weight: f32, largest: f32) -> [u8; 3] {
+    let x = (weight / largest.max(1e-12)).clamp(0.0, 1.0).sqrt();
+    let (white, blue) = ([250.0, 250.0, 250.0], [8.0, 48.0, 107.0]);
+    std::array::from_fn(|i| (white[i] + (blue[i] - white[i]) * x).round() as u8)
+}
+
 /// The value that gets the map's strongest colours: ε is N(0, 1), so ±3 covers 99.7 % of it.
 pub const DIVERGING_RANGE: f32 = 3.0;
 

@@ -21,6 +21,7 @@ pub mod playground;
 pub mod presentation;
 pub mod reverse;
 pub mod slide_pictures;
+mod stream;
 pub mod timing;
 pub mod tour;
 pub mod training;

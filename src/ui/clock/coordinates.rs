@@ -12,14 +12,16 @@ use eframe::egui::{
     Vec2,
 };
 
+use super::watch::{RUN_GUIDANCE, WatchState};
 use super::{ClockSettings, failure_message};
 use crate::clock::HeatMap;
+use crate::clock::attention_run::{MAX_WATCHED_STEPS, WatchedRun};
 use crate::clock::coordinates::{
     AttentionMaps, Transformer, attention_maps, open_transformer, position_similarities,
 };
 use crate::data::mnist::{Digits, load_bundled_digits};
 use crate::i18n::Lang;
-use crate::sample::colormap::{DIVERGING_RANGE, diverging};
+use crate::sample::colormap::{DIVERGING_RANGE, attention_colour, diverging};
 use crate::sample::grid::to_grey;
 use crate::train::one_step::StepChoice;
 use crate::ui::jobs::{Job, Poll};
@@ -72,8 +74,16 @@ pub struct CoordinatesState {
     pub shown: Option<(Key, Coordinates)>,
     /// How many forward passes have been shown, naming the textures made for the last.
     generation: usize,
-    textures: Option<((usize, usize, usize), PatchTextures)>,
+    textures: Option<(TextureKey, PatchTextures)>,
+    /// The run watched step by step, if one was started.
+    pub watch: Option<WatchState>,
+    /// How many runs were started, naming each run's pictures.
+    runs: usize,
 }
+
+/// What a set of textures shows: (a run's number, or 0 for the single pass; the forward pass
+/// or step; the patch; the block).
+type TextureKey = (usize, usize, usize, usize);
 
 /// The coordinates part's pictures for one (forward pass, patch, block).
 #[derive(Clone)]
@@ -96,24 +106,79 @@ impl CoordinatesState {
             shown: None,
             generation: 0,
             textures: None,
+            watch: None,
+            runs: 0,
         }
+    }
+
+    /// The maps shown: the step of the watched run, or the single forward pass; with their
+    /// position similarities and what names their pictures (without patch and block).
+    fn shown_maps(
+        &self,
+        settings: &ClockSettings,
+    ) -> Option<((usize, usize), &AttentionMaps, Option<&HeatMap>)> {
+        if settings.watch {
+            let watch = self.watch.as_ref()?;
+            let frame = watch.shown_frame()?;
+            let key = (watch.number, watch.shown);
+            return Some((key, &frame.maps, watch.positions.as_ref()));
+        }
+        let (_, found) = self.shown.as_ref()?;
+        Some(((0, self.generation), &found.maps, found.positions.as_ref()))
+    }
+
+    /// Starts the run `settings` ask for, stopping one going on; a sentence if it cannot start.
+    pub fn start_run(
+        &mut self,
+        settings: &ClockSettings,
+        wake: &Arc<dyn Fn() + Send + Sync>,
+    ) -> Option<Message> {
+        if let Some(watch) = &self.watch {
+            watch.stop();
+        }
+        self.runs += 1;
+        let name = settings.transformer.as_str();
+        let opened = self.models.get(name).cloned();
+        let run = WatchedRun {
+            class: settings.run_class.min(9),
+            seed: settings.noise_seed,
+            steps: settings.run_steps.clamp(1, MAX_WATCHED_STEPS),
+            guidance: RUN_GUIDANCE,
+        };
+        match WatchState::start((name, opened), run, &self.opener, (self.runs, wake)) {
+            Ok(watch) => {
+                self.watch = Some(watch);
+                None
+            }
+            Err(message) => Some(message),
+        }
+    }
+
+    /// Takes what the watched run sent; a sentence if it failed.
+    fn poll_run(&mut self) -> Option<Message> {
+        let watch = self.watch.as_mut()?;
+        let (opened, message) = watch.poll();
+        if let Some(model) = opened {
+            self.models.insert(watch.run.0.clone(), model);
+        }
+        message
     }
 
     /// The pictures of the chosen patch and block, made when they change; `None` until a forward
     /// pass is shown.
     fn textures(&mut self, ctx: &egui::Context, settings: &ClockSettings) -> Option<PatchTextures> {
-        let (_, found) = self.shown.as_ref()?;
-        let key = (self.generation, settings.patch, settings.block);
+        let ((source, step), maps, positions) = self.shown_maps(settings)?;
+        let key = (source, step, settings.patch, settings.block);
         if let Some((made, textures)) = &self.textures
             && *made == key
         {
             return Some(textures.clone());
         }
-        let grid = found.maps.grid.max(1);
-        let (attention, positions) = patch_colours(found, settings);
+        let grid = maps.grid.max(1);
+        let (attention, positions) = patch_colours((maps, positions), settings);
         let map = |name: &str, colours: &[[u8; 3]]| texture(ctx, name, [grid, grid], colours);
-        let side = (found.maps.x_t.len() as f64).sqrt() as usize;
-        let grey: Colours = found.maps.x_t.iter().map(|&v| [to_grey(v); 3]).collect();
+        let side = (maps.x_t.len() as f64).sqrt() as usize;
+        let grey: Colours = maps.x_t.iter().map(|&v| [to_grey(v); 3]).collect();
         let textures = PatchTextures {
             noisy: texture(ctx, "clock-noisy-digit", [side, side], &grey),
             mean: map("clock-attention-mean", &attention[0]),
@@ -128,9 +193,9 @@ impl CoordinatesState {
         Some(textures)
     }
 
-    /// Whether a forward pass is running.
+    /// Whether a forward pass or a run is going on.
     pub fn is_busy(&self) -> bool {
-        self.job.is_some()
+        self.job.is_some() || self.watch.as_ref().is_some_and(WatchState::is_running)
     }
 
     /// What the chosen patch's panels show now, if found.
@@ -178,8 +243,14 @@ impl CoordinatesState {
         }
     }
 
-    /// Collects a finished forward pass; a sentence if it failed.
+    /// Collects a finished forward pass and what the run sent; a sentence if either failed.
     pub fn poll(&mut self) -> Option<Message> {
+        let run = self.poll_run();
+        self.poll_pass().or(run)
+    }
+
+    /// Collects a finished forward pass; a sentence if it failed.
+    fn poll_pass(&mut self) -> Option<Message> {
         let (job, key) = self.job.take()?;
         match job.poll() {
             Poll::Running => {
@@ -262,13 +333,6 @@ fn look(
     answer
 }
 
-/// White (0) to dark blue (the map's largest weight).
-fn attention_colour(weight: f32, largest: f32) -> [u8; 3] {
-    let x = (weight / largest.max(1e-12)).clamp(0.0, 1.0).sqrt();
-    let (white, blue) = ([250.0, 250.0, 250.0], [8.0, 48.0, 107.0]);
-    std::array::from_fn(|i| (white[i] + (blue[i] - white[i]) * x).round() as u8)
-}
-
 /// `colours` (row by row) as a texture of `size` (width, height).
 fn texture(
     ctx: &egui::Context,
@@ -289,10 +353,9 @@ pub type Colours = Vec<[u8; 3]>;
 
 /// The chosen patch's attention (mean and per head) and position similarity, as colours.
 pub fn patch_colours(
-    found: &Coordinates,
+    (maps, positions): (&AttentionMaps, Option<&HeatMap>),
     settings: &ClockSettings,
 ) -> (Vec<Colours>, Option<Colours>) {
-    let maps = &found.maps;
     let block = settings.block.min(maps.blocks.len().saturating_sub(1));
     let patch = settings.patch.min(maps.grid * maps.grid - 1);
     let heads = std::iter::once(None).chain((0..maps.heads).map(Some));
@@ -303,7 +366,7 @@ pub fn patch_colours(
             row.iter().map(|&w| attention_colour(w, largest)).collect()
         })
         .collect();
-    let positions = found.positions.as_ref().map(|table| {
+    let positions = positions.map(|table| {
         let n = table.columns;
         table.values[patch * n..][..n]
             .iter()
@@ -321,19 +384,36 @@ pub fn coordinates_ui(
     lang: Lang,
 ) {
     let textures = state.textures(ui.ctx(), settings);
-    let (Some(found), Some(textures)) = (state.found(), textures) else {
+    let (Some((_, maps, _)), Some(textures)) = (state.shown_maps(settings), textures) else {
         ui.add_space(30.0);
-        ui.label(
-            RichText::new(lang.pick("Running the transformer…", "正在运行 Transformer……"))
-                .size(18.0),
-        );
+        let waiting = if settings.watch && state.watch.is_none() {
+            lang.pick(
+                "Press Make a digit: the transformer makes one from noise, and you watch where each patch looks at every step.",
+                "点击“生成一个数字”：Transformer 从噪声生成一个数字，你可以看到每一步每个图块看向哪里。",
+            )
+        } else {
+            lang.pick("Running the transformer…", "正在运行 Transformer……")
+        };
+        ui.label(RichText::new(waiting).size(18.0));
         return;
     };
-    let maps = &found.maps;
     let grid = maps.grid.max(1);
     let (row, column) = (settings.patch / grid, settings.patch % grid);
+    let step = settings
+        .watch
+        .then(|| state.watch.as_ref().and_then(WatchState::shown_frame))
+        .flatten()
+        .map(|frame| {
+            format!(
+                "{} {}/{} · ",
+                lang.pick("Step", "步"),
+                frame.step + 1,
+                frame.steps
+            )
+        })
+        .unwrap_or_default();
     ui.heading(format!(
-        "{} ({row}, {column}) · {} {} · t = {}",
+        "{step}{} ({row}, {column}) · {} {} · t = {}",
         lang.pick("Where patch", "图块"),
         lang.pick("block", "模块"),
         settings.block.min(maps.blocks.len().saturating_sub(1)),

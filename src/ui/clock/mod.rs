@@ -9,8 +9,10 @@
 pub mod coordinates;
 mod pictures;
 mod view;
+pub mod watch;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use eframe::egui;
@@ -18,12 +20,16 @@ use serde::{Deserialize, Serialize};
 
 use self::coordinates::{CoordinatesState, TransformerOpener, candle_transformer_opener};
 use self::pictures::ClockTextures;
+use self::watch::{ClockPick, write_run};
+use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll};
 use super::message::Message;
 use super::training::Sentences;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::clock::{HeatMap, TimeComparison, compare_told_and_blind, model_clock};
 use crate::data::mnist::{Digits, load_bundled_digits};
+use crate::export::ExportError;
+use crate::export::attention::AttentionChoice;
 use crate::i18n::Lang;
 use crate::quality::session::{LabModel, ModelOpener, candle_opener};
 
@@ -76,6 +82,12 @@ pub struct ClockSettings {
     pub patch: usize,
     /// The block whose attention is shown (the last one when beyond it).
     pub block: usize,
+    /// Whether the coordinates show a run step by step (else one noisy digit).
+    pub watch: bool,
+    /// The digit the watched run makes (0–9).
+    pub run_class: u32,
+    /// The watched run's DDIM steps.
+    pub run_steps: usize,
 }
 
 /// The two parts of the view.
@@ -99,6 +111,9 @@ impl Default for ClockSettings {
             transformer: TOLD_MODEL.into(),
             patch: 24,
             block: 3,
+            watch: false,
+            run_class: 7,
+            run_steps: 50,
         }
     }
 }
@@ -115,6 +130,10 @@ impl ClockSettings {
         self.digit = self.digit.min(9_999);
         self.patch = self.patch.min(4_095);
         self.block = self.block.min(63);
+        self.run_class = self.run_class.min(9);
+        self.run_steps = self
+            .run_steps
+            .clamp(1, crate::clock::attention_run::MAX_WATCHED_STEPS);
         self
     }
 
@@ -129,6 +148,14 @@ impl ClockSettings {
 pub enum ClockCommand {
     /// Show another digit with other noise.
     NextDigit,
+    /// Start a run of the transformer, watched step by step.
+    MakeDigit,
+    /// Stop the watched run.
+    StopRun,
+    /// Ask where to write the run's attention as a GIF.
+    ExportGif,
+    /// Ask where to save the step shown as a PNG.
+    SavePng,
 }
 
 /// What the comparison's job opened, kept for the next digit.
@@ -164,6 +191,8 @@ pub struct ClockView {
     failed: (Option<String>, Option<(usize, u64)>),
     opened: Opened,
     textures: ClockTextures,
+    picker: FilePicker<ClockPick>,
+    export: Option<Job<Result<PathBuf, ExportError>>>,
     wake: Arc<dyn Fn() + Send + Sync>,
     asked: Vec<ClockCommand>,
 }
@@ -202,6 +231,8 @@ impl ClockView {
             failed: (None, None),
             opened: Opened::default(),
             textures: ClockTextures::default(),
+            picker: FilePicker::new(Arc::clone(&wake)),
+            export: None,
             wake,
             asked: Vec::new(),
         }
@@ -237,7 +268,102 @@ impl ClockView {
                 self.settings.noise_seed = next % 1_000_000;
                 self.settings.digit = (next >> 20) as usize % count.max(1);
             }
+            ClockCommand::MakeDigit => {
+                self.settings.watch = true;
+                self.message = self.coordinates.start_run(&self.settings, &self.wake);
+            }
+            ClockCommand::StopRun => {
+                if let Some(watch) = &self.coordinates.watch {
+                    watch.stop();
+                }
+            }
+            ClockCommand::ExportGif => self.ask_file(ClockPick::ExportGif),
+            ClockCommand::SavePng => self.ask_file(ClockPick::SavePng),
         }
+    }
+
+    /// Whether an export is being written.
+    pub fn is_exporting(&self) -> bool {
+        self.export.is_some()
+    }
+
+    /// Asks where to write the run, if there is one and no export is going on.
+    fn ask_file(&mut self, pick: ClockPick) {
+        if self.is_exporting() {
+            return;
+        }
+        if self.run_frames().is_empty() {
+            self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None));
+            return;
+        }
+        let request = match pick {
+            ClockPick::ExportGif => FileRequest::save(
+                (
+                    "Export the run's attention as a GIF",
+                    "将这次运行的注意力导出为 GIF",
+                ),
+                "GIF",
+                &["gif"],
+                "attention.gif",
+            ),
+            ClockPick::SavePng => FileRequest::save(
+                ("Save this step as a PNG", "将这一步保存为 PNG"),
+                "PNG",
+                &["png"],
+                "attention.png",
+            ),
+        };
+        self.picker.ask(pick, request);
+    }
+
+    /// The watched run's steps (none before a run).
+    pub fn run_frames(&self) -> &[crate::clock::attention_run::AttentionFrame] {
+        self.coordinates
+            .watch
+            .as_ref()
+            .map_or(&[], |watch| watch.frames.as_slice())
+    }
+
+    /// Writes the watched run (every step as a GIF, or the step shown as a PNG) to `path` in the
+    /// background, with the chosen patch and block.
+    pub fn export(&mut self, pick: ClockPick, path: PathBuf, lang: Lang) {
+        if self.is_exporting() {
+            return;
+        }
+        let Some(watch) = &self.coordinates.watch else {
+            self.message = Some(Message::error_in(|l| nothing_to_export(l).into(), None));
+            return;
+        };
+        let (frames, shown) = (watch.frames.clone(), watch.shown);
+        let choice = AttentionChoice {
+            patch: self.settings.patch,
+            block: self.settings.block,
+        };
+        let job = Job::spawn("clock-export", Arc::clone(&self.wake), move |_| {
+            write_run((&frames, shown), (choice, lang), pick, &path)
+        });
+        match job {
+            Ok(job) => self.export = Some(job),
+            Err(error) => self.message = Some(super::jobs::job_not_started(&error)),
+        }
+    }
+
+    /// Collects a finished export.
+    fn poll_export(&mut self) {
+        let Some(job) = &self.export else {
+            return;
+        };
+        let message = match job.poll() {
+            Poll::Running => return,
+            Poll::Done(Ok(path)) => {
+                let shown = path.display().to_string();
+                Message::info_in(move |l| format!("{} {shown}", l.pick("Saved", "已保存")))
+            }
+            Poll::Done(Err(error)) => Message::error_in(|l| error.sentence(l), None),
+            Poll::Lost => failure_message(None),
+        };
+        self.message = Some(message);
+        self.export = None;
     }
 
     /// Starts measuring the chosen model's clock, unless it is known, measured or failed.
@@ -328,6 +454,13 @@ impl ClockView {
     }
 }
 
+fn nothing_to_export(lang: Lang) -> &'static str {
+    lang.pick(
+        "There is no run to export yet: press Make a digit first.",
+        "还没有可导出的运行：请先点击“生成一个数字”。",
+    )
+}
+
 /// The banner for a job that failed: its sentence, or a general one if its thread was lost.
 fn failure_message(sentence: Option<Sentences>) -> Message {
     match sentence {
@@ -390,6 +523,13 @@ impl View for ClockView {
 
     fn logic(&mut self, _ctx: &egui::Context, _lang: Lang) {
         self.poll_jobs();
+        self.poll_export();
+    }
+
+    fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
+        if let Some((pick, path)) = self.picker.ui(ctx, lang) {
+            self.export(pick, path, lang);
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
@@ -402,11 +542,12 @@ impl View for ClockView {
                 self.measure_wanted_clock();
                 self.compare_wanted_digit();
             }
-            ClockSection::Coordinates => {
+            ClockSection::Coordinates if !self.settings.watch => {
                 if let Some(message) = self.coordinates.want(&self.settings, &self.wake) {
                     self.message = Some(message);
                 }
             }
+            ClockSection::Coordinates => {}
         }
     }
 
@@ -440,8 +581,20 @@ impl View for ClockView {
         KeyHelp::table(
             lang,
             &[
-                ("← →", "t smaller / larger", "减小/增大 t"),
+                (
+                    "← →",
+                    "t smaller / larger (a run: the step shown)",
+                    "减小/增大 t（运行中：显示的步）",
+                ),
                 ("N", "another digit and noise", "换一个数字和噪声"),
+                (
+                    "G / Enter",
+                    "make a digit, watching its attention",
+                    "生成一个数字并观察注意力",
+                ),
+                ("Esc", "stop the run", "停止运行"),
+                ("Ctrl+E", "export the run as a GIF", "将运行导出为 GIF"),
+                ("Ctrl+S", "save the step as a PNG", "将这一步保存为 PNG"),
             ],
         )
     }

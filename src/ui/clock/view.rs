@@ -6,9 +6,11 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText, Stroke, TextureHandl
 
 use super::coordinates::coordinates_ui;
 use super::pictures::part_names;
+use super::watch::WatchState;
 use super::{
     BLIND_MODEL, ClockCommand, ClockSection, ClockView, HEAT_MAP_TIMES, TOLD_MODEL, TRAIN_STEPS,
 };
+use crate::clock::attention_run::MAX_WATCHED_STEPS;
 use crate::i18n::Lang;
 use crate::model::checkpoint::ModelKind;
 use crate::model::shipped::shipped_diffusion_models;
@@ -83,12 +85,54 @@ fn keys(view: &mut ClockView, ui: &egui::Ui) {
     if pressed(Key::N) {
         view.ask(ClockCommand::NextDigit);
     }
+    let watching = view.settings.section == ClockSection::Coordinates && view.settings.watch;
+    if watching {
+        run_keys(view, ui);
+        return;
+    }
+    let coordinates = view.settings.section == ClockSection::Coordinates;
+    if coordinates && (pressed(Key::G) || pressed(Key::Enter)) {
+        view.ask(ClockCommand::MakeDigit);
+    }
     let fraction = &mut view.settings.fraction;
     if pressed(Key::ArrowLeft) {
         *fraction = (*fraction - FRACTION_STEP).max(0.0);
     }
     if pressed(Key::ArrowRight) {
         *fraction = (*fraction + FRACTION_STEP).min(1.0);
+    }
+}
+
+/// The keys of a watched run: make, stop, export, and ← → over its steps.
+fn run_keys(view: &mut ClockView, ui: &egui::Ui) {
+    let pressed = |key| ui.input_mut(|i| i.consume_key(Modifiers::NONE, key));
+    let command = |key| ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, key));
+    if pressed(Key::G) || pressed(Key::Enter) {
+        view.ask(ClockCommand::MakeDigit);
+    }
+    if pressed(Key::Escape) {
+        view.ask(ClockCommand::StopRun);
+    }
+    if command(Key::E) {
+        view.ask(ClockCommand::ExportGif);
+    }
+    if command(Key::S) {
+        view.ask(ClockCommand::SavePng);
+    }
+    let (back, on) = (pressed(Key::ArrowLeft), pressed(Key::ArrowRight));
+    if let Some(watch) = &mut view.coordinates.watch
+        && !watch.frames.is_empty()
+    {
+        let last = watch.frames.len() - 1;
+        if back {
+            watch.shown = watch.shown.saturating_sub(1);
+        }
+        if on {
+            watch.shown = (watch.shown + 1).min(last);
+        }
+        if back || on {
+            watch.follow = watch.shown == last;
+        }
     }
 }
 
@@ -104,6 +148,10 @@ fn controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
     ui.separator();
     if view.settings.section == ClockSection::Coordinates {
         transformer_controls_ui(view, ui, lang);
+        if view.settings.watch {
+            run_controls_ui(view, ui, lang);
+            return;
+        }
     } else {
         network_choice_ui(view, ui, lang);
     }
@@ -188,6 +236,85 @@ fn transformer_controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) 
     let label = ui.label(lang.pick("Block", "模块"));
     ui.add(egui::Slider::new(&mut view.settings.block, 0..=depth - 1))
         .labelled_by(label.id);
+    ui.horizontal_wrapped(|ui| {
+        let watch = &mut view.settings.watch;
+        ui.selectable_value(watch, false, lang.pick("One noisy digit", "一个加噪数字"));
+        ui.selectable_value(
+            watch,
+            true,
+            lang.pick("A run, step by step", "一次运行，逐步"),
+        );
+    });
+}
+
+/// The watched run: the digit to make, its steps, make and stop, the step shown, the exports.
+fn run_controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    let settings = &mut view.settings;
+    egui::Grid::new("clock-run").show(ui, |ui| {
+        let label = ui.label(lang.pick("Digit to make", "要生成的数字"));
+        ui.add(egui::DragValue::new(&mut settings.run_class).range(0..=9))
+            .labelled_by(label.id);
+        ui.end_row();
+        let label = ui.label(lang.pick("DDIM steps", "DDIM 步数"));
+        ui.add(egui::DragValue::new(&mut settings.run_steps).range(1..=MAX_WATCHED_STEPS))
+            .labelled_by(label.id);
+        ui.end_row();
+        let label = ui.label(lang.pick("Noise seed", "噪声种子"));
+        ui.add(egui::DragValue::new(&mut settings.noise_seed))
+            .labelled_by(label.id);
+        ui.end_row();
+    });
+    let running = view
+        .coordinates
+        .watch
+        .as_ref()
+        .is_some_and(WatchState::is_running);
+    ui.horizontal_wrapped(|ui| {
+        let make = RichText::new(lang.pick("Make a digit (G)", "生成一个数字 (G)")).size(18.0);
+        if ui.button(make).clicked() {
+            view.ask(ClockCommand::MakeDigit);
+        }
+        let stop = egui::Button::new(lang.pick("Stop (Esc)", "停止 (Esc)"));
+        if ui.add_enabled(running, stop).clicked() {
+            view.ask(ClockCommand::StopRun);
+        }
+    });
+    step_slider_ui(view, ui, lang);
+    let has_run = !view.run_frames().is_empty() && !view.is_exporting();
+    ui.horizontal_wrapped(|ui| {
+        let gif = egui::Button::new(lang.pick("Export GIF… (Ctrl+E)", "导出 GIF… (Ctrl+E)"));
+        if ui.add_enabled(has_run, gif).clicked() {
+            view.ask(ClockCommand::ExportGif);
+        }
+        let png = egui::Button::new(lang.pick("Save PNG… (Ctrl+S)", "保存 PNG… (Ctrl+S)"));
+        if ui.add_enabled(has_run, png).clicked() {
+            view.ask(ClockCommand::SavePng);
+        }
+    });
+    if view.is_busy() || view.is_exporting() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(lang.pick("Working…", "正在运行……"));
+        });
+    }
+    ui.add_space(12.0);
+    ui.label(RichText::new(key_line(&view.keys(lang), lang)).small());
+}
+
+/// The step shown of the watched run; the newest is followed while it is chosen.
+fn step_slider_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
+    let Some(watch) = &mut view.coordinates.watch else {
+        return;
+    };
+    let Some(last) = watch.frames.len().checked_sub(1) else {
+        return;
+    };
+    let label = ui.label(lang.pick("Step shown", "显示的步"));
+    let slider = egui::Slider::new(&mut watch.shown, 0..=last)
+        .custom_formatter(|v, _| format!("{}", v as usize + 1));
+    if ui.add(slider).labelled_by(label.id).changed() {
+        watch.follow = watch.shown == last;
+    }
 }
 
 /// Where the chosen t falls across `width` points that span t = 1..=T.

@@ -1,0 +1,222 @@
+//! The coordinates part's run: the transformer makes a digit from noise (DDIM, guidance 3) while
+//! the window shows, step by step as they arrive, where the chosen patch looks. The run streams
+//! from a background thread through a bounded channel; Stop ends it at the next step; the step
+//! slider goes back over the steps seen. Every step is kept (at most
+//! [`MAX_WATCHED_STEPS`], 154 KB each), so the run exports as a GIF and any step as a PNG.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::coordinates::TransformerOpener;
+use crate::clock::HeatMap;
+use crate::clock::attention_run::{AttentionFrame, MAX_WATCHED_STEPS, WatchedRun, watch_run};
+use crate::clock::coordinates::{Transformer, position_similarities};
+use crate::export::attention::{
+    AttentionChoice, attention_frames, attention_picture, frame_caption,
+};
+use crate::export::{ExportError, GifSettings, Repeat, write_gif, write_png};
+use crate::i18n::Lang;
+use crate::sample::SampleError;
+use crate::ui::message::Message;
+use crate::ui::stream::{Emitter, Next, Stream};
+use crate::ui::training::Sentences;
+
+/// The guidance scale of a watched run (the one the shipped digits are judged at).
+pub const RUN_GUIDANCE: f32 = 3.0;
+/// Steps the window may fall behind the run before the run waits for it.
+const FRAMES_IN_FLIGHT: usize = 8;
+/// Most items taken from the run per window frame, so drawing is never delayed.
+const ITEMS_PER_FRAME: usize = 64;
+
+/// What the run's thread hands the window.
+pub enum Watched {
+    /// The model it opened (kept for the next run) and its position similarities.
+    Opened {
+        /// The transformer.
+        model: Transformer,
+        /// How alike its patches' positions are; `None` without positions.
+        positions: Option<HeatMap>,
+    },
+    /// One step.
+    Frame(AttentionFrame),
+}
+
+/// The run's end: the digit made, `None` if it was stopped, or why it failed.
+type WatchEnd = Result<Option<Vec<f32>>, Sentences>;
+
+/// A run being watched, or watched to its end.
+pub struct WatchState {
+    stream: Option<Stream<Watched, WatchEnd>>,
+    /// The transformer and the run asked for.
+    pub run: (String, WatchedRun),
+    /// Every step seen so far.
+    pub frames: Vec<AttentionFrame>,
+    /// How alike the transformer's positions are; `None` without positions.
+    pub positions: Option<HeatMap>,
+    /// The digit made, once the run finished.
+    pub made: Option<Vec<f32>>,
+    /// The step shown (an index into `frames`).
+    pub shown: usize,
+    /// Whether the newest step is shown as it arrives.
+    pub follow: bool,
+    /// Which run this is, naming its pictures.
+    pub number: usize,
+}
+
+impl WatchState {
+    /// Starts run `run` of transformer `name` (`opened` if it is open already); a sentence if no
+    /// thread could be started.
+    pub fn start(
+        (name, opened): (&str, Option<Transformer>),
+        run: WatchedRun,
+        open: &TransformerOpener,
+        (number, wake): (usize, &Arc<dyn Fn() + Send + Sync>),
+    ) -> Result<Self, Message> {
+        let (open, model_name) = (Arc::clone(open), name.to_owned());
+        let stream = Stream::spawn(
+            "clock-run",
+            Arc::clone(wake),
+            FRAMES_IN_FLIGHT,
+            move |emit| run_and_stream(opened, &open, &model_name, run, emit),
+        )
+        .map_err(|error| crate::ui::jobs::job_not_started(&error))?;
+        Ok(Self {
+            stream: Some(stream),
+            run: (name.to_owned(), run),
+            frames: Vec::with_capacity(run.steps.min(MAX_WATCHED_STEPS)),
+            positions: None,
+            made: None,
+            shown: 0,
+            follow: true,
+            number,
+        })
+    }
+
+    /// Whether the run goes on.
+    pub fn is_running(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Asks the run to stop at its next step.
+    pub fn stop(&self) {
+        if let Some(stream) = &self.stream {
+            stream.stop();
+        }
+    }
+
+    /// Takes what the run sent: the model it opened, if any, and a sentence if it failed.
+    pub fn poll(&mut self) -> (Option<Transformer>, Option<Message>) {
+        let mut opened = None;
+        let Some(stream) = &mut self.stream else {
+            return (None, None);
+        };
+        for _ in 0..ITEMS_PER_FRAME {
+            match stream.next() {
+                Next::Item(Watched::Opened { model, positions }) => {
+                    opened = Some(model);
+                    self.positions = positions;
+                }
+                Next::Item(Watched::Frame(frame)) => {
+                    self.frames.push(frame);
+                    if self.follow {
+                        self.shown = self.frames.len() - 1;
+                    }
+                }
+                Next::Waiting => break,
+                Next::Done(end) => {
+                    self.stream = None;
+                    return match end {
+                        Ok(made) => {
+                            self.made = made;
+                            (opened, None)
+                        }
+                        Err(sentence) => (opened, Some(super::failure_message(Some(sentence)))),
+                    };
+                }
+                Next::Lost => {
+                    self.stream = None;
+                    return (opened, Some(super::failure_message(None)));
+                }
+            }
+        }
+        (opened, None)
+    }
+
+    /// The step shown, if any.
+    pub fn shown_frame(&self) -> Option<&AttentionFrame> {
+        self.frames.get(self.shown)
+    }
+}
+
+/// The run's thread: opens the model if it is not open, sends it, then every step.
+fn run_and_stream(
+    opened: Option<Transformer>,
+    open: &TransformerOpener,
+    name: &str,
+    run: WatchedRun,
+    emit: &Emitter<Watched>,
+) -> WatchEnd {
+    let model = match opened {
+        Some(model) => model,
+        None => open(name)?,
+    };
+    let positions = position_similarities(&model.0)
+        .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
+    if !emit.emit(Watched::Opened {
+        model: model.clone(),
+        positions,
+    }) {
+        return Ok(None);
+    }
+    let (net, traits) = (&*model.0, &model.1);
+    let made = watch_run((net, traits), run, &mut |frame| {
+        if emit.emit(Watched::Frame(frame)) {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    });
+    match made {
+        Ok(image) => Ok(Some(image)),
+        Err(SampleError::Cancelled { .. }) => Ok(None),
+        Err(error) => Err(Sentences::in_both(|l| error.sentence(l))),
+    }
+}
+
+/// What a file chosen in the Clock view is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockPick {
+    /// Where to write the run's attention as a GIF.
+    ExportGif,
+    /// Where to save the step shown as a PNG.
+    SavePng,
+}
+
+/// Writes the steps `frames` of a run (every one as a GIF, or the `shown` one as a PNG) with
+/// the chosen patch and block.
+pub fn write_run(
+    (frames, shown): (&[AttentionFrame], usize),
+    (choice, lang): (AttentionChoice, Lang),
+    pick: ClockPick,
+    path: &Path,
+) -> Result<PathBuf, ExportError> {
+    match pick {
+        ClockPick::ExportGif => {
+            let pictures = attention_frames(frames, choice, lang);
+            let settings = GifSettings {
+                fps: 8.0,
+                repeat: Repeat::Forever,
+                hold_last_s: 2.0,
+                ..GifSettings::default()
+            };
+            write_gif(path, &pictures, &settings, &|_| {})?;
+        }
+        ClockPick::SavePng => {
+            let frame = frames.get(shown).ok_or(ExportError::NoFrames)?;
+            let caption = frame_caption(frame, choice, lang);
+            write_png(path, &attention_picture(&frame.maps, choice, &caption))?;
+        }
+    }
+    Ok(path.to_path_buf())
+}
