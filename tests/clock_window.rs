@@ -23,7 +23,7 @@ use diffuscope::model::{DiTConfig, DigitDiT, Positions};
 use diffuscope::quality::session::ModelOpener;
 use diffuscope::sample::{Denoiser, ModelTraits};
 use diffuscope::ui::clock::coordinates::TransformerOpener;
-use diffuscope::ui::clock::watch::ClockPick;
+use diffuscope::ui::clock::watch::{ClockPick, WatchState};
 use diffuscope::ui::clock::{
     BLIND_MODEL, ClockCommand, ClockOpener, ClockSection, ClockSettings, ClockView, TOLD_MODEL,
 };
@@ -173,6 +173,11 @@ fn harness(
 
 fn clock(app: &DiffuscopeApp) -> &ClockView {
     app.view().unwrap_or_else(|| panic!("no Clock view"))
+}
+
+/// The run watched in the Clock view, once one was started.
+fn watched(app: &DiffuscopeApp) -> Option<&WatchState> {
+    clock(app).coordinates.watch.as_ref()
 }
 
 #[test]
@@ -354,14 +359,10 @@ fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
     harness.get(by().label_contains("Press Make a digit"));
     harness.key_press(Key::G);
     run_until(&mut harness, |app| {
-        clock(app)
-            .coordinates
-            .watch
-            .as_ref()
-            .is_some_and(|watch| !watch.is_running())
+        watched(app).is_some_and(|w| !w.is_running())
     });
     harness.run_steps(2);
-    let watch = clock(app(&harness)).coordinates.watch.as_ref().unwrap();
+    let watch = watched(app(&harness)).unwrap();
     assert_eq!(watch.frames.len(), 12);
     assert_eq!(watch.shown, 11, "the newest step is followed");
     assert_eq!(watch.made.as_ref().map(Vec::len), Some(784));
@@ -376,7 +377,7 @@ fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
     // ← goes back a step and stops following; the heading follows.
     harness.key_press(Key::ArrowLeft);
     harness.run_steps(1);
-    let watch = clock(app(&harness)).coordinates.watch.as_ref().unwrap();
+    let watch = watched(app(&harness)).unwrap();
     assert_eq!((watch.shown, watch.follow), (10, false));
     harness.get(by().label_contains("Step 11/12"));
     let folder = tempfile::tempdir().unwrap();
@@ -420,15 +421,11 @@ fn a_run_can_be_stopped_and_an_empty_one_does_not_export() {
     assert!(message.sentence(Lang::En).contains("no run to export"));
     harness.key_press(Key::G);
     run_until(&mut harness, |app| {
-        clock(app)
-            .coordinates
-            .watch
-            .as_ref()
-            .is_some_and(|watch| !watch.frames.is_empty())
+        watched(app).is_some_and(|w| !w.frames.is_empty())
     });
     harness.key_press(Key::Escape);
     run_until(&mut harness, |app| !clock(app).is_busy());
-    let watch = clock(app(&harness)).coordinates.watch.as_ref().unwrap();
+    let watch = watched(app(&harness)).unwrap();
     assert!(
         watch.frames.len() < 250,
         "stopped after {} steps",

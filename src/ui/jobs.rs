@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 
+use crate::export::ExportError;
 use crate::i18n::Text;
 use crate::ui::message::Message;
 
@@ -60,6 +61,23 @@ impl<T: Send + 'static> Job<T> {
     pub fn progress(&self) -> usize {
         self.progress.load(Ordering::Relaxed)
     }
+}
+
+/// The banner for an export job that has ended: where the file was saved, or why it was not
+/// (`lost`: the sentence for a thread that ended without a result); `None` while it runs.
+pub fn export_ended(
+    job: &Job<Result<std::path::PathBuf, ExportError>>,
+    lost: impl FnOnce() -> Message,
+) -> Option<Message> {
+    Some(match job.poll() {
+        Poll::Running => return None,
+        Poll::Done(Ok(path)) => {
+            let shown = path.display().to_string();
+            Message::info_in(move |l| format!("{} {shown}", l.pick("Saved", "已保存")))
+        }
+        Poll::Done(Err(error)) => Message::error_in(|l| error.sentence(l), None),
+        Poll::Lost => lost(),
+    })
 }
 
 /// The banner for a job (an export, a file being opened) whose thread the system would not start,

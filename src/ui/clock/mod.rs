@@ -353,17 +353,10 @@ impl ClockView {
         let Some(job) = &self.export else {
             return;
         };
-        let message = match job.poll() {
-            Poll::Running => return,
-            Poll::Done(Ok(path)) => {
-                let shown = path.display().to_string();
-                Message::info_in(move |l| format!("{} {shown}", l.pick("Saved", "已保存")))
-            }
-            Poll::Done(Err(error)) => Message::error_in(|l| error.sentence(l), None),
-            Poll::Lost => failure_message(None),
-        };
-        self.message = Some(message);
-        self.export = None;
+        if let Some(message) = super::jobs::export_ended(job, || failure_message(None)) {
+            self.message = Some(message);
+            self.export = None;
+        }
     }
 
     /// Starts measuring the chosen model's clock, unless it is known, measured or failed.

@@ -20,7 +20,7 @@ use eframe::egui;
 use self::state::{CompareSettings, CompareState, Race};
 use self::textures::LaneTextures;
 use super::file_picker::{FilePicker, FileRequest};
-use super::jobs::{Job, Poll, job_not_started};
+use super::jobs::{Job, export_ended, job_not_started};
 use super::message::Message;
 use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide};
 use crate::export::race::{RaceLane, RaceLayout, race_frame, race_frames};
@@ -219,17 +219,11 @@ impl CompareView {
         let Some(job) = &self.export else {
             return;
         };
-        let message = match job.poll() {
-            Poll::Running => return,
-            Poll::Done(Ok(path)) => {
-                let shown = path.display().to_string();
-                Message::info_in(move |l| format!("{} {shown}", l.pick("Saved", "已保存")))
-            }
-            Poll::Done(Err(error)) => Message::error_in(|l| error.sentence(l), None),
-            Poll::Lost => Message::error_in(|l| WorkerError::Gone.sentence(l), None),
-        };
-        self.message = Some(message);
-        self.export = None;
+        let lost = || Message::error_in(|l| WorkerError::Gone.sentence(l), None);
+        if let Some(message) = export_ended(job, lost) {
+            self.message = Some(message);
+            self.export = None;
+        }
     }
 }
 
