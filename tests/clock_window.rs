@@ -297,10 +297,16 @@ fn the_coordinates_show_where_a_clicked_patch_looks_and_how_alike_positions_are(
         (7, 2, 2)
     );
     assert_eq!(found.maps.timestep, Some(500));
-    let positions = found.positions.as_ref().unwrap();
-    assert_eq!((positions.rows, positions.columns), (49, 49));
+    let positions = &found.positions;
+    assert_eq!(positions.own, Positions::Rope);
+    assert_eq!((positions.rope.rows, positions.rope.columns), (49, 49));
+    let learned = positions.learned.as_ref().unwrap();
+    assert_eq!((learned.rows, learned.columns), (49, 49));
     harness.get(by().label_contains("Where patch (3, 3) · block 1 · t = 500"));
     harness.get(by().label("How alike its position is to every other"));
+    // Both kinds side by side: RoPE is this model's, the learned table digits-dit's.
+    harness.get(by().label("2D RoPE · this model's"));
+    harness.get(by().label("learned · digits-dit"));
     // A click on the top-left patch of x_t chooses it.
     let picture = harness
         .get(by().label("x_t in 7 × 7 patches (click one)"))
@@ -332,15 +338,14 @@ fn a_transformer_without_positions_says_it_cannot_place_strokes() {
     harness.run_steps(1);
     run_until(&mut harness, |app| clock(app).coordinates.found().is_some());
     harness.run_steps(1);
+    let found = clock(app(&harness)).coordinates.found().unwrap().clone();
+    assert_eq!(found.positions.own, Positions::None);
     assert!(
-        clock(app(&harness))
-            .coordinates
-            .found()
-            .unwrap()
-            .positions
-            .is_none()
+        found.positions.learned.is_some(),
+        "digits-dit's, for comparison"
     );
     harness.get(by().label_contains("This model has no positions"));
+    harness.get(by().label("2D RoPE · the formula"));
 }
 
 #[test]

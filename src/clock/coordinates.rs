@@ -2,7 +2,7 @@
 //! noise level (every block's attention weights for one noisy digit), and how alike the position
 //! encodings of two patches are — learned vectors compared by cosine similarity; for 2D RoPE, the
 //! mean over its frequency pairs of cos(angle difference), the factor a turn puts on a query–key
-//! score between two patches; nothing for a model without positions.
+//! score between two patches — both kinds side by side, whichever the model uses.
 
 use std::sync::Arc;
 
@@ -102,35 +102,66 @@ pub fn attention_maps(
     })
 }
 
-/// How alike the position encodings of every two patches are (`tokens × tokens`); `None` for a
-/// model without positions.
-pub fn position_similarities(net: &DigitDiT) -> candle_core::Result<Option<HeatMap>> {
+/// How alike the positions of every two patches are under each kind of positions, side by side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PositionMaps {
+    /// The positions the model uses.
+    pub own: Positions,
+    /// Learned positions (`tokens × tokens` cosine similarities of the vectors): the model's own
+    /// table, or for a model without one the shipped learned transformer's; `None` if that could
+    /// not be opened.
+    pub learned: Option<HeatMap>,
+    /// 2D RoPE on the model's patch grid and head size: the mean over its frequency pairs of
+    /// cos(angle difference), a formula, the same for every RoPE model of this shape.
+    pub rope: HeatMap,
+}
+
+/// Both kinds of position similarity for `net`; `learned_reference` is asked for a transformer
+/// with learned positions only when `net` has none of its own.
+pub fn position_maps(
+    net: &DigitDiT,
+    learned_reference: impl FnOnce() -> Option<Arc<DigitDiT>>,
+) -> candle_core::Result<PositionMaps> {
     let config = net.config();
-    match config.positions {
-        Positions::Learned => {
-            let Some(table) = net.position_embedding() else {
-                return Ok(None);
-            };
-            let rows: Vec<Vec<f32>> = table.to_device(&Device::Cpu)?.to_vec2()?;
-            Ok(Some(super::cosine_similarities(&rows)))
+    let learned = match net.position_embedding() {
+        Some(table) => Some(learned_similarities(table)?),
+        None => match learned_reference() {
+            Some(reference) => reference
+                .position_embedding()
+                .map(learned_similarities)
+                .transpose()?,
+            None => None,
+        },
+    };
+    Ok(PositionMaps {
+        own: config.positions,
+        learned,
+        rope: rope_similarities(config.grid(), config.head_dim()),
+    })
+}
+
+/// Cosine similarities of the rows of a learned position table.
+fn learned_similarities(table: &Tensor) -> candle_core::Result<HeatMap> {
+    let rows: Vec<Vec<f32>> = table.to_device(&Device::Cpu)?.to_vec2()?;
+    Ok(super::cosine_similarities(&rows))
+}
+
+/// 2D RoPE's similarity of every two patches of a `grid × grid` picture, for heads of
+/// `head_dim` values: the mean over the frequency pairs of cos(angle difference).
+pub fn rope_similarities(grid: usize, head_dim: usize) -> HeatMap {
+    let angles = rope_angles(grid, head_dim);
+    let n = angles.len();
+    let mut values = Vec::with_capacity(n * n);
+    for a in &angles {
+        for b in &angles {
+            let sum: f32 = a.iter().zip(b).map(|(x, y)| (x - y).cos()).sum();
+            values.push(sum / a.len().max(1) as f32);
         }
-        Positions::Rope => {
-            let angles = rope_angles(config.grid(), config.head_dim());
-            let n = angles.len();
-            let mut values = Vec::with_capacity(n * n);
-            for a in &angles {
-                for b in &angles {
-                    let sum: f32 = a.iter().zip(b).map(|(x, y)| (x - y).cos()).sum();
-                    values.push(sum / a.len().max(1) as f32);
-                }
-            }
-            Ok(Some(HeatMap {
-                rows: n,
-                columns: n,
-                values,
-            }))
-        }
-        Positions::None => Ok(None),
+    }
+    HeatMap {
+        rows: n,
+        columns: n,
+        values,
     }
 }
 
@@ -192,23 +223,22 @@ mod tests {
     }
 
     #[test]
-    fn position_similarities_follow_the_kind_of_positions() {
-        assert!(
-            position_similarities(&small(Positions::None))
-                .unwrap()
-                .is_none()
-        );
-        let rope = position_similarities(&small(Positions::Rope))
-            .unwrap()
-            .unwrap();
-        let at = |i: usize, j: usize| rope.values[i * 49 + j];
+    fn position_maps_show_both_kinds_and_borrow_a_learned_table_when_needed() {
+        let learned_net = Arc::new(small(Positions::Learned));
+        let none =
+            position_maps(&small(Positions::None), || Some(Arc::clone(&learned_net))).unwrap();
+        assert_eq!(none.own, Positions::None);
+        let borrowed = none.learned.as_ref().unwrap();
+        assert_eq!((borrowed.rows, borrowed.columns), (49, 49));
+        let own = position_maps(&learned_net, || panic!("a learned model has its own")).unwrap();
+        assert_eq!(own.learned.as_ref(), Some(borrowed));
+        let rope = position_maps(&small(Positions::Rope), || None).unwrap();
+        assert!(rope.learned.is_none(), "no reference to borrow from");
+        let at = |i: usize, j: usize| rope.rope.values[i * 49 + j];
         assert!((at(10, 10) - 1.0).abs() < 1e-6);
         // RoPE sees only the offset: (0,0)→(1,2) is (3,3)→(4,5).
         assert!((at(0, 9) - at(24, 33)).abs() < 1e-5);
         assert!(at(24, 25) > at(24, 27));
-        let learned = position_similarities(&small(Positions::Learned))
-            .unwrap()
-            .unwrap();
-        assert_eq!((learned.rows, learned.columns), (49, 49));
+        assert_eq!(rope.rope, none.rope, "the same formula on the same shape");
     }
 }

@@ -13,14 +13,15 @@ use eframe::egui::{
 };
 
 use super::watch::{RUN_GUIDANCE, WatchState};
-use super::{ClockSettings, failure_message};
+use super::{ClockSettings, TOLD_MODEL, failure_message};
 use crate::clock::HeatMap;
 use crate::clock::attention_run::{MAX_WATCHED_STEPS, WatchedRun};
 use crate::clock::coordinates::{
-    AttentionMaps, Transformer, attention_maps, open_transformer, position_similarities,
+    AttentionMaps, PositionMaps, Transformer, attention_maps, open_transformer, position_maps,
 };
 use crate::data::mnist::{Digits, load_bundled_digits};
 use crate::i18n::Lang;
+use crate::model::Positions;
 use crate::sample::colormap::{DIVERGING_RANGE, attention_colour, diverging};
 use crate::sample::grid::to_grey;
 use crate::train::one_step::StepChoice;
@@ -48,17 +49,32 @@ const CHOSEN: Stroke = Stroke {
 /// (model, digit, noise seed, t): what one forward pass shows.
 type Key = (String, usize, u64, usize);
 
-/// What one forward pass found: every block's attention and the model's position similarities.
+/// What one forward pass found: every block's attention and the position similarities.
 #[derive(Clone, Debug)]
 pub struct Coordinates {
     /// Every block's attention for the noisy digit.
     pub maps: AttentionMaps,
-    /// How alike the patches' position encodings are; `None` without positions.
-    pub positions: Option<HeatMap>,
+    /// How alike the patches' positions are, learned and RoPE side by side.
+    pub positions: Arc<PositionMaps>,
+}
+
+/// A transformer the view opened, with its position maps (made once).
+pub type OpenedTransformer = (Transformer, Arc<PositionMaps>);
+
+/// Opens transformer `name` with `open` and makes its position maps, borrowing the learned table
+/// of the shipped learned transformer ([`TOLD_MODEL`]) when it has none of its own.
+pub fn open_with_positions(
+    open: &TransformerOpener,
+    name: &str,
+) -> Result<OpenedTransformer, Sentences> {
+    let model = open(name)?;
+    let positions = position_maps(&model.0, || open(TOLD_MODEL).ok().map(|(net, _)| net))
+        .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
+    Ok((model, Arc::new(positions)))
 }
 
 struct Answer {
-    model: Option<Transformer>,
+    model: Option<OpenedTransformer>,
     digits: Option<Arc<Digits>>,
     found: Result<Coordinates, Sentences>,
 }
@@ -66,7 +82,7 @@ struct Answer {
 /// The coordinates part's state: opened models, the job, what it found.
 pub struct CoordinatesState {
     opener: TransformerOpener,
-    models: BTreeMap<String, Transformer>,
+    models: BTreeMap<String, OpenedTransformer>,
     digits: Option<Arc<Digits>>,
     job: Option<(Job<Answer>, Key)>,
     failed: Option<Key>,
@@ -91,7 +107,8 @@ pub struct PatchTextures {
     noisy: TextureHandle,
     mean: TextureHandle,
     heads: Vec<TextureHandle>,
-    positions: Option<TextureHandle>,
+    /// Learned and RoPE.
+    positions: [Option<TextureHandle>; 2],
 }
 
 impl CoordinatesState {
@@ -116,15 +133,15 @@ impl CoordinatesState {
     fn shown_maps(
         &self,
         settings: &ClockSettings,
-    ) -> Option<((usize, usize), &AttentionMaps, Option<&HeatMap>)> {
+    ) -> Option<((usize, usize), &AttentionMaps, Option<&PositionMaps>)> {
         if settings.watch {
             let watch = self.watch.as_ref()?;
             let frame = watch.shown_frame()?;
             let key = (watch.number, watch.shown);
-            return Some((key, &frame.maps, watch.positions.as_ref()));
+            return Some((key, &frame.maps, watch.positions.as_deref()));
         }
         let (_, found) = self.shown.as_ref()?;
-        Some(((0, self.generation), &found.maps, found.positions.as_ref()))
+        Some(((0, self.generation), &found.maps, Some(&*found.positions)))
     }
 
     /// Starts the run `settings` ask for, stopping one going on; a sentence if it cannot start.
@@ -187,7 +204,11 @@ impl CoordinatesState {
                 .enumerate()
                 .map(|(head, colours)| map(&format!("clock-attention-{head}"), colours))
                 .collect(),
-            positions: positions.map(|colours| map("clock-positions", &colours)),
+            positions: [0, 1].map(|kind| {
+                positions[kind]
+                    .as_ref()
+                    .map(|colours| map(&format!("clock-positions-{kind}"), colours))
+            }),
         };
         self.textures = Some((key, textures.clone()));
         Some(textures)
@@ -284,7 +305,7 @@ impl CoordinatesState {
 
 /// The job: opens what is not open, then one forward pass keeping the attention.
 fn look(
-    opened: Option<Transformer>,
+    opened: Option<OpenedTransformer>,
     digits: Option<Arc<Digits>>,
     open: &TransformerOpener,
     name: &str,
@@ -297,7 +318,7 @@ fn look(
     };
     let model = match opened {
         Some(model) => model,
-        None => match open(name) {
+        None => match open_with_positions(open, name) {
             Ok(model) => {
                 answer.model = Some(model.clone());
                 model
@@ -322,13 +343,12 @@ fn look(
             }
         },
     };
-    let (net, traits) = (&*model.0, &model.1);
+    let ((net, traits), positions) = ((&*model.0.0, &model.0.1), &model.1);
     answer.found = attention_maps((net, traits), &digits, choice)
         .map_err(|e| Sentences::in_both(|l| e.sentence(l)))
-        .and_then(|maps| {
-            let positions = position_similarities(net)
-                .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
-            Ok(Coordinates { maps, positions })
+        .map(|maps| Coordinates {
+            maps,
+            positions: Arc::clone(positions),
         });
     answer
 }
@@ -351,11 +371,12 @@ fn texture(
 /// One colour per patch of a map, row by row.
 pub type Colours = Vec<[u8; 3]>;
 
-/// The chosen patch's attention (mean and per head) and position similarity, as colours.
+/// The chosen patch's attention (mean and per head) and position similarities (learned, RoPE),
+/// as colours.
 pub fn patch_colours(
-    (maps, positions): (&AttentionMaps, Option<&HeatMap>),
+    (maps, positions): (&AttentionMaps, Option<&PositionMaps>),
     settings: &ClockSettings,
-) -> (Vec<Colours>, Option<Colours>) {
+) -> (Vec<Colours>, [Option<Colours>; 2]) {
     let block = settings.block.min(maps.blocks.len().saturating_sub(1));
     let patch = settings.patch.min(maps.grid * maps.grid - 1);
     let heads = std::iter::once(None).chain((0..maps.heads).map(Some));
@@ -366,14 +387,17 @@ pub fn patch_colours(
             row.iter().map(|&w| attention_colour(w, largest)).collect()
         })
         .collect();
-    let positions = positions.map(|table| {
+    let row = |table: &HeatMap| -> Colours {
         let n = table.columns;
-        table.values[patch * n..][..n]
+        table.values[(patch * n).min(table.values.len())..]
             .iter()
+            .take(n)
             .map(|&s| diverging(s * DIVERGING_RANGE))
             .collect()
-    });
-    (attention, positions)
+    };
+    let learned = positions.and_then(|p| p.learned.as_ref()).map(row);
+    let rope = positions.map(|p| row(&p.rope));
+    (attention, [learned, rope])
 }
 
 /// Draws the coordinates part; a click on the noisy digit chooses a patch.
@@ -384,7 +408,8 @@ pub fn coordinates_ui(
     lang: Lang,
 ) {
     let textures = state.textures(ui.ctx(), settings);
-    let (Some((_, maps, _)), Some(textures)) = (state.shown_maps(settings), textures) else {
+    let (Some((_, maps, positions)), Some(textures)) = (state.shown_maps(settings), textures)
+    else {
         ui.add_space(30.0);
         let waiting = if settings.watch && state.watch.is_none() {
             lang.pick(
@@ -398,6 +423,7 @@ pub fn coordinates_ui(
         return;
     };
     let grid = maps.grid.max(1);
+    let own = positions.map(|p| p.own);
     let (row, column) = (settings.patch / grid, settings.patch % grid);
     let step = settings
         .watch
@@ -450,17 +476,49 @@ pub fn coordinates_ui(
         "How alike its position is to every other",
         "它的位置编码与其他图块有多相似",
     ));
-    match &textures.positions {
-        Some(texture) => {
-            outlined(ui, texture, SIDE, (settings.patch, grid));
-        }
-        None => {
-            ui.label(RichText::new(lang.pick(
-                "This model has no positions: every patch is the same to it wherever it is, so it cannot place strokes.",
-                "这个模型没有位置编码：无论图块在哪里，对它都一样，所以它无法摆放笔画。",
-            )).size(16.0));
-        }
+    positions_ui(ui, &textures, own, (settings.patch, grid), lang);
+}
+
+/// Learned and RoPE position similarities of the chosen patch side by side, the model's own kind
+/// named (or said to be missing).
+fn positions_ui(
+    ui: &mut egui::Ui,
+    textures: &PatchTextures,
+    own: Option<Positions>,
+    chosen: (usize, usize),
+    lang: Lang,
+) {
+    if own == Some(Positions::None) {
+        ui.label(RichText::new(lang.pick(
+            "This model has no positions: every patch is the same to it wherever it is, so it cannot place strokes. What the other two kinds give:",
+            "这个模型没有位置编码：无论图块在哪里，对它都一样，所以它无法摆放笔画。另外两种位置编码是这样的：",
+        )).size(16.0));
     }
+    let kinds = [
+        (Positions::Learned, lang.pick("learned", "可学习的")),
+        (Positions::Rope, lang.pick("2D RoPE", "二维 RoPE")),
+    ];
+    ui.horizontal_top(|ui| {
+        for ((kind, name), texture) in kinds.into_iter().zip(&textures.positions) {
+            ui.vertical(|ui| {
+                let whose = if own == Some(kind) {
+                    lang.pick("this model's", "本模型的")
+                } else if kind == Positions::Learned {
+                    TOLD_MODEL
+                } else {
+                    lang.pick("the formula", "公式")
+                };
+                ui.label(RichText::new(format!("{name} · {whose}")).strong());
+                match texture {
+                    Some(texture) => outlined(ui, texture, SIDE, chosen),
+                    None => {
+                        ui.label(lang.pick("(could not be opened)", "（无法打开）"));
+                    }
+                }
+            });
+            ui.add_space(16.0);
+        }
+    });
 }
 
 /// A map with the chosen patch outlined.

@@ -8,10 +8,9 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::coordinates::TransformerOpener;
-use crate::clock::HeatMap;
+use super::coordinates::{OpenedTransformer, TransformerOpener, open_with_positions};
 use crate::clock::attention_run::{AttentionFrame, MAX_WATCHED_STEPS, WatchedRun, watch_run};
-use crate::clock::coordinates::{Transformer, position_similarities};
+use crate::clock::coordinates::PositionMaps;
 use crate::export::attention::{
     AttentionChoice, attention_frames, attention_picture, frame_caption,
 };
@@ -31,13 +30,8 @@ const ITEMS_PER_FRAME: usize = 64;
 
 /// What the run's thread hands the window.
 pub enum Watched {
-    /// The model it opened (kept for the next run) and its position similarities.
-    Opened {
-        /// The transformer.
-        model: Transformer,
-        /// How alike its patches' positions are; `None` without positions.
-        positions: Option<HeatMap>,
-    },
+    /// The model it opened, with its position maps (kept for the next run).
+    Opened(OpenedTransformer),
     /// One step.
     Frame(AttentionFrame),
 }
@@ -52,8 +46,8 @@ pub struct WatchState {
     pub run: (String, WatchedRun),
     /// Every step seen so far.
     pub frames: Vec<AttentionFrame>,
-    /// How alike the transformer's positions are; `None` without positions.
-    pub positions: Option<HeatMap>,
+    /// How alike the patches' positions are (learned and RoPE), once the model is open.
+    pub positions: Option<Arc<PositionMaps>>,
     /// The digit made, once the run finished.
     pub made: Option<Vec<f32>>,
     /// The step shown (an index into `frames`).
@@ -68,7 +62,7 @@ impl WatchState {
     /// Starts run `run` of transformer `name` (`opened` if it is open already); a sentence if no
     /// thread could be started.
     pub fn start(
-        (name, opened): (&str, Option<Transformer>),
+        (name, opened): (&str, Option<OpenedTransformer>),
         run: WatchedRun,
         open: &TransformerOpener,
         (number, wake): (usize, &Arc<dyn Fn() + Send + Sync>),
@@ -106,16 +100,16 @@ impl WatchState {
     }
 
     /// Takes what the run sent: the model it opened, if any, and a sentence if it failed.
-    pub fn poll(&mut self) -> (Option<Transformer>, Option<Message>) {
+    pub fn poll(&mut self) -> (Option<OpenedTransformer>, Option<Message>) {
         let mut opened = None;
         let Some(stream) = &mut self.stream else {
             return (None, None);
         };
         for _ in 0..ITEMS_PER_FRAME {
             match stream.next() {
-                Next::Item(Watched::Opened { model, positions }) => {
+                Next::Item(Watched::Opened(model)) => {
+                    self.positions = Some(Arc::clone(&model.1));
                     opened = Some(model);
-                    self.positions = positions;
                 }
                 Next::Item(Watched::Frame(frame)) => {
                     self.frames.push(frame);
@@ -151,7 +145,7 @@ impl WatchState {
 
 /// The run's thread: opens the model if it is not open, sends it, then every step.
 fn run_and_stream(
-    opened: Option<Transformer>,
+    opened: Option<OpenedTransformer>,
     open: &TransformerOpener,
     name: &str,
     run: WatchedRun,
@@ -159,17 +153,12 @@ fn run_and_stream(
 ) -> WatchEnd {
     let model = match opened {
         Some(model) => model,
-        None => open(name)?,
+        None => open_with_positions(open, name)?,
     };
-    let positions = position_similarities(&model.0)
-        .map_err(|e| Sentences::new(e.to_string(), e.to_string()))?;
-    if !emit.emit(Watched::Opened {
-        model: model.clone(),
-        positions,
-    }) {
+    if !emit.emit(Watched::Opened(model.clone())) {
         return Ok(None);
     }
-    let (net, traits) = (&*model.0, &model.1);
+    let (net, traits) = (&*model.0.0, &model.0.1);
     let made = watch_run((net, traits), run, &mut |frame| {
         if emit.emit(Watched::Frame(frame)) {
             ControlFlow::Continue(())
