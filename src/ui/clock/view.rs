@@ -479,18 +479,23 @@ const COORDINATES_EN: &str = "A transformer cuts the picture into patches — he
 and lets every patch look at every other (attention). Attention itself does not care about order: shuffle the patches and \
 each one sees the same set. So the model must be told where each patch is.\n\n\
 Learned positions add a trained vector to each patch; 2D RoPE turns each head's queries and keys by the patch's row and \
-column, so a query and a key meet with a factor that depends only on how far apart they are. The lower map shows how alike \
-the chosen patch's position is to every other: a neighbourhood for RoPE by construction, and whatever training found for the \
-learned ones.\n\n\
+column, so a query and a key meet with a factor that depends only on how far apart they are. The lower maps show how alike \
+the chosen patch's position is to every other under each: a neighbourhood for RoPE by construction, and whatever training \
+found for the learned ones.\n\n\
 Click a patch of x_t to see where it looks: the heads' mean and each head (dark blue: most weight). Early blocks look \
 near, later ones gather the strokes; at large t there is little to look at. A model without positions cannot tell its \
-patches apart by place: its digits come out with strokes in the wrong places.";
+patches apart by place: its digits come out with strokes in the wrong places.\n\n\
+A run, step by step: the transformer makes a digit from pure noise while you watch where the chosen patch looks at every \
+step — the weights of the very call that moved the run. Even in pure noise the asked digit shapes the attention; as the \
+strokes appear, the patches look at them or away from them.";
 
 const COORDINATES_ZH: &str = "Transformer 把图片切成图块——这里是 7 × 7 个 4 × 4 像素的图块，共 49 个词元——\
 并让每个图块去看所有其他图块（注意力）。注意力本身不在乎顺序：把图块打乱，每个图块看到的仍是同一组。\
 所以必须告诉模型每个图块在哪里。\n\n\
 可学习的位置编码给每个图块加上一个训练得到的向量；二维 RoPE 按图块的行和列旋转每个头的查询和键，\
-使查询和键相遇时的因子只取决于它们相距多远。下面的图显示所选图块的位置与其他图块有多相似：\
+使查询和键相遇时的因子只取决于它们相距多远。下面两张图分别显示在这两种编码下所选图块的位置与其他图块有多相似：\
 RoPE 天生是一片邻域，可学习的编码则是训练找到的样子。\n\n\
 点击 x_t 的一个图块，看它看向哪里：各头的平均和每个头（深蓝：权重最大）。前面的模块看得近，\
-后面的模块聚集笔画；t 很大时没有多少可看的。没有位置编码的模型无法按位置区分图块：它画出的数字笔画位置错乱。";
+后面的模块聚集笔画；t 很大时没有多少可看的。没有位置编码的模型无法按位置区分图块：它画出的数字笔画位置错乱。\n\n\
+一次运行，逐步：Transformer 从纯噪声生成一个数字，你看着所选图块在每一步看向哪里——正是推动这次运行的那次调用的权重。\
+即使在纯噪声中，要求的数字也会塑造注意力；笔画出现后，图块会看向它们或避开它们。";
