@@ -378,13 +378,13 @@ fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
         .filter_map(|f| f.maps.timestep)
         .collect();
     assert!(times.windows(2).all(|w| w[0] > w[1]), "{times:?}");
-    harness.get(by().label_contains("Step 12/12 · Where patch (3, 3)"));
+    harness.get(by().label_contains("digits-dit-rope · step 12/12 · Where patch (3, 3)"));
     // ← goes back a step and stops following; the heading follows.
     harness.key_press(Key::ArrowLeft);
     harness.run_steps(1);
     let watch = watched(app(&harness)).unwrap();
     assert_eq!((watch.shown, watch.follow), (10, false));
-    harness.get(by().label_contains("Step 11/12"));
+    harness.get(by().label_contains("step 11/12"));
     let folder = tempfile::tempdir().unwrap();
     let gif = folder.path().join("attention.gif");
     let view: &mut ClockView = app_mut(&mut harness).view_mut().unwrap();

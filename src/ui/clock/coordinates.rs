@@ -425,17 +425,12 @@ pub fn coordinates_ui(
     let grid = maps.grid.max(1);
     let own = positions.map(|p| p.own);
     let (row, column) = (settings.patch / grid, settings.patch % grid);
-    let step = settings
-        .watch
-        .then(|| state.watch.as_ref().and_then(WatchState::shown_frame))
-        .flatten()
-        .map(|frame| {
-            format!(
-                "{} {}/{} · ",
-                lang.pick("Step", "步"),
-                frame.step + 1,
-                frame.steps
-            )
+    let watched = state.watch.as_ref().filter(|_| settings.watch);
+    let step = watched
+        .and_then(|watch| Some((&watch.run.0, watch.shown_frame()?)))
+        .map(|(model, frame)| {
+            let (step, steps) = (frame.step + 1, frame.steps);
+            format!("{model} · {} {step}/{steps} · ", lang.pick("step", "步"))
         })
         .unwrap_or_default();
     ui.heading(format!(
