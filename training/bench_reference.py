@@ -386,7 +386,7 @@ def main():
     rows = []
     for batch in BATCHES:
         x, t, y = unet_inputs(batch, shape)
-        rows.append(("unet", batch, flops * batch, *measure(lambda: model(x, t, y))))
+        rows.append(("denoiser", batch, flops * batch, *measure(lambda: model(x, t, y))))
     classifier_path = ROOT / "assets/models/digits-classifier.safetensors"
     if classifier_path.exists():
         classifier = DigitClassifier().eval()
@@ -466,7 +466,7 @@ def training_step(model, batch, runs=6):
 def runtimes_table(model, threads, torch_rows, ours):
     """The UNet's forward pass side by side: ours (from --ours), PyTorch, ONNX Runtime, OpenVINO;
     and ours / each runtime (below 1: ours is faster)."""
-    runtimes = [("PyTorch", {b: (m, r) for n, b, _, m, r in torch_rows if n == "unet"})]
+    runtimes = [("PyTorch", {b: (m, r) for n, b, _, m, r in torch_rows if n == "denoiser"})]
     runtimes += other_runtimes(model, threads)
     model.to(DEVICE)
     network = "DiT" if isinstance(model, DigitDiT) else "UNet"
@@ -474,7 +474,7 @@ def runtimes_table(model, threads, torch_rows, ours):
     names = ["ours"] + [name for name, _ in runtimes]
     print("batch " + "".join(f"{name:>24}" for name in names))
     for batch in BATCHES:
-        mine = ours.get(("unet", batch))
+        mine = ours.get(("denoiser", batch))
         cells = [f"{mine['median_ms']:>24.3f}" if mine else f"{'—':>24}"]
         for _, rows in runtimes:
             ms = rows[batch][0] * 1e3

@@ -112,7 +112,7 @@ pub fn model(
         let (x, t, y) = unet_inputs(batch, net.image_shape(), &device)?;
         let timing = super::on_model_pool(|| {
             measure(
-                "unet",
+                "denoiser",
                 batch,
                 described.flops_per_image * batch as u64,
                 || {
