@@ -270,7 +270,9 @@ fn a_digit_is_shown_to_both_models_at_three_noise_levels_and_n_shows_another() {
 fn a_missing_model_is_one_sentence_and_not_asked_again() {
     let mut harness = harness(without_blind, &ClockSettings::default());
     harness.run_steps(1);
-    run_until(&mut harness, |app| clock(app).message.is_some());
+    run_until(&mut harness, |app| {
+        clock(app).message.is_some() && clock(app).clock().is_some()
+    });
     harness.run_steps(2);
     harness.get(by().label_contains("No model named digits-dit-blind."));
     assert!(clock(app(&harness)).comparison.is_none());
@@ -385,6 +387,20 @@ fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
     let watch = watched(app(&harness)).unwrap();
     assert_eq!((watch.shown, watch.follow), (10, false));
     harness.get(by().label_contains("step 11/12"));
+    // Space plays the steps back from the one shown to the last, then again from the first.
+    harness.key_press(Key::Space);
+    run_until(&mut harness, |app| {
+        watched(app).is_some_and(|w| !w.is_playing())
+    });
+    assert_eq!(watched(app(&harness)).unwrap().shown, 11);
+    harness.key_press(Key::Space);
+    harness.run_steps(1);
+    let watch = watched(app(&harness)).unwrap();
+    assert!(watch.is_playing());
+    assert!(watch.shown < 11, "from the first step again");
+    harness.key_press(Key::Space);
+    harness.run_steps(1);
+    assert!(!watched(app(&harness)).unwrap().is_playing(), "paused");
     let folder = tempfile::tempdir().unwrap();
     let gif = folder.path().join("attention.gif");
     let view: &mut ClockView = app_mut(&mut harness).view_mut().unwrap();

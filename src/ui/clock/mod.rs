@@ -156,6 +156,8 @@ pub enum ClockCommand {
     ExportGif,
     /// Ask where to save the step shown as a PNG.
     SavePng,
+    /// Play the run's steps back, or pause.
+    Play,
 }
 
 /// What the comparison's job opened, kept for the next digit.
@@ -275,6 +277,11 @@ impl ClockView {
             ClockCommand::StopRun => {
                 if let Some(watch) = &self.coordinates.watch {
                     watch.stop();
+                }
+            }
+            ClockCommand::Play => {
+                if let Some(watch) = &mut self.coordinates.watch {
+                    watch.toggle_playback(std::time::Instant::now());
                 }
             }
             ClockCommand::ExportGif => self.ask_file(ClockPick::ExportGif),
@@ -514,9 +521,14 @@ impl View for ClockView {
         lang.pick("Clock: t & patches", "时钟：t 与图块")
     }
 
-    fn logic(&mut self, _ctx: &egui::Context, _lang: Lang) {
+    fn logic(&mut self, ctx: &egui::Context, _lang: Lang) {
         self.poll_jobs();
         self.poll_export();
+        if let Some(watch) = &mut self.coordinates.watch
+            && watch.tick(std::time::Instant::now())
+        {
+            ctx.request_repaint();
+        }
     }
 
     fn picker_ui(&mut self, ctx: &egui::Context, lang: Lang) {
@@ -586,6 +598,11 @@ impl View for ClockView {
                     "生成一个数字并观察注意力",
                 ),
                 ("Esc", "stop the run", "停止运行"),
+                (
+                    "Space",
+                    "play the run's steps / pause",
+                    "回放运行的各步/暂停",
+                ),
                 ("Ctrl+E", "export the run as a GIF", "将运行导出为 GIF"),
                 ("Ctrl+S", "save the step as a PNG", "将这一步保存为 PNG"),
             ],

@@ -113,6 +113,9 @@ fn run_keys(view: &mut ClockView, ui: &egui::Ui) {
     if pressed(Key::Escape) {
         view.ask(ClockCommand::StopRun);
     }
+    if pressed(Key::Space) {
+        view.ask(ClockCommand::Play);
+    }
     if command(Key::E) {
         view.ask(ClockCommand::ExportGif);
     }
@@ -132,6 +135,7 @@ fn run_keys(view: &mut ClockView, ui: &egui::Ui) {
         }
         if back || on {
             watch.follow = watch.shown == last;
+            watch.pause();
         }
     }
 }
@@ -279,6 +283,19 @@ fn run_controls_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
             view.ask(ClockCommand::StopRun);
         }
     });
+    let watch = view.coordinates.watch.as_ref();
+    let (playing, has_steps) = (
+        watch.is_some_and(WatchState::is_playing),
+        watch.is_some_and(|w| !w.frames.is_empty()),
+    );
+    let play = if playing {
+        lang.pick("Pause (Space)", "暂停 (Space)")
+    } else {
+        lang.pick("Play the steps (Space)", "回放各步 (Space)")
+    };
+    if ui.add_enabled(has_steps, egui::Button::new(play)).clicked() {
+        view.ask(ClockCommand::Play);
+    }
     step_slider_ui(view, ui, lang);
     let has_run = !view.run_frames().is_empty() && !view.is_exporting();
     ui.horizontal_wrapped(|ui| {
@@ -314,6 +331,7 @@ fn step_slider_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
         .custom_formatter(|v, _| format!("{}", v as usize + 1));
     if ui.add(slider).labelled_by(label.id).changed() {
         watch.follow = watch.shown == last;
+        watch.pause();
     }
 }
 

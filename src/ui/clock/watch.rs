@@ -7,6 +7,7 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::coordinates::{OpenedTransformer, TransformerOpener, open_with_positions};
 use crate::clock::attention_run::{AttentionFrame, MAX_WATCHED_STEPS, WatchedRun, watch_run};
@@ -27,6 +28,8 @@ pub const RUN_GUIDANCE: f32 = 3.0;
 const FRAMES_IN_FLIGHT: usize = 8;
 /// Most items taken from the run per window frame, so drawing is never delayed.
 const ITEMS_PER_FRAME: usize = 64;
+/// How fast a run is played back: steps a second (a 50-step run in 5 s).
+pub const PLAYBACK_STEPS_PER_SECOND: f64 = 10.0;
 
 /// What the run's thread hands the window.
 pub enum Watched {
@@ -56,6 +59,8 @@ pub struct WatchState {
     pub follow: bool,
     /// Which run this is, naming its pictures.
     pub number: usize,
+    /// While the steps are played back: when playback began, and from which step.
+    playing: Option<(Instant, usize)>,
 }
 
 impl WatchState {
@@ -84,6 +89,7 @@ impl WatchState {
             shown: 0,
             follow: true,
             number,
+            playing: None,
         })
     }
 
@@ -135,6 +141,45 @@ impl WatchState {
             }
         }
         (opened, None)
+    }
+
+    /// Whether the steps are being played back.
+    pub fn is_playing(&self) -> bool {
+        self.playing.is_some()
+    }
+
+    /// Plays the steps seen from the one shown (from the first, if the last is shown), or pauses.
+    pub fn toggle_playback(&mut self, now: Instant) {
+        if self.playing.take().is_some() || self.frames.is_empty() {
+            return;
+        }
+        if self.shown + 1 >= self.frames.len() {
+            self.shown = 0;
+        }
+        self.follow = false;
+        self.playing = Some((now, self.shown));
+    }
+
+    /// Moves playback to `now`: the step [`PLAYBACK_STEPS_PER_SECOND`] brings; playback ends at
+    /// the last step seen once the run is over. Whether it goes on.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        let Some((began, from)) = self.playing else {
+            return false;
+        };
+        let Some(last) = self.frames.len().checked_sub(1) else {
+            return false;
+        };
+        let played = (now.duration_since(began).as_secs_f64() * PLAYBACK_STEPS_PER_SECOND) as usize;
+        self.shown = (from + played).min(last);
+        if self.shown == last && !self.is_running() {
+            self.playing = None;
+        }
+        self.playing.is_some()
+    }
+
+    /// Stops playback (the step shown was chosen by hand).
+    pub fn pause(&mut self) {
+        self.playing = None;
     }
 
     /// The step shown, if any.
