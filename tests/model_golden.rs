@@ -475,6 +475,42 @@ fn shipped_diffusion_models_load_and_run() {
     }
 }
 
+/// The four shipped transformers are what their names say: positions learned, none or 2D RoPE,
+/// told t or not — the Clock view's lessons compare exactly these differences — and each runs.
+#[test]
+fn shipped_transformers_differ_only_as_their_names_say() {
+    use diffuscope::model::Positions;
+    let expected = [
+        ("digits-dit", Positions::Learned, true),
+        ("digits-dit-blind", Positions::Learned, false),
+        ("digits-dit-none", Positions::None, true),
+        ("digits-dit-rope", Positions::Rope, true),
+    ];
+    for (name, positions, told_t) in expected {
+        let path = shipped_model_path(name)
+            .unwrap_or_else(|| panic!("{name} is shipped in assets/models/"));
+        let model = load_diffusion_model(&path, &Device::Cpu).unwrap();
+        let net = model.net.transformer().expect("a transformer");
+        let config = net.config();
+        assert_eq!(
+            (config.positions, config.time_input),
+            (positions, told_t),
+            "{name}"
+        );
+        assert_eq!(
+            (config.dim, config.depth, config.heads, config.patch),
+            (128, 4, 4, 4)
+        );
+        assert_eq!(model.info.objective.to_string(), "v", "{name}");
+        let x = Tensor::randn(0f32, 1., (2, 1, 28, 28), &Device::Cpu).unwrap();
+        let t = Tensor::new(&[500f32, 10.], &Device::Cpu).unwrap();
+        let y = Tensor::new(&[4u32, NULL_CLASS], &Device::Cpu).unwrap();
+        let out = model.net.forward(&x, &t, &y).unwrap();
+        let values = out.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(values.iter().all(|v| v.is_finite()), "{name}");
+    }
+}
+
 /// The docs' tables follow the one table of shipped models: MODELS.md has a row for every file,
 /// and the README names every diffusion model the window's menu offers.
 #[test]

@@ -38,7 +38,7 @@ impl ShippedModel {
 }
 
 /// Every shipped model; the first is the window's default.
-pub const SHIPPED_MODELS: [ShippedModel; 8] = [
+pub const SHIPPED_MODELS: [ShippedModel; 9] = [
     ShippedModel {
         name: "digits-eps",
         kind: ModelKind::DigitUNet,
@@ -72,6 +72,15 @@ pub const SHIPPED_MODELS: [ShippedModel; 8] = [
         about: (
             "the same transformer, not told t",
             "同一个 Transformer，不知道 t",
+        ),
+        default_run: Some((SamplerKind::Ddpm, 1000)),
+    },
+    ShippedModel {
+        name: "digits-dit-rope",
+        kind: ModelKind::DigitDiT,
+        about: (
+            "the same transformer, 2D RoPE positions",
+            "同一个 Transformer，二维 RoPE 位置编码",
         ),
         default_run: Some((SamplerKind::Ddpm, 1000)),
     },
