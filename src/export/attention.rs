@@ -1,16 +1,13 @@
 //! The coordinates lesson as pictures: one step of a transformer's run — the noisy digit cut into
-//! its patches with the chosen one outlined, where that patch looks in the chosen block (the
-//! heads' mean, then each head; white nothing, dark blue the most), captioned with the step, t,
-//! the block and the patch. The Clock view writes every step of a run as a GIF and the step shown
-//! as a PNG.
+//! its patches with the chosen one outlined, where that patch looks (the heads' mean, then each
+//! head; white nothing, dark blue the most), over a caption. The Clock view writes every step of
+//! a run as a GIF and the step shown as a PNG, captioned with the step, t, the block and the
+//! patch.
 
 use image::{Rgb, RgbImage};
 use rayon::prelude::*;
 
 use super::caption::with_caption;
-use crate::clock::attention_run::AttentionFrame;
-use crate::clock::coordinates::AttentionMaps;
-use crate::i18n::Lang;
 use crate::sample::colormap::attention_colour;
 use crate::sample::grid::to_grey;
 
@@ -28,72 +25,47 @@ const GRID_LINE: Rgb<u8> = Rgb([86, 180, 233]);
 /// The outline's width, in pixels.
 const OUTLINE_PX: u32 = 3;
 
-/// What a picture shows: the chosen patch (row by row) and block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttentionChoice {
-    /// The patch whose attention is drawn.
+/// Where one patch of a noisy digit looks: what one picture shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatchAttention<'a> {
+    /// The noisy digit (a square of values in [−1, 1]).
+    pub x_t: &'a [f32],
+    /// Patches along each side.
+    pub grid: usize,
+    /// The chosen patch (row by row).
     pub patch: usize,
-    /// The block (the last one when beyond it).
-    pub block: usize,
+    /// Where it looks: the heads' mean, then each head (`grid²` weights each).
+    pub maps: Vec<Vec<f32>>,
 }
 
-/// One frame's caption: "step 12/50 · t = 520 · block 3 · patch (3, 3)".
-pub fn frame_caption(frame: &AttentionFrame, choice: AttentionChoice, lang: Lang) -> String {
-    let grid = frame.maps.grid.max(1);
-    let (row, column) = (choice.patch / grid, choice.patch % grid);
-    let block = choice.block.min(frame.maps.blocks.len().saturating_sub(1));
-    let t = frame
-        .maps
-        .timestep
-        .map_or_else(String::new, |t| format!(" · t = {t}"));
-    format!(
-        "{} {}/{}{t} · {} {block} · {} ({row}, {column})",
-        lang.pick("step", "步"),
-        frame.step + 1,
-        frame.steps,
-        lang.pick("block", "模块"),
-        lang.pick("patch", "图块"),
-    )
-}
-
-/// Every frame of a run as a picture, made in parallel.
-pub fn attention_frames(
-    frames: &[AttentionFrame],
-    choice: AttentionChoice,
-    lang: Lang,
-) -> Vec<RgbImage> {
-    frames
+/// Each step's picture over its caption, made in parallel.
+pub fn attention_pictures(steps: &[(PatchAttention<'_>, String)]) -> Vec<RgbImage> {
+    steps
         .par_iter()
-        .map(|frame| attention_picture(&frame.maps, choice, &frame_caption(frame, choice, lang)))
+        .map(|(attention, caption)| attention_picture(attention, caption))
         .collect()
 }
 
 /// The noisy digit with its patches and where the chosen patch looks, over `caption`.
-pub fn attention_picture(maps: &AttentionMaps, choice: AttentionChoice, caption: &str) -> RgbImage {
-    let grid = maps.grid.max(1) as u32;
-    let heads = maps.heads.max(1) as u32;
+pub fn attention_picture(attention: &PatchAttention<'_>, caption: &str) -> RgbImage {
+    let grid = attention.grid.max(1) as u32;
+    let heads = attention.maps.len().saturating_sub(1).max(1) as u32;
     let width = 2 * BIG_SIDE + 3 * GAP;
     let head_side = HEAD_SIDE.min((width - (heads + 1) * GAP) / heads).max(grid);
     let height = BIG_SIDE + head_side + 3 * GAP;
     let mut canvas = RgbImage::from_pixel(width, height, BACKGROUND);
-    let patch = choice.patch.min((grid * grid) as usize - 1);
-    let block = choice.block.min(maps.blocks.len().saturating_sub(1));
-    paint_digit(&mut canvas, (GAP, GAP), &maps.x_t, grid);
-    let digit_cell = BIG_SIDE / grid;
-    outline(&mut canvas, (GAP, GAP), digit_cell, (patch, grid));
-    let mean_corner = (2 * GAP + BIG_SIDE, GAP);
-    paint_map(
-        &mut canvas,
-        mean_corner,
-        BIG_SIDE / grid,
-        &maps.of_patch(block, patch, None),
-    );
-    outline(&mut canvas, mean_corner, BIG_SIDE / grid, (patch, grid));
-    for head in 0..maps.heads {
-        let corner = (GAP + head as u32 * (head_side + GAP), 2 * GAP + BIG_SIDE);
-        let weights = maps.of_patch(block, patch, Some(head));
-        paint_map(&mut canvas, corner, head_side / grid, &weights);
-        outline(&mut canvas, corner, head_side / grid, (patch, grid));
+    let patch = attention.patch.min((grid * grid) as usize - 1);
+    paint_digit(&mut canvas, (GAP, GAP), attention.x_t, grid);
+    outline(&mut canvas, (GAP, GAP), BIG_SIDE / grid, (patch, grid));
+    for (index, weights) in attention.maps.iter().enumerate() {
+        let (corner, cell) = if index == 0 {
+            ((2 * GAP + BIG_SIDE, GAP), BIG_SIDE / grid)
+        } else {
+            let left = GAP + (index as u32 - 1) * (head_side + GAP);
+            ((left, 2 * GAP + BIG_SIDE), head_side / grid)
+        };
+        paint_map(&mut canvas, corner, cell, weights);
+        outline(&mut canvas, corner, cell, (patch, grid));
     }
     with_caption(canvas, caption)
 }
@@ -159,27 +131,25 @@ fn outline(canvas: &mut RgbImage, corner: (u32, u32), cell: u32, (patch, grid): 
 mod tests {
     use super::*;
 
-    /// Two heads over a 2 × 2 grid of a 4 × 4 digit: head 0 looks at patch 3 only, head 1
-    /// evenly.
-    fn maps() -> AttentionMaps {
-        let mut weights = Vec::new();
-        for _ in 0..4 {
-            weights.extend([0.0, 0.0, 0.0, 1.0]);
-        }
-        weights.extend(std::iter::repeat_n(0.25, 16));
-        AttentionMaps {
-            x_t: (0..16).map(|i| if i < 8 { -1.0 } else { 1.0 }).collect(),
-            timestep: Some(520),
+    /// Two heads over a 2 × 2 grid of a 4 × 4 digit, from patch 0: head 0 looks at patch 3
+    /// only, head 1 evenly.
+    fn attention(x_t: &[f32]) -> PatchAttention<'_> {
+        PatchAttention {
+            x_t,
             grid: 2,
-            heads: 2,
-            blocks: vec![weights],
+            patch: 0,
+            maps: vec![
+                vec![0.125, 0.125, 0.125, 0.625],
+                vec![0.0, 0.0, 0.0, 1.0],
+                vec![0.25; 4],
+            ],
         }
     }
 
     #[test]
     fn a_picture_shows_the_digit_the_mean_and_each_head_with_the_patch_outlined() {
-        let choice = AttentionChoice { patch: 0, block: 9 };
-        let picture = attention_picture(&maps(), choice, "step 1/1");
+        let x_t: Vec<f32> = (0..16).map(|i| if i < 8 { -1.0 } else { 1.0 }).collect();
+        let picture = attention_picture(&attention(&x_t), "step 1/1");
         let (width, height) = picture.dimensions();
         assert_eq!(width, 2 * BIG_SIDE + 3 * GAP);
         assert!(
@@ -192,31 +162,21 @@ mod tests {
         assert_eq!(at(GAP + 150, GAP + 200), [255, 255, 255]);
         assert_eq!(at(GAP + BIG_SIDE / 2, GAP + 50), GRID_LINE.0);
         assert_eq!(at(GAP + 1, GAP + 50), CHOSEN.0, "patch 0 outlined");
-        // The mean looks at patch 3 most (head 0 all, head 1 a quarter).
+        // The mean looks at patch 3 most.
         let mean = 2 * GAP + BIG_SIDE;
         let darkest = attention_colour(1.0, 1.0);
         assert_eq!(at(mean + 170, GAP + 170), darkest);
         assert_eq!(at(mean + 170, GAP + 50), attention_colour(0.125, 0.625));
-        // Head 1 looks everywhere alike.
-        let head = GAP + HEAD_SIDE + GAP;
+        // Head 0 looks at patch 3 only; head 1 everywhere alike.
         let top = 2 * GAP + BIG_SIDE;
+        assert_eq!(at(GAP + 80, top + 80), darkest);
+        assert_eq!(at(GAP + 80, top + 20), attention_colour(0.0, 1.0));
+        let head = GAP + HEAD_SIDE + GAP;
         assert_eq!(at(head + 80, top + 20), at(head + 80, top + 80));
         assert_eq!(at(head + 80, top + 80), darkest);
-    }
-
-    #[test]
-    fn captions_name_the_step_t_block_and_patch() {
-        let frame = AttentionFrame {
-            step: 11,
-            steps: 50,
-            maps: maps(),
-        };
-        let choice = AttentionChoice { patch: 3, block: 0 };
         assert_eq!(
-            frame_caption(&frame, choice, Lang::En),
-            "step 12/50 · t = 520 · block 0 · patch (1, 1)"
+            attention_pictures(&[(attention(&x_t), "a".into())]).len(),
+            1
         );
-        assert!(frame_caption(&frame, choice, Lang::Zh).contains("图块 (1, 1)"));
-        assert_eq!(attention_frames(&[frame], choice, Lang::En).len(), 1);
     }
 }

@@ -139,6 +139,6 @@ mod tests {
             shipped("digits-flow").map(|m| m.label(Lang::En)).as_deref(),
             Some("digits-flow (flow matching)")
         );
-        assert_eq!(shipped_diffusion_models().count(), 6);
+        assert_eq!(shipped_diffusion_models().count(), 8);
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use self::coordinates::{CoordinatesState, TransformerOpener, candle_transformer_opener};
 use self::pictures::ClockTextures;
-use self::watch::{ClockPick, write_run};
+use self::watch::{AttentionChoice, ClockPick, write_run};
 use super::file_picker::{FilePicker, FileRequest};
 use super::jobs::{Job, Poll};
 use super::message::Message;
@@ -29,7 +29,6 @@ use super::views::{KeyHelp, View, ViewSetup, read_settings_slide, settings_slide
 use crate::clock::{HeatMap, TimeComparison, compare_told_and_blind, model_clock};
 use crate::data::mnist::{Digits, load_bundled_digits};
 use crate::export::ExportError;
-use crate::export::attention::AttentionChoice;
 use crate::i18n::Lang;
 use crate::quality::session::{LabModel, ModelOpener, candle_opener};
 

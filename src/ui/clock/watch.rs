@@ -12,9 +12,7 @@ use std::time::Instant;
 use super::coordinates::{OpenedTransformer, TransformerOpener, open_with_positions};
 use crate::clock::attention_run::{AttentionFrame, MAX_WATCHED_STEPS, WatchedRun, watch_run};
 use crate::clock::coordinates::PositionMaps;
-use crate::export::attention::{
-    AttentionChoice, attention_frames, attention_picture, frame_caption,
-};
+use crate::export::attention::{PatchAttention, attention_picture, attention_pictures};
 use crate::export::{ExportError, GifSettings, Repeat, write_gif, write_png};
 use crate::i18n::Lang;
 use crate::sample::SampleError;
@@ -227,6 +225,49 @@ pub enum ClockPick {
     SavePng,
 }
 
+/// What an exported picture shows: the chosen patch (row by row) and block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionChoice {
+    /// The patch whose attention is drawn.
+    pub patch: usize,
+    /// The block (the last one when beyond it).
+    pub block: usize,
+}
+
+/// One step's caption: "step 12/50 · t = 520 · block 3 · patch (3, 3)".
+pub fn frame_caption(frame: &AttentionFrame, choice: AttentionChoice, lang: Lang) -> String {
+    let grid = frame.maps.grid.max(1);
+    let (row, column) = (choice.patch / grid, choice.patch % grid);
+    let block = choice.block.min(frame.maps.blocks.len().saturating_sub(1));
+    let t = frame
+        .maps
+        .timestep
+        .map_or_else(String::new, |t| format!(" · t = {t}"));
+    format!(
+        "{} {}/{}{t} · {} {block} · {} ({row}, {column})",
+        lang.pick("step", "步"),
+        frame.step + 1,
+        frame.steps,
+        lang.pick("block", "模块"),
+        lang.pick("patch", "图块"),
+    )
+}
+
+/// Where the chosen patch looks at one step, as the export draws it.
+fn patch_attention(frame: &AttentionFrame, choice: AttentionChoice) -> PatchAttention<'_> {
+    let maps = &frame.maps;
+    let block = choice.block.min(maps.blocks.len().saturating_sub(1));
+    let heads = std::iter::once(None).chain((0..maps.heads).map(Some));
+    PatchAttention {
+        x_t: &maps.x_t,
+        grid: maps.grid,
+        patch: choice.patch,
+        maps: heads
+            .map(|head| maps.of_patch(block, choice.patch, head))
+            .collect(),
+    }
+}
+
 /// Writes the steps `frames` of a run (every one as a GIF, or the `shown` one as a PNG) with
 /// the chosen patch and block.
 pub fn write_run(
@@ -235,22 +276,58 @@ pub fn write_run(
     pick: ClockPick,
     path: &Path,
 ) -> Result<PathBuf, ExportError> {
+    let step = |frame| {
+        (
+            patch_attention(frame, choice),
+            frame_caption(frame, choice, lang),
+        )
+    };
     match pick {
         ClockPick::ExportGif => {
-            let pictures = attention_frames(frames, choice, lang);
+            let steps: Vec<_> = frames.iter().map(step).collect();
             let settings = GifSettings {
                 fps: 8.0,
                 repeat: Repeat::Forever,
                 hold_last_s: 2.0,
                 ..GifSettings::default()
             };
-            write_gif(path, &pictures, &settings, &|_| {})?;
+            write_gif(path, &attention_pictures(&steps), &settings, &|_| {})?;
         }
         ClockPick::SavePng => {
-            let frame = frames.get(shown).ok_or(ExportError::NoFrames)?;
-            let caption = frame_caption(frame, choice, lang);
-            write_png(path, &attention_picture(&frame.maps, choice, &caption))?;
+            let (attention, caption) = step(frames.get(shown).ok_or(ExportError::NoFrames)?);
+            write_png(path, &attention_picture(&attention, &caption))?;
         }
     }
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::coordinates::AttentionMaps;
+
+    #[test]
+    fn captions_name_the_step_t_block_and_patch_and_pictures_hold_mean_then_heads() {
+        let frame = AttentionFrame {
+            step: 11,
+            steps: 50,
+            maps: AttentionMaps {
+                x_t: vec![0.0; 16],
+                timestep: Some(520),
+                grid: 2,
+                heads: 2,
+                blocks: vec![[vec![0.25; 16], [0.0, 0.0, 0.0, 1.0].repeat(4)].concat()],
+            },
+        };
+        let choice = AttentionChoice { patch: 3, block: 7 };
+        assert_eq!(
+            frame_caption(&frame, choice, Lang::En),
+            "step 12/50 · t = 520 · block 0 · patch (1, 1)"
+        );
+        assert!(frame_caption(&frame, choice, Lang::Zh).contains("图块 (1, 1)"));
+        let attention = patch_attention(&frame, choice);
+        assert_eq!(attention.maps.len(), 3, "the mean, then two heads");
+        assert_eq!(attention.maps[0], [0.125, 0.125, 0.125, 0.625]);
+        assert_eq!(attention.maps[2], [0.0, 0.0, 0.0, 1.0]);
+    }
 }
