@@ -1,8 +1,9 @@
 //! The coordinates part's run: the transformer makes a digit from noise (DDIM, guidance 3) while
 //! the window shows, step by step as they arrive, where the chosen patch looks. The run streams
 //! from a background thread through a bounded channel; Stop ends it at the next step; the step
-//! slider goes back over the steps seen. Every step is kept (at most
-//! [`MAX_WATCHED_STEPS`], 154 KB each), so the run exports as a GIF and any step as a PNG.
+//! slider goes back over the steps seen, and playback shows them again at a pace a class can
+//! follow. Every step is kept (at most [`MAX_WATCHED_STEPS`], 154 KB each), so the run exports as
+//! a GIF and any step as a PNG (pictures by [`crate::export::attention`], captions here).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
