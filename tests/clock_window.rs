@@ -244,7 +244,7 @@ fn a_digit_is_shown_to_both_models_at_three_noise_levels_and_n_shows_another() {
     let (key, levels) = clock(app(&harness)).comparison.clone().unwrap();
     assert_eq!(key, (9_001, 1));
     let timesteps: Vec<_> = levels.iter().map(|l| l.timestep).collect();
-    assert_eq!(timesteps, [Some(100), Some(500), Some(900)]);
+    assert_eq!(timesteps, [Some(20), Some(500), Some(900)]);
     for level in &levels {
         assert_eq!(level.x_t.len(), 784);
         assert!(level.told.x0_error.is_finite() && level.blind.eps_error >= 0.0);

@@ -463,7 +463,8 @@ fn comparison_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
                 ui.end_row();
                 ui.label("");
                 ui.label("");
-                let error = |value: f64| format!("{} {value:.3}", lang.pick("error", "误差"));
+                let error =
+                    |value: f64| format!("{} {}", lang.pick("error", "误差"), two_figures(value));
                 ui.label(error(level.told.x0_error));
                 ui.label(error(level.blind.x0_error));
                 ui.label(error(level.told.eps_error));
@@ -473,6 +474,16 @@ fn comparison_ui(view: &mut ClockView, ui: &mut egui::Ui, lang: Lang) {
         });
 }
 
+/// `value` with two significant figures and at least three decimals ("0.102", "0.0091",
+/// "0.00044"), so the small errors near the data still differ on screen.
+fn two_figures(value: f64) -> String {
+    if !value.is_finite() || value <= 0.0 {
+        return format!("{value:.3}");
+    }
+    let decimals = (1 - value.log10().floor() as i32).clamp(3, 8) as usize;
+    format!("{value:.decimals$}")
+}
+
 const EXPLANATION_EN: &str = "The same network denoises at every t, so it must be told how noisy its input is. \
 t is a single number; the network gets it as a vector of sines and cosines of t at many speeds \
 (top: fast, bottom: slow). Each row is one of those numbers, each column one t — the vertical line is the t you chose.\n\n\
@@ -480,8 +491,9 @@ Fast rows tell neighbouring times apart, slow rows tell early from late: togethe
 the way the hands of a clock do. That is why nearby times look alike in the table below and distant times do not.\n\n\
 The network then passes the sinusoid through a small MLP (its time MLP) and adds the result to every block. \
 Its table shows what it learned: times where the task is alike are grouped, the ones where it changes are told apart.\n\n\
-Without t, a model must guess the noise level from the picture. It can, roughly — noise is visible — but its guesses \
-are worse, most of all where a little noise and a lot look alike to it: compare the errors under the pictures.";
+Without t, a model must guess the noise level from the picture — and it can: noise is visible, and so is how much of it \
+there is. Trained the same way, the blind twin is nearly as good in the middle and in the noise; it loses most near the \
+data (t = 20 below), where a faint noise is hard to tell from the digit itself: compare the errors under the pictures.";
 
 const EXPLANATION_ZH: &str = "同一个网络要在每个 t 去噪，所以必须告诉它输入有多嘈杂。\
 t 只是一个数；网络得到的是 t 在许多不同频率下的正弦和余弦组成的向量（上面快，下面慢）。\
@@ -490,8 +502,9 @@ t 只是一个数；网络得到的是 t 在许多不同频率下的正弦和余
 所以在下面的表中，相近的时刻看起来相似，相距远的时刻则不然。\n\n\
 网络再把正弦向量送进一个小的 MLP（时间 MLP），把结果加到每个模块里。\
 它的表显示了它学到的东西：任务相似的时刻被归在一起，任务变化的时刻被区分开。\n\n\
-没有 t，模型只能从图中猜噪声有多大。它大致能猜到——噪声是看得见的——但猜得更差，\
-尤其是在它看来少量噪声和大量噪声相似的地方：比较图片下面的误差。";
+没有 t，模型只能从图中猜噪声有多大——它也猜得到：噪声是看得见的，噪声有多少也看得见。\
+用同样方法训练的“盲”模型在中间和噪声很大时几乎一样好；它在接近数据时（下面的 t = 20）损失最多，\
+因为微弱的噪声很难和数字本身区分：比较图片下面的误差。";
 
 const COORDINATES_EN: &str = "A transformer cuts the picture into patches — here 7 × 7 patches of 4 × 4 pixels, 49 tokens — \
 and lets every patch look at every other (attention). Attention itself does not care about order: shuffle the patches and \
@@ -517,3 +530,17 @@ RoPE 天生是一片邻域，可学习的编码则是训练找到的样子。\n\
 后面的模块聚集笔画；t 很大时没有多少可看的。没有位置编码的模型无法按位置区分图块：它画出的数字笔画位置错乱。\n\n\
 一次运行，逐步：Transformer 从纯噪声生成一个数字，你看着所选图块在每一步看向哪里——正是推动这次运行的那次调用的权重。\
 即使在纯噪声中，要求的数字也会塑造注意力；笔画出现后，图块会看向它们或避开它们。";
+
+#[cfg(test)]
+mod tests {
+    use super::two_figures;
+
+    #[test]
+    fn errors_keep_two_significant_figures() {
+        assert_eq!(two_figures(0.102), "0.102");
+        assert_eq!(two_figures(0.0091), "0.0091");
+        assert_eq!(two_figures(0.000_44), "0.00044");
+        assert_eq!(two_figures(1.5), "1.500");
+        assert_eq!(two_figures(0.0), "0.000");
+    }
+}
