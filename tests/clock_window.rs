@@ -422,6 +422,13 @@ fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
     run_until(&mut harness, |app| !clock(app).is_exporting());
     let still = image::open(&png).unwrap().to_rgb8();
     assert_eq!(still.dimensions(), frames[10].buffer().dimensions());
+    // For slides, the step shown is one of the view's pictures, as exported.
+    let pictures = View::pictures(clock(app(&harness)), Lang::En);
+    let (_, step) = pictures
+        .iter()
+        .find(|(name, _)| name.starts_with("where a patch looks: step"))
+        .unwrap();
+    assert_eq!(step.dimensions(), still.dimensions());
 }
 
 #[test]

@@ -126,7 +126,8 @@ fn enlarged(picture: &RgbImage, side: u32) -> RgbImage {
     )
 }
 
-/// The view's pictures for slides: the heat map, the similarity tables, the comparison.
+/// The view's pictures for slides: the heat map, the similarity tables, the step of a watched run
+/// shown, the comparison.
 pub fn slide_pictures(view: &ClockView, lang: Lang) -> Vec<(String, RgbImage)> {
     let dim = view.sinusoid_dim();
     let mut pictures = vec![
@@ -164,6 +165,23 @@ pub fn slide_pictures(view: &ClockView, lang: Lang) -> Vec<(String, RgbImage)> {
             lang.pick("time MLP similarity (t × t)", "时间 MLP 的相似度（t × t）")
         );
         pictures.push((name, enlarged(&heat_map_picture(table), 300)));
+    }
+    if let Some(frame) = view
+        .coordinates
+        .watch
+        .as_ref()
+        .and_then(|w| w.shown_frame())
+    {
+        let choice = super::watch::AttentionChoice {
+            patch: view.settings.patch,
+            block: view.settings.block,
+        };
+        let name = lang.pick("where a patch looks", "图块看向哪里");
+        let caption = format!(
+            "{name}: {}",
+            super::watch::frame_caption(frame, choice, lang)
+        );
+        pictures.push((caption, super::watch::step_picture(frame, choice, lang)));
     }
     if let Some((_, levels)) = &view.comparison {
         for level in levels {

@@ -269,6 +269,16 @@ fn patch_attention(frame: &AttentionFrame, choice: AttentionChoice) -> PatchAtte
     }
 }
 
+/// One step as its exported picture: where the chosen patch looks, over the step's caption.
+pub fn step_picture(
+    frame: &AttentionFrame,
+    choice: AttentionChoice,
+    lang: Lang,
+) -> image::RgbImage {
+    let caption = frame_caption(frame, choice, lang);
+    attention_picture(&patch_attention(frame, choice), &caption)
+}
+
 /// Writes the steps `frames` of a run (every one as a GIF, or the `shown` one as a PNG) with
 /// the chosen patch and block.
 pub fn write_run(
@@ -295,8 +305,8 @@ pub fn write_run(
             write_gif(path, &attention_pictures(&steps), &settings, &|_| {})?;
         }
         ClockPick::SavePng => {
-            let (attention, caption) = step(frames.get(shown).ok_or(ExportError::NoFrames)?);
-            write_png(path, &attention_picture(&attention, &caption))?;
+            let frame = frames.get(shown).ok_or(ExportError::NoFrames)?;
+            write_png(path, &step_picture(frame, choice, lang))?;
         }
     }
     Ok(path.to_path_buf())
