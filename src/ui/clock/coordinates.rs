@@ -15,7 +15,7 @@ use eframe::egui::{
 use super::watch::{RUN_GUIDANCE, WatchState};
 use super::{ClockSettings, TOLD_MODEL, failure_message};
 use crate::clock::HeatMap;
-use crate::clock::attention_run::{MAX_WATCHED_STEPS, WatchedRun};
+use crate::clock::attention_run::WatchedRun;
 use crate::clock::coordinates::{
     AttentionMaps, PositionMaps, Transformer, attention_maps, open_transformer, position_maps,
 };
@@ -157,9 +157,9 @@ impl CoordinatesState {
         let name = settings.transformer.as_str();
         let opened = self.models.get(name).cloned();
         let run = WatchedRun {
-            class: settings.run_class.min(9),
+            class: settings.run_class,
             seed: settings.noise_seed,
-            steps: settings.run_steps.clamp(1, MAX_WATCHED_STEPS),
+            steps: settings.run_steps,
             guidance: RUN_GUIDANCE,
         };
         match WatchState::start((name, opened), run, &self.opener, (self.runs, wake)) {
@@ -204,11 +204,13 @@ impl CoordinatesState {
                 .enumerate()
                 .map(|(head, colours)| map(&format!("clock-attention-{head}"), colours))
                 .collect(),
-            positions: [0, 1].map(|kind| {
-                positions[kind]
-                    .as_ref()
-                    .map(|colours| map(&format!("clock-positions-{kind}"), colours))
-            }),
+            positions: {
+                let [learned, rope] = positions;
+                [
+                    learned.map(|colours| map("clock-positions-learned", &colours)),
+                    rope.map(|colours| map("clock-positions-rope", &colours)),
+                ]
+            },
         };
         self.textures = Some((key, textures.clone()));
         Some(textures)
