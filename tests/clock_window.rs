@@ -33,7 +33,7 @@ use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{Queryable, by};
 use fake_model::FakeNetwork;
-use window::{App, app, app_mut, run_until};
+use window::{App, app, app_mut, gif_frames, run_until};
 
 /// How many clocks the fake measured, over every test (each test counts its own model).
 static MEASURED: AtomicUsize = AtomicUsize::new(0);
@@ -408,13 +408,7 @@ fn a_run_streams_its_attention_step_by_step_and_exports_as_a_gif_and_a_png() {
     run_until(&mut harness, |app| !clock(app).is_exporting());
     let message = clock(app(&harness)).message.clone().unwrap();
     assert!(message.sentence(Lang::En).contains("attention.gif"));
-    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
-        std::fs::File::open(&gif).unwrap(),
-    ))
-    .unwrap();
-    let frames = image::AnimationDecoder::into_frames(decoder)
-        .collect_frames()
-        .unwrap();
+    let frames = gif_frames(&gif);
     assert_eq!(frames.len(), 12);
     let png = folder.path().join("attention.png");
     let view: &mut ClockView = app_mut(&mut harness).view_mut().unwrap();

@@ -17,7 +17,7 @@ use eframe::egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use fake_model::FakeLoader;
-use window::{App, app, app_mut, run_until};
+use window::{App, app, app_mut, gif_frames, run_until};
 
 /// A window with the Compare view alone (so it gets the fake loader), racing `preset`, each
 /// network call taking `delay`.
@@ -184,13 +184,7 @@ fn the_race_exports_as_a_gif_of_the_lanes_side_by_side() {
         .sentence(Lang::En)
         .to_owned();
     assert!(sentence.contains("race.gif"), "{sentence}");
-    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
-        std::fs::File::open(&gif).unwrap(),
-    ))
-    .unwrap();
-    let frames = image::AnimationDecoder::into_frames(decoder)
-        .collect_frames()
-        .unwrap();
+    let frames = gif_frames(&gif);
     assert_eq!(frames.len(), race.clock_values().len());
     // Four lanes of a 2×2 grid of 28-pixel digits (2-pixel gaps) enlarged 3 times, 8 pixels
     // apart; two caption lines under each, one under all.

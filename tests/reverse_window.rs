@@ -23,7 +23,7 @@ use eframe::egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use fake_model::FakeLoader;
-use window::{App, app, run_until};
+use window::{App, app, gif_frames, run_until};
 
 fn harness(lang: Lang, steps: usize, delay: Duration) -> Harness<'static, App> {
     harness_with(lang, steps, move || FakeLoader::new(28, 1000).slow(delay))
@@ -147,13 +147,7 @@ fn the_run_exports_as_a_gif_and_a_png() {
     let sentence = message.sentence(Lang::En);
     assert!(sentence.contains("run.gif"), "{sentence}");
     // Stride 3 of 12 steps: steps 1, 4, 7, 10, the 12th, then the finished images.
-    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
-        std::fs::File::open(&gif).unwrap(),
-    ))
-    .unwrap();
-    let frames = image::AnimationDecoder::into_frames(decoder)
-        .collect_frames()
-        .unwrap();
+    let frames = gif_frames(&gif);
     assert_eq!(frames.len(), 6);
     let picture = saved_png(&mut harness, &folder.path().join("grid.png"));
     // A 2×2 grid of 28-pixel digits with a 2-pixel gap, enlarged 8 times.
@@ -297,13 +291,7 @@ fn a_size_limit_keeps_the_gif_small_and_says_what_it_chose() {
         "{bytes} bytes for a limit of {limit}: {sentence}"
     );
     assert!(sentence.contains("to stay under"), "{sentence}");
-    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
-        std::fs::File::open(&small).unwrap(),
-    ))
-    .unwrap();
-    let frames = image::AnimationDecoder::into_frames(decoder)
-        .collect_frames()
-        .unwrap();
+    let frames = gif_frames(&small);
     assert!(
         sentence.contains(&format!("({} frames,", frames.len())),
         "{} frames: {sentence}",

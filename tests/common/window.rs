@@ -54,3 +54,17 @@ pub fn run_until(harness: &mut Harness<'static, App>, done: impl Fn(&DiffuscopeA
     }
     panic!("the window did not reach the expected state");
 }
+
+/// Every frame of the GIF at `path`, decoded by the `image` crate (panics if it does not read).
+pub fn gif_frames(path: &std::path::Path) -> Vec<image::Frame> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| unreadable(path, &e));
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(file))
+        .unwrap_or_else(|e| unreadable(path, &e));
+    image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .unwrap_or_else(|e| unreadable(path, &e))
+}
+
+fn unreadable(path: &std::path::Path, error: &dyn std::fmt::Display) -> ! {
+    panic!("{} does not read: {error}", path.display())
+}
