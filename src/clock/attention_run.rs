@@ -106,10 +106,11 @@ pub fn watch_run(
     let config = net.config();
     let pixels = config.in_channels * config.image_size * config.image_size;
     let images = sample(&watching, &settings, &mut |frame| {
+        // Each step's call is seen once, so its attention is moved out rather than copied.
         let blocks = watching
             .last_attention
             .lock()
-            .map(|last| last.clone())
+            .map(|mut last| std::mem::take(&mut *last))
             .unwrap_or_default();
         let timestep = match frame.point.position {
             Position::Timestep(t) => Some(t.round() as usize),
