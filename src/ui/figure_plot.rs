@@ -59,6 +59,7 @@ pub fn figure_plot_ui(
     extra: impl FnOnce(&mut PlotUi<'_>),
 ) {
     ui.label(egui::RichText::new(figure.title.as_str()).strong());
+    lay_out_again_when_extent_changes(ui, figure);
     let mut plot = Plot::new(("figure", figure.title.as_str()))
         .height(height)
         .legend(Legend::default().position(match figure.legend {
@@ -86,6 +87,50 @@ pub fn figure_plot_ui(
         })
         .response;
     save_menu(&response, index, lang);
+}
+
+/// Asks egui to lay this frame out once more when the figure's extent changed since it was last
+/// drawn: egui_plot sizes its axes from the tick labels of the frame before, so a plot whose data
+/// has just arrived (a finished job, with no event after it) kept its labels clipped and its axis
+/// title over the ticks until the mouse moved.
+fn lay_out_again_when_extent_changes(ui: &egui::Ui, figure: &Figure) {
+    let id = ui.make_persistent_id(("figure-extent", figure.title.as_str()));
+    let extent = extent_key(figure);
+    let changed = ui.ctx().data_mut(|d| {
+        let changed = d.get_temp::<String>(id).as_deref() != Some(extent.as_str());
+        d.insert_temp(id, extent);
+        changed
+    });
+    if changed {
+        // The pass discarded learns the new bounds; the one after it sizes the axes from the
+        // labels of those bounds, and the next frame draws them (egui_plot keeps both in memory).
+        ui.ctx()
+            .request_discard("a plot's extent changed: its axes are laid out again");
+        ui.ctx().request_repaint();
+    }
+}
+
+/// The figure's number of curves and its x and y ranges to one significant digit: what the width
+/// of its tick labels follows. Coarse, so that a curve growing live changes it a few times a
+/// decade, not at every frame.
+fn extent_key(figure: &Figure) -> String {
+    let points = figure.curves.iter().flat_map(|c| &c.points);
+    let (mut low, mut high) = (
+        (f64::INFINITY, f64::INFINITY),
+        (f64::NEG_INFINITY, f64::NEG_INFINITY),
+    );
+    for &(x, y) in points.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+        low = (low.0.min(x), low.1.min(y));
+        high = (high.0.max(x), high.1.max(y));
+    }
+    format!(
+        "{} {:.0e} {:.0e} {:.0e} {:.0e}",
+        figure.curves.len(),
+        low.0,
+        high.0,
+        low.1,
+        high.1
+    )
 }
 
 /// The right-click menu of plot `index` of the view shown: save it as SVG or PNG.
@@ -188,6 +233,53 @@ fn draw_curves(plot: &mut PlotUi<'_>, figure: &Figure) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::figure::Curve;
+
+    fn figure(points: Vec<(f64, f64)>) -> Figure {
+        Figure {
+            title: "loss".into(),
+            x_label: "t".into(),
+            log_x: false,
+            log_y: false,
+            curves: vec![Curve {
+                name: "model".into(),
+                points,
+                colour: [0, 0, 0],
+                mark: Mark::Line,
+            }],
+            reference: None,
+            legend: LegendCorner::TopRight,
+        }
+    }
+
+    /// egui passes it took to draw `figure` in one frame of `ctx`.
+    fn passes_to_draw(ctx: &egui::Context, figure: &Figure) -> u64 {
+        let before = ctx.cumulative_pass_nr();
+        ctx.run_ui(egui::RawInput::default(), |ui| {
+            figure_plot_ui(ui, (figure, 0), 200.0, Lang::En, |_| {});
+        })
+        .drop_without_applying_deltas();
+        ctx.cumulative_pass_nr() - before
+    }
+
+    #[test]
+    fn a_plot_is_laid_out_twice_in_the_frame_its_extent_changes() {
+        let ctx = egui::Context::default();
+        let empty = figure(Vec::new());
+        let measured = figure(vec![(0.001, 0.43), (0.5, 0.13), (1.0, 0.21)]);
+        let nudged = figure(vec![(0.001, 0.4301), (0.5, 0.13), (1.0, 0.2101)]);
+        let tenfold = figure(vec![(0.001, 4.3), (0.5, 0.13), (1.0, 0.21)]);
+        assert_eq!(passes_to_draw(&ctx, &empty), 2, "first drawn");
+        assert_eq!(passes_to_draw(&ctx, &empty), 1);
+        assert_eq!(passes_to_draw(&ctx, &measured), 2, "its data arrived");
+        assert_eq!(passes_to_draw(&ctx, &measured), 1);
+        assert_eq!(
+            passes_to_draw(&ctx, &nudged),
+            1,
+            "a live curve's small change"
+        );
+        assert_eq!(passes_to_draw(&ctx, &tenfold), 2, "a new extent");
+    }
 
     #[test]
     fn log_axes_label_powers_of_ten_with_the_decimals_they_need() {
