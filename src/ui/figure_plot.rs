@@ -89,8 +89,8 @@ pub fn figure_plot_ui(
     save_menu(&response, index, lang);
 }
 
-/// Asks egui to lay this frame out once more when the figure's extent changed since it was last
-/// drawn: egui_plot sizes its axes from the tick labels of the frame before, so a plot whose data
+/// Asks egui to lay this frame out once more, and for one frame after it, when the figure's extent
+/// changed since it was last drawn: egui_plot sizes its axes from the tick labels of the frame before, so a plot whose data
 /// has just arrived (a finished job, with no event after it) kept its labels clipped and its axis
 /// title over the ticks until the mouse moved.
 fn lay_out_again_when_extent_changes(ui: &egui::Ui, figure: &Figure) {
