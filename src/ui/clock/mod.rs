@@ -119,6 +119,14 @@ impl Default for ClockSettings {
 }
 
 impl ClockSettings {
+    /// The patch and block an exported or slide picture of a watched run shows.
+    pub fn attention_choice(&self) -> AttentionChoice {
+        AttentionChoice {
+            patch: self.patch,
+            block: self.block,
+        }
+    }
+
     /// These settings brought into what the view offers: fraction [0–1], digit [0–9999].
     #[must_use]
     pub fn within_offered(mut self) -> Self {
@@ -342,10 +350,7 @@ impl ClockView {
             return;
         };
         let (frames, shown) = (watch.frames.clone(), watch.shown);
-        let choice = AttentionChoice {
-            patch: self.settings.patch,
-            block: self.settings.block,
-        };
+        let choice = self.settings.attention_choice();
         let job = Job::spawn("clock-export", Arc::clone(&self.wake), move |_| {
             write_run((&frames, shown), (choice, lang), pick, &path)
         });

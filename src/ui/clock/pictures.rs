@@ -5,6 +5,7 @@
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
 use image::RgbImage;
 
+use super::watch::step_picture;
 use super::{ClockView, HEAT_MAP_TIMES, TRAIN_STEPS};
 use crate::clock::{HeatMap, TimeComparison, sinusoid_heat_map, sinusoid_similarities};
 use crate::i18n::Lang;
@@ -172,16 +173,9 @@ pub fn slide_pictures(view: &ClockView, lang: Lang) -> Vec<(String, RgbImage)> {
         .as_ref()
         .and_then(|w| w.shown_frame())
     {
-        let choice = super::watch::AttentionChoice {
-            patch: view.settings.patch,
-            block: view.settings.block,
-        };
+        let (caption, picture) = step_picture(frame, view.settings.attention_choice(), lang);
         let name = lang.pick("where a patch looks", "图块看向哪里");
-        let caption = format!(
-            "{name}: {}",
-            super::watch::frame_caption(frame, choice, lang)
-        );
-        pictures.push((caption, super::watch::step_picture(frame, choice, lang)));
+        pictures.push((format!("{name}: {caption}"), picture));
     }
     if let Some((_, levels)) = &view.comparison {
         for level in levels {

@@ -236,7 +236,7 @@ pub struct AttentionChoice {
 }
 
 /// One step's caption: "step 12/50 · t = 520 · block 3 · patch (3, 3)".
-pub fn frame_caption(frame: &AttentionFrame, choice: AttentionChoice, lang: Lang) -> String {
+fn frame_caption(frame: &AttentionFrame, choice: AttentionChoice, lang: Lang) -> String {
     let grid = frame.maps.grid.max(1);
     let (row, column) = (choice.patch / grid, choice.patch % grid);
     let block = choice.block.min(frame.maps.blocks.len().saturating_sub(1));
@@ -269,14 +269,15 @@ fn patch_attention(frame: &AttentionFrame, choice: AttentionChoice) -> PatchAtte
     }
 }
 
-/// One step as its exported picture: where the chosen patch looks, over the step's caption.
+/// One step's caption and its exported picture: where the chosen patch looks, over that caption.
 pub fn step_picture(
     frame: &AttentionFrame,
     choice: AttentionChoice,
     lang: Lang,
-) -> image::RgbImage {
+) -> (String, image::RgbImage) {
     let caption = frame_caption(frame, choice, lang);
-    attention_picture(&patch_attention(frame, choice), &caption)
+    let picture = attention_picture(&patch_attention(frame, choice), &caption);
+    (caption, picture)
 }
 
 /// Writes the steps `frames` of a run (every one as a GIF, or the `shown` one as a PNG) with
@@ -306,7 +307,7 @@ pub fn write_run(
         }
         ClockPick::SavePng => {
             let frame = frames.get(shown).ok_or(ExportError::NoFrames)?;
-            write_png(path, &step_picture(frame, choice, lang))?;
+            write_png(path, &step_picture(frame, choice, lang).1)?;
         }
     }
     Ok(path.to_path_buf())
