@@ -55,8 +55,11 @@ fn harness_with(
     })
 }
 
+/// The model is loaded and the real digits shown beside a sample have been read: when they arrive
+/// (later on a slow machine) a row of panels appears and moves the timeline 240 pixels down, and a
+/// click aimed at where a widget was would miss it.
 fn model_loaded(app: &DiffuscopeApp) -> bool {
-    app.reverse().state.model.is_some()
+    app.reverse().state.model.is_some() && app.reverse().state.examples_settled()
 }
 
 #[test]

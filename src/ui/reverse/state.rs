@@ -407,6 +407,12 @@ impl ReverseState {
             .filter(|d| !d.is_empty())
     }
 
+    /// Whether the real digits have been read (or found unreadable): the view's layout no longer
+    /// waits on them.
+    pub fn examples_settled(&self) -> bool {
+        self.examples.is_some()
+    }
+
     /// Sets the real digits shown side by side (one per class; empty if they could not be read).
     pub fn set_examples(&mut self, examples: Vec<Vec<f32>>) {
         self.examples = Some(examples);
