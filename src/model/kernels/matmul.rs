@@ -1,4 +1,4 @@
-//! The one place with `unsafe`: a bounds-checked, safe wrapper around `gemm::gemm` (the
+//! The library's one place with `unsafe`: a bounds-checked, safe wrapper around `gemm::gemm` (the
 //! matrix-product crate candle itself uses), single-threaded, accumulating into its destination.
 //!
 //! Invariant the wrapper relies on (checked before the call, so the call cannot read or write
