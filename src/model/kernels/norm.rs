@@ -210,6 +210,22 @@ pub(super) fn group_statistics(values: &[f32], eps: f32) -> (f32, f32) {
     (mean, (1.0 / (var + f64::from(eps)).sqrt()) as f32)
 }
 
+/// [`group_statistics`]' arguments, and the operation [`pulp::Arch::dispatch`] runs, inlined into
+/// a function compiled for each instruction set (a closure handed to `dispatch` is not).
+struct Statistics<'a> {
+    values: &'a [f32],
+    eps: f32,
+}
+
+impl pulp::WithSimd for Statistics<'_> {
+    type Output = (f32, f32);
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> (f32, f32) {
+        group_statistics(self.values, self.eps)
+    }
+}
+
 /// One channel of one sample's GroupNorm as the affine map y = (x − μ)·a + β, kept apart so that
 /// a convolution can apply it (and the SiLU) while it reads its input: the same operations in the
 /// same order as [`PreparedGroupNorm::forward`], so the same bits.
@@ -234,8 +250,12 @@ impl PreparedGroupNorm {
     pub(super) fn channel_norms(&self, x: &[f32], n: usize) -> Vec<ChannelNorm> {
         let per_group = self.channels() / self.groups;
         let group_len = (per_group * n).max(1);
-        let statistics =
-            |src: &[f32]| pulp::Arch::new().dispatch(|| group_statistics(src, self.eps));
+        let statistics = |values: &[f32]| {
+            pulp::Arch::new().dispatch(Statistics {
+                values,
+                eps: self.eps,
+            })
+        };
         // (μ, 1/σ) of each (sample, group), in order.
         let groups: Vec<(f32, f32)> = if x.len() < PARALLEL_MIN {
             x.chunks(group_len).map(statistics).collect()

@@ -138,19 +138,17 @@ fn backward(
             let range = b * sample_len..(b + 1) * sample_len;
             let (x, g) = (&x[range.clone()], &grad[range]);
             let (dgamma, dbeta) = sums.split_at_mut(shape.channels);
-            pulp::Arch::new().dispatch(|| {
-                sample_backward(
-                    shape,
-                    Sample {
-                        x,
-                        g,
-                        dx,
-                        dgamma,
-                        dbeta,
-                    },
-                    gamma,
-                    beta,
-                );
+            pulp::Arch::new().dispatch(SampleBackward {
+                shape,
+                sample: Sample {
+                    x,
+                    g,
+                    dx,
+                    dgamma,
+                    dbeta,
+                },
+                gamma,
+                beta,
             });
             Ok(())
         },
@@ -177,16 +175,41 @@ struct Sample<'a> {
     dbeta: &'a mut [f32],
 }
 
+/// [`sample_backward`]'s arguments, and the operation [`pulp::Arch::dispatch`] runs: inlined into
+/// a function compiled for each instruction set (a closure handed to `dispatch` is not, and ran
+/// with SSE2 only: 7 % of a training step, `perf annotate`).
+struct SampleBackward<'a> {
+    shape: &'a GroupShape,
+    sample: Sample<'a>,
+    gamma: &'a [f32],
+    beta: &'a [f32],
+}
+
+impl pulp::WithSimd for SampleBackward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        sample_backward(self);
+    }
+}
+
 /// The backward pass over one sample's groups.
 #[inline(always)]
-fn sample_backward(shape: &GroupShape, sample: Sample<'_>, gamma: &[f32], beta: &[f32]) {
-    let Sample {
-        x,
-        g,
-        dx,
-        dgamma,
-        dbeta,
-    } = sample;
+fn sample_backward(op: SampleBackward<'_>) {
+    let SampleBackward {
+        shape,
+        sample:
+            Sample {
+                x,
+                g,
+                dx,
+                dgamma,
+                dbeta,
+            },
+        gamma,
+        beta,
+    } = op;
     let (n, per_group) = (shape.n.max(1), shape.per_group);
     let group_len = per_group * n;
     for (group, ((x, g), dx)) in x
