@@ -24,12 +24,18 @@ use rayon::prelude::*;
 use super::super::claimed::try_for_each_claimed;
 use super::super::conv::with_scratch;
 use super::super::matmul::{Product, gemm_acc};
-use super::row_products::{Rows, add_row_products};
+use super::row_products::{Rows, SHIFTS, add_row_products, add_shifted_row_products};
 
 /// The bytes of input and output gradient one block of samples spans in the weights' gradient:
 /// well within a core's L2 cache (1.25 MB on the Xeon the figures are from, 256 KB on older
 /// cores), so that every tap after the first reads them from there.
 const BLOCK_BYTES: usize = 192 * 1024;
+
+/// The shortest rows the weights' gradient multiplies, in values, where the batch allows: at
+/// batch 64, blocks of one sample of a 14×14 layer (rows of 256) spent more time adding up their
+/// sums than multiplying; rows of 2048 took the step's weight gradients from 105–130 ms to 70–85
+/// (longer rows, up to 8192, no faster).
+const MIN_ROW: usize = 2048;
 
 /// The sizes of one convolution, as its backward pass needs them.
 #[derive(Clone, Copy, Debug)]
@@ -124,29 +130,33 @@ impl Taps {
         let (cin, cout, pixels) = (self.cin, self.cout, self.pixels());
         let g_by_channel = self.gradient_on_grid(grad_y, self.wo, pixels);
         let g_len = self.batch * pixels;
-        self.per_tap_products(|tap, samples, dst| {
+        self.per_kernel_row_products(|i, samples, dst_row| {
             let columns = samples.len() * pixels;
             let g = Rows {
                 values: &g_by_channel[samples.start * pixels..],
                 stride: g_len,
                 count: cout,
             };
-            with_scratch(cin * columns, |seen| {
-                self.gather(u, tap, samples, seen);
-                let seen = Rows {
-                    values: seen,
-                    stride: columns,
-                    count: cin,
-                };
-                add_row_products(g, seen, columns, dst)
-            })
+            for (j, dst) in dst_row.chunks_mut(cin * cout).enumerate() {
+                with_scratch(cin * columns, |seen| {
+                    self.gather(u, i * self.kernel + j, samples.clone(), seen);
+                    let seen = Rows {
+                        values: seen,
+                        stride: columns,
+                        count: cin,
+                    };
+                    add_row_products(g, seen, columns, dst)
+                })?;
+            }
+            Ok(())
         })
     }
 
     /// For stride 1, without gathering: with u padded once into rows of Wp = W + 2p values per
     /// line, laid out `(Cin, B·Hp·Wp)`, tap (i, j)'s view of every output (y, x) is the value
     /// i·Wp + j further along; taking the outputs on the padded grid too (g zero outside Ho × Wo),
-    /// each tap reads one contiguous stretch of every channel's row in place.
+    /// each tap reads one contiguous stretch of every channel's row in place, and the three taps of
+    /// a 3×3 kernel's row read the same stretch one value apart, taken at once.
     fn weight_gradient_shifted(&self, u: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
         let (cin, cout, k) = (self.cin, self.cout, self.kernel);
         let (hp, wp) = (self.h + 2 * self.padding, self.w + 2 * self.padding);
@@ -156,20 +166,34 @@ impl Taps {
         let padded = self.padded_by_channel(u, row_len);
         let g_grid = self.gradient_on_grid(grad_y, wp, grid);
         let g_len = self.batch * grid;
-        self.per_tap_products(|tap, samples, dst| {
-            let (i, j) = (tap / k, tap % k);
+        self.per_kernel_row_products(|i, samples, dst_row| {
             let first = samples.start * grid;
+            let len = samples.len() * grid;
             let g = Rows {
                 values: &g_grid[first..],
                 stride: g_len,
                 count: cout,
             };
-            let seen = Rows {
+            let seen = |j: usize| Rows {
                 values: &padded[first + i * wp + j..],
                 stride: row_len,
                 count: cin,
             };
-            add_row_products(g, seen, samples.len() * grid, dst)
+            let tap_len = cin * cout;
+            if k == SHIFTS {
+                let (first_tap, rest) = dst_row.split_at_mut(tap_len);
+                let (second_tap, third_tap) = rest.split_at_mut(tap_len);
+                return add_shifted_row_products(
+                    g,
+                    seen(0),
+                    len,
+                    [first_tap, second_tap, third_tap],
+                );
+            }
+            for (j, dst) in dst_row.chunks_mut(tap_len).enumerate() {
+                add_row_products(g, seen(j), len, dst)?;
+            }
+            Ok(())
         })
     }
 
@@ -213,17 +237,16 @@ impl Taps {
         padded
     }
 
-    /// Runs `product(tap, samples, dst)` for every tap on blocks of samples, each adding its
-    /// `(Cout, Cin)` product into a zeroed `dst`, the blocks spread over the pool; returns the
-    /// sum as ∂L/∂w `(Cout, Cin, k, k)`. A block is as many samples as keep both operands'
-    /// stretches within [`BLOCK_BYTES`], so the k² taps read them from the cache, not memory.
-    fn per_tap_products(
+    /// Runs `product(i, samples, dst_row)` for every row i of the kernel on blocks of samples,
+    /// each adding the `(Cout, Cin)` product of tap (i, j) into `dst_row[j·Cout·Cin..]`, zeroed,
+    /// the blocks spread over the pool; returns the sum as ∂L/∂w `(Cout, Cin, k, k)`. Blocks are
+    /// [`Self::samples_per_block`] samples.
+    fn per_kernel_row_products(
         &self,
         product: impl Fn(usize, std::ops::Range<usize>, &mut [f32]) -> Result<()> + Sync,
     ) -> Result<Vec<f32>> {
         let (cin, cout, taps) = (self.cin, self.cout, self.taps());
-        let sample_bytes = (cin + cout) * self.h * self.w * size_of::<f32>();
-        let per_block = (BLOCK_BYTES / sample_bytes.max(1)).clamp(1, self.batch.max(1));
+        let per_block = self.samples_per_block();
         let blocks = self.batch.div_ceil(per_block);
         let tap_len = cin * cout;
         let mut partials = vec![0f32; blocks * taps * tap_len];
@@ -232,8 +255,8 @@ impl Taps {
             |(block, dst)| {
                 let first = block * per_block;
                 let samples = first..(first + per_block).min(self.batch);
-                for (tap, dst) in dst.chunks_mut(tap_len).enumerate() {
-                    product(tap, samples.clone(), dst)?;
+                for (i, dst_row) in dst.chunks_mut(self.kernel * tap_len).enumerate() {
+                    product(i, samples.clone(), dst_row)?;
                 }
                 Ok(())
             },
@@ -247,6 +270,21 @@ impl Taps {
             }
         }
         Ok(grad_w)
+    }
+
+    /// Samples per block of the weights' gradient: as many as keep both operands within
+    /// [`BLOCK_BYTES`], but at least enough for rows of [`MIN_ROW`] values (each block's sums are
+    /// added up across their SIMD lanes once, which on short rows takes most of the time); then
+    /// evened out so that the blocks divide among the pool's threads.
+    fn samples_per_block(&self) -> usize {
+        let batch = self.batch.max(1);
+        let sample_bytes = (self.cin + self.cout) * self.h * self.w * size_of::<f32>();
+        let within_cache = BLOCK_BYTES / sample_bytes.max(1);
+        let long_rows = MIN_ROW.div_ceil((self.ho * self.wo).max(1));
+        let wanted = within_cache.max(long_rows).clamp(1, batch);
+        let threads = rayon::current_num_threads().max(1);
+        let blocks = batch.div_ceil(wanted).next_multiple_of(threads).min(batch);
+        batch.div_ceil(blocks)
     }
 
     /// Writes tap `tap`'s view of the samples `samples` of u into `seen`, `(Cin, samples·Ho·Wo)`,
