@@ -392,6 +392,8 @@ fn a_live_run_that_finishes_keeps_its_last_grid_in_the_strip() {
     assert_eq!(news.losses.len(), 30);
     harness.get_by_label("step 30");
     harness.get_by_label("Samples over training");
+    // A run that took all its steps says so (it used to say "stopped", as a stopped run does).
+    harness.get_by_label_contains("finished · step 30 of 30");
 }
 
 #[test]

@@ -222,6 +222,8 @@ fn status(view: &TrainingView, last: crate::train::StepReport, lang: Lang) -> St
         lang.pick("paused", "已暂停")
     } else if view.is_training() {
         lang.pick("training", "训练中")
+    } else if last.step >= last.steps {
+        lang.pick("finished", "已完成")
     } else {
         lang.pick("stopped", "已停止")
     };
