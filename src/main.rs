@@ -36,9 +36,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Sets mimalloc's purge delay to [`PURGE_DELAY_MS`]; called first, before any thread starts.
+/// Sets mimalloc's purge delay to [`PURGE_DELAY_MS`] unless the user chose one
+/// (`MIMALLOC_PURGE_DELAY`); called first, before any thread starts.
 #[expect(unsafe_code, reason = "one FFI call into the allocator's option table")]
 fn keep_freed_memory_longer() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: `mi_option_set` stores an integer in mimalloc's option table (index 15 is in range);
     // it is not thread-safe, and no other thread exists yet.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
