@@ -294,16 +294,22 @@ fn shifted_block<S: Simd, const RA: usize, const RB: usize>(
 mod tests {
     use super::*;
 
+    /// Small integers, to be multiplied by [`quarters`]: every partial sum of their products is
+    /// exact in f32, in any order.
+    fn integers(len: usize) -> Vec<f32> {
+        (0..len).map(|v| ((v * 7) % 11) as f32 - 5.0).collect()
+    }
+
+    /// Quarters from 0 to 3.
+    fn quarters(len: usize) -> Vec<f32> {
+        (0..len).map(|v| ((v * 5) % 13) as f32 * 0.25).collect()
+    }
+
     #[test]
     fn every_row_pair_gets_its_dot_product() {
         // Odd sizes: blocks of 4 × 3 rows with single rows left over, and a tail past the vectors.
         let (rows_a, rows_b, len) = (6, 5, 37);
-        let a: Vec<f32> = (0..rows_a * 40)
-            .map(|v| ((v * 7) % 11) as f32 - 5.0)
-            .collect();
-        let b: Vec<f32> = (0..rows_b * 41 + 3)
-            .map(|v| ((v * 5) % 13) as f32 * 0.25)
-            .collect();
+        let (a, b) = (integers(rows_a * 40), quarters(rows_b * 41 + 3));
         let mut dst = vec![1f32; rows_a * rows_b];
         let a_rows = Rows {
             values: &a,
@@ -318,7 +324,6 @@ mod tests {
         add_row_products(a_rows, b_rows, len, &mut dst).unwrap();
         for o in 0..rows_a {
             for c in 0..rows_b {
-                // Small integers times quarters: every partial sum is exact in f32, in any order.
                 let expected: f32 = (0..len).map(|p| a[o * 40 + p] * b[3 + c * 41 + p]).sum();
                 assert_eq!(dst[o * rows_b + c] - 1.0, expected, "({o}, {c})");
             }
@@ -331,12 +336,7 @@ mod tests {
     fn every_row_pair_gets_its_dot_product_at_each_shift() {
         // Odd sizes: blocks of 4 (or 2) × 2 rows with single rows left over, and a tail.
         let (rows_a, rows_b, len) = (7, 5, 53);
-        let a: Vec<f32> = (0..rows_a * 60)
-            .map(|v| ((v * 7) % 11) as f32 - 5.0)
-            .collect();
-        let b: Vec<f32> = (0..rows_b * 61 + 3)
-            .map(|v| ((v * 5) % 13) as f32 * 0.25)
-            .collect();
+        let (a, b) = (integers(rows_a * 60), quarters(rows_b * 61 + 3));
         let a_rows = Rows {
             values: &a,
             stride: 60,
