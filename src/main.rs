@@ -16,9 +16,10 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 ///
 /// The purge timer starts at the first free after a purge and is not extended by later frees, so
 /// at mimalloc's default (1 s) a training step's activations (hundreds of megabytes, freed and
-/// allocated again every 0.3 s) were handed back every second and faulted in again, each page zeroed
-/// by the kernel: 12,000 page faults in 8 steps and a fifth of the step's time (`perf record`). At
-/// 10 s the window still gives the memory back soon after a run ends.
+/// allocated again every 0.3 s) were handed back every second and faulted in again, each page
+/// zeroed by the kernel: 12,000 page faults in 8 steps, and 17 % of the samples of `perf record`
+/// in the kernel's page clearing. At 10 s the window still gives the memory back soon after a run
+/// ends.
 const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
 
 fn main() -> ExitCode {
@@ -54,8 +55,8 @@ fn keep_freed_memory_longer() {
 /// Each pool worker spins 25,000 times after every operation before it sleeps; in a training
 /// step, whose backward pass adds every gradient into a fresh tensor, that spinning took a tenth
 /// of the samples (`perf record`) and a core from our kernels' threads. `bench train --batch 64
-/// --steps 20`, six alternating rounds: 6.6–7.5 s (9.8–10.1 s of CPU) against 7.1–7.9 s (11.0–12.2
-/// s). Our kernels and candle's convolutions and products use rayon's pool and are not affected.
+/// --steps 20`, six alternating rounds: 6.6–7.5 s (9.8–10.1 s of CPU) against 7.1–7.9 s
+/// (11.0–12.2 s). Our kernels and candle's convolutions and products use rayon's pool and are not affected.
 #[expect(
     unsafe_code,
     reason = "setting an environment variable before any thread starts"

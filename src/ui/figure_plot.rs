@@ -90,9 +90,9 @@ pub fn figure_plot_ui(
 }
 
 /// Asks egui to lay this frame out once more, and for one frame after it, when the figure's extent
-/// changed since it was last drawn: egui_plot sizes its axes from the tick labels of the frame before, so a plot whose data
-/// has just arrived (a finished job, with no event after it) kept its labels clipped and its axis
-/// title over the ticks until the mouse moved.
+/// changed since it was last drawn: egui_plot sizes its axes from the tick labels of the frame
+/// before, so a plot whose data has just arrived (a finished job, with no event after it) kept its
+/// labels clipped and its axis title over the ticks until the mouse moved.
 fn lay_out_again_when_extent_changes(ui: &egui::Ui, figure: &Figure) {
     let id = ui.make_persistent_id(("figure-extent", figure.title.as_str()));
     let extent = extent_key(figure);

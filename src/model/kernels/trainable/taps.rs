@@ -33,8 +33,8 @@ const BLOCK_BYTES: usize = 192 * 1024;
 
 /// The shortest rows the weights' gradient multiplies, in values, where the batch allows: at
 /// batch 64, blocks of one sample of a 14×14 layer (rows of 256) spent more time adding up their
-/// sums than multiplying; rows of 2048 took the step's weight gradients from 105–130 ms to 70–85
-/// (longer rows, up to 8192, no faster).
+/// sums than multiplying; rows of 2048 took the step's weight gradients from 103–132 ms (medians
+/// 106–120) to 72–97 (medians 79–87); longer rows, up to 8192, were no faster.
 const MIN_ROW: usize = 2048;
 
 /// The sizes of one convolution, as its backward pass needs them.
