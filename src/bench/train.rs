@@ -36,13 +36,16 @@ pub fn train_bench(steps: usize, batch: usize, json: bool) -> Result<(), String>
         &mut |_| {
             step += 1;
             let elapsed = last.elapsed().as_secs_f64();
-            println!("step {step}: {elapsed:.2} s");
+            println!("step {step}: {:.0} ms", elapsed * 1e3);
             step_ms.push(elapsed * 1e3);
             last = Instant::now();
             true
         },
     )
     .map_err(|e| e.sentence(Lang::En))?;
+    if let Some(median) = median_after_first(&step_ms) {
+        println!("\nmedian of steps 2–{steps}: {median:.1} ms");
+    }
     if json {
         let step_ms: Vec<String> = step_ms.iter().map(|ms| format!("{ms:.3}")).collect();
         println!(
@@ -52,4 +55,37 @@ pub fn train_bench(steps: usize, batch: usize, json: bool) -> Result<(), String>
         );
     }
     Ok(())
+}
+
+/// The median of every step's time but the first (which builds the network and the optimiser);
+/// `None` for fewer than two steps.
+fn median_after_first(step_ms: &[f64]) -> Option<f64> {
+    let mut later = step_ms.get(1..).filter(|later| !later.is_empty())?.to_vec();
+    later.sort_by(f64::total_cmp);
+    let middle = later.len() / 2;
+    Some(if later.len() % 2 == 0 {
+        f64::midpoint(later[middle - 1], later[middle])
+    } else {
+        later[middle]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_after_first;
+
+    #[test]
+    fn the_median_leaves_out_the_first_step() {
+        assert_eq!(median_after_first(&[]), None);
+        assert_eq!(median_after_first(&[900.0]), None);
+        assert_eq!(median_after_first(&[900.0, 250.0]), Some(250.0));
+        assert_eq!(
+            median_after_first(&[900.0, 260.0, 240.0, 250.0]),
+            Some(250.0)
+        );
+        assert_eq!(
+            median_after_first(&[900.0, 270.0, 240.0, 250.0, 230.0]),
+            Some(245.0)
+        );
+    }
 }

@@ -491,9 +491,20 @@ impl FastLinear {
         }
     }
 
-    /// The same with candle's operations.
+    /// The same with candle's operations. Leading dimensions are flattened into rows first:
+    /// candle's `Linear` would broadcast the weights over them, and in training sum their
+    /// gradient back over a copy per row of the batch.
     pub fn forward_reference(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.linear.forward(x)?;
+        let y = match x.dims() {
+            [lead @ .., inputs] if lead.len() > 1 => {
+                let rows = lead.iter().product::<usize>();
+                let y = self.linear.forward(&x.reshape((rows, *inputs))?)?;
+                let mut dims = lead.to_vec();
+                dims.push(y.dim(1)?);
+                y.reshape(dims)?
+            }
+            _ => self.linear.forward(x)?,
+        };
         if self.gelu { y.gelu() } else { Ok(y) }
     }
 }

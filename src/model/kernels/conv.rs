@@ -33,9 +33,9 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
 
 use super::claimed::try_for_each_claimed;
-use super::contiguous_f32;
 use super::norm::{ChannelNorm, PreparedGroupNorm};
 use super::product::{PackedLhs, Product, RhsRows, multiply_on_this_cpu};
+use super::{contiguous_f32, zeros};
 use direct::DirectChunk;
 use winograd::WinogradChunk;
 
@@ -412,7 +412,7 @@ fn convolve(
     residual: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
     let pixels = g.pixels();
-    let mut out = vec![0f32; g.batch * g.cout * pixels];
+    let mut out = zeros(g.batch * g.cout * pixels);
     if out.is_empty() {
         return Ok(out);
     }

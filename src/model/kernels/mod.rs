@@ -67,6 +67,22 @@ fn contiguous_f32<'a>(
     Ok(&data[start..end])
 }
 
+/// Values below which [`zeros`] fills its vector on the calling thread.
+const PARALLEL_ZEROS: usize = 1 << 16;
+
+/// `len` zeros, written by the pool's threads when there are many: a layer's activations at batch
+/// 64 are megabytes, and a fill on one thread is time the other cores would wait through.
+fn zeros(len: usize) -> Vec<f32> {
+    use rayon::iter::ParallelExtend;
+
+    if len < PARALLEL_ZEROS {
+        return vec![0.0; len];
+    }
+    let mut values = Vec::with_capacity(len);
+    values.par_extend(rayon::iter::repeat_n(0f32, len));
+    values
+}
+
 /// A rayon pool of `threads` threads, for the tests of the kernels' parallel loops.
 #[cfg(test)]
 fn test_pool(threads: usize) -> rayon::ThreadPool {

@@ -103,7 +103,7 @@ impl CustomOp1 for NormOp<'_> {
 pub(super) fn group_norm(norm: &PreparedGroupNorm, x: &[f32], n: usize, silu: bool) -> Vec<f32> {
     let per_group = norm.channels() / norm.groups;
     let group_len = (per_group * n).max(1);
-    let mut out = vec![0f32; x.len()];
+    let mut out = super::zeros(x.len());
     let one = |(index, (dst, src)): (usize, (&mut [f32], &[f32]))| {
         let first_channel = (index % norm.groups) * per_group;
         pulp::Arch::new().dispatch(NormGroup {
@@ -156,7 +156,7 @@ const LANES: usize = 16;
 
 /// Σ f(v) over `values`, in `LANES` partial f32 sums added up in f64.
 #[inline(always)]
-fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+pub(super) fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     let mut acc = [0f32; LANES];
     let chunks = values.chunks_exact(LANES);
     let rest = chunks.remainder();

@@ -37,6 +37,7 @@
 use std::sync::Arc;
 
 use candle_core::Result;
+use rayon::prelude::*;
 
 use super::super::claimed::try_for_each_claimed;
 use super::super::norm::ChannelNorm;
@@ -57,7 +58,7 @@ pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Arc<[PackedLhs
             // G applied to the three values of one row or column.
             let lift = |a: f64, b: f64, c: f64| [a, (a + b + c) / 2.0, (a - b + c) / 2.0, c];
             // Gg: 4×3, column by column.
-            let cols: Vec<[f64; 4]> = (0..3).map(|j| lift(g(0, j), g(1, j), g(2, j))).collect();
+            let cols: [[f64; 4]; 3] = std::array::from_fn(|j| lift(g(0, j), g(1, j), g(2, j)));
             for r in 0..4 {
                 let row = lift(cols[0][r], cols[1][r], cols[2][r]);
                 for (q, value) in row.iter().enumerate() {
@@ -66,9 +67,11 @@ pub(super) fn weights(weight: &[f32], cout: usize, cin: usize) -> Arc<[PackedLhs
             }
         }
     }
-    u.chunks_exact(cout * cin)
+    let packed: Vec<PackedLhs> = u
+        .par_chunks_exact(cout * cin)
         .map(|u| PackedLhs::new(u, cout, cin))
-        .collect()
+        .collect();
+    packed.into()
 }
 
 /// [`chunk`]'s arguments (those of `conv::chunk`, plus the transformed weights `u`), and the

@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
 
 use super::super::{PreparedConv, contiguous_f32};
-use super::taps::{Taps, upsample_gradient};
+use super::taps::{Taps, upsample_gradient, upsampled};
 use super::{tensor_of, values_of, wants_gradient, with_values};
 
 /// The operation; apply it as `x.apply_op3(&weight, &bias, TrainableConv { .. })` with `x`
@@ -100,12 +100,12 @@ impl CustomOp3 for TrainableConv {
 impl TrainableConv {
     /// What the convolution reads: `x`, or `x` upsampled ×2; contiguous.
     fn input_seen(&self, x: &Tensor) -> Result<Tensor> {
-        if self.upsample {
-            let (_, _, h, w) = x.dims4()?;
-            x.upsample_nearest2d(2 * h, 2 * w)?.contiguous()
-        } else {
-            x.contiguous()
+        if !self.upsample {
+            return x.contiguous();
         }
+        let (b, c, h, w) = x.dims4()?;
+        let seen = with_values(x, |values| Ok(upsampled(values, b * c, h, w)))?;
+        Tensor::from_vec(seen, (b, c, 2 * h, 2 * w), &Device::Cpu)
     }
 
     /// ∂L/∂x from the output's gradient (`grad_y`, and its values `g`).

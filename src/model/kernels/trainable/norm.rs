@@ -13,8 +13,8 @@
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor, bail};
 
 use super::super::claimed::try_for_each_claimed;
-use super::super::contiguous_f32;
 use super::super::norm::{PreparedGroupNorm, exp, group_norm, group_statistics};
+use super::super::{contiguous_f32, zeros};
 use super::{tensor_of, values_of, with_values};
 
 /// The operation; apply it as `x.apply_op3(&gamma, &beta, TrainableGroupNorm { .. })` with `x`
@@ -125,7 +125,7 @@ fn backward(
     beta: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
     let sample_len = (shape.channels * shape.n).max(1);
-    let mut grad_x = vec![0f32; x.len()];
+    let mut grad_x = zeros(x.len());
     let samples = x.len() / sample_len;
     // Per sample: ∂L/∂γ for each channel, then ∂L/∂β for each.
     let mut partials = vec![0f32; samples * 2 * shape.channels];

@@ -24,6 +24,8 @@ use rayon::prelude::*;
 use super::super::claimed::try_for_each_claimed;
 use super::super::conv::with_scratch;
 use super::super::matmul::{Product, gemm_acc};
+use super::super::norm::lane_sum;
+use super::super::zeros;
 use super::row_products::{Rows, SHIFTS, add_row_products, add_shifted_row_products};
 
 /// The bytes of input and output gradient one block of samples spans in the weights' gradient:
@@ -105,13 +107,16 @@ impl Taps {
     /// ∂L/∂bias from g `(B, Cout, Ho·Wo)`: each channel's sum (in f64 across samples), or each
     /// (sample, channel)'s for a bias `per_sample`.
     pub(super) fn bias_gradient(&self, grad_y: &[f32], per_sample: bool) -> Vec<f32> {
-        let planes = grad_y.chunks(self.pixels().max(1));
+        let plane_sums: Vec<f64> = grad_y
+            .par_chunks(self.pixels().max(1))
+            .map(|plane| lane_sum(plane, |v| v))
+            .collect();
         if per_sample {
-            return planes.map(|plane| plane.iter().sum()).collect();
+            return plane_sums.into_iter().map(|s| s as f32).collect();
         }
         let mut sums = vec![0f64; self.cout];
-        for (index, plane) in planes.enumerate() {
-            sums[index % self.cout] += f64::from(plane.iter().sum::<f32>());
+        for (index, sum) in plane_sums.into_iter().enumerate() {
+            sums[index % self.cout] += sum;
         }
         sums.into_iter().map(|s| s as f32).collect()
     }
@@ -201,7 +206,7 @@ impl Taps {
     /// zeros at the positions that are not outputs.
     fn gradient_on_grid(&self, grad_y: &[f32], wp: usize, grid: usize) -> Vec<f32> {
         let len = self.batch * grid;
-        let mut g_grid = vec![0f32; self.cout * len];
+        let mut g_grid = zeros(self.cout * len);
         g_grid
             .par_chunks_mut(len.max(1))
             .enumerate()
@@ -222,7 +227,7 @@ impl Taps {
         let (p, plane) = (self.padding, self.h * self.w);
         let wp = self.w + 2 * p;
         let grid = (self.h + 2 * p) * wp;
-        let mut padded = vec![0f32; self.cin * row_len];
+        let mut padded = zeros(self.cin * row_len);
         padded
             .par_chunks_mut(row_len.max(1))
             .enumerate()
@@ -355,7 +360,7 @@ impl Taps {
             }
         }
         let plane = self.h * self.w;
-        let mut grad_u = vec![0f32; self.batch * cin * plane];
+        let mut grad_u = zeros(self.batch * cin * plane);
         try_for_each_claimed(grad_u.chunks_mut(cin * plane).enumerate(), |(b, dst)| {
             let product = Product {
                 m: cin * taps,
@@ -401,11 +406,34 @@ impl Taps {
     }
 }
 
+/// `x` `(N, H, W)` upsampled ×2 (nearest): `(N, 2H, 2W)`, each value repeated over a 2×2 block.
+pub(super) fn upsampled(x: &[f32], planes: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = zeros(planes * 4 * h * w);
+    let (src_planes, dst_planes) = (
+        x.par_chunks((h * w).max(1)),
+        out.par_chunks_mut((4 * h * w).max(1)),
+    );
+    dst_planes.zip(src_planes).for_each(|(dst, src)| {
+        for (pair, line) in dst.chunks_mut(4 * w).zip(src.chunks(w)) {
+            let (top, bottom) = pair.split_at_mut(2 * w);
+            for (two, &v) in top.chunks_exact_mut(2).zip(line) {
+                two.fill(v);
+            }
+            bottom.copy_from_slice(top);
+        }
+    });
+    out
+}
+
 /// The gradient of a ×2 nearest upsampling: `grad` `(N, 2H, 2W)` planes summed over each 2×2
 /// block into `(N, H, W)`.
 pub(super) fn upsample_gradient(grad: &[f32], planes: usize, h: usize, w: usize) -> Vec<f32> {
-    let mut out = vec![0f32; planes * h * w];
-    for (src, dst) in grad.chunks(4 * h * w).zip(out.chunks_mut(h * w)) {
+    let mut out = zeros(planes * h * w);
+    let (src_planes, dst_planes) = (
+        grad.par_chunks((4 * h * w).max(1)),
+        out.par_chunks_mut((h * w).max(1)),
+    );
+    dst_planes.zip(src_planes).for_each(|(dst, src)| {
         for (y, dst_row) in dst.chunks_mut(w).enumerate() {
             let (top, bottom) = (
                 &src[2 * y * 2 * w..][..2 * w],
@@ -415,6 +443,6 @@ pub(super) fn upsample_gradient(grad: &[f32], planes: usize, h: usize, w: usize)
                 *v = top[2 * x] + top[2 * x + 1] + bottom[2 * x] + bottom[2 * x + 1];
             }
         }
-    }
+    });
     out
 }
