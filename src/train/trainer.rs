@@ -218,7 +218,22 @@ fn summary(
 
 /// One optimiser step on `batch`, the `step`-th (from 1); returns the batch's loss (a loss that is
 /// not a number stops the run, naming the step).
+///
+/// The step runs on one of rayon's threads (`rayon::scope` runs its body there when called from
+/// outside the pool), so that the thread running candle's operations between our kernels'
+/// parallel loops is one of the pool's own rather than a third beside them, waking and waiting.
 fn learn(
+    model: &DigitUNet,
+    optimiser: &mut AdamW,
+    batch: &Batch,
+    device: &Device,
+    step: usize,
+) -> Result<f32, TrainError> {
+    rayon::scope(|_| learn_here(model, optimiser, batch, device, step))
+}
+
+/// [`learn`] on the calling thread.
+fn learn_here(
     model: &DigitUNet,
     optimiser: &mut AdamW,
     batch: &Batch,

@@ -713,8 +713,8 @@ impl GradStore {
 
     /// Get the gradient tensor associated with the given tensor, or, if it does not exist,
     /// insert a tensor of zeroes, with the same shape and type as the given tensors and return it
-    /// Adds `grad` to the gradient of `tensor`: the first gradient is stored as it is, rather
-    /// than added to a tensor of zeros (Diffuscope's patch: that allocation, its zeroing and the
+    /// Adds `grad` to the gradient of `tensor`: the first gradient is stored as it is (a copy
+    /// only when it is a strided view), rather than added to a tensor of zeros (Diffuscope's patch: that allocation, its zeroing and the
     /// addition were a pass over memory per tensor per step, see `PATCHED.md`).
     fn accumulate(&mut self, tensor: &Tensor, grad: &Tensor) -> Result<()> {
         match self.0.entry(tensor.id()) {
@@ -732,7 +732,9 @@ impl GradStore {
                         tensor.shape()
                     );
                 }
-                entry.insert(grad.clone());
+                // Stored gradients stay contiguous, as the sums were: `index_add`, `scatter_add`
+                // and `slice_scatter0` below work on the stored tensor and require it.
+                entry.insert(grad.contiguous()?);
             }
         }
         Ok(())
