@@ -104,8 +104,9 @@ impl Taps {
         self.kernel * self.kernel
     }
 
-    /// ∂L/∂bias from g `(B, Cout, Ho·Wo)`: each channel's sum (in f64 across samples), or each
-    /// (sample, channel)'s for a bias `per_sample`.
+    /// ∂L/∂bias from g `(B, Cout, Ho·Wo)`: each channel's sum, or each (sample, channel)'s for a
+    /// bias `per_sample`. Each plane is summed in 16 partial sums (so the loop vectorises) on the
+    /// pool, the planes' sums added in f64.
     pub(super) fn bias_gradient(&self, grad_y: &[f32], per_sample: bool) -> Vec<f32> {
         let plane_sums: Vec<f64> = grad_y
             .par_chunks(self.pixels().max(1))
