@@ -94,6 +94,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "rand",
             "rand_chacha",
             "rand_distr",
+            "rayon",
             "safetensors",
             "thiserror",
         ],

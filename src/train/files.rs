@@ -6,8 +6,9 @@
 //! - `NAME.resume.safetensors`: the raw weights (`param.*`), the EMA (`ema.*`), the per-step log
 //!   and, in its metadata, the step reached, the wall time so far and the run's settings. Written
 //!   every `save_every` steps and when the run is stopped; deleted when the run finishes.
-//!   candle's AdamW keeps its moment estimates private, so they are *not* saved: a resumed run
-//!   restarts them from zero (with bias correction from step 1 again). Batches, timesteps, noise
+//!   AdamW's moment estimates are *not* saved (the format predates our own AdamW, when candle
+//!   kept them private): a resumed run restarts them from zero (with bias correction from step 1
+//!   again). Batches, timesteps, noise
 //!   and label dropout are a function of (seed, step), so they continue exactly.
 //! - `NAME.loss.csv`: `step,loss,images_per_sec`, one row per step, rewritten at every save.
 

@@ -10,6 +10,7 @@
 //! - [`batch`]: one training batch (digits, labels, t, noise, x_t, target) as plain numbers, a pure
 //!   function of (seed, step), so a resumed run draws exactly what an uninterrupted one would.
 //! - [`lr`]: the learning-rate schedule.
+//! - [`adam_w`]: [`adam_w::FusedAdamW`], candle's AdamW arithmetic in one parallel pass per weight.
 //! - [`ema`]: [`Ema`], the averaged weights that are saved.
 //! - [`init`]: seeded initial weights (candle's own random numbers cannot be seeded on the CPU).
 //! - [`files`]: the checkpoint with metadata, the resume state, the loss log — all written atomically.
@@ -24,6 +25,7 @@
 //! Invariant: the EMA and everything saved are plain (detached) tensors; only the optimiser's
 //! variables carry autograd, and each step's graph is dropped when the step ends.
 
+pub mod adam_w;
 pub mod batch;
 pub mod config;
 pub mod ema;

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use candle_core::{Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarMap};
 
+use super::adam_w::FusedAdamW;
 use super::batch::{Batch, BatchSpec, draw_batch};
 use super::config::{StepReport, TRAIN_STEPS_T, TrainConfig, TrainSummary};
 use super::ema::Ema;
@@ -224,7 +225,7 @@ fn summary(
 /// parallel loops is one of the pool's own rather than a third beside them, waking and waiting.
 fn learn(
     model: &DigitUNet,
-    optimiser: &mut AdamW,
+    optimiser: &mut FusedAdamW,
     batch: &Batch,
     device: &Device,
     step: usize,
@@ -235,7 +236,7 @@ fn learn(
 /// [`learn`] on the calling thread.
 fn learn_here(
     model: &DigitUNet,
-    optimiser: &mut AdamW,
+    optimiser: &mut FusedAdamW,
     batch: &Batch,
     device: &Device,
     step: usize,
@@ -265,10 +266,11 @@ fn check_request(config: &TrainConfig, data: &Digits, out: &Path) -> Result<(), 
     Ok(())
 }
 
-/// PyTorch's AdamW with weight_decay = 0, as in the reference. The moments start at zero, also on
-/// resume (candle keeps them private).
-fn adam_w(params: &[(String, Var)], lr: f64) -> Result<AdamW, TrainError> {
-    Ok(AdamW::new(
+/// PyTorch's AdamW with weight_decay = 0, as in the reference, with candle's arithmetic in one
+/// parallel pass per weight ([`FusedAdamW`]). The moments start at zero, also on resume (they are
+/// not saved).
+fn adam_w(params: &[(String, Var)], lr: f64) -> Result<FusedAdamW, TrainError> {
+    Ok(FusedAdamW::new(
         params.iter().map(|(_, var)| var.clone()).collect(),
         ParamsAdamW {
             lr,
