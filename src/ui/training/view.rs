@@ -465,10 +465,10 @@ const LIVE_EN: &str = "A small UNet starts from random weights and learns the bu
 The grid is drawn every few seconds by the run's averaged weights (an exponential moving average of every step's weights, what a checkpoint saves) from the same sixteen starts of noise, asking for 0–9 then 0–5. First it returns grey fog, then blobs where strokes go, then digits that sharpen: the strip keeps those pictures over the run.\n\n\
 The loss falls fast, then slowly: most of what is left is the noise no network can predict. A loss that is still falling does not say the digits are good; the grid does.\n\n\
 Flow matching learns fastest here; ε-prediction with the tiny network stays noisy for long (its guess of x0 divides its error by √ᾱ_t, 156× at t = T). Try a larger learning rate (faster, until it diverges) or more label dropout (better unguided digits, worse guided ones).\n\n\
-Save writes the averaged weights as a model file the Reverse view opens (Model → Open model file…). On two cores the tiny network learns from 500–800 digits a second: its first recognisable flow digits come after about a minute, clear 0–9 by about 1,700 steps (two or three minutes). Every convolution and GroupNorm learns through our own kernels, forward and backward.";
+Save writes the averaged weights as a model file the Reverse view opens (Model → Open model file…). On two cores the tiny network learns from 500–1,400 digits a second, depending on the CPU: its first recognisable flow digits come after about 500 steps, clear 0–9 by about 1,400 (one to three minutes). Every convolution and GroupNorm learns through our own kernels, forward and backward.";
 
 const LIVE_ZH: &str = "一个小的 UNet 从随机权重开始，在自己的线程上一批一批地学习自带的数字；窗口始终可以操作。\n\n\
 网格每隔几秒由训练的平均权重（每一步权重的指数滑动平均，也就是检查点保存的内容）从同样的十六个噪声起点生成，依次要求 0–9，再 0–5。起初它只返回灰雾，然后在笔画的位置出现团块，再变成越来越清晰的数字：下面的条带保存了整个过程中的这些图像。\n\n\
 损失先快后慢地下降：剩下的大部分是任何网络都无法预测的噪声。损失还在下降并不说明数字已经好了；要看网格。\n\n\
 在这里流匹配学得最快；小网络的 ε 预测会长时间保持噪声（它对 x0 的猜测把误差除以 √ᾱ_t，在 t = T 时放大 156 倍）。试试更大的学习率（更快，直到发散）或更多的标签丢弃（无引导的数字更好，有引导的更差）。\n\n\
-“保存”把平均权重写成一个模型文件，“反向”视图可以打开它（模型 → 打开模型文件…）。小网络在两个核心上每秒学习 500–800 个数字：大约一分钟后画出第一批认得出的流匹配数字，约 1,700 步（两三分钟）时 0–9 已经清晰。每个卷积和 GroupNorm 的前向和反向都通过我们自己的内核计算。";
+“保存”把平均权重写成一个模型文件，“反向”视图可以打开它（模型 → 打开模型文件…）。小网络在两个核心上每秒学习 500–1,400 个数字（视处理器而定）：约 500 步后画出第一批认得出的流匹配数字，约 1,400 步时 0–9 已经清晰（一到三分钟）。每个卷积和 GroupNorm 的前向和反向都通过我们自己的内核计算。";
