@@ -53,10 +53,12 @@ fn keep_freed_memory_longer() {
 /// (large ones go to a pool of its own, apart from rayon's) then run on the thread that asks.
 ///
 /// Each pool worker spins 25,000 times after every operation before it sleeps; in a training
-/// step, whose backward pass adds every gradient into a fresh tensor, that spinning took a tenth
-/// of the samples (`perf record`) and a core from our kernels' threads. `bench train --batch 64
-/// --steps 20`, six alternating rounds: 6.6–7.5 s (9.8–10.1 s of CPU) against 7.1–7.9 s
-/// (11.0–12.2 s). Our kernels and candle's convolutions and products use rayon's pool and are not affected.
+/// step, whose backward pass then added every gradient into a fresh tensor, that spinning took a
+/// tenth of the samples (`perf record`) and a core from our kernels' threads. `bench train
+/// --batch 64 --steps 20`, six alternating rounds: 6.6–7.5 s (9.8–10.1 s of CPU) against 7.1–7.9
+/// s (11.0–12.2 s); with candle's autograd patched since (`vendor/candle-core`), two threads with
+/// a spin limit of 0 or 100 were still no faster. Our kernels and candle's convolutions and
+/// products use rayon's pool and are not affected.
 #[expect(
     unsafe_code,
     reason = "setting an environment variable before any thread starts"

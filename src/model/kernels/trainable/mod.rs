@@ -10,7 +10,7 @@
 //!   backward in one kernel of three passes per group.
 //!
 //! Each is a candle custom operation (`apply_op3`), so candle's autograd calls its `bwd` and the
-//! rest of the graph (linear layers, attention, the loss, AdamW) stays candle's.
+//! rest of the graph (linear layers, attention, the loss) stays candle's.
 
 mod conv;
 mod norm;

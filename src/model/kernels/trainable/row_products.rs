@@ -20,7 +20,7 @@ pub(super) struct Rows<'a> {
     pub count: usize,
 }
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
     /// Whether `count` rows of `len` values fit.
     fn fit(&self, len: usize) -> bool {
         self.count == 0
@@ -31,7 +31,7 @@ impl Rows<'_> {
     }
 
     #[inline(always)]
-    fn row(&self, r: usize, len: usize) -> &[f32] {
+    fn row(&self, r: usize, len: usize) -> &'a [f32] {
         &self.values[r * self.stride..][..len]
     }
 }
@@ -102,6 +102,23 @@ struct Block {
     len: usize,
 }
 
+/// Rows `first..first + R` of `m`, `len` values each, and the whole SIMD vectors of each (a
+/// plain function, not a closure: inlined into the dispatched code).
+#[inline(always)]
+fn rows_and_vectors<'a, S: Simd, const R: usize>(
+    m: Rows<'a>,
+    first: usize,
+    len: usize,
+) -> ([&'a [f32]; R], [&'a [S::f32s]; R]) {
+    let mut rows: [&[f32]; R] = [&[]; R];
+    let mut vectors: [&[S::f32s]; R] = [&[]; R];
+    for r in 0..R {
+        rows[r] = m.row(first + r, len);
+        vectors[r] = S::as_simd_f32s(rows[r]).0;
+    }
+    (rows, vectors)
+}
+
 /// Rows o..o + RA of a against rows c..c + RB of b.
 #[inline(always)]
 fn block<S: Simd, const RA: usize, const RB: usize>(
@@ -113,18 +130,8 @@ fn block<S: Simd, const RA: usize, const RB: usize>(
 ) {
     // No closures in here: a closure is compiled apart from the `pulp` dispatch that enables the
     // wide instructions, and called (not inlined) for every vector it would load.
-    let mut a_rows: [&[f32]; RA] = [&[]; RA];
-    let mut a_vectors: [&[S::f32s]; RA] = [&[]; RA];
-    for r in 0..RA {
-        a_rows[r] = a.row(at.o + r, at.len);
-        a_vectors[r] = S::as_simd_f32s(a_rows[r]).0;
-    }
-    let mut b_rows: [&[f32]; RB] = [&[]; RB];
-    let mut b_vectors: [&[S::f32s]; RB] = [&[]; RB];
-    for r in 0..RB {
-        b_rows[r] = b.row(at.c + r, at.len);
-        b_vectors[r] = S::as_simd_f32s(b_rows[r]).0;
-    }
+    let (a_rows, a_vectors) = rows_and_vectors::<S, RA>(a, at.o, at.len);
+    let (b_rows, b_vectors) = rows_and_vectors::<S, RB>(b, at.c, at.len);
     let vectors = at.len / S::F32_LANES;
     let mut acc = [[simd.splat_f32s(0.0); RB]; RA];
     let mut bv = [simd.splat_f32s(0.0); RB];
@@ -245,12 +252,7 @@ fn shifted_block<S: Simd, const RA: usize, const RB: usize>(
     dst: &mut [&mut [f32]; SHIFTS],
 ) {
     // No closures in here (see `block`).
-    let mut a_rows: [&[f32]; RA] = [&[]; RA];
-    let mut a_vectors: [&[S::f32s]; RA] = [&[]; RA];
-    for r in 0..RA {
-        a_rows[r] = a.row(at.o + r, at.len);
-        a_vectors[r] = S::as_simd_f32s(a_rows[r]).0;
-    }
+    let (a_rows, a_vectors) = rows_and_vectors::<S, RA>(a, at.o, at.len);
     let mut b_rows: [&[f32]; RB] = [&[]; RB];
     let mut b_vectors: [[&[S::f32s]; SHIFTS]; RB] = [[&[]; SHIFTS]; RB];
     for s in 0..RB {
