@@ -200,6 +200,9 @@ fn norm_applied_inside_the_convolution_gives_the_same_bits() {
         (64, 16, 28, 28, 8, 16, false, true),
         (16, 96, 14, 14, 8, 32, true, false),
         (2, 64, 7, 7, 8, 64, false, true),
+        // One sample at 7×7 spreads its input transform over the pool, 8 channels a task (the
+        // last task here 4).
+        (1, 100, 7, 7, 4, 64, true, true),
         (3, 16, 28, 28, 8, 1, false, false),
         (5, 12, 9, 11, 4, 7, true, true),
         (1, 8, 1, 1, 2, 3, false, false),

@@ -29,8 +29,9 @@
 //! loop, and the phase planes filled from there: the norm's output is never stored whole.
 //!
 //! **A chunk spread over the pool.** A layer's only chunk (one small sample) runs its input
-//! transform on the calling thread, then its 16 products and its output channels as tasks of the
-//! pool: the same arithmetic per output, in another order of tasks. Each task enters the CPU's
+//! transform (a few input channels a task, V laid out channel by channel), its 16 products and its
+//! output channels as tasks of the pool: the same arithmetic per output, in another order of
+//! tasks. Each task enters the CPU's
 //! instruction set again through `pulp` (a closure handed to rayon is compiled without it, and
 //! ran 30× slower).
 
@@ -187,26 +188,19 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
     let (normalised, output_scratch) = rest.split_at_mut(normalised_len);
     for block in &blocks {
         let t: usize = block.iter().map(|p| (p.end - p.first) * stride).sum();
-        for piece in block {
-            let sample = segments[piece.segment].sample;
-            for c in 0..cin {
-                let mut plane = &x[(sample * cin + c) * g.h * g.w..][..g.h * g.w];
-                if let Some(norms) = norms {
-                    // The rows this piece reads, normalised in one long (vectorised) loop.
-                    let rows = (2 * piece.first).saturating_sub(1)..(2 * piece.end + 1).min(g.h);
-                    let span = rows.start * g.w..rows.end * g.w;
-                    let norm = norms[sample * cin + c];
-                    for (out, &v) in normalised[span.clone()].iter_mut().zip(&plane[span]) {
-                        *out = norm.silu_of_norm(v);
-                    }
-                    plane = normalised;
-                }
-                fill_phases(g, plane, piece, stride, phases);
-                transform_input(piece, stride, phases, row_planes, v, (cin, c, t));
-            }
-        }
+        let input = BlockInput {
+            g,
+            x,
+            norms,
+            segments,
+            stride,
+            t,
+        };
         if spread {
-            let mm = spread_products(u, v, (m, cin, t), mm)?;
+            // V laid out [c][ξ][k]: each channel's 16·t values together, a task's own slice.
+            let v = &mut v[..16 * cin * t];
+            input.channels_over_the_pool(block, v)?;
+            let mm = spread_products(u, v, (m, t), mm)?;
             let output = BlockOutput {
                 conv,
                 add,
@@ -219,6 +213,17 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
             };
             output.channels_over_the_pool(dst)?;
             continue;
+        }
+        // V laid out [ξ][c][k], as the products below read it.
+        for piece in block {
+            for c in 0..cin {
+                let at = VAt {
+                    xi_stride: cin * t,
+                    base: c * t + piece.at,
+                };
+                let scratch = (&mut *phases, &mut *row_planes, &mut *normalised);
+                input.channel(piece, c, scratch, v, at);
+            }
         }
         // M[ξ] = U[ξ] · V[ξ]: (m × cin) · (cin × t).
         for (xi, u) in u.iter().enumerate() {
@@ -250,19 +255,20 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
     Ok(())
 }
 
-/// M[ξ] = U[ξ] · V[ξ] for the 16 ξ at once, one product per task of the pool; returns M.
+/// M[ξ] = U[ξ] · V[ξ] for the 16 ξ at once, one product per task of the pool, V laid out
+/// `[c][ξ][k]`; returns M.
 fn spread_products<'m>(
     u: &[PackedLhs],
     v: &[f32],
-    (m, cin, t): (usize, usize, usize),
+    (m, t): (usize, usize),
     mm: &'m mut [f32],
 ) -> Result<&'m [f32]> {
     let products = mm.chunks_mut(m * t).zip(u.iter()).enumerate();
     try_for_each_claimed(products, |(xi, (dst, u))| {
         multiply_on_this_cpu(Product {
             lhs: u,
-            rhs: &v[xi * cin * t..],
-            rhs_rows: RhsRows::Strided(t),
+            rhs: &v[xi * t..],
+            rhs_rows: RhsRows::Strided(16 * t),
             n: t,
             dst,
             dst_rs: t,
@@ -270,6 +276,104 @@ fn spread_products<'m>(
         })
     })?;
     Ok(mm)
+}
+
+/// Input channels a task of a spread block's input transform takes.
+const CHANNELS_PER_TASK: usize = 8;
+
+/// Where one input channel's transformed values go in V: V[ξ] at `ξ·xi_stride + base`.
+#[derive(Clone, Copy, Debug)]
+struct VAt {
+    xi_stride: usize,
+    base: usize,
+}
+
+/// The input side of a block: x's channels (through the norm, where one is given) into phase
+/// planes, then Bᵀ d B into V.
+#[derive(Clone, Copy)]
+struct BlockInput<'a> {
+    g: &'a Geometry,
+    x: &'a [f32],
+    norms: Option<&'a [ChannelNorm]>,
+    segments: &'a [Rows],
+    stride: usize,
+    /// Tiles in the block.
+    t: usize,
+}
+
+impl BlockInput<'_> {
+    /// Input channel `c` of `piece` into V at `at`, through the scratch planes: the phase
+    /// planes, the row-transformed planes and the normalised input plane.
+    #[inline(always)]
+    fn channel(
+        self,
+        piece: &Piece,
+        c: usize,
+        (phases, row_planes, normalised): (&mut [f32], &mut [f32], &mut [f32]),
+        v: &mut [f32],
+        at: VAt,
+    ) {
+        let (g, cin) = (self.g, self.g.cin);
+        let sample = self.segments[piece.segment].sample;
+        let mut plane = &self.x[(sample * cin + c) * g.h * g.w..][..g.h * g.w];
+        if let Some(norms) = self.norms {
+            // The rows this piece reads, normalised in one long (vectorised) loop.
+            let rows = (2 * piece.first).saturating_sub(1)..(2 * piece.end + 1).min(g.h);
+            let span = rows.start * g.w..rows.end * g.w;
+            let norm = norms[sample * cin + c];
+            for (out, &v) in normalised[span.clone()].iter_mut().zip(&plane[span]) {
+                *out = norm.silu_of_norm(v);
+            }
+            plane = normalised;
+        }
+        fill_phases(g, plane, piece, self.stride, phases);
+        transform_input(piece, self.stride, phases, row_planes, v, at);
+    }
+
+    /// Every input channel of a spread block (one piece) into `v`, laid out `[c][ξ][k]`,
+    /// [`CHANNELS_PER_TASK`] channels a task of the pool: the same values as on one thread.
+    fn channels_over_the_pool(self, block: &[Piece], v: &mut [f32]) -> Result<()> {
+        let [piece] = block else {
+            candle_core::bail!("Winograd: a spread block is one piece");
+        };
+        let tasks = v.chunks_mut(CHANNELS_PER_TASK * 16 * self.t).enumerate();
+        try_for_each_claimed(tasks, |(task, v)| {
+            self.channels_on_this_cpu(piece, task * CHANNELS_PER_TASK, v);
+            Ok(())
+        })
+    }
+
+    /// Input channels `first..` of `piece` into `v` (16·t values each), compiled for the CPU's
+    /// best instruction set (a closure handed to rayon would not be).
+    fn channels_on_this_cpu(self, piece: &Piece, first: usize, v: &mut [f32]) {
+        /// The call [`pulp::Arch::dispatch`] compiles once per instruction set.
+        struct Run<'a>(BlockInput<'a>, &'a Piece, usize, &'a mut [f32]);
+        impl pulp::WithSimd for Run<'_> {
+            type Output = ();
+
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _: S) {
+                let Run(input, piece, first, v) = self;
+                let (g, stride, t) = (input.g, input.stride, input.t);
+                let rows = piece.end - piece.first;
+                let (plane_len, row_len) = ((rows + 1) * stride + 1, rows * stride + 1);
+                let normalised_len = if input.norms.is_some() { g.h * g.w } else { 0 };
+                let mut scratch = Scratch::take(4 * plane_len + 8 * row_len + normalised_len);
+                let (phases, rest) = scratch.0.split_at_mut(4 * plane_len);
+                let (row_planes, rest) = rest.split_at_mut(8 * row_len);
+                let normalised = &mut rest[..normalised_len];
+                let at = VAt {
+                    xi_stride: t,
+                    base: piece.at,
+                };
+                for (i, v) in v.chunks_exact_mut(16 * t).enumerate() {
+                    let scratch = (&mut *phases, &mut *row_planes, &mut *normalised);
+                    input.channel(piece, first + i, scratch, v, at);
+                }
+            }
+        }
+        pulp::Arch::new().dispatch(Run(self, piece, first, v));
+    }
 }
 
 /// The output transform of a spread block (one segment), channel by channel on any thread.
@@ -401,7 +505,8 @@ fn fill_phases(g: &Geometry, plane: &[f32], piece: &Piece, stride: usize, phases
     }
 }
 
-/// V[ξ][c][at + k] = (Bᵀ d B)[ξ] for the tiles k of `piece`, from its phase planes: first Bᵀ down
+/// V[ξ][c][at + k] = (Bᵀ d B)[ξ] (at the place `v_at` gives) for the tiles k of `piece`, from its
+/// phase planes: first Bᵀ down
 /// the columns (row_planes[r][b], the r-th row of Bᵀ d for column phase b), then B along the rows.
 #[inline(always)]
 fn transform_input(
@@ -410,7 +515,7 @@ fn transform_input(
     phases: &[f32],
     row_planes: &mut [f32],
     v: &mut [f32],
-    (cin, c, t): (usize, usize, usize),
+    v_at: VAt,
 ) {
     let rows = piece.end - piece.first;
     let tiles = rows * stride;
@@ -443,7 +548,7 @@ fn transform_input(
     for (a, [even, odd]) in r.iter().enumerate() {
         let (e0, e1) = (&even[..tiles], &even[1..=tiles]);
         let (o0, o1) = (&odd[..tiles], &odd[1..=tiles]);
-        let at = |q: usize| ((4 * a + q) * cin + c) * t + piece.at;
+        let at = |q: usize| (4 * a + q) * v_at.xi_stride + v_at.base;
         let (_, from0) = v.split_at_mut(at(0));
         let (v0, from1) = from0.split_at_mut(at(1) - at(0));
         let (v1, from2) = from1.split_at_mut(at(2) - at(1));
