@@ -412,9 +412,9 @@ fn convolve(
     residual: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
     let pixels = g.pixels();
-    let mut out = zeros(g.batch * g.cout * pixels);
-    if out.is_empty() {
-        return Ok(out);
+    let len = g.batch * g.cout * pixels;
+    if len == 0 {
+        return Ok(Vec::new());
     }
     let mut per_group = (PACK_COLUMNS / pixels)
         .min(g.batch / MIN_ITEMS)
@@ -427,13 +427,14 @@ fn convolve(
         per_group = g.batch.div_ceil(groups + 1);
     }
     let groups = g.batch.div_ceil(per_group);
-    let macs = out.len() * g.patch_len();
+    let macs = len * g.patch_len();
     let parts = parts_per_sample(g);
     if groups >= MIN_ITEMS || macs < PARALLEL_MIN_MACS || parts == 1 {
         // Whole samples per item; each item owns a contiguous slice of `out`. (With fewer than
         // MIN_ITEMS groups, a group is one sample.) A lone sample is the layer's only chunk, which
         // spreads its own work over the pool.
         let spread = groups == 1 && macs >= PARALLEL_MIN_MACS;
+        let mut out = zeros(len);
         let item = |(index, dst): (usize, &mut [f32])| -> Result<()> {
             let first = index * per_group;
             let rows: Vec<Rows> = (first..first + dst.len() / (g.cout * pixels))
@@ -479,25 +480,23 @@ fn convolve(
         part.resize(g.cout * (rows.end - rows.first) * g.wo, 0.0);
         chunk(conv, g, x, &[rows], add, false, part)
     })?;
-    // Few samples, so little to copy: on this thread.
-    out.chunks_mut(pixels).enumerate().for_each(|(plane, dst)| {
+    // Few samples, so little to copy: on this thread, the parts of each plane in order (a
+    // sample's parts are consecutive items, in the order of their rows).
+    let mut out = Vec::with_capacity(len);
+    for plane in 0..g.batch * g.cout {
         let (sample, channel) = (plane / g.cout, plane % g.cout);
         for (rows, part) in items.iter().zip(&parts) {
-            if rows.sample != sample {
-                continue;
-            }
-            let n = (rows.end - rows.first) * g.wo;
-            let src = &part[channel * n..][..n];
-            let at = rows.first * g.wo;
-            dst[at..at + n].copy_from_slice(src);
-        }
-        if let Some(res) = residual {
-            let res = &res[plane * pixels..][..pixels];
-            for (d, r) in dst.iter_mut().zip(res) {
-                *d += r;
+            if rows.sample == sample {
+                let n = (rows.end - rows.first) * g.wo;
+                out.extend_from_slice(&part[channel * n..][..n]);
             }
         }
-    });
+    }
+    if let Some(res) = residual {
+        for (d, r) in out.iter_mut().zip(res) {
+            *d += r;
+        }
+    }
     Ok(out)
 }
 
