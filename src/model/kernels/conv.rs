@@ -21,9 +21,8 @@
 //!   or channels many (64 → 64), 2.25× fewer multiplications; see the `winograd` module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few
-//! samples, each is cut into parts of whole tile rows, and a single small sample (batch 1 at 7×7)
-//! is one chunk that spreads its Winograd products and output transform over the pool. The
-//! pool's threads take the chunks one at a time (`claimed.rs`). How the work is cut depends only
+//! samples, each is cut into parts of whole rows (tile rows for Winograd), and a single small
+//! sample (batch 1 at 7×7) is one chunk that spreads its Winograd work over the pool. The pool's threads take the chunks one at a time (`claimed.rs`). How the work is cut depends only
 //! on the shapes, never on the number of threads, and no cut changes the arithmetic of an output,
 //! so results are the same bits whatever the thread count and batch.
 
@@ -428,7 +427,8 @@ fn convolve(
     }
     let groups = g.batch.div_ceil(per_group);
     let macs = len * g.patch_len();
-    let parts = parts_per_sample(g);
+    let unit = rows_per_unit(conv, g);
+    let parts = parts_per_sample(g, unit);
     if groups >= MIN_ITEMS || macs < PARALLEL_MIN_MACS || parts == 1 {
         // Whole samples per item; each item owns a contiguous slice of `out`. (With fewer than
         // MIN_ITEMS groups, a group is one sample.) A lone sample is the layer's only chunk, which
@@ -464,13 +464,13 @@ fn convolve(
         return Ok(out);
     }
     // Few large samples: each cut into `parts` (see `parts_per_sample`).
-    let tile_rows = g.ho.div_ceil(2);
+    let units = g.ho.div_ceil(unit);
     let items: Vec<Rows> = (0..g.batch)
         .flat_map(|sample| {
             (0..parts).map(move |part| Rows {
                 sample,
-                first: 2 * (part * tile_rows / parts),
-                end: (2 * ((part + 1) * tile_rows / parts)).min(g.ho),
+                first: unit * (part * units / parts),
+                end: (unit * ((part + 1) * units / parts)).min(g.ho),
             })
         })
         .collect();
@@ -500,15 +500,27 @@ fn convolve(
     Ok(out)
 }
 
-/// Into how many parts a sample is cut when there are few: whole tile rows each (two output rows:
-/// Winograd's tiles are 2×2), about [`BLOCK_COLUMNS`] pixels, as even in size as whole rows allow,
-/// and an even number of them where there are several, so that halves of the list are halves of
-/// the work. (Cutting the output channels instead would redo the im2col or the Winograd input
+/// The output rows a part of a sample is made of: tile rows (two output rows) where the
+/// convolution goes through Winograd, whose tiles are 2×2; single rows otherwise, so that a
+/// 14-row sample splits 7 + 7 rather than 6 + 8.
+fn rows_per_unit(conv: &PreparedConv, g: &Geometry) -> usize {
+    let winograd = conv.winograd.is_some() && g.suits_winograd();
+    if winograd && !direct::suits(g, conv.winograd.is_some()) {
+        2
+    } else {
+        1
+    }
+}
+
+/// Into how many parts a sample is cut when there are few: whole units of `unit` rows each (see
+/// [`rows_per_unit`]), about [`BLOCK_COLUMNS`] pixels, as even in size as whole units allow, and
+/// an even number of them where there are several, so that halves of the list are halves of the
+/// work. (Cutting the output channels instead would redo the im2col or the Winograd input
 /// transform in every part.)
-fn parts_per_sample(g: &Geometry) -> usize {
-    let tile_rows = g.ho.div_ceil(2);
-    let parts = g.pixels().div_ceil(BLOCK_COLUMNS).min(tile_rows);
-    if parts > 1 && parts % 2 == 1 && parts < tile_rows {
+fn parts_per_sample(g: &Geometry, unit: usize) -> usize {
+    let units = g.ho.div_ceil(unit);
+    let parts = g.pixels().div_ceil(BLOCK_COLUMNS).min(units);
+    if parts > 1 && parts % 2 == 1 && parts < units {
         parts + 1
     } else {
         parts
