@@ -516,10 +516,13 @@ fn rows_per_unit(conv: &PreparedConv, g: &Geometry) -> usize {
 /// [`rows_per_unit`]), about [`BLOCK_COLUMNS`] pixels, as even in size as whole units allow, and
 /// an even number of them where there are several, so that halves of the list are halves of the
 /// work. (Cutting the output channels instead would redo the im2col or the Winograd input
-/// transform in every part.)
+/// transform in every part.) Outside Winograd, whose lone chunk spreads its own work over the
+/// pool, a small sample is still cut in two (the 14 → 7 downsampling, the 1×1 convolutions at
+/// 7×7), so that it does not run on one thread.
 fn parts_per_sample(g: &Geometry, unit: usize) -> usize {
     let units = g.ho.div_ceil(unit);
-    let parts = g.pixels().div_ceil(BLOCK_COLUMNS).min(units);
+    let least = if unit == 1 { 2 } else { 1 };
+    let parts = g.pixels().div_ceil(BLOCK_COLUMNS).max(least).min(units);
     if parts > 1 && parts % 2 == 1 && parts < units {
         parts + 1
     } else {
