@@ -110,6 +110,12 @@ fn convolution_matches_candle() {
         case(3, 5, (6, 3), 1, 3, 1, (false, true, true)),
         case(1, 9, (8, 7), 6, 3, 1, (true, false, true)),
         case(4, 6, (9, 13), 10, 3, 2, (false, true, true)),
+        // Upsampled inputs convolved at their stored size, one 2×2 product per output phase: a
+        // single pixel, one row, odd sizes, too few channels for Winograd, a lone sample in parts.
+        case(1, 3, (1, 1), 5, 3, 1, (true, true, true)),
+        case(3, 7, (1, 4), 2, 3, 1, (true, false, true)),
+        case(2, 5, (5, 3), 17, 3, 1, (true, true, false)),
+        case(1, 32, (14, 14), 32, 3, 1, (true, true, true)),
         case(1, 20, (29, 16), 17, 3, 1, PLAIN),
     ];
     for (seed, c) in cases.iter().enumerate() {

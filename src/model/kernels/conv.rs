@@ -10,7 +10,7 @@
 //!                 + Σ_{c, i, j} w[o, c, i, j] · x'[b, c, s·y + i − p, s·x + j − p]   (0 outside)
 //! ```
 //! `add` `(B, Cout)` (the ResBlock's timestep embedding) and `res` `(B, Cout, Ho, Wo)` are
-//! optional. Three ways to compute it:
+//! optional. Four ways to compute it:
 //! - im2col: out_b = W · col_b with W `(Cout, Cin·k·k)` (the weight tensor as it is stored, row o,
 //!   column (c, i, j)) and col_b `(Cin·k·k, Ho·Wo)` the patches; a 1×1 convolution reads x itself
 //!   as col_b;
@@ -18,16 +18,20 @@
 //!   col_b's rows taken as shifted runs of padded copies of the input, never written out; see the
 //!   `direct` module;
 //! - Winograd F(2×2, 3×3) for 3×3 kernels with stride 1 and padding 1 where rows are short (7×7)
-//!   or channels many (64 → 64), 2.25× fewer multiplications; see the `winograd` module.
+//!   or channels many (64 → 64), 2.25× fewer multiplications; see the `winograd` module;
+//! - for a 3×3 kernel (stride 1, padding 1) on an upsampled input, four 2×2 convolutions of the
+//!   stored input, one per output phase, also 2.25× fewer multiplications; see the `upsampled`
+//!   module.
 //!
 //! The columns of several small samples are packed side by side into one product; with few
-//! samples, each is cut into parts of whole rows (tile rows for Winograd), and a single small
-//! sample (batch 1 at 7×7) is one chunk that spreads its Winograd work over the pool. The pool's threads take the chunks one at a time (`claimed.rs`). How the work is cut depends only
-//! on the shapes, never on the number of threads, and no cut changes the arithmetic of an output,
-//! so results are the same bits whatever the thread count and batch.
+//! samples, each is cut into parts of whole rows (pairs of rows for Winograd and an upsampled
+//! input), and a single small sample (batch 1 at 7×7) is one chunk that spreads its Winograd work
+//! over the pool. The pool's threads take the chunks one at a time (`claimed.rs`). How the work
+//! is cut depends only on the shapes, never on the number of threads, and no cut changes the
+//! arithmetic of an output, so results are the same bits whatever the thread count and batch.
 
 use std::cell::Cell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
 
@@ -36,9 +40,11 @@ use super::norm::{ChannelNorm, PreparedGroupNorm};
 use super::product::{PackedLhs, Product, RhsRows, multiply_on_this_cpu};
 use super::{contiguous_f32, zeros};
 use direct::DirectChunk;
+use upsampled::UpsampledChunk;
 use winograd::WinogradChunk;
 
 mod direct;
+mod upsampled;
 mod winograd;
 
 /// Columns (output pixels) one matrix product aims for when several samples are packed together.
@@ -66,6 +72,12 @@ pub struct PreparedConv {
     /// Winograd-transformed weights U[ξ][o][c] = (G w[o, c] Gᵀ)[ξ]: 16 matrices `(Cout, Cin)`,
     /// packed.
     winograd: Option<Arc<[PackedLhs]>>,
+    /// The weights `(Cout, Cin, k, k)` as given, from which [`PreparedConv::upsampled`] derives
+    /// its own on first use.
+    given: Arc<[f32]>,
+    /// For 3×3, stride 1, padding 1 on an upsampled input: the four phases' 2×2 weights (see the
+    /// `upsampled` module), made on the first such call.
+    upsampled: OnceLock<Arc<[PackedLhs]>>,
 }
 
 /// Fewer input channels than this use im2col (the products would be too thin).
@@ -108,7 +120,15 @@ impl PreparedConv {
             weight: PackedLhs::new(&weight, cout, patch),
             bias: bias.into(),
             winograd,
+            given: weight.into(),
+            upsampled: OnceLock::new(),
         })
+    }
+
+    /// The four phases' weights of a 3×3 convolution of an upsampled input.
+    fn upsampled(&self) -> &[PackedLhs] {
+        self.upsampled
+            .get_or_init(|| upsampled::phase_weights(&self.given, self.cout, self.cin).into())
     }
 
     /// Output channels.
@@ -500,12 +520,15 @@ fn convolve(
     Ok(out)
 }
 
-/// The output rows a part of a sample is made of: tile rows (two output rows) where the
-/// convolution goes through Winograd, whose tiles are 2×2; single rows otherwise, so that a
-/// 14-row sample splits 7 + 7 rather than 6 + 8.
+/// The output rows a part of a sample is made of: pairs of rows where the convolution goes
+/// through Winograd, whose tiles are 2×2, or reads an upsampled input at its stored size (a
+/// stored row makes two); single rows otherwise, so that a 14-row sample splits 7 + 7 rather than
+/// 6 + 8.
 fn rows_per_unit(conv: &PreparedConv, g: &Geometry) -> usize {
     let winograd = conv.winograd.is_some() && g.suits_winograd();
-    if winograd && !direct::suits(g, conv.winograd.is_some()) {
+    if upsampled::suits(g, conv.winograd.is_some())
+        || (winograd && !direct::suits(g, conv.winograd.is_some()))
+    {
         2
     } else {
         1
@@ -546,6 +569,17 @@ fn chunk(
     spread: bool,
     dst: &mut [f32],
 ) -> Result<()> {
+    if upsampled::suits(g, conv.winograd.is_some()) {
+        return pulp::Arch::new().dispatch(UpsampledChunk {
+            conv,
+            phases: conv.upsampled(),
+            g,
+            x: x.values,
+            segments,
+            add,
+            dst,
+        });
+    }
     if direct::suits(g, conv.winograd.is_some()) {
         return pulp::Arch::new().dispatch(DirectChunk {
             conv,

@@ -69,7 +69,7 @@ const MIN_WIDTH: usize = 14;
 /// Cin + Cout, the multiplications it saves with Cin·Cout. One thread, batch 16: the UNet's
 /// 64 → 64 layer at 14×14 took 2.5 ms with Winograd and 2.8–3.1 ms read in place; 96 → 32 at
 /// 14×14 3.8 ms against 2.5–3.0 ms.
-const WINOGRAD_CHANNELS: usize = 64 * 64;
+pub(super) const WINOGRAD_CHANNELS: usize = 64 * 64;
 
 /// Fills `dst`, laid out `[segment][channel][(y − first)·Wo + x]`, with β + add + the
 /// convolution, segment by segment.
@@ -147,7 +147,7 @@ fn planes_per_channel(g: &Geometry) -> usize {
 
 /// Values in one plane for `rows` output rows: the rows it holds, `Wo + 1` values each, and the
 /// values the thrown-away last column reads past them.
-fn plane_len(g: &Geometry, rows: usize) -> usize {
+pub(super) fn plane_len(g: &Geometry, rows: usize) -> usize {
     let pitch = g.wo + 1;
     if g.stride == 1 {
         (rows + 2) * pitch + 2
@@ -175,7 +175,7 @@ fn row_offsets(g: &Geometry, rows: usize) -> Vec<usize> {
 /// rows `first − 1 ..= end` of the image the convolution sees (upsampled ×2 where the geometry
 /// says so), each `Wo + 1` values apart after a zero, normalised by `norm` where one is given.
 #[inline(always)]
-fn fill_shifted(
+pub(super) fn fill_shifted(
     g: &Geometry,
     source: &[f32],
     norm: Option<ChannelNorm>,
