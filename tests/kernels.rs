@@ -162,6 +162,39 @@ fn convolution_matches_candle() {
     }
 }
 
+/// 4×4 kernels at stride 2 with padding 1 (read in place, as the gradient of an upsampled
+/// convolution's input is computed) against candle's `conv2d`, on even and odd sizes.
+#[test]
+fn four_by_four_stride_two_convolution_matches_candle() {
+    // (batch, cin, h, w, cout)
+    let cases = [
+        (2, 6, 10, 10, 5),
+        (1, 32, 28, 28, 32),
+        (3, 5, 7, 9, 4),
+        (1, 3, 2, 3, 2),
+    ];
+    for (index, &(b, cin, h, w, cout)) in cases.iter().enumerate() {
+        let seed = 7000 + 10 * index as u64;
+        let weight = tensor(&[cout, cin, 4, 4], seed + 1, 0.3, 0.0);
+        let bias = tensor(&[cout], seed + 2, 0.5, 0.0);
+        let cfg = Conv2dConfig {
+            padding: 1,
+            stride: 2,
+            ..Conv2dConfig::default()
+        };
+        let layer = FastConv2d::new(Conv2d::new(weight, Some(bias), cfg)).unwrap();
+        assert!(layer.is_fast());
+        let x = tensor(&[b, cin, h, w], seed + 3, 1.5, 0.2);
+        let ours = layer.forward_with(&x, false, None, None).unwrap();
+        let reference = layer.forward_reference(&x, false, None, None).unwrap();
+        let error = relative_error(&ours, &reference);
+        assert!(
+            error <= TOLERANCE,
+            "case {index}: ({b}, {cin}, {h}, {w}) → {cout}: {error:e}"
+        );
+    }
+}
+
 #[test]
 fn convolution_takes_strided_inputs_and_refuses_wrong_shapes() {
     let weight = tensor(&[6, 4, 3, 3], 1, 0.3, 0.0);
@@ -441,6 +474,13 @@ fn the_trainable_convolution_matches_candles_values_and_gradients() {
         (2, 7, 3, 5, 6, 1, 1, 0, false),
         (2, 48, 16, 14, 14, 1, 1, 0, false),
         (2, 5, 6, 7, 4, 3, 1, 1, true),
+        // Upsampled: the UNet's 14 → 28 layer alone, its 7 → 14 one (Winograd forward), a
+        // single pixel, odd sizes (the input's gradient a 4×4, stride-2 convolution of the
+        // output's).
+        (1, 32, 32, 14, 14, 3, 1, 1, true),
+        (2, 64, 64, 7, 7, 3, 1, 1, true),
+        (3, 9, 2, 1, 1, 3, 1, 1, true),
+        (1, 12, 7, 5, 3, 3, 1, 1, true),
         // Stride 2 without padding, on sizes it covers whole (candle's ∂L/∂x is mis-shaped when the
         // last row or column is left out).
         (1, 3, 2, 7, 5, 3, 2, 0, false),

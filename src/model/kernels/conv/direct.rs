@@ -1,4 +1,5 @@
-//! 3×3 convolutions with padding 1 read in place, without im2col or Winograd transforms.
+//! 3×3 convolutions (and 4×4 ones at stride 2) with padding 1 read in place, without im2col or
+//! Winograd transforms.
 //!
 //! **Stride 1.** Each input channel of a segment is copied once into a padded plane whose rows
 //! are `W' + 1` values apart (W' the width the convolution sees): one zero column, then the row.
@@ -11,7 +12,8 @@
 //!
 //! **Stride 2.** The padded input P is split into four phase planes Q_ab[r][s] = P[2r + a][2s + b]
 //! with rows Wo + 1 values apart; output (y, x)'s tap (i, j) reads P[2y + i][2x + j] =
-//! Q_(i mod 2, j mod 2)[y + ⌊i/2⌋][x + ⌊j/2⌋], again a shifted run of one plane.
+//! Q_(i mod 2, j mod 2)[y + ⌊i/2⌋][x + ⌊j/2⌋], again a shifted run of one plane. A 4×4 kernel
+//! (⌊i/2⌋ ≤ 1 still) reads the same planes.
 //!
 //! Beside Winograd this does 2.25× the multiplications, but no transforms: the input is written
 //! once (normalised and upsampled on the way, where the layer asks) and read by the product from
@@ -47,15 +49,16 @@ impl pulp::WithSimd for DirectChunk<'_> {
     }
 }
 
-/// Whether a convolution of this geometry is read in place here: 3×3 with padding 1, at stride
-/// 2, or at stride 1 where no Winograd weights exist or where rows are long enough and channels
-/// few enough that Winograd's transforms cost more than the multiplications they save.
+/// Whether a convolution of this geometry is read in place here: padding 1 and a 3×3 or 4×4
+/// kernel at stride 2 (the 4×4 one carries an upsampled convolution's gradient back, see
+/// `trainable/conv.rs`), or 3×3 at stride 1 where no Winograd weights exist or where rows are
+/// long enough and channels few enough that Winograd's transforms cost more than the
+/// multiplications they save.
 pub(super) fn suits(g: &Geometry, has_winograd: bool) -> bool {
-    g.kernel == 3
-        && g.padding == 1
-        && match g.stride {
-            1 => !has_winograd || (g.wo >= MIN_WIDTH && g.cin * g.cout < WINOGRAD_CHANNELS),
-            2 => g.up == 0,
+    g.padding == 1
+        && match (g.kernel, g.stride) {
+            (3, 1) => !has_winograd || (g.wo >= MIN_WIDTH && g.cin * g.cout < WINOGRAD_CHANNELS),
+            (3 | 4, 2) => g.up == 0,
             _ => false,
         }
 }
@@ -158,10 +161,10 @@ pub(super) fn plane_len(g: &Geometry, rows: usize) -> usize {
 
 /// Where B's row (c, i, j) starts among the planes.
 fn row_offsets(g: &Geometry, rows: usize) -> Vec<usize> {
-    let (pitch, len) = (g.wo + 1, plane_len(g, rows));
-    (0..g.cin * 9)
+    let (pitch, len, k) = (g.wo + 1, plane_len(g, rows), g.kernel);
+    (0..g.cin * k * k)
         .map(|p| {
-            let (c, i, j) = (p / 9, p / 3 % 3, p % 3);
+            let (c, i, j) = (p / (k * k), p / k % k, p % k);
             if g.stride == 1 {
                 c * len + i * pitch + j
             } else {

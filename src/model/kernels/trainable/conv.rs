@@ -118,6 +118,10 @@ impl TrainableConv {
         x: &Tensor,
     ) -> Result<Tensor> {
         let (_, _, kh, _) = weight.dims4()?;
+        if self.upsample && (kh, self.stride, self.padding) == (3, 1, 1) {
+            return PreparedConv::new(&upsampled_transposed(weight)?, None, 2, 1)?
+                .forward(grad_y, false, None, None);
+        }
         let grad_seen = if (kh, self.stride, self.padding) == (3, 1, 1) {
             PreparedConv::new(&flipped_transposed(weight)?, None, 1, 1)?
                 .forward(grad_y, false, None, None)?
@@ -132,6 +136,42 @@ impl TrainableConv {
         let grad_x = with_values(&grad_seen, |grad| Ok(upsample_gradient(grad, b * c, h, w)))?;
         Tensor::from_vec(grad_x, x.shape(), &Device::Cpu)
     }
+}
+
+/// The rows (or columns) i of a 3×3 kernel whose taps reach an upsampled input's stored row
+/// 2r + u − 1 of the output gradient: I(u) for u < 4 (see [`upsampled_transposed`]).
+const REACHING: [&[usize]; 4] = [&[2], &[1, 2], &[0, 1], &[0]];
+
+/// K `(Cin, Cout, 4, 4)`, K[c, o, u, v] = Σ_{i ∈ I(u), j ∈ I(v)} w[o, c, i, j]: the weights of the
+/// stride-2, padding-1 convolution of the output gradient g that gives the gradient of the input
+/// x of a 3×3, padding-1 convolution of x upsampled ×2. Output (Y, X)'s tap i reads stored row
+/// ⌊(Y + i − 1)/2⌋, which is r exactly when Y = 2r − 1 + u with u + i ∈ {2, 3}; so
+/// ∂L/∂x[c, r, s] = Σ_o Σ_{u, v < 4} K[c, o, u, v] · g[o, 2r − 1 + u, 2s − 1 + v], 16 taps per stored
+/// pixel instead of the 36 of convolving at the upsampled size and summing each 2×2 block.
+fn upsampled_transposed(w: &Tensor) -> Result<Tensor> {
+    let (cout, cin, kh, kw) = w.dims4()?;
+    if (kh, kw) != (3, 3) {
+        candle_core::bail!("upsampled convolution's gradient: 3×3 weights expected, got {kh}×{kw}");
+    }
+    let values = values_of(w)?;
+    let mut out = Vec::with_capacity(cin * cout * 16);
+    for c in 0..cin {
+        for o in 0..cout {
+            let kernel = &values[(o * cin + c) * 9..][..9];
+            for rows in REACHING {
+                for columns in REACHING {
+                    let mut sum = 0f64;
+                    for &i in rows {
+                        for &j in columns {
+                            sum += f64::from(kernel[3 * i + j]);
+                        }
+                    }
+                    out.push(sum as f32);
+                }
+            }
+        }
+    }
+    Tensor::from_vec(out, (cin, cout, 4, 4), &Device::Cpu)
 }
 
 /// w′[c, o, i, j] = w[o, c, k − 1 − i, k − 1 − j]: the weights of the convolution that carries a
