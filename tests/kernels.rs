@@ -457,8 +457,9 @@ fn trainable_weights_keep_candle_operations() {
 
 /// The trainable convolution against candle's `conv2d` (after `upsample_nearest2d`, with the bias
 /// added): its values and the gradients of the input, the weights and the bias, on odd shapes — a
-/// single input channel, widths of 6, 7, 15 and 28, stride 2 on odd sizes, 1×1 layers, an
-/// upsampled input, and the many-channel 7×7 layers that take Winograd — with a bias per channel
+/// single input channel, widths of 6, 7, 15 and 28, stride 2 on odd sizes, 1×1 layers, upsampled
+/// inputs (whose gradients go phase by phase at the stored size), and the many-channel 7×7 layers
+/// that take Winograd — with a bias per channel
 /// or, every third case, per (sample, channel). Measured at most 2.1e-6 (values and gradients).
 #[test]
 fn the_trainable_convolution_matches_candles_values_and_gradients() {

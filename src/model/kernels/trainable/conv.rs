@@ -71,8 +71,15 @@ impl CustomOp3 for TrainableConv {
         grad_y: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad_y = grad_y.detach().contiguous()?;
-        let seen = self.input_seen(&x.detach())?;
-        let taps = Taps::new(seen.dims(), weight.dims(), self.stride, self.padding)?;
+        let (x_detached, weight_detached) = (x.detach(), weight.detach());
+        let (b, c, h, w) = x.dims4()?;
+        let up = if self.upsample { 2 } else { 1 };
+        let taps = Taps::new(
+            &[b, c, up * h, up * w],
+            weight.dims(),
+            self.stride,
+            self.padding,
+        )?;
         if grad_y.dims() != taps.output_dims() {
             candle_core::bail!(
                 "{}: gradient {:?} for an output of {:?}",
@@ -82,13 +89,13 @@ impl CustomOp3 for TrainableConv {
             );
         }
         with_values(&grad_y, |g| {
-            let grad_w = with_values(&seen, |u| taps.weight_gradient(u, g))?;
+            let grad_w = self.weight_gradient(&taps, &x_detached, &weight_detached, g)?;
             let grad_w = Tensor::from_vec(grad_w, weight.shape(), &Device::Cpu)?;
             let per_sample = bias.rank() == 2;
             let grad_b = taps.bias_gradient(g, per_sample);
             let grad_b = Tensor::from_vec(grad_b, bias.shape(), &Device::Cpu)?;
             let grad_x = if wants_gradient(x) {
-                Some(self.input_gradient(&taps, &weight.detach(), &grad_y, g, x)?)
+                Some(self.input_gradient(&taps, &weight_detached, &grad_y, g, x)?)
             } else {
                 None
             };
@@ -106,6 +113,25 @@ impl TrainableConv {
         let (b, c, h, w) = x.dims4()?;
         let seen = with_values(x, |values| Ok(upsampled(values, b * c, h, w)))?;
         Tensor::from_vec(seen, (b, c, 2 * h, 2 * w), &Device::Cpu)
+    }
+
+    /// ∂L/∂w from the output's gradient's values `g`: for a 3×3 convolution of an upsampled input,
+    /// one 2×2 phase at a time at the input's stored size ([`Taps::weight_gradient_upsampled`]),
+    /// else tap by tap from what the convolution reads.
+    fn weight_gradient(
+        &self,
+        taps: &Taps,
+        x: &Tensor,
+        weight: &Tensor,
+        g: &[f32],
+    ) -> Result<Vec<f32>> {
+        let (_, _, kh, _) = weight.dims4()?;
+        if self.upsample && (kh, self.stride, self.padding) == (3, 1, 1) {
+            let stored = Taps::new(x.dims(), weight.dims(), 1, 1)?;
+            return with_values(x, |x| stored.weight_gradient_upsampled(x, g));
+        }
+        let seen = self.input_seen(x)?;
+        with_values(&seen, |u| taps.weight_gradient(u, g))
     }
 
     /// ∂L/∂x from the output's gradient (`grad_y`, and its values `g`).

@@ -158,39 +158,39 @@ fn block<S: Simd, const RA: usize, const RB: usize>(
     }
 }
 
-/// The taps of one kernel row that [`add_shifted_row_products`] takes at once.
+/// The taps of one row of a 3×3 kernel, which [`add_shifted_row_products`] takes at once.
 pub(super) const SHIFTS: usize = 3;
 
-/// dst_j(o, c) += Σ_{p < len} a(o, p)·b(c, p + j) for j < [`SHIFTS`], `dst[j]` `(a.count,
-/// b.count)` row-major: the three taps of one row of a 3×3 kernel, whose views of the padded input
-/// are the same row one value apart. Each vector of a, read from the L2 cache, meets three of b
+/// dst_j(o, c) += Σ_{p < len} a(o, p)·b(c, p + j) for j < J, `dst[j]` `(a.count, b.count)`
+/// row-major: the J taps of one kernel row (three of a 3×3 kernel, two of a 2×2 one), whose views
+/// of the padded input are the same row one value apart. Each vector of a, read from the L2 cache, meets three of b
 /// (the second and third mostly in L1), so a block of sums does three times the work per load of
 /// [`add_row_products`]. Fails, touching nothing, when the sizes do not fit.
-pub(super) fn add_shifted_row_products(
+pub(super) fn add_shifted_row_products<const J: usize>(
     a: Rows,
     b: Rows,
     len: usize,
-    dst: [&mut [f32]; SHIFTS],
+    dst: [&mut [f32]; J],
 ) -> Result<()> {
     let results = a.count * b.count;
-    if !a.fit(len) || !b.fit(len + SHIFTS - 1) || dst.iter().any(|d| d.len() < results) {
+    if J == 0 || !a.fit(len) || !b.fit(len + J - 1) || dst.iter().any(|d| d.len() < results) {
         bail!(
             "shifted row products: {} rows of {len} and {} of {} do not fit slices of {} and {}",
             a.count,
             b.count,
-            len + SHIFTS - 1,
+            len + J.saturating_sub(1),
             a.values.len(),
             b.values.len()
         );
     }
     /// The call [`pulp::Arch::dispatch`] compiles once per instruction set.
-    struct Run<'a> {
+    struct Run<'a, const J: usize> {
         a: Rows<'a>,
         b: Rows<'a>,
         len: usize,
-        dst: [&'a mut [f32]; SHIFTS],
+        dst: [&'a mut [f32]; J],
     }
-    impl pulp::WithSimd for Run<'_> {
+    impl<const J: usize> pulp::WithSimd for Run<'_, J> {
         type Output = ();
 
         #[inline(always)]
@@ -210,7 +210,13 @@ const SHIFTED_A_NARROW: usize = 2;
 const SHIFTED_B: usize = 2;
 
 #[inline(always)]
-fn shifted_products<S: Simd>(simd: S, a: Rows, b: Rows, len: usize, mut dst: [&mut [f32]; SHIFTS]) {
+fn shifted_products<S: Simd, const J: usize>(
+    simd: S,
+    a: Rows,
+    b: Rows,
+    len: usize,
+    mut dst: [&mut [f32]; J],
+) {
     let block_a = if S::F32_LANES >= 16 {
         SHIFTED_A_WIDE
     } else {
@@ -229,12 +235,12 @@ fn shifted_products<S: Simd>(simd: S, a: Rows, b: Rows, len: usize, mut dst: [&m
             let at = Block { o, c, len };
             let dst = &mut dst;
             match (rows_a, rows_b) {
-                (SHIFTED_A_WIDE, SHIFTED_B) => shifted_block::<S, 4, 2>(simd, a, b, at, dst),
-                (SHIFTED_A_WIDE, _) => shifted_block::<S, 4, 1>(simd, a, b, at, dst),
-                (SHIFTED_A_NARROW, SHIFTED_B) => shifted_block::<S, 2, 2>(simd, a, b, at, dst),
-                (SHIFTED_A_NARROW, _) => shifted_block::<S, 2, 1>(simd, a, b, at, dst),
-                (_, SHIFTED_B) => shifted_block::<S, 1, 2>(simd, a, b, at, dst),
-                _ => shifted_block::<S, 1, 1>(simd, a, b, at, dst),
+                (SHIFTED_A_WIDE, SHIFTED_B) => shifted_block::<S, 4, 2, J>(simd, a, b, at, dst),
+                (SHIFTED_A_WIDE, _) => shifted_block::<S, 4, 1, J>(simd, a, b, at, dst),
+                (SHIFTED_A_NARROW, SHIFTED_B) => shifted_block::<S, 2, 2, J>(simd, a, b, at, dst),
+                (SHIFTED_A_NARROW, _) => shifted_block::<S, 2, 1, J>(simd, a, b, at, dst),
+                (_, SHIFTED_B) => shifted_block::<S, 1, 2, J>(simd, a, b, at, dst),
+                _ => shifted_block::<S, 1, 1, J>(simd, a, b, at, dst),
             }
             c += rows_b;
         }
@@ -242,34 +248,34 @@ fn shifted_products<S: Simd>(simd: S, a: Rows, b: Rows, len: usize, mut dst: [&m
     }
 }
 
-/// Rows o..o + RA of a against rows c..c + RB of b, each at the [`SHIFTS`] shifts.
+/// Rows o..o + RA of a against rows c..c + RB of b, each at the J shifts.
 #[inline(always)]
-fn shifted_block<S: Simd, const RA: usize, const RB: usize>(
+fn shifted_block<S: Simd, const RA: usize, const RB: usize, const J: usize>(
     simd: S,
     a: Rows,
     b: Rows,
     at: Block,
-    dst: &mut [&mut [f32]; SHIFTS],
+    dst: &mut [&mut [f32]; J],
 ) {
     // No closures in here (see `block`).
     let (a_rows, a_vectors) = rows_and_vectors::<S, RA>(a, at.o, at.len);
     let mut b_rows: [&[f32]; RB] = [&[]; RB];
-    let mut b_vectors: [[&[S::f32s]; SHIFTS]; RB] = [[&[]; SHIFTS]; RB];
+    let mut b_vectors: [[&[S::f32s]; J]; RB] = [[&[]; J]; RB];
     for s in 0..RB {
-        b_rows[s] = b.row(at.c + s, at.len + SHIFTS - 1);
-        for j in 0..SHIFTS {
+        b_rows[s] = b.row(at.c + s, at.len + J - 1);
+        for j in 0..J {
             b_vectors[s][j] = S::as_simd_f32s(&b_rows[s][j..j + at.len]).0;
         }
     }
     let vectors = at.len / S::F32_LANES;
-    let mut acc = [[[simd.splat_f32s(0.0); SHIFTS]; RB]; RA];
+    let mut acc = [[[simd.splat_f32s(0.0); J]; RB]; RA];
     let mut av = [simd.splat_f32s(0.0); RA];
     for i in 0..vectors {
         for r in 0..RA {
             av[r] = a_vectors[r][i];
         }
         for s in 0..RB {
-            for j in 0..SHIFTS {
+            for j in 0..J {
                 let bv = b_vectors[s][j][i];
                 for r in 0..RA {
                     acc[r][s][j] = simd.mul_add_e_f32s(av[r], bv, acc[r][s][j]);
@@ -280,7 +286,7 @@ fn shifted_block<S: Simd, const RA: usize, const RB: usize>(
     let tail = vectors * S::F32_LANES..at.len;
     for r in 0..RA {
         for s in 0..RB {
-            for j in 0..SHIFTS {
+            for j in 0..J {
                 let mut rest = 0f32;
                 for p in tail.clone() {
                     rest += a_rows[r][p] * b_rows[s][p + j];
@@ -365,5 +371,22 @@ mod tests {
         // b's rows must reach two values past `len`.
         let dst = sums.each_mut().map(Vec::as_mut_slice);
         assert!(add_shifted_row_products(a_rows, b_rows, 60, dst).is_err());
+        // Two shifts (a 2×2 kernel's row): one value past `len`.
+        let mut pair: [Vec<f32>; 2] = std::array::from_fn(|_| vec![1f32; rows_a * rows_b]);
+        add_shifted_row_products(a_rows, b_rows, 60, pair.each_mut().map(Vec::as_mut_slice))
+            .unwrap();
+        for (j, dst) in pair.iter().enumerate() {
+            for o in 0..rows_a {
+                for c in 0..rows_b {
+                    let expected: f32 =
+                        (0..60).map(|p| a[o * 60 + p] * b[3 + c * 61 + p + j]).sum();
+                    assert_eq!(
+                        dst[o * rows_b + c] - 1.0,
+                        expected,
+                        "({o}, {c}) at {j} of 2"
+                    );
+                }
+            }
+        }
     }
 }

@@ -33,6 +33,10 @@ use super::row_products::{Rows, SHIFTS, add_row_products, add_shifted_row_produc
 /// cores), so that every tap after the first reads them from there.
 const BLOCK_BYTES: usize = 192 * 1024;
 
+/// d(a, i): the tap of an upsampled convolution's 2×2 phase kernel (see
+/// [`Taps::weight_gradient_upsampled`]) that tap i of the 3×3 kernel adds into, for output phase a.
+const TAP_OF: [[usize; 3]; 2] = [[0, 1, 1], [0, 0, 1]];
+
 /// The shortest rows the weights' gradient multiplies, in values, where the batch allows: at
 /// batch 64, blocks of one sample of a 14×14 layer (rows of 256) spent more time adding up their
 /// sums than multiplying; rows of 2048 took the step's weight gradients from 103–132 ms (medians
@@ -201,6 +205,105 @@ impl Taps {
             }
             Ok(())
         })
+    }
+
+    /// ∂L/∂w `(Cout, Cin, 3, 3)` of a 3×3, padding-1 convolution of x upsampled ×2, `self` being
+    /// that convolution at x's stored size (Ho = H, Wo = W) and `grad_y` the gradient of its
+    /// upsampled output `(B, Cout, 2H, 2W)`. Output phase (a, b) (rows 2y + a, columns 2x + b) is a
+    /// 2×2 convolution of x whose taps sum the 3×3 kernel's (see `conv/upsampled.rs`), so with
+    /// g_ab its share of the gradient, on x's padded grid,
+    /// ```text
+    /// D_ab[o, c, di, dj] = Σ_{b, y, x} g_ab[o, y, x] · x[c, y + a + di − 1, x + b + dj − 1]
+    /// ∂L/∂w[o, c, i, j]  = Σ_{a, b} D_ab[o, c, d(a, i), d(b, j)]
+    /// ```
+    /// d(a, i) the 2×2 tap that 3×3 tap i adds into: 16 row products per stored pixel, not the 36
+    /// of the convolution at the upsampled size.
+    pub(super) fn weight_gradient_upsampled(&self, x: &[f32], grad_y: &[f32]) -> Result<Vec<f32>> {
+        if (self.kernel, self.stride, self.padding) != (3, 1, 1) {
+            bail!("upsampled convolution's weight gradient: 3×3, stride 1, padding 1 only");
+        }
+        let (cin, cout) = (self.cin, self.cout);
+        let (hp, wp) = (self.h + 2, self.w + 2);
+        let grid = hp * wp;
+        // The furthest 2×2 tap starts 2·Wp + 1 values along and reads one value past the grid.
+        let row_len = self.batch * grid + 2 * (wp + 1);
+        let padded = self.padded_by_channel(x, row_len);
+        let phases: Vec<Vec<f32>> = (0..4)
+            .map(|phase| self.phase_on_grid(grad_y, phase, wp, grid))
+            .collect();
+        let g_len = self.batch * grid;
+        let tap_len = cin * cout;
+        // Per block of samples: D_ab for the four phases, four 2×2 taps each.
+        let per_block = self.samples_per_block();
+        let blocks = self.batch.div_ceil(per_block);
+        let mut partials = vec![0f32; blocks * 16 * tap_len];
+        try_for_each_claimed(
+            partials.chunks_mut(16 * tap_len).enumerate(),
+            |(block, dst)| {
+                let first = block * per_block;
+                let samples = first..(first + per_block).min(self.batch);
+                let (start, len) = (first * grid, samples.len() * grid);
+                for (phase, dst) in dst.chunks_mut(4 * tap_len).enumerate() {
+                    let (a, b) = (phase / 2, phase % 2);
+                    let g = Rows {
+                        values: &phases[phase][start..],
+                        stride: g_len,
+                        count: cout,
+                    };
+                    for (di, dst) in dst.chunks_mut(2 * tap_len).enumerate() {
+                        let seen = Rows {
+                            values: &padded[start + (a + di) * wp + b..],
+                            stride: row_len,
+                            count: cin,
+                        };
+                        let (left, right) = dst.split_at_mut(tap_len);
+                        add_shifted_row_products(g, seen, len, [left, right])?;
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        let mut grad_w = vec![0f32; cout * cin * 9];
+        for block in partials.chunks(16 * tap_len) {
+            for (phase_tap, partial) in block.chunks(tap_len).enumerate() {
+                let (phase, di, dj) = (phase_tap / 4, phase_tap / 2 % 2, phase_tap % 2);
+                let (a, b) = (phase / 2, phase % 2);
+                for (i, j) in (0..3)
+                    .flat_map(|i| (0..3).map(move |j| (i, j)))
+                    .filter(|&(i, j)| TAP_OF[a][i] == di && TAP_OF[b][j] == dj)
+                {
+                    for (o_c, &v) in partial.iter().enumerate() {
+                        grad_w[o_c * 9 + 3 * i + j] += v;
+                    }
+                }
+            }
+        }
+        Ok(grad_w)
+    }
+
+    /// Output phase `phase` = 2a + b of g `(B, Cout, 2H, 2W)`, rows 2y + a and columns 2x + b,
+    /// as `(Cout, B·Hp·Wp)` on x's padded grid (zeros elsewhere), like
+    /// [`Taps::gradient_on_grid`].
+    fn phase_on_grid(&self, grad_y: &[f32], phase: usize, wp: usize, grid: usize) -> Vec<f32> {
+        let (a, b) = (phase / 2, phase % 2);
+        let (h, w) = (self.h, self.w);
+        let len = self.batch * grid;
+        let mut g_grid = zeros(self.cout * len);
+        g_grid
+            .par_chunks_mut(len.max(1))
+            .enumerate()
+            .for_each(|(o, row)| {
+                for (sample, on_grid) in row.chunks_mut(grid.max(1)).enumerate() {
+                    let plane = &grad_y[(sample * self.cout + o) * 4 * h * w..][..4 * h * w];
+                    for (y, line) in on_grid.chunks_mut(wp).take(h).enumerate() {
+                        let source = &plane[(2 * y + a) * 2 * w..][..2 * w];
+                        for (v, &s) in line[..w].iter_mut().zip(source.iter().skip(b).step_by(2)) {
+                            *v = s;
+                        }
+                    }
+                }
+            });
+        g_grid
     }
 
     /// g `(B, Cout, Ho, Wo)` as `(Cout, B·Hp·Wp)`: each sample's output on the padded grid, with
