@@ -34,11 +34,11 @@ pub(super) fn phase_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<Pack
             let (a, b) = (phase / 2, phase % 2);
             let mut w_ab = Vec::with_capacity(cout * cin * 4);
             for kernel in weight.chunks_exact(9).take(cout * cin) {
-                for di in 0..2 {
-                    for dj in 0..2 {
+                for rows in TAPS_OF[a] {
+                    for columns in TAPS_OF[b] {
                         let mut sum = 0f64;
-                        for &i in TAPS_OF[a][di] {
-                            for &j in TAPS_OF[b][dj] {
+                        for &i in rows {
+                            for &j in columns {
                                 sum += f64::from(kernel[3 * i + j]);
                             }
                         }
