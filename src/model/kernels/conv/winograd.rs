@@ -31,9 +31,8 @@
 //! **A chunk spread over the pool.** A layer's only chunk (one small sample) runs its input
 //! transform (a few input channels a task, V laid out channel by channel), its 16 products and its
 //! output channels as tasks of the pool: the same arithmetic per output, in another order of
-//! tasks. Each task enters the CPU's
-//! instruction set again through `pulp` (a closure handed to rayon is compiled without it, and
-//! ran 30× slower).
+//! tasks. Each task enters the CPU's instruction set again through `pulp` (a closure handed to
+//! rayon is compiled without it, and ran 30× slower).
 
 use std::sync::Arc;
 
