@@ -5,8 +5,11 @@
 //! the bias's gradient is a sum per channel, the weights' one matrix product per tap, and the
 //! input's either our forward convolution again (3×3, stride 1, padding 1: ∂L/∂u = conv(∂L/∂y, w′)
 //! with w′[c, o, i, j] = w[o, c, 2 − i, 2 − j], padding 1) or a product per sample added back at
-//! the positions each tap read (other kernels and strides). An upsampled input's gradient is the
-//! sum of each 2×2 block.
+//! the positions each tap read (other kernels and strides). For a 3×3 convolution (stride 1,
+//! padding 1) of an upsampled input, both gradients are taken at the input's stored size: the
+//! weights' phase by phase ([`Taps::weight_gradient_upsampled`]), the input's as a 4×4, stride-2
+//! convolution of ∂L/∂y ([`upsampled_transposed`]); for other upsampled convolutions the input's
+//! gradient is the sum of each 2×2 block of the upsampled one.
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
 
@@ -164,8 +167,9 @@ impl TrainableConv {
     }
 }
 
-/// The rows (or columns) i of a 3×3 kernel whose taps reach an upsampled input's stored row
-/// 2r + u − 1 of the output gradient: I(u) for u < 4 (see [`upsampled_transposed`]).
+/// I(u) for u < 4: the taps i of a 3×3 kernel (rows or columns) through which output row
+/// 2r − 1 + u of a convolution of an upsampled input reads stored row r (see
+/// [`upsampled_transposed`]).
 const REACHING: [&[usize]; 4] = [&[2], &[1, 2], &[0, 1], &[0]];
 
 /// K `(Cin, Cout, 4, 4)`, K[c, o, u, v] = Σ_{i ∈ I(u), j ∈ I(v)} w[o, c, i, j]: the weights of the
