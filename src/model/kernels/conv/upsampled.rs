@@ -110,6 +110,8 @@ fn chunk<S: Simd>(simd: S, chunk: UpsampledChunk<'_>) -> Result<()> {
         ..*g
     };
     let pitch = g.w + 1;
+    // B's row offsets depend only on the planes' length: the segments of a call mostly share it.
+    let (mut offsets, mut offsets_for) = (Vec::new(), None);
     for segment in segments {
         let rows = Rows {
             sample: segment.sample,
@@ -119,24 +121,29 @@ fn chunk<S: Simd>(simd: S, chunk: UpsampledChunk<'_>) -> Result<()> {
         let channel_len = plane_len(&stored, rows.end - rows.first);
         let planes_len = cin * channel_len;
         let n = (rows.end - rows.first) * pitch;
+        if offsets_for != Some(channel_len) {
+            offsets = (0..4)
+                .map(|phase| phase_offsets(cin, channel_len, pitch, phase))
+                .collect();
+            offsets_for = Some(channel_len);
+        }
         let mut buffer = Scratch::take(planes_len + 4 * m * n);
         let (planes, products) = buffer.0[..planes_len + 4 * m * n].split_at_mut(planes_len);
         for (c, plane) in planes.chunks_exact_mut(channel_len).enumerate() {
             let source = &x[(segment.sample * cin + c) * g.h * g.w..][..g.h * g.w];
             fill_shifted(&stored, source, None, &rows, plane);
         }
-        for (phase, (lhs, product)) in phases
+        for ((lhs, offsets), product) in phases
             .iter()
+            .zip(&offsets)
             .zip(products.chunks_exact_mut(m * n))
-            .enumerate()
         {
-            let offsets = phase_offsets(cin, channel_len, pitch, phase);
             multiply(
                 simd,
                 Product {
                     lhs,
                     rhs: planes,
-                    rhs_rows: RhsRows::At(&offsets),
+                    rhs_rows: RhsRows::At(offsets),
                     n,
                     dst: product,
                     dst_rs: n,

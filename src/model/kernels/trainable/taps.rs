@@ -287,6 +287,32 @@ impl Taps {
     fn phase_on_grid(&self, grad_y: &[f32], phase: usize, wp: usize, grid: usize) -> Vec<f32> {
         let (a, b) = (phase / 2, phase % 2);
         let (h, w) = (self.h, self.w);
+        self.on_grid(grid, |o, sample, on_grid| {
+            let plane = &grad_y[(sample * self.cout + o) * 4 * h * w..][..4 * h * w];
+            for (y, line) in on_grid.chunks_mut(wp).take(h).enumerate() {
+                let source = &plane[(2 * y + a) * 2 * w..][..2 * w];
+                for (v, &s) in line[..w].iter_mut().zip(source.iter().skip(b).step_by(2)) {
+                    *v = s;
+                }
+            }
+        })
+    }
+
+    /// g `(B, Cout, Ho, Wo)` as `(Cout, B·Hp·Wp)`: each sample's output on the padded grid, with
+    /// zeros at the positions that are not outputs.
+    fn gradient_on_grid(&self, grad_y: &[f32], wp: usize, grid: usize) -> Vec<f32> {
+        let pixels = self.pixels();
+        self.on_grid(grid, |o, sample, on_grid| {
+            let plane = &grad_y[(sample * self.cout + o) * pixels..][..pixels];
+            for (y, line) in plane.chunks(self.wo).enumerate() {
+                on_grid[y * wp..][..self.wo].copy_from_slice(line);
+            }
+        })
+    }
+
+    /// A `(Cout, B·grid)` matrix of zeros, each (output channel, sample)'s `grid` values filled by
+    /// `fill(o, sample, values)`, the channels over the pool.
+    fn on_grid(&self, grid: usize, fill: impl Fn(usize, usize, &mut [f32]) + Sync) -> Vec<f32> {
         let len = self.batch * grid;
         let mut g_grid = zeros(self.cout * len);
         g_grid
@@ -294,32 +320,7 @@ impl Taps {
             .enumerate()
             .for_each(|(o, row)| {
                 for (sample, on_grid) in row.chunks_mut(grid.max(1)).enumerate() {
-                    let plane = &grad_y[(sample * self.cout + o) * 4 * h * w..][..4 * h * w];
-                    for (y, line) in on_grid.chunks_mut(wp).take(h).enumerate() {
-                        let source = &plane[(2 * y + a) * 2 * w..][..2 * w];
-                        for (v, &s) in line[..w].iter_mut().zip(source.iter().skip(b).step_by(2)) {
-                            *v = s;
-                        }
-                    }
-                }
-            });
-        g_grid
-    }
-
-    /// g `(B, Cout, Ho, Wo)` as `(Cout, B·Hp·Wp)`: each sample's output on the padded grid, with
-    /// zeros at the positions that are not outputs.
-    fn gradient_on_grid(&self, grad_y: &[f32], wp: usize, grid: usize) -> Vec<f32> {
-        let len = self.batch * grid;
-        let mut g_grid = zeros(self.cout * len);
-        g_grid
-            .par_chunks_mut(len.max(1))
-            .enumerate()
-            .for_each(|(o, row)| {
-                for (b, sample) in row.chunks_mut(grid.max(1)).enumerate() {
-                    let plane = &grad_y[(b * self.cout + o) * self.pixels()..][..self.pixels()];
-                    for (y, line) in plane.chunks(self.wo).enumerate() {
-                        sample[y * wp..][..self.wo].copy_from_slice(line);
-                    }
+                    fill(o, sample, on_grid);
                 }
             });
         g_grid
