@@ -375,13 +375,17 @@ fn group_norm_matches_candle() {
 
 #[test]
 fn linear_and_attention_match_candle() {
-    // (rows shape, inputs, outputs): batch 1 and 64, sizes not a multiple of 8, over 256 rows.
-    let cases: [(&[usize], usize, usize); 5] = [
+    // (rows shape, inputs, outputs): batch 1 and 64, sizes not a multiple of 8, over 256 rows;
+    // fewer than four rows (row after row, not gemm) and batch 1's 49 tokens (cut in two).
+    let cases: [(&[usize], usize, usize); 8] = [
         (&[1], 32, 128),
+        (&[3], 40, 23),
+        (&[1, 49], 64, 192),
         (&[64], 128, 64),
         (&[3, 49], 64, 192),
         (&[64, 49], 64, 192),
         (&[5, 7], 13, 11),
+        (&[2, 1], 256, 64),
     ];
     for (seed, &(rows, inputs, outputs)) in cases.iter().enumerate() {
         let seed = 10 * seed as u64;
@@ -412,8 +416,17 @@ fn linear_and_attention_match_candle() {
             "linear + GELU {dims:?} → {outputs}: error {error:e}"
         );
     }
-    // softmax(q kᵀ/√C) v against candle's composition, for 1×1, 7×7 and 3×5 "images".
-    for (b, tokens, c) in [(1, 1, 8), (2, 49, 64), (64, 49, 64), (3, 15, 12)] {
+    // softmax(q kᵀ/√C) v against candle's composition, for 1×1, 7×7 and 3×5 "images"; a lone
+    // 7×7 sample's queries are cut in two (an odd number of tokens: 25 + 24).
+    let shapes = [
+        (1, 1, 8),
+        (2, 49, 64),
+        (64, 49, 64),
+        (3, 15, 12),
+        (1, 49, 64),
+        (1, 45, 40),
+    ];
+    for (b, tokens, c) in shapes {
         let qkv = tensor(&[b, tokens, 3 * c], (b * tokens) as u64, 2.0, 0.0);
         let q = qkv.narrow(2, 0, c).unwrap().contiguous().unwrap();
         let k = qkv.narrow(2, c, c).unwrap().contiguous().unwrap();

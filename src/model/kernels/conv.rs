@@ -51,10 +51,15 @@ mod winograd;
 const PACK_COLUMNS: usize = 512;
 /// With fewer packed groups than this, work is cut within samples (row blocks).
 const MIN_ITEMS: usize = 4;
-/// Output pixels per row block when a sample is cut.
-const BLOCK_COLUMNS: usize = 160;
-/// Below this many multiply-adds, a convolution runs on the calling thread.
-const PARALLEL_MIN_MACS: usize = 1 << 18;
+/// Output pixels per row block when a sample is cut: a 28×28 sample in four parts of 7 rows, a
+/// 14×14 one in two (one where its work goes through Winograd, which spreads itself over the
+/// pool). 160 (six parts at 28×28, a 14×14 Winograd sample in two of three and four tile rows,
+/// products of 21–28 columns) was 8–11 % slower at batch 1 on the median of 12–16 alternating
+/// rounds; 80 was slower still, 400 (two parts at 28×28) no faster than 224.
+const BLOCK_COLUMNS: usize = 224;
+/// Below this many multiply-adds, a convolution runs on the calling thread (the UNet's first and
+/// last convolutions at batch 1, 113K, now run on the pool).
+const PARALLEL_MIN_MACS: usize = 1 << 16;
 
 /// A convolution's weights and sizes, copied out of candle's tensors once.
 #[derive(Clone, Debug)]

@@ -10,18 +10,49 @@
 //! ```text
 //! S = q kᵀ / √C,   P = softmax over each row of S,   o = P v
 //! ```
-//! Rows are cut into blocks by shape only, so the bits never depend on the thread count.
+//! Rows are cut into blocks by shape only, so the bits never depend on the thread count; the
+//! pool's threads take the blocks one at a time (`claimed.rs`). A layer of a few rows (batch 1's
+//! attention block: 49 tokens) is still cut in two, so that it does not run on one thread.
 
 use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
-use rayon::prelude::*;
-
+use super::claimed::try_for_each_claimed;
 use super::contiguous_f32;
 use super::matmul::{Product, gemm_acc};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 
 /// Rows per block of a linear layer (blocks run in parallel).
 const ROWS_PER_BLOCK: usize = 256;
+/// Below this many multiply-adds, a linear layer or a sample's attention runs on the calling
+/// thread, in one block.
+const PARALLEL_MIN_MACS: usize = 1 << 16;
+/// With fewer rows than this, a linear layer is row after row of `y += x[p] · Wᵀ[p]` on the
+/// widest vectors: `gemm`'s packing costs more than such products (batch 1's timestep
+/// embeddings, one row each).
+const GEMM_MIN_ROWS: usize = 4;
+
+/// Rows per block when `rows` rows of `macs_per_row` multiply-adds are cut (by shape only).
+fn rows_per_block(rows: usize, macs_per_row: usize) -> usize {
+    if rows > ROWS_PER_BLOCK {
+        ROWS_PER_BLOCK
+    } else if rows.saturating_mul(macs_per_row) >= PARALLEL_MIN_MACS {
+        rows.div_ceil(2).max(1)
+    } else {
+        rows.max(1)
+    }
+}
+
+/// Runs `f` on each of `blocks`: over the pool where there are several, else on this thread.
+fn for_each_block<T: Send>(
+    blocks: impl ExactSizeIterator<Item = T> + Send,
+    f: impl Fn(T) -> Result<()> + Sync,
+) -> Result<()> {
+    if blocks.len() > 1 {
+        try_for_each_claimed(blocks, f)
+    } else {
+        blocks.into_iter().try_for_each(f)
+    }
+}
 
 /// A linear layer's weights, copied out of candle's tensors once.
 #[derive(Clone, Debug)]
@@ -85,41 +116,80 @@ impl CustomOp1 for PreparedLinear {
         }
         let rows = x.len() / self.inputs.max(1);
         let mut out = vec![0f32; rows * self.outputs];
-        let block = |(index, dst): (usize, &mut [f32])| -> Result<()> {
-            let first = index * ROWS_PER_BLOCK;
+        // Rows `first..` into `dst`.
+        let block = |(first, dst): (usize, &mut [f32])| -> Result<()> {
             let m = dst.len() / self.outputs.max(1);
             for row in dst.chunks_mut(self.outputs) {
                 row.copy_from_slice(&self.bias);
             }
-            gemm_acc(
-                Product {
-                    m,
-                    n: self.outputs,
-                    k: self.inputs,
-                    lhs_rs: self.inputs,
-                    rhs_rs: self.outputs,
-                    dst_rs: self.outputs,
-                },
-                &x[first * self.inputs..],
-                &self.weight_t,
-                dst,
-            )?;
+            let x = &x[first * self.inputs..][..m * self.inputs];
+            if m < GEMM_MIN_ROWS {
+                pulp::Arch::new().dispatch(RowsTimesWeights {
+                    x,
+                    weight_t: &self.weight_t,
+                    inputs: self.inputs,
+                    dst,
+                });
+            } else {
+                gemm_acc(
+                    Product {
+                        m,
+                        n: self.outputs,
+                        k: self.inputs,
+                        lhs_rs: self.inputs,
+                        rhs_rs: self.outputs,
+                        dst_rs: self.outputs,
+                    },
+                    x,
+                    &self.weight_t,
+                    dst,
+                )?;
+            }
             if self.gelu {
                 super::transformer::gelu_in_place(dst);
             }
             Ok(())
         };
-        let chunk = ROWS_PER_BLOCK * self.outputs.max(1);
-        if rows > ROWS_PER_BLOCK {
-            out.par_chunks_mut(chunk).enumerate().try_for_each(block)?;
-        } else {
-            out.chunks_mut(chunk).enumerate().try_for_each(block)?;
-        }
+        let per_block = rows_per_block(rows, self.inputs * self.outputs);
+        for_each_block(
+            out.chunks_mut(per_block * self.outputs.max(1)).enumerate(),
+            |(index, dst)| block((index * per_block, dst)),
+        )?;
         let mut shape = dims.to_vec();
         if let Some(last) = shape.last_mut() {
             *last = self.outputs;
         }
         Ok((CpuStorage::F32(out), Shape::from(shape)))
+    }
+}
+
+/// Rows of `y += x · Wᵀ` for a few rows of x, `(m, K)`, with Wᵀ `(K, N)` and `dst` `(m, N)`:
+/// each row of `dst` adds x[r, p] times row p of Wᵀ, p in order. The operation
+/// [`pulp::Arch::dispatch`] runs, so these plain loops are compiled for AVX2+FMA and AVX-512 too.
+struct RowsTimesWeights<'a> {
+    x: &'a [f32],
+    weight_t: &'a [f32],
+    inputs: usize,
+    dst: &'a mut [f32],
+}
+
+impl pulp::WithSimd for RowsTimesWeights<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let outputs = self.weight_t.len() / self.inputs.max(1);
+        for (x, y) in self
+            .x
+            .chunks_exact(self.inputs)
+            .zip(self.dst.chunks_exact_mut(outputs))
+        {
+            for (&xp, w) in x.iter().zip(self.weight_t.chunks_exact(outputs)) {
+                for (y, &w) in y.iter_mut().zip(w) {
+                    *y = xp.mul_add(w, *y);
+                }
+            }
+        }
     }
 }
 
@@ -144,8 +214,10 @@ impl CustomOp1 for AttentionCore {
         let c = width / 3;
         let scale = 1.0 / (c as f32).sqrt();
         let mut out = vec![0f32; batch * tokens * c];
-        let one = |(b, dst): (usize, &mut [f32])| -> Result<()> {
+        // The queries `first..` of sample `b` (as many as `dst` has rows).
+        let block = |b: usize, first: usize, dst: &mut [f32]| -> Result<()> {
             let rows = &qkv[b * tokens * width..][..tokens * width];
+            let queries = dst.len() / c;
             // kᵀ as a (C, T) matrix, and the scores S = q kᵀ, (T, T).
             let mut k_t = vec![0f32; c * tokens];
             for (j, row) in rows.chunks_exact(width).enumerate() {
@@ -153,17 +225,17 @@ impl CustomOp1 for AttentionCore {
                     k_t[p * tokens + j] = value;
                 }
             }
-            let mut scores = vec![0f32; tokens * tokens];
+            let mut scores = vec![0f32; queries * tokens];
             gemm_acc(
                 Product {
-                    m: tokens,
+                    m: queries,
                     n: tokens,
                     k: c,
                     lhs_rs: width,
                     rhs_rs: tokens,
                     dst_rs: tokens,
                 },
-                rows,
+                &rows[first * width..],
                 &k_t,
                 &mut scores,
             )?;
@@ -175,7 +247,7 @@ impl CustomOp1 for AttentionCore {
             // o = P v, with v the last C values of each row.
             gemm_acc(
                 Product {
-                    m: tokens,
+                    m: queries,
                     n: c,
                     k: tokens,
                     lhs_rs: tokens,
@@ -191,9 +263,24 @@ impl CustomOp1 for AttentionCore {
         if per_sample == 0 {
             return Ok((CpuStorage::F32(out), Shape::from((batch, tokens, c))));
         }
-        out.par_chunks_mut(per_sample)
+        // A sample's queries in blocks: several samples are blocks enough; a lone one is cut
+        // in two when it is large enough (by shape only, as the module says).
+        let per_block = if batch > 1 {
+            tokens
+        } else {
+            rows_per_block(tokens, 2 * tokens * c)
+        };
+        let blocks = out
+            .chunks_mut(per_sample)
             .enumerate()
-            .try_for_each(one)?;
+            .flat_map(|(b, sample)| {
+                sample
+                    .chunks_mut(per_block * c)
+                    .enumerate()
+                    .map(move |(i, dst)| (b, i * per_block, dst))
+            });
+        let blocks: Vec<_> = blocks.collect();
+        for_each_block(blocks.into_iter(), |(b, first, dst)| block(b, first, dst))?;
         Ok((CpuStorage::F32(out), Shape::from((batch, tokens, c))))
     }
 }
