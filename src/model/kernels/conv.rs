@@ -32,6 +32,7 @@
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
+use std::thread::LocalKey;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, bail};
 
@@ -51,14 +52,17 @@ mod winograd;
 const PACK_COLUMNS: usize = 512;
 /// With fewer packed groups than this, work is cut within samples (row blocks).
 const MIN_ITEMS: usize = 4;
-/// Output pixels per row block when a sample is cut: a 28×28 sample in four parts of 7 rows, a
-/// 14×14 one in two (one where its work goes through Winograd, which spreads itself over the
-/// pool). 160 (six parts at 28×28, a 14×14 Winograd sample in two of three and four tile rows,
-/// products of 21–28 columns) was 8–11 % slower at batch 1 on the median of 12–16 alternating
-/// rounds; 80 was slower still, 400 (two parts at 28×28) no faster than 224.
-const BLOCK_COLUMNS: usize = 224;
-/// Below this many multiply-adds, a convolution runs on the calling thread (the UNet's first and
-/// last convolutions at batch 1, 113K, now run on the pool).
+/// Output pixels per row block when a sample is cut: a 28×28 or a 14×14 sample in two parts (one
+/// where its work goes through Winograd, which spreads itself over the pool). Batch-1 passes,
+/// the two choices alternating pass by pass in one process: 224 (four parts at 28×28) was 1.5–3 %
+/// slower than this, with or without another program busy 3 ms in 10 on one core; 160 (six parts,
+/// a 14×14 Winograd sample in two of three and four tile rows, its products 21–28 columns wide)
+/// 3.5 % slower than 224, and 80 slower still: each part copies the rows around it again, and
+/// its products are narrower.
+const BLOCK_COLUMNS: usize = 400;
+/// Below this many multiply-adds, a convolution runs on the calling thread. The UNet's first and
+/// last convolutions at batch 1 (113 K) run on the pool: with the attention block's split (in
+/// `linear.rs`), 1.5–2 % faster passes than with 2¹⁸ and no split, pass by pass.
 const PARALLEL_MIN_MACS: usize = 1 << 16;
 
 /// A convolution's weights and sizes, copied out of candle's tensors once.
@@ -388,35 +392,51 @@ impl CustomOp2 for ConvOp<'_> {
     }
 }
 
+/// A thread's slot for a reusable buffer.
+type Slot = LocalKey<Cell<Vec<f32>>>;
+
 thread_local! {
     /// Each thread's im2col buffer, reused across calls (a fresh large allocation costs page
     /// faults every time).
     static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    /// Each thread's buffer for a part of a sample (see [`convolve`]), which the chunk computing
+    /// it fills using [`SCRATCH`].
+    static PART: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
-/// A buffer with unspecified contents: the thread's scratch buffer, taken out of its slot while
-/// in use (rayon may start another convolution on this thread while one waits; that one then finds
-/// the slot empty and grows its own) and put back when dropped.
-struct Scratch(Vec<f32>);
+/// A buffer with unspecified contents: a thread's buffer, taken out of its slot while in use
+/// (rayon may start another convolution on this thread while one waits; that one then finds the
+/// slot empty and grows its own) and put back when dropped.
+struct Scratch {
+    values: Vec<f32>,
+    slot: &'static Slot,
+}
 
 impl Scratch {
-    /// At least `len` values.
+    /// At least `len` values: the thread's [`SCRATCH`] buffer.
     #[inline(always)]
     fn take(len: usize) -> Self {
-        let mut buf = SCRATCH.take();
-        if buf.len() < len {
-            buf.resize(len, 0.0);
+        Self::take_from(&SCRATCH, len)
+    }
+
+    /// At least `len` values from `slot`.
+    #[inline(always)]
+    fn take_from(slot: &'static Slot, len: usize) -> Self {
+        let mut values = slot.take();
+        if values.len() < len {
+            values.resize(len, 0.0);
         }
-        Self(buf)
+        Self { values, slot }
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
         // Keep the larger of this buffer and whatever a nested call left in the slot.
-        let left = SCRATCH.take();
-        let mine = std::mem::take(&mut self.0);
-        SCRATCH.set(if left.len() > mine.len() { left } else { mine });
+        let left = self.slot.take();
+        let mine = std::mem::take(&mut self.values);
+        self.slot
+            .set(if left.len() > mine.len() { left } else { mine });
     }
 }
 
@@ -424,7 +444,7 @@ impl Drop for Scratch {
 /// backward passes use it too).
 pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let mut scratch = Scratch::take(len);
-    f(&mut scratch.0[..len])
+    f(&mut scratch.values[..len])
 }
 
 /// The whole convolution; returns `(B, Cout, Ho, Wo)` values.
@@ -453,7 +473,7 @@ fn convolve(
     let groups = g.batch.div_ceil(per_group);
     let macs = len * g.patch_len();
     let unit = rows_per_unit(conv, g);
-    let parts = parts_per_sample(g, unit);
+    let parts = parts_per_sample(conv, g, unit);
     if groups >= MIN_ITEMS || macs < PARALLEL_MIN_MACS || parts == 1 {
         // Whole samples per item; each item owns a contiguous slice of `out`. (With fewer than
         // MIN_ITEMS groups, a group is one sample.) A lone sample is the layer's only chunk, which
@@ -499,30 +519,47 @@ fn convolve(
             })
         })
         .collect();
-    let mut parts: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
-    try_for_each_claimed(items.iter().zip(&mut parts), |(&rows, part)| {
-        // Allocated (and its pages touched) by the thread that fills it.
-        part.resize(g.cout * (rows.end - rows.first) * g.wo, 0.0);
-        chunk(conv, g, x, &[rows], add, false, part)
+    // Each part is computed into the thread's own buffer, then copied (plus the residual) into
+    // its rows of every output plane by the same thread, while the other computes another.
+    let mut out = zeros(len);
+    let destinations = rows_of_planes(&mut out, g, &items);
+    try_for_each_claimed(items.iter().zip(destinations), |(&rows, planes)| {
+        let n = (rows.end - rows.first) * g.wo;
+        let mut part = Scratch::take_from(&PART, g.cout * n);
+        let part = &mut part.values[..g.cout * n];
+        chunk(conv, g, x, &[rows], add, false, part)?;
+        for (o, (dst, src)) in planes.into_iter().zip(part.chunks_exact(n)).enumerate() {
+            match residual {
+                Some(res) => {
+                    let res = &res[(rows.sample * g.cout + o) * pixels + rows.first * g.wo..][..n];
+                    for ((d, &s), &r) in dst.iter_mut().zip(src).zip(res) {
+                        *d = s + r;
+                    }
+                }
+                None => dst.copy_from_slice(src),
+            }
+        }
+        Ok(())
     })?;
-    // Few samples, so little to copy: on this thread, the parts of each plane in order (a
-    // sample's parts are consecutive items, in the order of their rows).
-    let mut out = Vec::with_capacity(len);
-    for plane in 0..g.batch * g.cout {
-        let (sample, channel) = (plane / g.cout, plane % g.cout);
-        for (rows, part) in items.iter().zip(&parts) {
+    Ok(out)
+}
+
+/// For each of `items` (parts of samples; a sample's parts consecutive, in the order of their
+/// rows), its rows of each of its sample's output planes in `out`, `(B, Cout, Ho, Wo)`.
+fn rows_of_planes<'o>(out: &'o mut [f32], g: &Geometry, items: &[Rows]) -> Vec<Vec<&'o mut [f32]>> {
+    let mut destinations: Vec<Vec<&mut [f32]>> =
+        items.iter().map(|_| Vec::with_capacity(g.cout)).collect();
+    for (plane, mut rest) in out.chunks_mut(g.pixels()).enumerate() {
+        let sample = plane / g.cout;
+        for (rows, planes) in items.iter().zip(&mut destinations) {
             if rows.sample == sample {
-                let n = (rows.end - rows.first) * g.wo;
-                out.extend_from_slice(&part[channel * n..][..n]);
+                let (mine, after) = rest.split_at_mut((rows.end - rows.first) * g.wo);
+                planes.push(mine);
+                rest = after;
             }
         }
     }
-    if let Some(res) = residual {
-        for (d, r) in out.iter_mut().zip(res) {
-            *d += r;
-        }
-    }
-    Ok(out)
+    destinations
 }
 
 /// The output rows a part of a sample is made of: pairs of rows where the convolution goes
@@ -545,11 +582,16 @@ fn rows_per_unit(conv: &PreparedConv, g: &Geometry) -> usize {
 /// an even number of them where there are several, so that halves of the list are halves of the
 /// work. (Cutting the output channels instead would redo the im2col or the Winograd input
 /// transform in every part.) Outside Winograd, whose lone chunk spreads its own work over the
-/// pool, a small sample is still cut in two (the 14 → 7 downsampling, the 1×1 convolutions at
-/// 7×7), so that it does not run on one thread.
-fn parts_per_sample(g: &Geometry, unit: usize) -> usize {
+/// pool, a small sample is still cut in two (the 14 → 7 downsampling, the 1×1 convolutions and
+/// the 14×14 layers read in place), so that it does not run on one thread.
+fn parts_per_sample(conv: &PreparedConv, g: &Geometry, unit: usize) -> usize {
     let units = g.ho.div_ceil(unit);
-    let least = if unit == 1 { 2 } else { 1 };
+    let has_winograd = conv.winograd.is_some();
+    let spreads = has_winograd
+        && g.suits_winograd()
+        && !direct::suits(g, has_winograd)
+        && !upsampled::suits(g, has_winograd);
+    let least = if spreads { 1 } else { 2 };
     let parts = g.pixels().div_ceil(BLOCK_COLUMNS).max(least).min(units);
     if parts > 1 && parts % 2 == 1 && parts < units {
         parts + 1

@@ -100,7 +100,7 @@ fn chunk<S: Simd>(simd: S, chunk: DirectChunk<'_>) -> Result<()> {
         let planes_len = cin * channel_len;
         let n = rows * pitch;
         let mut buffer = Scratch::take(planes_len + m * n);
-        let (planes, products) = buffer.0[..planes_len + m * n].split_at_mut(planes_len);
+        let (planes, products) = buffer.values[..planes_len + m * n].split_at_mut(planes_len);
         for (c, planes) in planes.chunks_exact_mut(channel_len).enumerate() {
             let norm = norms.map(|norms| norms[segment.sample * cin + c]);
             let source = &x[(segment.sample * cin + c) * g.h * g.w..][..g.h * g.w];

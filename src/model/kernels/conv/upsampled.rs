@@ -128,7 +128,7 @@ fn chunk<S: Simd>(simd: S, chunk: UpsampledChunk<'_>) -> Result<()> {
             offsets_for = Some(channel_len);
         }
         let mut buffer = Scratch::take(planes_len + 4 * m * n);
-        let (planes, products) = buffer.0[..planes_len + 4 * m * n].split_at_mut(planes_len);
+        let (planes, products) = buffer.values[..planes_len + 4 * m * n].split_at_mut(planes_len);
         for (c, plane) in planes.chunks_exact_mut(channel_len).enumerate() {
             let source = &x[(segment.sample * cin + c) * g.h * g.w..][..g.h * g.w];
             fill_shifted(&stored, source, None, &rows, plane);

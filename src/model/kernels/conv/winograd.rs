@@ -180,7 +180,7 @@ fn chunk<S: pulp::Simd>(simd: S, chunk: WinogradChunk<'_>) -> Result<()> {
     let len =
         16 * (cin + m) * most + 4 * plane_len + 8 * row_len + normalised_len + (10 + 4) * most;
     let mut buffer = Scratch::take(len);
-    let (v, rest) = buffer.0[..len].split_at_mut(16 * cin * most);
+    let (v, rest) = buffer.values[..len].split_at_mut(16 * cin * most);
     let (mm, rest) = rest.split_at_mut(16 * m * most);
     let (phases, rest) = rest.split_at_mut(4 * plane_len);
     let (row_planes, rest) = rest.split_at_mut(8 * row_len);
@@ -358,7 +358,7 @@ impl BlockInput<'_> {
                 let (plane_len, row_len) = ((rows + 1) * stride + 1, rows * stride + 1);
                 let normalised_len = if input.norms.is_some() { g.h * g.w } else { 0 };
                 let mut scratch = Scratch::take(4 * plane_len + 8 * row_len + normalised_len);
-                let (phases, rest) = scratch.0.split_at_mut(4 * plane_len);
+                let (phases, rest) = scratch.values.split_at_mut(4 * plane_len);
                 let (row_planes, rest) = rest.split_at_mut(8 * row_len);
                 let normalised = &mut rest[..normalised_len];
                 let at = VAt {
@@ -413,7 +413,7 @@ impl BlockOutput<'_> {
                 let Run(output, o, channel) = self;
                 let (m, t) = output.shape;
                 let mut scratch = Scratch::take(14 * t);
-                let rows = transform_output(output.mm, (m, o, t), &mut scratch.0);
+                let rows = transform_output(output.mm, (m, o, t), &mut scratch.values);
                 let (g, segment, stride) = (output.g, output.segment, output.stride);
                 let start = start_value(output.conv, output.add, segment.sample, o);
                 for piece in output.block {
