@@ -376,7 +376,7 @@ fn group_norm_matches_candle() {
 #[test]
 fn linear_and_attention_match_candle() {
     // (rows shape, inputs, outputs): batch 1 and 64, sizes not a multiple of 8, over 256 rows;
-    // fewer than four rows (row after row, not gemm) and batch 1's 49 tokens (cut in two).
+    // a few rows, and batch 1's 49 tokens (cut in two).
     let cases: [(&[usize], usize, usize); 8] = [
         (&[1], 32, 128),
         (&[3], 40, 23),

@@ -540,8 +540,9 @@ fn the_shipped_model_gives_bit_identical_runs_alone_and_beside_another() {
 #[test]
 fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
     let worker = shipped_eps_worker(2);
-    // DDPM draws fresh noise at every step; guided, so the network runs on 2B images.
-    let run = |id, batch: usize| {
+    // DDPM draws fresh noise at every step. Guided, the network runs on 2B images; unguided, a
+    // lone sample runs on its own (cut into parts, its attention queries in two blocks).
+    let run = |id, batch: usize, label: Option<u32>| {
         worker
             .send(Request::Start {
                 id,
@@ -549,7 +550,7 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
                 settings: RunSettings {
                     sampler: SamplerSpec::new(SamplerKind::Ddpm, 3),
                     seed: 9,
-                    labels: vec![Some(4); batch],
+                    labels: vec![label; batch],
                     guidance: 3.0,
                 },
             })
@@ -565,9 +566,15 @@ fn the_shipped_model_draws_sample_k_alike_for_any_batch_size() {
         }
         first_sample
     };
-    let alone = run(1, 1);
+    let alone = run(1, 1, Some(4));
     assert_eq!(alone.len(), 4, "three steps and the finished image");
-    assert_eq!(alone, run(2, 4), "sample 0 alone and among four");
+    assert_eq!(alone, run(2, 4, Some(4)), "sample 0 alone and among four");
+    let alone = run(3, 1, None);
+    assert_eq!(
+        alone,
+        run(4, 4, None),
+        "unguided: sample 0 alone and among four"
+    );
 }
 
 /// The shipped model's frames and images are the same to the bit with 1, 2 and 4 model threads.

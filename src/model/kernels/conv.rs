@@ -62,7 +62,7 @@ const MIN_ITEMS: usize = 4;
 const BLOCK_COLUMNS: usize = 400;
 /// Below this many multiply-adds, a convolution runs on the calling thread. The UNet's first and
 /// last convolutions at batch 1 (113 K) run on the pool: with the attention block's split (in
-/// `linear.rs`), 1.5–2 % faster passes than with 2¹⁸ and no split, pass by pass.
+/// `linear.rs`), 1.5–2 % faster passes than with `1 << 18` and no split, pass by pass.
 const PARALLEL_MIN_MACS: usize = 1 << 16;
 
 /// A convolution's weights and sizes, copied out of candle's tensors once.

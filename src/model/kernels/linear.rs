@@ -26,10 +26,6 @@ const ROWS_PER_BLOCK: usize = 256;
 /// Below this many multiply-adds, a linear layer or a sample's attention runs on the calling
 /// thread, in one block.
 const PARALLEL_MIN_MACS: usize = 1 << 16;
-/// With fewer rows than this, a linear layer is row after row of `y += x[p] · Wᵀ[p]` on the
-/// widest vectors: `gemm`'s packing costs more than such products (batch 1's timestep
-/// embeddings, one row each).
-const GEMM_MIN_ROWS: usize = 4;
 
 /// Rows per block when `rows` rows of `macs_per_row` multiply-adds are cut (by shape only).
 fn rows_per_block(rows: usize, macs_per_row: usize) -> usize {
@@ -122,29 +118,19 @@ impl CustomOp1 for PreparedLinear {
             for row in dst.chunks_mut(self.outputs) {
                 row.copy_from_slice(&self.bias);
             }
-            let x = &x[first * self.inputs..][..m * self.inputs];
-            if m < GEMM_MIN_ROWS {
-                pulp::Arch::new().dispatch(RowsTimesWeights {
-                    x,
-                    weight_t: &self.weight_t,
-                    inputs: self.inputs,
-                    dst,
-                });
-            } else {
-                gemm_acc(
-                    Product {
-                        m,
-                        n: self.outputs,
-                        k: self.inputs,
-                        lhs_rs: self.inputs,
-                        rhs_rs: self.outputs,
-                        dst_rs: self.outputs,
-                    },
-                    x,
-                    &self.weight_t,
-                    dst,
-                )?;
-            }
+            gemm_acc(
+                Product {
+                    m,
+                    n: self.outputs,
+                    k: self.inputs,
+                    lhs_rs: self.inputs,
+                    rhs_rs: self.outputs,
+                    dst_rs: self.outputs,
+                },
+                &x[first * self.inputs..],
+                &self.weight_t,
+                dst,
+            )?;
             if self.gelu {
                 super::transformer::gelu_in_place(dst);
             }
@@ -160,36 +146,6 @@ impl CustomOp1 for PreparedLinear {
             *last = self.outputs;
         }
         Ok((CpuStorage::F32(out), Shape::from(shape)))
-    }
-}
-
-/// Rows of `y += x · Wᵀ` for a few rows of x, `(m, K)`, with Wᵀ `(K, N)` and `dst` `(m, N)`:
-/// each row of `dst` adds x[r, p] times row p of Wᵀ, p in order. The operation
-/// [`pulp::Arch::dispatch`] runs, so these plain loops are compiled for AVX2+FMA and AVX-512 too.
-struct RowsTimesWeights<'a> {
-    x: &'a [f32],
-    weight_t: &'a [f32],
-    inputs: usize,
-    dst: &'a mut [f32],
-}
-
-impl pulp::WithSimd for RowsTimesWeights<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let outputs = self.weight_t.len() / self.inputs.max(1);
-        for (x, y) in self
-            .x
-            .chunks_exact(self.inputs)
-            .zip(self.dst.chunks_exact_mut(outputs))
-        {
-            for (&xp, w) in x.iter().zip(self.weight_t.chunks_exact(outputs)) {
-                for (y, &w) in y.iter_mut().zip(w) {
-                    *y = xp.mul_add(w, *y);
-                }
-            }
-        }
     }
 }
 

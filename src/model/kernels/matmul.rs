@@ -50,6 +50,9 @@ pub(super) fn gemm_acc(p: Product, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) ->
         // Nothing to add.
         return Ok(());
     }
+    if p.m == 1 {
+        return single_row(p, lhs, rhs, dst);
+    }
     let fits = |len: usize, rows: usize, cols: usize, stride: usize| {
         cols <= stride && needed(rows, cols, stride).is_some_and(|need| need <= len)
     };
@@ -98,5 +101,30 @@ pub(super) fn gemm_acc(p: Product, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) ->
             ::gemm::Parallelism::None,
         );
     }
+    Ok(())
+}
+
+/// A product of one row, computed as a product of two (the row twice). `gemm` takes a
+/// matrix-vector path for a single row, which adds in another order than its kernel for several:
+/// batch 1's timestep embeddings (one row) would not give the bits the same sample gives among
+/// others, and a sample would not be drawn alike alone and in a batch.
+fn single_row(p: Product, lhs: &[f32], rhs: &[f32], dst: &mut [f32]) -> Result<()> {
+    let (Some(row), Some(out)) = (lhs.get(..p.k), dst.get_mut(..p.n)) else {
+        bail!(
+            "gemm_acc: {p:?} does not fit slices of {} and {} values",
+            lhs.len(),
+            dst.len()
+        );
+    };
+    let twice: Vec<f32> = row.iter().chain(row).copied().collect();
+    let mut both: Vec<f32> = out.iter().chain(out.iter()).copied().collect();
+    let p = Product {
+        m: 2,
+        lhs_rs: p.k,
+        dst_rs: p.n,
+        ..p
+    };
+    gemm_acc(p, &twice, rhs, &mut both)?;
+    out.copy_from_slice(&both[..p.n]);
     Ok(())
 }
