@@ -16,10 +16,11 @@
 
 use std::sync::Arc;
 
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
+
 use super::claimed::try_for_each_claimed;
 use super::contiguous_f32;
 use super::matmul::{Product, gemm_acc};
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, bail};
 
 /// Rows per block of a linear layer (blocks run in parallel).
 const ROWS_PER_BLOCK: usize = 256;
