@@ -42,6 +42,7 @@ use super::product::{PackedLhs, Product, RhsRows, multiply_on_this_cpu};
 use super::{contiguous_f32, zeros};
 use direct::DirectChunk;
 use upsampled::UpsampledChunk;
+pub(super) use upsampled::summed_taps;
 use winograd::WinogradChunk;
 
 mod direct;

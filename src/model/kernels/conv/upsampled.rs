@@ -36,19 +36,28 @@ pub(super) fn phase_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<Pack
             for kernel in weight.chunks_exact(9).take(cout * cin) {
                 for rows in TAPS_OF[a] {
                     for columns in TAPS_OF[b] {
-                        let mut sum = 0f64;
-                        for &i in rows {
-                            for &j in columns {
-                                sum += f64::from(kernel[3 * i + j]);
-                            }
-                        }
-                        w_ab.push(sum as f32);
+                        w_ab.push(summed_taps(kernel, rows, columns));
                     }
                 }
             }
             PackedLhs::new(&w_ab, cout, cin * 4)
         })
         .collect()
+}
+
+/// Σ_{i ∈ rows, j ∈ columns} kernel[3i + j] of a 3×3 `kernel`, summed in f64: a tap of a kernel
+/// that reads an upsampled input at its stored size (here, and its gradient's in
+/// `trainable/conv.rs`).
+pub(in crate::model::kernels) fn summed_taps(
+    kernel: &[f32],
+    rows: &[usize],
+    columns: &[usize],
+) -> f32 {
+    let sum: f64 = rows
+        .iter()
+        .flat_map(|&i| columns.iter().map(move |&j| f64::from(kernel[3 * i + j])))
+        .sum();
+    sum as f32
 }
 
 /// Whether a convolution of this geometry goes this way: 3×3, stride 1, padding 1, on an input

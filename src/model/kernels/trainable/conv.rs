@@ -13,6 +13,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Tensor};
 
+use super::super::conv::summed_taps;
 use super::super::{PreparedConv, contiguous_f32};
 use super::taps::{Taps, upsample_gradient, upsampled};
 use super::{tensor_of, values_of, wants_gradient, with_values};
@@ -190,13 +191,7 @@ fn upsampled_transposed(w: &Tensor) -> Result<Tensor> {
             let kernel = &values[(o * cin + c) * 9..][..9];
             for rows in REACHING {
                 for columns in REACHING {
-                    let mut sum = 0f64;
-                    for &i in rows {
-                        for &j in columns {
-                            sum += f64::from(kernel[3 * i + j]);
-                        }
-                    }
-                    out.push(sum as f32);
+                    out.push(summed_taps(kernel, rows, columns));
                 }
             }
         }

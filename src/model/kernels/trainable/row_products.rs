@@ -163,9 +163,9 @@ pub(super) const SHIFTS: usize = 3;
 
 /// dst_j(o, c) += Σ_{p < len} a(o, p)·b(c, p + j) for j < J, `dst[j]` `(a.count, b.count)`
 /// row-major: the J taps of one kernel row (three of a 3×3 kernel, two of a 2×2 one), whose views
-/// of the padded input are the same row one value apart. Each vector of a, read from the L2 cache, meets three of b
-/// (the second and third mostly in L1), so a block of sums does three times the work per load of
-/// [`add_row_products`]. Fails, touching nothing, when the sizes do not fit.
+/// of the padded input are the same row one value apart. Each vector of a, read from the L2
+/// cache, meets J of b (all but the first mostly in L1), so a block of sums does J times the work
+/// per load of [`add_row_products`]. Fails, touching nothing, when the sizes do not fit.
 pub(super) fn add_shifted_row_products<const J: usize>(
     a: Rows,
     b: Rows,
